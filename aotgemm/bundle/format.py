@@ -1,0 +1,373 @@
+"""Bundle format v1 in code: constants, the index dataclasses, and the schema.
+
+docs/bundle-format.md is the spec; this module is its executable form. The
+index travels as plain msgpack maps; `BundleIndex.from_obj` is the only way
+in (it checks every field), `to_obj` the only way out (canonical order).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BlobTooLarge, MalformedIndex, UnsafeName
+
+MAGIC = b"\x89AOTGEMM"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<8sII Q 32s")  # magic, version, flags, index_length, index_sha256
+HEADER_SIZE = HEADER.size  # 56
+MAX_INDEX_BYTES = 16 * 1024 * 1024
+MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024
+MAX_BLOBS = 4096
+CODEC = "zstd"
+ZSTD_LEVEL = 19
+CUBLAS = "cublas"
+LAYOUTS = ("linear",)
+DTYPES = ("bfloat16", "float16")
+SOURCES = ("tuned", "heuristic")
+LINK_MODES = ("static-runtime", "dsl-runtime")
+
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
+_SYMBOL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+ENVIRONMENT_KEYS = (
+    "cuda_driver_min",
+    "cuda_runtime_major",
+    "cutlass_dsl",
+    "cutlass_operators",
+    "tvm_ffi",
+    "link_mode",
+    "torch_tuned_with",
+    "tuned_on",
+)
+
+
+def bucket_for(m: int, buckets: tuple[int, ...]) -> int:
+    """The bucket that serves M rows: the smallest bucket >= M, else the largest."""
+    for b in buckets:
+        if m <= b:
+            return b
+    return buckets[-1]
+
+
+# --- schema helpers ----------------------------------------------------------
+def _fail(where: str, msg: str) -> MalformedIndex:
+    return MalformedIndex(f"bundle index: {where}: {msg}")
+
+
+def _map(obj: Any, where: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
+    if not isinstance(obj, dict):
+        raise _fail(where, f"expected a map, got {type(obj).__name__}")
+    unknown = set(obj) - set(keys) - set(optional)
+    if unknown:
+        raise _fail(where, f"unknown key(s) {sorted(map(str, unknown))}")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise _fail(where, f"missing key(s) {missing}")
+    return obj
+
+
+def _str(v: Any, where: str, choices: tuple[str, ...] | None = None) -> str:
+    if not isinstance(v, str):
+        raise _fail(where, f"expected a string, got {type(v).__name__}")
+    if choices is not None and v not in choices:
+        raise _fail(where, f"{v!r} is not one of {list(choices)}")
+    return v
+
+
+def _int(v: Any, where: str, lo: int = 0, hi: int = 2**63 - 1) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _fail(where, f"expected an integer, got {type(v).__name__}")
+    if not lo <= v <= hi:
+        raise _fail(where, f"{v} is outside [{lo}, {hi}]")
+    return v
+
+
+def _opt_float(v: Any, where: str) -> float | None:
+    if v is None:
+        return None
+    if not isinstance(v, float) or not (v >= 0.0) or v == float("inf"):
+        raise _fail(where, f"expected a finite non-negative float or nil, got {v!r}")
+    return v
+
+
+def _list(v: Any, where: str, max_len: int = 1 << 20) -> list:
+    if not isinstance(v, list):
+        raise _fail(where, f"expected a list, got {type(v).__name__}")
+    if len(v) > max_len:
+        raise _fail(where, f"{len(v)} entries, more than {max_len}")
+    return v
+
+
+def safe_name(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not _NAME_RE.fullmatch(v) or v.startswith("."):
+        raise UnsafeName(
+            f"bundle index: {where}: {v!r} is not a safe file name "
+            "([A-Za-z0-9_.-], 1-128 characters, not starting with '.')"
+        )
+    return v
+
+
+def _hex64(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not _HEX64_RE.fullmatch(v):
+        raise _fail(where, "expected 64 lowercase hex digits")
+    return v
+
+
+class _Map(tuple):
+    """A design map in canonical form: its (key, value) pairs sorted by key.
+
+    A tuple (it compares and hashes like the plain tuple of its pairs), but
+    marked, so that `_unplain` tells it from a list of two-element lists and
+    an empty map from an empty list.
+    """
+
+    __slots__ = ()
+
+
+def _plain(v: Any, where: str, depth: int = 0) -> Any:
+    """A design value: nested ints/strs/bools/lists/maps, no floats, bounded depth."""
+    if depth > 4:
+        raise _fail(where, "nested too deeply")
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, list):
+        return tuple(_plain(x, where, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return _Map(sorted((_str(k, where), _plain(x, where, depth + 1)) for k, x in v.items()))
+    raise _fail(where, f"unsupported value type {type(v).__name__}")
+
+
+def _unplain(v: Any, exact: bool = False) -> Any:
+    # Values made by `_plain` are exact: a `_Map` is a map, any other tuple a list.
+    # A design built by hand from plain tuples falls back to guessing that a
+    # non-empty tuple of (str, value) pairs is a map.
+    if isinstance(v, _Map):
+        return {k: _unplain(x, True) for k, x in v}
+    if isinstance(v, tuple):
+        if not exact and v and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in v):
+            return {k: _unplain(x) for k, x in v}
+        return [_unplain(x, exact) for x in v]
+    return v
+
+
+def _sorted_unique(items: list, key, where: str) -> None:
+    keys = [key(x) for x in items]
+    if keys != sorted(keys):
+        raise _fail(where, "entries are not in canonical (sorted) order")
+    if len(set(keys)) != len(keys):
+        raise _fail(where, "duplicate entries")
+
+
+# --- the index ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    n: int
+    k: int
+    count: int
+
+    @classmethod
+    def from_obj(cls, o: Any, where: str) -> Layer:
+        o = _map(o, where, ("name", "n", "k", "count"))
+        return cls(_str(o["name"], where + ".name"), _int(o["n"], where + ".n", 1),
+                   _int(o["k"], where + ".k", 1), _int(o["count"], where + ".count", 1))
+
+    def to_obj(self) -> dict:
+        return {"count": self.count, "k": self.k, "n": self.n, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    symbol: str
+    operator: str
+    design: tuple  # canonical nested tuples; see `design_dict`
+    dtype: str
+    layout: str
+    alignment: int
+    cache_key: str
+
+    @property
+    def design_dict(self) -> dict:
+        return _unplain(self.design) if self.design else {}
+
+    @classmethod
+    def from_obj(cls, o: Any, where: str) -> Kernel:
+        o = _map(o, where, ("symbol", "operator", "design", "dtype", "layout", "alignment", "cache_key"))
+        sym = _str(o["symbol"], where + ".symbol")
+        if not _SYMBOL_RE.fullmatch(sym) or sym == CUBLAS:
+            raise UnsafeName(f"bundle index: {where}.symbol: {sym!r} is not a valid C identifier")
+        if not isinstance(o["design"], dict):
+            raise _fail(where + ".design", "expected a map")
+        return cls(
+            sym, _str(o["operator"], where + ".operator"), _plain(o["design"], where + ".design"),
+            _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
+            _int(o["alignment"], where + ".alignment", 1, 1024), _hex64(o["cache_key"], where + ".cache_key"),
+        )
+
+    def to_obj(self) -> dict:
+        return {"alignment": self.alignment, "cache_key": self.cache_key, "design": self.design_dict,
+                "dtype": self.dtype, "layout": self.layout, "operator": self.operator, "symbol": self.symbol}
+
+
+@dataclass(frozen=True)
+class DispatchEntry:
+    dtype: str
+    layout: str
+    n: int
+    k: int
+    m_bucket: int
+    kernel: str  # symbol or CUBLAS
+    source: str
+    kernel_us: float | None = None
+    cublas_us: float | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.dtype, self.layout, self.n, self.k, self.m_bucket)
+
+    @classmethod
+    def from_obj(cls, o: Any, where: str) -> DispatchEntry:
+        o = _map(o, where, ("dtype", "layout", "n", "k", "m_bucket", "kernel", "source", "kernel_us", "cublas_us"))
+        return cls(
+            _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
+            _int(o["n"], where + ".n", 1), _int(o["k"], where + ".k", 1), _int(o["m_bucket"], where + ".m_bucket", 1),
+            _str(o["kernel"], where + ".kernel"), _str(o["source"], where + ".source", SOURCES),
+            _opt_float(o["kernel_us"], where + ".kernel_us"), _opt_float(o["cublas_us"], where + ".cublas_us"),
+        )
+
+    def to_obj(self) -> dict:
+        return {"cublas_us": self.cublas_us, "dtype": self.dtype, "k": self.k, "kernel": self.kernel,
+                "kernel_us": self.kernel_us, "layout": self.layout, "m_bucket": self.m_bucket, "n": self.n,
+                "source": self.source}
+
+
+@dataclass(frozen=True)
+class Target:
+    gpu: str
+    arch: str
+    sm_count: int
+    library: str
+    environment: tuple[tuple[str, Any], ...]  # sorted (key, value) pairs
+    kernels: tuple[Kernel, ...]
+    dispatch: tuple[DispatchEntry, ...]
+
+    @property
+    def env(self) -> dict[str, Any]:
+        return dict(self.environment)
+
+    @classmethod
+    def from_obj(cls, o: Any, where: str) -> Target:
+        o = _map(o, where, ("gpu", "arch", "sm_count", "library", "environment", "kernels", "dispatch"))
+        env = _map(o["environment"], where + ".environment", ENVIRONMENT_KEYS)
+        for key, val in env.items():
+            if val is not None and not isinstance(val, (str, int)) or isinstance(val, bool):
+                raise _fail(f"{where}.environment.{key}", "expected a string, integer or nil")
+        if env["link_mode"] not in LINK_MODES:
+            raise _fail(where + ".environment.link_mode", f"{env['link_mode']!r} is not one of {list(LINK_MODES)}")
+        kernels = [Kernel.from_obj(x, f"{where}.kernels[{i}]")
+                   for i, x in enumerate(_list(o["kernels"], where + ".kernels", 100_000))]
+        _sorted_unique(kernels, lambda x: x.symbol, where + ".kernels")
+        dispatch = [DispatchEntry.from_obj(x, f"{where}.dispatch[{i}]")
+                    for i, x in enumerate(_list(o["dispatch"], where + ".dispatch", 1_000_000))]
+        _sorted_unique(dispatch, lambda x: x.key, where + ".dispatch")
+        symbols = {k.symbol for k in kernels}
+        for i, d in enumerate(dispatch):
+            if d.kernel != CUBLAS and d.kernel not in symbols:
+                raise _fail(f"{where}.dispatch[{i}].kernel", f"{d.kernel!r} is not a kernel of this target")
+        arch = _str(o["arch"], where + ".arch")
+        if not re.fullmatch(r"sm_\d{2,3}a?", arch):
+            raise _fail(where + ".arch", f"{arch!r} is not an architecture like 'sm_90a'")
+        return cls(_str(o["gpu"], where + ".gpu"), arch, _int(o["sm_count"], where + ".sm_count", 1, 10_000),
+                   safe_name(o["library"], where + ".library"), tuple(sorted(env.items())),
+                   tuple(kernels), tuple(dispatch))
+
+    def to_obj(self) -> dict:
+        return {"arch": self.arch, "dispatch": [d.to_obj() for d in self.dispatch],
+                "environment": dict(self.environment), "gpu": self.gpu,
+                "kernels": [k.to_obj() for k in self.kernels], "library": self.library, "sm_count": self.sm_count}
+
+
+@dataclass(frozen=True)
+class Blob:
+    name: str
+    stored_size: int
+    size: int
+    sha256: str
+    content_sha256: str
+    codec: str = CODEC
+
+    @classmethod
+    def from_obj(cls, o: Any, where: str) -> Blob:
+        o = _map(o, where, ("name", "codec", "stored_size", "size", "sha256", "content_sha256"))
+        name = safe_name(o["name"], where + ".name")
+        size = _int(o["size"], where + ".size", 0, 2**64 - 1)  # any size above the limit is BlobTooLarge
+        if size > MAX_BLOB_BYTES:
+            raise BlobTooLarge(f"bundle index: {where}: blob {name!r} declares {size} bytes, "
+                               f"more than the {MAX_BLOB_BYTES} a bundle may hold")
+        return cls(name, _int(o["stored_size"], where + ".stored_size", 0, MAX_BLOB_BYTES), size,
+                   _hex64(o["sha256"], where + ".sha256"), _hex64(o["content_sha256"], where + ".content_sha256"),
+                   _str(o["codec"], where + ".codec", (CODEC,)))
+
+    def to_obj(self) -> dict:
+        return {"codec": self.codec, "content_sha256": self.content_sha256, "name": self.name,
+                "sha256": self.sha256, "size": self.size, "stored_size": self.stored_size}
+
+
+@dataclass(frozen=True)
+class BundleIndex:
+    generator: str
+    model: str
+    layers: tuple[Layer, ...]
+    m_buckets: tuple[int, ...]
+    targets: tuple[Target, ...]
+    blobs: tuple[Blob, ...] = ()
+    format_version: int = FORMAT_VERSION
+
+    def target(self, gpu: str) -> Target | None:
+        for t in self.targets:
+            if t.gpu == gpu:
+                return t
+        return None
+
+    def blob(self, name: str) -> Blob:
+        for b in self.blobs:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    @classmethod
+    def from_obj(cls, o: Any) -> BundleIndex:
+        o = _map(o, "index", ("format_version", "generator", "model", "layers", "m_buckets", "targets", "blobs"))
+        if _int(o["format_version"], "index.format_version") != FORMAT_VERSION:
+            raise _fail("index.format_version", f"{o['format_version']!r} disagrees with the header's {FORMAT_VERSION}")
+        layers = tuple(Layer.from_obj(x, f"index.layers[{i}]") for i, x in enumerate(_list(o["layers"], "index.layers", 10_000)))
+        if len({x.name for x in layers}) != len(layers):
+            raise _fail("index.layers", "duplicate layer names")
+        buckets = tuple(_int(x, f"index.m_buckets[{i}]", 1, 1 << 31) for i, x in enumerate(_list(o["m_buckets"], "index.m_buckets", 1024)))
+        if not buckets or list(buckets) != sorted(set(buckets)):
+            raise _fail("index.m_buckets", "must be a non-empty ascending list of distinct integers")
+        targets = [Target.from_obj(x, f"index.targets[{i}]") for i, x in enumerate(_list(o["targets"], "index.targets", 64))]
+        _sorted_unique(targets, lambda t: t.gpu, "index.targets")
+        blobs = [Blob.from_obj(x, f"index.blobs[{i}]") for i, x in enumerate(_list(o["blobs"], "index.blobs", MAX_BLOBS))]
+        if len({b.name for b in blobs}) != len(blobs):
+            raise _fail("index.blobs", "duplicate blob names")
+        names = {b.name for b in blobs}
+        for i, t in enumerate(targets):
+            if t.library not in names:
+                raise _fail(f"index.targets[{i}].library", f"{t.library!r} names no blob")
+            for j, d in enumerate(t.dispatch):
+                if d.m_bucket not in buckets:
+                    raise _fail(f"index.targets[{i}].dispatch[{j}].m_bucket",
+                                f"{d.m_bucket} is not one of m_buckets {list(buckets)}")
+        return cls(_str(o["generator"], "index.generator"), _str(o["model"], "index.model"), layers, buckets,
+                   tuple(targets), tuple(blobs))
+
+    def to_obj(self) -> dict:
+        return {"blobs": [b.to_obj() for b in self.blobs], "format_version": self.format_version,
+                "generator": self.generator, "layers": [x.to_obj() for x in self.layers],
+                "m_buckets": list(self.m_buckets), "model": self.model,
+                "targets": [t.to_obj() for t in sorted(self.targets, key=lambda t: t.gpu)]}

@@ -1,0 +1,169 @@
+"""The `aotgemm` command line. Each command is a thin wrapper over a module function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import AotGemmError
+
+
+def _fail(e: Exception) -> None:
+    click.echo(f"aotgemm: error: {e}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="aotgemm")
+def main() -> None:
+    """Ahead-of-time CuTe DSL GEMM kernels: build, tune, inspect and verify kernel bundles."""
+
+
+# --- build -------------------------------------------------------------------
+@main.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Bundle to write (default: artifacts/<model>.agb).")
+@click.option("--gpu", "gpus", multiple=True, help="GPU model to build for (repeatable; default: the manifest's).")
+@click.option("--no-tune", is_flag=True, help="Pick kernels by the analytic model only, even where a GPU is present.")
+@click.option("--top-k", type=click.IntRange(1, 64), default=5, show_default=True,
+              help="Candidates kept per (layer, M bucket) by the ranking.")
+@click.option("--jobs", type=click.IntRange(1, 256), default=None, help="Parallel compile workers (default: all cores).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Compile cache (default: $XDG_CACHE_HOME/aotgemm).")
+@click.option("--compile-timeout", type=click.FloatRange(1), default=600.0, show_default=True,
+              help="Seconds one kernel may take to compile before it is abandoned.")
+def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout) -> None:
+    """Enumerate, rank, compile (and on a GPU, tune) kernels for MANIFEST; write a bundle."""
+    try:
+        from .build.pipeline import BuildOptions, run_build
+        from .manifest import load_manifest
+
+        m = load_manifest(manifest)
+        out = output or Path("artifacts") / f"{m.model}.agb"
+        report = run_build(m, BuildOptions(output=out, gpus=tuple(gpus) or m.gpus, tune=not no_tune, top_k=top_k,
+                                           jobs=jobs, cache_dir=cache_dir, compile_timeout=compile_timeout))
+    except AotGemmError as e:
+        _fail(e)
+    click.echo(report.summary())
+
+
+# --- inspect / verify ---------------------------------------------------------
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the index as JSON.")
+def inspect(bundle, as_json) -> None:
+    """Show what BUNDLE holds: GPUs, kernels, layers, buckets, the kernel chosen per bucket."""
+    from .inspect import bundle_json, render_bundle
+    from .bundle import open_bundle
+
+    try:
+        b = open_bundle(bundle)
+    except AotGemmError as e:
+        _fail(e)
+    if as_json:
+        click.echo(json.dumps(bundle_json(b), indent=2, sort_keys=True))
+    else:
+        render_bundle(b)
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path), required=False)
+@click.option("--env", "check_env", is_flag=True,
+              help="Also check that this machine can use the bundle (GPU model, driver, libraries).")
+def verify(bundle, check_env) -> None:
+    """Check BUNDLE's integrity (exit 0 when sound, 1 with one line saying what failed).
+
+    With --env, also say whether this machine can run it. BUNDLE defaults to $AOTGEMM_BUNDLE.
+    """
+    from . import config
+    from .bundle import open_bundle
+
+    path = bundle or config.bundle_path()
+    if not path:
+        _fail(AotGemmError("no bundle given and AOTGEMM_BUNDLE is not set"))
+    try:
+        b = open_bundle(path, verify_blobs=True)
+        n_kernels = sum(len(t.kernels) for t in b.index.targets)
+        click.echo(f"{path}: OK: format v{b.index.format_version}, {len(b.index.targets)} target(s), "
+                   f"{n_kernels} kernel(s), {len(b.index.blobs)} blob(s)")
+        if check_env:
+            from .runtime.environment import check_environment
+
+            click.echo(check_environment(b.index).describe())
+            if not check_environment(b.index).usable:
+                sys.exit(1)
+    except AotGemmError as e:
+        _fail(e)
+
+
+# --- manifests ----------------------------------------------------------------
+@main.group()
+def manifest() -> None:
+    """Create and check GEMM shape manifests."""
+
+
+@manifest.command("from-hf")
+@click.argument("config_json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tp", type=click.IntRange(1, 1024), default=1, show_default=True, help="Tensor-parallel degree.")
+@click.option("--name", default=None, help="Model name (default: from the config or the file's folder).")
+@click.option("--gpu", "gpus", multiple=True, help="Target GPU model (repeatable; default H100_SXM).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the manifest here (default: standard output).")
+def from_hf(config_json, tp, name, gpus, output) -> None:
+    """Write a manifest from a Hugging Face config.json."""
+    from .bundle.io import atomic_write_bytes
+    from .hf import manifest_from_hf_config
+    from .manifest import dump_manifest
+
+    try:
+        cfg = json.loads(Path(config_json).read_text())
+        m = manifest_from_hf_config(cfg, tp=tp, name=name, gpus=tuple(gpus) or None, source=str(config_json))
+    except (AotGemmError, ValueError) as e:
+        _fail(e)
+    text = dump_manifest(m)
+    if output:
+        atomic_write_bytes(output, text.encode())
+    else:
+        click.echo(text, nl=False)
+
+
+@manifest.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def manifest_check(paths) -> None:
+    """Validate manifests; print one line per file."""
+    from .manifest import load_manifest
+
+    bad = 0
+    for p in paths:
+        try:
+            m = load_manifest(p)
+            click.echo(f"{p}: OK: {m.model}, {len(m.layers)} layer(s), {len(m.m_buckets)} bucket(s)")
+        except AotGemmError as e:
+            click.echo(f"aotgemm: error: {e}", err=True)
+            bad += 1
+    sys.exit(1 if bad else 0)
+
+
+# --- bench --------------------------------------------------------------------
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Benchmark these layers (default: the bundle's).")
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench/results"),
+              show_default=True, help="Where to write the JSON and the plot.")
+def bench(bundle, manifest_path, out_dir) -> None:
+    """Re-measure BUNDLE's choices against cuBLAS on this GPU; print a table, write JSON and a plot."""
+    try:
+        from .bench import run_bench
+
+        run_bench(bundle, manifest_path, out_dir)
+    except AotGemmError as e:
+        _fail(e)
+
+
+if __name__ == "__main__":
+    main()

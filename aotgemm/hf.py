@@ -1,0 +1,140 @@
+"""Manifests from Hugging Face config.json files (dense decoder-only transformers).
+
+The GEMMs are those of a Llama-style block as a tensor-parallel engine (vLLM,
+SGLang) shards them across `tp` ranks; each rank runs the per-rank shapes, so
+those are what the manifest lists:
+
+  qkv      column-parallel  N = (heads/tp + 2 * kv_heads_per_rank) * head_dim   K = hidden
+  o        row-parallel     N = hidden          K = heads/tp * head_dim
+  gate_up  column-parallel  N = 2 * intermediate/tp                             K = hidden
+  down     row-parallel     N = hidden          K = intermediate/tp
+  lm_head  vocab-parallel   N = pad64(vocab)/tp K = hidden              (count 1)
+
+kv_heads_per_rank is kv_heads/tp, or 1 when there are fewer KV heads than
+ranks (each KV head is then replicated over tp/kv_heads ranks). The vocab is
+padded to a multiple of 64 before it is split, as vLLM's ParallelLMHead does
+(DEFAULT_VOCAB_PADDING_SIZE), and the padded vocab must split evenly over tp,
+as vLLM requires. MoE, MLA and other architectures are out of scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import ManifestError
+from .manifest import NAME_PATTERN, SUPPORTED_DTYPES, LayerSpec, Manifest, validate_manifest
+
+# vLLM pads the LM head's vocab dimension to a multiple of this before sharding it.
+VOCAB_PADDING = 64
+DEFAULT_GPUS = ("H100_SXM",)
+DEFAULT_DTYPE = "bfloat16"
+
+
+def manifest_from_hf_config(
+    cfg: Mapping[str, Any],
+    *,
+    tp: int,
+    name: str | None = None,
+    gpus: tuple[str, ...] | None = None,
+    source: str | None = None,
+) -> Manifest:
+    """The manifest of the per-rank GEMMs of the model `cfg` (a parsed config.json) at tensor parallelism `tp`.
+
+    `name` defaults to the basename of cfg["_name_or_path"] (else "model"),
+    with "-tp{tp}" appended when tp > 1; an explicit `name` is used as given.
+    Raises ManifestError, naming `source`, when the config lacks a field or
+    cannot be split over `tp` ranks.
+    """
+    where = source or "<config.json>"
+    if not isinstance(cfg, Mapping):
+        raise ManifestError(f"{where}: expected a JSON object (a config.json), got {type(cfg).__name__}")
+    if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
+        raise ManifestError(f"{where}: tp: must be a positive integer, got {tp!r}")
+
+    hidden = _config_int(cfg, "hidden_size", where)
+    intermediate = _config_int(cfg, "intermediate_size", where)
+    heads = _config_int(cfg, "num_attention_heads", where)
+    kv_heads = _config_int(cfg, "num_key_value_heads", where, default=heads)
+    # head_dim is its own field where heads * head_dim != hidden_size (Qwen3, Gemma).
+    head_dim = _config_int(cfg, "head_dim", where, default=hidden // heads)
+    vocab = _config_int(cfg, "vocab_size", where)
+    n_layers = _config_int(cfg, "num_hidden_layers", where)
+
+    if heads % tp:
+        raise ManifestError(
+            f"{where}: num_attention_heads: {heads} attention heads cannot be split over tp={tp} ranks; "
+            f"tensor parallelism shards attention by head, so tp must divide {heads} "
+            f"(possible tp: {_divisors(heads)})")
+    if kv_heads >= tp and kv_heads % tp:
+        raise ManifestError(
+            f"{where}: num_key_value_heads: {kv_heads} KV heads cannot be split over tp={tp} ranks; "
+            f"tp must divide {kv_heads}, or be a multiple of it (then each KV head is replicated)")
+    if kv_heads < tp and tp % kv_heads:
+        raise ManifestError(
+            f"{where}: num_key_value_heads: {kv_heads} KV heads cannot be replicated evenly over tp={tp} ranks; "
+            f"when tp exceeds the KV heads it must be a multiple of {kv_heads}")
+    if intermediate % tp:
+        raise ManifestError(
+            f"{where}: intermediate_size: {intermediate} cannot be split over tp={tp} ranks; "
+            f"the MLP is sharded along it, so tp must divide {intermediate} (possible tp: {_divisors(intermediate)})")
+    padded_vocab = -(-vocab // VOCAB_PADDING) * VOCAB_PADDING
+    if padded_vocab % tp:
+        raise ManifestError(
+            f"{where}: vocab_size: {vocab} (padded to {padded_vocab}, a multiple of {VOCAB_PADDING}, as vLLM does) "
+            f"cannot be split over tp={tp} ranks; vLLM's vocab-parallel LM head needs tp to divide {padded_vocab}")
+
+    heads_per_rank = heads // tp
+    kv_heads_per_rank = max(1, kv_heads // tp)
+    layers = (
+        LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers),
+        LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers),
+        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers),
+        LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers),
+        LayerSpec("lm_head", n=padded_vocab // tp, k=hidden, count=1),
+    )
+    manifest = Manifest(
+        model=name if name is not None else _default_name(cfg, tp),
+        gpus=gpus if gpus is not None else DEFAULT_GPUS,
+        dtypes=(_config_dtype(cfg),),
+        layers=layers,
+        tp=tp,
+        source=source,
+    )
+    # The same rules as a manifest file: alignment of N and K, GPU names, the name's characters...
+    return validate_manifest(manifest, where)
+
+
+def _config_int(cfg: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:
+    value = cfg.get(key)
+    if value is None:  # absent, or JSON null (some configs write "head_dim": null)
+        if default is not None:
+            return default
+        raise ManifestError(f"{where}: {key}: missing from the config; aotgemm reads dense decoder-only "
+                            "transformer configs (Llama, Mistral, Qwen, Gemma style)")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ManifestError(f"{where}: {key}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _config_dtype(cfg: Mapping[str, Any]) -> str:
+    # Newer transformers write "dtype", older ones "torch_dtype". Weights stored
+    # in another type (float32) are served in bfloat16 by the engines, so build that.
+    for key in ("dtype", "torch_dtype"):
+        value = cfg.get(key)
+        if isinstance(value, str) and value.removeprefix("torch.") in SUPPORTED_DTYPES:
+            return value.removeprefix("torch.")
+    return DEFAULT_DTYPE
+
+
+def _default_name(cfg: Mapping[str, Any], tp: int) -> str:
+    path = cfg.get("_name_or_path")
+    base = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if isinstance(path, str) else ""
+    # A local path may hold characters a manifest name may not (spaces, ...).
+    base = "-".join(NAME_PATTERN.findall(base)) or "model"
+    return f"{base}-tp{tp}" if tp > 1 else base
+
+
+def _divisors(n: int) -> str:
+    small = [d for d in range(1, min(n, 64) + 1) if n % d == 0]
+    return ", ".join(map(str, small)) + (", ..." if n > 64 else "")

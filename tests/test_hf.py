@@ -1,0 +1,222 @@
+"""`manifest from-hf`: per-rank GEMM shapes from a Hugging Face config.json, by function and by CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aotgemm.cli import main
+from aotgemm.errors import ManifestError
+from aotgemm.hf import manifest_from_hf_config
+from aotgemm.manifest import DEFAULT_M_BUCKETS, LayerSpec, Manifest, load_manifest, parse_manifest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data" / "hf"
+LLAMA_CONFIG = DATA / "llama-3.1-8b-config.json"
+QWEN3_CONFIG = DATA / "qwen3-4b-config.json"
+
+
+def config(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def shapes(m: Manifest) -> dict[str, tuple[int, int, int]]:
+    return {layer.name: (layer.n, layer.k, layer.count) for layer in m.layers}
+
+
+def error_of(cfg: dict, **kwargs) -> str:
+    with pytest.raises(ManifestError) as info:
+        manifest_from_hf_config(cfg, source="cfg.json", **kwargs)
+    return str(info.value)
+
+
+# --- Llama-3.1-8B ----------------------------------------------------------------------------------
+def test_llama_tp1_is_the_shipped_manifest():
+    m = manifest_from_hf_config(config(LLAMA_CONFIG), tp=1)
+    shipped = load_manifest(REPO / "manifests" / "llama-3.1-8b.toml")
+    assert m.layers == shipped.layers
+    assert [layer.name for layer in m.layers] == ["qkv", "o", "gate_up", "down", "lm_head"]
+    assert m == Manifest(model="model", gpus=("H100_SXM",), dtypes=("bfloat16",), layers=shipped.layers,
+                         m_buckets=DEFAULT_M_BUCKETS, tp=1, source=None)
+
+
+# Per rank, by hand: 32 heads and 8 KV heads of 128, hidden 4096, intermediate 14336, vocab 128256
+# (already a multiple of 64, so pad64(vocab) = 128256 and each rank gets 128256 / tp rows).
+@pytest.mark.parametrize("tp, expected", [
+    (2, {"qkv": ((16 + 2 * 4) * 128, 4096, 32), "o": (4096, 16 * 128, 32), "gate_up": (2 * 14336 // 2, 4096, 32),
+         "down": (4096, 14336 // 2, 32), "lm_head": (128256 // 2, 4096, 1)}),
+    (4, {"qkv": ((8 + 2 * 2) * 128, 4096, 32), "o": (4096, 8 * 128, 32), "gate_up": (2 * 14336 // 4, 4096, 32),
+         "down": (4096, 14336 // 4, 32), "lm_head": (128256 // 4, 4096, 1)}),
+    (8, {"qkv": ((4 + 2 * 1) * 128, 4096, 32), "o": (4096, 4 * 128, 32), "gate_up": (2 * 14336 // 8, 4096, 32),
+         "down": (4096, 14336 // 8, 32), "lm_head": (128256 // 8, 4096, 1)}),
+    # 8 KV heads over 16 ranks: each KV head is replicated on 2 ranks, so every rank holds 1.
+    (16, {"qkv": ((2 + 2 * 1) * 128, 4096, 32), "o": (4096, 2 * 128, 32), "gate_up": (2 * 14336 // 16, 4096, 32),
+          "down": (4096, 14336 // 16, 32), "lm_head": (128256 // 16, 4096, 1)}),
+])
+def test_llama_tensor_parallel_splits(tp, expected):
+    m = manifest_from_hf_config(config(LLAMA_CONFIG), tp=tp)
+    assert shapes(m) == expected
+    assert m.tp == tp
+
+
+def test_llama_tp8_numbers_spelled_out():
+    assert shapes(manifest_from_hf_config(config(LLAMA_CONFIG), tp=8)) == {
+        "qkv": (768, 4096, 32), "o": (4096, 512, 32), "gate_up": (3584, 4096, 32),
+        "down": (4096, 1792, 32), "lm_head": (16032, 4096, 1)}
+
+
+# --- head_dim * heads != hidden_size ---------------------------------------------------------------
+def test_qwen3_uses_head_dim_not_hidden_over_heads():
+    cfg = config(QWEN3_CONFIG)
+    assert cfg["head_dim"] * cfg["num_attention_heads"] != cfg["hidden_size"]  # 128 * 32 = 4096 != 2560
+    assert shapes(manifest_from_hf_config(cfg, tp=1)) == {
+        "qkv": ((32 + 2 * 8) * 128, 2560, 36),   # 6144, not (32 + 16) * 80
+        "o": (2560, 32 * 128, 36),                # K = 4096, not 2560
+        "gate_up": (2 * 9728, 2560, 36),
+        "down": (2560, 9728, 36),
+        "lm_head": (151936, 2560, 1),             # 151936 = 64 * 2374: no padding
+    }
+    assert shapes(manifest_from_hf_config(cfg, tp=4)) == {
+        "qkv": ((8 + 2 * 2) * 128, 2560, 36), "o": (2560, 8 * 128, 36), "gate_up": (2 * 9728 // 4, 2560, 36),
+        "down": (2560, 9728 // 4, 36), "lm_head": (151936 // 4, 2560, 1)}
+
+
+# --- defaults and options --------------------------------------------------------------------------
+MHA = {"hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16, "vocab_size": 32000,
+       "num_hidden_layers": 2}
+
+
+def test_kv_heads_default_to_heads_and_head_dim_to_hidden_over_heads():
+    # No num_key_value_heads (multi-head attention); null head_dim means absent, as some configs write it.
+    assert shapes(manifest_from_hf_config({**MHA, "head_dim": None}, tp=2))["qkv"] == ((8 + 2 * 8) * 64, 1024, 2)
+
+
+def test_vocab_is_padded_to_64_before_the_split():
+    cfg = {**MHA, "vocab_size": 32001}  # pads to 32064 = 64 * 501
+    assert shapes(manifest_from_hf_config(cfg, tp=1))["lm_head"] == (32064, 1024, 1)
+    assert shapes(manifest_from_hf_config(cfg, tp=4))["lm_head"] == (32064 // 4, 1024, 1)
+
+
+def test_name_from_name_or_path_with_tp_suffix():
+    cfg = {**MHA, "_name_or_path": "meta-llama/Llama-3.1-8B"}
+    assert manifest_from_hf_config(cfg, tp=1).model == "Llama-3.1-8B"
+    assert manifest_from_hf_config(cfg, tp=4).model == "Llama-3.1-8B-tp4"
+    assert manifest_from_hf_config({**MHA, "_name_or_path": "/models/My Model v2/"}, tp=1).model == "My-Model-v2"
+    assert manifest_from_hf_config(MHA, tp=2).model == "model-tp2"
+    # An explicit name is used as given.
+    assert manifest_from_hf_config(cfg, tp=4, name="llama8b").model == "llama8b"
+
+
+def test_gpus_source_and_dtype():
+    m = manifest_from_hf_config({**MHA, "torch_dtype": "float16"}, tp=1, gpus=("B200", "H200_SXM"), source="x/c.json")
+    assert (m.gpus, m.dtypes, m.source) == (("B200", "H200_SXM"), ("float16",), "x/c.json")
+    assert manifest_from_hf_config({**MHA, "dtype": "bfloat16"}, tp=1).dtypes == ("bfloat16",)
+    assert manifest_from_hf_config({**MHA, "torch_dtype": "float32"}, tp=1).dtypes == ("bfloat16",)
+    assert manifest_from_hf_config(MHA, tp=1).dtypes == ("bfloat16",)
+
+
+# --- errors ----------------------------------------------------------------------------------------
+def test_heads_not_divisible_by_tp():
+    assert error_of(config(LLAMA_CONFIG), tp=3) == (
+        "cfg.json: num_attention_heads: 32 attention heads cannot be split over tp=3 ranks; tensor parallelism "
+        "shards attention by head, so tp must divide 32 (possible tp: 1, 2, 4, 8, 16, 32)")
+
+
+def test_kv_heads_not_divisible_by_tp():
+    cfg = {**MHA, "num_attention_heads": 24, "num_key_value_heads": 6, "hidden_size": 1536}
+    assert error_of(cfg, tp=4) == (
+        "cfg.json: num_key_value_heads: 6 KV heads cannot be split over tp=4 ranks; "
+        "tp must divide 6, or be a multiple of it (then each KV head is replicated)")
+
+
+def test_kv_heads_not_replicable_over_tp():
+    cfg = {**MHA, "num_attention_heads": 24, "num_key_value_heads": 3, "hidden_size": 1536}
+    assert error_of(cfg, tp=8) == (
+        "cfg.json: num_key_value_heads: 3 KV heads cannot be replicated evenly over tp=8 ranks; "
+        "when tp exceeds the KV heads it must be a multiple of 3")
+
+
+def test_intermediate_not_divisible_by_tp():
+    assert error_of({**MHA, "intermediate_size": 4100}, tp=8) == (
+        "cfg.json: intermediate_size: 4100 cannot be split over tp=8 ranks; the MLP is sharded along it, "
+        "so tp must divide 4100 (possible tp: 1, 2, 4, 5, 10, 20, 25, 41, 50, ...)")
+
+
+def test_padded_vocab_not_divisible_by_tp():
+    cfg = {**MHA, "num_attention_heads": 48, "hidden_size": 6144, "intermediate_size": 96 * 128}
+    assert error_of(cfg, tp=48) == (
+        "cfg.json: vocab_size: 32000 (padded to 32000, a multiple of 64, as vLLM does) cannot be split over "
+        "tp=48 ranks; vLLM's vocab-parallel LM head needs tp to divide 32000")
+
+
+def test_missing_config_field():
+    cfg = dict(MHA)
+    del cfg["hidden_size"]
+    assert error_of(cfg, tp=1) == (
+        "cfg.json: hidden_size: missing from the config; aotgemm reads dense decoder-only transformer configs "
+        "(Llama, Mistral, Qwen, Gemma style)")
+
+
+def test_bad_config_field_type():
+    assert error_of({**MHA, "num_hidden_layers": True}, tp=1) == (
+        "cfg.json: num_hidden_layers: expected a positive integer, got True")
+    assert error_of({**MHA, "vocab_size": "32000"}, tp=1) == (
+        "cfg.json: vocab_size: expected a positive integer, got '32000'")
+
+
+def test_bad_tp():
+    assert error_of(MHA, tp=0) == "cfg.json: tp: must be a positive integer, got 0"
+
+
+def test_result_goes_through_the_manifest_validator():
+    # hidden 1020 is not a multiple of 8: the same alignment rule as a manifest file, naming the config.
+    cfg = {**MHA, "hidden_size": 1020, "head_dim": 64}
+    assert error_of(cfg, tp=1).startswith("cfg.json: layers[0].k: 1020 is not a multiple of 8; bfloat16 GEMMs need")
+    assert error_of(MHA, tp=1, gpus=("H100",)).startswith("cfg.json: build.gpus[0]: unknown GPU model 'H100';")
+    assert error_of(MHA, tp=1, name="my model") == (
+        "cfg.json: model.name: 'my model' is not a valid model name; use only letters, digits, '_', '.' and '-'")
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+def test_cli_from_hf_prints_a_manifest():
+    result = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--tp", "8",
+                                       "--gpu", "B200", "--gpu", "H100_SXM", "--name", "llama-3.1-8b-tp8"])
+    assert result.exit_code == 0, result.output
+    m = parse_manifest(result.stdout, "stdout")
+    assert m == Manifest(
+        model="llama-3.1-8b-tp8", gpus=("B200", "H100_SXM"), dtypes=("bfloat16",), tp=8, source=str(LLAMA_CONFIG),
+        layers=(LayerSpec("qkv", 768, 4096, 32), LayerSpec("o", 4096, 512, 32), LayerSpec("gate_up", 3584, 4096, 32),
+                LayerSpec("down", 4096, 1792, 32), LayerSpec("lm_head", 16032, 4096, 1)))
+
+
+def test_cli_from_hf_writes_a_file_that_check_accepts(tmp_path):
+    out = tmp_path / "llama.toml"
+    runner = CliRunner()
+    result = runner.invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_manifest(out).layers == load_manifest(REPO / "manifests" / "llama-3.1-8b.toml").layers
+    result = runner.invoke(main, ["manifest", "check", str(out), str(REPO / "manifests" / "llama-3.1-8b.toml")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (f"{out}: OK: model, 5 layer(s), 14 bucket(s)\n"
+                             f"{REPO / 'manifests' / 'llama-3.1-8b.toml'}: OK: llama-3.1-8b, 5 layer(s), 14 bucket(s)\n")
+
+
+def test_cli_from_hf_reports_a_bad_tp():
+    result = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--tp", "3"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"aotgemm: error: {LLAMA_CONFIG}: num_attention_heads: 32 attention heads cannot be split over tp=3 ranks; "
+        "tensor parallelism shards attention by head, so tp must divide 32 (possible tp: 1, 2, 4, 8, 16, 32)\n")
+
+
+def test_cli_check_reports_a_bad_manifest(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\nname = "m"\n[build]\ngpus = ["B200"]\ndtypes = ["bfloat16"]\n')
+    result = CliRunner().invoke(main, ["manifest", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.stderr == (f"aotgemm: error: {bad}: layers: required key is missing; "
+                             "add at least one [[layers]] table\n")
