@@ -140,12 +140,16 @@ def decode_blob(blob: Blob, stored: bytes, where: str) -> bytes:
         # up front, so a few crafted bytes claiming 2 GiB would cost 2 GiB.
         # Stream instead: memory grows with what the frame really yields.
         chunks, total = [], 0
-        for chunk in zstandard.ZstdDecompressor().read_to_iter(stored, write_size=min(_DECOMPRESS_CHUNK, blob.size + 1)):
+        write_size = min(_DECOMPRESS_CHUNK, blob.size + 1)
+        for chunk in zstandard.ZstdDecompressor().read_to_iter(stored, write_size=write_size):
             total += len(chunk)
             if total > blob.size:
                 raise BlobDecompressError(f"{where}: blob {blob.name!r} decompresses to more than the "
                                           f"{blob.size} bytes the index declares")
             chunks.append(chunk)
+        if total < blob.size:
+            raise BlobDecompressError(f"{where}: blob {blob.name!r} decompresses to {total} bytes, fewer than the "
+                                      f"{blob.size} the index declares (truncated frame?)")
         content = b"".join(chunks)
     except zstandard.ZstdError as e:
         raise BlobDecompressError(f"{where}: blob {blob.name!r} does not decompress: {e}") from None

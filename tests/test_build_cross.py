@@ -1,0 +1,100 @@
+"""Real cross-compilation on a machine with no GPU: sm_90a and sm_100a kernels from the registry.
+
+Needs the [build] extra (CI installs it). One cold build of the shipped
+Llama-3.1-8B manifest for H100_SXM and B200, then a warm rebuild.
+"""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aotgemm.bundle import CUBLAS, open_bundle
+
+pytestmark = [
+    pytest.mark.build,
+    pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)"),
+]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def aotgemm(*args, env=None, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "aotgemm.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def llama_builds(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cross")
+    cache = tmp / "cache"
+    cmd = ["build", "manifests/llama-3.1-8b.toml", "--gpu", "H100_SXM", "--gpu", "B200", "--no-tune",
+           "--cache-dir", str(cache)]
+    first = aotgemm(*cmd, "-o", str(tmp / "first.agb"))
+    second = aotgemm(*cmd, "-o", str(tmp / "second.agb"))
+    return tmp, first, second
+
+
+def test_llama_cross_compile_for_hopper_and_blackwell(llama_builds):
+    tmp, first, _ = llama_builds
+    assert first.returncode == 0, first.stderr[-3000:]
+    print(first.stdout)
+    b = open_bundle(tmp / "first.agb", verify_blobs=True)
+    assert {t.arch for t in b.index.targets} == {"sm_90a", "sm_100a"}
+    assert {t.gpu for t in b.index.targets} == {"H100_SXM", "B200"}
+    for t in b.index.targets:
+        lib = b.blob(t.library)
+        assert lib[:4] == b"\x7fELF"
+        for k in t.kernels:  # every kernel is exported from its target's library
+            assert f"__tvm_ffi_{k.symbol}".encode() in lib
+        chosen = {(d.n, d.k, d.m_bucket): d.kernel for d in t.dispatch}
+        for layer in b.index.layers:
+            for m in b.index.m_buckets:
+                assert chosen[(layer.n, layer.k, m)] not in (None, CUBLAS), (t.gpu, layer.name, m)
+        assert all(d.source == "heuristic" and d.kernel_us is None for d in t.dispatch)
+        assert t.env["tuned_on"] is None
+    assert "compiled 0" not in first.stdout and "failed 0" in first.stdout
+
+
+def test_warm_rebuild_compiles_nothing_and_is_byte_identical(llama_builds):
+    tmp, first, second = llama_builds
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stdout.count("compiled 0, cache hits") == 2, second.stdout
+    assert (tmp / "first.agb").read_bytes() == (tmp / "second.agb").read_bytes()
+
+
+def test_inspect_lists_every_layer_and_bucket(llama_builds):
+    tmp, _, _ = llama_builds
+    r = aotgemm("inspect", str(tmp / "first.agb"))
+    assert r.returncode == 0, r.stderr
+    for name in ("qkv", "o", "gate_up", "down", "lm_head", "H100_SXM", "B200"):
+        assert name in r.stdout
+    r = aotgemm("verify", str(tmp / "first.agb"))
+    assert r.returncode == 0 and "OK" in r.stdout
+
+
+def test_a_crashing_kernel_compile_is_reported_and_the_build_finishes(tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        '[model]\nname = "tiny"\n[build]\ngpus = ["H100_SXM"]\ndtypes = ["bfloat16"]\nm_buckets = [1, 4096]\n'
+        '[[layers]]\nname = "o"\nn = 4096\nk = 4096\n')
+    from aotgemm.build.pipeline import BuildOptions, run_build
+    from aotgemm.manifest import load_manifest
+    import os
+
+    os.environ["AOTGEMM_TEST_CRASH_DESIGN"] = "H100_SXM:64x64:1x1"
+    try:
+        report = run_build(load_manifest(manifest), BuildOptions(
+            output=tmp_path / "tiny.agb", gpus=("H100_SXM",), tune=False, top_k=3, jobs=2,
+            cache_dir=tmp_path / "cache", compiler="tests.stub_compilers:crash_or_real"))
+    finally:
+        del os.environ["AOTGEMM_TEST_CRASH_DESIGN"]
+    (t,) = report.targets
+    assert len(t.failures) == 1 and "SIGABRT" in t.failures[0][1], t.failures
+    assert "FAILED" in report.summary() and "64x64 c1x1" in report.summary()
+    b = open_bundle(tmp_path / "tiny.agb", verify_blobs=True)
+    (target,) = b.index.targets
+    designs = [(k.design_dict["tile"][:2], k.design_dict["cluster"][:2]) for k in target.kernels]
+    assert ([64, 64], [1, 1]) not in designs and len(designs) == t.kernels >= 1
+    assert all(d.kernel != CUBLAS for d in target.dispatch)  # the next-ranked kernel took over
