@@ -109,7 +109,7 @@ def manifest() -> None:
 @manifest.command("from-hf")
 @click.argument("config_json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--tp", type=click.IntRange(1, 1024), default=1, show_default=True, help="Tensor-parallel degree.")
-@click.option("--name", default=None, help="Model name (default: from the config or the file's folder).")
+@click.option("--name", default=None, help="Model name (default: the config's _name_or_path, else 'model'; -tpN added when tp > 1).")
 @click.option("--gpu", "gpus", multiple=True, help="Target GPU model (repeatable; default H100_SXM).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the manifest here (default: standard output).")
