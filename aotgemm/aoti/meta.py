@@ -1,0 +1,176 @@
+"""The package's flat description of its bundle: `<root>/aotgemm/meta.aotgemm-meta`.
+
+Written by `aotgemm.aoti.compile` from the bundle's *validated* index (the one
+source of truth) and read by libaotgemm_aoti, which needs no msgpack decoder:
+every number the C side uses (dispatch, blob offsets and checksums, the GPU
+identification from aotgemm/gpus.py) comes from here, and the C side checks
+the bundle against it (index SHA-256, blob SHA-256s) before using anything.
+
+Grammar: UTF-8 lines, fields separated by one TAB, no TAB or newline inside a
+field. First line `aotgemm-aoti-meta<TAB>1`. Then, in this order:
+
+    generator  <str>                       informational
+    model      <str>                       the bundle's model name, informational
+    bundle     <file name> <file size> <file sha256> <index sha256> <data offset>
+    device     cuda|cpu                    where the package runs
+    m_buckets  <int>...                    the index's buckets, ascending
+    input      <i> <dtype> <dim,...>       example input i; -1 marks a dynamic dim
+    routed     <node> <dtype> <n> <k>      one per GEMM routed to the bundle
+    target     <gpu> <arch> <sm_count> <cc major> <cc minor>
+      names    <device name substring>...  from aotgemm/gpus.py
+      env      <key> <value>               one per environment key; "-" for nil
+      library  <blob> <offset in file> <stored size> <size> <sha256> <content sha256>
+      kernel   <symbol> <dtype> <alignment>
+      dispatch <dtype> <n> <k> <m_bucket> <symbol|cublas>
+    end
+
+Only layout "linear" exists in format v1; entries of other layouts would be
+skipped (the C side serves only "linear").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..bundle import CUBLAS, BundleFile
+from ..bundle.format import HEADER_SIZE
+from ..gpus import gpu_model
+
+MAGIC = "aotgemm-aoti-meta"
+VERSION = 1
+META_RECORD = "aotgemm/meta.aotgemm-meta"
+BUNDLE_RECORD = "aotgemm/bundle.agb"
+
+
+def _field(v: object) -> str:
+    s = "-" if v is None else str(v)
+    if "\t" in s or "\n" in s or "\r" in s:
+        raise ValueError(f"meta field {s!r} contains a TAB or newline")
+    return s
+
+
+def _line(*fields: object) -> str:
+    return "\t".join(_field(f) for f in fields)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def index_sha256(bundle: BundleFile) -> str:
+    with open(bundle.path, "rb") as f:
+        head = f.read(HEADER_SIZE)
+    return head[24:56].hex()
+
+
+def coverage(bundle: BundleFile) -> set[tuple[str, int, int]]:
+    """(dtype, n, k) of every GEMM some target serves with a bundle kernel (not cuBLAS) in some bucket."""
+    return {(d.dtype, d.n, d.k) for t in bundle.index.targets for d in t.dispatch
+            if d.layout == "linear" and d.kernel != CUBLAS}
+
+
+@dataclass
+class InputSpec:
+    dtype: str
+    shape: tuple[int, ...]  # -1: dynamic
+
+
+@dataclass
+class Routed:
+    node: str
+    dtype: str
+    n: int
+    k: int
+
+
+@dataclass
+class MetaInfo:
+    """What a package's meta says, parsed back (aotgemm.aoti.package_info)."""
+
+    bundle_name: str
+    bundle_size: int
+    bundle_sha256: str
+    index_sha256: str
+    device: str
+    m_buckets: tuple[int, ...]
+    inputs: list[InputSpec] = field(default_factory=list)
+    routed: list[Routed] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    dispatch: dict[str, list[tuple[str, int, int, int, str]]] = field(default_factory=dict)
+
+
+def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], routed: Iterable[Routed],
+           file_sha: str | None = None) -> str:
+    """The meta text for `bundle` (validated by open_bundle)."""
+    idx = bundle.index
+    path = Path(bundle.path)
+    lines = [
+        _line(MAGIC, VERSION),
+        _line("generator", f"aotgemm {__version__}"),
+        _line("model", idx.model),
+        _line("bundle", path.name, path.stat().st_size, file_sha or file_sha256(path), index_sha256(bundle),
+              bundle.data_offset),
+        _line("device", device),
+        _line("m_buckets", *idx.m_buckets),
+    ]
+    for i, spec in enumerate(inputs):
+        lines.append(_line("input", i, spec.dtype, ",".join(str(d) for d in spec.shape)))
+    for r in routed:
+        lines.append(_line("routed", r.node, r.dtype, r.n, r.k))
+    for t in idx.targets:
+        model = gpu_model(t.gpu)  # UnknownGpu for a model gpus.py does not know
+        lib = idx.blob(t.library)
+        lines.append(_line("target", t.gpu, t.arch, t.sm_count, *model.compute_capability))
+        lines.append(_line("names", *model.device_names))
+        for key, val in t.environment:
+            lines.append(_line("env", key, val))
+        lines.append(_line("library", lib.name, bundle.data_offset + bundle.offsets[lib.name], lib.stored_size,
+                           lib.size, lib.sha256, lib.content_sha256))
+        for k in t.kernels:
+            if k.layout == "linear":
+                lines.append(_line("kernel", k.symbol, k.dtype, k.alignment))
+        for d in t.dispatch:
+            if d.layout == "linear":
+                lines.append(_line("dispatch", d.dtype, d.n, d.k, d.m_bucket, d.kernel))
+        lines.append("end")
+    return "\n".join(lines) + "\n"
+
+
+def parse(text: str) -> MetaInfo:
+    """Parse the fields Python tools need (the C side has its own, stricter parser)."""
+    rows = [ln.split("\t") for ln in text.splitlines() if ln]
+    if not rows or rows[0][0] != MAGIC:
+        raise ValueError("not an aotgemm meta file")
+    info = None
+    inputs, routed, targets, dispatch, buckets, device = [], [], [], {}, (), ""
+    current = None
+    for r in rows[1:]:
+        key = r[0]
+        if key == "bundle":
+            info = (r[1], int(r[2]), r[3], r[4])
+        elif key == "device":
+            device = r[1]
+        elif key == "m_buckets":
+            buckets = tuple(int(x) for x in r[1:])
+        elif key == "input":
+            inputs.append(InputSpec(r[2], tuple(int(x) for x in r[3].split(",") if x)))
+        elif key == "routed":
+            routed.append(Routed(r[1], r[2], int(r[3]), int(r[4])))
+        elif key == "target":
+            current = r[1]
+            targets.append(current)
+            dispatch[current] = []
+        elif key == "dispatch" and current:
+            dispatch[current].append((r[1], int(r[2]), int(r[3]), int(r[4]), r[5]))
+    if info is None:
+        raise ValueError("meta has no bundle line")
+    return MetaInfo(*info, device=device, m_buckets=buckets, inputs=inputs, routed=routed, targets=targets,
+                    dispatch=dispatch)

@@ -1,0 +1,123 @@
+"""Route the GEMMs a bundle covers to `aotgemm::aotgemm_linear`, in an exported graph.
+
+Runs on the ExportedProgram before AOTInductor lowers it (Inductor's own
+CuTe DSL backend is off under AOT compilation, and its autotuner would
+benchmark at compile time anyway). Patterns, with W a 2-D [N, K] tensor:
+
+    aten.linear(x, W, b)           -> aotgemm_linear(x, W) (+ b)
+    aten.mm(x, t(W))               -> aotgemm_linear(x, W)
+    aten.addmm(b, x, t(W))         -> aotgemm_linear(x, W) + b     (beta = alpha = 1)
+    aten.matmul(x, t(W))           -> aotgemm_linear(x, W)
+
+where t(W) is aten.t / aten.permute(W, [1, 0]) / aten.transpose(W, 0, 1)
+(or its numpy_T / mT forms). A GEMM is routed when its (dtype, N, K) has a
+bundle kernel in some target and bucket: `meta.coverage`. The bias is kept
+as a separate add, which Inductor fuses into the next pointwise kernel.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.fx import Graph, Node
+
+from .meta import Routed
+from .op import op as aotgemm_op
+
+aten = torch.ops.aten
+
+_DTYPES = {torch.bfloat16: "bfloat16", torch.float16: "float16"}
+_TRANSPOSES = tuple(getattr(aten, name).default for name in ("t", "numpy_T", "mT") if hasattr(aten, name))
+
+
+def _val(n) -> torch.Tensor | None:
+    v = n.meta.get("val") if isinstance(n, Node) else None
+    return v if isinstance(v, torch.Tensor) else None
+
+
+def _transposed_weight(n) -> Node | None:
+    """W when n is a 2-D transpose of a 2-D W, else None."""
+    if not isinstance(n, Node) or n.op != "call_function":
+        return None
+    src = n.args[0] if n.args else None
+    v = _val(src)
+    if v is None or v.dim() != 2:
+        return None
+    t = n.target
+    if t in _TRANSPOSES:
+        return src
+    if t == aten.permute.default and list(n.args[1]) in ([1, 0], [-1, -2], [1, -2], [-1, 0]):
+        return src
+    if t == aten.transpose.int and sorted(int(d) % 2 for d in n.args[1:3]) == [0, 1]:
+        return src
+    return None
+
+
+def _static(*xs) -> bool:
+    return all(isinstance(x, int) for x in xs)
+
+
+def _match(node: Node) -> tuple[Node, Node, Node | None] | None:
+    """(x, W, bias) for a routable GEMM node, else None."""
+    if node.op != "call_function":
+        return None
+    t = node.target
+    if t == aten.linear.default:
+        x, w = node.args[0], node.args[1]
+        b = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+        return x, w, b
+    if t in (aten.mm.default, aten.matmul.default):
+        w = _transposed_weight(node.args[1])
+        return (node.args[0], w, None) if w is not None else None
+    if t == aten.addmm.default:
+        beta = node.kwargs.get("beta", 1)
+        alpha = node.kwargs.get("alpha", 1)
+        if beta != 1 or alpha != 1:
+            return None
+        w = _transposed_weight(node.args[2])
+        return (node.args[1], w, node.args[0]) if w is not None else None
+    return None
+
+
+def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed]:
+    """Rewrite, in place, every GEMM of `graph` whose (dtype, N, K) is in `covered`."""
+    op = aotgemm_op()
+    routed: list[Routed] = []
+    for node in list(graph.nodes):
+        m = _match(node)
+        if m is None:
+            continue
+        x, w, b = m
+        xv, wv, out = _val(x), _val(w), _val(node)
+        if xv is None or wv is None or out is None or wv.dim() != 2 or xv.dim() < 1:
+            continue
+        n, k = wv.shape
+        if not _static(n, k) or xv.dtype != wv.dtype or xv.dtype not in _DTYPES or xv.shape[-1] != k:
+            continue
+        dtype = _DTYPES[xv.dtype]
+        if (dtype, int(n), int(k)) not in covered:
+            continue
+        if isinstance(b, Node) and _val(b) is None:
+            continue
+        with graph.inserting_before(node):
+            new = graph.call_function(op, (x, w))
+            new.meta.update(node.meta)
+            new.meta["val"] = out  # same shape, dtype and (contiguous) strides with or without the bias
+            result = new
+            if b is not None:
+                result = graph.call_function(aten.add.Tensor, (new, b))
+                result.meta.update(node.meta)
+        old_t = node.args[1] if node.target in (aten.mm.default, aten.matmul.default) else (
+            node.args[2] if node.target == aten.addmm.default else None)
+        node.replace_all_uses_with(result)
+        graph.erase_node(node)
+        if isinstance(old_t, Node) and not old_t.users:
+            graph.erase_node(old_t)
+        routed.append(Routed(node.name, dtype, int(n), int(k)))
+    graph.lint()
+    return routed
+
+
+def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]]) -> list[Routed]:
+    routed = route_gemms(ep.graph_module.graph, covered)
+    ep.graph_module.recompile()
+    return routed

@@ -1,0 +1,252 @@
+"""aotgemm's runtime: serve nn.Linear GEMMs from a bundle's precompiled kernels, without a compiler.
+
+    import aotgemm.runtime as agr
+    bundle = agr.load("llama.agb")     # check the machine, extract + load the library, activate
+    agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear
+    ...
+    agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)
+
+With AOTGEMM_BUNDLE set, importing this package loads that bundle. The
+package imports neither the CuTe DSL (cutlass) nor nvMatmulHeuristics nor
+aotgemm.build; tvm_ffi is imported only when a library is loaded.
+See docs/runtime.md.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .. import config
+from ..bundle.format import CUBLAS, BundleIndex, Target
+from ..bundle.io import open_bundle
+from ..errors import AotGemmError, EnvironmentMismatch, MalformedIndex, NoGpu
+from .environment import EnvironmentReport, MachineFacts, check_environment
+from .log import get_logger
+from .ops import (
+    LAYOUT,
+    Dispatch,
+    Route,
+    Stats,
+    get_active,
+    reset_stats,
+    set_active,
+    stats,
+)
+from .patch import patch_model, unpatch_model
+
+__all__ = [
+    "AotGemmFallbackWarning", "EnvironmentReport", "LoadedBundle", "MachineFacts", "Stats", "active",
+    "check_environment", "linear", "load", "patch", "reset_stats", "stats", "unload", "unpatch",
+]
+
+
+class AotGemmFallbackWarning(RuntimeWarning):
+    """A bundle cannot run here and AOTGEMM_STRICT=0 (strict=False): every GEMM goes to cuBLAS."""
+
+
+@dataclass(eq=False)
+class LoadedBundle:
+    """A bundle made ready for this process (see `load`).
+
+    `fallback` is True when the environment did not match and strict was off:
+    then `target` may be None and every call is served by cuBLAS (counted as
+    "environment mismatch"). `shapes` is the set of (dtype, N, K) the bundle
+    holds, which `patch` uses to choose modules.
+    """
+
+    path: Path
+    index: BundleIndex
+    environment: EnvironmentReport
+    target: Target | None
+    fallback: bool
+    shapes: frozenset[tuple[str, int, int]]
+    library_path: Path | None = None
+    extracted: bool = False  # this call wrote the library into the cache
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    dispatch: Dispatch | None = field(default=None, repr=False)
+    module: object = field(default=None, repr=False)  # the tvm_ffi Module (keeps the library alive)
+
+    def activate(self) -> None:
+        """Make this the bundle that torch.ops.aotgemm.aotgemm_linear serves from."""
+        _activate(self)
+
+    @property
+    def is_active(self) -> bool:
+        return self.dispatch is not None and get_active() is self.dispatch
+
+    def describe(self) -> str:
+        if self.fallback:
+            return (f"{self.path}: FALLBACK (every GEMM from cuBLAS): "
+                    + "; ".join(self.environment.problems))
+        t = self.target
+        kernels = sum(1 for r in self.dispatch.table.values() if r.fn is not None)
+        total_ms = 1e3 * sum(self.timings.values())
+        return (f"{self.path}: target {t.gpu} ({t.arch}), {len(t.kernels)} kernel(s), "
+                f"{len(t.dispatch)} dispatch entries ({kernels} served by kernels), "
+                f"{len(self.shapes)} (dtype, N, K) shape(s); library {self.library_path} "
+                f"({'extracted' if self.extracted else 'from cache'}); loaded in {total_ms:.1f} ms")
+
+
+_active_bundle: LoadedBundle | None = None
+
+
+def active() -> LoadedBundle | None:
+    """The LoadedBundle the op serves from, or None."""
+    b = _active_bundle
+    return b if b is not None and b.is_active else None
+
+
+def _activate(b: LoadedBundle) -> None:
+    global _active_bundle
+    set_active(b.dispatch)
+    _active_bundle = b
+
+
+def unload() -> None:
+    """Deactivate the active bundle: every call goes to cuBLAS ("not loaded"). The library stays mapped."""
+    global _active_bundle
+    set_active(None)
+    _active_bundle = None
+
+
+def _shapes(targets) -> frozenset[tuple[str, int, int]]:
+    return frozenset((d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LAYOUT)
+
+
+def build_table(target: Target, functions: dict) -> dict[tuple, Route]:
+    """(dtype, layout, n, k, m_bucket) -> Route, from a target and its resolved kernel functions."""
+    kernels = {k.symbol: k for k in target.kernels}
+    table: dict[tuple, Route] = {}
+    for e in target.dispatch:
+        if e.kernel == CUBLAS:
+            table[e.key] = Route(None, None)
+            continue
+        k = kernels[e.kernel]
+        if k.dtype != e.dtype or k.layout != e.layout:
+            raise MalformedIndex(f"target {target.gpu}: dispatch entry {e.key} names kernel {k.symbol!r}, "
+                                 f"which is {k.dtype}/{k.layout}")
+        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment)
+    return table
+
+
+def load(path, *, strict: bool | None = None, device=None, facts: MachineFacts | None = None,
+         activate: bool = True, verify_library: bool = True) -> LoadedBundle:
+    """Load bundle `path` for this process and (by default) make it the active one.
+
+    Checks the header, index and layout of the file; checks this machine
+    against the target for its GPU (`check_environment`); verifies, extracts
+    (to the content-addressed cache) and loads that target's library only;
+    resolves every kernel its dispatch table names; builds the table.
+
+    strict (default: AOTGEMM_STRICT, on): an environment mismatch raises
+    EnvironmentMismatch (NoGpu without a GPU). With strict=False it warns
+    once (AotGemmFallbackWarning) and returns a fallback LoadedBundle that
+    serves everything from cuBLAS. A damaged bundle or an unloadable library
+    raises in both modes.
+
+    device: the CUDA device to check and serve (default: the current one).
+    facts: machine facts to use instead of detecting them (tests, diagnostics).
+    verify_library: also hash the library blob's stored bytes when the cache
+    already holds the extracted library (a fresh extraction always verifies).
+    """
+    log = get_logger()
+    strict = config.strict() if strict is None else strict
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    bundle = open_bundle(path, verify_blobs=False)
+    index = bundle.index
+    t1 = time.perf_counter()
+    timings["open"] = t1 - t0
+    report = check_environment(index, device, facts=facts)
+    t2 = time.perf_counter()
+    timings["environment"] = t2 - t1
+
+    if not report.usable:
+        if strict:
+            cls = NoGpu if report.facts is not None and report.facts.gpu_name is None else EnvironmentMismatch
+            raise cls(f"{bundle.path}: this machine cannot use the bundle:\n{report.describe()}\n"
+                      "(set AOTGEMM_STRICT=0 or pass strict=False to fall back to cuBLAS)")
+        warnings.warn(f"aotgemm: {bundle.path}: the bundle cannot be used here, every GEMM falls back to cuBLAS: "
+                      + "; ".join(report.problems), AotGemmFallbackWarning, stacklevel=2)
+        dispatch = Dispatch(index.m_buckets, {}, fallback=True, name=str(bundle.path))
+        b = LoadedBundle(bundle.path, index, report, report.target, True, _shapes(index.targets),
+                         timings=timings, dispatch=dispatch)
+        log.info("%s", b.describe())
+        if activate:
+            _activate(b)
+        return b
+
+    from .library import extract_library, import_tvm_ffi, load_library, resolve
+
+    target = report.target
+    env = target.env
+    ext = extract_library(bundle, target.library, verify_cached=verify_library)
+    t3 = time.perf_counter()
+    timings["extract"] = t3 - t2
+    import_tvm_ffi()
+    t3b = time.perf_counter()
+    timings["import_tvm_ffi"] = t3b - t3
+    module = load_library(ext.path, env.get("link_mode"), cuda_major=env.get("cuda_runtime_major"))
+    t4 = time.perf_counter()
+    timings["dlopen"] = t4 - t3b
+    used = sorted({e.kernel for e in target.dispatch if e.kernel != CUBLAS})
+    functions = resolve(module, used, where=f"{ext.path} (bundle {bundle.path}, target {target.gpu})")
+    table = build_table(target, functions)
+    t5 = time.perf_counter()
+    timings["resolve"] = t5 - t4
+    dev_index = report.facts.device_index if report.facts is not None else None
+    dispatch = Dispatch(index.m_buckets, table, device_type="cuda", device_index=dev_index, name=str(bundle.path))
+    b = LoadedBundle(bundle.path, index, report, target, False, _shapes([target]), ext.path, ext.extracted,
+                     timings, dispatch, module)
+    if activate:
+        _activate(b)
+    log.info("%s", b.describe())
+    return b
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear: nn.functional.linear served from the active bundle."""
+    return torch.ops.aotgemm.aotgemm_linear(x, weight, bias)
+
+
+def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
+    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op.
+
+    `bundle` (default: the active one) only chooses the modules; calls are
+    served by whichever bundle is active when they run. Weights stay shared
+    and state_dict is unchanged. Returns the patched modules' names.
+    """
+    bundle = bundle if bundle is not None else active()
+    if bundle is None:
+        get_logger().warning("patch(): no bundle is loaded (call aotgemm.runtime.load or set AOTGEMM_BUNDLE); "
+                             "nothing patched")
+        return []
+    names = patch_model(model, bundle.shapes)
+    get_logger().info("patched %d nn.Linear module(s) for %s", len(names), bundle.path)
+    return names
+
+
+def unpatch(model: torch.nn.Module) -> list[str]:
+    """Undo `patch`: the modules get their original class (and forward) back. Returns their names."""
+    return unpatch_model(model)
+
+
+def _autoload() -> None:
+    path = config.bundle_path()
+    if not path:
+        return
+    log = get_logger()
+    log.info("AOTGEMM_BUNDLE=%s: loading", path)
+    try:
+        load(path)
+    except AotGemmError as e:
+        log.error("AOTGEMM_BUNDLE=%s: not loaded: %s", path, e)
+        raise
+
+
+_autoload()

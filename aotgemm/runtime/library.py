@@ -1,0 +1,255 @@
+"""Extract a target's kernel library from a bundle into the cache, load it, resolve its kernels.
+
+Cache layout (see docs/runtime.md)::
+
+    <config.cache_dir()>/lib/<content_sha256>/<blob name>       the shared object
+    <config.cache_dir()>/lib/<content_sha256>/<blob name>.ok    written last: "this file is complete"
+    <config.cache_dir()>/lib/<content_sha256>/.lock             flock'ed by the one process extracting
+
+The directory is named by the SHA-256 of the decompressed library, which the
+bundle index records and checksums, so two bundles holding the same library
+share one file and a different library can never be mistaken for it.
+
+tvm_ffi is imported here, at load time, never when `aotgemm.runtime` is
+imported.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .. import config
+from ..bundle.io import BundleFile, decode_blob
+from ..errors import BlobChecksumMismatch, KernelLibraryError
+
+DSL_RUNTIME_SONAME = "libcute_dsl_runtime.so"
+DSL_RUNTIME_DISTS = {13: "nvidia-cutlass-dsl-libs-cu13", 12: "nvidia-cutlass-dsl-libs-cu12"}
+MARKER_SUFFIX = ".ok"
+LOCK_NAME = ".lock"
+
+
+# --- the CuTe DSL runtime library ('dsl-runtime' link mode) -------------------
+def find_dsl_runtime(cuda_major: int | None = None) -> tuple[str | None, str]:
+    """(path of libcute_dsl_runtime.so, "") or (None, why not found).
+
+    Looks at AOTGEMM_DSL_RUNTIME_LIB, then at the file lists of the installed
+    nvidia-cutlass-dsl-libs-cu13 / -cu12 distributions (the one matching
+    `cuda_major` first). Never imports cutlass.
+    """
+    explicit = config.dsl_runtime_lib()
+    if explicit:
+        if os.path.isfile(explicit):
+            return explicit, ""
+        return None, f"AOTGEMM_DSL_RUNTIME_LIB is set to {explicit!r}, which is not a file"
+    import importlib.metadata as md
+
+    majors = sorted(DSL_RUNTIME_DISTS, key=lambda m: (m != cuda_major, -m))
+    installed = []
+    for major in majors:
+        dist_name = DSL_RUNTIME_DISTS[major]
+        try:
+            dist = md.distribution(dist_name)
+        except md.PackageNotFoundError:
+            continue
+        installed.append(dist_name)
+        for f in dist.files or ():
+            if f.name == DSL_RUNTIME_SONAME and "stubs" not in f.parts:
+                path = Path(dist.locate_file(f))
+                if path.is_file():
+                    return str(path), ""
+    names = " nor ".join(DSL_RUNTIME_DISTS[m] for m in majors)
+    if installed:
+        return None, (f"AOTGEMM_DSL_RUNTIME_LIB is not set and {', '.join(installed)} holds no "
+                      f"{DSL_RUNTIME_SONAME}")
+    return None, f"AOTGEMM_DSL_RUNTIME_LIB is not set and neither {names} is installed"
+
+
+_dsl_runtime_handle: ctypes.CDLL | None = None
+
+
+def ensure_dsl_runtime(cuda_major: int | None = None) -> str:
+    """Load libcute_dsl_runtime.so with RTLD_GLOBAL (once per process); its path."""
+    global _dsl_runtime_handle
+    path, why = find_dsl_runtime(cuda_major)
+    if path is None:
+        major = cuda_major or 13
+        raise KernelLibraryError(
+            f"this bundle's library was linked in 'dsl-runtime' mode and needs {DSL_RUNTIME_SONAME}: {why}; "
+            f"pip install nvidia-cutlass-dsl-libs-cu{major} or set AOTGEMM_DSL_RUNTIME_LIB to the file's path")
+    if _dsl_runtime_handle is None:
+        try:
+            _dsl_runtime_handle = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+        except OSError as e:
+            raise KernelLibraryError(f"cannot load {path}: {e}") from None
+    return path
+
+
+# --- extraction into the content-addressed cache ------------------------------
+@dataclass(frozen=True)
+class Extracted:
+    path: Path
+    extracted: bool  # True when this call wrote the file; False when the cache had it
+
+
+def library_dir(content_sha256: str, cache_root: Path | None = None) -> Path:
+    return Path(cache_root if cache_root is not None else config.cache_dir()) / "lib" / content_sha256
+
+
+def _complete(path: Path, marker: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size and marker.is_file()
+    except FileNotFoundError:
+        return False
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(d: Path, name: str, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, d / name)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = None,
+                    verify_cached: bool = True) -> Extracted:
+    """Make blob `name` of `bundle` available as a file in the cache; safe for many processes at once.
+
+    Fast path: the file exists with the right size and its ".ok" marker (written
+    last) exists; with `verify_cached`, the blob's stored bytes in the bundle
+    are still checked against the index (no decompression), so a damaged
+    bundle is reported even when the cache is warm. Slow path: under an
+    exclusive flock, check again, decompress and verify the blob, write it to a
+    temporary file in the same directory, fsync, rename into place, then write
+    the marker. Exactly one of N concurrent callers extracts; the others wait
+    on the lock and find the file complete. Nobody sees a partial file under
+    the final name.
+    """
+    blob = bundle.index.blob(name)
+    d = library_dir(blob.content_sha256, cache_root)
+    path, marker = d / name, d / (name + MARKER_SUFFIX)
+    if _complete(path, marker, blob.size):
+        if verify_cached:
+            stored = bundle.stored_bytes(name)
+            import hashlib
+
+            if hashlib.sha256(stored).hexdigest() != blob.sha256:
+                raise BlobChecksumMismatch(
+                    f"{bundle.path}: blob {name!r}: SHA-256 of the stored bytes does not match the index "
+                    "(the file is corrupted: rebuild or re-download it)")
+        return Extracted(path, False)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        lock_fd = os.open(d / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise KernelLibraryError(f"cannot create the library cache directory {d}: {e} "
+                                 "(set AOTGEMM_CACHE_DIR to a writable directory)") from None
+    try:
+        while True:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                break
+            except InterruptedError:
+                continue
+            except OSError as e:
+                if e.errno != errno.EINTR:
+                    raise
+        if _complete(path, marker, blob.size):
+            return Extracted(path, False)
+        # We hold the lock: nobody else writes here. Clear what a crashed run may have left.
+        marker.unlink(missing_ok=True)
+        for stale in d.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        for stale in d.glob(f".{name}{MARKER_SUFFIX}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        content = decode_blob(blob, bundle.stored_bytes(name), str(bundle.path))
+        try:
+            _write_atomic(d, name, content, 0o755)
+            _fsync_dir(d)
+            _write_atomic(d, name + MARKER_SUFFIX, (blob.content_sha256 + "\n").encode(), 0o644)
+            _fsync_dir(d)
+        except OSError as e:
+            raise KernelLibraryError(f"cannot write {path}: {e} (set AOTGEMM_CACHE_DIR to a writable "
+                                     "directory with enough space)") from None
+        return Extracted(path, True)
+    finally:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        finally:
+            os.close(lock_fd)
+
+
+# --- loading -------------------------------------------------------------------
+def import_tvm_ffi():
+    """The tvm_ffi package (imported on first use: it costs a few hundred ms)."""
+    try:
+        import tvm_ffi
+    except ImportError as e:
+        raise KernelLibraryError(f"apache-tvm-ffi is needed to load kernel libraries: {e} "
+                                 "(pip install apache-tvm-ffi)") from None
+    return tvm_ffi
+
+
+def load_library(path: str | os.PathLike, link_mode: str, *, cuda_major: int | None = None) -> Any:
+    """dlopen the kernel library through tvm_ffi, after what its link mode needs; the tvm_ffi Module."""
+    # libcudart (which 'static-runtime' libraries need, besides libcuda and libtvm_ffi) is loaded by
+    # torch when CUDA is initialised; the kernels also run in torch's (primary) CUDA context.
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.init()
+    if link_mode == "dsl-runtime":
+        ensure_dsl_runtime(cuda_major)  # RTLD_GLOBAL, before the library that needs its symbols
+    tvm_ffi = import_tvm_ffi()
+    try:
+        return tvm_ffi.load_module(os.fspath(path))
+    except Exception as e:  # tvm_ffi raises its own error types (dlopen failures, ABI)
+        raise KernelLibraryError(f"cannot load the kernel library {os.fspath(path)}: {e}") from None
+
+
+def resolve(module: Any, symbols: Iterable[str], where: str = "the kernel library") -> dict[str, Callable]:
+    """symbol -> tvm_ffi Function for each symbol (exported as __tvm_ffi_<symbol>); all or an error."""
+    found: dict[str, Callable] = {}
+    missing: list[str] = []
+    for sym in symbols:
+        try:
+            fn = module.get_function(sym)
+        except (AttributeError, KeyError, RuntimeError):
+            fn = None
+        if fn is None:
+            missing.append(sym)
+        else:
+            found[sym] = fn
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise KernelLibraryError(f"{where} does not export {len(missing)} kernel(s) the bundle names: {shown} "
+                                 "(the bundle is inconsistent: rebuild it)")
+    return found

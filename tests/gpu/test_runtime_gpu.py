@@ -1,0 +1,254 @@
+"""The runtime on a real GPU, with a real bundle built for it.
+
+    AOTGEMM_TEST_BUNDLE=artifacts/model.agb pytest -m gpu tests/gpu/test_runtime_gpu.py -v -s
+
+Skipped without a CUDA GPU (tests/gpu/conftest.py) or without AOTGEMM_TEST_BUNDLE.
+The bundle must hold a target for this GPU and match this machine (strict load).
+
+(a) every kernel of this GPU's target, called directly through tvm_ffi, against a
+    float32 reference on fresh random inputs, output poisoned with NaN before each run,
+    at M = 1, 7, 100, 1000, 3000 and at each bucket (and its lower edge) the kernel serves;
+(b) a Llama-style block (fused qkv, o, gate_up, down with SiLU * up) patched vs unpatched:
+    eager, torch.compile, CUDA graph (replayed after changing the input in place);
+    stats show hits for the bundle's shapes, and replays are not counted.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+pytestmark = pytest.mark.gpu
+
+DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+KERNEL_MS = (1, 7, 100, 1000, 3000)
+MODEL_MS = (1, 7, 128, 1000)
+KERNEL_TOL = 1e-2  # ||out - ref|| / ||ref|| against a float32 reference
+MODEL_TOL = 2e-2  # patched vs unpatched, both bf16/fp16 end to end
+
+
+def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
+    ref = ref.float()
+    return ((out.float() - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    path = os.environ.get("AOTGEMM_TEST_BUNDLE")
+    if not path:
+        pytest.skip("set AOTGEMM_TEST_BUNDLE to a bundle built for this GPU")
+    import aotgemm.runtime as rt
+
+    b = rt.load(path, strict=True)
+    print(f"\n{b.describe()}\ntimings (ms): " + ", ".join(f"{k} {1e3 * v:.2f}" for k, v in b.timings.items()))
+    yield b
+    rt.unload()
+
+
+@pytest.fixture
+def rt(loaded):
+    import aotgemm.runtime as rt
+
+    loaded.activate()
+    rt.reset_stats()
+    yield rt
+    rt.reset_stats()
+
+
+@pytest.fixture
+def no_tf32():
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32 = old
+
+
+# --- (a) every kernel, directly -----------------------------------------------------
+def _kernel_cases(loaded):
+    """symbol -> {(n, k): set of M} to test: the fixed Ms plus each bucket it serves and that bucket's lower edge."""
+    from aotgemm.bundle import CUBLAS
+
+    t, buckets = loaded.target, loaded.index.m_buckets
+    layers = sorted({(layer.n, layer.k) for layer in loaded.index.layers})
+    cases: dict[str, dict[tuple[int, int], set[int]]] = {k.symbol: {} for k in t.kernels}
+    for e in t.dispatch:
+        if e.kernel == CUBLAS:
+            continue
+        ms = cases[e.kernel].setdefault((e.n, e.k), set(KERNEL_MS))
+        i = buckets.index(e.m_bucket)
+        ms.update({e.m_bucket, (buckets[i - 1] + 1) if i else 1})
+    for k in t.kernels:  # a kernel no entry names: try it on the manifest's layers
+        if not cases[k.symbol]:
+            cases[k.symbol] = {s: set(KERNEL_MS) for s in layers if s[0] % k.alignment == 0 and s[1] % k.alignment == 0}
+    return cases
+
+
+@torch.no_grad()
+def test_every_kernel_directly(loaded, no_tf32):
+    dev = torch.device("cuda", torch.cuda.current_device())
+    kernels = {k.symbol: k for k in loaded.target.kernels}
+    failures, runs = [], 0
+    torch.manual_seed(1234)
+    for symbol, shapes in sorted(_kernel_cases(loaded).items()):
+        kern = kernels[symbol]
+        fn = loaded.module.get_function(symbol)
+        dtype = DTYPES[kern.dtype]
+        for (n, k), ms in sorted(shapes.items()):
+            w = torch.randn(n, k, device=dev, dtype=dtype)
+            wt = w.t()
+            w32 = w.float()
+            for m in sorted(ms):
+                x = torch.randn(m, k, device=dev, dtype=dtype)  # fresh inputs every run
+                out = torch.full((m, n), float("nan"), device=dev, dtype=dtype)  # poisoned
+                fn(x, wt, out, torch.cuda.current_stream(dev).cuda_stream)
+                ref = x.float() @ w32.t()
+                torch.cuda.synchronize(dev)
+                runs += 1
+                if not torch.isfinite(out).all():
+                    bad = (~torch.isfinite(out)).sum().item()
+                    failures.append(f"{symbol} N={n} K={k} M={m}: {bad} of {m * n} outputs not written / not finite")
+                    continue
+                err = rel_err(out, ref)
+                if not err < KERNEL_TOL:
+                    failures.append(f"{symbol} N={n} K={k} M={m}: rel. error {err:.3e}")
+            del w, wt, w32
+    print(f"\n{runs} kernel runs over {len(kernels)} kernels, {len(failures)} failed")
+    assert runs > 0, "the target has no kernels to test"
+    assert not failures, f"{len(failures)} of {runs} runs wrong:\n" + "\n".join(failures[:40])
+
+
+# --- (b) a Llama-style block ---------------------------------------------------------
+class LlamaBlock(nn.Module):
+    """The four GEMMs of a Llama decoder layer; attention is reduced to taking q out of the fused qkv."""
+
+    def __init__(self, hidden: int, qkv_n: int, q_width: int, gate_up_n: int, down_k: int):
+        super().__init__()
+        self.q_width = q_width
+        self.qkv = nn.Linear(hidden, qkv_n, bias=False)
+        self.o = nn.Linear(q_width, hidden, bias=False)
+        self.gate_up = nn.Linear(hidden, gate_up_n, bias=False)
+        self.down = nn.Linear(down_k, hidden, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.qkv(x)[..., : self.q_width]  # a strided view: rows padded to qkv_n
+        h = x + self.o(q)
+        gate, up = self.gate_up(h).chunk(2, dim=-1)
+        return h + self.down(F.silu(gate) * up)
+
+
+def _block_for(loaded) -> tuple[LlamaBlock, torch.dtype, dict[str, tuple[int, int]]]:
+    layers = {layer.name: (layer.n, layer.k) for layer in loaded.index.layers}
+    names = ("qkv", "o", "gate_up", "down")
+    if not all(n in layers for n in names):
+        pytest.skip(f"the bundle's layers are {sorted(layers)}, not a Llama block's {names}")
+    (qkv_n, hidden), (o_n, q_width), (gu_n, gu_k), (down_n, down_k) = (layers[n] for n in names)
+    if not (o_n == hidden == gu_k == down_n and gu_n == 2 * down_k and q_width <= qkv_n):
+        pytest.skip(f"the bundle's layers do not form a Llama block: {layers}")
+    held = {dt for dt, n, k in loaded.shapes if (n, k) in set(layers.values())}
+    dt_name = "bfloat16" if "bfloat16" in held or not held else sorted(held)[0]
+    torch.manual_seed(0)
+    block = LlamaBlock(hidden, qkv_n, q_width, gu_n, down_k)
+    for p in block.parameters():
+        nn.init.normal_(p, std=0.02)
+    return block.to("cuda", DTYPES[dt_name]).eval(), DTYPES[dt_name], {n: layers[n] for n in names}
+
+
+def _expected_hits(loaded, dt_name: str, shapes: dict[str, tuple[int, int]], m: int) -> set[tuple]:
+    from aotgemm.bundle import bucket_for
+
+    b = bucket_for(m, loaded.index.m_buckets)
+    return {(dt_name, n, k, b) for n, k in shapes.values()
+            if (route := loaded.dispatch.table.get((dt_name, "linear", n, k, b))) is not None and route.fn is not None}
+
+
+@torch.no_grad()
+def test_llama_block_eager_compile_and_cuda_graph(loaded, rt):
+    block, dtype, shapes = _block_for(loaded)
+    dt_name = str(dtype).removeprefix("torch.")
+    ref_block = copy.deepcopy(block)  # never patched: cuBLAS
+    names = rt.patch(block)
+    assert set(names) == {n for n, (nn_, k) in shapes.items() if (dt_name, nn_, k) in loaded.shapes}, names
+    hidden = shapes["qkv"][1]
+
+    # eager, 2-D and 3-D inputs
+    for m in MODEL_MS:
+        rt.reset_stats()
+        for x in (torch.randn(m, hidden, device="cuda", dtype=dtype), torch.randn(1, m, hidden, device="cuda", dtype=dtype)):
+            y, ref = block(x), ref_block(x)
+            assert torch.isfinite(y).all()
+            assert rel_err(y, ref) < MODEL_TOL, (m, tuple(x.shape), rel_err(y, ref))
+        s = rt.stats()
+        want = _expected_hits(loaded, dt_name, shapes, m)
+        assert want <= set(s.hits), f"M={m}: expected hits for {sorted(want)}, got {s.hits}, misses {s.misses}"
+        assert set(s.by_reason()) <= {"bundle chose cublas"}, s.misses
+        print(f"eager M={m}: hits {s.total_hits}, misses {s.by_reason()}")
+
+    # torch.compile (inductor): the op stays opaque and runs per call
+    compiled = torch.compile(block)
+    for m in MODEL_MS:
+        rt.reset_stats()
+        x = torch.randn(m, hidden, device="cuda", dtype=dtype)
+        y, ref = compiled(x), ref_block(x)
+        assert rel_err(y, ref) < MODEL_TOL, ("compile", m, rel_err(y, ref))
+        want = _expected_hits(loaded, dt_name, shapes, m)
+        assert want <= set(rt.stats().hits), ("compile", m, rt.stats())
+
+    # CUDA graph: capture once, replay after changing the input in place
+    for m in MODEL_MS:
+        x_static = torch.randn(m, hidden, device="cuda", dtype=dtype)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                block(x_static)
+        torch.cuda.current_stream().wait_stream(side)
+        rt.reset_stats()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            y_static = block(x_static)
+        captured = rt.stats()
+        assert _expected_hits(loaded, dt_name, shapes, m) <= set(captured.hits), ("graph", m, captured)
+        for _ in range(3):
+            x_static.copy_(torch.randn_like(x_static))
+            graph.replay()
+            torch.cuda.synchronize()
+            ref = ref_block(x_static)
+            assert torch.isfinite(y_static).all()
+            assert rel_err(y_static, ref) < MODEL_TOL, ("graph", m, rel_err(y_static, ref))
+        assert rt.stats() == captured, "replays must not change the stats (counted at capture)"
+        del graph
+
+    assert rt.unpatch(block) == names
+
+
+@torch.no_grad()
+def test_bias_side_stream_and_fallbacks(loaded, rt):
+    dt_name, n, k = sorted(loaded.shapes)[0]
+    dtype = DTYPES[dt_name]
+    w = torch.randn(n, k, device="cuda", dtype=dtype) / math.sqrt(k)
+    bias = torch.randn(n, device="cuda", dtype=dtype)
+    side = torch.cuda.Stream()
+    for m in (1, 33, 600):
+        x = torch.randn(3, m, k, device="cuda", dtype=dtype)
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # the kernel must run on the current (side) stream
+            y = rt.linear(x, w, bias)
+        side.synchronize()
+        assert y.shape == (3, m, n)
+        assert rel_err(y, F.linear(x.float(), w.float(), bias.float())) < KERNEL_TOL
+    # a shape the bundle does not hold, and an unaligned K: cuBLAS, counted
+    rt.reset_stats()
+    x = torch.randn(5, k + 3, device="cuda", dtype=dtype)
+    w2 = torch.randn(n, k + 3, device="cuda", dtype=dtype)
+    torch.testing.assert_close(rt.linear(x, w2), F.linear(x, w2), rtol=0, atol=0)
+    assert rt.stats().by_reason() == {"no entry": 1}
+    # CPU tensors of a held shape
+    xc, wc = torch.randn(2, k, dtype=dtype), torch.randn(n, k, dtype=dtype)
+    torch.testing.assert_close(rt.linear(xc, wc), F.linear(xc, wc), rtol=0, atol=0)
+    assert rt.stats().by_reason() == {"no entry": 1, "cpu tensor": 1}

@@ -1,0 +1,96 @@
+"""The runtime imports no compiler: checked in fresh interpreters."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    from .test_runtime_fixtures import b200_only, cpu_ffi_library, make_bundle
+except ImportError:
+    from test_runtime_fixtures import b200_only, cpu_ffi_library, make_bundle
+
+__all__ = ["cpu_ffi_library"]  # fixtures used here
+
+FORBIDDEN = ("cutlass", "nvMatmulHeuristics", "aotgemm.build")
+
+
+def _env(tmp_path: Path, **extra) -> dict:
+    import aotgemm
+
+    root = str(Path(aotgemm.__file__).resolve().parent.parent)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AOTGEMM_")}
+    env.update(PYTHONPATH=os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]),
+               AOTGEMM_CACHE_DIR=str(tmp_path / "cache"), **extra)
+    return env
+
+
+def _python(code: str, env: dict) -> dict:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"stderr": proc.stderr}
+
+
+_REPORT = f"""
+import json, sys
+bad = sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r}))
+print(json.dumps({{"forbidden": bad, "tvm_ffi": "tvm_ffi" in sys.modules, "result": result}}))
+"""
+
+
+def test_import_and_fallback_load_import_no_compiler(tmp_path):
+    make_bundle(tmp_path / "s.agb", targets=b200_only())
+    code = f"""
+import warnings
+warnings.simplefilter("ignore")
+import aotgemm.runtime as rt
+import sys
+after_import = "tvm_ffi" in sys.modules
+b = rt.load({str(tmp_path / "s.agb")!r}, strict=False)
+result = {{"after_import_tvm_ffi": after_import, "fallback": b.fallback}}
+""" + _REPORT
+    r = _python(code, _env(tmp_path))
+    assert r["forbidden"] == []
+    assert r["result"] == {"after_import_tvm_ffi": False, "fallback": True}
+
+
+def test_real_library_load_imports_no_compiler(tmp_path, cpu_ffi_library):
+    make_bundle(tmp_path / "s.agb", library=cpu_ffi_library)
+    sys_path = str(Path(__file__).resolve().parent)
+    code = f"""
+import sys
+sys.path.insert(0, {sys_path!r})
+import aotgemm.runtime as rt
+from test_runtime_fixtures import h100_facts
+b = rt.load({str(tmp_path / "s.agb")!r}, facts=h100_facts())
+result = {{"fallback": b.fallback, "kernels": sorted(r.symbol for r in b.dispatch.table.values() if r.fn)}}
+""" + _REPORT
+    r = _python(code, _env(tmp_path))
+    assert r["forbidden"] == [] and r["tvm_ffi"]
+    assert r["result"] == {"fallback": False, "kernels": ["gemm_a"] * 4 + ["gemm_b"]}
+
+
+def test_aotgemm_bundle_is_loaded_on_import(tmp_path):
+    make_bundle(tmp_path / "s.agb", targets=b200_only())
+    code = """
+import aotgemm.runtime as rt, torch
+b = rt.active()
+rt.linear(torch.randn(2, 128, dtype=torch.bfloat16), torch.randn(256, 128, dtype=torch.bfloat16))
+result = {"loaded": str(b.path), "fallback": b.fallback, "misses": rt.stats().total_misses}
+""" + _REPORT
+    r = _python(code, _env(tmp_path, AOTGEMM_BUNDLE=str(tmp_path / "s.agb"), AOTGEMM_STRICT="0"))
+    assert r["forbidden"] == []
+    assert r["result"] == {"loaded": str(tmp_path / "s.agb"), "fallback": True, "misses": 1}
+    assert r["stderr"].count("AotGemmFallbackWarning") == 1
+
+
+def test_aotgemm_bundle_strict_mismatch_fails_the_import(tmp_path):
+    make_bundle(tmp_path / "s.agb", targets=b200_only())
+    proc = subprocess.run([sys.executable, "-c", "import aotgemm.runtime"], capture_output=True, text=True,
+                          env=_env(tmp_path, AOTGEMM_BUNDLE=str(tmp_path / "s.agb")), timeout=300)
+    assert proc.returncode != 0
+    assert "EnvironmentMismatch" in proc.stderr or "NoGpu" in proc.stderr
+    assert "aotgemm: ERROR: AOTGEMM_BUNDLE=" in proc.stderr  # logged, then raised
