@@ -22,6 +22,11 @@ def bundle_path() -> str | None:
     return os.environ.get("AOTGEMM_BUNDLE") or None
 
 
+def autoload() -> bool:
+    """AOTGEMM_AUTOLOAD=0 stops `import aotgemm.runtime` from loading AOTGEMM_BUNDLE (the CLI's checks set it)."""
+    return os.environ.get("AOTGEMM_AUTOLOAD", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def strict() -> bool:
     """AOTGEMM_STRICT=0 turns environment mismatches into a warning and a cuBLAS fallback."""
     return os.environ.get("AOTGEMM_STRICT", "1").strip().lower() not in ("0", "false", "no", "off")

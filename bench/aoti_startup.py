@@ -145,7 +145,7 @@ def _empty_dir(path: Path) -> bool:
 
 def run_worker(name: str, args, work: Path, package: Path | None, no_compiler: bool, timeout: int) -> dict:
     inductor_cache, triton_cache = work / f"inductor-{name}", work / f"triton-{name}"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TORCHINDUCTOR_CACHE_DIR": str(inductor_cache),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p), "TORCHINDUCTOR_CACHE_DIR": str(inductor_cache),
            "TRITON_CACHE_DIR": str(triton_cache)}
     if no_compiler:
         env.update(PATH="/nonexistent", CXX="/nonexistent/g++", CC="/nonexistent/gcc")

@@ -237,7 +237,7 @@ def unpatch(model: torch.nn.Module) -> list[str]:
 
 
 def _autoload() -> None:
-    path = config.bundle_path()
+    path = config.bundle_path() if config.autoload() else None
     if not path:
         return
     log = get_logger()

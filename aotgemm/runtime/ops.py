@@ -201,7 +201,14 @@ except AttributeError:  # CPU-only torch builds
 
 
 # --- the op -----------------------------------------------------------------------
-@torch.library.custom_op("aotgemm::aotgemm_linear", mutates_args=())
+# Registered with the low-level Library API rather than torch.library.custom_op:
+# custom_op wraps the implementation in a dynamo-disabling decorator that imports
+# torch._dynamo (and sympy, ~800 modules) on the first call, which cost 4-5 s of
+# "first GEMM" on the H100 host (bench/results/h100-2026-11-25/startup.log).
+_LIB = torch.library.Library("aotgemm", "DEF")
+_LIB.define("aotgemm_linear(Tensor x, Tensor weight, Tensor? bias=None) -> Tensor")
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """out = x @ weight.T + bias, like torch.nn.functional.linear; from a bundle kernel when it can."""
     check_inputs(x, weight, bias)
@@ -245,7 +252,11 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return out if len(shape) == 2 else out.view(*shape[:-1], n)
 
 
-@linear.register_fake
+for _key in ("CPU", "CUDA"):
+    _LIB.impl("aotgemm_linear", linear, _key)
+
+
+@torch.library.register_fake("aotgemm::aotgemm_linear", lib=_LIB)
 def _linear_fake(x, weight, bias=None):
     check_inputs(x, weight, bias)
     return x.new_empty((*x.shape[:-1], weight.shape[0]))
@@ -271,4 +282,4 @@ def _backward(ctx, grad):
 
 
 # Backward in plain torch ops (cuBLAS): the op also works where weights require grad.
-linear.register_autograd(_backward, setup_context=_setup_context)
+torch.library.register_autograd("aotgemm::aotgemm_linear", _backward, setup_context=_setup_context, lib=_LIB)

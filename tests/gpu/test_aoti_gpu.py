@@ -114,7 +114,7 @@ FRESH = """
 def test_fresh_process_serves_from_the_bundle_with_nothing_compiled(built):
     work = built["work"]
     inductor_cache, triton_cache = work / "inductor-cache", work / "triton-cache"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PATH": "/nonexistent", "CXX": "/nonexistent/g++",
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p), "PATH": "/nonexistent", "CXX": "/nonexistent/g++",
            "CC": "/nonexistent/gcc", "TORCHINDUCTOR_CACHE_DIR": str(inductor_cache),
            "TRITON_CACHE_DIR": str(triton_cache)}
     code = textwrap.dedent(FRESH.format(package=str(built["package"]), hidden=HIDDEN, seed=SEED, ms=list(MS)))

@@ -1,0 +1,672 @@
+"""The container bake: the steps a Dockerfile runs, as one tested program (docs/bake.md).
+
+    bake builder --manifest M --gpus G [--tuned-bundle B] --out DIR [--venv V]
+    bake runtime --bundle B --dest PATH [--package WHEEL|DIR] [--venv V]
+    bake size [--venv V]
+
+`builder` installs the compiler side (aotgemm[build]) into a Python
+environment, then either checks a bundle tuned earlier on a GPU host or
+cross-compiles one with no GPU (`aotgemm build --no-tune`). It writes
+DIR/model.agb, DIR/dist/aotgemm-*.whl (the exact aotgemm that made the
+bundle) and DIR/bake.json (what was done, for logs and CI).
+
+`runtime` installs the runtime only (that wheel, no extras: no CuTe DSL, no
+cutlass.operators, no nvMatmulHeuristics) into a Python environment, pins
+apache-tvm-ffi to the ABI the bundle's libraries export, refuses an
+environment that holds the compiler or cannot serve the bundle's libraries
+(wrong torch CUDA major, 'dsl-runtime' link mode), checks the bundle's
+integrity with `aotgemm verify` and places it at PATH atomically.
+
+Both run the same in a Dockerfile and in fresh virtual environments (CI,
+tests/test_bake.py). This module imports only the standard library at import
+time, so `python -m aotgemm.bake` (scripts/bake.sh) runs from a source tree
+with a bare interpreter; the checks that need aotgemm run *inside* the
+target environment as `python -I -m aotgemm.bake probe ...`.
+
+Exit status: 0 done; 1 a step or a check failed (one line "bake: error: ..."
+says which); 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# What `runtime` installs torch as unless told otherwise: the release the project
+# is tested with. An unpinned torch resolves to the newest CUDA build on PyPI (GBs).
+DEFAULT_TORCH = "torch==2.13.0"
+BUNDLE_NAME = "model.agb"
+RECORD_NAME = "bake.json"
+WHEEL_DIR = "dist"
+
+# The compiler side: none of these may be importable (or installed) in a runtime environment.
+COMPILER_MODULES = ("cutlass", "cutlass.operators", "nvMatmulHeuristics")
+COMPILER_DIST_PREFIXES = ("nvidia-cutlass",)
+COMPILER_DISTS = ("nvidia-matmul-heuristics",)
+
+# Source-tree entries never copied for a wheel build.
+_SKIP_DIRS = {"__pycache__", ".git", "build", "dist", ".venv", ".pytest_cache", ".hypothesis"}
+
+
+class BakeError(Exception):
+    """A step or a check failed; the message says which and what to do."""
+
+
+def log(msg: str) -> None:
+    print(f"bake: {msg}", file=sys.stderr, flush=True)
+
+
+# --- environments ----------------------------------------------------------------------------
+@dataclass
+class Env:
+    """The Python environment a step installs into and runs in."""
+
+    python: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.python.parent
+
+    def aotgemm_cmd(self) -> list[str]:
+        exe = self.bin_dir / "aotgemm"
+        return [str(exe)] if exe.exists() else [str(self.python), "-I", "-m", "aotgemm.cli"]
+
+
+def resolve_env(venv: str | None, python: str | None) -> Env:
+    """--venv DIR (created when missing) or --python PY (an existing interpreter) or this interpreter."""
+    if venv and python:
+        raise BakeError("give --venv or --python, not both")
+    if venv:
+        d = Path(venv).absolute()
+        py = d / "bin" / "python"
+        if not py.exists():
+            log(f"creating virtual environment {d}")
+            run([sys.executable, "-m", "venv", str(d)])
+        return Env(py)
+    if python:
+        p = Path(python)
+        if not p.exists():
+            found = shutil.which(python)
+            if not found:
+                raise BakeError(f"--python {python}: no such interpreter")
+            p = Path(found)
+        return Env(p.absolute())
+    return Env(Path(sys.executable))
+
+
+def _clean_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    # A step must not load a bundle on import (aotgemm.runtime autoloads AOTGEMM_BUNDLE).
+    env.pop("AOTGEMM_BUNDLE", None)
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    env.setdefault("PIP_NO_INPUT", "1")
+    env.update(extra or {})
+    return env
+
+
+def run(cmd: list[str], *, capture: bool = False, check: bool = True, env: dict | None = None,
+        cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
+    """Run a command (echoed); raise BakeError when it fails and `check`."""
+    log("$ " + " ".join(_quote(c) for c in cmd))
+    # A neutral cwd: `python -m` must not pick up a source tree lying in the current directory.
+    proc = subprocess.run(cmd, cwd=cwd or tempfile.gettempdir(), env=_clean_env(env), text=True,
+                          stdout=subprocess.PIPE if capture else None,
+                          stderr=subprocess.PIPE if capture else None)
+    if check and proc.returncode != 0:
+        tail = ""
+        if capture:
+            tail = "\n" + ((proc.stdout or "") + (proc.stderr or ""))[-4000:]
+        raise BakeError(f"command failed with exit status {proc.returncode}: {' '.join(cmd)}{tail}")
+    return proc
+
+
+def _quote(s: str) -> str:
+    return s if re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", s) else "'" + s.replace("'", "'\\''") + "'"
+
+
+def pip_install(env: Env, args: list[str], *, index_url: str | None = None) -> None:
+    cmd = [str(env.python), "-m", "pip", "install", "--progress-bar", "off"]
+    if index_url:
+        cmd += ["--index-url", index_url]
+    run(cmd + args)
+
+
+def install_torch(env: Env, spec: str | None, index_url: str | None) -> None:
+    """Install torch first, on its own, so the package's `torch>=` never pulls an unpinned build."""
+    if not spec:
+        return
+    t0 = time.perf_counter()
+    pip_install(env, [spec], index_url=index_url or None)
+    env.timings["install_torch"] = time.perf_counter() - t0
+
+
+def probe(env: Env, *, bundle: Path | None = None, manifest: Path | None = None) -> dict:
+    """Run `aotgemm.bake probe` inside `env` and return what it found (JSON)."""
+    cmd = [str(env.python), "-I", "-m", "aotgemm.bake", "probe"]
+    if bundle is not None:
+        cmd += ["--bundle", str(bundle)]
+    if manifest is not None:
+        cmd += ["--manifest", str(manifest)]
+    proc = run(cmd, capture=True, check=False)
+    if proc.returncode != 0:
+        raise BakeError(f"probing {env.python} failed (exit status {proc.returncode}); is aotgemm installed "
+                        f"there?\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return json.loads(proc.stdout)
+
+
+# --- the source tree and the wheel -------------------------------------------------------------
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _copy_source(src: Path, dst: Path) -> None:
+    """What a wheel build needs: the top-level files (pyproject.toml, README, LICENSE) and aotgemm/."""
+    if not (src / "pyproject.toml").is_file():
+        raise BakeError(f"{src} is not a source tree of aotgemm (no pyproject.toml)")
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in src.iterdir():
+        if p.is_file():
+            shutil.copy2(p, dst / p.name)
+    shutil.copytree(src / "aotgemm", dst / "aotgemm",
+                    ignore=lambda d, names: [n for n in names if n in _SKIP_DIRS or n.endswith((".pyc", ".so", ".o"))])
+
+
+def build_wheel(env: Env, src: Path, out_dir: Path) -> Path:
+    """Build aotgemm's wheel from a private copy of `src` (the tree itself may be read-only or shared)."""
+    t0 = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("aotgemm-*.whl"):
+        old.unlink()
+    with tempfile.TemporaryDirectory(prefix="aotgemm-src-") as tmp:
+        tree = Path(tmp) / "src"
+        _copy_source(src, tree)
+        run([str(env.python), "-m", "pip", "wheel", "--progress-bar", "off", "--no-deps", "-w", str(out_dir),
+             str(tree)])
+    env.timings["build_wheel"] = time.perf_counter() - t0
+    return find_wheel(out_dir)
+
+
+def find_wheel(path: Path) -> Path:
+    """A wheel file, or the one aotgemm wheel in a directory."""
+    if path.is_file():
+        return path
+    wheels = sorted(path.glob("aotgemm-*.whl"))
+    if len(wheels) != 1:
+        raise BakeError(f"expected exactly one aotgemm wheel in {path}, found {len(wheels)}: "
+                        f"{', '.join(w.name for w in wheels) or 'none'}")
+    return wheels[0]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def place_file(src: Path, dest: Path, mode: int = 0o644) -> None:
+    """Copy src to dest atomically (a temporary file in dest's directory, fsync, rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parse_gpus(values: list[str]) -> tuple[str, ...]:
+    """--gpus "H100_SXM H200_SXM", "H100_SXM,H200_SXM" or repeated: a tuple without duplicates."""
+    out: list[str] = []
+    for v in values:
+        for name in re.split(r"[\s,]+", v.strip()):
+            if name and name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+def _opt_path(v: str | None) -> Path | None:
+    return Path(v).absolute() if v and v.strip() else None
+
+
+# --- checks (pure: they read a probe's JSON) -------------------------------------------------------
+def major_minor(version: str | None) -> tuple[int, int] | None:
+    m = re.match(r"\s*v?(\d+)\.(\d+)", str(version or ""))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def compiler_leaks(facts: dict) -> list[str]:
+    """What of the compiler side a runtime environment holds (it must hold none)."""
+    out = [f"module {m!r} is importable" for m in facts.get("compiler_modules", [])]
+    out += [f"distribution {d} is installed" for d in facts.get("compiler_dists", [])]
+    return out
+
+
+def required_tvm_ffi(bundle: dict) -> tuple[int, int] | None:
+    """The apache-tvm-ffi major.minor the bundle's libraries export (one for all targets), or None."""
+    wanted = {major_minor(t["env"].get("tvm_ffi")) for t in bundle["targets"]} - {None}
+    if len(wanted) > 1:
+        raise BakeError(f"the bundle's targets were built against different apache-tvm-ffi ABIs "
+                        f"({', '.join(f'{a}.{b}' for a, b in sorted(wanted))}); one environment cannot serve them all")
+    return next(iter(wanted), None)
+
+
+def runtime_problems(facts: dict, *, allow_cpu_torch: bool = False) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for serving facts["bundle"] from the environment `facts` describes.
+
+    What a machine with no GPU can check: the compiler is absent, torch's CUDA
+    major is the one the libraries link against, apache-tvm-ffi exports the
+    same ABI, and no target needs libcute_dsl_runtime.so (which ships only with
+    the compiler). The GPU model and the driver are checked where the image
+    runs, by `aotgemm verify --env` and `aotgemm.runtime.load`.
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    leaks = compiler_leaks(facts)
+    if leaks:
+        errors.append("the runtime environment holds the compiler side (" + "; ".join(leaks)
+                      + "): install aotgemm without extras into a fresh environment")
+    if not facts.get("aotgemm_runtime_importable"):
+        errors.append(f"aotgemm.runtime cannot be imported: {facts.get('aotgemm_runtime_error') or '?'}")
+    bundle = facts.get("bundle")
+    if bundle is None:
+        return errors, warnings
+    if bundle.get("error"):
+        errors.append(f"the bundle is not sound: {bundle['error']}")
+        return errors, warnings
+    torch = facts.get("torch") or {}
+    torch_cuda = torch.get("cuda")
+    tvm = facts.get("tvm_ffi")
+    for t in bundle["targets"]:
+        env, where = t["env"], f"target {t['gpu']} ({t['arch']})"
+        rt_major = env.get("cuda_runtime_major")
+        if rt_major is not None:
+            if torch_cuda is None:
+                msg = (f"{where}: torch {torch.get('version')} is a CPU-only build; the kernels link against "
+                       f"CUDA {rt_major}: install a torch build for CUDA {rt_major}")
+                (warnings if allow_cpu_torch else errors).append(msg)
+            elif (major_minor(torch_cuda + ".0") or (None,))[0] != int(rt_major):
+                errors.append(f"{where}: torch's CUDA runtime is {torch_cuda} but the kernels link against CUDA "
+                              f"{rt_major} (cuda_runtime_major): install a torch build for CUDA {rt_major}")
+        want = major_minor(env.get("tvm_ffi"))
+        if want is not None and major_minor(tvm) != want:
+            errors.append(f"{where}: apache-tvm-ffi {tvm or '(not installed)'} does not export the ABI of "
+                          f"{env.get('tvm_ffi')} the library was linked against (major.minor {want[0]}.{want[1]})")
+        if env.get("link_mode") == "dsl-runtime":
+            errors.append(f"{where}: link mode 'dsl-runtime' needs libcute_dsl_runtime.so, which ships only with "
+                          "the compiler (nvidia-cutlass-dsl-libs-*); rebuild the bundle with the default link "
+                          "mode 'static-runtime'")
+    return errors, warnings
+
+
+def tuned_bundle_problems(bundle: dict, manifest: dict | None, gpus: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for using `bundle` (a bundle tuned earlier) as the image's bundle for `manifest`, `gpus`."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    if bundle.get("error"):
+        return [f"the tuned bundle is not sound: {bundle['error']}"], warnings
+    have = {t["gpu"]: t for t in bundle["targets"]}
+    missing = [g for g in gpus if g not in have]
+    if missing:
+        errors.append(f"the tuned bundle has no target for {', '.join(missing)}; it has "
+                      f"{', '.join(sorted(have)) or 'none'} (build it on that GPU, or name the GPUs it was "
+                      "built for with --gpus / --build-arg GPUS=...)")
+    for g in gpus:
+        t = have.get(g)
+        if t is not None and not t.get("tuned_entries"):
+            warnings.append(f"target {g}: no dispatch entry is tuned (every choice is the analytic model's); "
+                            "was it built with --no-tune?")
+    if manifest is not None:
+        if manifest["model"] != bundle["model"]:
+            errors.append(f"the tuned bundle is for model {bundle['model']!r}, the manifest for "
+                          f"{manifest['model']!r}")
+        want = {(n, k) for _, n, k in manifest["layers"]}
+        got = {(n, k) for _, n, k in bundle["layers"]}
+        if want != got:
+            def fmt(s):
+                return ", ".join(f"N={n} K={k}" for n, k in sorted(s)) or "none"
+            errors.append(f"the tuned bundle's layer shapes differ from the manifest's: only in the manifest: "
+                          f"{fmt(want - got)}; only in the bundle: {fmt(got - want)}")
+        missing_dt = sorted(set(manifest["dtypes"]) - set(bundle["dtypes"]))
+        if missing_dt:
+            errors.append(f"the tuned bundle holds no {', '.join(missing_dt)} kernels the manifest asks for")
+        if list(manifest["m_buckets"]) != list(bundle["m_buckets"]):
+            warnings.append(f"the tuned bundle's M buckets {bundle['m_buckets']} differ from the manifest's "
+                            f"{manifest['m_buckets']} (the bundle's are used)")
+    return errors, warnings
+
+
+def _report(errors: list[str], warnings: list[str], what: str) -> None:
+    for w in warnings:
+        log(f"warning: {w}")
+    if errors:
+        raise BakeError(f"{what}:\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+# --- probe (runs inside the target environment) ------------------------------------------------
+def probe_facts(bundle: str | None = None, manifest: str | None = None) -> dict:
+    import importlib.metadata as md
+    import importlib.util
+
+    facts: dict = {"python": sys.version.split()[0], "executable": sys.executable}
+    try:
+        facts["aotgemm"] = md.version("aotgemm")
+    except md.PackageNotFoundError:
+        facts["aotgemm"] = None
+    found = []
+    for mod in COMPILER_MODULES:
+        try:
+            if importlib.util.find_spec(mod) is not None:
+                found.append(mod)
+        except (ImportError, ValueError):
+            pass
+    facts["compiler_modules"] = found
+    dists = sorted({(d.metadata["Name"] or "").lower().replace("_", "-") for d in md.distributions()} - {""})
+    facts["compiler_dists"] = [d for d in dists if d.startswith(COMPILER_DIST_PREFIXES) or d in COMPILER_DISTS]
+    try:
+        facts["tvm_ffi"] = md.version("apache-tvm-ffi")
+    except md.PackageNotFoundError:
+        facts["tvm_ffi"] = None
+    try:
+        import torch
+
+        facts["torch"] = {"version": torch.__version__, "cuda": torch.version.cuda}
+    except Exception as e:  # noqa: BLE001 - reported, not raised
+        facts["torch"] = None
+        facts["torch_error"] = f"{type(e).__name__}: {e}"
+    facts["aotgemm_runtime_importable"] = importlib.util.find_spec("aotgemm.runtime") is not None
+    if bundle:
+        facts["bundle"] = _bundle_facts(bundle)
+    if manifest:
+        from aotgemm.manifest import load_manifest
+
+        m = load_manifest(manifest)
+        facts["manifest"] = {"model": m.model, "layers": [[x.name, x.n, x.k] for x in m.layers],
+                             "m_buckets": list(m.m_buckets), "dtypes": list(m.dtypes), "gpus": list(m.gpus)}
+    return facts
+
+
+def _bundle_facts(path: str) -> dict:
+    from aotgemm.bundle import open_bundle
+    from aotgemm.errors import AotGemmError
+
+    try:
+        b = open_bundle(path, verify_blobs=True)
+    except AotGemmError as e:
+        return {"error": str(e)}
+    idx = b.index
+    return {
+        "model": idx.model,
+        "layers": [[x.name, x.n, x.k] for x in idx.layers],
+        "m_buckets": list(idx.m_buckets),
+        "dtypes": sorted({d.dtype for t in idx.targets for d in t.dispatch}),
+        "targets": [{"gpu": t.gpu, "arch": t.arch, "sm_count": t.sm_count, "kernels": len(t.kernels),
+                     "env": {k: v for k, v in t.env.items()},
+                     "tuned_entries": sum(1 for d in t.dispatch if d.source == "tuned"),
+                     "dispatch_entries": len(t.dispatch)} for t in idx.targets],
+    }
+
+
+# --- size (runs inside the target environment) --------------------------------------------------
+def size_facts() -> dict:
+    """Bytes of this environment's site-packages, in total and per installed distribution."""
+    import importlib.metadata as md
+    import sysconfig
+
+    roots = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    total = 0
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for f in files:
+                try:
+                    total += os.lstat(os.path.join(dirpath, f)).st_size
+                except OSError:
+                    pass
+    per: dict[str, int] = {}
+    for d in md.distributions():
+        n = 0
+        for f in d.files or []:
+            try:
+                n += os.lstat(f.locate()).st_size
+            except OSError:
+                pass
+        name = d.metadata["Name"] or "?"
+        per[name] = per.get(name, 0) + n
+    return {"site_packages": roots, "total_bytes": total, "dists": per}
+
+
+# --- commands --------------------------------------------------------------------------------------
+def cmd_builder(a) -> dict:
+    t_start = time.perf_counter()
+    gpus = parse_gpus(a.gpus)
+    if not gpus:
+        raise BakeError("--gpus names no GPU")
+    manifest = _opt_path(a.manifest)
+    if manifest is None or not manifest.is_file():
+        raise BakeError(f"--manifest {a.manifest}: no such file")
+    tuned = _opt_path(a.tuned_bundle)
+    if tuned is not None and not tuned.is_file():
+        raise BakeError(f"--tuned-bundle {a.tuned_bundle}: no such file (it must lie in the build context)")
+    out = Path(a.out).absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    env = resolve_env(a.venv, a.python)
+    src = Path(a.src).absolute() if a.src else repo_root()
+
+    if not a.no_install:
+        install_torch(env, a.torch, a.torch_index_url)
+    wheel = build_wheel(env, src, out / WHEEL_DIR)
+    if not a.no_install:
+        t0 = time.perf_counter()
+        pip_install(env, [f"{wheel}[build]"])
+        env.timings["install_aotgemm_build"] = time.perf_counter() - t0
+
+    bundle_out = out / BUNDLE_NAME
+    aotgemm = env.aotgemm_cmd()
+    if tuned is not None:
+        log(f"using the bundle tuned earlier: {tuned}")
+        t0 = time.perf_counter()
+        run(aotgemm + ["verify", str(tuned)])
+        facts = probe(env, bundle=tuned, manifest=manifest)
+        errors, warnings = tuned_bundle_problems(facts["bundle"], facts.get("manifest"), gpus)
+        _report(errors, warnings, f"the tuned bundle {tuned} cannot be used")
+        place_file(tuned, bundle_out)
+        env.timings["check_tuned"] = time.perf_counter() - t0
+        source = "tuned-bundle"
+    else:
+        cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+        if not cxx:
+            raise BakeError("no C++ compiler: linking kernels needs g++ (apt-get install g++) or $CXX")
+        t0 = time.perf_counter()
+        cmd = aotgemm + ["build", str(manifest), "--no-tune", "--top-k", str(a.top_k), "-o", str(bundle_out)]
+        for g in gpus:
+            cmd += ["--gpu", g]
+        if a.jobs:
+            cmd += ["--jobs", str(a.jobs)]
+        if a.cache_dir:
+            cmd += ["--cache-dir", str(Path(a.cache_dir).absolute())]
+        run(cmd)
+        env.timings["aotgemm_build"] = time.perf_counter() - t0
+        run(aotgemm + ["verify", str(bundle_out)])
+        facts = probe(env, bundle=bundle_out)
+        source = "no-tune build"
+    bundle = facts["bundle"]
+    if bundle.get("error"):
+        raise BakeError(f"{bundle_out}: {bundle['error']}")
+    record = {
+        "step": "builder", "source": source, "manifest": str(manifest), "gpus": list(gpus),
+        "tuned_bundle": str(tuned) if tuned else None, "bundle": BUNDLE_NAME,
+        "bundle_sha256": sha256_file(bundle_out), "bundle_bytes": bundle_out.stat().st_size,
+        "wheel": wheel.name, "aotgemm": facts.get("aotgemm"), "python": facts.get("python"),
+        "torch": facts.get("torch"), "tvm_ffi": facts.get("tvm_ffi"),
+        "model": bundle["model"], "targets": bundle["targets"],
+        "timings": {k: round(v, 2) for k, v in env.timings.items()},
+        "seconds": round(time.perf_counter() - t_start, 2),
+    }
+    (out / RECORD_NAME).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    log(f"builder: {bundle_out} ({record['bundle_bytes']} bytes, {source}; targets "
+        f"{', '.join(t['gpu'] for t in bundle['targets'])}) in {record['seconds']:.1f} s")
+    return record
+
+
+def cmd_runtime(a) -> dict:
+    t_start = time.perf_counter()
+    bundle = Path(a.bundle).absolute()
+    if not bundle.is_file():
+        raise BakeError(f"--bundle {a.bundle}: no such file")
+    dest = Path(a.dest).absolute()
+    env = resolve_env(a.venv, a.python)
+
+    if not a.no_install:
+        install_torch(env, a.torch, a.torch_index_url)
+        t0 = time.perf_counter()
+        if a.package:
+            wheel = find_wheel(Path(a.package).absolute())
+        else:
+            wheel = build_wheel(env, repo_root(), Path(tempfile.mkdtemp(prefix="aotgemm-wheel-")))
+        pip_install(env, [str(wheel)])  # no extras: the runtime install
+        env.timings["install_aotgemm"] = time.perf_counter() - t0
+
+    facts = probe(env, bundle=bundle)
+    if facts["bundle"].get("error"):
+        raise BakeError(f"{bundle}: {facts['bundle']['error']}")
+    want = required_tvm_ffi(facts["bundle"])
+    if want is not None and major_minor(facts.get("tvm_ffi")) != want and not a.no_install:
+        log(f"the bundle's libraries export the apache-tvm-ffi {want[0]}.{want[1]} ABI; "
+            f"installed: {facts.get('tvm_ffi')}: pinning")
+        pip_install(env, [f"apache-tvm-ffi=={want[0]}.{want[1]}.*"])
+        facts = probe(env, bundle=bundle)
+    errors, warnings = runtime_problems(facts, allow_cpu_torch=a.allow_cpu_torch)
+    _report(errors, warnings, "this runtime environment cannot serve the bundle")
+
+    place_file(bundle, dest)
+    if sha256_file(dest) != sha256_file(bundle):
+        raise BakeError(f"{dest}: the copy differs from {bundle}")
+    aotgemm = env.aotgemm_cmd()
+    run(aotgemm + ["verify", str(dest)])
+    # What the HEALTHCHECK runs. On a build machine with no GPU it says so and exits 1: shown, not fatal.
+    proc = run(aotgemm + ["verify", "--env", str(dest)], capture=True, check=False)
+    shown = (proc.stdout + proc.stderr).strip()
+    log(f"`aotgemm verify --env` here (exit status {proc.returncode}):\n{shown}")
+    if proc.returncode not in (0, 1) or "Traceback" in shown:
+        raise BakeError(f"`aotgemm verify --env {dest}` crashed (exit status {proc.returncode})")
+    record = {"step": "runtime", "bundle": str(dest), "bundle_sha256": sha256_file(dest),
+              "aotgemm": facts.get("aotgemm"), "torch": facts.get("torch"), "tvm_ffi": facts.get("tvm_ffi"),
+              "python": facts.get("python"), "warnings": warnings,
+              "timings": {k: round(v, 2) for k, v in env.timings.items()},
+              "seconds": round(time.perf_counter() - t_start, 2)}
+    log(f"runtime: {dest} in place for {env.python} in {record['seconds']:.1f} s")
+    return record
+
+
+def cmd_size(a) -> dict:
+    env = resolve_env(a.venv, a.python)
+    # This file, loaded by path inside the target environment: works there whether aotgemm is installed or not.
+    code = ("import importlib.util, json, sys\n"
+            "spec = importlib.util.spec_from_file_location('_aotgemm_bake', sys.argv[1])\n"
+            "m = sys.modules[spec.name] = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "print(json.dumps(m.size_facts()))\n")
+    proc = run([str(env.python), "-I", "-c", code, str(Path(__file__).resolve())], capture=True)
+    facts = json.loads(proc.stdout)
+    if a.json:
+        print(json.dumps(facts, indent=2, sort_keys=True))
+        return facts
+    mb = 1e6
+    lines = [f"{env.python}: site-packages {facts['total_bytes'] / mb:.1f} MB ({', '.join(facts['site_packages'])})"]
+    for name, n in sorted(facts["dists"].items(), key=lambda kv: -kv[1])[: a.top]:
+        lines.append(f"  {n / mb:9.1f} MB  {name}")
+    print("\n".join(lines))
+    return facts
+
+
+def cmd_probe(a) -> dict:
+    facts = probe_facts(a.bundle, a.manifest)
+    print(json.dumps(facts, sort_keys=True))
+    return facts
+
+
+def _env_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("environment")
+    g.add_argument("--venv", help="virtual environment to install into and run in (created when missing)")
+    g.add_argument("--python", help="an existing interpreter to install into and run with (default: this one)")
+    g.add_argument("--torch", default=DEFAULT_TORCH,
+                   help=f"torch requirement installed first, on its own (default {DEFAULT_TORCH!r}; '' skips)")
+    g.add_argument("--torch-index-url", default="",
+                   help="index to take torch from (e.g. https://download.pytorch.org/whl/cu130); "
+                        "default: pip's configured index")
+    g.add_argument("--no-install", action="store_true", help="install nothing: the environment is ready")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bake", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("builder", help="install aotgemm[build]; check a tuned bundle or build one with no GPU")
+    b.add_argument("--manifest", required=True, help="the model's manifest (TOML)")
+    b.add_argument("--gpus", action="append", default=[], required=True,
+                   help="GPU models the image serves: 'H100_SXM', 'H100_SXM,H200_SXM' (repeatable)")
+    b.add_argument("--tuned-bundle", default="",
+                   help="a bundle tuned earlier on a GPU host: checked and used instead of building ('' = none)")
+    b.add_argument("--out", required=True, help=f"directory for {BUNDLE_NAME}, {WHEEL_DIR}/ and {RECORD_NAME}")
+    b.add_argument("--src", default="", help="aotgemm's source tree (default: the one holding this file)")
+    b.add_argument("--top-k", type=int, default=5, help="candidates kept per (layer, M bucket) (default 5)")
+    b.add_argument("--jobs", type=int, default=0, help="parallel compile workers (default: all cores)")
+    b.add_argument("--cache-dir", default="", help="compile cache (default: aotgemm's, $XDG_CACHE_HOME/aotgemm)")
+    _env_args(b)
+    b.set_defaults(func=cmd_builder)
+
+    r = sub.add_parser("runtime", help="install the runtime only and place the bundle")
+    r.add_argument("--bundle", required=True, help="the bundle to ship")
+    r.add_argument("--dest", required=True, help="where the image keeps it (e.g. /opt/aotgemm/model.agb)")
+    r.add_argument("--package", default="",
+                   help=f"aotgemm wheel, or a directory holding one (the builder's {WHEEL_DIR}/); default: built "
+                        "from the source tree holding this file")
+    r.add_argument("--allow-cpu-torch", action="store_true",
+                   help="accept a CPU-only torch (CI without a GPU); otherwise torch must be a CUDA build of "
+                        "the major the bundle links against")
+    _env_args(r)
+    r.set_defaults(func=cmd_runtime)
+
+    s = sub.add_parser("size", help="size of an environment's site-packages, largest distributions first")
+    s.add_argument("--venv")
+    s.add_argument("--python")
+    s.add_argument("--top", type=int, default=15, help="distributions listed (default 15)")
+    s.add_argument("--json", action="store_true", help="print the totals and every distribution as JSON")
+    s.set_defaults(func=cmd_size)
+
+    pr = sub.add_parser("probe", help="(internal) what this environment holds, as JSON")
+    pr.add_argument("--bundle")
+    pr.add_argument("--manifest")
+    pr.set_defaults(func=cmd_probe)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    try:
+        a.func(a)
+    except (BakeError, OSError) as e:
+        print(f"bake: error: {e}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
