@@ -136,7 +136,10 @@ def _quote(s: str) -> str:
 
 
 def pip_install(env: Env, args: list[str], *, index_url: str | None = None) -> None:
-    cmd = [str(env.python), "-m", "pip", "install", "--progress-bar", "off"]
+    # -I: pip must see only the venv. Without it, the current directory is on sys.path, and a
+    # source checkout that was once `pip install -e`'d holds aotgemm.egg-info, which makes pip
+    # believe aotgemm is already installed and skip the wheel (seen in CI's fresh clone).
+    cmd = [str(env.python), "-I", "-m", "pip", "install", "--progress-bar", "off"]
     if index_url:
         cmd += ["--index-url", index_url]
     run(cmd + args)
@@ -191,7 +194,7 @@ def build_wheel(env: Env, src: Path, out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="aotgemm-src-") as tmp:
         tree = Path(tmp) / "src"
         _copy_source(src, tree)
-        run([str(env.python), "-m", "pip", "wheel", "--progress-bar", "off", "--no-deps", "-w", str(out_dir),
+        run([str(env.python), "-I", "-m", "pip", "wheel", "--progress-bar", "off", "--no-deps", "-w", str(out_dir),
              str(tree)])
     env.timings["build_wheel"] = time.perf_counter() - t0
     return find_wheel(out_dir)
