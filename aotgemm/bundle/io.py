@@ -45,14 +45,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never part of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes it 0600: readable by its owner only
+            os.fchmod(f.fileno(), mode)  # mkstemp makes it 0600: readable by its owner only
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -20,13 +20,12 @@ import ctypes
 import errno
 import fcntl
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import config
-from ..bundle.io import BundleFile, decode_blob
+from ..bundle.io import BundleFile, atomic_write_bytes, decode_blob
 from ..errors import BlobChecksumMismatch, KernelLibraryError
 
 DSL_RUNTIME_SONAME = "libcute_dsl_runtime.so"
@@ -122,23 +121,6 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
-def _write_atomic(d: Path, name: str, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, d / name)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = None,
                     verify_cached: bool = True) -> Extracted:
     """Make blob `name` of `bundle` available as a file in the cache; safe for many processes at once.
@@ -192,9 +174,9 @@ def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = 
             stale.unlink(missing_ok=True)
         content = decode_blob(blob, bundle.stored_bytes(name), str(bundle.path))
         try:
-            _write_atomic(d, name, content, 0o755)
+            atomic_write_bytes(d / name, content, mode=0o755)
             _fsync_dir(d)
-            _write_atomic(d, name + MARKER_SUFFIX, (blob.content_sha256 + "\n").encode(), 0o644)
+            atomic_write_bytes(d / (name + MARKER_SUFFIX), (blob.content_sha256 + "\n").encode())
             _fsync_dir(d)
         except OSError as e:
             raise KernelLibraryError(f"cannot write {path}: {e} (set AOTGEMM_CACHE_DIR to a writable "
