@@ -1,7 +1,6 @@
 """The build side's clear errors: a missing [build] extra, and a GEMM no kernel supports."""
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import __version__, config
 from ..bundle import CUBLAS, BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
-from ..bundle.format import _plain
+from ..bundle.format import design_value
 from ..errors import NoCandidates
 from ..gpus import GpuModel, gpu_model
 from ..manifest import Manifest
@@ -172,6 +172,7 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
         t0 = time.perf_counter()
         rankings = {}  # (dtype, n, k, bucket) -> Ranking
         tasks: dict[str, CompileTask] = {}
+        key_of: dict = {}  # KernelSpec -> cache key, computed once
         for dtype in manifest.dtypes:
             group = GemmGroup(dtype, LAYOUT, ALIGNMENT[dtype])
             cands = enumerate_candidates(group, gpu)
@@ -188,7 +189,7 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
                             "registry builds")
                     rankings[(dtype, layer.n, layer.k, m)] = r
                     for c in r.candidates:
-                        key = c.spec.key(toolchain)
+                        key = key_of.setdefault(c.spec, c.spec.key(toolchain))
                         tasks.setdefault(key, CompileTask(c.spec, key, symbol_for(key)))
         report.rank_seconds += time.perf_counter() - t0
 
@@ -216,7 +217,7 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
         tr.library_bytes = len(library)
         lib_name = f"kernels-{gpu.name}-{gpu.arch}.so"
         kernels = tuple(sorted(
-            (Kernel(symbol=r.task.symbol, operator=r.task.spec.operator, design=_plain(r.task.spec.design_dict, "design"),
+            (Kernel(symbol=r.task.symbol, operator=r.task.spec.operator, design=design_value(r.task.spec.design_dict),
                     dtype=r.task.spec.group.dtype, layout=r.task.spec.group.layout,
                     alignment=r.task.spec.group.alignment, cache_key=r.task.key) for r in ok.values()),
             key=lambda k: k.symbol))
@@ -225,16 +226,15 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
         # Heuristic dispatch: the best-ranked kernel that compiled.
         dispatch = {}
         for (dtype, n, k, m), r in rankings.items():
-            best = next((ok[c.spec.key(toolchain)].task.symbol for c in r.candidates
-                         if c.spec.key(toolchain) in ok), CUBLAS)
+            best = next((ok[key_of[c.spec]].task.symbol for c in r.candidates if key_of[c.spec] in ok), CUBLAS)
             dispatch[(dtype, n, k, m)] = DispatchEntry(dtype, LAYOUT, n, k, m, best, "heuristic")
         tuned_info = None
         if here is not None and here.name == gpu.name:
             from .tune import tune_dispatch
 
             t0 = time.perf_counter()
-            dispatch, tuned_info = tune_dispatch(library, kernels, rankings, toolchain, manifest, gpu,
-                                                 fallback=dispatch, link_mode=opts.link_mode)
+            dispatch, tuned_info = tune_dispatch(library, kernels, manifest, fallback=dispatch,
+                                                 link_mode=opts.link_mode)
             tr.tune_seconds = time.perf_counter() - t0
             report.tune_seconds += tr.tune_seconds
             tr.tuned = True

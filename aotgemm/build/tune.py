@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 
 from ..bundle import CUBLAS, DispatchEntry, Kernel
-from ..gpus import GpuModel
 from ..manifest import Manifest
 from .. import timing
 
@@ -52,8 +51,10 @@ class TuneLog:
 LAST_TUNE_LOG: TuneLog | None = None  # for the CLI's report file
 
 
-def tune_dispatch(library: bytes, kernels: tuple[Kernel, ...], rankings: dict, toolchain, manifest: Manifest,
-                  gpu: GpuModel, fallback: dict, *, link_mode: str = "static-runtime"):
+def tune_dispatch(library: bytes, kernels: tuple[Kernel, ...], manifest: Manifest, fallback: dict, *,
+                  link_mode: str = "static-runtime"):
+    """Measure `kernels` (all of them: the library is small) and cuBLAS for every layer x bucket;
+    returns the tuned dispatch {(dtype, n, k, m_bucket): DispatchEntry} and what it was tuned with."""
     global LAST_TUNE_LOG
     import torch
 

@@ -141,6 +141,11 @@ def _plain(v: Any, where: str, depth: int = 0) -> Any:
     raise _fail(where, f"unsupported value type {type(v).__name__}")
 
 
+def design_value(design: dict) -> tuple:
+    """A kernel's design dict in the canonical form `Kernel.design` holds."""
+    return _plain(design, "design")
+
+
 def _unplain(v: Any, exact: bool = False) -> Any:
     # Values made by `_plain` are exact: a `_Map` is a map, any other tuple a list.
     # A design built by hand from plain tuples falls back to guessing that a

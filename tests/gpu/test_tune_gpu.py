@@ -4,7 +4,6 @@ Needs a supported GPU and the [build] extra (it compiles); skipped elsewhere.
 """
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
