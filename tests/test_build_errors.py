@@ -51,3 +51,22 @@ def test_gemm_no_kernel_supports_is_named_with_the_reason(tmp_path):
         "no sm_90a kernel in the registry supports layer 'odd' (bfloat16, N=4096, K=4100, M=1) for H100_SXM: "
         "N and K must be multiples of 8 (16-byte alignment) and the dtype one the registry builds")
     assert not (tmp_path / "x.agb").exists()
+
+
+@pytest.mark.build
+@pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
+def test_a_gpu_of_another_model_is_said_loudly_and_not_used_to_tune(tmp_path, monkeypatch, capsys):
+    import aotgemm.build.pipeline as pipeline
+    from aotgemm.build.pipeline import BuildOptions, run_build
+    from aotgemm.gpus import gpu_model
+    from aotgemm.manifest import LayerSpec, Manifest
+
+    monkeypatch.setattr(pipeline, "local_gpu_model", lambda: gpu_model("H200_SXM"))
+    m = Manifest(model="m", gpus=("H100_SXM",), dtypes=("bfloat16",), layers=(LayerSpec("o", 4096, 4096),),
+                 m_buckets=(1,))
+    report = run_build(m, BuildOptions(output=tmp_path / "x.agb", gpus=("H100_SXM",), tune=True, top_k=1,
+                                       cache_dir=tmp_path / "c"))
+    err = capsys.readouterr().err
+    assert ("aotgemm: WARNING: the GPU here is a H200_SXM, not one of the targets (H100_SXM): tuning skipped"
+            in err)
+    assert not report.targets[0].tuned and "tuning skipped" in report.summary()

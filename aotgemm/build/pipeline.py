@@ -164,6 +164,11 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
                "(run `aotgemm build` on a GPU of the target model to tune)")
         print(f"aotgemm: WARNING: {msg}", file=sys.stderr)
         report.notes.append(msg)
+    elif opts.tune and here.name not in {g.name for g in gpus}:
+        msg = (f"the GPU here is a {here.name}, not one of the targets ({', '.join(g.name for g in gpus)}): "
+               "tuning skipped; dispatch is the analytic model's top pick (tune on a GPU of the target model)")
+        print(f"aotgemm: WARNING: {msg}", file=sys.stderr)
+        report.notes.append(msg)
 
     targets, libraries = [], {}
     for gpu in sorted(gpus, key=lambda g: g.name):
