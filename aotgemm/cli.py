@@ -36,7 +36,11 @@ def main() -> None:
               help="Compile cache (default: $XDG_CACHE_HOME/aotgemm).")
 @click.option("--compile-timeout", type=click.FloatRange(1), default=600.0, show_default=True,
               help="Seconds one kernel may take to compile before it is abandoned.")
-def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout) -> None:
+@click.option("--link-mode", type=click.Choice(["static-runtime", "dsl-runtime"]), default="static-runtime",
+              show_default=True,
+              help="static-runtime: libraries need no DSL file at run time; dsl-runtime: they need "
+                   "libcute_dsl_runtime.so (docs/runtime.md).")
+def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout, link_mode) -> None:
     """Enumerate, rank, compile (and on a GPU, tune) kernels for MANIFEST; write a bundle."""
     try:
         from .build.pipeline import BuildOptions, run_build
@@ -45,7 +49,8 @@ def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeo
         m = load_manifest(manifest)
         out = output or Path("artifacts") / f"{m.model}.agb"
         report = run_build(m, BuildOptions(output=out, gpus=tuple(gpus) or m.gpus, tune=not no_tune, top_k=top_k,
-                                           jobs=jobs, cache_dir=cache_dir, compile_timeout=compile_timeout))
+                                           jobs=jobs, cache_dir=cache_dir, compile_timeout=compile_timeout,
+                                           link_mode=link_mode))
     except AotGemmError as e:
         _fail(e)
     click.echo(report.summary())

@@ -98,3 +98,20 @@ def test_a_crashing_kernel_compile_is_reported_and_the_build_finishes(tmp_path):
     designs = [(k.design_dict["tile"][:2], k.design_dict["cluster"][:2]) for k in target.kernels]
     assert ([64, 64], [1, 1]) not in designs and len(designs) == t.kernels >= 1
     assert all(d.kernel != CUBLAS for d in target.dispatch)  # the next-ranked kernel took over
+
+
+def test_link_modes_name_the_runtime_dependencies_they_promise(llama_builds):
+    tmp, _, _ = llama_builds
+    static = open_bundle(tmp / "first.agb", verify_blobs=True)
+    r = aotgemm("build", "manifests/llama-3.1-8b.toml", "--gpu", "H100_SXM", "--no-tune", "--link-mode",
+                "dsl-runtime", "--cache-dir", str(tmp / "cache"), "-o", str(tmp / "dsl.agb"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "compiled 0, cache hits 21" in r.stdout  # linking differs, the objects are the same
+    dsl = open_bundle(tmp / "dsl.agb", verify_blobs=True)
+    s_target, d_target = static.index.target("H100_SXM"), dsl.index.target("H100_SXM")
+    assert s_target.env["link_mode"] == "static-runtime" and d_target.env["link_mode"] == "dsl-runtime"
+    s_lib, d_lib = static.blob(s_target.library), dsl.blob(d_target.library)
+    assert b"libcudart.so.13" in s_lib and b"libcute_dsl_runtime.so" not in s_lib
+    assert b"CuteDSLRT_TVMFFISetRaisedCudaError" in s_lib  # our helper, defined inside
+    assert b"libcute_dsl_runtime.so" in d_lib and b"libcudart.so.13" not in d_lib
+    assert [k.symbol for k in s_target.kernels] == [k.symbol for k in d_target.kernels]
