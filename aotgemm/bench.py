@@ -12,7 +12,7 @@ import math
 from datetime import date
 from pathlib import Path
 
-from . import config, timing
+from . import timing
 from .bundle import CUBLAS, open_bundle
 from .errors import EnvironmentMismatch, NoGpu
 from .gpus import identify
@@ -37,7 +37,7 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path) -> d
         from .manifest import load_manifest
 
         layers = load_manifest(manifest_path).layers
-    mod = timing.load_kernel_library(b.blob(target.library), target.env["link_mode"], config.dsl_runtime_lib())
+    mod = timing.load_kernel_library(b.blob(target.library), target.env["link_mode"])
     entries = {(d.dtype, d.n, d.k, d.m_bucket): d for d in target.dispatch}
     rows = []
     for layer in layers:

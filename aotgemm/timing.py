@@ -8,16 +8,13 @@ that would not stay in L2 in a real model do not here; the median of
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import statistics
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
-from .errors import KernelLibraryError
 
 TOLERANCE = 1e-2  # relative Frobenius error vs a float32 reference, for bf16/fp16 operands
 L2_MULTIPLE = 3  # rotate operand copies until they span 3x the L2
@@ -36,22 +33,14 @@ def torch_dtype(name: str):
     return {"bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
-def load_kernel_library(library: bytes | Path, link_mode: str, dsl_runtime_lib: str | None = None):
-    """Load a kernel library with tvm_ffi alone (no DSL import). Returns the tvm_ffi Module."""
-    import torch
-    import tvm_ffi
+def load_kernel_library(library: bytes, link_mode: str):
+    """Load a kernel library not (yet) in a bundle, the way the runtime loads one (no DSL import)."""
+    from .runtime.library import load_library
 
-    torch.cuda.init()  # loads libcudart, which static-runtime libraries resolve by soname
-    if link_mode == "dsl-runtime":
-        if not dsl_runtime_lib:
-            raise KernelLibraryError("this library needs libcute_dsl_runtime.so: set AOTGEMM_DSL_RUNTIME_LIB")
-        ctypes.CDLL(dsl_runtime_lib, mode=ctypes.RTLD_GLOBAL)
-    if isinstance(library, bytes):
-        fd, path = tempfile.mkstemp(prefix="aotgemm-", suffix=".so")
-        with os.fdopen(fd, "wb") as f:
-            f.write(library)
-        library = Path(path)
-    return tvm_ffi.load_module(str(library))
+    fd, path = tempfile.mkstemp(prefix="aotgemm-", suffix=".so")
+    with os.fdopen(fd, "wb") as f:
+        f.write(library)
+    return load_library(path, link_mode)
 
 
 class Operands:

@@ -54,6 +54,7 @@ class TargetReport:
     tuned: bool = False
     tune_seconds: float = 0.0
     library_bytes: int = 0
+    tune_log: object | None = None  # tune.TuneLog of a tuned target
 
 
 @dataclass
@@ -238,8 +239,8 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
             from .tune import tune_dispatch
 
             t0 = time.perf_counter()
-            dispatch, tuned_info = tune_dispatch(library, kernels, manifest, fallback=dispatch,
-                                                 link_mode=opts.link_mode)
+            dispatch, tuned_info, tr.tune_log = tune_dispatch(library, kernels, manifest, fallback=dispatch,
+                                                              link_mode=opts.link_mode)
             tr.tune_seconds = time.perf_counter() - t0
             report.tune_seconds += tr.tune_seconds
             tr.tuned = True
@@ -252,16 +253,14 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
                         layers=tuple(Layer(x.name, x.n, x.k, x.count) for x in manifest.layers),
                         m_buckets=tuple(manifest.m_buckets), targets=tuple(targets))
     write_bundle(opts.output, index, libraries)
-    from . import tune
-
-    if tune.LAST_TUNE_LOG is not None and any(t.tuned for t in report.targets):
+    for log in (t.tune_log for t in report.targets if t.tune_log is not None):  # one tuned target at most
         import dataclasses
         import json
 
         from ..bundle.io import atomic_write_bytes
 
-        log_doc = {"rows": [dataclasses.asdict(r) for r in tune.LAST_TUNE_LOG.rows],
-                   "excluded": tune.LAST_TUNE_LOG.excluded, "seconds": tune.LAST_TUNE_LOG.seconds}
+        log_doc = {"rows": [dataclasses.asdict(r) for r in log.rows], "excluded": log.excluded,
+                   "seconds": log.seconds}
         atomic_write_bytes(opts.output.with_suffix(".tune.json"), json.dumps(log_doc, indent=1).encode())
     report.bundle_bytes = opts.output.stat().st_size
     report.total_seconds = time.perf_counter() - t_start

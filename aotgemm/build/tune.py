@@ -48,14 +48,10 @@ class TuneLog:
     seconds: float = 0.0
 
 
-LAST_TUNE_LOG: TuneLog | None = None  # for the CLI's report file
-
-
 def tune_dispatch(library: bytes, kernels: tuple[Kernel, ...], manifest: Manifest, fallback: dict, *,
                   link_mode: str = "static-runtime"):
     """Measure `kernels` (all of them: the library is small) and cuBLAS for every layer x bucket;
-    returns the tuned dispatch {(dtype, n, k, m_bucket): DispatchEntry} and what it was tuned with."""
-    global LAST_TUNE_LOG
+    returns the tuned dispatch {(dtype, n, k, m_bucket): DispatchEntry}, what it was tuned with, and the log."""
     import torch
 
     t_start = time.perf_counter()
@@ -112,6 +108,5 @@ def tune_dispatch(library: bytes, kernels: tuple[Kernel, ...], manifest: Manifes
                       flush=True)
     torch.cuda.synchronize()
     log.seconds = time.perf_counter() - t_start
-    LAST_TUNE_LOG = log
     info = {"torch": torch.__version__, "device": torch.cuda.get_device_name(0)}
-    return dispatch, info
+    return dispatch, info, log
