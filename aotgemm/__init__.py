@@ -1,6 +1,6 @@
 """aotgemm: ahead-of-time CuTe DSL GEMM kernels for LLM inference.
 
-Build side (needs the ``[build]`` extra): ``aotgemm.build``.
+Build side (needs the ``[build]`` extra): ``aotgemm.compiler``.
 Run side (no compiler): ``aotgemm.runtime``.
 Shared by both: the manifest, the bundle format and the GPU table.
 """

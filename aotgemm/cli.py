@@ -43,7 +43,7 @@ def main() -> None:
 def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout, link_mode) -> None:
     """Enumerate, rank, compile (and on a GPU, tune) kernels for MANIFEST; write a bundle."""
     try:
-        from .build.pipeline import BuildOptions, run_build
+        from .compiler.pipeline import BuildOptions, run_build
         from .manifest import load_manifest
 
         m = load_manifest(manifest)

@@ -43,6 +43,6 @@ def crash_or_real(spec, symbol: str, object_path: str) -> None:
     if f"{spec.gpu}:{d['tile'][0]}x{d['tile'][1]}:{d['cluster'][0]}x{d['cluster'][1]}" == os.environ.get(
             "AOTGEMM_TEST_CRASH_DESIGN"):
         os.abort()
-    from aotgemm.build.candidates import compile_to_object
+    from aotgemm.compiler.candidates import compile_to_object
 
     compile_to_object(spec, symbol, object_path)

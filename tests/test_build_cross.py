@@ -79,7 +79,7 @@ def test_a_crashing_kernel_compile_is_reported_and_the_build_finishes(tmp_path):
     manifest.write_text(
         '[model]\nname = "tiny"\n[build]\ngpus = ["H100_SXM"]\ndtypes = ["bfloat16"]\nm_buckets = [1, 4096]\n'
         '[[layers]]\nname = "o"\nn = 4096\nk = 4096\n')
-    from aotgemm.build.pipeline import BuildOptions, run_build
+    from aotgemm.compiler.pipeline import BuildOptions, run_build
     from aotgemm.manifest import load_manifest
     import os
 

@@ -8,13 +8,13 @@ from aotgemm.errors import BuildExtraMissing, NoCandidates
 
 
 def test_missing_build_extra_names_the_install_command(monkeypatch):
-    import aotgemm.build as build
+    import aotgemm.compiler as compiler_pkg
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name.startswith("cutlass") else real(name, *a))
     with pytest.raises(BuildExtraMissing) as e:
-        build.require_build_extra()
+        compiler_pkg.require_build_extra()
     assert str(e.value) == (
         "building kernels needs nvidia-cutlass-dsl[cu13], nvidia-cutlass-operators, which is not installed; "
         "install the compiler side with: pip install 'aotgemm[build]'")
@@ -23,7 +23,7 @@ def test_missing_build_extra_names_the_install_command(monkeypatch):
 def test_cli_build_without_extra_fails_with_one_line(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    import aotgemm.build.pipeline as pipeline
+    import aotgemm.compiler.pipeline as pipeline
     from aotgemm.cli import main
 
     def missing():
@@ -38,7 +38,7 @@ def test_cli_build_without_extra_fails_with_one_line(monkeypatch, tmp_path):
 @pytest.mark.build
 @pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
 def test_gemm_no_kernel_supports_is_named_with_the_reason(tmp_path):
-    from aotgemm.build.pipeline import BuildOptions, run_build
+    from aotgemm.compiler.pipeline import BuildOptions, run_build
     from aotgemm.manifest import LayerSpec, Manifest
 
     # Built in code to get past manifest validation, which refuses K % 8 != 0 up front.
@@ -56,8 +56,8 @@ def test_gemm_no_kernel_supports_is_named_with_the_reason(tmp_path):
 @pytest.mark.build
 @pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
 def test_a_gpu_of_another_model_is_said_loudly_and_not_used_to_tune(tmp_path, monkeypatch, capsys):
-    import aotgemm.build.pipeline as pipeline
-    from aotgemm.build.pipeline import BuildOptions, run_build
+    import aotgemm.compiler.pipeline as pipeline
+    from aotgemm.compiler.pipeline import BuildOptions, run_build
     from aotgemm.gpus import gpu_model
     from aotgemm.manifest import LayerSpec, Manifest
 

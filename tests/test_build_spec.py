@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from aotgemm.build.spec import GemmGroup, KernelSpec, symbol_for
-from aotgemm.build.toolchain import Toolchain
+from aotgemm.compiler.spec import GemmGroup, KernelSpec, symbol_for
+from aotgemm.compiler.toolchain import Toolchain
 
 SPEC = KernelSpec("Sm90StaticPersistentGemmOperator", '{"cluster":[1,1,1],"tile":[128,128,64]}',
                   GemmGroup("bfloat16", "linear", 8), "sm_90a", "H100_SXM", 132)

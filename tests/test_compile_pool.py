@@ -3,10 +3,10 @@
 import multiprocessing as mp
 from pathlib import Path
 
-from aotgemm.build.cache import ObjectCache
-from aotgemm.build.compile import CompileTask, compile_all
-from aotgemm.build.spec import GemmGroup, KernelSpec, symbol_for
-from aotgemm.build.toolchain import Toolchain
+from aotgemm.compiler.cache import ObjectCache
+from aotgemm.compiler.compile import CompileTask, compile_all
+from aotgemm.compiler.spec import GemmGroup, KernelSpec, symbol_for
+from aotgemm.compiler.toolchain import Toolchain
 
 TOOLS = Toolchain("4.8.1", "cu13-4.8.1", "0.3.0", "0.1.0.27", "0.1.15", 13)
 

@@ -15,7 +15,7 @@ except ImportError:
 
 __all__ = ["cpu_ffi_library"]  # fixtures used here
 
-FORBIDDEN = ("cutlass", "nvMatmulHeuristics", "aotgemm.build")
+FORBIDDEN = ("cutlass", "nvMatmulHeuristics", "aotgemm.compiler")
 
 
 def _env(tmp_path: Path, **extra) -> dict:

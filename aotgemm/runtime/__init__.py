@@ -8,7 +8,7 @@
 
 With AOTGEMM_BUNDLE set, importing this package loads that bundle. The
 package imports neither the CuTe DSL (cutlass) nor nvMatmulHeuristics nor
-aotgemm.build; tvm_ffi is imported only when a library is loaded.
+aotgemm.compiler; tvm_ffi is imported only when a library is loaded.
 See docs/runtime.md.
 """
 

@@ -17,7 +17,7 @@ pytestmark = [
 
 def test_planted_wrong_kernel_is_never_selected(tmp_path, monkeypatch):
     from aotgemm import timing
-    from aotgemm.build.pipeline import BuildOptions, local_gpu_model, run_build
+    from aotgemm.compiler.pipeline import BuildOptions, local_gpu_model, run_build
     from aotgemm.bundle import open_bundle
     from aotgemm.manifest import LayerSpec, Manifest
 

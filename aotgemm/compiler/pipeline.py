@@ -24,7 +24,7 @@ from .compile import DEFAULT_COMPILER, CompileResult, CompileTask, compile_all, 
 from .spec import GemmGroup, symbol_for
 from .toolchain import Toolchain, detect
 
-log = logging.getLogger("aotgemm.build")
+log = logging.getLogger("aotgemm.compiler")
 
 ALIGNMENT = {"bfloat16": 8, "float16": 8}  # elements in a 16-byte access
 LAYOUT = "linear"

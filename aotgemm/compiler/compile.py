@@ -27,7 +27,7 @@ from typing import Callable
 from .cache import ObjectCache
 from .spec import KernelSpec
 
-DEFAULT_COMPILER = "aotgemm.build.candidates:compile_to_object"
+DEFAULT_COMPILER = "aotgemm.compiler.candidates:compile_to_object"
 
 
 @dataclass(frozen=True)
@@ -202,4 +202,4 @@ def cpu_count() -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit("aotgemm.build.compile is a library module")
+    sys.exit("aotgemm.compiler.compile is a library module")
