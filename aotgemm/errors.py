@@ -106,3 +106,8 @@ class KernelLibraryError(AotGemmError):
 
 class UnsupportedInput(AotGemmError):
     """A tensor handed to an aotgemm op has a dtype, shape or layout it cannot serve."""
+
+
+# --- problems ----------------------------------------------------------------
+class UnsupportedProblem(AotGemmError):
+    """A GEMM problem names a dtype, layout or epilogue aotgemm does not have."""

@@ -1,4 +1,4 @@
-"""Bundle format v1 in code: constants, the index dataclasses, and the schema.
+"""Bundle format v2 in code: constants, the index dataclasses, and the schema.
 
 docs/bundle-format.md is the spec; this module is its executable form. The
 index travels as plain msgpack maps; `BundleIndex.from_obj` is the only way
@@ -12,10 +12,15 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from ..epilogues import names as epilogue_names
 from ..errors import BlobTooLarge, MalformedIndex, UnsafeName
+from ..problem import DTYPES, LAYOUTS, GemmProblem, bucket_for  # noqa: F401  (bucket_for: re-exported)
 
 MAGIC = b"\x89AOTGEMM"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Versions a reader of this version can say something useful about: v1 bundles are
+# refused with "rebuild" (docs/bundle-format.md, "Versions").
+OLDEST_KNOWN_VERSION = 1
 HEADER = struct.Struct("<8sII Q 32s")  # magic, version, flags, index_length, index_sha256
 HEADER_SIZE = HEADER.size  # 56
 MAX_INDEX_BYTES = 16 * 1024 * 1024
@@ -24,33 +29,27 @@ MAX_BLOBS = 4096
 CODEC = "zstd"
 ZSTD_LEVEL = 19
 CUBLAS = "cublas"
-LAYOUTS = ("linear",)
-DTYPES = ("bfloat16", "float16")
-SOURCES = ("tuned", "heuristic")
+DECIDED_BY = ("tuned", "heuristic")
 LINK_MODES = ("static-runtime", "dsl-runtime")
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
 _SYMBOL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
+_SOURCE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_RANKED = 64
+
 ENVIRONMENT_KEYS = (
     "cuda_driver_min",
     "cuda_runtime_major",
-    "cutlass_dsl",
-    "cutlass_operators",
+    "compiler",  # "nvidia-cutlass-dsl 4.8.1": what generated the machine code, for every source
     "tvm_ffi",
     "link_mode",
     "torch_tuned_with",
     "tuned_on",
+    "tuned_driver",
+    "tuned_at",
 )
-
-
-def bucket_for(m: int, buckets: tuple[int, ...]) -> int:
-    """The bucket that serves M rows: the smallest bucket >= M, else the largest."""
-    for b in buckets:
-        if m <= b:
-            return b
-    return buckets[-1]
 
 
 # --- schema helpers ----------------------------------------------------------
@@ -174,80 +173,115 @@ class Layer:
     n: int
     k: int
     count: int
+    epilogue: str = "identity"
 
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Layer:
-        o = _map(o, where, ("name", "n", "k", "count"))
+        o = _map(o, where, ("name", "n", "k", "count", "epilogue"))
         return cls(_str(o["name"], where + ".name"), _int(o["n"], where + ".n", 1),
-                   _int(o["k"], where + ".k", 1), _int(o["count"], where + ".count", 1))
+                   _int(o["k"], where + ".k", 1), _int(o["count"], where + ".count", 1),
+                   _str(o["epilogue"], where + ".epilogue", epilogue_names()))
 
     def to_obj(self) -> dict:
-        return {"count": self.count, "k": self.k, "n": self.n, "name": self.name}
+        return {"count": self.count, "epilogue": self.epilogue, "k": self.k, "n": self.n, "name": self.name}
+
+
+def _source(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not _SOURCE_RE.fullmatch(v):
+        raise _fail(where, f"{v!r} is not a kernel source name ([a-z][a-z0-9_]*)")
+    return v
 
 
 @dataclass(frozen=True)
 class Kernel:
     symbol: str
-    operator: str
+    source: str  # the KernelSource that made it: "cutlass_operators", "aotgemm", "quack"
+    family: str  # the source's own name for the kind of kernel (registry class, decode path...)
     design: tuple  # canonical nested tuples; see `design_dict`
     dtype: str
     layout: str
+    epilogue: str
     alignment: int
+    max_m: int  # the largest M it serves; 0: any M
     cache_key: str
 
     @property
     def design_dict(self) -> dict:
         return _unplain(self.design) if self.design else {}
 
+    def serves(self, m: int) -> bool:
+        return self.max_m == 0 or m <= self.max_m
+
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Kernel:
-        o = _map(o, where, ("symbol", "operator", "design", "dtype", "layout", "alignment", "cache_key"))
+        o = _map(o, where, ("symbol", "source", "family", "design", "dtype", "layout", "epilogue", "alignment",
+                            "max_m", "cache_key"))
         sym = _str(o["symbol"], where + ".symbol")
         if not _SYMBOL_RE.fullmatch(sym) or sym == CUBLAS:
             raise UnsafeName(f"bundle index: {where}.symbol: {sym!r} is not a valid C identifier")
         if not isinstance(o["design"], dict):
             raise _fail(where + ".design", "expected a map")
         return cls(
-            sym, _str(o["operator"], where + ".operator"), _plain(o["design"], where + ".design"),
+            sym, _source(o["source"], where + ".source"), _str(o["family"], where + ".family"),
+            _plain(o["design"], where + ".design"),
             _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
-            _int(o["alignment"], where + ".alignment", 1, 1024), _hex64(o["cache_key"], where + ".cache_key"),
+            _str(o["epilogue"], where + ".epilogue", epilogue_names()),
+            _int(o["alignment"], where + ".alignment", 1, 1024), _int(o["max_m"], where + ".max_m", 0, 1 << 31),
+            _hex64(o["cache_key"], where + ".cache_key"),
         )
 
     def to_obj(self) -> dict:
         return {"alignment": self.alignment, "cache_key": self.cache_key, "design": self.design_dict,
-                "dtype": self.dtype, "layout": self.layout, "operator": self.operator, "symbol": self.symbol}
+                "dtype": self.dtype, "epilogue": self.epilogue, "family": self.family, "layout": self.layout,
+                "max_m": self.max_m, "source": self.source, "symbol": self.symbol}
 
 
 @dataclass(frozen=True)
 class DispatchEntry:
+    """Which kernel serves one GEMM problem in one M bucket on one target."""
+
     dtype: str
     layout: str
+    epilogue: str
     n: int
     k: int
     m_bucket: int
     kernel: str  # symbol or CUBLAS
-    source: str
+    decided_by: str  # "tuned" | "heuristic"
     kernel_us: float | None = None
     cublas_us: float | None = None
+    ranked: tuple[str, ...] = ()  # the kernels kept for this entry, best-first by the heuristic: what a re-tune chooses from
+
+    @property
+    def problem(self) -> GemmProblem:
+        return GemmProblem(self.dtype, self.layout, self.epilogue, self.n, self.k)
 
     @property
     def key(self) -> tuple:
-        return (self.dtype, self.layout, self.n, self.k, self.m_bucket)
+        """(dtype, layout, epilogue, n, k, m_bucket): the problem's key plus the bucket."""
+        return (self.dtype, self.layout, self.epilogue, self.n, self.k, self.m_bucket)
 
     @classmethod
     def from_obj(cls, o: Any, where: str) -> DispatchEntry:
-        o = _map(o, where, ("dtype", "layout", "n", "k", "m_bucket", "kernel", "source", "kernel_us", "cublas_us"))
+        o = _map(o, where, ("dtype", "layout", "epilogue", "n", "k", "m_bucket", "kernel", "decided_by",
+                            "kernel_us", "cublas_us", "ranked"))
+        ranked = tuple(_str(x, f"{where}.ranked[{i}]")
+                       for i, x in enumerate(_list(o["ranked"], where + ".ranked", MAX_RANKED)))
+        if len(set(ranked)) != len(ranked) or CUBLAS in ranked:
+            raise _fail(where + ".ranked", "must list distinct kernel symbols (not 'cublas')")
         return cls(
             _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
+            _str(o["epilogue"], where + ".epilogue", epilogue_names()),
             _int(o["n"], where + ".n", 1), _int(o["k"], where + ".k", 1), _int(o["m_bucket"], where + ".m_bucket", 1),
-            _str(o["kernel"], where + ".kernel"), _str(o["source"], where + ".source", SOURCES),
+            _str(o["kernel"], where + ".kernel"), _str(o["decided_by"], where + ".decided_by", DECIDED_BY),
             _opt_float(o["kernel_us"], where + ".kernel_us"), _opt_float(o["cublas_us"], where + ".cublas_us"),
+            ranked,
         )
 
     def to_obj(self) -> dict:
-        return {"cublas_us": self.cublas_us, "dtype": self.dtype, "k": self.k, "kernel": self.kernel,
-                "kernel_us": self.kernel_us, "layout": self.layout, "m_bucket": self.m_bucket, "n": self.n,
-                "source": self.source}
+        return {"cublas_us": self.cublas_us, "decided_by": self.decided_by, "dtype": self.dtype,
+                "epilogue": self.epilogue, "k": self.k, "kernel": self.kernel, "kernel_us": self.kernel_us,
+                "layout": self.layout, "m_bucket": self.m_bucket, "n": self.n, "ranked": list(self.ranked)}
 
 
 @dataclass(frozen=True)
@@ -257,6 +291,7 @@ class Target:
     sm_count: int
     library: str
     environment: tuple[tuple[str, Any], ...]  # sorted (key, value) pairs
+    sources: tuple[tuple[str, str], ...]  # sorted (source name, its versions) of the sources with kernels here
     kernels: tuple[Kernel, ...]
     dispatch: tuple[DispatchEntry, ...]
 
@@ -264,36 +299,62 @@ class Target:
     def env(self) -> dict[str, Any]:
         return dict(self.environment)
 
+    def kernel(self, symbol: str) -> Kernel:
+        for k in self.kernels:
+            if k.symbol == symbol:
+                return k
+        raise KeyError(symbol)
+
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Target:
-        o = _map(o, where, ("gpu", "arch", "sm_count", "library", "environment", "kernels", "dispatch"))
+        o = _map(o, where, ("gpu", "arch", "sm_count", "library", "environment", "sources", "kernels", "dispatch"))
         env = _map(o["environment"], where + ".environment", ENVIRONMENT_KEYS)
         for key, val in env.items():
             if val is not None and not isinstance(val, (str, int)) or isinstance(val, bool):
                 raise _fail(f"{where}.environment.{key}", "expected a string, integer or nil")
         if env["link_mode"] not in LINK_MODES:
             raise _fail(where + ".environment.link_mode", f"{env['link_mode']!r} is not one of {list(LINK_MODES)}")
+        if not isinstance(o["sources"], dict):
+            raise _fail(where + ".sources", "expected a map")
+        sources = tuple(sorted((_source(name, f"{where}.sources"), _str(v, f"{where}.sources.{name}"))
+                               for name, v in o["sources"].items()))
         kernels = [Kernel.from_obj(x, f"{where}.kernels[{i}]")
                    for i, x in enumerate(_list(o["kernels"], where + ".kernels", 100_000))]
         _sorted_unique(kernels, lambda x: x.symbol, where + ".kernels")
+        named = {name for name, _ in sources}
+        for i, k in enumerate(kernels):
+            if k.source not in named:
+                raise _fail(f"{where}.kernels[{i}].source", f"{k.source!r} is not one of this target's sources")
         dispatch = [DispatchEntry.from_obj(x, f"{where}.dispatch[{i}]")
                     for i, x in enumerate(_list(o["dispatch"], where + ".dispatch", 1_000_000))]
         _sorted_unique(dispatch, lambda x: x.key, where + ".dispatch")
-        symbols = {k.symbol for k in kernels}
+        by_symbol = {k.symbol: k for k in kernels}
         for i, d in enumerate(dispatch):
-            if d.kernel != CUBLAS and d.kernel not in symbols:
-                raise _fail(f"{where}.dispatch[{i}].kernel", f"{d.kernel!r} is not a kernel of this target")
+            for ref, field_name in [(d.kernel, "kernel")] + [(r, f"ranked[{j}]") for j, r in enumerate(d.ranked)]:
+                if ref == CUBLAS and field_name == "kernel":
+                    continue
+                k = by_symbol.get(ref)
+                if k is None:
+                    raise _fail(f"{where}.dispatch[{i}].{field_name}", f"{ref!r} is not a kernel of this target")
+                if (k.dtype, k.layout, k.epilogue) != (d.dtype, d.layout, d.epilogue):
+                    raise _fail(f"{where}.dispatch[{i}].{field_name}",
+                                f"kernel {ref!r} is {k.dtype}/{k.layout}/{k.epilogue}, the entry "
+                                f"{d.dtype}/{d.layout}/{d.epilogue}")
+                if not k.serves(d.m_bucket):
+                    raise _fail(f"{where}.dispatch[{i}].{field_name}",
+                                f"kernel {ref!r} serves M <= {k.max_m}, not bucket {d.m_bucket}")
         arch = _str(o["arch"], where + ".arch")
         if not re.fullmatch(r"sm_\d{2,3}a?", arch):
             raise _fail(where + ".arch", f"{arch!r} is not an architecture like 'sm_90a'")
         return cls(_str(o["gpu"], where + ".gpu"), arch, _int(o["sm_count"], where + ".sm_count", 1, 10_000),
-                   safe_name(o["library"], where + ".library"), tuple(sorted(env.items())),
+                   safe_name(o["library"], where + ".library"), tuple(sorted(env.items())), sources,
                    tuple(kernels), tuple(dispatch))
 
     def to_obj(self) -> dict:
         return {"arch": self.arch, "dispatch": [d.to_obj() for d in self.dispatch],
                 "environment": dict(self.environment), "gpu": self.gpu,
-                "kernels": [k.to_obj() for k in self.kernels], "library": self.library, "sm_count": self.sm_count}
+                "kernels": [k.to_obj() for k in self.kernels], "library": self.library, "sm_count": self.sm_count,
+                "sources": dict(self.sources)}
 
 
 @dataclass(frozen=True)

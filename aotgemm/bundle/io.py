@@ -170,10 +170,11 @@ def _parse_header(head: bytes, where: str) -> tuple[int, bytes]:
     if version != FORMAT_VERSION:
         raise UnsupportedFormatVersion(
             f"{where}: bundle format version {version}; this aotgemm reads version {FORMAT_VERSION}"
-            + (" (upgrade aotgemm to read it)" if version > FORMAT_VERSION else "")
+            + (" (upgrade aotgemm to read it)" if version > FORMAT_VERSION else
+               " (an older format: rebuild the bundle with this aotgemm's `aotgemm build`)")
         )
     if flags != 0:
-        raise MalformedIndex(f"{where}: header flags are {flags:#x}; format version 1 requires 0")
+        raise MalformedIndex(f"{where}: header flags are {flags:#x}; format version {FORMAT_VERSION} requires 0")
     if index_length > MAX_INDEX_BYTES:
         raise IndexTooLarge(f"{where}: header declares a {index_length}-byte index; the limit is {MAX_INDEX_BYTES}")
     return index_length, index_sha

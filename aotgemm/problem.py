@@ -1,0 +1,106 @@
+"""The GEMM problem as one frozen value, and the one call convention of every kernel.
+
+A `GemmProblem` is what a layer multiplies, independent of M:
+`out[M, n_out] = epilogue(x[M, k] @ W[n, k]^T, operands...)`. Its `key` is
+the one tuple every stage uses to name it: the manifest's layers, the
+compiler's specs and rankings, the tuner, the bundle's dispatch entries, the
+runtime's table and the AOTInductor shim's meta file. Nothing rebuilds a
+`(dtype, n, k)` tuple of its own.
+
+Shared by the compiler and the runtime: imports nothing heavy (no torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UnsupportedProblem
+
+# The one table of dtypes: name -> bytes per element. Kernel operands move in
+# 16-byte accesses (TMA rows, vector loads), so N and K must be multiples of
+# ROW_ALIGN_BYTES / bytes.
+DTYPE_BYTES = {"bfloat16": 2, "float16": 2}
+DTYPES = tuple(DTYPE_BYTES)
+ROW_ALIGN_BYTES = 16
+
+# nn.Linear's convention: out[M, N] = x[M, K] @ W[N, K]^T, all row-major.
+LINEAR = "linear"
+LAYOUTS = (LINEAR,)
+
+# The one call convention of every kernel in a bundle, whatever its source:
+#   fn(x, wt, out, *epilogue operands, stream)
+# x [M, K] row-major; wt = W.t(), the [K, N] column-major view of W [N, K];
+# out [M, n_out] row-major, fully written; the epilogue's extra operands in the
+# order its `operands` lists them; stream the raw CUDA stream (an integer).
+# The C++ shim gets this order from the generated header (aotgemm/native).
+LEADING_OPERANDS = ("x", "wt", "out")
+TRAILING_OPERANDS = ("stream",)
+
+
+def alignment_for(dtype: str) -> int:
+    """Elements in one 16-byte access: what N, K, leading strides and base addresses must be multiples of."""
+    return ROW_ALIGN_BYTES // DTYPE_BYTES[dtype]
+
+
+@dataclass(frozen=True, order=True)
+class GemmProblem:
+    """One GEMM a model runs, M aside: the dispatch key of the bundle and of the runtime."""
+
+    dtype: str
+    layout: str
+    epilogue: str
+    n: int
+    k: int
+
+    def __post_init__(self) -> None:
+        from .epilogues import epilogue
+
+        if self.dtype not in DTYPE_BYTES:
+            raise UnsupportedProblem(f"dtype {self.dtype!r} is not one of {list(DTYPES)}")
+        if self.layout not in LAYOUTS:
+            raise UnsupportedProblem(f"layout {self.layout!r} is not one of {list(LAYOUTS)}")
+        epilogue(self.epilogue)  # raises UnsupportedProblem for an unknown name
+        if not (isinstance(self.n, int) and isinstance(self.k, int) and self.n > 0 and self.k > 0):
+            raise UnsupportedProblem(f"n and k must be positive integers, got n={self.n!r} k={self.k!r}")
+
+    @property
+    def key(self) -> tuple[str, str, str, int, int]:
+        """(dtype, layout, epilogue, n, k): the canonical order, also the sort order of dispatch entries."""
+        return (self.dtype, self.layout, self.epilogue, self.n, self.k)
+
+    @property
+    def alignment(self) -> int:
+        return alignment_for(self.dtype)
+
+    @property
+    def n_out(self) -> int:
+        """Columns of the output (an epilogue such as swiglu halves N)."""
+        from .epilogues import epilogue
+
+        return epilogue(self.epilogue).output_n(self.n)
+
+    @property
+    def operands(self) -> tuple[str, ...]:
+        """The kernel's arguments in call order (see the module docstring)."""
+        from .epilogues import epilogue
+
+        return LEADING_OPERANDS + epilogue(self.epilogue).operands + TRAILING_OPERANDS
+
+    def describe(self) -> str:
+        tail = "" if self.epilogue == "identity" else f" + {self.epilogue}"
+        return f"{self.dtype} {self.layout} N={self.n} K={self.k}{tail}"
+
+    def with_epilogue(self, name: str) -> GemmProblem:
+        return GemmProblem(self.dtype, self.layout, name, self.n, self.k)
+
+
+def bucket_for(m: int, buckets: tuple[int, ...]) -> int:
+    """The bucket that serves M rows: the smallest bucket >= M, else the largest.
+
+    The rule of record; the C++ shim applies the same rule from the generated
+    header, and tests/test_dispatch_conformance.py runs both on the same cases.
+    """
+    for b in buckets:
+        if m <= b:
+            return b
+    return buckets[-1]
