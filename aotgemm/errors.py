@@ -111,3 +111,7 @@ class UnsupportedInput(AotGemmError):
 # --- problems ----------------------------------------------------------------
 class UnsupportedProblem(AotGemmError):
     """A GEMM problem names a dtype, layout or epilogue aotgemm does not have."""
+
+
+class UnknownSource(AotGemmError):
+    """A build names a kernel source aotgemm does not have."""

@@ -60,14 +60,18 @@ def _dims(v: Any) -> str:
 
 
 def kernel_short(k: Kernel) -> str:
-    """`128x256 c2x1` from the design's tile and cluster; the symbol when the design has neither."""
+    """Where the kernel came from and what it is: `cutlass_operators 128x256 c2x1`, `aotgemm swapab_rf m<=16`."""
     d = k.design_dict
-    parts = []
+    parts = [k.source]
     if "tile" in d:
         parts.append(_dims(d["tile"]))
     if "cluster" in d:
         parts.append("c" + _dims(d["cluster"]))
-    return " ".join(parts) if parts else k.symbol
+    if len(parts) == 1:
+        parts.append(k.family.removeprefix("decode_"))
+    if k.max_m:
+        parts.append(f"m<={k.max_m}")
+    return " ".join(parts)
 
 
 def speedup(e: DispatchEntry) -> float | None:
@@ -78,6 +82,7 @@ def speedup(e: DispatchEntry) -> float | None:
 
 
 def dispatch_grid(t: Target, layers, m_buckets, dtype: str, layout: str) -> list[list[str | None]]:
+    # Layers carry their epilogue; the dispatch key is the layer's problem plus the bucket.
     """Per layer, per M bucket: the short name of the chosen kernel, `cublas`, or None (no entry)."""
     kernels = {k.symbol: k for k in t.kernels}
     entries = {d.key: d for d in t.dispatch}
@@ -85,7 +90,7 @@ def dispatch_grid(t: Target, layers, m_buckets, dtype: str, layout: str) -> list
     for layer in layers:
         row = []
         for m in m_buckets:
-            e = entries.get((dtype, layout, layer.n, layer.k, m))
+            e = entries.get((dtype, layout, layer.epilogue, layer.n, layer.k, m))
             row.append(None if e is None else CUBLAS if e.kernel == CUBLAS else kernel_short(kernels[e.kernel]))
         grid.append(row)
     return grid
@@ -118,7 +123,8 @@ def render_bundle(b: BundleFile, console=None) -> None:
     con.print()
 
     targets = Table(title="Targets", title_justify="left")
-    for col in ("GPU", "arch", "SMs", "kernels", "library", "stored / size", "CuTe DSL", "link mode", "tuned on"):
+    for col in ("GPU", "arch", "SMs", "kernels", "library", "stored / size", "compiler", "sources", "link mode",
+                "tuned on"):
         targets.add_column(col, overflow="fold")
     blobs = {blob.name: blob for blob in idx.blobs}
     for t in idx.targets:
@@ -126,18 +132,22 @@ def render_bundle(b: BundleFile, console=None) -> None:
         env = t.env
         targets.add_row(T(t.gpu), T(t.arch), str(t.sm_count), str(len(t.kernels)), T(t.library),
                         f"{human_size(lib.stored_size)} / {human_size(lib.size)}",
-                        T(str(env.get("cutlass_dsl"))), T(str(env.get("link_mode"))),
-                        T("untuned" if env.get("tuned_on") is None else str(env["tuned_on"])))
+                        T(str(env.get("compiler"))), T("\n".join(f"{n}: {v}" for n, v in t.sources)),
+                        T(str(env.get("link_mode"))),
+                        T("untuned" if env.get("tuned_on") is None else
+                          f"{env['tuned_on']}\n{env.get('tuned_at')}, driver {env.get('tuned_driver')}"))
     con.print(targets)
 
     kernels = Table(title="Kernels", title_justify="left")
-    for col in ("GPU", "symbol", "operator", "tile", "cluster", "dtype"):
+    for col in ("GPU", "symbol", "source", "family", "tile", "cluster", "max M", "dtype", "epilogue"):
         kernels.add_column(col, overflow="fold")
     for t in idx.targets:
         for k in t.kernels:
             d = k.design_dict
-            kernels.add_row(T(t.gpu), T(k.symbol), T(k.operator), T(_dims(d["tile"]) if "tile" in d else "-"),
-                            T(_dims(d["cluster"]) if "cluster" in d else "-"), T(k.dtype))
+            kernels.add_row(T(t.gpu), T(k.symbol), T(k.source), T(k.family),
+                            T(_dims(d["tile"]) if "tile" in d else "-"),
+                            T(_dims(d["cluster"]) if "cluster" in d else "-"), str(k.max_m or "any"), T(k.dtype),
+                            T(k.epilogue))
     con.print(kernels)
 
     for t in idx.targets:
@@ -168,7 +178,7 @@ def _print_grid(con, t: Target, layers, m_buckets, dtype: str, layout: str) -> N
                 cells.append(Text("-"))
                 continue
             text = Text(cell)
-            s = speedup(entries[(dtype, layout, layer.n, layer.k, m)])
+            s = speedup(entries[(dtype, layout, layer.epilogue, layer.n, layer.k, m)])
             if s is not None:
                 text.append(f"\n{s:.2f}x", style="green" if s >= 1.0 else "red")
             cells.append(text)
@@ -200,5 +210,5 @@ def _print_grid(con, t: Target, layers, m_buckets, dtype: str, layout: str) -> N
         for r, label in enumerate(labels):
             table.add_row(label, *(cells[r] for _, cells in chunk))
         con.print(table)
-    con.print(Text("cell: tile and cluster of the kernel (its symbol if its design has neither) or cublas; "
+    con.print(Text("cell: the kernel's source and design (tile, cluster, or its family and largest M) or cublas; "
                    "under it cuBLAS time / kernel time where tuned; -: no entry (cuBLAS fallback)", style="dim"))

@@ -23,18 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import epilogues
 from .errors import ManifestError
 from .gpus import GPU_MODELS
+from .problem import DTYPE_BYTES, DTYPES as SUPPORTED_DTYPES, LINEAR, ROW_ALIGN_BYTES, GemmProblem
 
 DEFAULT_M_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
-SUPPORTED_DTYPES = ("bfloat16", "float16")
-
-# Bytes per element of each supported dtype; with ROW_ALIGN_BYTES it gives
-# how many elements N and K must be multiples of.
-DTYPE_BYTES = {"bfloat16": 2, "float16": 2}
-# The kernels move rows of x, W and out with TMA, which needs every row (so
-# the row stride, K or N elements) to start on a 16-byte boundary.
-ROW_ALIGN_BYTES = 16
 # GEMM extents are passed to the kernels as 32-bit integers.
 MAX_EXTENT = 2**31 - 1
 
@@ -51,6 +45,10 @@ class LayerSpec:
     n: int
     k: int
     count: int = 1
+    epilogue: str = epilogues.IDENTITY
+
+    def problem(self, dtype: str) -> GemmProblem:
+        return GemmProblem(dtype, LINEAR, self.epilogue, self.n, self.k)
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class Manifest:
 TOP_LEVEL_KEYS = ("model", "build", "layers")
 MODEL_KEYS = ("name", "tp", "source")
 BUILD_KEYS = ("gpus", "dtypes", "m_buckets")
-LAYER_KEYS = ("name", "n", "k", "count")
+LAYER_KEYS = ("name", "n", "k", "count", "epilogue")
 
 
 # --- reading -------------------------------------------------------------------
@@ -183,7 +181,12 @@ def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], where: st
         extents[key] = value
     count = raw.get("count", 1)
     _check_positive_int(count, f"{path}.count", where)
-    return LayerSpec(name=name, n=extents["n"], k=extents["k"], count=count)
+    epilogue = raw.get("epilogue", epilogues.IDENTITY)
+    _check_type(epilogue, str, f"{path}.epilogue", where)
+    if epilogue not in epilogues.names():
+        raise _error(where, f"{path}.epilogue", f"unknown epilogue {epilogue!r}; known: "
+                     f"{', '.join(epilogues.names())}{_did_you_mean(epilogue, epilogues.names())}")
+    return LayerSpec(name=name, n=extents["n"], k=extents["k"], count=count, epilogue=epilogue)
 
 
 def _m_buckets(value: Any, where: str) -> tuple[int, ...]:
@@ -320,7 +323,8 @@ def _manifest_document(m: Manifest) -> dict[str, Any]:
     return {
         "model": model,
         "build": {"gpus": list(m.gpus), "dtypes": list(m.dtypes), "m_buckets": list(m.m_buckets)},
-        "layers": [{"name": l.name, "n": l.n, "k": l.k, "count": l.count} for l in m.layers],
+        "layers": [{"name": l.name, "n": l.n, "k": l.k, "count": l.count,
+                    **({"epilogue": l.epilogue} if l.epilogue != epilogues.IDENTITY else {})} for l in m.layers],
     }
 
 

@@ -1,9 +1,13 @@
-"""GPU timing and checking shared by the tuner and `aotgemm bench` (torch + tvm_ffi, no DSL).
+"""GPU timing and checking shared by the tuner, `aotgemm tune` and `aotgemm bench` (torch + tvm_ffi, no DSL).
 
-Timing: warm-up, then CUDA events around replays of a CUDA graph that calls
-the GEMM `reps` times, rotating through copies of the operands so weights
-that would not stay in L2 in a real model do not here; the median of
-`trials` replays, and the spread (max - min) / median.
+Timing: each side (a kernel, cuBLAS) is captured once in a CUDA graph that
+runs the GEMM `reps` times, rotating through copies of the operands that
+together span 3x the L2, so weights that would not stay in L2 in a real
+model do not here. Optionally each GEMM is preceded by a small non-GEMM
+kernel that writes x, as the layer before it does in a model (a gain from
+overlapping a launch with its predecessor, e.g. PDL, only counts there).
+Trials of the sides are interleaved, so clock drift hits all of them alike,
+and compared pairwise (`Comparison`).
 """
 
 from __future__ import annotations
@@ -15,16 +19,12 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
+from .epilogues import epilogue
+from .problem import GemmProblem
 
 TOLERANCE = 1e-2  # relative Frobenius error vs a float32 reference, for bf16/fp16 operands
 L2_MULTIPLE = 3  # rotate operand copies until they span 3x the L2
-
-
-@dataclass(frozen=True)
-class Timing:
-    median_us: float
-    spread: float  # (max - min) / median over trials
-    trials: int
+MAX_COPIES = 16
 
 
 def torch_dtype(name: str):
@@ -38,85 +38,177 @@ def load_kernel_library(library: bytes, link_mode: str):
     from .runtime.library import load_library
 
     fd, path = tempfile.mkstemp(prefix="aotgemm-", suffix=".so")
-    with os.fdopen(fd, "wb") as f:
-        f.write(library)
-    return load_library(path, link_mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(library)
+        return load_library(path, link_mode)
+    finally:
+        os.unlink(path)  # dlopen keeps the mapping; nothing is left behind
+
+
+def random_operands(problem: GemmProblem, m: int, generator, device="cuda") -> tuple:
+    """Fresh random x [m, k], W [n, k] (scaled so outputs are O(1)) and the epilogue's operands. Never zeros."""
+    import torch
+
+    dt = torch_dtype(problem.dtype)
+    x = torch.randn(m, problem.k, device=device, generator=generator).to(dt)
+    w = (torch.randn(problem.n, problem.k, device=device, generator=generator) / math.sqrt(problem.k)).to(dt)
+    shapes = {"m": m, "n": problem.n, "n_out": problem.n_out}
+    extras = {name: torch.randn(*(shapes[d] for d in dims), device=device, generator=generator).to(dt)
+              for name, dims in epilogue(problem.epilogue).operand_shapes.items()}
+    return x, w, extras
 
 
 class Operands:
-    """Rotating copies of x [m, k] and W [n, k] (random, never zeros) and outputs [m, n]."""
+    """Rotating copies of the operands of `problem` at M rows, and outputs for each."""
 
-    def __init__(self, m: int, n: int, k: int, dtype: str, l2_bytes: int, seed: int = 0) -> None:
+    def __init__(self, problem: GemmProblem, m: int, l2_bytes: int, seed: int = 0) -> None:
         import torch
 
-        dt = torch_dtype(dtype)
         g = torch.Generator(device="cuda").manual_seed(seed)
-        per_copy = (m * k + n * k + m * n) * 2
-        copies = max(1, min(8, math.ceil(L2_MULTIPLE * l2_bytes / per_copy)))
-        self.m, self.n, self.k = m, n, k
-        self.xs = [torch.randn(m, k, device="cuda", generator=g).to(dt) for _ in range(copies)]
-        self.ws = [(torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(dt) for _ in range(copies)]
-        self.outs = [torch.empty(m, n, device="cuda", dtype=dt) for _ in range(copies)]
+        elem = 2
+        per_copy = (m * problem.k + problem.n * problem.k + m * problem.n_out) * elem
+        copies = max(2, min(MAX_COPIES, math.ceil(L2_MULTIPLE * l2_bytes / per_copy)))
+        self.problem, self.m = problem, m
+        self.sets = [random_operands(problem, m, g) for _ in range(copies)]
+        dt = torch_dtype(problem.dtype)
+        self.outs = [torch.empty(m, problem.n_out, device="cuda", dtype=dt) for _ in range(copies)]
+        # the "previous layer": writes x from a same-sized source before each GEMM (model mode)
+        self.sources = [torch.randn_like(s[0]) for s in self.sets]
 
     def __len__(self) -> int:
-        return len(self.xs)
+        return len(self.sets)
 
 
-def kernel_call(fn) -> Callable:
+def kernel_call(fn, problem: GemmProblem) -> Callable:
+    """A callable (x, w, out, extras) that calls kernel `fn` by the one call convention (problem.operands)."""
     import torch
 
-    def call(x, w, out):
-        fn(x, w.t(), out, torch.cuda.current_stream().cuda_stream)
+    extra_names = epilogue(problem.epilogue).operands
+
+    def call(x, w, out, extras):
+        fn(x, w.t(), out, *(extras[n] for n in extra_names), torch.cuda.current_stream().cuda_stream)
 
     return call
 
 
-def cublas_call(x, w, out) -> None:
+def cublas_call(problem: GemmProblem) -> Callable:
+    """The stock path: cuBLAS, then the epilogue as torch ops (what runs without aotgemm)."""
     import torch
 
-    torch.mm(x, w.t(), out=out)
+    ep = epilogue(problem.epilogue)
+
+    def call(x, w, out, extras):
+        if not extras:
+            torch.mm(x, w.t(), out=out)
+        else:
+            out.copy_(ep.unfused(torch.mm(x, w.t()), **extras))
+
+    return call
 
 
-def check(call: Callable, m: int, n: int, k: int, dtype: str, seed: int) -> float:
+def check(call: Callable, problem: GemmProblem, m: int, seed: int) -> float:
     """Relative error of `call` against a float32 reference on fresh random inputs, output poisoned first."""
     import torch
 
-    dt = torch_dtype(dtype)
     g = torch.Generator(device="cuda").manual_seed(seed)
-    x = torch.randn(m, k, device="cuda", generator=g).to(dt)
-    w = (torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(dt)
-    out = torch.full((m, n), float("nan"), device="cuda", dtype=dt)
-    call(x, w, out)
+    x, w, extras = random_operands(problem, m, g)
+    out = torch.full((m, problem.n_out), float("nan"), device="cuda", dtype=x.dtype)
+    call(x, w, out, extras)
     torch.cuda.synchronize()
-    ref = x.float() @ w.float().t()
+    ref = epilogue(problem.epilogue).reference(x, w, **extras)
     err = ((out.float() - ref).norm() / ref.norm()).item()
     return err if math.isfinite(err) else float("inf")
 
 
-def time_call(call: Callable, ops: Operands, *, reps: int = 20, trials: int = 7) -> Timing:
+class GraphTimer:
+    """`call` captured `reps` times in one CUDA graph over rotating operands; `once()` times one replay."""
+
+    def __init__(self, call: Callable, ops: Operands, *, reps: int = 20, model: bool = False) -> None:
+        import torch
+
+        self.reps = reps
+        for i in range(len(ops)):  # warm-up outside the graph (first launches load modules)
+            call(*ops.sets[i][:2], ops.outs[i], ops.sets[i][2])
+        torch.cuda.synchronize()
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            for r in range(reps):
+                i = r % len(ops)
+                x, w, extras = ops.sets[i]
+                if model:
+                    x.copy_(ops.sources[i])
+                call(x, w, ops.outs[i], extras)
+        self.graph.replay()
+        torch.cuda.synchronize()
+        self.start, self.end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def once(self) -> float:
+        """Microseconds per call, from one replay."""
+        self.start.record()
+        self.graph.replay()
+        self.end.record()
+        self.end.synchronize()
+        return self.start.elapsed_time(self.end) * 1e3 / self.reps
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_us: float
+    spread: float  # (p90 - p10) / median over trials
+    trials: int
+
+
+def summarize(samples: list[float]) -> Timing:
+    s = sorted(samples)
+    med = statistics.median(s)
+    lo, hi = s[int(0.1 * (len(s) - 1))], s[math.ceil(0.9 * (len(s) - 1))]
+    return Timing(med, (hi - lo) / med, len(s))
+
+
+def interleaved(timers: dict[str, GraphTimer], trials: int) -> dict[str, list[float]]:
+    """`trials` rounds; each round times every side once, in rotating order (no side always goes first)."""
+    names = list(timers)
+    out: dict[str, list[float]] = {n: [] for n in names}
+    for t in range(trials):
+        for j in range(len(names)):
+            n = names[(t + j) % len(names)]
+            out[n].append(timers[n].once())
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A kernel against cuBLAS from paired, interleaved trials."""
+
+    kernel: Timing
+    cublas: Timing
+    ratio_median: float  # median over rounds of cublas/kernel (> 1: the kernel is faster)
+    ratio_low: float  # 20th percentile of the same ratios
+
+    def wins(self, margin: float) -> bool:
+        """The kernel is faster by at least `margin` in the median round, and faster in 80% of rounds."""
+        return self.ratio_median >= 1.0 + margin and self.ratio_low > 1.0
+
+
+def compare(kernel: list[float], cublas: list[float]) -> Comparison:
+    ratios = sorted(c / k for k, c in zip(kernel, cublas))
+    return Comparison(summarize(kernel), summarize(cublas), statistics.median(ratios),
+                      ratios[int(0.2 * (len(ratios) - 1))])
+
+
+def warm_up(seconds: float = 0.5) -> None:
+    """Run large GEMMs until the clocks reach steady state (the first timings would otherwise be slow)."""
+    import time
+
     import torch
 
-    for i in range(len(ops)):  # warm-up, outside the graph (first launches load modules)
-        call(ops.xs[i], ops.ws[i], ops.outs[i])
-    torch.cuda.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for r in range(reps):
-            i = r % len(ops)
-            call(ops.xs[i], ops.ws[i], ops.outs[i])
-    graph.replay()
-    torch.cuda.synchronize()
-    times = []
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for _ in range(trials):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e3 / reps)
-    del graph
-    med = statistics.median(times)
-    return Timing(med, (max(times) - min(times)) / med, trials)
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(10):
+            a @ a
+        torch.cuda.synchronize()
 
 
 def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes: int = 2) -> float:

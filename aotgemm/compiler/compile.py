@@ -27,7 +27,7 @@ from typing import Callable
 from .cache import ObjectCache
 from .spec import KernelSpec
 
-DEFAULT_COMPILER = "aotgemm.compiler.candidates:compile_to_object"
+DEFAULT_COMPILER = "aotgemm.compiler.sources:compile_spec"
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _compile_one(compiler: Callable, cache: ObjectCache, task: CompileTask) -> t
             obj = os.path.join(tmp, f"{task.symbol}.o")
             compiler(task.spec, task.symbol, obj)
             data = Path(obj).read_bytes()
-        path = cache.put(task.key, data, {"symbol": task.symbol, "operator": task.spec.operator,
+        path = cache.put(task.key, data, {"symbol": task.symbol, "source": task.spec.source, "family": task.spec.family,
                                           "design": task.spec.design_dict, "arch": task.spec.arch,
                                           "gpu": task.spec.gpu})
         return str(path), False, None

@@ -1,8 +1,10 @@
 """What one compiled kernel is, as a frozen value with a content key.
 
-Keys come from canonical JSON bytes of the spec plus the toolchain, never
+Keys come from canonical JSON bytes of the spec plus the toolchain (the DSL
+compiler, the tvm-ffi ABI, and the versions of the spec's own source), never
 from names, repr or pickle (cutlass.operators' operator_name carries no
-compatibility promise).
+compatibility promise). A new version of one source leaves the other
+sources' cached objects valid.
 """
 
 from __future__ import annotations
@@ -11,43 +13,55 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from ..problem import GemmProblem
 from .toolchain import Toolchain
 
 
-@dataclass(frozen=True)
-class GemmGroup:
-    """GEMMs one compiled kernel can serve: kernels keep M, N and K dynamic."""
-
-    dtype: str  # "bfloat16"
-    layout: str  # "linear"
-    alignment: int  # elements
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
 class KernelSpec:
-    operator: str  # registry class name, e.g. "Sm90StaticPersistentGemmOperator"
-    design: str  # canonical JSON of the design metadata (see candidates.design_of)
-    group: GemmGroup
+    """One kernel to compile: which source makes it, what design, for what GEMMs, for which GPU model."""
+
+    source: str  # KernelSource.name
+    family: str  # the source's own kind of kernel (registry class, "decode_cudacore", ...)
+    design: str  # canonical JSON of the design (tile, cluster, split-K, ...; see the source)
+    dtype: str
+    layout: str
+    epilogue: str
+    alignment: int  # elements
     arch: str  # "sm_90a"
-    gpu: str  # GPU model whose cluster counts are baked in
-    max_active_clusters: int  # the number baked in for this design's cluster size
+    gpu: str  # the GPU model whose numbers (SM count, cluster counts) are baked in
+    max_m: int = 0  # the largest M it serves; 0: any
 
     @property
     def design_dict(self) -> dict:
         return json.loads(self.design)
 
+    def serves(self, problem: GemmProblem) -> bool:
+        """Whether this kernel's operand group is `problem`'s (a source's `supports` checks the rest)."""
+        return (self.dtype, self.layout, self.epilogue, self.alignment) == (
+            problem.dtype, problem.layout, problem.epilogue, problem.alignment)
+
     def canonical_bytes(self, toolchain: Toolchain) -> bytes:
-        doc = {"spec": asdict(self), "toolchain": toolchain.as_dict()}
-        return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json({"spec": asdict(self), "toolchain": toolchain.for_source(self.source)}).encode()
 
     def key(self, toolchain: Toolchain) -> str:
         return hashlib.sha256(self.canonical_bytes(toolchain)).hexdigest()
 
     def short_name(self) -> str:
         d = self.design_dict
-        tile = "x".join(map(str, d.get("tile", [])[:2]))
-        cluster = "x".join(map(str, d.get("cluster", [])[:2]))
-        return f"{self.operator.removesuffix('Operator')} {tile} c{cluster}"
+        parts = [self.family.removesuffix("Operator")]
+        if "tile" in d:
+            parts.append("x".join(map(str, d["tile"][:2])))
+        if "cluster" in d:
+            parts.append("c" + "x".join(map(str, d["cluster"][:2])))
+        for k in ("n", "k", "split_k"):
+            if k in d:
+                parts.append(f"{k}{d[k]}")
+        return " ".join(parts)
 
 
 def symbol_for(key: str) -> str:

@@ -1,0 +1,111 @@
+"""Stage 1 of a build: for one GPU model, which kernels to compile for each (problem, M bucket).
+
+Every source enumerates specs for each problem, and ranks those that serve
+each bucket best-first; the plan keeps each source's top-k, sources in the
+build's preference order. Both steps are memoised (aotgemm.compiler.memo):
+a warm rebuild imports no kernel library at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+
+from ..errors import NoCandidates
+from ..gpus import GpuModel
+from ..manifest import Manifest
+from ..problem import GemmProblem
+from .memo import Memo, code_fingerprint
+from .sources import KernelSource, get_source
+from .spec import KernelSpec
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The kept candidates for one problem and M bucket, best-first (preferred source first)."""
+
+    problem: GemmProblem
+    m_bucket: int
+    ranked: tuple[KernelSpec, ...]
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    gpu: GpuModel
+    choices: tuple[Choice, ...]
+    candidates: int  # specs enumerated, all sources and problems (distinct)
+
+    @property
+    def specs(self) -> tuple[KernelSpec, ...]:
+        """Every spec some choice keeps, once each, in a stable order."""
+        seen: dict[KernelSpec, None] = {}
+        for c in self.choices:
+            for s in c.ranked:
+                seen.setdefault(s)
+        return tuple(seen)
+
+
+def problems_of(manifest: Manifest) -> tuple[GemmProblem, ...]:
+    """The manifest's GEMM problems, one per (dtype, layer shape), in manifest order."""
+    out: dict[GemmProblem, None] = {}
+    for dtype in manifest.dtypes:
+        for layer in manifest.layers:
+            out.setdefault(layer.problem(dtype))
+    return tuple(out)
+
+
+def _gpu_row(gpu: GpuModel) -> dict:
+    return {"name": gpu.name, "arch": gpu.arch, "sm_count": gpu.sm_count,
+            "clusters": sorted(gpu.max_active_clusters.items())}
+
+
+def _source_key(source: KernelSource) -> dict:
+    ranking = ", ".join(f"{d} {v}" for d in getattr(source, "ranking_distributions", ())
+                        for v in [_version(d)])
+    return {"source": source.name, "versions": source.versions(), "ranking": ranking,
+            "code": code_fingerprint(sys.modules[type(source).__module__])}
+
+
+def _version(dist: str) -> str | None:
+    from .toolchain import dist_version
+
+    return dist_version(dist)
+
+
+def _enumerate(source: KernelSource, problem: GemmProblem, gpu: GpuModel, memo: Memo) -> list[KernelSpec]:
+    key = {"what": "enumerate", **_source_key(source), "problem": list(problem.key), "gpu": _gpu_row(gpu)}
+    docs = memo.get_or(key, lambda: [dataclasses.asdict(s) for s in source.enumerate(problem, gpu)])
+    return [KernelSpec(**d) for d in docs]
+
+
+def _rank(source: KernelSource, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec],
+          memo: Memo) -> list[KernelSpec]:
+    if not specs:
+        return []
+    key = {"what": "rank", **_source_key(source), "problem": list(problem.key), "gpu": _gpu_row(gpu), "m": m,
+           "specs": [dataclasses.asdict(s) for s in specs]}
+    order = memo.get_or(key, lambda: [specs.index(s) for s in source.rank(problem, gpu, m, specs)])
+    return [specs[i] for i in order]
+
+
+def plan_target(manifest: Manifest, gpu: GpuModel, source_names: tuple[str, ...], top_k: int,
+                memo: Memo) -> TargetPlan:
+    """Rank every source's kernels for every problem and bucket of `manifest` on `gpu`."""
+    sources = [get_source(n) for n in source_names]
+    choices, enumerated = [], set()
+    for problem in problems_of(manifest):
+        specs = {s.name: _enumerate(s, problem, gpu, memo) for s in sources}
+        for v in specs.values():
+            enumerated.update(v)
+        for m in manifest.m_buckets:
+            ranked: list[KernelSpec] = []
+            for s in sources:
+                ranked += _rank(s, problem, gpu, m, specs[s.name], memo)[:top_k]
+            if not ranked:
+                raise NoCandidates(
+                    f"no {gpu.arch} kernel of the sources {', '.join(source_names)} supports "
+                    f"{problem.describe()} at M={m} for {gpu.name}: N and K must be multiples of "
+                    f"{problem.alignment} (16-byte alignment) and the dtype and epilogue ones a source builds")
+            choices.append(Choice(problem, m, tuple(ranked)))
+    return TargetPlan(gpu, tuple(choices), len(enumerated))

@@ -1,0 +1,261 @@
+"""Kernel source `cutlass_operators`: NVIDIA's registry of CuTe DSL GEMMs, ranked by nvMatmulHeuristics.
+
+The only module that imports cutlass.operators and nvMatmulHeuristics.
+Everything runs GPU-free: operands are FakeTensors, and the one number the
+registry asks a GPU for at compile time, how many clusters fit, comes from
+aotgemm.gpus (`_patched_cluster_counts`), which is also baked into the spec's
+design so that it is part of the kernel's cache key.
+
+Ranking:
+- Blackwell: cutlass.operators' own `nvmatmul` heuristic (sm100 only).
+- Hopper: ours. nvMMH's favourite Hopper configs are mostly not in the
+  registry's Sm90 set (64x32 tiles, odd clusters), so instead of matching its
+  suggestions we ask it to *estimate* each registry kernel as the config it
+  really is: CTA tile, cluster, one warpgroup per 64 rows with four warps
+  along N, and the pipeline depth the kernel derives from shared memory.
+  When it ranks nothing, the fallback class (Sm80 tensor-op kernels) is kept
+  in registry order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import functools
+import importlib
+import pkgutil
+import sys
+from typing import Any, Iterator
+
+from ...epilogues import IDENTITY
+from ...gpus import GpuModel, gpu_model
+from ...errors import CompileError
+from ...problem import GemmProblem, alignment_for
+from ..spec import KernelSpec, canonical_json
+from .base import OK, KernelSource, Status
+
+# Registry classes we build for, per architecture. Hopper: the static-persistent
+# TMA/WGMMA kernels, and Sm80 tensor-op kernels as a fallback class when no Sm90
+# kernel supports a GEMM. Blackwell: the sm100 persistent families.
+OPERATOR_CLASSES = {
+    "sm_90a": ("Sm90StaticPersistentGemmOperator", "Sm80TensorOpGemmOperator"),
+    "sm_100a": ("PersistentDenseGemmOperator", "PersistentDenseGemmEFCOperator",
+                "PersistentDenseGemmPreferredClusterOperator"),
+}
+FALLBACK_CLASSES = {"Sm80TensorOpGemmOperator"}
+# The registry's kernels keep M, N and K dynamic; these only pick what to enumerate and compile.
+_REPRESENTATIVE = (128, 4096, 4096)
+_SMEM_BYTES_SM90 = 227 * 1024
+_PRECISION = {"bfloat16": "TST", "float16": "HSH"}  # A/B, accumulator, output (nvMMH letters)
+
+
+def _torch_dtype(name: str):
+    import torch
+
+    return {"bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def _fake_gemm_args(dtype: str, m: int, n: int, k: int):
+    """GemmArguments for out[m, n] = x[m, k] @ W[n, k]^T on FakeTensors (no GPU, no memory)."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    import cutlass.operators as ops
+
+    dt = _torch_dtype(dtype)
+    with FakeTensorMode():
+        x = torch.empty(m, k, dtype=dt, device="cuda")
+        w = torch.empty(n, k, dtype=dt, device="cuda")
+        out = torch.empty(m, n, dtype=dt, device="cuda")
+        return ops.GemmArguments(x, w.t(), out, accumulator_type=torch.float32)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, type):
+        return v.__name__
+    if dataclasses.is_dataclass(v):
+        fields = {f.name: _plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        return {"kind": type(v).__name__, **fields} if fields else type(v).__name__
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    return str(v)
+
+
+def design_of(operator) -> dict:
+    """The operator's design metadata as a plain dict with stable keys (tile, cluster, ...)."""
+    d = {f.name: _plain(getattr(operator.metadata.design, f.name))
+         for f in dataclasses.fields(operator.metadata.design)}
+    d["tile"] = d.pop("tile_shape")
+    d["cluster"] = d.pop("cluster_shape")
+    return d
+
+
+def cluster_size(design: dict) -> int:
+    c = design.get("cluster") or [1, 1]
+    return int(c[0]) * int(c[1])
+
+
+def _sm90_stages(tile_m: int, tile_n: int, tile_k: int, elem_bytes: int = 2) -> int:
+    stage = (tile_m + tile_n) * tile_k * elem_bytes
+    epilogue = tile_m * tile_n * elem_bytes // 4
+    return max(2, min(8, (_SMEM_BYTES_SM90 - epilogue) // stage))
+
+
+@functools.lru_cache(maxsize=None)
+def _registry(dtype: str, gpu_name: str) -> tuple[tuple[KernelSpec, Any], ...]:
+    """(spec, operator) for every registry kernel of our classes for `dtype` on `gpu`, registry order.
+
+    Cached per process: a compile worker enumerates once, then finds each spec it is handed here.
+    """
+    import cutlass.operators as ops
+
+    gpu = gpu_model(gpu_name)
+    allowed = OPERATOR_CLASSES.get(gpu.arch, ())
+    args = _fake_gemm_args(dtype, *_REPRESENTATIVE)
+    out, seen = [], set()
+    for op in ops.get_operators(args, target_sm=gpu.target_sm):
+        cls = type(op).__name__
+        if cls not in allowed:
+            continue
+        design = design_of(op)
+        design["max_active_clusters"] = gpu.clusters_for(cluster_size(design))
+        spec = KernelSpec(CutlassOperatorsSource.name, cls, canonical_json(design), dtype, "linear", IDENTITY,
+                          alignment_for(dtype), gpu.arch, gpu.name)
+        if spec not in seen:
+            seen.add(spec)
+            out.append((spec, op))
+    return tuple(out)
+
+
+def _operator(spec: KernelSpec):
+    for s, op in _registry(spec.dtype, spec.gpu):
+        if s == spec:
+            return op
+    raise CompileError(f"no registry operator matches {spec.family} {spec.design} for {spec.gpu} "
+                      "(the installed nvidia-cutlass-operators enumerates other kernels)")
+
+
+@contextlib.contextmanager
+def _patched_cluster_counts(gpu: GpuModel) -> Iterator[None]:
+    """Make the registry read cluster counts from our GPU table instead of asking a GPU.
+
+    Providers import `get_max_active_clusters` by name, so the name is replaced
+    in every provider module that holds it. With a GPU present this also keeps a
+    build reproducible across hosts: the table, not the local card, decides.
+    """
+    import cutlass.operators.providers.cutedsl.gemm as gemm_pkg
+    import cutlass.operators.providers.cutedsl.integration_utils.mma as mma_utils
+
+    def from_table(cluster_shape) -> int:
+        return gpu.clusters_for(int(cluster_shape[0]) * int(cluster_shape[1]))
+
+    for info in pkgutil.iter_modules(gemm_pkg.__path__):
+        importlib.import_module(f"{gemm_pkg.__name__}.{info.name}")
+    targets = [mma_utils] + [m for name, m in list(sys.modules.items())
+                             if name.startswith(gemm_pkg.__name__ + ".") and hasattr(m, "get_max_active_clusters")]
+    saved = [(m, m.get_max_active_clusters) for m in targets]
+    try:
+        for m in targets:
+            m.get_max_active_clusters = from_table
+        yield
+    finally:
+        for m, f in saved:
+            m.get_max_active_clusters = f
+
+
+class _HopperEstimator:
+    """nvMMH's runtime estimate of a registry Sm90 design, as the config it really is."""
+
+    def __init__(self, gpu: GpuModel, dtype: str) -> None:
+        import nvMatmulHeuristics as nvmmh
+
+        self.layout = nvmmh.NvMatmulHeuristicsMatmulLayout.TN_ROW_MAJOR  # x row-major, W^T col-major, out row-major
+        self.target = nvmmh.NvMatmulHeuristicsTarget.CUTLASS3
+        self.precision = _PRECISION[dtype]
+        self.lib = nvmmh.NvMatmulHeuristicsInterfaceEx(
+            backend=self.target, flags=nvmmh.NvMatmulHeuristicsFlags.PERF_MODEL_BASED_AUTO_TUNING,
+            gpu=nvmmh.NvMatmulHeuristicsNvidiaGpu[gpu.name])
+        self.lib.loadInternalDiscoverySet(self.layout, self.precision)
+
+    def seconds(self, design: dict, m: int, n: int, k: int) -> float:
+        tm, tn, tk = (int(x) for x in design["tile"][:3])
+        cm, cn = (int(x) for x in design["cluster"][:2])
+        lib = self.lib
+        problem = lib.makeNvMatmulHeuristicsProblem(m, n, k, self.layout)
+        cfg = lib.nvmmhKernelConfiguration()
+        cfg.cta[:] = (tm, tn, tk)
+        cfg.warp[:] = (64, max(8, tn // 4), tk)
+        cfg.instr[:] = (64, 8, 16)
+        cfg.splitK = 1
+        cfg.loadStages = _sm90_stages(tm, tn, tk)
+        cfg.gridSwizzle = 1
+        cfg.ctaOrder = 0
+        cfg.cluster[:] = (cm, cn)
+        t = lib.nvMatmulHeuristicsEstimateRuntime(
+            lib.handle, self.precision.encode(), ctypes.c_int(self.target), ctypes.byref(problem),
+            ctypes.byref(cfg), lib.hardware_descriptor)
+        return t if t > 0 else float("inf")  # 0 means nvMMH found the config invalid
+
+
+class CutlassOperatorsSource(KernelSource):
+    name = "cutlass_operators"
+    distributions = ("nvidia-cutlass-operators",)
+    ranking_distributions = ("nvidia-matmul-heuristics",)
+    requires = {"cutlass": "nvidia-cutlass-dsl[cu13]", "cutlass.operators": "nvidia-cutlass-operators",
+                "nvMatmulHeuristics": "nvidia-matmul-heuristics"}
+
+    def __init__(self) -> None:
+        self._estimators: dict[tuple[str, str], Any] = {}
+
+    def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
+        if problem.epilogue != IDENTITY or gpu.arch not in OPERATOR_CLASSES:
+            return []  # fused epilogues through the registry come with their own operator classes
+        return [s for s, _ in _registry(problem.dtype, gpu.name)]
+
+    def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
+        if not spec.serves(problem):
+            return Status(False, f"built for {spec.dtype}/{spec.layout}/{spec.epilogue}")
+        try:
+            op = _operator(spec)
+        except CompileError as e:
+            return Status(False, str(e))
+        args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k)
+        target_sm = gpu_model(spec.gpu).target_sm
+        return OK if op.supports(args, target_sm=target_sm) else Status(False, "the registry says unsupported")
+
+    def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
+        usable = [s for s in specs if self.supports(s, problem, m)]
+        if gpu.arch == "sm_90a":
+            key = (gpu.name, problem.dtype)
+            est = self._estimators.get(key) or self._estimators.setdefault(key, _HopperEstimator(gpu, problem.dtype))
+            scored = []
+            for i, s in enumerate(usable):
+                if s.family != "Sm90StaticPersistentGemmOperator":
+                    continue  # the model describes Sm90 kernels only; others are pruned
+                d = s.design_dict
+                # ties (common across cluster shapes) go to the smaller cluster, then registry order
+                scored.append((est.seconds(d, m, problem.n, problem.k), cluster_size(d), i, s))
+            scored.sort(key=lambda x: x[:3])
+            ranked = [x[3] for x in scored if x[0] != float("inf")]
+        elif gpu.arch == "sm_100a":
+            from cutlass.operators import get_heuristic
+
+            by_op = {id(_operator(s)): s for s in usable}
+            args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k)
+            heuristic = get_heuristic("nvmatmul")(gpu=gpu.name)
+            ops = heuristic.rank(args, [_operator(s) for s in usable], target_sm=gpu.target_sm, limit=None)
+            ranked = [by_op[id(op)] for op in ops]
+        else:
+            ranked = []
+        return ranked or [s for s in usable if s.family in FALLBACK_CLASSES]
+
+    def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
+        gpu = gpu_model(spec.gpu)
+        op = _operator(spec)
+        args = _fake_gemm_args(spec.dtype, *_REPRESENTATIVE)
+        with _patched_cluster_counts(gpu):
+            artifact = op.compile(args, target_sm=gpu.target_sm)
+        artifact.compiled_obj.export_to_c(object_path, function_name=symbol)

@@ -1,0 +1,74 @@
+"""Kernel source `aotgemm`: the project's own decode GEMMs (small M), from decode_kernels.
+
+Each kernel is specialised on one weight shape (N and K are compile-time
+constants) and serves M up to its design's `max_m`; larger M is never routed
+to it (the bundle records max_m and the runtime checks it). The design dicts
+and the compile entry point live in decode_kernels, the only module that
+imports the CuTe DSL for these kernels; this module only wraps them in the
+KernelSource interface, so enumerating and ranking need no DSL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ...epilogues import IDENTITY
+from ...gpus import GpuModel, gpu_model
+from ...problem import GemmProblem
+from ..spec import KernelSpec, canonical_json
+from .base import OK, KernelSource, Status
+
+_KERNEL_FILES = ("decode_kernels.py",)
+ARCHS = ("sm_90a", "sm_100a")
+DTYPES = ("bfloat16",)
+
+
+def _code_hash() -> str:
+    """The kernels are this package's own code: their source text is their version."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in _KERNEL_FILES:
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+class DecodeSource(KernelSource):
+    name = "aotgemm"
+    requires = {"cutlass": "nvidia-cutlass-dsl[cu13]"}
+
+    def versions(self) -> str:
+        return f"decode_kernels {_code_hash()}"
+
+    def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
+        if problem.epilogue != IDENTITY or problem.dtype not in DTYPES or gpu.arch not in ARCHS:
+            return []
+        from .decode_kernels import designs_for
+
+        specs = []
+        for d in designs_for(problem.n, problem.k, gpu.arch):
+            specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
+                                    problem.dtype, problem.layout, problem.epilogue, problem.alignment,
+                                    gpu.arch, gpu.name, max_m=int(d["max_m"])))
+        return specs
+
+    def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
+        if not spec.serves(problem):
+            return Status(False, f"built for {spec.dtype}/{spec.layout}/{spec.epilogue}")
+        d = spec.design_dict
+        if (d.get("n"), d.get("k")) != (problem.n, problem.k):
+            return Status(False, f"specialised on N={d.get('n')} K={d.get('k')}")
+        if m > spec.max_m:
+            return Status(False, f"serves M <= {spec.max_m}")
+        return OK
+
+    def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
+        # designs_for lists designs best-first for their M range; among those that serve M,
+        # the one with the smallest max_m wastes the fewest padded token columns.
+        usable = [(s.max_m, i, s) for i, s in enumerate(specs) if self.supports(s, problem, m)]
+        return [s for _, _, s in sorted(usable)]
+
+    def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
+        from .decode_kernels import compile_decode
+
+        compile_decode(spec.design_dict, symbol, object_path, gpu_model(spec.gpu).target_sm)

@@ -1,0 +1,410 @@
+"""Decode GEMM kernels of our own (source name "aotgemm"), written in the CuTe DSL.
+
+out[M, N] = x[M, K] @ W[N, K]^T, bf16 in and out, fp32 accumulation, for the
+small M of decode (M <= 64).  At such M the GEMM is a stream over the weight
+matrix: the floor is W's bytes over HBM bandwidth, and every design here is
+about keeping enough weight bytes in flight on all 132 SMs and wasting none
+of them.
+
+One kernel family, "swapab_rf" (swap-AB, register-fed mma.sync):
+
+* Swap-AB: weight rows fill the 16-row M side of mma.sync.m16n8k16 and the
+  tokens its 8-wide N side, so a token count of 1..8 pads to 8, not to 64
+  or 128 as a token-major tile would.
+* Register-fed: the weights go straight from global memory into the MMA's A
+  registers with 16-byte loads (no shared memory, no ldmatrix, no
+  barriers in the main loop).  mma.sync wants each thread's A values at
+  k = {2c, 2c+1, 2c+8, 2c+9} of a 16-wide k step, which is not one
+  contiguous run.  But k is only summed over, so any permutation of k works
+  if x uses the same one: thread (g, c) of a warp loads 8 consecutive k
+  (16 bytes) of row g and of row g+8 per 32 k, and feeds k 8c+4j..8c+4j+3
+  to MMA j (j = 0, 1) in the slots mma.sync expects; x is loaded with the
+  same mapping.  Each quad of lanes then reads 64 contiguous bytes of a
+  row: whole 32-byte sectors, so no HBM byte is fetched twice.
+* Weight loads are non-caching in L1 (they are used once); x is small and
+  re-read by every warp, so it goes through L1 normally.
+* Split-K at two levels so that even N = 1280 fills the chip: WK warps of a
+  CTA take disjoint K ranges, and CK CTAs of a thread-block cluster take
+  disjoint K ranges too.  The partial sums meet in shared memory; across the
+  cluster they are read through distributed shared memory (DSMEM), each CTA
+  summing a disjoint slice of the rows in a fixed order: deterministic, no
+  atomics, no workspace, no second kernel.
+* N and K are compile-time constants (one kernel per weight shape); M is a
+  run-time value bounded by the design's max_m (= 8 * NT): x rows past M are
+  clamped to row M-1 when loaded (harmless duplicates) and never stored.
+
+This is the only module that imports cutlass for these kernels; the import
+happens inside the functions so that importing the module stays cheap.
+"""
+
+
+
+import math
+
+# ---------------------------------------------------------------------------
+# designs
+
+_SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
+
+
+def _validate(d: dict) -> None:
+    n, k = d["n"], d["k"]
+    mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
+    rows_cta = 16 * mt * wn
+    if n % rows_cta:
+        raise ValueError(f"n={n} is not a multiple of the CTA's {rows_cta} rows")
+    if k % (32 * u * wk * ck):
+        raise ValueError(f"k={k} is not a multiple of 32*unroll*wk*ck = {32 * u * wk * ck}")
+    if rows_cta % ck:
+        raise ValueError("the cluster's CTAs each reduce rows_cta/ck rows: ck must divide rows_cta")
+    threads = 32 * wn * wk
+    part = rows_cta // ck
+    if part > threads or threads % part:
+        raise ValueError(f"{threads} threads cannot reduce {part} rows evenly")
+    if d["max_m"] != 8 * d["nt"]:
+        raise ValueError("max_m must be 8 * nt")
+    if ck not in (1, 2, 4, 8):
+        raise ValueError("cluster size must be 1, 2, 4 or 8")
+    if d["kind"] not in ("swapab_rf", "swapab_cp"):
+        raise ValueError(f"unknown kind {d['kind']!r}")
+    if d["kind"] == "swapab_cp":
+        chunks = k // (32 * u * wk * ck)
+        if d["stages"] < 2 or chunks < d["stages"] - 1:
+            raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
+    if smem_bytes(d) > 227 * 1024:
+        raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")
+
+
+def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
+                unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp") -> dict:
+    """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
+    mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
+    cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl."""
+    d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
+         "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
+    if kind == "swapab_cp":
+        d["stages"] = stages
+    _validate(d)
+    return d
+
+
+def design_name(d: dict) -> str:
+    tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
+    return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
+            f"ck{d['ck']}u{d['unroll']}{'_pdl' if d['pdl'] else ''}")
+
+
+def _ctas(d: dict) -> int:
+    return d["n"] // (16 * d["mt"] * d["wn"]) * d["ck"]
+
+
+def _score(d: dict, sms: int) -> float:
+    """Lower is better: a rough model of how well design d streams W on `sms` SMs."""
+    ctas = _ctas(d)
+    warps = d["wn"] * d["wk"]
+    per_sm_fit = min(227 * 1024 // smem_bytes(d), 64 // warps, 32)
+    if ctas > per_sm_fit * sms:
+        return 1e9  # not all CTAs resident at once: a second wave
+    per_sm = ctas / sms
+    balance = math.ceil(per_sm) / per_sm  # the busiest SM over the average
+    s = d.get("stages", 2)
+    inflight = per_sm * warps * (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes per SM
+    chunks = d["k"] // (32 * d["unroll"] * d["wk"] * d["ck"])
+    cost = balance
+    cost += 0.3 * max(0.0, 1 - inflight / (64 * 1024))       # too few bytes in flight
+    cost += 0.1 * max(0, 2 * (s - 1) - chunks) / (s - 1)      # pipeline mostly prologue
+    cost += 0.01 * d["ck"] + 0.005 * d["wk"]                   # reduction work
+    return cost
+
+
+def designs_for(n: int, k: int, arch: str) -> list[dict]:
+    """A handful of designs worth timing for weight shape (n, k), each with its max_m.
+
+    For max_m 8, 16, 32 and 64, the best two of a small grid of
+    (mt, wk, ck, unroll, stages) by `_score`: every CTA resident at once,
+    CTAs spread evenly over the SMs, enough weight bytes in flight.
+    """
+    sms = _SM_COUNT.get(arch, 132)
+    out: list[dict] = []
+    for nt in (1, 2, 4, 8):
+        scored = []
+        for mt in (1, 2):
+            for wk in (2, 4, 8):
+                for ck in (1, 2, 4, 8):
+                    for unroll in (1, 2, 4):
+                        for stages in (3, 4):
+                            try:
+                                d = make_design(n, k, nt=nt, mt=mt, wk=wk, ck=ck, unroll=unroll,
+                                                stages=stages)
+                            except ValueError:
+                                continue
+                            scored.append((_score(d, sms), design_name(d), d))
+        scored.sort(key=lambda e: (e[0], e[1]))
+        out += [d for sc, _, d in scored[:2] if sc < 1e8]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the kernels
+
+
+def _build(d: dict):
+    """Return the @cute.jit launcher for design d.  Imports cutlass."""
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass import const_expr
+    from cutlass._mlir import ir as _ir
+    from cutlass._mlir.dialects import llvm as _llvm
+    from cutlass.cute.nvgpu import cpasync
+    from cutlass.cutlass_dsl import dsl_user_op
+
+    BF16, F32 = cutlass.BFloat16, cutlass.Float32
+    KIND = d["kind"]
+    N, K = d["n"], d["k"]
+    NT, MT, WN, WK, CK, U = d["nt"], d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
+    S = d.get("stages", 1)        # cp.async pipeline depth (swapab_cp only)
+    PDL = d["pdl"]
+    ROWS = 16 * MT * WN           # weight rows (output columns) per CTA
+    TOK = 8 * NT                  # token slots per CTA (max_m)
+    WARPS = WN * WK
+    THREADS = 32 * WARPS
+    KW = K // (CK * WK)           # k extent per warp
+    CHUNKS = KW // (32 * U)       # chunks of U 32-wide k steps per warp
+    PART = ROWS // CK             # rows each CTA of the cluster reduces
+    LD = ROWS + 4                 # padded token stride of the partial sums (spreads banks)
+    PART_F32 = WK * TOK * LD
+    # cp.async staging: per warp, per stage, SLOTS 16-byte slots per lane, lane-minor,
+    # so each lane reads back exactly what it copied (no barrier in the main loop)
+    SLOTS = U * (2 * MT + NT)
+    STAGE_BF16 = SLOTS * 32 * 8
+    PIPE_BF16 = WARPS * S * STAGE_BF16 if KIND == "swapab_cp" else 0
+
+    @dsl_user_op
+    def ld_dsmem_f32(addr, *, loc=None, ip=None):
+        # ld.shared::cluster of one fp32 at a 32-bit DSMEM address (mapa result)
+        v = _llvm.inline_asm(_ir.F32Type.get(), [addr.ir_value(loc=loc, ip=ip)],
+                             "ld.shared::cluster.f32 $0, [$1];", "=f,r",
+                             has_side_effects=True, loc=loc, ip=ip)
+        return cutlass.Float32(v)
+
+    # Helpers outside the @cute.kernel body are not rewritten by the DSL's
+    # preprocessor: their Python loops simply unroll while tracing.
+    def w_off(u, t, h):
+        return (t * 16 + h * 8) * K + u * 32
+
+    def gsrc(tensor, off):
+        # 8 consecutive bf16 (16 bytes) at element offset off of a global tensor
+        return cute.make_tensor((tensor.iterator + off).align(16), cute.make_layout(8))
+
+    def slot(my, stage, sl):
+        return cute.make_tensor((my + stage * STAGE_BF16 + sl * 256).align(16), cute.make_layout(8))
+
+    def issue_w(w_atom, w, w_base, my, ch, stage):
+        for u in range(U):
+            for t in range(MT):
+                for h in range(2):
+                    cute.copy(w_atom, gsrc(w, w_base + ch * (32 * U) + w_off(u, t, h)),
+                              slot(my, stage, (u * MT + t) * 2 + h))
+
+    def issue_x(x_atom, x, x_base, my, ch, stage):
+        for u in range(U):
+            for nt in range(NT):
+                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32),
+                          slot(my, stage, U * 2 * MT + u * NT + nt))
+
+    def mma_chunk(mma, wr, xr, acc):
+        # wr: [U][MT][2 halves][8] bf16, xr: [U][NT][8] bf16, acc: [MT][NT][4] f32
+        for u in range(U):
+            for t in range(MT):
+                for j in range(2):
+                    # a0..a7 = (row g: k 4j,4j+1), (row g+8: same), (row g: 4j+2,4j+3), (row g+8: same)
+                    a = cute.make_tensor(wr.iterator + (u * MT + t) * 16 + 4 * j,
+                                         cute.make_layout(((2, 2, 2), 1, 1), stride=((1, 8, 2), 0, 0)))
+                    for nt in range(NT):
+                        b = cute.make_tensor(xr.iterator + (u * NT + nt) * 8 + 4 * j,
+                                             cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
+                        cacc = cute.make_tensor(acc.iterator + (t * NT + nt) * 4,
+                                                cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
+                        cute.gemm(mma, cacc, a, b, cacc)
+
+    @cute.kernel
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32):
+        tid, _, _ = cute.arch.thread_idx()
+        bn, bk, _ = cute.arch.block_idx()
+        warp = tid // 32
+        lane = tid % 32
+        g = lane // 4
+        c = lane % 4
+        wn_i = warp % WN
+        wk_i = warp // WN
+        row_w = bn * ROWS + wn_i * (16 * MT)
+        k_w = (bk * WK + wk_i) * KW
+
+        mma = cute.make_mma_atom(cute.nvgpu.warp.MmaF16BF16Op(BF16, F32, (16, 8, 16)))
+        wr = cute.make_rmem_tensor(cute.make_layout(U * MT * 16), BF16)
+        xr = cute.make_rmem_tensor(cute.make_layout(U * NT * 8), BF16)
+        acc = cute.make_rmem_tensor(cute.make_layout(MT * NT * 4), F32)
+        acc.fill(0.0)
+
+        smem = cutlass.utils.SmemAllocator()
+        part = smem.allocate_tensor(F32, cute.make_layout(PART_F32), byte_alignment=16)
+
+        # x rows this lane feeds (clamped to m-1: rows past m are computed, never stored)
+        xrows = []
+        for nt in cutlass.range_constexpr(NT):
+            xrows.append(cutlass.min(nt * 8 + g, m - 1))
+
+        # element offsets of this lane's 16-byte pieces at chunk 0, u = 0
+        w_base = (row_w + g) * K + k_w + c * 8
+        x_base = []
+        for nt in cutlass.range_constexpr(NT):
+            x_base.append(xrows[nt] * K + k_w + c * 8)
+
+        if const_expr(KIND == "swapab_rf"):
+            w_atom = cute.make_copy_atom(
+                cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128,
+                l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
+            x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128)
+            if const_expr(PDL):
+                cute.arch.griddepcontrol_wait()
+            for ch in cutlass.range(CHUNKS, unroll=1):
+                for u in cutlass.range_constexpr(U):
+                    for t in cutlass.range_constexpr(MT):
+                        for h in cutlass.range_constexpr(2):
+                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
+                            cute.copy(w_atom, gsrc(w, w_base + ch * (32 * U) + w_off(u, t, h)), dst)
+                    for nt in cutlass.range_constexpr(NT):
+                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
+                        cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32), dst)
+                mma_chunk(mma, wr, xr, acc)
+        else:
+            # weights: cp.async.cg (L2 only: they are read once); x: cp.async.ca (every warp re-reads it)
+            w_atom = cute.make_copy_atom(cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL),
+                                         BF16, num_bits_per_copy=128)
+            x_atom = cute.make_copy_atom(cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.ALWAYS),
+                                         BF16, num_bits_per_copy=128)
+            s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), BF16, num_bits_per_copy=128)
+            pipe = smem.allocate_tensor(BF16, cute.make_layout(PIPE_BF16), byte_alignment=128)
+            my = pipe.iterator + warp * (S * STAGE_BF16) + lane * 8
+
+            # prologue: the weights of the first S-1 chunks do not depend on the previous
+            # kernel, so with PDL they are in flight before griddepcontrol.wait
+            for s0 in cutlass.range_constexpr(S - 1):
+                issue_w(w_atom, w, w_base, my, s0, s0)
+            if const_expr(PDL):
+                cute.arch.griddepcontrol_wait()
+            for s0 in cutlass.range_constexpr(S - 1):
+                issue_x(x_atom, x, x_base, my, s0, s0)
+                cute.arch.cp_async_commit_group()
+            for ch in cutlass.range(CHUNKS, unroll=1):
+                cute.arch.cp_async_wait_group(S - 2)
+                stage = ch % S
+                for u in cutlass.range_constexpr(U):
+                    for t in cutlass.range_constexpr(MT):
+                        for h in cutlass.range_constexpr(2):
+                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
+                            cute.copy(s_atom, slot(my, stage, (u * MT + t) * 2 + h), dst)
+                    for nt in cutlass.range_constexpr(NT):
+                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
+                        cute.copy(s_atom, slot(my, stage, U * 2 * MT + u * NT + nt), dst)
+                nxt = ch + (S - 1)
+                if nxt < CHUNKS:
+                    issue_w(w_atom, w, w_base, my, nxt, nxt % S)
+                    issue_x(x_atom, x, x_base, my, nxt, nxt % S)
+                cute.arch.cp_async_commit_group()
+                mma_chunk(mma, wr, xr, acc)
+            cute.arch.cp_async_wait_group(0)
+
+        # partial sums -> shared memory, [WK][TOK][LD] fp32, row fastest
+        for t in cutlass.range_constexpr(MT):
+            for nt in cutlass.range_constexpr(NT):
+                for i in cutlass.range_constexpr(4):
+                    # c0,c1: row g, tokens 2c, 2c+1; c2,c3: row g+8
+                    r = wn_i * (16 * MT) + t * 16 + g + (i // 2) * 8
+                    tok = nt * 8 + 2 * c + (i % 2)
+                    part[(wk_i * TOK + tok) * LD + r] = acc[(t * NT + nt) * 4 + i]
+        if const_expr(PDL):
+            # the main loop is done: let the next kernel start its prologue
+            cute.arch.griddepcontrol_launch_dependents()
+        if const_expr(CK > 1):
+            cute.arch.cluster_arrive()
+            cute.arch.cluster_wait()
+        else:
+            cute.arch.sync_threads()
+        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile; fixed summation order
+        r = bk * PART + tid % PART
+        step = THREADS // PART
+        for tok in cutlass.range(tid // PART, m, step, unroll=1):
+            acc_s = cutlass.Float32(0.0)
+            for q in cutlass.range_constexpr(CK):
+                for wq in cutlass.range_constexpr(WK):
+                    off = (wq * TOK + tok) * LD + r
+                    if const_expr(CK > 1):
+                        rp = cute.arch.map_dsmem_ptr(part.iterator + off, q)
+                        acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(rp.toint()))
+                    else:
+                        acc_s = acc_s + part[off]
+            out[tok, bn * ROWS + r] = acc_s.to(BF16)
+        if const_expr(CK > 1):
+            # keep this CTA's shared memory alive until every peer has read it
+            cute.arch.cluster_arrive()
+            cute.arch.cluster_wait()
+
+    @cute.jit
+    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
+        m = x.shape[0]
+        # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
+        w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
+        kernel(x, w, out, m).launch(
+            grid=[N // ROWS, CK, 1],
+            block=[THREADS, 1, 1],
+            cluster=[1, CK, 1] if CK > 1 else None,
+            smem=smem_bytes(d),
+            stream=stream,
+            use_pdl=PDL,
+        )
+
+    return launch
+
+
+def smem_bytes(d: dict) -> int:
+    rows = 16 * d["mt"] * d["wn"]
+    part = d["wk"] * 8 * d["nt"] * (rows + 4) * 4
+    pipe = 0
+    if d["kind"] == "swapab_cp":
+        slots = d["unroll"] * (2 * d["mt"] + d["nt"])
+        pipe = d["wn"] * d["wk"] * d.get("stages", 1) * slots * 32 * 16
+    return part + pipe + 256
+
+
+def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) -> None:
+    """Compile the kernel `design` describes for `target_sm` (e.g. "sm_90a") and export it.
+
+    The exported TVM-FFI function is called fn(x, wt, out, stream): x bf16
+    [M, K] row-major, wt = W.t() ([K, N], strides (1, K)), out bf16 [M, N]
+    row-major, stream the raw CUDA stream as an int.  M is dynamic, 1..max_m.
+    """
+    import os
+
+    _validate(design)
+    arch = target_sm if target_sm.startswith("sm_") else f"sm_{target_sm}"
+    os.environ["CUTE_DSL_ARCH"] = arch
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass.cute.runtime import make_fake_tensor
+
+    n, k = design["n"], design["k"]
+    sym_m = cute.sym_int32(symbol="M")
+    x = make_fake_tensor(cutlass.BFloat16, (sym_m, k), (k, 1), assumed_align=16)
+    wt = make_fake_tensor(cutlass.BFloat16, (k, n), (1, k), assumed_align=16)
+    out = make_fake_tensor(cutlass.BFloat16, (sym_m, n), (n, 1), assumed_align=16)
+    stream = cute.runtime.make_fake_stream()
+    fn = _build(design)
+    opts = [cute.GPUArch(arch), cute.EnableTVMFFI(True)]
+    dump = os.environ.get("AOTGEMM_DECODE_DUMP")  # debugging: keep PTX and cubin here
+    if dump:
+        from cutlass.base_dsl.compiler import DumpDir, KeepCUBIN, KeepPTX
+
+        opts += [KeepPTX(True), KeepCUBIN(True), DumpDir(dump)]
+    compiled = cute.compile[tuple(opts)](fn, x, wt, out, stream)
+    compiled.export_to_c(object_path, function_name=symbol)
