@@ -38,17 +38,21 @@ def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _kernel(symbol: str, design: dict, operator: str = "Sm90StaticPersistentGemmOperator") -> Kernel:
-    return Kernel(symbol=symbol, operator=operator, design=_plain(design, "design"), dtype="bfloat16",
-                  layout="linear", alignment=8, cache_key=_key(symbol))
+def _kernel(symbol: str, design: dict, family: str = "Sm90StaticPersistentGemmOperator",
+            source: str = "cutlass_operators", max_m: int = 0) -> Kernel:
+    return Kernel(symbol=symbol, source=source, family=family, design=_plain(design, "design"), dtype="bfloat16",
+                  layout="linear", epilogue="identity", alignment=8, max_m=max_m, cache_key=_key(symbol))
 
 
 def _env(**kw) -> tuple:
-    env = {"cuda_driver_min": 13000, "cuda_runtime_major": 13, "cutlass_dsl": "4.8.1",
-           "cutlass_operators": "0.3.0", "tvm_ffi": "0.1.15", "link_mode": "static-runtime",
-           "torch_tuned_with": None, "tuned_on": None}
+    env = {"cuda_driver_min": 13000, "cuda_runtime_major": 13, "compiler": "nvidia-cutlass-dsl 4.8.1",
+           "tvm_ffi": "0.1.15", "link_mode": "static-runtime", "torch_tuned_with": None, "tuned_on": None,
+           "tuned_driver": None, "tuned_at": None}
     env.update(kw)
     return tuple(sorted(env.items()))
+
+
+SOURCES = (("aotgemm", "decode_kernels 0123456789abcdef"), ("cutlass_operators", "nvidia-cutlass-operators 0.3.0"))
 
 
 # H100: tuned, with measured times; one (layer, bucket) has no entry.
@@ -58,7 +62,7 @@ H100_CHOICES = {
                  128: ("gemm_sm90_128x256_c2x1", 21.0, 25.2), 1024: ("gemm_sm90_128x256_c2x1", 120.0, 126.0)},
     "o_proj": {1: ("cublas", 8.0, 8.0), 16: ("gemm_sm90_64x128_c1x1", 8.5, 9.0),
                128: ("gemm_sm90_128x128_c1x2", 15.0, 18.0), 1024: ("gemm_sm90_128x256_c2x1", 80.0, 88.0)},
-    "gate_up_proj": {1: ("gemm_sm90_splitk", 30.0, 36.0), 16: ("gemm_sm90_splitk", 31.0, 37.2),
+    "gate_up_proj": {1: ("decode_28672x4096_m16", 30.0, 36.0), 16: ("decode_28672x4096_m16", 31.0, 37.2),
                      128: ("gemm_sm90_128x256_c2x1", 60.0, 72.0), 1024: ("gemm_sm90_128x256_c2x1", 500.0, 540.0)},
     # down_proj @ 1024 deliberately missing
     "down_proj": {1: ("gemm_sm90_64x128_c1x1", 20.0, 24.0), 16: ("gemm_sm90_64x128_c1x1", 21.0, 24.0),
@@ -85,9 +89,13 @@ def _dispatch(choices: dict) -> tuple[DispatchEntry, ...]:
         for bucket, choice in per_bucket.items():
             if isinstance(choice, tuple):
                 kernel, kus, cus = choice
-                out.append(DispatchEntry("bfloat16", "linear", layer.n, layer.k, bucket, kernel, "tuned", kus, cus))
+                ranked = () if kernel == "cublas" else (kernel,)
+                out.append(DispatchEntry("bfloat16", "linear", "identity", layer.n, layer.k, bucket, kernel, "tuned",
+                                         kus, cus, ranked))
             else:
-                out.append(DispatchEntry("bfloat16", "linear", layer.n, layer.k, bucket, choice, "heuristic"))
+                # heuristic entries kept no candidates besides the pick (ranked may be empty)
+                out.append(DispatchEntry("bfloat16", "linear", "identity", layer.n, layer.k, bucket, choice,
+                                         "heuristic"))
     return tuple(sorted(out, key=lambda d: d.key))
 
 
@@ -95,26 +103,29 @@ def sample_index(*, model: str = "llama-sample-8b") -> BundleIndex:
     """The sample index, without its `blobs` field (the writer fills it in)."""
     h100 = Target(
         gpu="H100_SXM", arch="sm_90a", sm_count=132, library=H100_LIB,
-        environment=_env(torch_tuned_with="2.11.0", tuned_on="NVIDIA H100 80GB HBM3"),
+        environment=_env(torch_tuned_with="2.11.0", tuned_on="NVIDIA H100 80GB HBM3", tuned_driver=13000,
+                         tuned_at="2026-11-30"),
+        sources=SOURCES,
         kernels=tuple(sorted([
             _kernel("gemm_sm90_128x128_c1x2", {"tile": [128, 128], "cluster": [1, 2], "stages": 4}),
             _kernel("gemm_sm90_128x256_c2x1", {"tile": [128, 256], "cluster": [2, 1], "stages": 3,
                                                "raster": "along_n", "swizzle": 8, "persistent": True}),
             _kernel("gemm_sm90_64x128_c1x1", {"tile": [64, 128], "cluster": [1, 1], "stages": 5}),
-            # no tile / cluster in its design: inspect shows the symbol
-            _kernel("gemm_sm90_splitk", {"split_k": 4, "pairs": [["a", 1]], "extra": {}},
-                    operator="Sm90SplitKGemmOperator"),
+            # a decode kernel: no tile / cluster in its design, serves M <= 16 only
+            _kernel("decode_28672x4096_m16", {"n": 28672, "k": 4096, "split_k": 4, "pairs": [["a", 1]], "extra": {}},
+                    family="decode_swapab_rf", source="aotgemm", max_m=16),
         ], key=lambda k: k.symbol)),
         dispatch=_dispatch(H100_CHOICES),
     )
     b200 = Target(
         gpu="B200", arch="sm_100a", sm_count=148, library=B200_LIB,
         environment=_env(link_mode="dsl-runtime"),
+        sources=SOURCES[1:],
         kernels=tuple(sorted([
             _kernel("gemm_sm100_128x64_c1x1", {"tile": [128, 64], "cluster": [1, 1], "stages": 6},
-                    operator="Sm100StaticPersistentGemmOperator"),
+                    family="Sm100StaticPersistentGemmOperator"),
             _kernel("gemm_sm100_256x128_c2x1", {"tile": [256, 128], "cluster": [2, 1], "stages": 4},
-                    operator="Sm100StaticPersistentGemmOperator"),
+                    family="Sm100StaticPersistentGemmOperator"),
         ], key=lambda k: k.symbol)),
         dispatch=_dispatch(B200_CHOICES),
     )

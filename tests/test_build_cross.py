@@ -48,12 +48,19 @@ def test_llama_cross_compile_for_hopper_and_blackwell(llama_builds):
         assert lib[:4] == b"\x7fELF"
         for k in t.kernels:  # every kernel is exported from its target's library
             assert f"__tvm_ffi_{k.symbol}".encode() in lib
-        chosen = {(d.n, d.k, d.m_bucket): d.kernel for d in t.dispatch}
+        chosen = {(d.n, d.k, d.m_bucket): d for d in t.dispatch}
+        kernels = {k.symbol: k for k in t.kernels}
         for layer in b.index.layers:
             for m in b.index.m_buckets:
-                assert chosen[(layer.n, layer.k, m)] not in (None, CUBLAS), (t.gpu, layer.name, m)
-        assert all(d.source == "heuristic" and d.kernel_us is None for d in t.dispatch)
+                d = chosen[(layer.n, layer.k, m)]
+                assert d.kernel not in (None, CUBLAS), (t.gpu, layer.name, m)
+                assert d.epilogue == "identity" and d.ranked[0] == d.kernel and len(d.ranked) >= 1
+                assert kernels[d.kernel].serves(m), (t.gpu, layer.name, m, kernels[d.kernel].max_m)
+        assert all(d.decided_by == "heuristic" and d.kernel_us is None for d in t.dispatch)
         assert t.env["tuned_on"] is None
+        # both sources contributed: the registry everywhere, our decode kernels (max_m > 0) at small M
+        assert {k.source for k in t.kernels} == {s for s, _ in t.sources} == {"cutlass_operators", "aotgemm"}
+        assert all(k.max_m > 0 for k in t.kernels if k.source == "aotgemm")
     assert "compiled 0" not in first.stdout and "failed 0" in first.stdout
 
 
@@ -87,7 +94,8 @@ def test_a_crashing_kernel_compile_is_reported_and_the_build_finishes(tmp_path):
     try:
         report = run_build(load_manifest(manifest), BuildOptions(
             output=tmp_path / "tiny.agb", gpus=("H100_SXM",), tune=False, top_k=3, jobs=2,
-            cache_dir=tmp_path / "cache", compiler="tests.stub_compilers:crash_or_real"))
+            cache_dir=tmp_path / "cache", compiler="tests.stub_compilers:crash_or_real",
+            sources=("cutlass_operators",)))
     finally:
         del os.environ["AOTGEMM_TEST_CRASH_DESIGN"]
     (t,) = report.targets

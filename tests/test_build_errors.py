@@ -48,8 +48,9 @@ def test_gemm_no_kernel_supports_is_named_with_the_reason(tmp_path):
         run_build(m, BuildOptions(output=tmp_path / "x.agb", gpus=("H100_SXM",), tune=False,
                                   cache_dir=tmp_path / "c"))
     assert str(e.value) == (
-        "no sm_90a kernel in the registry supports layer 'odd' (bfloat16, N=4096, K=4100, M=1) for H100_SXM: "
-        "N and K must be multiples of 8 (16-byte alignment) and the dtype one the registry builds")
+        "no sm_90a kernel of the sources aotgemm, cutlass_operators supports layer 'odd' (bfloat16 linear "
+        "N=4096 K=4100, M=1) for H100_SXM: N and K must be multiples of 8 (16-byte alignment) and the dtype "
+        "and epilogue ones a source builds")
     assert not (tmp_path / "x.agb").exists()
 
 

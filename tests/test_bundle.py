@@ -43,7 +43,7 @@ def test_file_layout_matches_spec(tmp_path):
     data = S.sample_bytes()
     magic, version, flags, index_length, index_sha = HEADER.unpack(data[:56])
     assert HEADER.size == 56
-    assert (magic, version, flags) == (MAGIC, 1, 0)
+    assert (magic, version, flags) == (MAGIC, 2, 0)
     assert magic == bytes.fromhex("89414F5447454D4D")
     assert index_sha == hashlib.sha256(data[56:56 + index_length]).digest()
     index, offsets = read_index_bytes(data)
@@ -68,7 +68,7 @@ def test_file_layout_matches_spec(tmp_path):
 
     check_sorted(obj)
     assert obj == index.to_obj()
-    assert len(data) < 8 * 1024  # "a few KB": the byte-flip tests rely on it
+    assert len(data) < 9 * 1024  # "a few KB": the byte-flip tests flip every byte (v2 grew it from 7 to 8.6 KB)
 
 
 def test_two_writes_are_byte_identical(tmp_path):
@@ -244,7 +244,7 @@ SCHEMA_CASES = {
     # wrong types
     "bool format_version": (_set(["format_version"], True), "index.format_version: expected an integer, got bool"),
     "float format_version": (_set(["format_version"], 1.0), "index.format_version: expected an integer, got float"),
-    "index format_version 2": (_set(["format_version"], 2), "index.format_version: 2 disagrees with the header's 1"),
+    "index format_version 3": (_set(["format_version"], 3), "index.format_version: 3 disagrees with the header's 2"),
     "bool layer n": (_set(["layers", 0, "n"], True), "index.layers[0].n: expected an integer, got bool"),
     "float layer k": (_set(["layers", 1, "k"], 4096.0), "index.layers[1].k: expected an integer, got float"),
     "str layer count": (_set(["layers", 2, "count"], "32"), "index.layers[2].count: expected an integer, got str"),
@@ -285,8 +285,25 @@ SCHEMA_CASES = {
                       "index.targets[1].kernels[0].dtype: 'float32' is not one of ['bfloat16', 'float16']"),
     "unknown layout": (_set(["targets", 1, "dispatch", 0, "layout"], "transposed"),
                        "index.targets[1].dispatch[0].layout: 'transposed' is not one of ['linear']"),
-    "unknown source": (_set(["targets", 1, "dispatch", 0, "source"], "guess"),
-                       "index.targets[1].dispatch[0].source: 'guess' is not one of ['tuned', 'heuristic']"),
+    "unknown decided_by": (_set(["targets", 1, "dispatch", 0, "decided_by"], "guess"),
+                           "index.targets[1].dispatch[0].decided_by: 'guess' is not one of ['tuned', 'heuristic']"),
+    "unknown epilogue": (_set(["targets", 1, "dispatch", 0, "epilogue"], "gelu"),
+                         "index.targets[1].dispatch[0].epilogue: 'gelu' is not one of ['bias', 'identity']"),
+    "unknown layer epilogue": (_set(["layers", 0, "epilogue"], "gelu"),
+                               "index.layers[0].epilogue: 'gelu' is not one of ['bias', 'identity']"),
+    "bad source name": (_set(["targets", 1, "kernels", 0, "source"], "Cutlass Ops"),
+                        "index.targets[1].kernels[0].source: 'Cutlass Ops' is not a kernel source name"),
+    "kernel of an undeclared source": (_set(["targets", 0, "kernels", 0, "source"], "aotgemm"),
+                                       "index.targets[0].kernels[0].source: 'aotgemm' is not one of this target's sources"),
+    "negative max_m": (_set(["targets", 1, "kernels", 0, "max_m"], -1),
+                       "index.targets[1].kernels[0].max_m: -1 is outside [0, "),
+    "ranked not a list": (_set(["targets", 1, "dispatch", 0, "ranked"], "x"),
+                          "index.targets[1].dispatch[0].ranked: expected a list, got str"),
+    "ranked names cublas": (_set(["targets", 1, "dispatch", 0, "ranked"], ["cublas"]),
+                            "index.targets[1].dispatch[0].ranked: must list distinct kernel symbols"),
+    "ranked names a missing kernel": (_set(["targets", 1, "dispatch", 0, "ranked"], ["gemm_nope"]),
+                                      "index.targets[1].dispatch[0].ranked[0]: 'gemm_nope' is not a kernel"),
+    "sources not a map": (_set(["targets", 1, "sources"], []), "index.targets[1].sources: expected a map"),
     "unknown codec": (_set(["blobs", 0, "codec"], "gzip"), "index.blobs[0].codec: 'gzip' is not one of ['zstd']"),
     "unknown link_mode": (_set(["targets", 0, "environment", "link_mode"], "dynamic"),
                           "index.targets[0].environment.link_mode: 'dynamic' is not one of"),

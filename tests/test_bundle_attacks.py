@@ -20,7 +20,7 @@ import pytest
 import zstandard
 
 from aotgemm.bundle import encode_bundle, open_bundle
-from aotgemm.bundle.format import MAGIC, MAX_BLOB_BYTES, MAX_INDEX_BYTES
+from aotgemm.bundle.format import FORMAT_VERSION, MAGIC, MAX_BLOB_BYTES, MAX_INDEX_BYTES
 from aotgemm.bundle.io import read_index_bytes
 from aotgemm.errors import (
     BlobChecksumMismatch,
@@ -229,32 +229,35 @@ def test_unreadable_file(tmp_path):
 
 
 # --- versions and flags -------------------------------------------------------------------
-def _with_header(version: int = 1, flags: int = 0) -> bytes:
+def _with_header(version: int = FORMAT_VERSION, flags: int = 0) -> bytes:
     return DATA[:8] + struct.pack("<II", version, flags) + DATA[16:]
 
 
-@pytest.mark.parametrize("version", [2, 7, 2**32 - 1])
+@pytest.mark.parametrize("version", [3, 7, 2**32 - 1])
 def test_future_format_version(tmp_path, version):
     path = tmp_path / "future.agb"
     path.write_bytes(_with_header(version=version))
     with pytest.raises(UnsupportedFormatVersion) as e:
         open_bundle(path)
-    assert str(e.value) == (f"{path}: bundle format version {version}; this aotgemm reads version 1 "
+    assert str(e.value) == (f"{path}: bundle format version {version}; this aotgemm reads version 2 "
                             "(upgrade aotgemm to read it)")
 
 
-def test_version_zero_is_unsupported_without_upgrade_hint(tmp_path):
+@pytest.mark.parametrize("version", [0, 1])
+def test_older_version_is_refused_with_a_rebuild_hint(tmp_path, version):
+    """v1 bundles (no kernel sources, no epilogues) are not read: the message says to rebuild."""
     path = tmp_path / "old.agb"
-    path.write_bytes(_with_header(version=0))
+    path.write_bytes(_with_header(version=version))
     with pytest.raises(UnsupportedFormatVersion) as e:
         open_bundle(path)
-    assert str(e.value) == f"{path}: bundle format version 0; this aotgemm reads version 1"
+    assert str(e.value) == (f"{path}: bundle format version {version}; this aotgemm reads version 2 "
+                            "(an older format: rebuild the bundle with this aotgemm's `aotgemm build`)")
 
 
 def test_future_version_is_refused_before_anything_else_is_read(tmp_path):
-    """A v2 file may lay out its index differently: nothing past the version is interpreted."""
+    """A v3 file may lay out its index differently: nothing past the version is interpreted."""
     path = tmp_path / "future.agb"
-    path.write_bytes(MAGIC + struct.pack("<IIQ", 2, 0xFFFF, 2**60) + b"?" * 100)
+    path.write_bytes(MAGIC + struct.pack("<IIQ", 3, 0xFFFF, 2**60) + b"?" * 100)
     with pytest.raises(UnsupportedFormatVersion):
         open_bundle(path)
 
@@ -262,7 +265,7 @@ def test_future_version_is_refused_before_anything_else_is_read(tmp_path):
 def test_nonzero_flags(tmp_path):
     path = tmp_path / "flags.agb"
     path.write_bytes(_with_header(flags=4))
-    with pytest.raises(MalformedIndex, match=r"header flags are 0x4; format version 1 requires 0$"):
+    with pytest.raises(MalformedIndex, match=r"header flags are 0x4; format version 2 requires 0$"):
         open_bundle(path)
 
 

@@ -5,16 +5,16 @@ from pathlib import Path
 
 from aotgemm.compiler.cache import ObjectCache
 from aotgemm.compiler.compile import CompileTask, compile_all
-from aotgemm.compiler.spec import GemmGroup, KernelSpec, symbol_for
+from aotgemm.compiler.spec import KernelSpec, symbol_for
 from aotgemm.compiler.toolchain import Toolchain
 
-TOOLS = Toolchain("4.8.1", "cu13-4.8.1", "0.3.0", "0.1.0.27", "0.1.15", 13)
+TOOLS = Toolchain("nvidia-cutlass-dsl 4.8.1", "cu13-4.8.1", "0.1.15", 13, sources=(("stub", "1"),))
 
 
 def tasks(n):
     out = []
     for i in range(n):
-        spec = KernelSpec("Op", f'{{"i":{i}}}', GemmGroup("bfloat16", "linear", 8), "sm_90a", "H100_SXM", 132)
+        spec = KernelSpec("stub", "Op", f'{{"i":{i}}}', "bfloat16", "linear", "identity", 8, "sm_90a", "H100_SXM")
         key = spec.key(TOOLS)
         out.append(CompileTask(spec, key, symbol_for(key)))
     return out

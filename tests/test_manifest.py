@@ -87,9 +87,13 @@ ERROR_CASES = {
     "unknown-in-build": (manifest_text(build=BUILD + 'gpu = "B200"\n'),
                          "build.gpu: unknown key; allowed keys here: gpus, dtypes, m_buckets (did you mean 'gpus'?)"),
     "unknown-in-layer": (manifest_text(layers=LAYER + 'bias = true\n'),
-                         "layers[0].bias: unknown key; allowed keys here: name, n, k, count"),
+                         "layers[0].bias: unknown key; allowed keys here: name, n, k, count, epilogue"),
+    "unknown-epilogue": (manifest_text(layers=LAYER + 'epilogue = "siluu"\n'),
+                         "layers[0].epilogue: unknown epilogue 'siluu'; known: bias, identity"),
+    "epilogue-not-string": (manifest_text(layers=LAYER + 'epilogue = 1\n'),
+                            "layers[0].epilogue: expected a string, got an integer (1)"),
     "unknown-in-second-layer": (manifest_text(layers=LAYER + '[[layers]]\nname = "o"\nn = 8\nk = 8\ncuont = 2\n'),
-                                "layers[1].cuont: unknown key; allowed keys here: name, n, k, count "
+                                "layers[1].cuont: unknown key; allowed keys here: name, n, k, count, epilogue "
                                 "(did you mean 'count'?)"),
     # missing required keys
     "missing-model": (manifest_text(model=""), "model: required table [model] is missing"),

@@ -93,6 +93,10 @@ def plan_target(manifest: Manifest, gpu: GpuModel, source_names: tuple[str, ...]
                 memo: Memo) -> TargetPlan:
     """Rank every source's kernels for every problem and bucket of `manifest` on `gpu`."""
     sources = [get_source(n) for n in source_names]
+    layer_names: dict[GemmProblem, list[str]] = {}
+    for dtype in manifest.dtypes:
+        for layer in manifest.layers:
+            layer_names.setdefault(layer.problem(dtype), []).append(repr(layer.name))
     choices, enumerated = [], set()
     for problem in problems_of(manifest):
         specs = {s.name: _enumerate(s, problem, gpu, memo) for s in sources}
@@ -104,8 +108,9 @@ def plan_target(manifest: Manifest, gpu: GpuModel, source_names: tuple[str, ...]
                 ranked += _rank(s, problem, gpu, m, specs[s.name], memo)[:top_k]
             if not ranked:
                 raise NoCandidates(
-                    f"no {gpu.arch} kernel of the sources {', '.join(source_names)} supports "
-                    f"{problem.describe()} at M={m} for {gpu.name}: N and K must be multiples of "
-                    f"{problem.alignment} (16-byte alignment) and the dtype and epilogue ones a source builds")
+                    f"no {gpu.arch} kernel of the sources {', '.join(source_names)} supports layer "
+                    f"{', '.join(layer_names[problem])} ({problem.describe()}, M={m}) for {gpu.name}: N and K "
+                    f"must be multiples of {problem.alignment} (16-byte alignment) and the dtype and epilogue "
+                    "ones a source builds")
             choices.append(Choice(problem, m, tuple(ranked)))
     return TargetPlan(gpu, tuple(choices), len(enumerated))
