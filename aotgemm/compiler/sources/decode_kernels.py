@@ -246,7 +246,7 @@ def _build(d: dict):
         acc = cute.make_rmem_tensor(cute.make_layout(MT * NT * 4), F32)
         acc.fill(0.0)
 
-        smem = cutlass.utils.SmemAllocator()
+        smem = cutlass.memory.SmemAllocator()
         part = smem.allocate_tensor(F32, cute.make_layout(PART_F32), byte_alignment=16)
 
         # x rows this lane feeds (clamped to m-1: rows past m are computed, never stored)

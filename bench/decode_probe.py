@@ -1,0 +1,369 @@
+"""Probe aotgemm's own decode GEMM kernels against cuBLAS on a GPU.
+
+Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
+
+  python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick]
+      (CPU) cross-compile a set of designs for sm_90a, link them into one .so
+      (link_library, static-runtime) and write OUTDIR/kernels.so and
+      OUTDIR/designs.json ({symbol: design}).
+
+  python bench/decode_probe.py run OUTDIR [--log DIR]
+      (GPU; torch + tvm_ffi only) load the .so, then
+      1. correctness: every kernel at every M in 1..max_m on fresh random
+         inputs, output poisoned with NaN; rel. Frobenius error vs a float32
+         reference < 1e-2 and every element written.  Runs in child processes,
+         so a kernel that faults is recorded and skipped, not fatal.
+      2. timing vs cuBLAS (torch.mm(x, w.t(), out=out)) the way aotgemm.timing
+         does: CUDA graphs of 20 calls, operands rotated over copies spanning
+         3x the 60 MB L2, median over trials, all candidates' trials
+         interleaved, spread = (max-min)/median.  Two figures: "plain" (GEMMs
+         back to back) and "model" (a small copy kernel writes x just before
+         each GEMM, as the previous layer would).
+      Prints a table last; writes decode_probe.json/.txt to --log.
+"""
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HBM_TBPS = 4.26          # measured H200 copy bandwidth (NOTES.md), used for the floor
+L2_BYTES = 60 * 2**20
+TOL = 1e-2
+SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
+          (1536, 4096), (4096, 3584), (7168, 4096)]
+TIME_MS = (1, 2, 4, 8, 16, 32, 64)
+
+
+# --------------------------------------------------------------------------- CPU half
+
+def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    base = dk.designs_for(n, k, "sm_90a")
+    out = list(base)
+    # the same kernels with PDL for the M <= 16 buckets (the figure "in a model" decides)
+    for d in base:
+        if d["max_m"] <= 16:
+            out.append(dict(d, pdl=True))
+    # the register-fed variant (no cp.async staging) as a reference point on two shapes
+    if (n, k) in ((4096, 4096), (1280, 8192)):
+        for d in base:
+            if d["max_m"] == 16:
+                try:
+                    out.append(dk.make_design(n, k, nt=2, mt=d["mt"], wk=d["wk"], ck=d["ck"], unroll=2,
+                                              kind="swapab_rf"))
+                except ValueError:
+                    pass
+                break
+    if quick:
+        out = [d for d in out if d["max_m"] <= 16][:4]
+    seen, uniq = set(), []
+    for d in out:
+        name = dk.design_name(d)
+        if name not in seen:
+            seen.add(name)
+            uniq.append(d)
+    return uniq
+
+
+def _compile_one(args):
+    design, symbol, path = args
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    t = time.time()
+    dk.compile_decode(design, symbol, path, "sm_90a")
+    return symbol, time.time() - t
+
+
+def compile_main(outdir: str, shapes, quick: bool) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from aotgemm.compiler.link import link_library
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = Path(outdir)
+    (out / "obj").mkdir(parents=True, exist_ok=True)
+    jobs, table = [], {}
+    for n, k in shapes:
+        for d in probe_designs(n, k, quick):
+            sym = "aotgemm_" + dk.design_name(d)
+            table[sym] = d
+            jobs.append((d, sym, str(out / "obj" / f"{sym}.o")))
+    print(f"compiling {len(jobs)} kernels", flush=True)
+    t0 = time.time()
+    with ProcessPoolExecutor(max_workers=int(os.environ.get("PROBE_JOBS", "2"))) as ex:
+        for sym, dt in ex.map(_compile_one, jobs):
+            print(f"  {sym}: {dt:.1f} s", flush=True)
+    print(f"compiled in {time.time() - t0:.0f} s", flush=True)
+    lib = link_library({s: out / "obj" / f"{s}.o" for s in table}, link_mode="static-runtime", cuda_major=13)
+    (out / "kernels.so").write_bytes(lib)
+    (out / "designs.json").write_text(json.dumps(table, indent=1, sort_keys=True))
+    print(f"wrote {out / 'kernels.so'} ({len(lib) / 1e6:.1f} MB), {len(table)} kernels")
+
+
+# --------------------------------------------------------------------------- GPU half
+
+def _load(outdir: str):
+    import torch
+    import tvm_ffi
+
+    torch.cuda.init()
+    mod = tvm_ffi.load_module(str(Path(outdir) / "kernels.so"))
+    designs = json.loads((Path(outdir) / "designs.json").read_text())
+    return mod, designs
+
+
+def _floor_us(m, n, k):
+    return 2 * (n * k + m * k + m * n) / (HBM_TBPS * 1e6)
+
+
+def check_child(outdir: str, symbols: list, result_path: str) -> None:
+    """Check the kernels in `symbols` in order; append one JSON line per kernel to result_path."""
+    import torch
+
+    mod, designs = _load(outdir)
+    for sym in symbols:
+        d = designs[sym]
+        n, k = d["n"], d["k"]
+        fn = mod[sym]
+        worst, bad = 0.0, []
+        with open(result_path, "a") as f:
+            f.write(json.dumps({"symbol": sym, "status": "started"}) + "\n")
+        g = torch.Generator(device="cuda").manual_seed(hash(sym) % 2**31)
+        w = (torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(torch.bfloat16)
+        for m in range(1, d["max_m"] + 1):
+            x = torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16)
+            if m % 3 == 0:  # new weights now and then, too
+                w = (torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(torch.bfloat16)
+            out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.bfloat16)
+            fn(x, w.t(), out, torch.cuda.current_stream().cuda_stream)
+            torch.cuda.synchronize()
+            ref = x.float() @ w.float().t()
+            unwritten = int(torch.isnan(out).sum().item())
+            err = ((out.float() - ref).norm() / ref.norm()).item()
+            if not math.isfinite(err):
+                err = float("inf")
+            worst = max(worst, err)
+            if unwritten or err >= TOL:
+                bad.append({"m": m, "err": err, "unwritten": unwritten})
+        with open(result_path, "a") as f:
+            f.write(json.dumps({"symbol": sym, "status": "ok" if not bad else "wrong",
+                                "worst_err": worst, "bad": bad[:5]}) + "\n")
+
+
+def run_checks(outdir: str, designs: dict, log: Path) -> dict:
+    """symbol -> status ('ok' / 'wrong' / 'crash'); child processes so a fault is contained."""
+    result_path = log / "decode_check.jsonl"
+    result_path.unlink(missing_ok=True)
+    pending = sorted(designs)
+    status: dict = {}
+    while pending:
+        try:
+            proc = subprocess.run([sys.executable, __file__, "_check", outdir, str(result_path), *pending],
+                                  capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired as e:  # a hung kernel: blame the one that started last
+            proc = subprocess.CompletedProcess(e.cmd, -9, "", f"timeout after 120 s: {e.stderr!r:.300}")
+        if not result_path.exists():
+            result_path.write_text("")
+        started = None
+        for line in result_path.read_text().splitlines():
+            e = json.loads(line)
+            if e["status"] == "started":
+                started = e["symbol"]
+            else:
+                status[e["symbol"]] = e
+                started = None if started == e["symbol"] else started
+        if started is not None and started not in status:
+            status[started] = {"symbol": started, "status": "crash", "stderr": proc.stderr[-600:]}
+            print(f"CRASH in {started}: {proc.stderr[-600:]}", flush=True)
+        elif proc.returncode != 0 and not started:
+            print(f"check child failed rc={proc.returncode}: {proc.stderr[-2000:]}", flush=True)
+            for s in pending:
+                status.setdefault(s, {"symbol": s, "status": "crash", "stderr": proc.stderr[-600:]})
+        pending = [s for s in pending if s not in status]
+    for s in sorted(status):
+        e = status[s]
+        print(f"check {s}: {e['status']} worst_err={e.get('worst_err', float('nan')):.2e} {e.get('bad', '')}",
+              flush=True)
+    return status
+
+
+class _Ops:
+    def __init__(self, m, n, k, seed=0):
+        import torch
+
+        g = torch.Generator(device="cuda").manual_seed(seed)
+        per = 2 * (m * k + n * k + m * n)
+        copies = max(2, min(16, math.ceil(3 * L2_BYTES / per)))
+        self.xs = [torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16) for _ in range(copies)]
+        self.ws = [(torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(torch.bfloat16)
+                   for _ in range(copies)]
+        self.outs = [torch.empty(m, n, device="cuda", dtype=torch.bfloat16) for _ in range(copies)]
+        self.src = torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16)
+        self.copies = copies
+
+
+def _graph(call, ops, model: bool, reps: int = 20):
+    import torch
+
+    for i in range(ops.copies):
+        call(ops.xs[i], ops.ws[i], ops.outs[i])
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for r in range(reps):
+            i = r % ops.copies
+            if model:
+                ops.xs[i].copy_(ops.src)  # the "previous layer" writes x
+            call(ops.xs[i], ops.ws[i], ops.outs[i])
+    graph.replay()
+    torch.cuda.synchronize()
+    return graph
+
+
+def time_shape(mod, designs, n, k, m, cands, trials=11, reps=20):
+    """{name: {fig: (median_us, spread)}} for cuBLAS, the copy alone, and each candidate; interleaved."""
+    import torch
+
+    ops = _Ops(m, n, k)
+    calls = {"cublas": lambda x, w, o: torch.mm(x, w.t(), out=o)}
+    for sym in cands:
+        fn = mod[sym]
+        calls[sym] = (lambda f: lambda x, w, o: f(x, w.t(), o, torch.cuda.current_stream().cuda_stream))(fn)
+    graphs = {}
+    for name, call in calls.items():
+        graphs[(name, "plain")] = _graph(call, ops, False, reps)
+        graphs[(name, "model")] = _graph(call, ops, True, reps)
+    # the copy kernel alone, to report the model figure net of it
+    graphs[("copy", "model")] = _graph(lambda x, w, o: None, ops, True, reps)
+    times = {key: [] for key in graphs}
+    st, en = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    for _ in range(trials):
+        for key, gr in graphs.items():
+            st.record()
+            gr.replay()
+            en.record()
+            en.synchronize()
+            times[key].append(st.elapsed_time(en) * 1e3 / reps)
+    res = {}
+    for (name, fig), ts in times.items():
+        med = statistics.median(ts)
+        res.setdefault(name, {})[fig] = (med, (max(ts) - min(ts)) / med)
+    del graphs, ops
+    torch.cuda.synchronize()
+    return res
+
+
+def run_main(outdir: str, log: str) -> None:
+    import torch
+
+    logd = Path(log)
+    logd.mkdir(parents=True, exist_ok=True)
+    mod, designs = _load(outdir)
+    props = torch.cuda.get_device_properties(0)
+    header = (f"# decode_probe on {torch.cuda.get_device_name(0)} ({props.multi_processor_count} SMs), "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, torch {torch.__version__}\n")
+    print(header, flush=True)
+    t0 = time.time()
+    status = run_checks(outdir, designs, logd)
+    print(f"checks took {time.time() - t0:.0f} s", flush=True)
+    good = {s: d for s, d in designs.items() if status.get(s, {}).get("status") == "ok"}
+
+    rows = []
+    shapes = sorted({(d["n"], d["k"]) for d in designs.values()}, key=lambda s: SHAPES.index(s) if s in SHAPES else 99)
+    for n, k in shapes:
+        for m in TIME_MS:
+            # candidates: the designs of the two smallest max_m buckets that hold m
+            buckets = sorted({d["max_m"] for d in good.values() if (d["n"], d["k"]) == (n, k) and d["max_m"] >= m})
+            cands = [s for s, d in good.items() if (d["n"], d["k"]) == (n, k) and d["max_m"] in buckets[:2]]
+            if not cands:
+                continue
+            t1 = time.time()
+            res = time_shape(mod, designs, n, k, m, sorted(cands))
+            fl = _floor_us(m, n, k)
+            cb = res["cublas"]
+            copy_us = res["copy"]["model"][0]
+            for sym in sorted(cands):
+                r = res[sym]
+                rows.append({"n": n, "k": k, "m": m, "symbol": sym, "design": designs[sym],
+                             "us": r["plain"][0], "spread": r["plain"][1],
+                             "model_us": r["model"][0], "model_spread": r["model"][1],
+                             "cublas_us": cb["plain"][0], "cublas_spread": cb["plain"][1],
+                             "cublas_model_us": cb["model"][0], "copy_us": copy_us, "floor_us": fl})
+            best = min(cands, key=lambda s: res[s]["plain"][0])
+            print(f"{n}x{k} M={m}: cuBLAS {cb['plain'][0]:.2f} us, best {best} {res[best]['plain'][0]:.2f} us "
+                  f"(floor {fl:.2f}) [{time.time() - t1:.1f} s]", flush=True)
+            (logd / "decode_probe.json").write_text(json.dumps({"header": header, "rows": rows,
+                                                                "checks": status}, indent=1))
+    (logd / "decode_probe.json").write_text(json.dumps({"header": header, "rows": rows, "checks": status},
+                                                       indent=1))
+    report(rows, status, header, shapes, logd)
+
+
+def report(rows, status, header, shapes, logd):
+    # table: the best kernel per (shape, M) by the plain figure, and by the model figure
+    lines = [header.strip(),
+             "model = a copy kernel writes x before each GEMM (µs incl. the copy); speedup = cuBLAS/ours",
+             f"{'shape':>12} {'M':>3} {'kernel (best plain)':<44} {'us':>7} {'cuBLAS':>7} {'x':>5} "
+             f"{'%floor':>6} {'spread':>6} | {'kernel (best model)':<44} {'model':>7} {'cuBLAS':>7} {'x':>5}"]
+    geo, geo_model, under70 = [], [], []
+    for n, k in shapes:
+        for m in TIME_MS:
+            rs = [r for r in rows if (r["n"], r["k"], r["m"]) == (n, k, m)]
+            if not rs:
+                continue
+            bp = min(rs, key=lambda r: r["us"])
+            bm = min(rs, key=lambda r: r["model_us"])
+            sp, smod = bp["cublas_us"] / bp["us"], bm["cublas_model_us"] / bm["model_us"]
+            pct = 100 * bp["floor_us"] / bp["us"]
+            if m <= 16:
+                geo.append(sp)
+                geo_model.append(smod)
+                if pct < 70:
+                    under70.append(f"{n}x{k}@{m}")
+            lines.append(f"{f'{n}x{k}':>12} {m:>3} {bp['symbol'][8:]:<44} {bp['us']:7.2f} {bp['cublas_us']:7.2f} "
+                         f"{sp:5.2f} {pct:6.1f} {100 * max(bp['spread'], bp['cublas_spread']):5.1f}% | "
+                         f"{bm['symbol'][8:]:<44} {bm['model_us']:7.2f} {bm['cublas_model_us']:7.2f} {smod:5.2f}")
+    if geo:
+        lines.append(f"geomean speedup at M<=16: plain {math.exp(sum(map(math.log, geo)) / len(geo)):.3f}x, "
+                     f"model {math.exp(sum(map(math.log, geo_model)) / len(geo_model)):.3f}x over {len(geo)} points; "
+                     f"under 70% of floor: {', '.join(under70) or 'none'}")
+    bad = [s for s, e in status.items() if e.get("status") != "ok"]
+    lines.append(f"kernels checked: {len(status)}, failing: {len(bad)} {bad[:10]}")
+    text = "\n".join(lines)
+    (Path(logd) / "decode_probe.txt").write_text(text + "\n")
+    print(text, flush=True)
+
+
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "compile":
+        shapes = SHAPES
+        if "--shapes" in argv:
+            spec = argv[argv.index("--shapes") + 1]
+            shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
+        compile_main(argv[1], shapes, "--quick" in argv)
+    elif len(argv) >= 2 and argv[0] == "run":
+        log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
+        run_main(argv[1], log)
+    elif len(argv) >= 2 and argv[0] == "table":  # re-print the table from a run's JSON
+        data = json.loads(Path(argv[1]).read_text())
+        rows = data["rows"]
+        shapes = sorted({(r["n"], r["k"]) for r in rows}, key=lambda s: SHAPES.index(s) if s in SHAPES else 99)
+        report(rows, data["checks"], data["header"], shapes, argv[2] if len(argv) > 2 else Path(argv[1]).parent)
+    elif argv and argv[0] == "_check":
+        check_child(argv[1], argv[3:], argv[2])
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main(sys.argv[1:])
