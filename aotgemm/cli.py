@@ -176,5 +176,36 @@ def bench(bundle, manifest_path, out_dir) -> None:
         _fail(e)
 
 
+# --- tune ---------------------------------------------------------------------
+@main.command()
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the tuned bundle (written atomically; may be BUNDLE itself).")
+@click.option("--gpu-index", type=click.IntRange(0), default=0, show_default=True, help="The CUDA device to tune on.")
+@click.option("--trials", type=click.IntRange(5, 200), default=15, show_default=True,
+              help="Interleaved timing rounds per decision.")
+def tune(bundle, output, gpu_index, trials) -> None:
+    """Tune BUNDLE's target for this GPU against cuBLAS, with only the runtime installed (no compiler).
+
+    Chooses among the candidates each dispatch entry keeps (`ranked`); other
+    GPU models' targets are copied unchanged.
+    """
+    try:
+        from .tune import tune_bundle
+
+        result, log = tune_bundle(bundle, output, gpu_index=gpu_index, trials=trials)
+    except AotGemmError as e:
+        _fail(e)
+    click.echo(f"wrote {output}: {result.gpu} tuned on {log.device} in {result.seconds:.1f} s; "
+               f"{result.chosen} of {result.entries} entries served by bundle kernels, the rest by cuBLAS; "
+               f"{len(log.excluded)} candidate(s) excluded as wrong")
+    if result.changed:
+        click.echo(f"{len(result.changed)} choice(s) changed:")
+        for entry, before, after in result.changed:
+            click.echo(f"  {entry}: {before} -> {after}")
+    else:
+        click.echo("no choice changed")
+
+
 if __name__ == "__main__":
     main()

@@ -36,6 +36,19 @@ class GpuModel:
     # cluster size (blocks per cluster) -> clusters that fit at once
     max_active_clusters: dict[int, int] = field(default_factory=dict, hash=False, compare=False)
     clusters_measured: bool = False
+    # Ceilings measured on a GPU of this model (device-to-device copy counting bytes read and
+    # written; a large cuBLAS bf16 GEMM on random data), for "% of floor"; None: not measured
+    # here, the datasheet figures above stand in.
+    measured_copy_gbps: float | None = None
+    measured_bf16_tflops: float | None = None
+
+    @property
+    def floor_bandwidth_gbps(self) -> float:
+        return self.measured_copy_gbps or self.mem_bandwidth_gbps
+
+    @property
+    def floor_tflops(self) -> float:
+        return self.measured_bf16_tflops or self.bf16_dense_tflops
 
     @property
     def target_sm(self) -> str:
@@ -82,6 +95,8 @@ GPU_MODELS: dict[str, GpuModel] = {
             # The H200 has the H100 SXM's GH100 configuration (132 SMs in the same
             # GPCs); taken from the H100 measurement until read on an H200.
             max_active_clusters=_H100_SXM_MEASURED,
+            # NVIDIA H200, driver 580.159.04, 2026-11-30 (shared/NOTES.md): 2 GiB copies; 8192^3 bf16 GEMMs.
+            measured_copy_gbps=4260, measured_bf16_tflops=790,
         ),
         GpuModel(
             "B200", "sm_100a", (10, 0), 148, ("B200",),

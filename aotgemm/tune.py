@@ -200,3 +200,59 @@ def _driver_version() -> int | None:
         return v.value if lib.cuDriverGetVersion(ctypes.byref(v)) == 0 else None
     except OSError:
         return None
+
+
+@dataclass(frozen=True)
+class RetuneResult:
+    gpu: str
+    entries: int
+    chosen: int  # entries served by a kernel after tuning
+    changed: tuple[tuple[str, str, str], ...]  # (entry, before, after) where the choice moved
+    seconds: float
+
+
+def tune_bundle(path, output, *, gpu_index: int = 0, trials: int = TRIALS) -> tuple[RetuneResult, TuneLog]:
+    """`aotgemm tune`: re-tune the target of this GPU's model in bundle `path`, write the result to `output`.
+
+    Needs only the runtime install (torch, tvm_ffi): the candidates are the
+    kernels each dispatch entry keeps in `ranked`. Other targets are copied
+    unchanged; the output is written atomically (an interrupted tune leaves
+    no file behind); tuning a tuned bundle again is allowed.
+    """
+    from pathlib import Path
+
+    import torch
+
+    from .bundle import open_bundle, write_bundle
+    from .errors import EnvironmentMismatch, NoGpu
+    from .gpus import identify
+
+    if not torch.cuda.is_available():
+        raise NoGpu("aotgemm tune needs a CUDA GPU of the bundle's target model; none is visible here")
+    if not 0 <= gpu_index < torch.cuda.device_count():
+        raise NoGpu(f"--gpu-index {gpu_index}: this machine has {torch.cuda.device_count()} GPU(s)")
+    torch.cuda.set_device(gpu_index)
+    props = torch.cuda.get_device_properties(gpu_index)
+    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
+    b = open_bundle(path, verify_blobs=True)
+    target = b.index.target(model.name) if model else None
+    if target is None:
+        raise EnvironmentMismatch(
+            f"{path} has no target for this GPU ({props.name}, {props.multi_processor_count} SMs"
+            f"{', model ' + model.name if model else ', not a model aotgemm knows'}); it holds "
+            f"{', '.join(t.gpu for t in b.index.targets)}: build one with "
+            f"`aotgemm build MANIFEST --gpu {model.name if model else 'MODEL'}`")
+    if not any(e.ranked for e in target.dispatch):
+        raise EnvironmentMismatch(f"{path}: the {target.gpu} target keeps no candidates to tune (rebuild it "
+                                  "with `aotgemm build`, which keeps the top-ranked kernels per entry)")
+    t0 = time.perf_counter()
+    tuned, log = tune_target(target, b.blob(target.library), b.index.layers, trials=trials)
+    before = {e.key: e.kernel for e in target.dispatch}
+    changed = tuple((f"{e.problem.describe()} M<={e.m_bucket}", before[e.key], e.kernel)
+                    for e in tuned.dispatch if before[e.key] != e.kernel)
+    targets = tuple(tuned if t.gpu == target.gpu else t for t in b.index.targets)
+    index = dataclasses.replace(b.index, targets=targets, blobs=())
+    write_bundle(Path(output), index, {blob.name: b.blob(blob.name) for blob in b.index.blobs})
+    result = RetuneResult(target.gpu, len(tuned.dispatch), sum(1 for e in tuned.dispatch if e.kernel != CUBLAS),
+                          changed, time.perf_counter() - t0)
+    return result, log

@@ -1,0 +1,98 @@
+"""The tuner's rules and `aotgemm tune`'s refusals, on the CPU (the timing itself runs on a GPU: tests/gpu)."""
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import bundle_samples as S
+from aotgemm import timing
+from aotgemm.errors import EnvironmentMismatch, NoGpu
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_summarize_reports_median_and_inner_spread():
+    t = timing.summarize([10.0, 11.0, 9.0, 10.0, 30.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0])
+    assert t.median_us == 10.0 and t.trials == 11
+    assert t.spread == pytest.approx((11.0 - 10.0) / 10.0)  # p90 - p10: the 9 and the 30 are the tails
+
+
+def test_a_kernel_wins_only_by_the_margin_and_in_most_rounds():
+    cublas = [10.0] * 15
+    assert timing.compare([9.0] * 15, cublas).wins(0.03)  # 11% faster in every round
+    assert not timing.compare([9.8] * 15, cublas).wins(0.03)  # 2%: inside the margin
+    # faster in the median round, but slower in 5 of 15 rounds: not a win
+    mixed = [9.0] * 10 + [11.0] * 5
+    c = timing.compare(mixed, cublas)
+    assert c.ratio_median > 1.03 and not c.wins(0.03)
+
+
+def test_interleaving_rotates_which_side_goes_first():
+    order = []
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        def once(self):
+            order.append(self.name)
+            return 1.0
+
+    out = timing.interleaved({"a": Fake("a"), "b": Fake("b"), "c": Fake("c")}, 3)
+    assert {k: len(v) for k, v in out.items()} == {"a": 3, "b": 3, "c": 3}
+    assert [order[0], order[3], order[6]] == ["a", "b", "c"]
+
+
+def test_tune_imports_no_compiler():
+    """`aotgemm tune` runs with the runtime install: its import graph holds no DSL and no nvMMH."""
+    code = ("import sys, aotgemm.cli, aotgemm.tune, aotgemm.timing, aotgemm.bench\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('cutlass', 'nvMatmulHeuristics')"
+            " or m.startswith('aotgemm.compiler')]\n"
+            "print('BAD', bad)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "BAD []" in r.stdout
+
+
+def test_tune_without_a_gpu_is_one_clear_line(tmp_path):
+    S.write_sample_bundle(tmp_path / "b.agb")
+    r = subprocess.run([sys.executable, "-m", "aotgemm.cli", "tune", str(tmp_path / "b.agb"), "-o",
+                        str(tmp_path / "t.agb")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    if "CUDA GPU" not in r.stderr:
+        pytest.skip("a GPU is present here")
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert not (tmp_path / "t.agb").exists()
+
+
+def _pretend_gpu(monkeypatch, name, sms=132):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: None)
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda i: SimpleNamespace(name=name, multi_processor_count=sms, major=9, minor=0))
+
+
+def test_tune_refuses_a_bundle_with_no_target_for_this_gpu(tmp_path, monkeypatch):
+    from aotgemm.tune import tune_bundle
+
+    S.write_sample_bundle(tmp_path / "b.agb")  # targets: B200, H100_SXM
+    _pretend_gpu(monkeypatch, "NVIDIA H200")
+    with pytest.raises(EnvironmentMismatch) as e:
+        tune_bundle(tmp_path / "b.agb", tmp_path / "t.agb")
+    assert str(e.value) == (f"{tmp_path / 'b.agb'} has no target for this GPU (NVIDIA H200, 132 SMs, model H200_SXM); "
+                            "it holds B200, H100_SXM: build one with `aotgemm build MANIFEST --gpu H200_SXM`")
+    assert not (tmp_path / "t.agb").exists()
+
+
+def test_tune_refuses_a_gpu_index_out_of_range(tmp_path, monkeypatch):
+    from aotgemm.tune import tune_bundle
+
+    S.write_sample_bundle(tmp_path / "b.agb")
+    _pretend_gpu(monkeypatch, "NVIDIA H100 80GB HBM3")
+    with pytest.raises(NoGpu, match=r"--gpu-index 3: this machine has 1 GPU\(s\)"):
+        tune_bundle(tmp_path / "b.agb", tmp_path / "t.agb", gpu_index=3)
