@@ -1,50 +1,94 @@
-"""The tuner on a real GPU: a planted wrong kernel is excluded and never selected.
+"""The tuner on a real GPU, with only the runtime side (torch + tvm_ffi; the bundle was built elsewhere).
 
-Needs a supported GPU and the [build] extra (it compiles); skipped elsewhere.
+    AOTGEMM_TEST_BUNDLE=artifacts/model.agb pytest tests/gpu/test_tune_gpu.py
+
+- a planted wrong kernel (faster than anything: it writes zeros) is excluded and never selected;
+- `aotgemm tune` rewrites only this GPU's target, records who tuned it, and a second tune is allowed.
 """
 
-import importlib.util
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+BUNDLE = os.environ.get("AOTGEMM_TEST_BUNDLE")
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
-    pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra"),
+    pytest.mark.skipif(not BUNDLE, reason="set AOTGEMM_TEST_BUNDLE to a bundle with a target for this GPU"),
 ]
 
 
-def test_planted_wrong_kernel_is_never_selected(tmp_path, monkeypatch):
-    from aotgemm import timing
-    from aotgemm.compiler.pipeline import BuildOptions, local_gpu_model, run_build
+def _target():
     from aotgemm.bundle import open_bundle
-    from aotgemm.manifest import LayerSpec, Manifest
+    from aotgemm.gpus import identify
 
-    gpu = local_gpu_model()
-    if gpu is None:
-        pytest.skip("GPU not in aotgemm's table")
-    planted = {}
-    real_kernel_call = timing.kernel_call
+    p = torch.cuda.get_device_properties(0)
+    model = identify(p.name, p.multi_processor_count, (p.major, p.minor))
+    b = open_bundle(BUNDLE, verify_blobs=True)
+    t = b.index.target(model.name) if model else None
+    if t is None:
+        pytest.skip(f"{BUNDLE} has no target for {p.name}")
+    return b, t
 
-    def planting_kernel_call(fn):
-        call = real_kernel_call(fn)
-        if not planted:  # the first kernel the tuner wraps becomes wrong, and faster than anything
-            def wrong(x, w, out):
-                out.zero_()
-            planted["call"] = wrong
-            return wrong
-        return call
 
-    monkeypatch.setattr(timing, "kernel_call", planting_kernel_call)
-    m = Manifest(model="planted", gpus=(gpu.name,), dtypes=("bfloat16",),
-                 layers=(LayerSpec("o", 4096, 4096, 1),), m_buckets=(1, 128, 2048))
-    run_build(m, BuildOptions(output=tmp_path / "p.agb", gpus=(gpu.name,), tune=True, top_k=3,
-                              cache_dir=tmp_path / "cache"))
-    (target,) = open_bundle(tmp_path / "p.agb", verify_blobs=True).index.targets
-    symbols = [k.symbol for k in target.kernels]
-    wrong_symbol = symbols[0]  # kernels are wrapped in symbol order
-    log = __import__("json").loads((tmp_path / "p.tune.json").read_text())
-    assert [e[0] for e in log["excluded"]] == [wrong_symbol]
-    assert all(d.kernel != wrong_symbol for d in target.dispatch)
-    assert all(d.source == "tuned" and d.cublas_us for d in target.dispatch)
+def test_planted_wrong_kernel_is_never_selected(monkeypatch):
+    from aotgemm import timing
+    from aotgemm.tune import tune_target
+
+    b, t = _target()
+    # One problem, three buckets, is enough: keep the entries of the first layer's small buckets.
+    first = t.dispatch[0].problem
+    entries = tuple(e for e in t.dispatch if e.problem == first and e.ranked)[:3]
+    target = dataclasses.replace(t, dispatch=entries)
+    wrong_symbol = entries[0].ranked[0]
+    real = timing.kernel_call
+
+    def planting(fn, problem):
+        if fn is planted_fn:
+            return lambda x, w, out, extras: out.zero_()
+        return real(fn, problem)
+
+    mod = timing.load_kernel_library(b.blob(t.library), t.env["link_mode"])
+    planted_fn = mod.get_function(wrong_symbol)
+
+    class Module:  # hands the tuner the planted function object for the wrong symbol
+        def get_function(self, s):
+            return planted_fn if s == wrong_symbol else mod.get_function(s)
+
+    monkeypatch.setattr(timing, "kernel_call", planting)
+    tuned, log = tune_target(target, Module(), b.index.layers, trials=5)
+    assert wrong_symbol in [e[0] for e in log.excluded]
+    assert all(e.kernel != wrong_symbol for e in tuned.dispatch)
+    assert all(e.decided_by == "tuned" and e.cublas_us for e in tuned.dispatch)
+
+
+def test_aotgemm_tune_rewrites_only_this_gpus_target(tmp_path):
+    from aotgemm.bundle import open_bundle
+
+    b, t = _target()
+    out = tmp_path / "tuned.agb"
+    r = subprocess.run([sys.executable, "-m", "aotgemm.cli", "tune", BUNDLE, "-o", str(out), "--trials", "5"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"{t.gpu} tuned on" in r.stdout
+    tuned = open_bundle(out, verify_blobs=True).index
+    for before in b.index.targets:
+        after = tuned.target(before.gpu)
+        if before.gpu == t.gpu:
+            assert all(e.decided_by == "tuned" and e.cublas_us for e in after.dispatch)
+            assert after.env["tuned_on"] == torch.cuda.get_device_name(0) and after.env["tuned_at"]
+            assert after.kernels == before.kernels
+        else:
+            assert after == before  # other GPU models untouched
+    again = subprocess.run([sys.executable, "-m", "aotgemm.cli", "tune", str(out), "-o", str(out), "--trials", "5"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "changed" in again.stdout
+    json.dumps(open_bundle(out).index.to_obj())  # still a valid bundle
