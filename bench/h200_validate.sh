@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# On the GPU host, with only the runtime side installed (torch, tvm_ffi, zstandard; no DSL):
+#   bash bench/h200_validate.sh BUNDLE_DIR OUT [facts] [tune] [bench] [tests]
+# For each BUNDLE_DIR/*.agb (built GPU-less with `aotgemm build --gpu H200_SXM --no-tune`):
+# `aotgemm tune` it, then `aotgemm bench` the tuned bundle twice. Then the GPU tests with the tuned
+# Llama-3.1-8B bundle. Everything lands in OUT/results.tgz (plus a short summary on stdout).
+set -uo pipefail
+bundles=${1:?bundle dir}; out=${2:?out dir}; shift 2
+steps=${*:-facts tune bench tests}
+res=/tmp/agv; mkdir -p "$res/tuned" "$res/bench"
+export PYTHONUNBUFFERED=1 AOTGEMM_CACHE_DIR=/tmp/agc CXX=/usr/bin/g++
+has() { [[ " $steps " == *" $1 "* ]]; }
+if has facts; then
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv > "$res/facts.txt" 2>&1
+  nvcc -arch=sm_90a -o /tmp/gpu_facts bench/gpu_facts.cu >> "$res/facts.txt" 2>&1 && /tmp/gpu_facts >> "$res/facts.txt" 2>&1
+  python3 bench/gpu_facts.py >> "$res/facts.txt" 2>&1
+  cat "$res/facts.txt"
+fi
+for b in "$bundles"/*.agb; do
+  name=$(basename "$b" .agb)
+  if has tune; then
+    /usr/bin/time -f "tune wall %e s" python3 -m aotgemm.cli tune "$b" -o "$res/tuned/$name.agb" \
+      > "$res/tuned/$name.tune.log" 2>&1; echo "tune $name rc=$?"; grep -E "^wrote|wall" "$res/tuned/$name.tune.log"
+  fi
+  if has bench; then
+    for run in 1 2; do
+      python3 -m aotgemm.cli bench "$res/tuned/$name.agb" -o "$res/bench/run$run" > "$res/bench/$name.run$run.log" 2>&1
+      echo "bench $name run$run rc=$?"; grep -E "^geomean" "$res/bench/$name.run$run.log"
+    done
+  fi
+done
+if has tests; then
+  AOTGEMM_TEST_BUNDLE=$res/tuned/llama-3.1-8b.agb timeout 420 python3 -m pytest -q -p no:cacheprovider -rs \
+    tests/gpu > "$res/tests_gpu.log" 2>&1; echo "tests/gpu rc=$?"; tail -15 "$res/tests_gpu.log"
+fi
+tar czf "$out/results.tgz" -C "$res" .
