@@ -97,6 +97,6 @@ HEALTHCHECK --interval=60s --timeout=30s --start-period=120s --retries=3 \
     CMD ["aotgemm", "verify", "--env"]
 
 # `docker run --gpus all IMAGE` says whether this machine can use the image. A server image
-# built FROM this one sets its own CMD; with AOTGEMM_BUNDLE set, `import aotgemm.runtime` loads
-# the bundle and refuses (EnvironmentMismatch / NoGpu) on a machine it was not built for.
+# built FROM this one sets its own CMD; its `aotgemm.runtime.load()` loads $AOTGEMM_BUNDLE and
+# refuses (EnvironmentMismatch / NoGpu) on a machine it was not built for.
 CMD ["aotgemm", "verify", "--env"]

@@ -96,11 +96,7 @@ def verify(bundle, check_env) -> None:
         click.echo(f"{path}: OK: format v{b.index.format_version}, {len(b.index.targets)} target(s), "
                    f"{n_kernels} kernel(s), {len(b.index.blobs)} blob(s)")
         if check_env:
-            import os
-
-            # Check, don't load: importing aotgemm.runtime would otherwise load $AOTGEMM_BUNDLE
-            # (extracting and dlopening its library) and report any mismatch a second time.
-            os.environ["AOTGEMM_AUTOLOAD"] = "0"
+            # Check, don't load: nothing is extracted or dlopened.
             from .runtime.environment import check_environment
 
             report = check_environment(b.index)

@@ -18,13 +18,11 @@ def cache_dir() -> Path:
 
 
 def bundle_path() -> str | None:
-    """AOTGEMM_BUNDLE: a bundle to load when aotgemm.runtime is imported."""
+    """AOTGEMM_BUNDLE: the bundle `aotgemm.runtime.load()` (no path) and `aotgemm verify` (no argument) use.
+
+    Nothing loads it on import: a server calls `aotgemm.runtime.load()`.
+    """
     return os.environ.get("AOTGEMM_BUNDLE") or None
-
-
-def autoload() -> bool:
-    """AOTGEMM_AUTOLOAD=0 stops `import aotgemm.runtime` from loading AOTGEMM_BUNDLE (the CLI's checks set it)."""
-    return os.environ.get("AOTGEMM_AUTOLOAD", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def strict() -> bool:

@@ -73,24 +73,62 @@ result = {{"fallback": b.fallback, "kernels": sorted(r.symbol for r in b.dispatc
     assert r["result"] == {"fallback": False, "kernels": ["gemm_a"] * 4 + ["gemm_b"]}
 
 
-def test_aotgemm_bundle_is_loaded_on_import(tmp_path):
+def test_import_loads_nothing_even_with_aotgemm_bundle_set(tmp_path):
+    """Importing is a definition only: a bundle this machine cannot use, named by AOTGEMM_BUNDLE, is not touched."""
+    make_bundle(tmp_path / "s.agb", targets=b200_only())
+    code = """
+import aotgemm.runtime as rt, torch, os, sys
+y = rt.linear(torch.randn(2, 128, dtype=torch.bfloat16), torch.randn(256, 128, dtype=torch.bfloat16))
+result = {"active": rt.active() is None, "op": hasattr(torch.ops.aotgemm, "aotgemm_linear"),
+          "misses": rt.stats().by_reason(), "cache": os.path.exists(os.environ["AOTGEMM_CACHE_DIR"])}
+""" + _REPORT
+    r = _python(code, _env(tmp_path, AOTGEMM_BUNDLE=str(tmp_path / "s.agb")))  # strict: a load would raise
+    assert r["forbidden"] == [] and not r["tvm_ffi"]
+    assert r["result"] == {"active": True, "op": True, "misses": {"not loaded": 1}, "cache": False}
+    assert r["stderr"] == ""
+
+
+def test_load_without_a_path_loads_aotgemm_bundle(tmp_path):
     make_bundle(tmp_path / "s.agb", targets=b200_only())
     code = """
 import aotgemm.runtime as rt, torch
-b = rt.active()
+b = rt.load()
 rt.linear(torch.randn(2, 128, dtype=torch.bfloat16), torch.randn(256, 128, dtype=torch.bfloat16))
-result = {"loaded": str(b.path), "fallback": b.fallback, "misses": rt.stats().total_misses}
+result = {"loaded": str(b.path), "active": rt.active() is b, "fallback": b.fallback,
+          "misses": rt.stats().total_misses}
 """ + _REPORT
     r = _python(code, _env(tmp_path, AOTGEMM_BUNDLE=str(tmp_path / "s.agb"), AOTGEMM_STRICT="0"))
     assert r["forbidden"] == []
-    assert r["result"] == {"loaded": str(tmp_path / "s.agb"), "fallback": True, "misses": 1}
+    assert r["result"] == {"loaded": str(tmp_path / "s.agb"), "active": True, "fallback": True, "misses": 1}
     assert r["stderr"].count("AotGemmFallbackWarning") == 1
 
 
-def test_aotgemm_bundle_strict_mismatch_fails_the_import(tmp_path):
+def test_load_without_a_path_strict_mismatch_raises(tmp_path):
     make_bundle(tmp_path / "s.agb", targets=b200_only())
-    proc = subprocess.run([sys.executable, "-c", "import aotgemm.runtime"], capture_output=True, text=True,
+    code = "import aotgemm.runtime as rt\nrt.load()"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_env(tmp_path, AOTGEMM_BUNDLE=str(tmp_path / "s.agb")), timeout=300)
     assert proc.returncode != 0
     assert "EnvironmentMismatch" in proc.stderr or "NoGpu" in proc.stderr
-    assert "aotgemm: ERROR: AOTGEMM_BUNDLE=" in proc.stderr  # logged, then raised
+
+
+def test_load_without_a_path_or_aotgemm_bundle_says_what_to_do(monkeypatch):
+    import pytest
+
+    import aotgemm.runtime as rt
+    from aotgemm.errors import BundleNotFound
+
+    monkeypatch.delenv("AOTGEMM_BUNDLE", raising=False)
+    with pytest.raises(BundleNotFound, match=r"no bundle path given and AOTGEMM_BUNDLE is not set; "
+                                             r"pass the bundle's path, or set AOTGEMM_BUNDLE="):
+        rt.load()
+    assert rt.active() is None
+
+
+def test_nothing_reads_aotgemm_autoload():
+    """The switch that turned import-time loading off is gone with the import-time loading."""
+    root = Path(__file__).resolve().parent.parent
+    users = [str(p.relative_to(root)) for d in ("aotgemm", "bench", "tests", "docs") for p in (root / d).rglob("*")
+             if p.suffix in (".py", ".md", ".cpp", ".h", ".sh") and p.name != Path(__file__).name
+             and "AOTGEMM_AUTOLOAD" in p.read_text(errors="replace")]
+    assert users == []

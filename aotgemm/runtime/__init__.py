@@ -2,11 +2,13 @@
 
     import aotgemm.runtime as agr
     bundle = agr.load("llama.agb")     # check the machine, extract + load the library, activate
+    bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
     agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear
     ...
     agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)
 
-With AOTGEMM_BUNDLE set, importing this package loads that bundle. The
+Importing this package only defines things (and registers the op): nothing
+is loaded until `load` is called, whatever the environment says. The
 package imports neither the CuTe DSL (cutlass) nor nvMatmulHeuristics nor
 aotgemm.compiler; tvm_ffi is imported only when a library is loaded.
 See docs/runtime.md.
@@ -24,7 +26,7 @@ import torch
 from .. import config
 from ..bundle.format import CUBLAS, BundleIndex, Target
 from ..bundle.io import open_bundle
-from ..errors import AotGemmError, EnvironmentMismatch, MalformedIndex, NoGpu
+from ..errors import BundleNotFound, EnvironmentMismatch, MalformedIndex, NoGpu
 from .environment import EnvironmentReport, MachineFacts, check_environment
 from .log import get_logger
 from .ops import (
@@ -134,9 +136,13 @@ def build_table(target: Target, functions: dict) -> dict[tuple, Route]:
     return table
 
 
-def load(path, *, strict: bool | None = None, device=None, facts: MachineFacts | None = None,
+def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFacts | None = None,
          activate: bool = True, verify_library: bool = True) -> LoadedBundle:
     """Load bundle `path` for this process and (by default) make it the active one.
+
+    path: the bundle file; None (the default) reads AOTGEMM_BUNDLE, and raises
+    BundleNotFound when that is not set either. Importing aotgemm.runtime never
+    loads anything: a server whose image sets AOTGEMM_BUNDLE calls `load()`.
 
     Checks the header, index and layout of the file; checks this machine
     against the target for its GPU (`check_environment`); verifies, extracts
@@ -155,6 +161,12 @@ def load(path, *, strict: bool | None = None, device=None, facts: MachineFacts |
     already holds the extracted library (a fresh extraction always verifies).
     """
     log = get_logger()
+    if path is None:
+        path = config.bundle_path()
+        if path is None:
+            raise BundleNotFound("load(): no bundle path given and AOTGEMM_BUNDLE is not set; "
+                                 "pass the bundle's path, or set AOTGEMM_BUNDLE=/path/to/model.agb")
+        log.info("AOTGEMM_BUNDLE=%s: loading", path)
     strict = config.strict() if strict is None else strict
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -223,8 +235,8 @@ def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[st
     """
     bundle = bundle if bundle is not None else active()
     if bundle is None:
-        get_logger().warning("patch(): no bundle is loaded (call aotgemm.runtime.load or set AOTGEMM_BUNDLE); "
-                             "nothing patched")
+        get_logger().warning("patch(): no bundle is loaded (call aotgemm.runtime.load(path), or load() "
+                             "with AOTGEMM_BUNDLE set); nothing patched")
         return []
     names = patch_model(model, bundle.shapes)
     get_logger().info("patched %d nn.Linear module(s) for %s", len(names), bundle.path)
@@ -235,18 +247,3 @@ def unpatch(model: torch.nn.Module) -> list[str]:
     """Undo `patch`: the modules get their original class (and forward) back. Returns their names."""
     return unpatch_model(model)
 
-
-def _autoload() -> None:
-    path = config.bundle_path() if config.autoload() else None
-    if not path:
-        return
-    log = get_logger()
-    log.info("AOTGEMM_BUNDLE=%s: loading", path)
-    try:
-        load(path)
-    except AotGemmError as e:
-        log.error("AOTGEMM_BUNDLE=%s: not loaded: %s", path, e)
-        raise
-
-
-_autoload()
