@@ -6,7 +6,10 @@ Read at call time, not import time, so tests and servers can set them late.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+
+from .errors import CompilerNotFound
 
 
 def cache_dir() -> Path:
@@ -38,3 +41,32 @@ def log_level() -> str:
 def dsl_runtime_lib() -> str | None:
     """AOTGEMM_DSL_RUNTIME_LIB: path of libcute_dsl_runtime.so for 'dsl-runtime' bundles."""
     return os.environ.get("AOTGEMM_DSL_RUNTIME_LIB") or None
+
+
+def cxx(override: str | None = None) -> str:
+    """The C++ compiler aotgemm runs, as a path: `override`, else CXX, else g++ or c++ on PATH.
+
+    Used to link kernel libraries (`aotgemm build`, the bake) and to build the
+    AOTInductor shim and packages. A name is looked up on PATH; a path must be
+    an executable file. A CXX that names nothing is an error, never silently
+    replaced by another compiler: on the GPU host AOTInductor packages need
+    CXX=/usr/bin/g++ (another g++ on PATH makes them crash at load).
+    Raises CompilerNotFound, saying what to install or set.
+    """
+    if override:
+        found = shutil.which(override)
+        if not found:
+            raise CompilerNotFound(f"C++ compiler {override!r} not found or not executable; "
+                                   "pass an installed one (e.g. /usr/bin/g++)")
+        return found
+    if name := os.environ.get("CXX", "").strip():
+        found = shutil.which(name)
+        if not found:
+            raise CompilerNotFound(f"CXX={name!r} is not an executable C++ compiler; set CXX to one "
+                                   "(e.g. CXX=/usr/bin/g++) or unset it to use g++ from PATH")
+        return found
+    for name in ("g++", "c++"):
+        if found := shutil.which(name):
+            return found
+    raise CompilerNotFound("no C++ compiler: neither g++ nor c++ is on PATH; install one "
+                           "(apt-get install g++) or set CXX=/path/to/g++")

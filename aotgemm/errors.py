@@ -99,6 +99,10 @@ class LinkError(AotGemmError):
     pass
 
 
+class CompilerNotFound(AotGemmError):
+    """No usable C++ compiler (CXX names none, or neither g++ nor c++ is on PATH): see config.cxx."""
+
+
 # --- runtime ---------------------------------------------------------------
 class KernelLibraryError(AotGemmError):
     """The bundle's kernel library could not be extracted or loaded."""

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import config
 from ..errors import LinkError
 
 NATIVE_DIR = Path(__file__).resolve().parent.parent / "native"
@@ -53,15 +54,11 @@ def tvm_ffi_lib_dir() -> Path:
     return p.parent
 
 
-def _cxx() -> str:
-    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if not cxx:
-        raise LinkError("no C++ compiler found to link kernels (install g++ or set CXX)")
-    return cxx
-
-
 def _run(cmd: list[str], cwd: str) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    except OSError as e:  # the compiler vanished or is not executable after all
+        raise LinkError(f"cannot run {cmd[0]}: {e.strerror or e}; set CXX to a working C++ compiler") from None
     if proc.returncode != 0:
         raise LinkError(f"link failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-4000:]}")
 
@@ -70,7 +67,7 @@ def link_library(objects: dict[str, Path], *, link_mode: str, cuda_major: int) -
     """Link {symbol: object file} into one shared library and return its bytes."""
     if not objects:
         raise LinkError("no kernel objects to link")
-    cxx = _cxx()
+    cxx = config.cxx()
     with tempfile.TemporaryDirectory(prefix="aotgemm-link-") as tmp:
         # Fixed names and order inside a fixed-layout directory: the output depends
         # only on the objects' bytes.
