@@ -78,6 +78,10 @@ class NoGpu(EnvironmentMismatch):
     pass
 
 
+class InvalidDevice(AotGemmError):
+    """A `device` argument names no CUDA device ("cpu", a negative index, not a device at all)."""
+
+
 # --- build side ------------------------------------------------------------
 class BuildExtraMissing(AotGemmError):
     """The [build] extra (CuTe DSL, cutlass.operators, nvMatmulHeuristics) is not installed."""

@@ -50,6 +50,30 @@ def test_detect_on_this_machine_without_gpu():
     assert check_environment(make_index()).problems == (p,)
 
 
+@pytest.mark.parametrize("device, phrase", [
+    ("cpu", "device='cpu': aotgemm serves CUDA devices only"),
+    (torch.device("meta"), "device=device(type='meta'): aotgemm serves CUDA devices only"),
+    (-1, "device=-1: a CUDA device index is >= 0"),
+    ("gpu7", "device='gpu7' is not a device ("),
+])
+def test_a_device_argument_that_is_no_cuda_device_raises_on_any_machine(device, phrase):
+    """It used to leak ValueError (or torch's RuntimeError) on a GPU host and pass unnoticed elsewhere."""
+    from aotgemm.errors import InvalidDevice
+
+    with pytest.raises(InvalidDevice) as e:
+        check_environment(make_index(), device)
+    assert str(e.value).startswith(phrase)
+    assert str(e.value).endswith("pass e.g. 0, 'cuda:0', or None for the current device")
+
+
+@pytest.mark.parametrize("device, index", [(None, None), (0, 0), (3, 3), ("cuda", None), ("cuda:1", 1),
+                                           (torch.device("cuda", 2), 2)])
+def test_device_index_arg(device, index):
+    from aotgemm.runtime.environment import device_index_arg
+
+    assert device_index_arg(device) == index
+
+
 def test_gpu_not_in_table():
     facts = h100_facts(gpu_name="NVIDIA A100-SXM4-80GB", sm_count=108, capability=(8, 0))
     assert problems(facts) == (

@@ -8,7 +8,8 @@ library) with what the bundle's target for this GPU recorded in
 The machine facts are gathered by `MachineFacts.detect()` without the CuTe
 DSL and without importing tvm_ffi; tests inject their own `MachineFacts`.
 Nothing here raises for a missing GPU: "no GPU" is a problem like the others,
-so `aotgemm verify --env` prints one clean line on a CPU machine.
+so `aotgemm verify --env` prints one clean line on a CPU machine. A `device`
+argument that names no CUDA device raises InvalidDevice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..bundle.format import BundleIndex, Target
+from ..errors import InvalidDevice
 from ..gpus import GPU_MODELS, GpuModel, identify
 
 TVM_FFI_DIST = "apache-tvm-ffi"
@@ -83,6 +85,7 @@ class MachineFacts:
 
         from .library import find_dsl_runtime
 
+        wanted = device_index_arg(device)  # a bad argument is the caller's error, GPU or not
         try:
             tvm_ffi_version = md.version(TVM_FFI_DIST)
         except md.PackageNotFoundError:
@@ -102,7 +105,7 @@ class MachineFacts:
             return cls(no_gpu_reason="torch.cuda.is_available() is False (no CUDA device is visible to this process)",
                        **common)
         count = torch.cuda.device_count()
-        index = resolve_device_index(device)
+        index = wanted if wanted is not None else torch.cuda.current_device()
         if not 0 <= index < count:
             return cls(no_gpu_reason=f"device cuda:{index} does not exist (this process sees {count} CUDA device(s))",
                        **common)
@@ -112,18 +115,31 @@ class MachineFacts:
                    driver_version=driver, driver_error=driver_err, device_index=index, **common)
 
 
-def resolve_device_index(device) -> int:
-    """The CUDA device index `device` names (None: torch's current device)."""
+def device_index_arg(device) -> int | None:
+    """The CUDA device index the `device` argument names; None for "the current one" (None, "cuda").
+
+    Checks the argument only (no CUDA call): anything but a CUDA device raises
+    InvalidDevice. Whether the device exists is a fact of the machine, reported
+    by `MachineFacts.detect` as "no GPU".
+    """
     import torch
 
     if device is None:
-        return torch.cuda.current_device()
-    if isinstance(device, int):
+        return None
+    if isinstance(device, int) and not isinstance(device, bool):
+        if device < 0:
+            raise InvalidDevice(f"device={device}: a CUDA device index is >= 0; pass e.g. 0, 'cuda:0', "
+                                "or None for the current device")
         return device
-    d = torch.device(device)
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise InvalidDevice(f"device={device!r} is not a device ({e}); pass e.g. 0, 'cuda:0', "
+                            "or None for the current device") from None
     if d.type != "cuda":
-        raise ValueError(f"expected a CUDA device, got {d}")
-    return d.index if d.index is not None else torch.cuda.current_device()
+        raise InvalidDevice(f"device={device!r}: aotgemm serves CUDA devices only; pass e.g. 0, 'cuda:0', "
+                            "or None for the current device")
+    return d.index
 
 
 @dataclass(frozen=True)
