@@ -123,13 +123,12 @@ def manifest() -> None:
 def from_hf(config_json, tp, name, gpus, output) -> None:
     """Write a manifest from a Hugging Face config.json."""
     from .bundle.io import atomic_write_bytes
-    from .hf import manifest_from_hf_config
+    from .hf import manifest_from_hf_file
     from .manifest import dump_manifest
 
     try:
-        cfg = json.loads(Path(config_json).read_text())
-        m = manifest_from_hf_config(cfg, tp=tp, name=name, gpus=tuple(gpus) or None, source=str(config_json))
-    except (AotGemmError, ValueError) as e:
+        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None)
+    except AotGemmError as e:
         _fail(e)
     text = dump_manifest(m)
     if output:

@@ -19,7 +19,10 @@ as vLLM requires. MoE, MLA and other architectures are out of scope.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
@@ -103,6 +106,35 @@ def manifest_from_hf_config(
     )
     # The same rules as a manifest file: alignment of N and K, GPU names, the name's characters...
     return validate_manifest(manifest, where)
+
+
+def manifest_from_hf_file(
+    path: str | os.PathLike,
+    *,
+    tp: int,
+    name: str | None = None,
+    gpus: tuple[str, ...] | None = None,
+) -> Manifest:
+    """`manifest_from_hf_config` of the config.json file at `path`; every error names the file.
+
+    Raises ManifestError when the file cannot be read, is not UTF-8 JSON, or
+    is not a config aotgemm can split (see manifest_from_hf_config).
+    """
+    where = str(path)
+    hint = "expected a Hugging Face config.json"
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ManifestError(f"{where}: cannot read the config: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ManifestError(f"{where}: not UTF-8 text (byte {e.start}); {hint}") from None
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ManifestError(f"{where}: line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}); {hint}") from None
+    except RecursionError:
+        raise ManifestError(f"{where}: JSON nested too deeply; {hint}") from None
+    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where)
 
 
 def _config_int(cfg: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:

@@ -220,3 +220,29 @@ def test_cli_check_reports_a_bad_manifest(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == (f"aotgemm: error: {bad}: layers: required key is missing; "
                              "add at least one [[layers]] table\n")
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b'{"hidden_size": 4096,\n "vocab_size": }\n', "line 2, column 16: not valid JSON (Expecting value)"),
+    (b"", "line 1, column 1: not valid JSON (Expecting value)"),
+    (b'{"a": "\xff"}', "not UTF-8 text (byte 7)"),
+])
+def test_cli_from_hf_names_the_file_when_it_is_not_json(tmp_path, content, phrase):
+    bad = tmp_path / "config.json"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(main, ["manifest", "from-hf", str(bad)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"aotgemm: error: {bad}: {phrase}; expected a Hugging Face config.json\n"
+
+
+def test_from_hf_file_unreadable_and_not_an_object(tmp_path):
+    from aotgemm.hf import manifest_from_hf_file
+
+    with pytest.raises(ManifestError, match=r"cannot read the config: Is a directory$"):
+        manifest_from_hf_file(tmp_path, tp=1)
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ManifestError, match=r"list\.json: expected a JSON object \(a config\.json\), got list$"):
+        manifest_from_hf_file(tmp_path / "list.json", tp=1)
+    m = manifest_from_hf_file(LLAMA_CONFIG, tp=2)
+    assert m.source == str(LLAMA_CONFIG) and m.tp == 2
