@@ -16,7 +16,23 @@ def _fail(e: Exception) -> None:
     sys.exit(1)
 
 
-@click.group()
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        # Ctrl-C: one line and status 130, not click's "Aborted!" (status 1) or a traceback.
+        # The compile workers ignore SIGINT; the pool kills them and removes its temporary files.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            hint = ("; kernels compiled so far are in the compile cache, a rerun starts from there"
+                    if ctx.invoked_subcommand == "build" else "")
+            click.echo(f"aotgemm: interrupted{hint}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="aotgemm")
 def main() -> None:
     """Ahead-of-time CuTe DSL GEMM kernels: build, tune, inspect and verify kernel bundles."""

@@ -46,3 +46,19 @@ def crash_or_real(spec, symbol: str, object_path: str) -> None:
     from aotgemm.compiler.sources import compile_spec
 
     compile_spec(spec, symbol, object_path)
+
+
+def scratch_then_sleep(spec, symbol: str, object_path: str) -> None:
+    """Like a real compile: leaves temporary files of its own, then works for a long time (until killed)."""
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="aotgemm-stub-")
+    with open(os.path.join(d, "part.ll"), "w") as f:
+        f.write(symbol)
+    with open(object_path + ".partial", "w") as f:
+        f.write(symbol)
+    path = os.environ["AOTGEMM_TEST_COMPILE_LOG"]
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(f"{os.getpid()} {symbol}\n")
+    time.sleep(float(os.environ.get("AOTGEMM_TEST_COMPILE_SECONDS", "600")))

@@ -35,6 +35,25 @@ def test_cli_build_without_extra_fails_with_one_line(monkeypatch, tmp_path):
     assert r.output.strip().splitlines()[-1].startswith("aotgemm: error: building kernels needs X")
 
 
+def test_cli_build_interrupted_prints_one_line_and_exits_130(monkeypatch, tmp_path):
+    """Ctrl-C in the parent: click used to print "Aborted!" and exit 1 (after a traceback per worker)."""
+    from click.testing import CliRunner
+
+    import aotgemm.compiler.pipeline as pipeline
+    from aotgemm.cli import main
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "run_build", interrupted)
+    r = CliRunner().invoke(main, ["build", "manifests/llama-3.1-8b.toml", "-o", str(tmp_path / "x.agb")])
+    assert r.exit_code == 130
+    assert r.stdout == ""
+    assert r.stderr == ("aotgemm: interrupted; kernels compiled so far are in the compile cache, "
+                        "a rerun starts from there\n")
+    assert not (tmp_path / "x.agb").exists()
+
+
 @pytest.mark.build
 @pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
 def test_gemm_no_kernel_supports_is_named_with_the_reason(tmp_path):

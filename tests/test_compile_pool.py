@@ -81,3 +81,84 @@ def test_concurrent_builds_sharing_a_cache_compile_each_kernel_once(tmp_path):
     cache = ObjectCache(tmp_path / "c")
     for t in tasks(6):
         assert Path(cache.get(t.key)).read_bytes() == b"OBJ:" + t.symbol.encode()
+
+
+_INTERRUPTED_BUILD = """
+import sys
+from pathlib import Path
+sys.path[:0] = [{repo!r}, {tests!r}]
+from test_compile_pool import tasks
+from aotgemm.compiler.cache import ObjectCache
+from aotgemm.compiler.compile import compile_all
+try:
+    compile_all(tasks(5), ObjectCache(Path({cache!r})), jobs=2, compiler="tests.stub_compilers:scratch_then_sleep")
+except KeyboardInterrupt:
+    print("parent: interrupted", flush=True)
+    sys.exit(130)
+print("parent: finished", flush=True)
+"""
+
+
+def test_ctrl_c_kills_the_workers_quietly_and_leaves_no_temporary_files(tmp_path):
+    """Ctrl-C signals the whole process group: the workers ignore it, the parent kills them and cleans up.
+
+    Before: each busy worker printed a KeyboardInterrupt traceback, the parent waited for it, and the
+    temporary files of a worker it killed stayed in /tmp.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parent.parent
+    tmp, log = tmp_path / "tmp", tmp_path / "log"
+    tmp.mkdir()
+    code = _INTERRUPTED_BUILD.format(repo=str(repo), tests=str(repo / "tests"), cache=str(tmp_path / "cache"))
+    env = {**os.environ, "TMPDIR": str(tmp), "AOTGEMM_TEST_COMPILE_LOG": str(log), "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)  # its own process group, as under a terminal
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.exists() and len(log.read_text().splitlines()) == 2):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        assert any(tmp.iterdir())  # the workers' files are there...
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        out, err = proc.communicate(timeout=60)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, (out, err)
+    assert out == "parent: interrupted\n"
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert elapsed < 20  # killed, not waited for (each would "compile" for 600 s)
+    assert list(tmp.iterdir()) == []  # ...and gone, the stub's own mkdtemp included
+    for line in log.read_text().splitlines():
+        pid = int(line.split()[0])
+        for _ in range(100):  # reparented to init once the parent exited; reaped there
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"worker {pid} survived the interrupt")
+
+
+def test_a_finished_pool_leaves_no_temporary_files(tmp_path, monkeypatch):
+    """Crashed and timed-out workers are killed mid-compile: their files go with the build's scratch directory."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    ts = tasks(4)
+    monkeypatch.setenv("AOTGEMM_TEST_CRASH_SYMBOL", ts[1].symbol)
+    monkeypatch.setenv("AOTGEMM_TEST_HANG_SYMBOL", ts[2].symbol)
+    results = compile_all(ts, ObjectCache(tmp_path / "c"), jobs=2, timeout=3.0,
+                          compiler="tests.stub_compilers:crash_or_fake")
+    assert [r.ok for r in results] == [True, False, False, True]
+    assert list(tmp.iterdir()) == []

@@ -8,13 +8,22 @@ cache compile each kernel once.
 
 The compile function is named by "module:function" so that tests can stand
 in a stub (crashing, hanging or counting) without a DSL.
+
+Ctrl-C is the parent's business: workers ignore SIGINT (from birth: it is
+blocked while they start), the parent kills them at once and re-raises
+KeyboardInterrupt. Every temporary file of a build, the compiler's own
+included (workers point TMPDIR there), lives in one scratch directory that the
+parent removes, however its workers ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing as mp
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -62,7 +71,7 @@ def _compile_one(compiler: Callable, cache: ObjectCache, task: CompileTask) -> t
     with cache.lock(task.key):
         if (hit := cache.get(task.key)) is not None:
             return str(hit), True, None
-        with tempfile.TemporaryDirectory(prefix="aotgemm-obj-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="obj-") as tmp:  # under the build's scratch directory
             obj = os.path.join(tmp, f"{task.symbol}.o")
             compiler(task.spec, task.symbol, obj)
             data = Path(obj).read_bytes()
@@ -72,7 +81,13 @@ def _compile_one(compiler: Callable, cache: ObjectCache, task: CompileTask) -> t
         return str(path), False, None
 
 
-def _worker_main(conn: Connection, compiler_name: str, cache_root: str) -> None:
+def _worker_main(conn: Connection, compiler_name: str, cache_root: str, scratch: str) -> None:
+    # Ctrl-C reaches the whole process group; the parent answers it (and kills us).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # Temporary files of this process and of the tools it runs go where the parent cleans up.
+    os.environ["TMPDIR"] = scratch
+    tempfile.tempdir = scratch
     compiler = _resolve(compiler_name)
     cache = ObjectCache(Path(cache_root))
     while True:
@@ -90,11 +105,23 @@ def _worker_main(conn: Connection, compiler_name: str, cache_root: str) -> None:
         conn.send((path, cached, time.perf_counter() - t0, err))
 
 
+@contextlib.contextmanager
+def _sigint_blocked():
+    """Block SIGINT in this thread; a child started meanwhile inherits the mask (across exec) until it ignores it."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a Ctrl-C that came meanwhile is delivered now
+
+
 class _Worker:
-    def __init__(self, ctx, compiler_name: str, cache_root: Path) -> None:
+    def __init__(self, ctx, compiler_name: str, cache_root: Path, scratch: str) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, compiler_name, str(cache_root)), daemon=True)
-        self.proc.start()
+        self.proc = ctx.Process(target=_worker_main, args=(child, compiler_name, str(cache_root), scratch),
+                                daemon=True)
+        with _sigint_blocked():
+            self.proc.start()
         child.close()
         self.task: CompileTask | None = None
         self.started = 0.0
@@ -147,10 +174,13 @@ def compile_all(tasks: list[CompileTask], cache: ObjectCache, *, jobs: int | Non
     if pending:
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
         ctx = mp.get_context("spawn")
-        workers = [_Worker(ctx, compiler, cache.root) for _ in range(jobs)]
+        scratch = tempfile.mkdtemp(prefix="aotgemm-obj-")
+        workers: list[_Worker] = []
         index_of = {id(t): i for i, t in pending}
         queue = list(pending)
+        finished = False
         try:
+            workers.extend(_Worker(ctx, compiler, cache.root, scratch) for _ in range(jobs))
             for w in workers:
                 if queue:
                     w.give(queue.pop(0)[1])
@@ -181,16 +211,22 @@ def compile_all(tasks: list[CompileTask], cache: ObjectCache, *, jobs: int | Non
                     if not result.ok:
                         # The worker may be dead or stuck: replace it, the rest go on.
                         w.kill()
-                        workers[workers.index(w)] = w = _Worker(ctx, compiler, cache.root)
+                        workers[workers.index(w)] = w = _Worker(ctx, compiler, cache.root, scratch)
                     results[index_of[id(task)]] = result
                     if on_result:
                         on_result(result)
                     w.task = None
                     if queue:
                         w.give(queue.pop(0)[1])
+            finished = True
         finally:
+            # Done: let idle workers exit. Interrupted (Ctrl-C) or failed: kill them now, busy or not.
             for w in workers:
-                w.stop()
+                if finished:
+                    w.stop()
+                else:
+                    w.kill()
+            shutil.rmtree(scratch, ignore_errors=True)
     return [results[i] for i in range(len(tasks))]
 
 
