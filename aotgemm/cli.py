@@ -76,15 +76,24 @@ def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeo
 @main.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the index as JSON.")
-def inspect(bundle, as_json) -> None:
-    """Show what BUNDLE holds: GPUs, kernels, layers, buckets, the kernel chosen per bucket."""
+@click.option("--no-verify", is_flag=True,
+              help="Read the index only: skip checking the blobs' checksums (says so on stderr).")
+def inspect(bundle, as_json, no_verify) -> None:
+    """Show what BUNDLE holds: GPUs, kernels, layers, buckets, the kernel chosen per bucket.
+
+    Every blob is verified first, as by `aotgemm verify`: a damaged bundle is an
+    error (exit 1), never printed as if sound.
+    """
     from .inspect import bundle_json, render_bundle
     from .bundle import open_bundle
 
     try:
-        b = open_bundle(bundle)
+        b = open_bundle(bundle, verify_blobs=not no_verify)
     except AotGemmError as e:
         _fail(e)
+    if no_verify:
+        click.echo(f"aotgemm: warning: {bundle}: blobs NOT verified (--no-verify); "
+                   "`aotgemm verify` checks them", err=True)
     if as_json:
         click.echo(json.dumps(bundle_json(b), indent=2, sort_keys=True))
     else:

@@ -1,7 +1,7 @@
 """`aotgemm inspect`: what a bundle holds, as tables (rich) or as JSON.
 
 Nothing here checks anything: `open_bundle` has validated the bundle before
-these functions see it. Every string from the bundle is printed as plain
+these functions see it (the CLI verifies every blob too, unless --no-verify). Every string from the bundle is printed as plain
 text (rich `Text`), never parsed as markup.
 """
 

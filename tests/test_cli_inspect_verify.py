@@ -167,13 +167,29 @@ def test_verify_unsafe_name_with_newline_stays_one_line(tmp_path):
     _one_error_line(run("verify", path), "index.blobs[0].name: 'evil\\n.so' is not a safe file name")
 
 
-def test_verify_checks_every_blob_but_inspect_does_not(tmp_path):
+def test_verify_and_inspect_check_every_blob(tmp_path):
+    """inspect used to read the index only and exit 0 on a bundle whose blob was damaged."""
     data = bytearray(DATA)
     data[LAYOUT[S.H100_LIB][1] - 1] ^= 1
     path = tmp_path / "m.agb"
     path.write_bytes(data)
-    _one_error_line(run("verify", path), f"blob {S.H100_LIB!r}: SHA-256 of the stored bytes does not match")
-    assert run("inspect", path).exit_code == 0  # inspect reads the index only
+    phrase = f"blob {S.H100_LIB!r}: SHA-256 of the stored bytes does not match"
+    _one_error_line(run("verify", path), phrase)
+    _one_error_line(run("inspect", path), phrase)
+    _one_error_line(run("inspect", "--json", path), phrase)
+
+
+def test_inspect_no_verify_says_so_loudly(tmp_path):
+    data = bytearray(DATA)
+    data[LAYOUT[S.H100_LIB][1] - 1] ^= 1
+    path = tmp_path / "m.agb"
+    path.write_bytes(data)
+    for args in (("inspect", "--no-verify", path), ("inspect", "--json", "--no-verify", path)):
+        r = run(*args)
+        assert r.exit_code == 0
+        assert r.stderr == (f"aotgemm: warning: {path}: blobs NOT verified (--no-verify); "
+                            "`aotgemm verify` checks them\n")
+        assert r.stdout
 
 
 # --- inspect ------------------------------------------------------------------------------
