@@ -33,6 +33,11 @@ class UnsupportedFormatVersion(BundleError):
     """The bundle was written by a newer (or unknown) format version."""
 
 
+class DamagedHeader(BundleError):
+    """The header's format version is one no aotgemm writes (0, or far above this reader's), or disagrees with
+    the intact index's: the file is damaged, not from the future."""
+
+
 class TruncatedBundle(BundleError):
     """The file ends before the sizes recorded in it say it should."""
 

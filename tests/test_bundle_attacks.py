@@ -21,13 +21,14 @@ import zstandard
 
 from aotgemm.bundle import encode_bundle, open_bundle
 from aotgemm.bundle.format import FORMAT_VERSION, MAGIC, MAX_BLOB_BYTES, MAX_INDEX_BYTES
-from aotgemm.bundle.io import read_index_bytes
+from aotgemm.bundle.io import VERSION_MARGIN, read_index_bytes
 from aotgemm.errors import (
     BlobChecksumMismatch,
     BlobDecompressError,
     BlobTooLarge,
     BundleError,
     BundleNotFound,
+    DamagedHeader,
     IndexChecksumMismatch,
     IndexTooLarge,
     MalformedIndex,
@@ -56,7 +57,12 @@ def expected_flip_error(offset: int, flipped: bytes) -> tuple[type, str]:
     if offset < 8:
         return NotABundle, "not an aotgemm bundle (bad magic)"
     if offset < 12:
-        return UnsupportedFormatVersion, "bundle format version"
+        # A flipped version byte is damage, not a file from the future: either the value is one no
+        # aotgemm writes, or the intact index records the real version.
+        version = struct.unpack_from("<I", flipped, 8)[0]
+        if 1 <= version <= FORMAT_VERSION + VERSION_MARGIN:
+            return DamagedHeader, f"the header says format version {version} but the index, whose checksum is intact"
+        return DamagedHeader, f"the header's format version field reads {version}, which no aotgemm writes"
     if offset < 16:
         return MalformedIndex, "header flags are"
     if offset < 24:
@@ -108,7 +114,7 @@ def test_every_single_byte_flip_is_caught(tmp_path, mask):
         os.close(fd)
     assert path.read_bytes() == DATA
     assert sum(seen.values()) == len(DATA)
-    expected = {NotABundle, UnsupportedFormatVersion, MalformedIndex, IndexChecksumMismatch, BlobChecksumMismatch}
+    expected = {NotABundle, DamagedHeader, MalformedIndex, IndexChecksumMismatch, BlobChecksumMismatch}
     expected |= {IndexTooLarge} if mask == 0xFF else {TruncatedBundle}
     assert expected <= set(seen)
 
@@ -233,31 +239,71 @@ def _with_header(version: int = FORMAT_VERSION, flags: int = 0) -> bytes:
     return DATA[:8] + struct.pack("<II", version, flags) + DATA[16:]
 
 
-@pytest.mark.parametrize("version", [3, 7, 2**32 - 1])
-def test_future_format_version(tmp_path, version):
+def _bundle_of_version(version: int) -> bytes:
+    """What another aotgemm might write: its version in the header and in the (intact) index."""
+    obj = S.sample_obj()
+    obj["format_version"] = version
+    return S.craft_bundle(obj, S.sample_stored_data(), version=version)
+
+
+@pytest.mark.parametrize("ahead", [1, 6, VERSION_MARGIN])
+def test_future_format_version(tmp_path, ahead):
+    version = FORMAT_VERSION + ahead
     path = tmp_path / "future.agb"
-    path.write_bytes(_with_header(version=version))
+    path.write_bytes(_bundle_of_version(version))
     with pytest.raises(UnsupportedFormatVersion) as e:
         open_bundle(path)
-    assert str(e.value) == (f"{path}: bundle format version {version}; this aotgemm reads version 2 "
+    assert str(e.value) == (f"{path}: bundle format version {version}; this aotgemm reads version {FORMAT_VERSION} "
                             "(upgrade aotgemm to read it)")
 
 
-@pytest.mark.parametrize("version", [0, 1])
-def test_older_version_is_refused_with_a_rebuild_hint(tmp_path, version):
-    """v1 bundles (no kernel sources, no epilogues) are not read: the message says to rebuild."""
+def test_older_version_is_refused_with_a_rebuild_hint(tmp_path):
+    """v1 bundles (no kernel sources, no epilogues) are not read: the message says to rebuild.
+
+    A real v1 file records version 1 in its index too (version 0, which no aotgemm wrote, is damage)."""
     path = tmp_path / "old.agb"
-    path.write_bytes(_with_header(version=version))
+    path.write_bytes(_bundle_of_version(1))
     with pytest.raises(UnsupportedFormatVersion) as e:
         open_bundle(path)
-    assert str(e.value) == (f"{path}: bundle format version {version}; this aotgemm reads version 2 "
+    assert str(e.value) == (f"{path}: bundle format version 1; this aotgemm reads version {FORMAT_VERSION} "
                             "(an older format: rebuild the bundle with this aotgemm's `aotgemm build`)")
 
 
+@pytest.mark.parametrize("version", [0, FORMAT_VERSION + VERSION_MARGIN + 1, 257, 2**24 + 1, 2**32 - 1])
+def test_implausible_format_version_is_damage(tmp_path, version):
+    """Version 257 was reported as "upgrade aotgemm to read it"; it is a flipped byte of 1."""
+    path = tmp_path / "flipped.agb"
+    path.write_bytes(_bundle_of_version(version))
+    with pytest.raises(DamagedHeader) as e:
+        open_bundle(path)
+    assert str(e.value) == (f"{path}: the header's format version field reads {version}, which no aotgemm writes "
+                            f"(this one reads version {FORMAT_VERSION}): the file is damaged; rebuild or re-download it")
+    with pytest.raises(DamagedHeader):
+        read_index_bytes(path.read_bytes())
+
+
+@pytest.mark.parametrize("ahead", [1, 2, 8, VERSION_MARGIN])
+def test_plausible_version_that_the_intact_index_contradicts_is_damage(tmp_path, ahead):
+    """A flip that lands on a plausible future version (1 ^ 2 = 3): the intact index says which version it is."""
+    version = FORMAT_VERSION + ahead
+    path = tmp_path / "flipped.agb"
+    path.write_bytes(_with_header(version=version))
+    with pytest.raises(DamagedHeader) as e:
+        open_bundle(path)
+    assert str(e.value) == (f"{path}: the header says format version {version} but the index, whose checksum is "
+                            f"intact, says {FORMAT_VERSION}: the header is damaged; rebuild or re-download the bundle")
+    with pytest.raises(DamagedHeader):
+        read_index_bytes(path.read_bytes())
+
+
 def test_future_version_is_refused_before_anything_else_is_read(tmp_path):
-    """A v3 file may lay out its index differently: nothing past the version is interpreted."""
+    """A future file may lay out its index differently: nothing past the version decides, beyond evidence of damage."""
     path = tmp_path / "future.agb"
-    path.write_bytes(MAGIC + struct.pack("<IIQ", 3, 0xFFFF, 2**60) + b"?" * 100)
+    path.write_bytes(MAGIC + struct.pack("<IIQ", FORMAT_VERSION + 1, 0xFFFF, 2**60) + b"?" * 100)
+    with pytest.raises(UnsupportedFormatVersion):
+        open_bundle(path)
+    # The index bytes are there and hash right, but are not this version's index: no evidence either way.
+    path.write_bytes(S.craft_bundle(None, version=FORMAT_VERSION + 1, index_bytes=b"\x93\x01\x02\x03"))
     with pytest.raises(UnsupportedFormatVersion):
         open_bundle(path)
 

@@ -76,7 +76,9 @@ def _flip_offsets():
     cases = [
         (0, "not an aotgemm bundle (bad magic)"),
         (7, "not an aotgemm bundle (bad magic)"),
-        (8, "bundle format version 254; this aotgemm reads version 1 (upgrade aotgemm to read it)"),
+        (8, "the header's format version field reads 254, which no aotgemm writes (this one reads version 1): "
+            "the file is damaged; rebuild or re-download it"),
+        (9, "the header's format version field reads 65281, which no aotgemm writes"),
         (12, "header flags are 0xff; format version 1 requires 0"),
         (16, "index checksum does not match"),   # low byte of the length: shorter or longer, never right
         (23, "header declares a"),               # high byte: a huge index
@@ -146,9 +148,22 @@ def test_verify_directory_and_missing_file(tmp_path):
 
 
 def test_verify_future_version(tmp_path):
+    obj = S.sample_obj()
+    obj["format_version"] = 2
     path = tmp_path / "v2.agb"
-    path.write_bytes(DATA[:8] + struct.pack("<I", 2) + DATA[12:])
+    path.write_bytes(S.craft_bundle(obj, S.sample_stored_data(), version=2))
     _one_error_line(run("verify", path), "bundle format version 2; this aotgemm reads version 1 (upgrade aotgemm")
+
+
+def test_verify_flipped_version_byte_is_damage_not_the_future(tmp_path):
+    """A new user saw "version 257 ... upgrade aotgemm" for a flipped byte."""
+    path = tmp_path / "flip.agb"
+    path.write_bytes(DATA[:8] + struct.pack("<I", 257) + DATA[12:])
+    _one_error_line(run("verify", path), "format version field reads 257, which no aotgemm writes",
+                    "the file is damaged; rebuild or re-download it")
+    path.write_bytes(DATA[:8] + struct.pack("<I", 3) + DATA[12:])  # 1 ^ 2: plausible, but the index says 1
+    _one_error_line(run("verify", path), "the header says format version 3 but the index, whose checksum is intact, "
+                                         "says 1: the header is damaged")
 
 
 def test_verify_malformed_index(tmp_path):

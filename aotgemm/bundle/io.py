@@ -12,6 +12,7 @@ import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import msgpack
 import zstandard
@@ -21,6 +22,7 @@ from ..errors import (
     BlobDecompressError,
     BundleError,
     BundleNotFound,
+    DamagedHeader,
     IndexChecksumMismatch,
     IndexTooLarge,
     MalformedIndex,
@@ -158,7 +160,56 @@ def decode_blob(blob: Blob, stored: bytes, where: str) -> bytes:
     return content
 
 
-def _parse_header(head: bytes, where: str) -> tuple[int, bytes]:
+# A format version above FORMAT_VERSION + this many is no aotgemm's: the field is damaged (a flipped
+# byte of 1 reads 257 or 16777217). Versions grow by one per incompatible change, slowly.
+VERSION_MARGIN = 16
+
+
+def _index_version(head: bytes, read_index: Callable[[int], bytes | None]) -> int | None:
+    """The format_version the index records, when the index can be read as this version lays it out.
+
+    Evidence only, for a header whose version field disagrees with this reader:
+    None unless the declared length is within bounds, the bytes are there and
+    their SHA-256 matches the header's, and they decode to a map with an integer
+    "format_version". Bounded like the real read; never raises.
+    """
+    _, _, _, index_length, index_sha = HEADER.unpack(head[:HEADER_SIZE])
+    if index_length > MAX_INDEX_BYTES:
+        return None
+    index_bytes = read_index(index_length)
+    if index_bytes is None or len(index_bytes) != index_length or hashlib.sha256(index_bytes).digest() != index_sha:
+        return None
+    n = len(index_bytes)
+    try:
+        obj = msgpack.unpackb(index_bytes, raw=False, strict_map_key=True, use_list=True, max_str_len=n,
+                              max_bin_len=n, max_array_len=n, max_map_len=n, max_ext_len=0)
+    except (ValueError, msgpack.UnpackException, msgpack.ExtraData):  # as _decode_index: no evidence then
+        return None
+    v = obj.get("format_version") if isinstance(obj, dict) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _check_version(version: int, head: bytes, where: str, read_index: Callable[[int], bytes | None]) -> None:
+    if version == FORMAT_VERSION:
+        return
+    if not 1 <= version <= FORMAT_VERSION + VERSION_MARGIN:
+        raise DamagedHeader(
+            f"{where}: the header's format version field reads {version}, which no aotgemm writes "
+            f"(this one reads version {FORMAT_VERSION}): the file is damaged; rebuild or re-download it")
+    recorded = _index_version(head, read_index)
+    if recorded is not None and recorded != version:
+        # An intact index that records another version: the header's version field is what broke.
+        raise DamagedHeader(
+            f"{where}: the header says format version {version} but the index, whose checksum is intact, "
+            f"says {recorded}: the header is damaged; rebuild or re-download the bundle")
+    raise UnsupportedFormatVersion(
+        f"{where}: bundle format version {version}; this aotgemm reads version {FORMAT_VERSION}"
+        + (" (upgrade aotgemm to read it)" if version > FORMAT_VERSION else
+           " (an older format: rebuild the bundle with this aotgemm's `aotgemm build`)")
+    )
+
+
+def _parse_header(head: bytes, where: str, read_index: Callable[[int], bytes | None]) -> tuple[int, bytes]:
     if len(head) < len(MAGIC) and MAGIC.startswith(head):
         # Empty, or cut inside the magic: a bundle cut short is no foreign file.
         raise TruncatedBundle(f"{where}: file is {len(head)} bytes, shorter than the {HEADER_SIZE}-byte header")
@@ -167,12 +218,7 @@ def _parse_header(head: bytes, where: str) -> tuple[int, bytes]:
     if len(head) < HEADER_SIZE:
         raise TruncatedBundle(f"{where}: file is {len(head)} bytes, shorter than the {HEADER_SIZE}-byte header")
     _, version, flags, index_length, index_sha = HEADER.unpack(head[:HEADER_SIZE])
-    if version != FORMAT_VERSION:
-        raise UnsupportedFormatVersion(
-            f"{where}: bundle format version {version}; this aotgemm reads version {FORMAT_VERSION}"
-            + (" (upgrade aotgemm to read it)" if version > FORMAT_VERSION else
-               " (an older format: rebuild the bundle with this aotgemm's `aotgemm build`)")
-        )
+    _check_version(version, head, where, read_index)
     if flags != 0:
         raise MalformedIndex(f"{where}: header flags are {flags:#x}; format version {FORMAT_VERSION} requires 0")
     if index_length > MAX_INDEX_BYTES:
@@ -210,7 +256,8 @@ def _layout(index: BundleIndex, data_size: int, where: str) -> dict[str, int]:
 
 
 def read_index_bytes(data: bytes, where: str = "<bytes>") -> tuple[BundleIndex, dict[str, int]]:
-    index_length, index_sha = _parse_header(data[:HEADER_SIZE], where)
+    index_length, index_sha = _parse_header(data[:HEADER_SIZE], where,
+                                            lambda n: data[HEADER_SIZE:HEADER_SIZE + n])
     if HEADER_SIZE + index_length > len(data):
         raise TruncatedBundle(f"{where}: the index runs past the end of the file; the file is truncated")
     index = _decode_index(data[HEADER_SIZE:HEADER_SIZE + index_length], index_sha, where)
@@ -233,7 +280,8 @@ def open_bundle(path: str | os.PathLike, *, verify_blobs: bool = False) -> Bundl
         raise BundleError(f"{where}: cannot open the bundle: {e.strerror or e}") from None
     with f:
         size = os.fstat(f.fileno()).st_size
-        index_length, index_sha = _parse_header(f.read(HEADER_SIZE), where)
+        index_length, index_sha = _parse_header(
+            f.read(HEADER_SIZE), where, lambda n: f.read(n) if HEADER_SIZE + n <= size else None)
         if HEADER_SIZE + index_length > size:
             raise TruncatedBundle(f"{where}: the index runs past the end of the file; the file is truncated")
         index = _decode_index(f.read(index_length), index_sha, where)
