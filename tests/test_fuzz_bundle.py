@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -44,7 +44,14 @@ BLOBS = S.sample_blobs()
 FUZZ = settings(max_examples=300, derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-_TMP = Path(tempfile.mkdtemp(prefix="aotgemm-fuzz-"))
+_TMP: Path | None = None  # made on first use: importing this module (collection, -k) must leave nothing in /tmp
+
+
+def _tmp() -> Path:
+    global _TMP
+    if _TMP is None:
+        _TMP = Path(tempfile.mkdtemp(prefix="aotgemm-fuzz-"))
+    return _TMP
 
 
 # --- mutations ------------------------------------------------------------------------------
@@ -84,7 +91,7 @@ def mutate(data: bytes, mutations) -> bytes:
 
 def read_file(data: bytes):
     """`open_bundle(verify_blobs=True)` on `data` written to a file; returns (index, blobs) or the error."""
-    path = _TMP / "fuzz.agb"
+    path = _tmp() / "fuzz.agb"
     path.write_bytes(data)
     try:
         b = open_bundle(path, verify_blobs=True)
@@ -246,6 +253,22 @@ def test_fuzz_structure_reaches_the_schema():
 
 
 def teardown_module(module):
-    for f in _TMP.iterdir():
-        f.unlink()
-    os.rmdir(_TMP)
+    if _TMP is not None:
+        shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def test_importing_this_module_leaves_nothing_in_tmp(tmp_path):
+    """Collecting it (`pytest -k other`, `-m gpu`) made /tmp/aotgemm-fuzz-* and no test ran to remove it."""
+    import os
+    import subprocess
+    import sys
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "TMPDIR": str(tmp),
+           "PYTHONPATH": os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", "import test_fuzz_bundle"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert list(tmp.iterdir()) == []
