@@ -66,6 +66,10 @@ class BlobChecksumMismatch(BundleError):
     pass
 
 
+class NoSuchBlob(BundleError):
+    """A blob asked for by name is not in the bundle."""
+
+
 class BlobTooLarge(BundleError):
     pass
 

@@ -130,6 +130,19 @@ def test_bundle_file_accessors(tmp_path):
     b.verify()
 
 
+def test_asking_a_bundle_file_for_a_blob_it_lacks_names_what_it_holds(tmp_path):
+    """BundleFile.blob and stored_bytes let index.blob's bare KeyError('nope.so') through."""
+    from aotgemm.errors import NoSuchBlob
+
+    path = S.write_sample_bundle(tmp_path / "m.agb")
+    b = open_bundle(path)
+    held = ", ".join(repr(x.name) for x in b.index.blobs)
+    for get in (b.blob, b.stored_bytes):
+        with pytest.raises(NoSuchBlob) as e:
+            get("nope.so")
+        assert str(e.value) == f"{path}: no blob named 'nope.so'; the bundle holds {held}"
+
+
 def test_empty_blob_round_trips(tmp_path):
     index = S.sample_index()
     blobs = {**S.sample_blobs(), "empty.bin": b""}

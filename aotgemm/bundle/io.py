@@ -26,6 +26,7 @@ from ..errors import (
     IndexChecksumMismatch,
     IndexTooLarge,
     MalformedIndex,
+    NoSuchBlob,
     NotABundle,
     TrailingData,
     TruncatedBundle,
@@ -106,6 +107,9 @@ class BundleFile:
     offsets: dict[str, int]  # blob name -> offset in the data section
 
     def stored_bytes(self, name: str) -> bytes:
+        if name not in self.offsets:  # not index.blob's KeyError
+            raise NoSuchBlob(f"{self.path}: no blob named {name!r}; the bundle holds "
+                             f"{', '.join(repr(b.name) for b in self.index.blobs) or 'none'}")
         blob = self.index.blob(name)
         with open(self.path, "rb") as f:
             f.seek(self.data_offset + self.offsets[name])
@@ -115,8 +119,9 @@ class BundleFile:
         return data
 
     def blob(self, name: str) -> bytes:
-        """The decompressed content of blob `name`, with both checksums verified."""
-        return decode_blob(self.index.blob(name), self.stored_bytes(name), str(self.path))
+        """The decompressed content of blob `name`, with both checksums verified (NoSuchBlob if absent)."""
+        stored = self.stored_bytes(name)
+        return decode_blob(self.index.blob(name), stored, str(self.path))
 
     def verify(self) -> None:
         for b in self.index.blobs:
