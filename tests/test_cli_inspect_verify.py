@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from aotgemm.bundle import open_bundle, write_bundle
-from aotgemm.bundle.format import HEADER, _plain
+from aotgemm.bundle.format import FORMAT_VERSION, HEADER, _plain
 from aotgemm.cli import main
 from aotgemm.inspect import bundle_json, kernel_short, render_bundle, speedup
 
@@ -76,9 +76,9 @@ def _flip_offsets():
     cases = [
         (0, "not an aotgemm bundle (bad magic)"),
         (7, "not an aotgemm bundle (bad magic)"),
-        (8, "the header's format version field reads 254, which no aotgemm writes (this one reads version 1): "
-            "the file is damaged; rebuild or re-download it"),
-        (9, "the header's format version field reads 65281, which no aotgemm writes"),
+        (8, f"the header's format version field reads {FORMAT_VERSION ^ 0xFF}, which no aotgemm writes "
+            f"(this one reads version {FORMAT_VERSION}): the file is damaged; rebuild or re-download it"),
+        (9, f"the header's format version field reads {FORMAT_VERSION ^ 0xFF00}, which no aotgemm writes"),
         (12, "header flags are 0xff; format version 1 requires 0"),
         (16, "index checksum does not match"),   # low byte of the length: shorter or longer, never right
         (23, "header declares a"),               # high byte: a huge index
@@ -148,22 +148,26 @@ def test_verify_directory_and_missing_file(tmp_path):
 
 
 def test_verify_future_version(tmp_path):
+    future = FORMAT_VERSION + 1
     obj = S.sample_obj()
-    obj["format_version"] = 2
-    path = tmp_path / "v2.agb"
-    path.write_bytes(S.craft_bundle(obj, S.sample_stored_data(), version=2))
-    _one_error_line(run("verify", path), "bundle format version 2; this aotgemm reads version 1 (upgrade aotgemm")
+    obj["format_version"] = future
+    path = tmp_path / "future.agb"
+    path.write_bytes(S.craft_bundle(obj, S.sample_stored_data(), version=future))
+    _one_error_line(run("verify", path),
+                    f"bundle format version {future}; this aotgemm reads version {FORMAT_VERSION} (upgrade aotgemm")
 
 
 def test_verify_flipped_version_byte_is_damage_not_the_future(tmp_path):
-    """A new user saw "version 257 ... upgrade aotgemm" for a flipped byte."""
+    """A new user saw "version 257 ... upgrade aotgemm" for a flipped byte of version 1."""
     path = tmp_path / "flip.agb"
-    path.write_bytes(DATA[:8] + struct.pack("<I", 257) + DATA[12:])
-    _one_error_line(run("verify", path), "format version field reads 257, which no aotgemm writes",
+    flipped = FORMAT_VERSION ^ 0x100
+    path.write_bytes(DATA[:8] + struct.pack("<I", flipped) + DATA[12:])
+    _one_error_line(run("verify", path), f"format version field reads {flipped}, which no aotgemm writes",
                     "the file is damaged; rebuild or re-download it")
-    path.write_bytes(DATA[:8] + struct.pack("<I", 3) + DATA[12:])  # 1 ^ 2: plausible, but the index says 1
-    _one_error_line(run("verify", path), "the header says format version 3 but the index, whose checksum is intact, "
-                                         "says 1: the header is damaged")
+    plausible = FORMAT_VERSION + 1  # a flip can land on a plausible future version too: the index says otherwise
+    path.write_bytes(DATA[:8] + struct.pack("<I", plausible) + DATA[12:])
+    _one_error_line(run("verify", path), f"the header says format version {plausible} but the index, whose checksum "
+                                         f"is intact, says {FORMAT_VERSION}: the header is damaged")
 
 
 def test_verify_malformed_index(tmp_path):
