@@ -24,13 +24,15 @@ BUCKETS = (16, 128, 1024)
 DEFAULT_ENV = {
     "cuda_driver_min": 13000,
     "cuda_runtime_major": 13,
-    "cutlass_dsl": "4.8.1",
-    "cutlass_operators": "0.3.0",
+    "compiler": "nvidia-cutlass-dsl 4.8.1",
     "tvm_ffi": "0.1.15",
     "link_mode": "static-runtime",
     "torch_tuned_with": None,
     "tuned_on": None,
+    "tuned_driver": None,
+    "tuned_at": None,
 }
+SOURCES = (("cutlass_operators", "nvidia-cutlass-operators 0.3.0"),)
 H100_NAME = "NVIDIA H100 80GB HBM3"
 
 
@@ -51,14 +53,15 @@ def b200_only() -> tuple[Target, ...]:
     return (make_target(gpu="B200", arch="sm_100a", sm_count=148, library="b200.so"),)
 
 
-def kernel(symbol: str, dtype: str = "bfloat16", alignment: int = 8) -> Kernel:
-    return Kernel(symbol=symbol, operator="Sm90StaticPersistentGemmOperator",
+def kernel(symbol: str, dtype: str = "bfloat16", alignment: int = 8, epilogue: str = "identity",
+           max_m: int = 0) -> Kernel:
+    return Kernel(symbol=symbol, source="cutlass_operators", family="Sm90StaticPersistentGemmOperator",
                   design=(("cluster", (1, 1)), ("tile", (128, 128))), dtype=dtype, layout="linear",
-                  alignment=alignment, cache_key="0" * 64)
+                  epilogue=epilogue, alignment=alignment, max_m=max_m, cache_key="0" * 64)
 
 
-def entry(dtype: str, n: int, k: int, bucket: int, kernel_symbol: str) -> DispatchEntry:
-    return DispatchEntry(dtype, "linear", n, k, bucket, kernel_symbol, "heuristic")
+def entry(dtype: str, n: int, k: int, bucket: int, kernel_symbol: str, epilogue: str = "identity") -> DispatchEntry:
+    return DispatchEntry(dtype, "linear", epilogue, n, k, bucket, kernel_symbol, "heuristic")
 
 
 # (dtype, n, k) -> kernel per bucket in BUCKETS
@@ -77,7 +80,7 @@ def make_target(gpu: str = "H100_SXM", arch: str = "sm_90a", sm_count: int = 132
     entries = [entry(dt, n, k, b, sym) for (dt, n, k), syms in dispatch.items() for b, sym in zip(BUCKETS, syms)]
     entries.sort(key=lambda e: e.key)
     return Target(gpu=gpu, arch=arch, sm_count=sm_count, library=library,
-                  environment=tuple(sorted(environment.items())),
+                  environment=tuple(sorted(environment.items())), sources=SOURCES,
                   kernels=tuple(kernel(s) for s in sorted(symbols)), dispatch=tuple(entries))
 
 
