@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from aotgemm.bundle import open_bundle, write_bundle
 from aotgemm.bundle.format import FORMAT_VERSION, HEADER, _plain
 from aotgemm.cli import main
-from aotgemm.inspect import bundle_json, kernel_short, render_bundle, speedup
+from aotgemm.inspect import bundle_json, human_size, kernel_short, render_bundle, speedup
 
 DATA = S.sample_bytes()
 LAYOUT = S.sample_layout()
@@ -41,7 +41,7 @@ def bundle(tmp_path):
 def test_verify_ok(bundle):
     r = run("verify", bundle)
     assert r.exit_code == 0
-    assert r.stdout == f"{bundle}: OK: format v1, 2 target(s), 6 kernel(s), 2 blob(s)\n"
+    assert r.stdout == f"{bundle}: OK: format v{FORMAT_VERSION}, 2 target(s), 6 kernel(s), 2 blob(s)\n"
     assert r.stderr == ""
 
 
@@ -79,7 +79,7 @@ def _flip_offsets():
         (8, f"the header's format version field reads {FORMAT_VERSION ^ 0xFF}, which no aotgemm writes "
             f"(this one reads version {FORMAT_VERSION}): the file is damaged; rebuild or re-download it"),
         (9, f"the header's format version field reads {FORMAT_VERSION ^ 0xFF00}, which no aotgemm writes"),
-        (12, "header flags are 0xff; format version 1 requires 0"),
+        (12, f"header flags are 0xff; format version {FORMAT_VERSION} requires 0"),
         (16, "index checksum does not match"),   # low byte of the length: shorter or longer, never right
         (23, "header declares a"),               # high byte: a huge index
         (24, "index checksum does not match"),
@@ -263,8 +263,8 @@ def test_inspect_prints_the_grid(bundle):
     out = r.stdout
     assert "\x1b[" not in out  # no colour codes when not on a terminal
     assert max(len(line) for line in out.splitlines()) <= 120
-    assert out.startswith("model llama-sample-8b\nformat v1, written by aotgemm 0.1.0, "
-                          f"{len(DATA)} bytes (6.8 KiB)\n4 layer(s), M buckets: 1, 16, 128, 1024\n")
+    assert out.startswith(f"model llama-sample-8b\nformat v{FORMAT_VERSION}, written by aotgemm 0.1.0, "
+                          f"{len(DATA)} bytes ({human_size(len(DATA))})\n4 layer(s), M buckets: 1, 16, 128, 1024\n")
     index = open_bundle(bundle).index
     for gpu in ("H100_SXM", "B200"):
         grid = _grid(out, gpu)
@@ -276,16 +276,19 @@ def test_inspect_grid_contents_by_hand(bundle):
     """The same grid, spelled out: a check on the check above."""
     out = run("inspect", bundle).stdout
     h100 = {label: [cell for cell, _ in row.values()] for label, row in _grid(out, "H100_SXM").items()}
+    co = "cutlass_operators"
     assert h100 == {
-        "qkv_proj 6144×4096": ["64x128 c1x1", "64x128 c1x1", "128x256 c2x1", "128x256 c2x1"],
-        "o_proj 4096×4096": ["cublas", "64x128 c1x1", "128x128 c1x2", "128x256 c2x1"],
-        "gate_up_proj 28672×4096": ["gemm_sm90_splitk", "gemm_sm90_splitk", "128x256 c2x1", "128x256 c2x1"],
-        "down_proj 4096×14336": ["64x128 c1x1", "64x128 c1x1", "cublas", "-"],
+        "qkv_proj 6144×4096": [f"{co} 64x128 c1x1", f"{co} 64x128 c1x1", f"{co} 128x256 c2x1", f"{co} 128x256 c2x1"],
+        "o_proj 4096×4096": ["cublas", f"{co} 64x128 c1x1", f"{co} 128x128 c1x2", f"{co} 128x256 c2x1"],
+        "gate_up_proj 28672×4096": ["aotgemm swapab_rf m<=16", "aotgemm swapab_rf m<=16", f"{co} 128x256 c2x1",
+                                    f"{co} 128x256 c2x1"],
+        "down_proj 4096×14336": [f"{co} 64x128 c1x1", f"{co} 64x128 c1x1", "cublas", "-"],
     }
     speedups = [s for _, s in _grid(out, "H100_SXM")["qkv_proj 6144×4096"].values()]
     assert speedups == ["1.16x", "1.25x", "1.20x", "1.05x"]
     b200 = _grid(out, "B200")["gate_up_proj 28672×4096"]
-    assert list(b200.values()) == [("cublas", ""), ("128x64 c1x1", ""), ("256x128 c2x1", ""), ("256x128 c2x1", "")]
+    assert list(b200.values()) == [("cublas", ""), (f"{co} 128x64 c1x1", ""), (f"{co} 256x128 c2x1", ""),
+                                   (f"{co} 256x128 c2x1", "")]
 
 
 def test_inspect_many_buckets_splits_the_grid_within_120_columns(tmp_path):
@@ -298,7 +301,7 @@ def test_inspect_many_buckets_splits_the_grid_within_120_columns(tmp_path):
         grid = _grid(out, gpu)  # parts merged
         assert grid == _expected_grid(index.target(gpu), buckets)
         assert list(grid["o_proj 4096×4096"]) == [f"M≤{m}" for m in buckets]
-    assert out.count("┃ layer ") == 4  # two parts per target
+    assert out.count("┃ layer ") >= 4  # at least two parts per target
 
 
 def test_inspect_long_names_fold_within_120_columns(tmp_path):
@@ -311,18 +314,26 @@ def test_inspect_long_names_fold_within_120_columns(tmp_path):
 
 
 def test_inspect_targets_and_kernels_tables(bundle):
-    out = run("inspect", bundle).stdout
+    from rich.console import Console
+
+    assert run("inspect", bundle).exit_code == 0
+    buf = io.StringIO()
+    render_bundle(open_bundle(bundle), console=Console(file=buf, width=400))  # wide enough that no cell folds
+    out = buf.getvalue()
     row = next(line for line in out.splitlines() if line.startswith("│ B200 ") and "sm_100a" in line)
     assert [c.strip() for c in row.strip("│").split("│")] == [
-        "B200", "sm_100a", "148", "2", "B200.kernels.so", "227 B / 416 B", "4.8.1", "dsl-runtime", "untuned"]
+        "B200", "sm_100a", "148", "2", "B200.kernels.so", "227 B / 416 B", "nvidia-cutlass-dsl 4.8.1",
+        "cutlass_operators: nvidia-cutlass-operators 0.3.0", "dsl-runtime", "untuned"]
     assert "NVIDIA H100 80GB" in out and "static-runtime" in out
     for t in open_bundle(bundle).index.targets:
         for k in t.kernels:
             row = next(line for line in out.splitlines() if f"│ {k.symbol} " in line)
             cells = [c.strip() for c in row.strip("│").split("│")]
             d = k.design_dict
-            assert cells == [t.gpu, k.symbol, k.operator, "x".join(map(str, d["tile"])) if "tile" in d else "-",
-                             "x".join(map(str, d["cluster"])) if "cluster" in d else "-", "bfloat16"]
+            assert cells == [t.gpu, k.symbol, k.source, k.family,
+                             "x".join(map(str, d["tile"])) if "tile" in d else "-",
+                             "x".join(map(str, d["cluster"])) if "cluster" in d else "-",
+                             str(k.max_m or "any"), "bfloat16", "identity"]
 
 
 def test_inspect_json_equals_the_index(bundle):
@@ -341,7 +352,8 @@ def test_inspect_json_equals_the_index(bundle):
                          "size": len(content)}
                   for name, content in S.sample_blobs().items()},
     }
-    assert doc["targets"][1]["kernels"][3]["design"] == {"extra": {}, "pairs": [["a", 1]], "split_k": 4}
+    decode = next(k for k in doc["targets"][1]["kernels"] if k["symbol"] == "decode_28672x4096_m16")
+    assert decode["design"] == {"extra": {}, "k": 4096, "n": 28672, "pairs": [["a", 1]], "split_k": 4}
 
 
 def test_inspect_refuses_a_broken_bundle(tmp_path):
@@ -370,21 +382,30 @@ def test_inspect_target_without_dispatch(tmp_path):
 
 
 # --- helpers ------------------------------------------------------------------------------
+def _sample_kernel(symbol):
+    return next(k for t in S.sample_index().targets for k in t.kernels if k.symbol == symbol)
+
+
 def _kernel(design):
-    return replace(S.sample_index().targets[1].kernels[0], design=_plain(design, "d"))
+    return replace(_sample_kernel("gemm_sm90_128x128_c1x2"), design=_plain(design, "d"))
 
 
 @pytest.mark.parametrize("design, short", [
-    ({"tile": [128, 256], "cluster": [2, 1]}, "128x256 c2x1"),
-    ({"tile": [128, 256, 64], "cluster": [1, 1, 1], "stages": 3}, "128x256x64 c1x1x1"),
-    ({"tile": [64, 64]}, "64x64"),
-    ({"cluster": [2, 1]}, "c2x1"),
-    ({"tile": "128x128"}, "128x128"),
-    ({"stages": 4}, "gemm_sm90_128x128_c1x2"),
-    ({}, "gemm_sm90_128x128_c1x2"),
+    ({"tile": [128, 256], "cluster": [2, 1]}, "cutlass_operators 128x256 c2x1"),
+    ({"tile": [128, 256, 64], "cluster": [1, 1, 1], "stages": 3}, "cutlass_operators 128x256x64 c1x1x1"),
+    ({"tile": [64, 64]}, "cutlass_operators 64x64"),
+    ({"cluster": [2, 1]}, "cutlass_operators c2x1"),
+    ({"tile": "128x128"}, "cutlass_operators 128x128"),
+    ({"stages": 4}, "cutlass_operators Sm90StaticPersistentGemmOperator"),
+    ({}, "cutlass_operators Sm90StaticPersistentGemmOperator"),
 ])
 def test_kernel_short(design, short):
     assert kernel_short(_kernel(design)) == short
+
+
+def test_kernel_short_of_a_decode_kernel():
+    """No tile or cluster: the family (without "decode_") and the largest M it serves."""
+    assert kernel_short(_sample_kernel("decode_28672x4096_m16")) == "aotgemm swapab_rf m<=16"
 
 
 def test_speedup():
