@@ -36,32 +36,39 @@ L2_BYTES = 60 * 2**20
 TOL = 1e-2
 SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
           (1536, 4096), (4096, 3584), (7168, 4096)]
-TIME_MS = (1, 2, 4, 8, 16, 32, 64)
+TIME_MS = (1, 2, 4, 8, 12, 16, 32)
 
 
 # --------------------------------------------------------------------------- CPU half
 
 def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
+    """designs_for (what a build tunes), plus the comparisons this probe wants to see:
+    the first design without PDL, the first cluster design with the "pull" epilogue,
+    and (three shapes) max_m 32 designs with 64-row warps (x reused over 4 MMA tiles)."""
     from aotgemm.compiler.sources import decode_kernels as dk
 
     base = dk.designs_for(n, k, "sm_90a")
     out = list(base)
-    # the same kernels with PDL for the M <= 16 buckets (the figure "in a model" decides)
+    out.append(dict(base[0], pdl=False))
     for d in base:
-        if d["max_m"] <= 16:
-            out.append(dict(d, pdl=True))
-    # the register-fed variant (no cp.async staging) as a reference point on two shapes
-    if (n, k) in ((4096, 4096), (1280, 8192)):
-        for d in base:
-            if d["max_m"] == 16:
-                try:
-                    out.append(dk.make_design(n, k, nt=2, mt=d["mt"], wk=d["wk"], ck=d["ck"], unroll=2,
-                                              kind="swapab_rf"))
-                except ValueError:
-                    pass
-                break
+        if d["ck"] > 1:
+            out.append(dict(d, epi="pull"))
+            break
+    if (n, k) in ((4096, 4096), (1280, 8192), (6144, 4096)):
+        for mt in (4, 2):
+            scored = []
+            for wk in (1, 2, 4):
+                for ck in (1, 2, 4, 8):
+                    for unroll in (2, 4):
+                        try:
+                            d = dk.make_design(n, k, nt=4, mt=mt, wk=wk, ck=ck, unroll=unroll, stages=3, pdl=True)
+                        except ValueError:
+                            continue
+                        scored.append((dk._score(d, 132), dk.design_name(d), d))
+            scored.sort(key=lambda e: (e[0], e[1]))
+            out += [d for sc, _, d in scored[:1] if sc < 1e8]
     if quick:
-        out = [d for d in out if d["max_m"] <= 16][:4]
+        out = out[:4]
     seen, uniq = set(), []
     for d in out:
         name = dk.design_name(d)
@@ -69,6 +76,36 @@ def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
             seen.add(name)
             uniq.append(d)
     return uniq
+
+
+def explore_designs(n: int, k: int) -> list[dict]:
+    """A wider, diverse set for max_m 8 and 16: the best-scored design of each CTA geometry
+    (mt, wn, wk, ck), ten per bucket, to learn what the score misses."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = []
+    for nt in (1, 2):
+        best = {}
+        for mt in (1, 2, 4):
+            for wn in (1, 2):
+                for wk in (1, 2, 4, 8):
+                    for ck in (1, 2, 4, 8):
+                        for unroll in (1, 2, 4):
+                            for stages in (3, 4):
+                                try:
+                                    d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
+                                                       stages=stages)
+                                except ValueError:
+                                    continue
+                                sc = dk._score(d, 132)
+                                if sc >= 1e8 or wn * wk > 8:
+                                    continue
+                                key = (mt, wn, wk, ck)
+                                if key not in best or sc < best[key][0]:
+                                    best[key] = (sc, d)
+        ranked = sorted(best.values(), key=lambda e: e[0])
+        out += [d for _, d in ranked[:10]]
+    return out
 
 
 def _compile_one(args):
@@ -80,7 +117,7 @@ def _compile_one(args):
     return symbol, time.time() - t
 
 
-def compile_main(outdir: str, shapes, quick: bool) -> None:
+def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     from aotgemm.compiler.link import link_library
@@ -90,12 +127,15 @@ def compile_main(outdir: str, shapes, quick: bool) -> None:
     (out / "obj").mkdir(parents=True, exist_ok=True)
     jobs, table = [], {}
     for n, k in shapes:
-        for d in probe_designs(n, k, quick):
+        designs = explore_designs(n, k) if explore else probe_designs(n, k, quick)
+        for d in designs:
             sym = "aotgemm_" + dk.design_name(d)
             table[sym] = d
             jobs.append((d, sym, str(out / "obj" / f"{sym}.o")))
     print(f"compiling {len(jobs)} kernels", flush=True)
     t0 = time.time()
+    src_mtime = Path(dk.__file__).stat().st_mtime
+    jobs = [j for j in jobs if not (Path(j[2]).exists() and Path(j[2]).stat().st_mtime > src_mtime)]
     with ProcessPoolExecutor(max_workers=int(os.environ.get("PROBE_JOBS", "2"))) as ex:
         for sym, dt in ex.map(_compile_one, jobs):
             print(f"  {sym}: {dt:.1f} s", flush=True)
@@ -342,16 +382,38 @@ def report(rows, status, header, shapes, logd):
 
 
 
+def profile_main(outdir: str, spec: str) -> None:
+    """Run each sym:M once (for ncu): fresh random operands, one launch per kernel."""
+    import torch
+
+    mod, designs = _load(outdir)
+    for item in spec.split(","):
+        sym, m = item.rsplit(":", 1)
+        d = designs[sym]
+        x = torch.randn(int(m), d["k"], device="cuda").to(torch.bfloat16)
+        w = (torch.randn(d["n"], d["k"], device="cuda") / math.sqrt(d["k"])).to(torch.bfloat16)
+        out = torch.empty(int(m), d["n"], device="cuda", dtype=torch.bfloat16)
+        torch.cuda.synchronize()
+        mod[sym](x, w.t(), out, torch.cuda.current_stream().cuda_stream)
+        torch.cuda.synchronize()
+        print(f"profiled {sym} M={m}", flush=True)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = SHAPES
         if "--shapes" in argv:
             spec = argv[argv.index("--shapes") + 1]
             shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
-        compile_main(argv[1], shapes, "--quick" in argv)
+        compile_main(argv[1], shapes, "--quick" in argv, "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
+        global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
+        if "--ms" in argv:
+            TIME_MS = tuple(int(v) for v in argv[argv.index("--ms") + 1].split(","))
         run_main(argv[1], log)
+    elif len(argv) >= 3 and argv[0] == "profile":
+        profile_main(argv[1], argv[2])
     elif len(argv) >= 2 and argv[0] == "table":  # re-print the table from a run's JSON
         data = json.loads(Path(argv[1]).read_text())
         rows = data["rows"]

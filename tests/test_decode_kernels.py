@@ -15,12 +15,22 @@ LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280,
 def test_designs_for_covers_decode(n, k):
     designs = dk.designs_for(n, k, "sm_90a")
     assert designs, f"no design for {n}x{k}"
-    assert {8, 16} <= {d["max_m"] for d in designs}
+    assert {d["max_m"] for d in designs} == {8, 16}
+    assert len(designs) <= 8
     for d in designs:
         assert (d["n"], d["k"]) == (n, k)
         assert d["max_m"] == 8 * d["nt"]
         dk._validate(d)  # raises if the design cannot be built
         assert dk.smem_bytes(d) <= 227 * 1024
+
+
+def test_design_dicts_are_plain_json():
+    import json
+
+    for d in dk.designs_for(1280, 8192, "sm_90a"):
+        assert json.loads(json.dumps(d)) == d
+        assert d["kind"] == "swapab_cp" and d["pdl"] is True
+        assert dk.design_name(dict(d)) == dk.design_name(json.loads(json.dumps(d)))
 
 
 def test_make_design_rejects_bad_splits():
@@ -43,6 +53,8 @@ def _exports(obj_path, symbol):
     dict(n=1280, k=8192, nt=1, mt=1, wk=2, ck=8, unroll=2, stages=3, pdl=True),
     # single CTA per tile (no cluster), two 8-token MMA tiles
     dict(n=4096, k=4096, nt=2, mt=2, wk=2, ck=1, unroll=2, stages=4),
+    # the "pull" cluster epilogue (peers' partials read through DSMEM)
+    dict(n=1536, k=4096, nt=1, mt=2, wk=2, ck=8, unroll=2, stages=4, epi="pull"),
 ])
 def test_compile_sm90a_exports_symbol(tmp_path, design):
     pytest.importorskip("cutlass")

@@ -65,6 +65,8 @@ def _validate(d: dict) -> None:
         raise ValueError("max_m must be 8 * nt")
     if ck not in (1, 2, 4, 8):
         raise ValueError("cluster size must be 1, 2, 4 or 8")
+    if d.get("epi", "push") not in ("push", "pull"):
+        raise ValueError(f"unknown epilogue {d['epi']!r}")
     if d["kind"] not in ("swapab_rf", "swapab_cp"):
         raise ValueError(f"unknown kind {d['kind']!r}")
     if d["kind"] == "swapab_cp":
@@ -76,14 +78,19 @@ def _validate(d: dict) -> None:
 
 
 def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
-                unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp") -> dict:
+                unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
+                epi: str = "push") -> dict:
     """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
     mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
-    cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl."""
+    cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl
+    (programmatic dependent launch), epi (cluster reduction: "push" partials into the
+    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only)."""
     d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
          "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
     if kind == "swapab_cp":
         d["stages"] = stages
+    if ck > 1:
+        d["epi"] = epi
     _validate(d)
     return d
 
@@ -91,7 +98,7 @@ def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 
 def design_name(d: dict) -> str:
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
-            f"ck{d['ck']}u{d['unroll']}{'_pdl' if d['pdl'] else ''}")
+            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}")
 
 
 def _ctas(d: dict) -> int:
@@ -99,48 +106,96 @@ def _ctas(d: dict) -> int:
 
 
 def _score(d: dict, sms: int) -> float:
-    """Lower is better: a rough model of how well design d streams W on `sms` SMs."""
+    """Lower is better: a rough model of how well design d streams W on `sms` SMs.
+
+    Calibrated on the H200 runs of 2026-11-30 (bench/results/h200-2026-11-30):
+    all CTAs must be resident at once (clusters of 4-8 pack only ~90% of the SMs'
+    slots: ncu's "max active clusters"), the busiest SM sets the time, 1-step
+    chunks and thousands of CTAs cost bandwidth, and with mt=1 a 16-token tile
+    reads as many x bytes (through L2/L1) as W bytes.
+    """
     ctas = _ctas(d)
     warps = d["wn"] * d["wk"]
     per_sm_fit = min(227 * 1024 // smem_bytes(d), 64 // warps, 32)
-    if ctas > per_sm_fit * sms:
+    if ctas > per_sm_fit * sms * (0.9 if d["ck"] > 2 else 1.0):
         return 1e9  # not all CTAs resident at once: a second wave
     per_sm = ctas / sms
     balance = math.ceil(per_sm) / per_sm  # the busiest SM over the average
     s = d.get("stages", 2)
-    inflight = per_sm * warps * (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes per SM
+    warp_inflight = (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes one warp keeps in flight
     chunks = d["k"] // (32 * d["unroll"] * d["wk"] * d["ck"])
     cost = balance
-    cost += 0.3 * max(0.0, 1 - inflight / (64 * 1024))       # too few bytes in flight
+    cost += 0.1 * max(0.0, 1 - warp_inflight / (12 * 1024))
+    cost += 0.2 if d["unroll"] == 1 else 0.0
+    cost += 0.03 * max(0.0, ctas / (4 * sms) - 1)
+    cost += 0.05 * max(0.0, d["nt"] / d["mt"] - 1)
     cost += 0.1 * max(0, 2 * (s - 1) - chunks) / (s - 1)      # pipeline mostly prologue
     cost += 0.01 * d["ck"] + 0.005 * d["wk"]                   # reduction work
     return cost
 
 
+# The fastest designs per weight shape measured on the H200 (132 SMs) on 2026-11-30
+# (bench/results/h200-2026-11-30/decode_probe_run{1,2}*): name fields
+# (stages, nt, mt, wn, wk, ck, unroll). designs_for puts them first for sm_90a.
+_MEASURED_SM90 = {
+    (6144, 4096): ["4,1,1,1,4,1,2", "4,1,1,1,2,1,4", "4,2,1,2,2,2,2", "4,2,2,1,2,2,2"],
+    (4096, 4096): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "4,2,2,1,4,2,2", "4,2,2,1,2,2,4"],
+    (28672, 4096): ["4,1,2,1,1,1,2", "4,1,1,2,1,1,2", "4,2,2,1,1,1,2", "3,2,1,1,1,1,2"],
+    (4096, 14336): ["4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,2,2,1,4,2,2", "4,2,2,1,2,2,4"],
+    (1280, 8192): ["4,1,1,1,1,8,4", "4,1,1,1,2,4,4", "4,2,2,1,1,8,4", "4,2,1,2,1,8,4"],
+    (8192, 1024): ["3,1,1,1,2,1,4", "3,1,1,2,2,1,4", "3,2,1,2,2,1,4", "3,2,1,1,2,1,4"],
+    (1536, 4096): ["4,1,2,1,2,8,2", "4,1,2,1,1,8,4", "4,2,2,1,1,8,4", "4,2,2,1,2,8,2"],
+    (4096, 3584): ["4,1,1,1,4,1,4", "4,1,1,2,4,2,2", "4,2,2,2,4,2,2", "4,2,2,1,4,2,2"],
+    (7168, 4096): ["4,1,1,1,2,2,2", "4,1,1,1,1,2,4", "3,2,1,1,1,2,4", "3,2,1,1,2,2,2"],
+}
+
+
 def designs_for(n: int, k: int, arch: str) -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
-    For max_m 8, 16, 32 and 64, the best two of a small grid of
-    (mt, wk, ck, unroll, stages) by `_score`: every CTA resident at once,
-    CTAs spread evenly over the SMs, enough weight bytes in flight.
+    Two buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
+    on the H200: mma.sync work and x traffic grow with the token tile, see
+    decode_NOTES.md). Per bucket: the designs measured fastest for this shape
+    on the H200 (sm_90a, known shapes only), then the best by `_score` of a
+    small grid, four in all, every one with PDL (it saved 0.5-1 us between
+    back-to-back GEMMs and cost nothing elsewhere).
     """
     sms = _SM_COUNT.get(arch, 132)
     out: list[dict] = []
-    for nt in (1, 2, 4, 8):
+    seen: set = set()
+    for nt in (1, 2):
+        picked: list[dict] = []
+        if arch == "sm_90a":
+            for spec in _MEASURED_SM90.get((n, k), []):
+                st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
+                if snt == nt:
+                    picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
+                                              stages=st, pdl=True))
         scored = []
         for mt in (1, 2):
-            for wk in (2, 4, 8):
-                for ck in (1, 2, 4, 8):
-                    for unroll in (1, 2, 4):
-                        for stages in (3, 4):
-                            try:
-                                d = make_design(n, k, nt=nt, mt=mt, wk=wk, ck=ck, unroll=unroll,
-                                                stages=stages)
-                            except ValueError:
-                                continue
-                            scored.append((_score(d, sms), design_name(d), d))
+            for wn in (1, 2):
+                for wk in (1, 2, 4):
+                    for ck in (1, 2, 4, 8):
+                        for unroll in (2, 4):
+                            for stages in (3, 4):
+                                try:
+                                    d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
+                                                    unroll=unroll, stages=stages, pdl=True)
+                                except ValueError:
+                                    continue
+                                scored.append((_score(d, sms), design_name(d), d))
         scored.sort(key=lambda e: (e[0], e[1]))
-        out += [d for sc, _, d in scored[:2] if sc < 1e8]
+        picked += [d for sc, _, d in scored if sc < 1e8]
+        count = 0
+        for d in picked:
+            name = design_name(d)
+            if name in seen:
+                continue
+            seen.add(name)
+            out.append(d)
+            count += 1
+            if count == 4:
+                break
     return out
 
 
@@ -172,7 +227,9 @@ def _build(d: dict):
     CHUNKS = KW // (32 * U)       # chunks of U 32-wide k steps per warp
     PART = ROWS // CK             # rows each CTA of the cluster reduces
     LD = ROWS + 4                 # padded token stride of the partial sums (spreads banks)
-    PART_F32 = WK * TOK * LD
+    PUSH = CK > 1 and d.get("epi", "push") == "push"
+    LDP = PART + 4                # push layout: token stride of the rows one CTA owns
+    PART_F32 = CK * WK * TOK * LDP if PUSH else WK * TOK * LD
     # cp.async staging: per warp, per stage, SLOTS 16-byte slots per lane, lane-minor,
     # so each lane reads back exactly what it copied (no barrier in the main loop)
     SLOTS = U * (2 * MT + NT)
@@ -186,6 +243,13 @@ def _build(d: dict):
                              "ld.shared::cluster.f32 $0, [$1];", "=f,r",
                              has_side_effects=True, loc=loc, ip=ip)
         return cutlass.Float32(v)
+
+    @dsl_user_op
+    def st_dsmem_f32(addr, val, *, loc=None, ip=None):
+        # st.shared::cluster of one fp32 at a 32-bit DSMEM address (mapa result)
+        _llvm.inline_asm(None, [addr.ir_value(loc=loc, ip=ip), val.ir_value(loc=loc, ip=ip)],
+                         "st.shared::cluster.f32 [$0], $1;", "r,f",
+                         has_side_effects=True, loc=loc, ip=ip)
 
     # Helpers outside the @cute.kernel body are not rewritten by the DSL's
     # preprocessor: their Python loops simply unroll while tracing.
@@ -315,14 +379,27 @@ def _build(d: dict):
                 mma_chunk(mma, wr, xr, acc)
             cute.arch.cp_async_wait_group(0)
 
-        # partial sums -> shared memory, [WK][TOK][LD] fp32, row fastest
-        for t in cutlass.range_constexpr(MT):
-            for nt in cutlass.range_constexpr(NT):
-                for i in cutlass.range_constexpr(4):
-                    # c0,c1: row g, tokens 2c, 2c+1; c2,c3: row g+8
-                    r = wn_i * (16 * MT) + t * 16 + g + (i // 2) * 8
-                    tok = nt * 8 + 2 * c + (i % 2)
-                    part[(wk_i * TOK + tok) * LD + r] = acc[(t * NT + nt) * 4 + i]
+        if const_expr(not PUSH):
+            # partial sums -> own shared memory, [WK][TOK][LD] fp32, row fastest
+            for t in cutlass.range_constexpr(MT):
+                for nt in cutlass.range_constexpr(NT):
+                    for i in cutlass.range_constexpr(4):
+                        # c0,c1: row g, tokens 2c, 2c+1; c2,c3: row g+8
+                        r = wn_i * (16 * MT) + t * 16 + g + (i // 2) * 8
+                        tok = nt * 8 + 2 * c + (i % 2)
+                        part[(wk_i * TOK + tok) * LD + r] = acc[(t * NT + nt) * 4 + i]
+        else:
+            # push: each partial goes straight into the shared memory of the cluster CTA
+            # that owns its row, at [source CTA][warp k-slice][token][row in part]; then a
+            # single cluster barrier, and no remote access after it
+            for t in cutlass.range_constexpr(MT):
+                for nt in cutlass.range_constexpr(NT):
+                    for i in cutlass.range_constexpr(4):
+                        r = wn_i * (16 * MT) + t * 16 + g + (i // 2) * 8
+                        tok = nt * 8 + 2 * c + (i % 2)
+                        off = ((bk * WK + wk_i) * TOK + tok) * LDP + r % PART
+                        dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, r // PART)
+                        st_dsmem_f32(cutlass.Int32(dst_p.toint()), acc[(t * NT + nt) * 4 + i])
         if const_expr(PDL):
             # the main loop is done: let the next kernel start its prologue
             cute.arch.griddepcontrol_launch_dependents()
@@ -332,21 +409,22 @@ def _build(d: dict):
         else:
             cute.arch.sync_threads()
         # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile; fixed summation order
-        r = bk * PART + tid % PART
+        rr = tid % PART
         step = THREADS // PART
         for tok in cutlass.range(tid // PART, m, step, unroll=1):
             acc_s = cutlass.Float32(0.0)
             for q in cutlass.range_constexpr(CK):
                 for wq in cutlass.range_constexpr(WK):
-                    off = (wq * TOK + tok) * LD + r
-                    if const_expr(CK > 1):
-                        rp = cute.arch.map_dsmem_ptr(part.iterator + off, q)
-                        acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(rp.toint()))
+                    if const_expr(PUSH):
+                        acc_s = acc_s + part[((q * WK + wq) * TOK + tok) * LDP + rr]
+                    elif const_expr(CK > 1):
+                        src_p = cute.arch.map_dsmem_ptr(part.iterator + (wq * TOK + tok) * LD + bk * PART + rr, q)
+                        acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(src_p.toint()))
                     else:
-                        acc_s = acc_s + part[off]
-            out[tok, bn * ROWS + r] = acc_s.to(BF16)
-        if const_expr(CK > 1):
-            # keep this CTA's shared memory alive until every peer has read it
+                        acc_s = acc_s + part[(wq * TOK + tok) * LD + rr]
+            out[tok, bn * ROWS + bk * PART + rr] = acc_s.to(BF16)
+        if const_expr(CK > 1 and not PUSH):
+            # pull: keep this CTA's shared memory alive until every peer has read it
             cute.arch.cluster_arrive()
             cute.arch.cluster_wait()
 
@@ -369,7 +447,10 @@ def _build(d: dict):
 
 def smem_bytes(d: dict) -> int:
     rows = 16 * d["mt"] * d["wn"]
-    part = d["wk"] * 8 * d["nt"] * (rows + 4) * 4
+    if d["ck"] > 1 and d.get("epi", "push") == "push":
+        part = d["ck"] * d["wk"] * 8 * d["nt"] * (rows // d["ck"] + 4) * 4
+    else:
+        part = d["wk"] * 8 * d["nt"] * (rows + 4) * 4
     pipe = 0
     if d["kind"] == "swapab_cp":
         slots = d["unroll"] * (2 * d["mt"] + d["nt"])
