@@ -45,6 +45,7 @@ def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
     """designs_for (what a build tunes), plus the comparisons this probe wants to see:
     the first design without PDL, the first cluster design with the "pull" epilogue,
     and (three shapes) max_m 32 designs with 64-row warps (x reused over 4 MMA tiles)."""
+    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
     from aotgemm.compiler.sources import decode_kernels as dk
 
     base = dk.designs_for(n, k, "sm_90a")
@@ -64,7 +65,7 @@ def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
                             d = dk.make_design(n, k, nt=4, mt=mt, wk=wk, ck=ck, unroll=unroll, stages=3, pdl=True)
                         except ValueError:
                             continue
-                        scored.append((dk._score(d, 132), dk.design_name(d), d))
+                        scored.append((dd._score(d, 132), dk.design_name(d), d))
             scored.sort(key=lambda e: (e[0], e[1]))
             out += [d for sc, _, d in scored[:1] if sc < 1e8]
     if quick:
@@ -81,6 +82,7 @@ def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
 def explore_designs(n: int, k: int) -> list[dict]:
     """A wider, diverse set for max_m 8 and 16: the best-scored design of each CTA geometry
     (mt, wn, wk, ck), ten per bucket, to learn what the score misses."""
+    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
     from aotgemm.compiler.sources import decode_kernels as dk
 
     out = []
@@ -97,7 +99,7 @@ def explore_designs(n: int, k: int) -> list[dict]:
                                                        stages=stages)
                                 except ValueError:
                                     continue
-                                sc = dk._score(d, 132)
+                                sc = dd._score(d, 132)
                                 if sc >= 1e8 or wn * wk > 8:
                                     continue
                                 key = (mt, wn, wk, ck)
@@ -108,8 +110,41 @@ def explore_designs(n: int, k: int) -> list[dict]:
     return out
 
 
+def explore2_designs(n: int, k: int) -> list[dict]:
+    """Run 4: designs_for plus, per bucket, the eight best-scored new geometries with the
+    push epilogue and PDL (small shapes: both buckets; the others: max_m 16 only)."""
+    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = list(dk.designs_for(n, k, "sm_90a"))
+    have = {dk.design_name(d) for d in out}
+    for nt in ((1, 2) if n * k <= 21 * 2**20 else (2,)):
+        best = {}
+        for mt in (1, 2, 4):
+            for wn in (1, 2):
+                for wk in (1, 2, 4, 8):
+                    for ck in (1, 2, 4, 8):
+                        for unroll in (2, 4):
+                            for stages in (3, 4, 6):
+                                try:
+                                    d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
+                                                       stages=stages, pdl=True)
+                                except ValueError:
+                                    continue
+                                sc = dd._score(d, 132)
+                                if sc >= 1e8 or wn * wk > 8 or dk.design_name(d) in have:
+                                    continue
+                                key = (mt, wn, wk, ck)
+                                if key not in best or sc < best[key][0]:
+                                    best[key] = (sc, d)
+        ranked = sorted(best.values(), key=lambda e: e[0])
+        out += [d for _, d in ranked[:8]]
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
+    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
     from aotgemm.compiler.sources import decode_kernels as dk
 
     t = time.time()
@@ -121,13 +156,15 @@ def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> Non
     from concurrent.futures import ProcessPoolExecutor
 
     from aotgemm.compiler.link import link_library
+    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
     from aotgemm.compiler.sources import decode_kernels as dk
 
     out = Path(outdir)
     (out / "obj").mkdir(parents=True, exist_ok=True)
     jobs, table = [], {}
     for n, k in shapes:
-        designs = explore_designs(n, k) if explore else probe_designs(n, k, quick)
+        designs = (explore2_designs(n, k) if explore == 2 else explore_designs(n, k) if explore
+                   else probe_designs(n, k, quick))
         for d in designs:
             sym = "aotgemm_" + dk.design_name(d)
             table[sym] = d
@@ -405,7 +442,7 @@ def main(argv):
         if "--shapes" in argv:
             spec = argv[argv.index("--shapes") + 1]
             shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
-        compile_main(argv[1], shapes, "--quick" in argv, "--explore" in argv)
+        compile_main(argv[1], shapes, "--quick" in argv, 2 if "--explore2" in argv else "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

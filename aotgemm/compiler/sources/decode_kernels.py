@@ -1,50 +1,45 @@
 """Decode GEMM kernels of our own (source name "aotgemm"), written in the CuTe DSL.
 
 out[M, N] = x[M, K] @ W[N, K]^T, bf16 in and out, fp32 accumulation, for the
-small M of decode (M <= 64).  At such M the GEMM is a stream over the weight
-matrix: the floor is W's bytes over HBM bandwidth, and every design here is
-about keeping enough weight bytes in flight on all 132 SMs and wasting none
-of them.
+small M of decode (max_m 8 or 16). At such M the GEMM is a stream over the
+weights: the floor is W's bytes over HBM bandwidth, and every design here is
+about keeping enough weight bytes in flight on all SMs and wasting none.
 
-One kernel family, "swapab_rf" (swap-AB, register-fed mma.sync):
-
-* Swap-AB: weight rows fill the 16-row M side of mma.sync.m16n8k16 and the
-  tokens its 8-wide N side, so a token count of 1..8 pads to 8, not to 64
-  or 128 as a token-major tile would.
-* Register-fed: the weights go straight from global memory into the MMA's A
-  registers with 16-byte loads (no shared memory, no ldmatrix, no
-  barriers in the main loop).  mma.sync wants each thread's A values at
-  k = {2c, 2c+1, 2c+8, 2c+9} of a 16-wide k step, which is not one
-  contiguous run.  But k is only summed over, so any permutation of k works
-  if x uses the same one: thread (g, c) of a warp loads 8 consecutive k
-  (16 bytes) of row g and of row g+8 per 32 k, and feeds k 8c+4j..8c+4j+3
-  to MMA j (j = 0, 1) in the slots mma.sync expects; x is loaded with the
-  same mapping.  Each quad of lanes then reads 64 contiguous bytes of a
-  row: whole 32-byte sectors, so no HBM byte is fetched twice.
-* Weight loads are non-caching in L1 (they are used once); x is small and
-  re-read by every warp, so it goes through L1 normally.
-* Split-K at two levels so that even N = 1280 fills the chip: WK warps of a
-  CTA take disjoint K ranges, and CK CTAs of a thread-block cluster take
-  disjoint K ranges too.  The partial sums meet in shared memory; across the
-  cluster they are read through distributed shared memory (DSMEM), each CTA
-  summing a disjoint slice of the rows in a fixed order: deterministic, no
-  atomics, no workspace, no second kernel.
+* Swap-AB on mma.sync.m16n8k16: weight rows fill the MMA's 16-row side and the
+  tokens its 8-wide side, so 1..8 tokens pad to 8, not to a 64/128-row tile.
+* A k-permutation instead of ldmatrix: mma.sync wants each lane's A values at
+  k = {2c, 2c+1, 2c+8, 2c+9} of a 16-wide step, not one contiguous run. k is
+  only summed over, so any permutation works if x uses the same one: lane
+  (g, c) takes 8 consecutive k (16 bytes) of rows g and g+8 per 32 k, and feeds
+  k 8c+4j..8c+4j+3 to MMA j in the slots mma.sync expects; x likewise. A quad
+  of lanes reads 64 contiguous bytes of a row: whole sectors, no byte twice.
+* "swapab_cp" (the kernels we ship): each lane cp.async's its own 16-byte
+  pieces (W with .cg, L2 only: read once; x with .ca: every warp re-reads it)
+  into its own shared-memory slots, `stages` deep, and reads back only what it
+  wrote, so the main loop needs cp.async.wait_group and no barrier.
+  "swapab_rf" loads straight into registers; ptxas then interleaves the loads
+  with the MMAs and keeps too few in flight (2x slower on the H200): kept only
+  as a reference point.
+* Split-K at two levels so that N = 1280 still fills 132 SMs: the `wk` warps of
+  a CTA and the `ck` CTAs of a thread-block cluster take disjoint K ranges.
+  Partials meet in shared memory; across the cluster each CTA owns a slice of
+  the rows and the others push their partials into its shared memory
+  (st.shared::cluster), then one cluster barrier and a fixed-order sum:
+  deterministic, no atomics, no workspace, no second kernel ("pull", reading
+  the peers through DSMEM, needs two barriers and was 0.3-1.5 us slower).
 * N and K are compile-time constants (one kernel per weight shape); M is a
-  run-time value bounded by the design's max_m (= 8 * NT): x rows past M are
-  clamped to row M-1 when loaded (harmless duplicates) and never stored.
+  run-time value up to max_m = 8 * nt: x rows past M are clamped to row M-1
+  when loaded (harmless duplicates) and never stored.
+* PDL (`pdl`): the weights of the first stages are requested before
+  griddepcontrol.wait, and the next kernel is released after the main loop.
 
-This is the only module that imports cutlass for these kernels; the import
-happens inside the functions so that importing the module stays cheap.
+Design dicts are plain JSON (see make_design); which designs to build per
+shape is decode_designs' business. This is the only module that imports
+cutlass for these kernels, inside functions, so importing it stays cheap.
 """
-
-
-
-import math
 
 # ---------------------------------------------------------------------------
 # designs
-
-_SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
 
 def _validate(d: dict) -> None:
@@ -101,102 +96,12 @@ def design_name(d: dict) -> str:
             f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}")
 
 
-def _ctas(d: dict) -> int:
-    return d["n"] // (16 * d["mt"] * d["wn"]) * d["ck"]
-
-
-def _score(d: dict, sms: int) -> float:
-    """Lower is better: a rough model of how well design d streams W on `sms` SMs.
-
-    Calibrated on the H200 runs of 2026-11-30 (bench/results/h200-2026-11-30):
-    all CTAs must be resident at once (clusters of 4-8 pack only ~90% of the SMs'
-    slots: ncu's "max active clusters"), the busiest SM sets the time, 1-step
-    chunks and thousands of CTAs cost bandwidth, and with mt=1 a 16-token tile
-    reads as many x bytes (through L2/L1) as W bytes.
-    """
-    ctas = _ctas(d)
-    warps = d["wn"] * d["wk"]
-    per_sm_fit = min(227 * 1024 // smem_bytes(d), 64 // warps, 32)
-    if ctas > per_sm_fit * sms * (0.9 if d["ck"] > 2 else 1.0):
-        return 1e9  # not all CTAs resident at once: a second wave
-    per_sm = ctas / sms
-    balance = math.ceil(per_sm) / per_sm  # the busiest SM over the average
-    s = d.get("stages", 2)
-    warp_inflight = (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes one warp keeps in flight
-    chunks = d["k"] // (32 * d["unroll"] * d["wk"] * d["ck"])
-    cost = balance
-    cost += 0.1 * max(0.0, 1 - warp_inflight / (12 * 1024))
-    cost += 0.2 if d["unroll"] == 1 else 0.0
-    cost += 0.03 * max(0.0, ctas / (4 * sms) - 1)
-    cost += 0.05 * max(0.0, d["nt"] / d["mt"] - 1)
-    cost += 0.1 * max(0, 2 * (s - 1) - chunks) / (s - 1)      # pipeline mostly prologue
-    cost += 0.01 * d["ck"] + 0.005 * d["wk"]                   # reduction work
-    return cost
-
-
-# The fastest designs per weight shape measured on the H200 (132 SMs) on 2026-11-30
-# (bench/results/h200-2026-11-30/decode_probe_run{1,2}*): name fields
-# (stages, nt, mt, wn, wk, ck, unroll). designs_for puts them first for sm_90a.
-_MEASURED_SM90 = {
-    (6144, 4096): ["4,1,1,1,4,1,2", "4,1,1,1,2,1,4", "4,2,1,2,2,2,2", "4,2,2,1,2,2,2"],
-    (4096, 4096): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "4,2,2,1,4,2,2", "4,2,2,1,2,2,4"],
-    (28672, 4096): ["4,1,2,1,1,1,2", "4,1,1,2,1,1,2", "4,2,2,1,1,1,2", "3,2,1,1,1,1,2"],
-    (4096, 14336): ["4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,2,2,1,4,2,2", "4,2,2,1,2,2,4"],
-    (1280, 8192): ["4,1,1,1,1,8,4", "4,1,1,1,2,4,4", "4,2,2,1,1,8,4", "4,2,1,2,1,8,4"],
-    (8192, 1024): ["3,1,1,1,2,1,4", "3,1,1,2,2,1,4", "3,2,1,2,2,1,4", "3,2,1,1,2,1,4"],
-    (1536, 4096): ["4,1,2,1,2,8,2", "4,1,2,1,1,8,4", "4,2,2,1,1,8,4", "4,2,2,1,2,8,2"],
-    (4096, 3584): ["4,1,1,1,4,1,4", "4,1,1,2,4,2,2", "4,2,2,2,4,2,2", "4,2,2,1,4,2,2"],
-    (7168, 4096): ["4,1,1,1,2,2,2", "4,1,1,1,1,2,4", "3,2,1,1,1,2,4", "3,2,1,1,2,2,2"],
-}
-
-
 def designs_for(n: int, k: int, arch: str) -> list[dict]:
-    """A handful of designs worth timing for weight shape (n, k), each with its max_m.
+    """The candidate designs worth tuning for weight shape (n, k) on `arch`; see
+    decode_designs.designs_for (kept apart: choosing designs needs no kernel code)."""
+    from .decode_designs import designs_for as _designs_for
 
-    Two buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
-    on the H200: mma.sync work and x traffic grow with the token tile, see
-    decode_NOTES.md). Per bucket: the designs measured fastest for this shape
-    on the H200 (sm_90a, known shapes only), then the best by `_score` of a
-    small grid, four in all, every one with PDL (it saved 0.5-1 us between
-    back-to-back GEMMs and cost nothing elsewhere).
-    """
-    sms = _SM_COUNT.get(arch, 132)
-    out: list[dict] = []
-    seen: set = set()
-    for nt in (1, 2):
-        picked: list[dict] = []
-        if arch == "sm_90a":
-            for spec in _MEASURED_SM90.get((n, k), []):
-                st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
-                if snt == nt:
-                    picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
-                                              stages=st, pdl=True))
-        scored = []
-        for mt in (1, 2):
-            for wn in (1, 2):
-                for wk in (1, 2, 4):
-                    for ck in (1, 2, 4, 8):
-                        for unroll in (2, 4):
-                            for stages in (3, 4):
-                                try:
-                                    d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
-                                                    unroll=unroll, stages=stages, pdl=True)
-                                except ValueError:
-                                    continue
-                                scored.append((_score(d, sms), design_name(d), d))
-        scored.sort(key=lambda e: (e[0], e[1]))
-        picked += [d for sc, _, d in scored if sc < 1e8]
-        count = 0
-        for d in picked:
-            name = design_name(d)
-            if name in seen:
-                continue
-            seen.add(name)
-            out.append(d)
-            count += 1
-            if count == 4:
-                break
-    return out
+    return _designs_for(n, k, arch)
 
 
 # ---------------------------------------------------------------------------

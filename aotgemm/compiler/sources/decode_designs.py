@@ -1,0 +1,122 @@
+"""Which decode-kernel designs to build for a weight shape (no cutlass import).
+
+The kernels and the design-dict schema live in decode_kernels; this module
+only chooses among designs: a table of designs measured fastest on the H200,
+and `_score`, a rough model of how well a design streams the weights, for
+shapes the table lacks. decode_kernels.designs_for forwards here.
+"""
+
+import math
+
+from .decode_kernels import design_name, make_design, smem_bytes
+
+_SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
+
+def _ctas(d: dict) -> int:
+    return d["n"] // (16 * d["mt"] * d["wn"]) * d["ck"]
+
+
+def _score(d: dict, sms: int) -> float:
+    """Lower is better: a rough model of how well design d streams W on `sms` SMs.
+
+    Calibrated on the H200 runs of 2026-11-30 (bench/results/h200-2026-11-30):
+    all CTAs must be resident at once (clusters of 4-8 pack only ~90% of the SMs'
+    slots: ncu's "max active clusters"), the busiest SM sets the time, 1-step
+    chunks and thousands of CTAs cost bandwidth, and with mt=1 a 16-token tile
+    reads as many x bytes (through L2/L1) as W bytes.
+    """
+    ctas = _ctas(d)
+    warps = d["wn"] * d["wk"]
+    per_sm_fit = min(227 * 1024 // smem_bytes(d), 64 // warps, 32)
+    if ctas > per_sm_fit * sms * (0.9 if d["ck"] > 2 else 1.0):
+        return 1e9  # not all CTAs resident at once: a second wave
+    per_sm = ctas / sms
+    balance = math.ceil(per_sm) / per_sm  # the busiest SM over the average
+    s = d.get("stages", 2)
+    warp_inflight = (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes one warp keeps in flight
+    chunks = d["k"] // (32 * d["unroll"] * d["wk"] * d["ck"])
+    sm_inflight = per_sm * warps * warp_inflight  # W bytes one SM keeps in flight
+    cost = balance
+    cost += 0.5 * max(0.0, 1 - sm_inflight / (48 * 1024))   # too few warps streaming
+    cost += 0.1 * max(0.0, 1 - warp_inflight / (12 * 1024))
+    cost += 0.2 if d["unroll"] == 1 else 0.0
+    cost += 0.03 * max(0.0, ctas / (4 * sms) - 1)
+    cost += 0.05 * max(0.0, d["nt"] / d["mt"] - 1)
+    cost += 0.1 * max(0, 2 * (s - 1) - chunks) / (s - 1)      # pipeline mostly prologue
+    cost += 0.01 * d["ck"] + 0.005 * d["wk"]                   # reduction work
+    return cost
+
+
+# The fastest designs per weight shape measured on the H200 (132 SMs) on 2026-11-30,
+# best first by the mean of (ours / cuBLAS) over both figures at M 1,4,8 (nt=1) or
+# 12,16 (nt=2) (bench/results/h200-2026-11-30/decode_probe_run4_explore2.*). Fields:
+# "stages,nt,mt,wn,wk,ck,unroll". designs_for puts them first for sm_90a.
+_MEASURED_SM90 = {
+    (28672, 4096): ["3,1,2,1,1,1,4", "4,1,2,1,1,1,2", "3,1,2,1,1,1,2", "4,1,1,2,1,1,2",
+                    "4,2,2,1,1,1,2", "3,2,2,1,1,1,2", "3,2,1,1,1,1,2", "3,2,1,2,1,1,2"],
+    (4096, 14336): ["4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,1,1,1,1,1,4",
+                    "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "4,2,2,1,2,2,2", "4,2,2,1,4,1,2"],
+    (7168, 4096): ["3,1,1,1,1,2,4", "4,1,1,1,1,2,4", "4,1,1,1,2,2,2", "4,1,2,1,1,4,2",
+                   "3,2,1,1,1,2,4", "3,2,2,1,1,4,2", "3,2,1,1,2,2,2", "6,2,1,1,1,2,2"],
+    (6144, 4096): ["4,1,1,1,2,1,4", "4,1,1,1,4,1,2", "3,1,2,1,1,2,4", "4,1,1,1,1,1,4",
+                   "4,2,1,2,2,2,2", "4,2,2,1,1,4,2", "4,2,2,1,2,2,2", "4,2,1,2,1,2,4"],
+    (4096, 4096): ["4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,1,1,1,1,2,4", "4,1,1,1,2,1,4",
+                   "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "4,2,2,1,2,2,2", "4,2,2,2,2,2,2"],
+    (4096, 3584): ["4,1,1,2,4,2,2", "4,1,1,1,1,2,4", "4,1,1,1,4,1,4", "4,1,1,1,2,1,4",
+                   "4,2,2,2,4,2,2", "4,2,2,1,4,2,2", "4,2,2,1,2,2,2", "4,2,2,1,4,1,2"],
+    (1280, 8192): ["3,1,1,1,1,8,4", "6,1,1,1,1,8,2", "4,1,1,1,1,8,4", "4,1,1,1,4,4,2",
+                   "4,2,2,1,2,8,2", "4,2,1,2,1,8,4", "4,2,2,1,1,8,4", "4,2,1,1,1,8,4"],
+    (8192, 1024): ["3,1,1,2,2,1,4", "3,1,1,1,2,1,4", "4,1,2,1,1,2,2", "4,1,2,1,2,1,2",
+                   "3,2,1,1,2,1,4", "3,2,1,2,2,1,4", "4,2,2,1,2,1,2", "4,2,2,1,1,2,2"],
+    (1536, 4096): ["3,1,1,1,1,8,4", "3,1,1,1,4,4,2", "4,1,2,1,2,8,2", "6,1,1,1,1,4,2",
+                   "4,2,2,1,1,8,2", "4,2,2,1,1,8,4", "3,2,1,1,2,4,4", "3,2,2,1,1,8,4"],
+}
+
+
+def designs_for(n: int, k: int, arch: str) -> list[dict]:
+    """A handful of designs worth timing for weight shape (n, k), each with its max_m.
+
+    Two buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
+    on the H200: mma.sync work and x traffic grow with the token tile, see
+    decode_NOTES.md). Per bucket: the designs measured fastest for this shape
+    on the H200 (sm_90a, known shapes only), then the best by `_score` of a
+    small grid, four in all, every one with PDL (it saved 0.5-1 us between
+    back-to-back GEMMs and cost nothing elsewhere).
+    """
+    sms = _SM_COUNT.get(arch, 132)
+    out: list[dict] = []
+    seen: set = set()
+    for nt in (1, 2):
+        picked: list[dict] = []
+        if arch == "sm_90a":
+            for spec in _MEASURED_SM90.get((n, k), []):
+                st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
+                if snt == nt:
+                    picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
+                                              stages=st, pdl=True))
+        scored = []
+        for mt in (1, 2):
+            for wn in (1, 2):
+                for wk in (1, 2, 4):
+                    for ck in (1, 2, 4, 8):
+                        for unroll in (2, 4):
+                            for stages in (3, 4):
+                                try:
+                                    d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
+                                                    unroll=unroll, stages=stages, pdl=True)
+                                except ValueError:
+                                    continue
+                                scored.append((_score(d, sms), design_name(d), d))
+        scored.sort(key=lambda e: (e[0], e[1]))
+        picked += [d for sc, _, d in scored if sc < 1e8]
+        count = 0
+        for d in picked:
+            name = design_name(d)
+            if name in seen:
+                continue
+            seen.add(name)
+            out.append(d)
+            count += 1
+            if count == 4:
+                break
+    return out
