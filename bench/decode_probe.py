@@ -142,6 +142,24 @@ def explore2_designs(n: int, k: int) -> list[dict]:
     return out
 
 
+def simt_designs(n: int, k: int) -> list[dict]:
+    """Run 5: CUDA-core designs for M <= 4 next to the best tensor-core design of each bucket."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a")]
+    out = [next(d for d in out if d["max_m"] == 8), next(d for d in out if d["max_m"] == 16)]
+    for max_m in (1, 4):
+        for rows, warps, unroll in ((4, 4, 2), (8, 4, 1), (4, 8, 1), (2, 8, 2), (4, 4, 1), (4, 2, 2),
+                                    (4, 7, 2), (8, 7, 1)):
+            try:
+                d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll, pdl=True)
+            except ValueError:
+                continue
+            if sum(1 for e in out if e["kind"] == "simt" and e["max_m"] == max_m) < 4:
+                out.append(d)
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
     from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
@@ -163,8 +181,8 @@ def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> Non
     (out / "obj").mkdir(parents=True, exist_ok=True)
     jobs, table = [], {}
     for n, k in shapes:
-        designs = (explore2_designs(n, k) if explore == 2 else explore_designs(n, k) if explore
-                   else probe_designs(n, k, quick))
+        designs = (simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
+                   else explore_designs(n, k) if explore else probe_designs(n, k, quick))
         for d in designs:
             sym = "aotgemm_" + dk.design_name(d)
             table[sym] = d
@@ -357,7 +375,7 @@ def run_main(outdir: str, log: str) -> None:
         for m in TIME_MS:
             # candidates: the designs of the two smallest max_m buckets that hold m
             buckets = sorted({d["max_m"] for d in good.values() if (d["n"], d["k"]) == (n, k) and d["max_m"] >= m})
-            cands = [s for s, d in good.items() if (d["n"], d["k"]) == (n, k) and d["max_m"] in buckets[:2]]
+            cands = [s for s, d in good.items() if (d["n"], d["k"]) == (n, k) and d["max_m"] in buckets[:3]]
             if not cands:
                 continue
             t1 = time.time()
@@ -442,7 +460,7 @@ def main(argv):
         if "--shapes" in argv:
             spec = argv[argv.index("--shapes") + 1]
             shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
-        compile_main(argv[1], shapes, "--quick" in argv, 2 if "--explore2" in argv else "--explore" in argv)
+        compile_main(argv[1], shapes, "--quick" in argv, 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

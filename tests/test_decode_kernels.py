@@ -15,11 +15,11 @@ LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280,
 def test_designs_for_covers_decode(n, k):
     designs = dk.designs_for(n, k, "sm_90a")
     assert designs, f"no design for {n}x{k}"
-    assert {d["max_m"] for d in designs} == {8, 16}
-    assert len(designs) <= 8
+    assert {d["max_m"] for d in designs} == {1, 8, 16}
+    assert len(designs) <= 10
     for d in designs:
         assert (d["n"], d["k"]) == (n, k)
-        assert d["max_m"] == 8 * d["nt"]
+        assert d["kind"] == "simt" or d["max_m"] == 8 * d["nt"]
         dk._validate(d)  # raises if the design cannot be built
         assert dk.smem_bytes(d) <= 227 * 1024
 
@@ -29,7 +29,7 @@ def test_design_dicts_are_plain_json():
 
     for d in dk.designs_for(1280, 8192, "sm_90a"):
         assert json.loads(json.dumps(d)) == d
-        assert d["kind"] == "swapab_cp" and d["pdl"] is True
+        assert d["kind"] in ("swapab_cp", "simt") and d["pdl"] is True
         assert dk.design_name(dict(d)) == dk.design_name(json.loads(json.dumps(d)))
 
 
@@ -63,6 +63,24 @@ def test_compile_sm90a_exports_symbol(tmp_path, design):
     dk.compile_decode(d, "aotgemm_decode_test", str(obj), "sm_90a")
     assert obj.stat().st_size > 1000
     assert _exports(obj, "aotgemm_decode_test")
+
+
+@pytest.mark.build
+def test_compile_simt_exports_symbol(tmp_path):
+    pytest.importorskip("cutlass")
+    d = dk.make_simt_design(4096, 4096, max_m=4, rows=4, warps=4, unroll=2, pdl=True)
+    obj = tmp_path / "simt.o"
+    dk.compile_decode(d, "aotgemm_decode_simt_test", str(obj), "sm_90a")
+    assert _exports(obj, "aotgemm_decode_simt_test")
+
+
+def test_simt_design_validation():
+    d = dk.make_simt_design(1280, 8192, max_m=1, rows=4, warps=8, unroll=1)
+    assert dk.design_name(d) == "simt_n1280k8192_m1_r4w8u1"
+    with pytest.raises(ValueError):
+        dk.make_simt_design(4096, 3584, max_m=4, rows=4, warps=4, unroll=2)  # K not a multiple of 2048
+    with pytest.raises(ValueError):
+        dk.make_simt_design(4096, 4096, max_m=8, rows=4, warps=4, unroll=1)  # simt serves max_m <= 4
 
 
 @pytest.mark.build

@@ -8,7 +8,7 @@ shapes the table lacks. decode_kernels.designs_for forwards here.
 
 import math
 
-from .decode_kernels import design_name, make_design, smem_bytes
+from .decode_kernels import design_name, make_design, make_simt_design, smem_bytes
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
@@ -73,10 +73,43 @@ _MEASURED_SM90 = {
 }
 
 
+# CUDA-core designs for M = 1 (decode_simt), "rows,warps,unroll", measured on the H200
+# on 2026-11-30 (decode_probe_run5_simt.*): at M=1 they beat the tensor-core kernel
+# on all nine shapes (1536x4096: 4.23 vs 5.60 us). Their max_m=4 versions lost to the
+# tensor-core max_m=8 kernels at M=2..4 on 8 of 9 shapes, so only max_m=1 is offered.
+_SIMT_SM90 = {
+    (28672, 4096): ["2,8,2", "4,8,1"], (4096, 14336): ["4,4,1", "4,4,2"],
+    (7168, 4096): ["2,8,2", "4,8,1"], (6144, 4096): ["2,8,2", "4,8,1"],
+    (4096, 4096): ["2,8,2", "4,8,1"], (4096, 3584): ["4,7,2", "8,7,1"],
+    (1280, 8192): ["2,8,2", "4,8,1"], (8192, 1024): ["4,4,1", "4,2,2"],
+    (1536, 4096): ["2,8,2", "4,8,1"],
+}
+# for other shapes: the first two of these that divide the shape
+_SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
+
+
+def simt_designs_for(n: int, k: int, arch: str) -> list[dict]:
+    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid."""
+    specs = _SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []
+    out = []
+    for spec in specs + _SIMT_FALLBACK:
+        rows, warps, unroll = (int(v) for v in spec.split(","))
+        try:
+            d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True)
+        except ValueError:
+            continue
+        if d not in out:
+            out.append(d)
+        if len(out) == 2:
+            break
+    return out
+
+
 def designs_for(n: int, k: int, arch: str) -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
-    Two buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
+    First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`). Then two
+    tensor-core buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
     on the H200: mma.sync work and x traffic grow with the token tile, see
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
@@ -84,7 +117,7 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
     back-to-back GEMMs and cost nothing elsewhere).
     """
     sms = _SM_COUNT.get(arch, 132)
-    out: list[dict] = []
+    out: list[dict] = simt_designs_for(n, k, arch)
     seen: set = set()
     for nt in (1, 2):
         picked: list[dict] = []

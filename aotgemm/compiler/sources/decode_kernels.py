@@ -43,6 +43,10 @@ cutlass for these kernels, inside functions, so importing it stays cheap.
 
 
 def _validate(d: dict) -> None:
+    if d["kind"] == "simt":
+        from .decode_simt import validate_simt
+
+        return validate_simt(d)
     n, k = d["n"], d["k"]
     mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
     rows_cta = 16 * mt * wn
@@ -90,7 +94,20 @@ def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 
     return d
 
 
+def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
+                     pdl: bool = False) -> dict:
+    """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
+    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane."""
+    d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
+         "unroll": unroll, "pdl": bool(pdl)}
+    _validate(d)
+    return d
+
+
 def design_name(d: dict) -> str:
+    if d["kind"] == "simt":
+        return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
+                f"{'_pdl' if d['pdl'] else ''}")
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
             f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}")
@@ -351,6 +368,10 @@ def _build(d: dict):
 
 
 def smem_bytes(d: dict) -> int:
+    if d["kind"] == "simt":
+        from .decode_simt import simt_smem_bytes
+
+        return simt_smem_bytes(d)
     rows = 16 * d["mt"] * d["wn"]
     if d["ck"] > 1 and d.get("epi", "push") == "push":
         part = d["ck"] * d["wk"] * 8 * d["nt"] * (rows // d["ck"] + 4) * 4
@@ -385,7 +406,12 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     wt = make_fake_tensor(cutlass.BFloat16, (k, n), (1, k), assumed_align=16)
     out = make_fake_tensor(cutlass.BFloat16, (sym_m, n), (n, 1), assumed_align=16)
     stream = cute.runtime.make_fake_stream()
-    fn = _build(design)
+    if design["kind"] == "simt":
+        from .decode_simt import build_simt
+
+        fn = build_simt(design)
+    else:
+        fn = _build(design)
     opts = [cute.GPUArch(arch), cute.EnableTVMFFI(True)]
     dump = os.environ.get("AOTGEMM_DECODE_DUMP")  # debugging: keep PTX and cubin here
     if dump:

@@ -1,0 +1,117 @@
+"""CUDA-core decode GEMM ("simt" designs) for the smallest M (1..4), in the CuTe DSL.
+
+At one to four tokens the tensor-core kernel (decode_kernels) pads the token
+side to 8 and pays a shared-memory pipeline and a cross-warp/cluster
+reduction; plain FMAs are enough work-wise (M FMAs per weight element) and
+need neither. Design fields (besides kind/n/k/max_m/pdl):
+
+  rows   weight rows (output columns) per CTA, unrolled: each x value loaded
+         and converted once is used `rows` times
+  warps  warps per CTA, splitting K: lane l of warp w takes the 8 consecutive
+         k at (w*32 + l)*8 + i*(warps*256), i = 0..K/(warps*256)-1, so a warp
+         reads 512 contiguous bytes of a row per load instruction
+  unroll iterations whose loads are issued together (rows*unroll 16-byte
+         weight loads in flight per lane, .L1::no_allocate: read once)
+
+M is dynamic up to max_m: x rows past M are clamped to row M-1 (computed,
+never stored). Reduction: butterfly shuffles inside each warp, then the
+warps' partials through shared memory in a fixed order: deterministic.
+"""
+
+
+def validate_simt(d: dict) -> None:
+    n, k, rows, warps, u = d["n"], d["k"], d["rows"], d["warps"], d["unroll"]
+    if d["max_m"] not in (1, 2, 3, 4):
+        raise ValueError("simt designs serve max_m 1..4")
+    if n % rows:
+        raise ValueError(f"n={n} is not a multiple of rows={rows}")
+    if k % (warps * 256 * u):
+        raise ValueError(f"k={k} is not a multiple of warps*256*unroll = {warps * 256 * u}")
+    if d["max_m"] * rows > 32 * warps:
+        raise ValueError("max_m*rows outputs must not exceed the CTA's threads")
+
+
+def simt_smem_bytes(d: dict) -> int:
+    return d["warps"] * d["max_m"] * d["rows"] * 4 + 64
+
+
+def build_simt(d: dict):
+    """The @cute.jit launcher for simt design d.  Imports cutlass."""
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass import const_expr
+
+    BF16, F32 = cutlass.BFloat16, cutlass.Float32
+    N, K = d["n"], d["k"]
+    MM, R, WARPS, U, PDL = d["max_m"], d["rows"], d["warps"], d["unroll"], d["pdl"]
+    THREADS = 32 * WARPS
+    STEP = WARPS * 256                 # k covered by the CTA per iteration
+    CHUNKS = K // (STEP * U)
+
+    @cute.kernel
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32):
+        tid, _, _ = cute.arch.thread_idx()
+        bn, _, _ = cute.arch.block_idx()
+        warp = tid // 32
+        lane = tid % 32
+        row0 = bn * R
+        k0 = tid * 8
+
+        w_atom = cute.make_copy_atom(
+            cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128,
+            l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
+        x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128)
+        wr = cute.make_rmem_tensor(cute.make_layout(U * R * 8), BF16)
+        xr = cute.make_rmem_tensor(cute.make_layout(U * MM * 8), BF16)
+        acc = cute.make_rmem_tensor(cute.make_layout(MM * R), F32)
+        acc.fill(0.0)
+
+        xrows = []
+        for mi in cutlass.range_constexpr(MM):
+            xrows.append(cutlass.min(mi, m - 1))
+
+        if const_expr(PDL):
+            cute.arch.griddepcontrol_wait()
+        for ch in cutlass.range(CHUNKS, unroll=1):
+            for u in cutlass.range_constexpr(U):
+                kk = k0 + (ch * U + u) * STEP
+                for r in cutlass.range_constexpr(R):
+                    src = cute.make_tensor((w.iterator + (row0 + r) * K + kk).align(16), cute.make_layout(8))
+                    dst = cute.make_tensor(wr.iterator + (u * R + r) * 8, cute.make_layout(8))
+                    cute.copy(w_atom, src, dst)
+                for mi in cutlass.range_constexpr(MM):
+                    src = cute.make_tensor((x.iterator + xrows[mi] * K + kk).align(16), cute.make_layout(8))
+                    dst = cute.make_tensor(xr.iterator + (u * MM + mi) * 8, cute.make_layout(8))
+                    cute.copy(x_atom, src, dst)
+            for u in cutlass.range_constexpr(U):
+                for e in cutlass.range_constexpr(8):
+                    for mi in cutlass.range_constexpr(MM):
+                        xv = xr[(u * MM + mi) * 8 + e].to(F32)
+                        for r in cutlass.range_constexpr(R):
+                            acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * 8 + e].to(F32)
+        if const_expr(PDL):
+            cute.arch.griddepcontrol_launch_dependents()
+
+        smem = cutlass.memory.SmemAllocator()
+        part = smem.allocate_tensor(F32, cute.make_layout(WARPS * MM * R), byte_alignment=16)
+        for i in cutlass.range_constexpr(MM * R):
+            v = cute.arch.warp_reduction_sum(acc[i])
+            if lane == 0:
+                part[warp * (MM * R) + i] = v
+        cute.arch.sync_threads()
+        if tid < MM * R:
+            mi = tid // R
+            if mi < m:
+                s = cutlass.Float32(0.0)
+                for wq in cutlass.range_constexpr(WARPS):
+                    s = s + part[wq * (MM * R) + tid]
+                out[mi, row0 + tid % R] = s.to(BF16)
+
+    @cute.jit
+    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
+        m = x.shape[0]
+        w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
+        kernel(x, w, out, m).launch(grid=[N // R, 1, 1], block=[THREADS, 1, 1],
+                                    smem=simt_smem_bytes(d), stream=stream, use_pdl=PDL)
+
+    return launch
