@@ -33,8 +33,10 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
 * PDL (`pdl`): the weights of the first stages are requested before
   griddepcontrol.wait, and the next kernel is released after the main loop.
 
-Design dicts are plain JSON (see make_design); which designs to build per
-shape is decode_designs' business. This is the only module that imports
+M = 1 is served better by a CUDA-core kernel (decode_simt, kind "simt",
+max_m 1; see make_simt_design); compile_decode builds either kind. Design dicts
+are plain JSON (see make_design); which designs to build per shape is
+decode_designs' business. This is the only module that imports
 cutlass for these kernels, inside functions, so importing it stays cheap.
 """
 
