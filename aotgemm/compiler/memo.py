@@ -45,9 +45,9 @@ class Memo:
         return value
 
 
-def code_fingerprint(*modules) -> str:
-    """SHA-256 (16 hex) of the source files of `modules`: memoised results follow the code that made them."""
+def code_fingerprint(*files) -> str:
+    """SHA-256 (16 hex) of source `files`: memoised results follow the code that made them."""
     h = hashlib.sha256()
-    for m in modules:
-        h.update(Path(m.__file__).read_bytes())
+    for f in files:
+        h.update(Path(f).read_bytes())
     return h.hexdigest()[:16]

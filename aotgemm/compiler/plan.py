@@ -9,7 +9,6 @@ a warm rebuild imports no kernel library at all.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass
 
 from ..errors import NoCandidates
@@ -64,7 +63,7 @@ def _source_key(source: KernelSource) -> dict:
     ranking = ", ".join(f"{d} {v}" for d in getattr(source, "ranking_distributions", ())
                         for v in [_version(d)])
     return {"source": source.name, "versions": source.versions(), "ranking": ranking,
-            "code": code_fingerprint(sys.modules[type(source).__module__])}
+            "code": code_fingerprint(*source.code_files())}
 
 
 def _version(dist: str) -> str | None:

@@ -61,6 +61,12 @@ class KernelSource(ABC):
         """'dist version, ...' for `distributions` (sorted; '-' for one not installed)."""
         return ", ".join(f"{d} {dist_version(d) or '-'}" for d in sorted(self.distributions))
 
+    def code_files(self) -> tuple[str, ...]:
+        """aotgemm's own files whose code decides what `enumerate` and `rank` return (memo keys follow them)."""
+        import sys
+
+        return (sys.modules[type(self).__module__].__file__,)
+
     def available(self) -> Status:
         """Whether this source's library is installed here (checked without importing it)."""
         missing = []

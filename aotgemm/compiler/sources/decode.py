@@ -19,7 +19,10 @@ from ...problem import GemmProblem
 from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
-_KERNEL_FILES = ("decode_kernels.py",)
+# The files whose code is compiled into the kernels (their text is the kernels' version), and
+# the one that chooses designs per shape (it decides enumeration, not machine code).
+_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py")
+_DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
 DTYPES = ("bfloat16",)
 
@@ -39,6 +42,10 @@ class DecodeSource(KernelSource):
 
     def versions(self) -> str:
         return f"decode_kernels {_code_hash()}"
+
+    def code_files(self) -> tuple[str, ...]:
+        here = Path(__file__).resolve().parent
+        return (__file__, *(str(here / f) for f in _DESIGN_FILES + _KERNEL_FILES))
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
         if problem.epilogue != IDENTITY or problem.dtype not in DTYPES or gpu.arch not in ARCHS:
