@@ -193,9 +193,9 @@ def test_load_end_to_end_with_injected_facts(tmp_path, cache_dir, cpu_ffi_librar
     assert b.library_path.read_bytes() == cpu_ffi_library
     assert set(b.timings) == {"open", "environment", "extract", "import_tvm_ffi", "dlopen", "resolve"}
     table = b.dispatch.table
-    assert table[("bfloat16", "linear", 256, 128, 16)].symbol == "gemm_a"
-    assert table[("bfloat16", "linear", 256, 128, 128)].fn(1, 2, 3, 4) == 2004
-    assert table[("bfloat16", "linear", 256, 128, 1024)].fn is None  # the bundle chose cuBLAS
+    assert table[("bfloat16", "linear", "identity", 256, 128, 16)].symbol == "gemm_a"
+    assert table[("bfloat16", "linear", "identity", 256, 128, 128)].fn(1, 2, 3, 4) == 2004
+    assert table[("bfloat16", "linear", "identity", 256, 128, 1024)].fn is None  # the bundle chose cuBLAS
     assert b.shapes == {("bfloat16", 128, 256), ("bfloat16", 256, 128), ("float16", 64, 64)}
     assert "target H100_SXM (sm_90a), 2 kernel(s), 9 dispatch entries (5 served by kernels)" in b.describe()
     again = rt.load(tmp_path / "s.agb", facts=h100_facts())

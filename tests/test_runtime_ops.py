@@ -101,7 +101,7 @@ def test_miss_is_logged_once_per_shape(fallback, clean_runtime, caplog):
 
 
 def test_unexpected_misses_are_warnings(clean_runtime, caplog):
-    set_active(Dispatch(BUCKETS, {("bfloat16", "linear", 256, 128, 16): Route("k", lambda *a: None, 8)},
+    set_active(Dispatch(BUCKETS, {("bfloat16", "linear", "identity", 256, 128, 16): Route("k", lambda *a: None, 8)},
                         device_type="cpu"))
     caplog.set_level(logging.INFO, logger="aotgemm")
     w = torch.randn(256, 128, dtype=bf16)
@@ -186,10 +186,10 @@ class FakeKernel:
 def cpu_table(clean_runtime):
     k = FakeKernel()
     table = {
-        ("bfloat16", "linear", 256, 128, 16): Route("k16", k, 8),
-        ("bfloat16", "linear", 256, 128, 128): Route("k128", k, 8),
-        ("bfloat16", "linear", 256, 128, 1024): Route(None, None),
-        ("float16", "linear", 24, 40, 16): Route("k_fp16", k, 16),  # alignment 16: 24 and 40 are not
+        ("bfloat16", "linear", "identity", 256, 128, 16): Route("k16", k, 8),
+        ("bfloat16", "linear", "identity", 256, 128, 128): Route("k128", k, 8),
+        ("bfloat16", "linear", "identity", 256, 128, 1024): Route(None, None),
+        ("float16", "linear", "identity", 24, 40, 16): Route("k_fp16", k, 16),  # alignment 16: 24 and 40 are not
     }
     set_active(Dispatch(BUCKETS, table, device_type="cpu", name="cpu test table"))
     return k
@@ -247,7 +247,7 @@ def test_padded_rows_are_served(clean_runtime, cpu_table):
 
 def test_cpu_tensors_never_reach_cuda_kernels(clean_runtime):
     calls = []
-    set_active(Dispatch(BUCKETS, {("bfloat16", "linear", 256, 128, 16): Route("k", lambda *a: calls.append(a), 8)}))
+    set_active(Dispatch(BUCKETS, {("bfloat16", "linear", "identity", 256, 128, 16): Route("k", lambda *a: calls.append(a), 8)}))
     x, w = torch.randn(4, 128, dtype=bf16), torch.randn(256, 128, dtype=bf16)
     torch.testing.assert_close(clean_runtime.linear(x, w), F.linear(x, w), rtol=0, atol=0)
     assert calls == [] and clean_runtime.stats().misses == {("bfloat16", 256, 128, 16, "cpu tensor"): 1}

@@ -26,13 +26,10 @@ import torch
 from .. import config
 from ..bundle.format import CUBLAS, BundleIndex, Target
 from ..bundle.io import open_bundle
-from ..errors import BundleNotFound, EnvironmentMismatch, MalformedIndex, NoGpu
+from ..errors import BundleNotFound, EnvironmentMismatch, NoGpu
 from .environment import EnvironmentReport, MachineFacts, check_environment
 from .log import get_logger
 from .ops import (
-    LAYOUT,
-    Dispatch,
-    Route,
     Stats,
     get_active,
     reset_stats,
@@ -40,6 +37,8 @@ from .ops import (
     stats,
 )
 from .patch import patch_model, unpatch_model
+from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
+from .table import shapes as _shapes
 
 __all__ = [
     "AotGemmFallbackWarning", "EnvironmentReport", "LoadedBundle", "MachineFacts", "Stats", "active",
@@ -114,26 +113,6 @@ def unload() -> None:
     global _active_bundle
     set_active(None)
     _active_bundle = None
-
-
-def _shapes(targets) -> frozenset[tuple[str, int, int]]:
-    return frozenset((d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LAYOUT)
-
-
-def build_table(target: Target, functions: dict) -> dict[tuple, Route]:
-    """(dtype, layout, n, k, m_bucket) -> Route, from a target and its resolved kernel functions."""
-    kernels = {k.symbol: k for k in target.kernels}
-    table: dict[tuple, Route] = {}
-    for e in target.dispatch:
-        if e.kernel == CUBLAS:
-            table[e.key] = Route(None, None)
-            continue
-        k = kernels[e.kernel]
-        if k.dtype != e.dtype or k.layout != e.layout:
-            raise MalformedIndex(f"target {target.gpu}: dispatch entry {e.key} names kernel {k.symbol!r}, "
-                                 f"which is {k.dtype}/{k.layout}")
-        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment)
-    return table
 
 
 def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFacts | None = None,

@@ -2,11 +2,13 @@
 
 `torch.ops.aotgemm.aotgemm_linear(x, weight, bias)` has nn.Linear's semantics. The
 real implementation looks the call up in the active dispatch table by
-(dtype, "linear", N, K, bucket_for(M)); when the entry names a kernel and the
-tensors meet its requirements it calls the kernel on the current CUDA stream
-of x's device, otherwise it calls `torch.nn.functional.linear`. Every call
-is counted, as a hit or as a miss with its reason, by (dtype, N, K, bucket);
-the first miss of each (shape, reason) is logged. Nothing is ever compiled.
+problem key + bucket_for(M) (aotgemm.problem), lets the dispatch rule
+(aotgemm.runtime.rule.decide, shared with the AOTInductor shim) decide, and
+either calls the kernel through the problem's call convention
+(table.call_kernel) on the current CUDA stream of x's device, or calls
+`torch.nn.functional.linear`. Every call is counted, as a hit or as a miss
+with its reason, by (dtype, N, K, bucket); the first miss of each
+(shape, reason) is logged. Nothing is ever compiled.
 """
 
 from __future__ import annotations
@@ -16,54 +18,19 @@ import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
-from ..bundle.format import bucket_for
+from ..epilogues import BIAS, IDENTITY
 from ..errors import UnsupportedInput
+from ..problem import DTYPE_BYTES, LINEAR, GemmProblem, bucket_for
 from .log import get_logger
+from .rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
+from .table import Dispatch, Route, call_kernel, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
 
-# Reasons a call is served by cuBLAS instead of a bundle kernel.
-NOT_LOADED = "not loaded"
-ENV_MISMATCH = "environment mismatch"
-UNSUPPORTED_DTYPE = "unsupported dtype"
-CPU_TENSOR = "cpu tensor"
-OTHER_DEVICE = "other device"
-EMPTY = "empty input"
-NO_ENTRY = "no entry"
-CHOSE_CUBLAS = "bundle chose cublas"
-UNALIGNED = "unaligned"
-NON_CONTIGUOUS = "non-contiguous"
-MISS_REASONS = (NOT_LOADED, ENV_MISMATCH, UNSUPPORTED_DTYPE, CPU_TENSOR, OTHER_DEVICE, EMPTY, NO_ENTRY,
-                CHOSE_CUBLAS, UNALIGNED, NON_CONTIGUOUS)
-# Misses that lose a kernel the bundle could have served are logged as warnings; the expected ones as info.
-WARN_REASONS = frozenset({UNSUPPORTED_DTYPE, OTHER_DEVICE, NO_ENTRY, UNALIGNED, NON_CONTIGUOUS})
-
-DTYPE_NAMES = {torch.bfloat16: "bfloat16", torch.float16: "float16"}
-LAYOUT = "linear"
-
-
-@dataclass(frozen=True)
-class Route:
-    """What one dispatch entry resolves to: a kernel function, or None for cuBLAS."""
-
-    symbol: str | None
-    fn: Callable | None
-    alignment: int = 8
-
-
-@dataclass
-class Dispatch:
-    """The table the op consults: (dtype, layout, n, k, m_bucket) -> Route."""
-
-    buckets: tuple[int, ...]
-    table: dict[tuple[str, str, int, int, int], Route]
-    device_type: str = "cuda"
-    device_index: int | None = None  # kernels are served on this device only (None: any)
-    fallback: bool = False  # environment mismatch: serve everything from cuBLAS
-    name: str = ""
-
+# Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.runtime.rule).
+MISS_REASONS = tuple(r.text for r in _MISS)
 
 _active: Dispatch | None = None
 
@@ -147,17 +114,17 @@ def _count(key: tuple) -> None:
         _counts[key] += 1
 
 
-def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: str):
-    key = (dt, n, k, bucket, reason)
+def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+    key = (dt, n, k, bucket, reason.text)
     with _lock:
         _counts[key] += 1
         first = key not in _logged
         if first:
             _logged.add(key)
     if first:
-        level = logging.WARNING if reason in WARN_REASONS else logging.INFO
+        level = logging.WARNING if reason.warns else logging.INFO
         get_logger().log(level, "cuBLAS serves %s linear N=%d K=%d (M bucket %s): %s (logged once per shape "
-                         "and reason; see aotgemm.runtime.stats())", dt, n, k, bucket, reason)
+                         "and reason; see aotgemm.runtime.stats())", dt, n, k, bucket, reason.text)
     return torch.nn.functional.linear(x, weight, bias)
 
 
@@ -183,10 +150,6 @@ def check_inputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
             raise UnsupportedInput(f"aotgemm::aotgemm_linear: bias is on {bias.device} but x is on {x.device}")
 
 
-def _aligned(t: torch.Tensor, elems: int) -> bool:
-    return t.data_ptr() % 16 == 0 and t.data_ptr() % (elems * t.element_size()) == 0
-
-
 def _current_stream(device: torch.device) -> int:
     if device.type != "cuda":
         return 0
@@ -209,47 +172,61 @@ _LIB = torch.library.Library("aotgemm", "DEF")
 _LIB.define("aotgemm_linear(Tensor x, Tensor weight, Tensor? bias=None) -> Tensor")
 
 
+def _lookup(d: Dispatch, dt: str, n: int, k: int, bucket, has_bias: bool) -> tuple[Route | None, str]:
+    """The entry that serves the call, and its epilogue: the bias problem's when the bundle has one, else
+    the identity problem's (the bias then added after the kernel)."""
+    if has_bias:
+        route = d.table.get((dt, LINEAR, BIAS, n, k, bucket))
+        if route is not None:
+            return route, BIAS
+    return d.table.get((dt, LINEAR, IDENTITY, n, k, bucket)), IDENTITY
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """out = x @ weight.T + bias, like torch.nn.functional.linear; from a bundle kernel when it can."""
     check_inputs(x, weight, bias)
     n, k = weight.shape
-    dt = DTYPE_NAMES.get(x.dtype) or str(x.dtype).removeprefix("torch.")
+    dt = dtype_name(x.dtype)
     d = _active
     if d is None:
-        return _miss(x, weight, bias, dt, n, k, None, NOT_LOADED)
+        return _miss(x, weight, bias, dt, n, k, None, Reason.NOT_LOADED)
     shape = x.shape
     m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
     bucket = bucket_for(m, d.buckets) if d.buckets else None
-    if d.fallback:
-        return _miss(x, weight, bias, dt, n, k, bucket, ENV_MISMATCH)
-    if x.dtype not in DTYPE_NAMES:
-        return _miss(x, weight, bias, dt, n, k, bucket, UNSUPPORTED_DTYPE)
     dev = x.device
-    if dev.type != d.device_type:
-        return _miss(x, weight, bias, dt, n, k, bucket, CPU_TENSOR if dev.type == "cpu" else OTHER_DEVICE)
-    if d.device_index is not None and dev.index != d.device_index:
-        return _miss(x, weight, bias, dt, n, k, bucket, OTHER_DEVICE)
-    if m == 0 or k == 0:
-        return _miss(x, weight, bias, dt, n, k, bucket, EMPTY)
-    route = d.table.get((dt, LAYOUT, n, k, bucket))
-    if route is None:
-        return _miss(x, weight, bias, dt, n, k, bucket, NO_ENTRY)
-    if route.fn is None:
-        return _miss(x, weight, bias, dt, n, k, bucket, CHOSE_CUBLAS)
-    x2 = x if len(shape) == 2 else x.reshape(m, k)  # a view whenever x's rows are addressable: no copy
-    xs0, xs1 = x2.stride()
-    ws0, ws1 = weight.stride()
-    if xs1 != 1 or (m > 1 and xs0 < k) or ws1 != 1 or ws0 != k:
-        return _miss(x, weight, bias, dt, n, k, bucket, NON_CONTIGUOUS)
-    a = route.alignment
-    if k % a or n % a or xs0 % a or not _aligned(x2, a) or not _aligned(weight, a):
-        return _miss(x, weight, bias, dt, n, k, bucket, UNALIGNED)
+    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
+        device = Device.SERVED
+    else:
+        device = Device.CPU if dev.type == "cpu" else Device.OTHER
+    route, epilogue = _lookup(d, dt, n, k, bucket, bias is not None)
+    fused = epilogue == BIAS
+    x_row = rows(shape, x.stride())
+    pointers = (x.data_ptr(), weight.data_ptr(), bias.data_ptr()) if fused else (x.data_ptr(), weight.data_ptr())
+    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
+                    device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
+                    w_strides=weight.stride(), operands_contiguous=not fused or bias.stride(0) == 1,
+                    pointers=pointers, element_bytes=DTYPE_BYTES.get(dt, 0))
+    if reason is not Reason.HIT:
+        return _miss(x, weight, bias, dt, n, k, bucket, reason)
+    x2 = x if len(shape) == 2 else x.as_strided((m, k), (x_row, 1))  # a view: rows() proved it addressable
     out = torch.empty((m, n), dtype=x.dtype, device=dev)
-    route.fn(x2, weight.t(), out, _current_stream(dev))
-    if bias is not None:
+    call_kernel(route.fn, _problem(dt, epilogue, n, k), x2, weight, out, {BIAS: bias} if fused else {},
+                _current_stream(dev))
+    if bias is not None and not fused:
         out.add_(bias)
     _count((dt, n, k, bucket, HIT))
     return out if len(shape) == 2 else out.view(*shape[:-1], n)
+
+
+_problems: dict[tuple, GemmProblem] = {}
+
+
+def _problem(dt: str, epilogue: str, n: int, k: int) -> GemmProblem:
+    key = (dt, epilogue, n, k)
+    p = _problems.get(key)
+    if p is None:
+        p = _problems[key] = GemmProblem(dt, LINEAR, epilogue, n, k)
+    return p
 
 
 for _key in ("CPU", "CUDA"):

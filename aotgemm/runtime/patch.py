@@ -14,7 +14,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from .ops import DTYPE_NAMES
+from .table import supported_dtype
 
 
 class AotGemmLinear(nn.Linear):
@@ -54,7 +54,7 @@ def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozen
     if type(module).forward is not nn.Linear.forward or "forward" in module.__dict__:
         return False
     w = module.weight
-    dt = DTYPE_NAMES.get(w.dtype)
+    dt = supported_dtype(w.dtype)
     return dt is not None and (dt, module.out_features, module.in_features) in shapes
 
 

@@ -91,6 +91,11 @@ def _kernel_cases(loaded):
 
 @torch.no_grad()
 def test_every_kernel_directly(loaded, no_tf32):
+    """Each kernel called through the call convention (aotgemm.runtime.table.call_kernel), M up to its max_m."""
+    from aotgemm.epilogues import epilogue
+    from aotgemm.problem import GemmProblem
+    from aotgemm.runtime.table import call_kernel
+
     dev = torch.device("cuda", torch.cuda.current_device())
     kernels = {k.symbol: k for k in loaded.target.kernels}
     failures, runs = [], 0
@@ -99,25 +104,29 @@ def test_every_kernel_directly(loaded, no_tf32):
         kern = kernels[symbol]
         fn = loaded.module.get_function(symbol)
         dtype = DTYPES[kern.dtype]
+        epi = epilogue(kern.epilogue)
         for (n, k), ms in sorted(shapes.items()):
+            problem = GemmProblem(kern.dtype, kern.layout, kern.epilogue, n, k)
             w = torch.randn(n, k, device=dev, dtype=dtype)
-            wt = w.t()
-            w32 = w.float()
+            operands = {name: torch.randn(n, device=dev, dtype=dtype) for name in epi.operands}  # [n] operands
             for m in sorted(ms):
+                if kern.max_m and m > kern.max_m:
+                    continue
                 x = torch.randn(m, k, device=dev, dtype=dtype)  # fresh inputs every run
-                out = torch.full((m, n), float("nan"), device=dev, dtype=dtype)  # poisoned
-                fn(x, wt, out, torch.cuda.current_stream(dev).cuda_stream)
-                ref = x.float() @ w32.t()
+                out = torch.full((m, problem.n_out), float("nan"), device=dev, dtype=dtype)  # poisoned
+                call_kernel(fn, problem, x, w, out, operands, torch.cuda.current_stream(dev).cuda_stream)
+                ref = epi.reference(x, w, **operands)
                 torch.cuda.synchronize(dev)
                 runs += 1
                 if not torch.isfinite(out).all():
                     bad = (~torch.isfinite(out)).sum().item()
-                    failures.append(f"{symbol} N={n} K={k} M={m}: {bad} of {m * n} outputs not written / not finite")
+                    failures.append(f"{symbol} N={n} K={k} M={m}: {bad} of {out.numel()} outputs not written / "
+                                    "not finite")
                     continue
                 err = rel_err(out, ref)
                 if not err < KERNEL_TOL:
                     failures.append(f"{symbol} N={n} K={k} M={m}: rel. error {err:.3e}")
-            del w, wt, w32
+            del w, operands
     print(f"\n{runs} kernel runs over {len(kernels)} kernels, {len(failures)} failed")
     assert runs > 0, "the target has no kernels to test"
     assert not failures, f"{len(failures)} of {runs} runs wrong:\n" + "\n".join(failures[:40])
@@ -164,7 +173,7 @@ def _expected_hits(loaded, dt_name: str, shapes: dict[str, tuple[int, int]], m: 
 
     b = bucket_for(m, loaded.index.m_buckets)
     return {(dt_name, n, k, b) for n, k in shapes.values()
-            if (route := loaded.dispatch.table.get((dt_name, "linear", n, k, b))) is not None and route.fn is not None}
+            if (route := loaded.dispatch.table.get((dt_name, "linear", "identity", n, k, b))) is not None and route.fn is not None}
 
 
 @torch.no_grad()

@@ -1,0 +1,179 @@
+"""The dispatch rule: whether a bundle kernel serves a call, and if not, why cuBLAS does.
+
+Written once, here, as a pure function of plain values (no torch), and applied
+by both runtimes:
+
+- `aotgemm.runtime.ops` (the torch op) calls `decide` for every call;
+- the AOTInductor shim (aotgemm/native/) includes `aotgemm_rule.h`, generated
+  from this module by `aotgemm.aoti.rule_header` (the reasons, their texts and
+  counter names, the dtypes, the bucket rule, the kernels' operand order and
+  the meta-file version), and its `decide` (aotgemm/native/dispatch.cpp) is
+  this function, check for check, in the same order.
+
+tests/test_dispatch_conformance.py runs the same cases through both and
+requires the same reason, and the same counter, for each.
+
+The order of the checks is part of the rule (the first that fails names the
+reason):
+
+ 1. a bundle is loaded                          else NOT_LOADED
+ 2. it matches this machine                     else ENV_MISMATCH (strict off)
+ 3. the dtype is one kernels exist for          else UNSUPPORTED_DTYPE
+ 4. x is on the device the bundle serves        else CPU_TENSOR / OTHER_DEVICE
+ 5. M, N and K are all non-zero                 else EMPTY
+ 6. the bundle has an entry for (problem, bucket_for(M))   else NO_ENTRY
+ 7. the entry names a kernel                    else CHOSE_CUBLAS
+ 8. M <= the kernel's max_m (0: any M)          else ABOVE_MAX_M
+ 9. x is addressable as [M, K] rows without a copy (unit stride along K,
+    leading dimensions collapsible, rows not overlapping), the weight is a
+    compact row-major [N, K], the epilogue's operands are contiguous
+                                                else NON_CONTIGUOUS
+10. K, N and the row stride are multiples of the kernel's alignment, and
+    every base address is aligned to max(16 bytes, alignment elements)
+                                                else UNALIGNED
+11. HIT: the kernel runs.
+
+No copy is ever made to reach a kernel: an x that is not addressable as rows
+goes to cuBLAS, which takes any strides. For a call with a bias, the entry of
+the `bias` problem is used when the bundle has one (a fused kernel, or the
+tuner's cuBLAS choice); otherwise the `identity` problem's, and the bias is
+added after the kernel (the epilogue's unfused form).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..problem import ROW_ALIGN_BYTES
+
+
+class Reason(enum.IntEnum):
+    """The outcome of one call: HIT, or the reason cuBLAS served it. Values are the C enum's."""
+
+    HIT = 0
+    NOT_LOADED = 1
+    ENV_MISMATCH = 2
+    UNSUPPORTED_DTYPE = 3
+    CPU_TENSOR = 4
+    OTHER_DEVICE = 5
+    EMPTY = 6
+    NO_ENTRY = 7
+    CHOSE_CUBLAS = 8
+    ABOVE_MAX_M = 9
+    NON_CONTIGUOUS = 10
+    UNALIGNED = 11
+
+    @property
+    def text(self) -> str:
+        """The reason as `aotgemm.runtime.stats()` names it."""
+        return _TEXT[self]
+
+    @property
+    def counter(self) -> str:
+        """The shim's counter for it (aotgemm_aoti_counter / aotgemm.aoti.counters())."""
+        return "hits" if self is Reason.HIT else "miss_" + self.name.lower()
+
+    @property
+    def warns(self) -> bool:
+        """Whether the first such miss is logged as a warning (a kernel was lost) rather than info."""
+        return self in _WARN
+
+    @classmethod
+    def from_text(cls, text: str) -> Reason:
+        return _BY_TEXT[text]
+
+
+_TEXT = {
+    Reason.HIT: "hit",
+    Reason.NOT_LOADED: "not loaded",
+    Reason.ENV_MISMATCH: "environment mismatch",
+    Reason.UNSUPPORTED_DTYPE: "unsupported dtype",
+    Reason.CPU_TENSOR: "cpu tensor",
+    Reason.OTHER_DEVICE: "other device",
+    Reason.EMPTY: "empty input",
+    Reason.NO_ENTRY: "no entry",
+    Reason.CHOSE_CUBLAS: "bundle chose cublas",
+    Reason.ABOVE_MAX_M: "above max_m",
+    Reason.NON_CONTIGUOUS: "non-contiguous",
+    Reason.UNALIGNED: "unaligned",
+}
+_BY_TEXT = {v: k for k, v in _TEXT.items()}
+# Misses that lose a kernel the bundle could have served; the others are expected.
+_WARN = frozenset({Reason.UNSUPPORTED_DTYPE, Reason.OTHER_DEVICE, Reason.NO_ENTRY, Reason.NON_CONTIGUOUS,
+                   Reason.UNALIGNED})
+MISS_REASONS = tuple(r for r in Reason if r is not Reason.HIT)
+COUNTERS = ("calls", "hits", "misses") + tuple(r.counter for r in MISS_REASONS)
+
+
+class Device(enum.IntEnum):
+    """Where x lives, relative to the device the loaded bundle serves."""
+
+    SERVED = 0
+    CPU = 1  # a CPU tensor, and the bundle serves a CUDA device
+    OTHER = 2  # another CUDA device (or another device type)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a dispatch entry gives the rule: a kernel (with its requirements), or the tuner's cuBLAS choice."""
+
+    kernel: bool
+    alignment: int = 1
+    max_m: int = 0  # 0: any M
+
+
+CUBLAS_ENTRY = Entry(False)
+
+
+def rows(sizes: Sequence[int], strides: Sequence[int]) -> int | None:
+    """The row stride of x [..., K] seen as [M, K] rows without a copy, or None when no such view exists.
+
+    The last dimension must have unit stride (unless K <= 1); the leading
+    dimensions of size != 1 must collapse into one (each stride the next one's
+    stride times its size). With a single row the row stride is K.
+    """
+    k = sizes[-1]
+    if k > 1 and strides[-1] != 1:
+        return None
+    lead = [(s, st) for s, st in zip(sizes[:-1], strides[:-1]) if s != 1]
+    if not lead:
+        return k
+    for (_, st0), (s1, st1) in zip(lead, lead[1:]):
+        if st0 != st1 * s1:
+            return None
+    return lead[-1][1]
+
+
+def decide(*, loaded: bool, fallback: bool, dtype_supported: bool, device: Device, m: int, n: int, k: int,
+           entry: Entry | None, x_row: int | None, w_strides: Sequence[int], operands_contiguous: bool,
+           pointers: Sequence[int], element_bytes: int) -> Reason:
+    """The rule (see the module docstring). `x_row`: `rows(x.shape, x.stride())`; `pointers`: the base
+    addresses of x, the weight and the epilogue's operands; `element_bytes`: of the dtype."""
+    if not loaded:
+        return Reason.NOT_LOADED
+    if fallback:
+        return Reason.ENV_MISMATCH
+    if not dtype_supported:
+        return Reason.UNSUPPORTED_DTYPE
+    if device is Device.CPU:
+        return Reason.CPU_TENSOR
+    if device is not Device.SERVED:
+        return Reason.OTHER_DEVICE
+    if m == 0 or n == 0 or k == 0:
+        return Reason.EMPTY
+    if entry is None:
+        return Reason.NO_ENTRY
+    if not entry.kernel:
+        return Reason.CHOSE_CUBLAS
+    if entry.max_m and m > entry.max_m:
+        return Reason.ABOVE_MAX_M
+    if (x_row is None or (m > 1 and x_row < k) or w_strides[0] != k or w_strides[1] != 1
+            or not operands_contiguous):
+        return Reason.NON_CONTIGUOUS
+    a = entry.alignment
+    align_bytes = max(ROW_ALIGN_BYTES, a * element_bytes)
+    if k % a or n % a or x_row % a or any(p % align_bytes for p in pointers):
+        return Reason.UNALIGNED
+    return Reason.HIT

@@ -1,0 +1,100 @@
+"""The runtime's dispatch table, and the one way a kernel is called.
+
+`build_table` turns a bundle target and its resolved kernel functions into
+`{problem.key + (m_bucket,): Route}`; `call_kernel` calls a kernel with the
+argument list of the problem's call convention (`GemmProblem.operands`:
+x, W^T, out, the epilogue's operands, stream), for the op (ops.py) and for the
+tuner's timing (aotgemm/timing.py) alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping
+
+import torch
+
+from ..bundle.format import CUBLAS, Target
+from ..errors import MalformedIndex
+from ..problem import DTYPE_BYTES, LINEAR, GemmProblem
+from .rule import CUBLAS_ENTRY, Entry
+
+# torch dtype -> the dtype names of aotgemm.problem (the one table of dtypes).
+_DTYPE_NAMES = {getattr(torch, name): name for name in DTYPE_BYTES}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """aotgemm's name of a torch dtype ("bfloat16"); torch's own name ("float32") for the ones without kernels."""
+    return _DTYPE_NAMES.get(dtype) or str(dtype).removeprefix("torch.")
+
+
+def supported_dtype(dtype: torch.dtype) -> str | None:
+    """aotgemm's name of a torch dtype bundles hold kernels for, else None."""
+    return _DTYPE_NAMES.get(dtype)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one dispatch entry resolves to: a kernel function (with its requirements), or None for cuBLAS."""
+
+    symbol: str | None
+    fn: Callable | None
+    alignment: int = 8
+    max_m: int = 0  # 0: any M
+
+    @property
+    def entry(self) -> Entry:
+        """The rule's view of it."""
+        return CUBLAS_ENTRY if self.fn is None else Entry(True, self.alignment, self.max_m)
+
+
+@dataclass
+class Dispatch:
+    """The table the op consults: (dtype, layout, epilogue, n, k, m_bucket) -> Route."""
+
+    buckets: tuple[int, ...]
+    table: dict[tuple[str, str, str, int, int, int], Route]
+    device_type: str = "cuda"
+    device_index: int | None = None  # kernels are served on this device only (None: any)
+    fallback: bool = False  # environment mismatch: serve everything from cuBLAS
+    name: str = ""
+
+
+def build_table(target: Target, functions: Mapping[str, Callable]) -> dict[tuple, Route]:
+    """problem.key + (m_bucket,) -> Route, from a target and its resolved kernel functions."""
+    kernels = {k.symbol: k for k in target.kernels}
+    table: dict[tuple, Route] = {}
+    for e in target.dispatch:
+        if e.kernel == CUBLAS:
+            table[e.key] = Route(None, None)
+            continue
+        k = kernels[e.kernel]
+        if (k.dtype, k.layout, k.epilogue) != (e.dtype, e.layout, e.epilogue):
+            raise MalformedIndex(f"target {target.gpu}: dispatch entry {e.key} names kernel {k.symbol!r}, "
+                                 f"which is {k.dtype}/{k.layout}/{k.epilogue}")
+        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment, k.max_m)
+    return table
+
+
+def shapes(targets: Iterable[Target]) -> frozenset[tuple[str, int, int]]:
+    """(dtype, N, K) of every nn.Linear-layout problem some target has an entry for (what `patch` routes)."""
+    return frozenset((d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR)
+
+
+@lru_cache(maxsize=None)
+def call_order(problem: GemmProblem) -> tuple[str, ...]:
+    """The kernel's arguments in call order (GemmProblem.operands), cached: the op's hot path."""
+    return problem.operands
+
+
+def call_kernel(fn: Callable, problem: GemmProblem, x: Any, w: Any, out: Any, operands: Mapping[str, Any],
+                stream: Any) -> Any:
+    """Call kernel `fn` for `problem`: fn(x, W^T, out, *the epilogue's operands in order, stream).
+
+    `x` is [M, K] row-major, `w` the [N, K] weight (passed as its [K, N]
+    transpose view), `out` [M, n_out]; `operands` maps the epilogue's operand
+    names ("bias") to tensors; `stream` the raw CUDA stream (0 on the CPU).
+    """
+    values = {"x": x, "wt": w.t(), "out": out, "stream": stream}
+    return fn(*[values[name] if name in values else operands[name] for name in call_order(problem)])
