@@ -46,7 +46,7 @@ import enum
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..problem import ROW_ALIGN_BYTES
+from .problem import ROW_ALIGN_BYTES
 
 
 class Reason(enum.IntEnum):

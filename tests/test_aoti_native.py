@@ -85,7 +85,7 @@ def test_meta_round_trip(bundle):
     assert info.device == "cuda" and info.m_buckets == bf.index.m_buckets
     assert info.inputs[0].shape == (-1, 128) and info.routed[0].n == 256
     t = bf.index.targets[0]
-    assert info.dispatch["H100_SXM"] == [(d.dtype, d.n, d.k, d.m_bucket, d.kernel) for d in t.dispatch]
+    assert info.dispatch["H100_SXM"] == [(*d.key, d.kernel) for d in t.dispatch]
     # every line is TAB-separated and the library line points at the blob's bytes
     lib_line = next(ln for ln in text.splitlines() if ln.startswith("library\t")).split("\t")
     blob = bf.index.blob(t.library)
@@ -165,7 +165,7 @@ def test_c_dispatch_matches_the_bundle_rule(bundle, tmp_path):
     for dtype in ("bfloat16", "float16"):
         for _, n, k in LAYERS + [("none", 999, 128)]:
             for m in (1, 2, 15, 16, 17, 127, 128, 129, 1000, 1024, 1025, 5000):
-                want = table.get((dtype, "linear", n, k, bucket_for(m, bf.index.m_buckets)))
+                want = table.get((dtype, "linear", "identity", n, k, bucket_for(m, bf.index.m_buckets)))
                 cases.append([dtype, n, k, m, want])
     proc = run_py(f"""
         import json, aotgemm.aoti as aoti
@@ -186,5 +186,6 @@ def test_c_dispatch_matches_the_bundle_rule(bundle, tmp_path):
     assert state["target"] == "H100_SXM" and state["mode"] == "kernels" and state["kernels"] == 2
     # the library was extracted content-addressed under the given cache dir
     lib_path = Path(state["library"])
-    assert lib_path.parent.parent == tmp_path / "cache" / "aoti-lib"
+    assert lib_path.parent.parent == tmp_path / "cache" / "lib"  # the Python runtime's cache
     assert lib_path.parent.name == bf.index.blob(t.library).content_sha256
+    assert lib_path.name == t.library and (lib_path.parent / (t.library + ".ok")).is_file()

@@ -7,7 +7,8 @@ identification from aotgemm/gpus.py) comes from here, and the C side checks
 the bundle against it (index SHA-256, blob SHA-256s) before using anything.
 
 Grammar: UTF-8 lines, fields separated by one TAB, no TAB or newline inside a
-field. First line `aotgemm-aoti-meta<TAB>1`. Then, in this order:
+field. First line `aotgemm-aoti-meta<TAB>2` (VERSION, also AOTGEMM_META_VERSION in the
+generated aotgemm/native/aotgemm_rule.h). Then, in this order:
 
     generator  <str>                       informational
     model      <str>                       the bundle's model name, informational
@@ -20,12 +21,13 @@ field. First line `aotgemm-aoti-meta<TAB>1`. Then, in this order:
       names    <device name substring>...  from aotgemm/gpus.py
       env      <key> <value>               one per environment key; "-" for nil
       library  <blob> <offset in file> <stored size> <size> <sha256> <content sha256>
-      kernel   <symbol> <dtype> <alignment>
-      dispatch <dtype> <n> <k> <m_bucket> <symbol|cublas>
+      kernel   <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m>
+      dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas>
     end
 
-Only layout "linear" exists in format v1; entries of other layouts would be
-skipped (the C side serves only "linear").
+A dispatch line is a GemmProblem key plus the bucket (aotgemm.problem): the
+runtime's table key. Only kernels and entries of layout "linear" are written
+(the only layout of format v2, and the only one the shim serves).
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ from pathlib import Path
 from .. import __version__
 from ..bundle import CUBLAS, BundleFile
 from ..bundle.format import HEADER_SIZE
+from .errors import PackageError
 from ..gpus import gpu_model
+from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
-VERSION = 1
+VERSION = 2
 META_RECORD = "aotgemm/meta.aotgemm-meta"
 BUNDLE_RECORD = "aotgemm/bundle.agb"
 
@@ -49,7 +53,7 @@ BUNDLE_RECORD = "aotgemm/bundle.agb"
 def _field(v: object) -> str:
     s = "-" if v is None else str(v)
     if "\t" in s or "\n" in s or "\r" in s:
-        raise ValueError(f"meta field {s!r} contains a TAB or newline")
+        raise PackageError(f"meta field {s!r} contains a TAB or newline")
     return s
 
 
@@ -74,7 +78,7 @@ def index_sha256(bundle: BundleFile) -> str:
 def coverage(bundle: BundleFile) -> set[tuple[str, int, int]]:
     """(dtype, n, k) of every GEMM some target serves with a bundle kernel (not cuBLAS) in some bucket."""
     return {(d.dtype, d.n, d.k) for t in bundle.index.targets for d in t.dispatch
-            if d.layout == "linear" and d.kernel != CUBLAS}
+            if d.layout == LINEAR and d.kernel != CUBLAS}
 
 
 @dataclass
@@ -104,7 +108,8 @@ class MetaInfo:
     inputs: list[InputSpec] = field(default_factory=list)
     routed: list[Routed] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
-    dispatch: dict[str, list[tuple[str, int, int, int, str]]] = field(default_factory=dict)
+    # target -> [(dtype, layout, epilogue, n, k, m_bucket, kernel)]: DispatchEntry.key + (kernel,)
+    dispatch: dict[str, list[tuple[str, str, str, int, int, int, str]]] = field(default_factory=dict)
 
 
 def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], routed: Iterable[Routed],
@@ -135,11 +140,11 @@ def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], rout
         lines.append(_line("library", lib.name, bundle.data_offset + bundle.offsets[lib.name], lib.stored_size,
                            lib.size, lib.sha256, lib.content_sha256))
         for k in t.kernels:
-            if k.layout == "linear":
-                lines.append(_line("kernel", k.symbol, k.dtype, k.alignment))
+            if k.layout == LINEAR:
+                lines.append(_line("kernel", k.symbol, k.source, k.dtype, k.layout, k.epilogue, k.alignment, k.max_m))
         for d in t.dispatch:
-            if d.layout == "linear":
-                lines.append(_line("dispatch", d.dtype, d.n, d.k, d.m_bucket, d.kernel))
+            if d.layout == LINEAR:
+                lines.append(_line("dispatch", *d.key, d.kernel))
         lines.append("end")
     return "\n".join(lines) + "\n"
 
@@ -148,7 +153,10 @@ def parse(text: str) -> MetaInfo:
     """Parse the fields Python tools need (the C side has its own, stricter parser)."""
     rows = [ln.split("\t") for ln in text.splitlines() if ln]
     if not rows or rows[0][0] != MAGIC:
-        raise ValueError("not an aotgemm meta file")
+        raise PackageError("not an aotgemm meta file")
+    if len(rows[0]) != 2 or rows[0][1] != str(VERSION):
+        raise PackageError(f"meta version {rows[0][1:]}; this aotgemm reads version {VERSION} "
+                           "(recompile the package with this aotgemm)")
     info = None
     inputs, routed, targets, dispatch, buckets, device = [], [], [], {}, (), ""
     current = None
@@ -169,8 +177,8 @@ def parse(text: str) -> MetaInfo:
             targets.append(current)
             dispatch[current] = []
         elif key == "dispatch" and current:
-            dispatch[current].append((r[1], int(r[2]), int(r[3]), int(r[4]), r[5]))
+            dispatch[current].append((r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7]))
     if info is None:
-        raise ValueError("meta has no bundle line")
+        raise PackageError("meta has no bundle line")
     return MetaInfo(*info, device=device, m_buckets=buckets, inputs=inputs, routed=routed, targets=targets,
                     dispatch=dispatch)

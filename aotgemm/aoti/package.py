@@ -29,13 +29,6 @@ from .errors import PackageError, UnsupportedModel
 
 log = logging.getLogger("aotgemm.aoti")
 
-_DTYPE_NAMES = {"torch.bfloat16": "bfloat16", "torch.float16": "float16", "torch.float32": "float32"}
-
-
-def _dtype_name(dt) -> str:
-    return _DTYPE_NAMES.get(str(dt), str(dt).removeprefix("torch."))
-
-
 @contextlib.contextmanager
 def _library_path(directory: Path):
     """Let the linker find libaotgemm_aoti for `-laotgemm_aoti` (aot_inductor.custom_op_libs)."""
@@ -132,6 +125,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     cxx = cxx or os.environ.get("CXX") or None
     lib_path = native.build_native(cxx=cxx)
 
+    from ..runtime.table import dtype_name
     from .op import op as aotgemm_op
     from .op import shim_declarations
     from .rewrite import route_exported_program
@@ -156,7 +150,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     for x in (ep.example_inputs[0] if ep.example_inputs else example_inputs):
         if isinstance(x, torch.Tensor):
             shape = tuple(-1 if (dynamic_m and i == 0) else int(d) for i, d in enumerate(x.shape))
-            specs.append(meta_mod.InputSpec(_dtype_name(x.dtype), shape))
+            specs.append(meta_mod.InputSpec(dtype_name(x.dtype), shape))
     device = _device_of(ep)
     file_sha = meta_mod.file_sha256(bundle_path)
     text = meta_mod.render(bf, device=device, inputs=specs, routed=routed, file_sha=file_sha)

@@ -20,12 +20,11 @@ from __future__ import annotations
 import torch
 from torch.fx import Graph, Node
 
+from ..runtime.table import supported_dtype
 from .meta import Routed
 from .op import op as aotgemm_op
 
 aten = torch.ops.aten
-
-_DTYPES = {torch.bfloat16: "bfloat16", torch.float16: "float16"}
 _TRANSPOSES = tuple(getattr(aten, name).default for name in ("t", "numpy_T", "mT") if hasattr(aten, name))
 
 
@@ -91,9 +90,9 @@ def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed
         if xv is None or wv is None or out is None or wv.dim() != 2 or xv.dim() < 1:
             continue
         n, k = wv.shape
-        if not _static(n, k) or xv.dtype != wv.dtype or xv.dtype not in _DTYPES or xv.shape[-1] != k:
+        dtype = supported_dtype(xv.dtype)
+        if not _static(n, k) or xv.dtype != wv.dtype or dtype is None or xv.shape[-1] != k:
             continue
-        dtype = _DTYPES[xv.dtype]
         if (dtype, int(n), int(k)) not in covered:
             continue
         if isinstance(b, Node) and _val(b) is None:

@@ -18,16 +18,20 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
-from ..bundle.format import ENVIRONMENT_KEYS
+from ..bundle.format import CUBLAS, ENVIRONMENT_KEYS
+from ..epilogues import BIAS, IDENTITY
+from ..problem import LINEAR
 from ..gpus import gpu_model
 from .native import DeviceSpec, _tvm_ffi_dirs
 
 TEST_SYMBOL = {"bfloat16": "aotgemm_test_gemm_bf16", "float16": "aotgemm_test_gemm_f16"}
+# The fused-bias kernels (epilogue "bias": fn(x, wt, out, bias, stream)).
+TEST_BIAS_SYMBOL = {"bfloat16": "aotgemm_test_gemm_bias_bf16", "float16": "aotgemm_test_gemm_bias_f16"}
 TEST_BUCKETS = (1, 16, 128, 1024)
 
 _KERNEL_SOURCE = r"""
 // A CPU stand-in for a bundle's kernel library: the same exports and calling
-// convention (A = x [M,K], B = W^T [K,N] column-major, out [M,N], stream).
+// convention (A = x [M,K], B = W^T [K,N] column-major, out [M,N], [bias [N],] stream).
 #include <tvm/ffi/container/tensor.h>
 #include <tvm/ffi/function.h>
 #include <cstdint>
@@ -54,7 +58,8 @@ uint16_t store(float f, bool bf16) {
   if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
   return (uint16_t)h;
 }
-void gemm(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, int64_t stream, bool bf16) {
+void gemm(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, const tvm::ffi::TensorView* C,
+          int64_t stream, bool bf16) {
   TVM_FFI_ICHECK_EQ(A.ndim(), 2);
   TVM_FFI_ICHECK_EQ(B.ndim(), 2);
   TVM_FFI_ICHECK_EQ(O.ndim(), 2);
@@ -65,20 +70,28 @@ void gemm(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O
   TVM_FFI_ICHECK_EQ(B.size(0), K);
   const uint16_t* a = static_cast<const uint16_t*>(A.data_ptr());
   const uint16_t* b = static_cast<const uint16_t*>(B.data_ptr());
+  const uint16_t* c = C ? static_cast<const uint16_t*>(C->data_ptr()) : nullptr;
+  if (C) { TVM_FFI_ICHECK_EQ(C->ndim(), 1); TVM_FFI_ICHECK_EQ(C->size(0), N); TVM_FFI_ICHECK_EQ(C->stride(0), 1); }
   uint16_t* o = static_cast<uint16_t*>(O.data_ptr());
   for (int64_t i = 0; i < M; i++)
     for (int64_t j = 0; j < N; j++) {
       float acc = 0.f;
       for (int64_t k = 0; k < K; k++) acc += load(a + i * A.stride(0) + k, bf16) * load(b + k + j * B.stride(1), bf16);
+      if (c) acc += load(c + j, bf16);
       o[i * O.stride(0) + j * O.stride(1)] = store(acc, bf16);
     }
 }
-void gemm_bf16(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, int64_t s) { gemm(A, B, O, s, true); }
-void gemm_f16(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, int64_t s) { gemm(A, B, O, s, false); }
+using TV = tvm::ffi::TensorView;
+void gemm_bf16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, true); }
+void gemm_f16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, false); }
+void gemm_bias_bf16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, true); }
+void gemm_bias_f16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, false); }
 }  // namespace
 
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bf16, gemm_bf16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_f16, gemm_f16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bias_bf16, gemm_bias_bf16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bias_f16, gemm_bias_f16);
 """
 
 
@@ -98,39 +111,49 @@ def build_cpu_kernel_library(out_dir: str | os.PathLike, cxx: str = "g++") -> by
 
 def _environment(**over) -> tuple:
     env = {k: None for k in ENVIRONMENT_KEYS}
-    env.update({"cuda_driver_min": 12080, "cuda_runtime_major": 12, "cutlass_dsl": "test", "cutlass_operators": "test",
-                "tvm_ffi": "test", "link_mode": "static-runtime"})
+    env.update({"cuda_driver_min": 12080, "cuda_runtime_major": 12, "compiler": "test", "tvm_ffi": "test",
+                "link_mode": "static-runtime"})
     env.update(over)
     return tuple(sorted(env.items()))
 
 
 def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]], *, library: bytes = b"\x7fELF-not-a-library",
                 gpus: Iterable[str] = ("H100_SXM",), dtypes: Iterable[str] = ("bfloat16",),
-                m_buckets: Sequence[int] = TEST_BUCKETS, cublas: Iterable[tuple[str, int, int, int]] = (),
-                skip: Iterable[tuple[str, int, int, int]] = (), alignment: int = 8, model: str = "test-model",
+                m_buckets: Sequence[int] = TEST_BUCKETS, cublas: Iterable[tuple] = (),
+                skip: Iterable[tuple] = (), alignment: int = 8, max_m: int = 0,
+                epilogues: Iterable[str] = (IDENTITY,), model: str = "test-model",
                 environment: dict | None = None) -> BundleIndex:
-    """Write a valid bundle: every (layer, dtype, bucket) served by the test kernel, except the
-    (dtype, n, k, bucket) in `cublas` (entry "cublas") and in `skip` (no entry at all)."""
-    cublas, skip = set(cublas), set(skip)
-    dtypes = tuple(dtypes)
+    """Write a valid bundle: every (layer, dtype, epilogue, bucket) served by the test kernel of its dtype
+    and epilogue (alignment `alignment`, serving M <= `max_m`, 0: any), except the keys in `cublas` (entry
+    "cublas") and in `skip` (no entry at all). A key is (dtype, n, k, bucket) for the identity epilogue,
+    or (dtype, epilogue, n, k, bucket)."""
+    def norm(keys):
+        return {key if len(key) == 5 else (key[0], IDENTITY, *key[1:]) for key in keys}
+
+    cublas, skip = norm(cublas), norm(skip)
+    dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
+    symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL}
     targets, blobs = [], {}
     for gpu in sorted(gpus):
         g = gpu_model(gpu)
         lib_name = f"{gpu.lower()}.so"
         blobs[lib_name] = library
-        kernels = tuple(sorted((Kernel(TEST_SYMBOL[dt], "TestOperator", (("tile", (128, 128)),), dt, "linear",
-                                       alignment, "0" * 64) for dt in dtypes), key=lambda k: k.symbol))
+        kernels = tuple(sorted((Kernel(symbols[ep][dt], "test", "TestGemm", (("tile", (128, 128)),), dt, LINEAR, ep,
+                                       alignment, max_m, "0" * 64) for dt in dtypes for ep in epilogues),
+                               key=lambda k: k.symbol))
         dispatch = []
         for dt in dtypes:
-            for _, n, k in layers:
-                for b in m_buckets:
-                    key = (dt, n, k, b)
-                    if key in skip:
-                        continue
-                    kern = "cublas" if key in cublas else TEST_SYMBOL[dt]
-                    dispatch.append(DispatchEntry(dt, "linear", n, k, b, kern, "heuristic"))
+            for ep in epilogues:
+                for _, n, k in layers:
+                    for b in m_buckets:
+                        key = (dt, ep, n, k, b)
+                        if key in skip:
+                            continue
+                        kern = CUBLAS if key in cublas else symbols[ep][dt]
+                        dispatch.append(DispatchEntry(dt, LINEAR, ep, n, k, b, kern, "heuristic"))
         dispatch = tuple(sorted({d.key: d for d in dispatch}.values(), key=lambda d: d.key))
-        targets.append(Target(gpu, g.arch, g.sm_count, lib_name, _environment(**(environment or {})), kernels, dispatch))
+        targets.append(Target(gpu, g.arch, g.sm_count, lib_name, _environment(**(environment or {})),
+                              (("test", "aotgemm.aoti.testing"),), kernels, dispatch))
     index = BundleIndex(generator="aotgemm test", model=model,
                         layers=tuple(Layer(name, n, k, 1) for name, n, k in layers),
                         m_buckets=tuple(m_buckets), targets=tuple(targets))

@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define AOTGEMM_AOTI_ABI_VERSION 1
+#define AOTGEMM_AOTI_ABI_VERSION 2
 
 /* Return codes. Python maps each to one exception class (aotgemm/aoti/native.py). */
 enum {
@@ -71,10 +71,11 @@ int aotgemm_aoti_check(const char* package_path, const char* bundle_path, int de
                        const aotgemm_device* device, unsigned flags, char* err, size_t err_len);
 
 /* aotgemm_aoti_check, then extract the kernel library into
- * `cache_dir`/aoti-lib/<sha256>/ (cache_dir NULL: $AOTGEMM_CACHE_DIR, else
- * $XDG_CACHE_HOME/aotgemm, else ~/.cache/aotgemm), load it, and make the
- * shims serve from it. Idempotent for the same bundle; a second, different
- * bundle is refused (one bundle per process). */
+ * `cache_dir`/lib/<content sha256>/<blob name> (cache_dir NULL: $AOTGEMM_CACHE_DIR,
+ * else $XDG_CACHE_HOME/aotgemm, else ~/.cache/aotgemm) -- the Python runtime's
+ * cache, with its lock and ".ok" marker, so either finds what the other
+ * extracted -- load it, and make the shims serve from it. Idempotent for the
+ * same bundle; a second, different bundle is refused (one bundle per process). */
 int aotgemm_aoti_init(const char* package_path, const char* bundle_path, int device_index,
                       const aotgemm_device* device, const char* cache_dir, unsigned flags, char* err,
                       size_t err_len);
@@ -82,20 +83,43 @@ int aotgemm_aoti_init(const char* package_path, const char* bundle_path, int dev
 /* 1 once init succeeded. */
 int aotgemm_aoti_initialized(void);
 
-/* Counters: "calls", "hits", "misses" (every call not served by a bundle
- * kernel), and the misses by reason: "miss_no_entry" (no dispatch entry for
- * dtype/N/K), "miss_cublas_entry" (the tuner chose cuBLAS), "miss_unsupported"
- * (layout, alignment, dtype, empty), "miss_no_kernels" (no library loaded:
- * CPU, other device, non-strict mismatch). -1 for an unknown name. */
+/* Counters: "calls", "misses" (every call not served by a bundle kernel),
+ * and one per outcome of the dispatch rule, named by aotgemm_reason_counter
+ * of aotgemm_rule.h: "hits", "miss_no_entry", "miss_chose_cublas",
+ * "miss_above_max_m", "miss_non_contiguous", "miss_unaligned", ... -- the
+ * reasons of aotgemm.runtime.stats(). -1 for an unknown name. */
 int64_t aotgemm_aoti_counter(const char* name);
 void aotgemm_aoti_reset_counters(void);
+
+/* The dispatch rule on plain values (aotgemm.dispatch_rule.decide), as the
+ * shims apply it: for tests and tools. Returns an aotgemm_reason. */
+typedef struct aotgemm_rule_input {
+  int32_t loaded, fallback, dtype_supported;
+  int32_t device;       /* 0: the device served, 1: a CPU tensor, 2: another device */
+  int64_t m, n, k;
+  int32_t entry;        /* 0: no entry, 1: cuBLAS, 2: a kernel */
+  int64_t alignment, max_m;
+  int32_t x_row_valid;  /* x is addressable as [M, K] rows (aotgemm_aoti_rows) */
+  int64_t x_row;
+  int64_t w_stride0, w_stride1;
+  int32_t operands_contiguous;
+  int32_t n_pointers;   /* <= 4 */
+  uint64_t pointers[4];
+  int64_t element_bytes;
+} aotgemm_rule_input;
+int aotgemm_aoti_decide(const aotgemm_rule_input* in);
+
+/* The row stride of x [..., K] seen as [M, K] rows without a copy (aotgemm.dispatch_rule.rows):
+ * 1 and *row set, or 0 when no such view exists. */
+int aotgemm_aoti_rows(int64_t ndim, const int64_t* sizes, const int64_t* strides, int64_t* row);
 
 /* The last error text of this library ("" if none). */
 const char* aotgemm_aoti_last_error(void);
 
-/* The dispatch decision for a GEMM of M rows, as the shim makes it: the
- * kernel symbol, "cublas", or NULL when there is no entry / no target loaded.
- * The string lives as long as the process. */
+/* The dispatch decision for a well-formed GEMM of M rows (contiguous,
+ * aligned, no bias), as the shim makes it: the kernel symbol, "cublas" (the
+ * bundle chose cuBLAS, or M is above the kernel's max_m), or NULL when there
+ * is no entry / no target loaded. The string lives as long as the process. */
 const char* aotgemm_aoti_lookup(const char* dtype, int64_t n, int64_t k, int64_t m);
 
 /* A one-line JSON description of the state (bundle, target, kernels, device). */

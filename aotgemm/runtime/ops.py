@@ -3,7 +3,7 @@
 `torch.ops.aotgemm.aotgemm_linear(x, weight, bias)` has nn.Linear's semantics. The
 real implementation looks the call up in the active dispatch table by
 problem key + bucket_for(M) (aotgemm.problem), lets the dispatch rule
-(aotgemm.runtime.rule.decide, shared with the AOTInductor shim) decide, and
+(aotgemm.dispatch_rule.decide, shared with the AOTInductor shim) decide, and
 either calls the kernel through the problem's call convention
 (table.call_kernel) on the current CUDA stream of x's device, or calls
 `torch.nn.functional.linear`. Every call is counted, as a hit or as a miss
@@ -26,10 +26,10 @@ from ..epilogues import BIAS, IDENTITY
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, LINEAR, GemmProblem, bucket_for
 from .log import get_logger
-from .rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
+from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
 from .table import Dispatch, Route, call_kernel, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
 
-# Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.runtime.rule).
+# Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
 
 _active: Dispatch | None = None

@@ -18,7 +18,7 @@ import torch
 from ..bundle.format import CUBLAS, Target
 from ..errors import MalformedIndex
 from ..problem import DTYPE_BYTES, LINEAR, GemmProblem
-from .rule import CUBLAS_ENTRY, Entry
+from ..dispatch_rule import CUBLAS_ENTRY, Entry
 
 # torch dtype -> the dtype names of aotgemm.problem (the one table of dtypes).
 _DTYPE_NAMES = {getattr(torch, name): name for name in DTYPE_BYTES}

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "aotgemm_aoti.h"
+#include "aotgemm_rule.h"
 
 namespace {
 
@@ -175,11 +176,14 @@ int main(int argc, char** argv) {
   }
   char state[4096];
   aotgemm_aoti_describe(state, sizeof state);
+  // Every counter: calls, misses, and one per outcome of the dispatch rule (aotgemm_rule.h).
+  std::ostringstream counters;
+  counters << "\"calls\": " << aotgemm_aoti_counter("calls") << ", \"misses\": " << aotgemm_aoti_counter("misses");
+  for (int i = 0; i < AOTGEMM_REASON_COUNT; i++)
+    counters << ", \"" << aotgemm_reason_counter[i] << "\": " << aotgemm_aoti_counter(aotgemm_reason_counter[i]);
   printf("{\"package\": \"%s\", \"device\": \"%s\", \"init_ms\": %.3f, \"load_ms\": %.3f, "
-         "\"time_to_first_output_ms\": %.3f, \"runs\": [%s], \"counters\": {\"calls\": %lld, \"hits\": %lld, "
-         "\"misses\": %lld}, \"state\": %s}\n",
+         "\"time_to_first_output_ms\": %.3f, \"runs\": [%s], \"counters\": {%s}, \"state\": %s}\n",
          json_escape(package).c_str(), device_name.c_str(), t_init1 - t_init0, t_load - t_init1, first_output,
-         runs.str().c_str(), (long long)aotgemm_aoti_counter("calls"), (long long)aotgemm_aoti_counter("hits"),
-         (long long)aotgemm_aoti_counter("misses"), state);
+         runs.str().c_str(), counters.str().c_str(), state);
   return 0;
 }

@@ -1,0 +1,95 @@
+// The dispatch state, the counters and the rule.
+//
+// `decide` is aotgemm.dispatch_rule.decide, check for check and in the same order; its constants
+// (reasons, dtypes, alignment, buckets) come from the generated aotgemm_rule.h.
+// tests/test_dispatch_conformance.py runs the same cases through both and requires the same
+// reason and the same counter.
+#include <algorithm>
+#include <cstring>
+
+#include "internal.h"
+
+namespace aotgemm {
+
+std::mutex g_init_mu;
+std::atomic<State*> g_state{nullptr};
+Counters g_counters;
+
+int dtype_index(const std::string& name) {
+  for (int i = 0; i < AOTGEMM_DTYPE_COUNT; i++)
+    if (name == aotgemm_dtype_name[i]) return i;
+  return -1;
+}
+
+int epilogue_index(const std::string& name) {
+  for (int i = 0; i < AOTGEMM_EPILOGUE_COUNT; i++)
+    if (name == aotgemm_epilogue_name[i]) return i;
+  return -1;
+}
+
+int epilogue_identity() {
+  static const int i = epilogue_index("identity");
+  return i;
+}
+
+int epilogue_bias() {
+  static const int i = epilogue_index("bias");
+  return i;
+}
+
+void count(int reason) {
+  g_counters.calls++;
+  g_counters.by_reason[reason]++;
+  if (reason != AOTGEMM_HIT) g_counters.misses++;
+}
+
+bool rows(int64_t ndim, const int64_t* sizes, const int64_t* strides, int64_t* row) {
+  const int64_t k = sizes[ndim - 1];
+  if (k > 1 && strides[ndim - 1] != 1) return false;
+  int64_t prev_stride = 0;
+  bool have = false;
+  for (int64_t i = 0; i + 1 < ndim; i++) {
+    if (sizes[i] == 1) continue;
+    if (have && prev_stride != strides[i] * sizes[i]) return false;
+    prev_stride = strides[i];
+    have = true;
+  }
+  *row = have ? prev_stride : k;
+  return true;
+}
+
+int decide(const RuleInput& in) {
+  if (!in.loaded) return AOTGEMM_MISS_NOT_LOADED;
+  if (in.fallback) return AOTGEMM_MISS_ENV_MISMATCH;
+  if (!in.dtype_supported) return AOTGEMM_MISS_UNSUPPORTED_DTYPE;
+  if (in.device == 1) return AOTGEMM_MISS_CPU_TENSOR;
+  if (in.device != 0) return AOTGEMM_MISS_OTHER_DEVICE;
+  if (in.m == 0 || in.n == 0 || in.k == 0) return AOTGEMM_MISS_EMPTY;
+  if (in.entry == 0) return AOTGEMM_MISS_NO_ENTRY;
+  if (in.entry == 1) return AOTGEMM_MISS_CHOSE_CUBLAS;
+  if (in.max_m && in.m > in.max_m) return AOTGEMM_MISS_ABOVE_MAX_M;
+  if (!in.x_row_valid || (in.m > 1 && in.x_row < in.k) || in.w_stride0 != in.k || in.w_stride1 != 1 ||
+      !in.operands_contiguous)
+    return AOTGEMM_MISS_NON_CONTIGUOUS;
+  const int64_t a = in.alignment;
+  const uint64_t align_bytes = (uint64_t)std::max<int64_t>(AOTGEMM_ROW_ALIGN_BYTES, a * in.element_bytes);
+  if (a <= 0 || in.k % a || in.n % a || in.x_row % a) return AOTGEMM_MISS_UNALIGNED;
+  for (int i = 0; i < in.n_pointers; i++)
+    if (in.pointers[i] % align_bytes) return AOTGEMM_MISS_UNALIGNED;
+  return AOTGEMM_HIT;
+}
+
+int lookup(const State& s, int dtype, bool bias, int64_t n, int64_t k, int64_t bucket, int* epilogue) {
+  if (bias) {
+    auto it = s.dispatch.find(Key{dtype, epilogue_bias(), n, k, bucket});
+    if (it != s.dispatch.end()) {
+      *epilogue = epilogue_bias();
+      return it->second;
+    }
+  }
+  *epilogue = epilogue_identity();
+  auto it = s.dispatch.find(Key{dtype, epilogue_identity(), n, k, bucket});
+  return it == s.dispatch.end() ? -2 : it->second;
+}
+
+}  // namespace aotgemm
