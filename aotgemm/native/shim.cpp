@@ -274,14 +274,12 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
       x2st[0] = K; x2st[1] = 1;
     }
   }
-  int64_t x_off = 0, w_off = 0;
-  SHIM_CHECK(aoti_torch_get_storage_offset(xv, &x_off), "get_storage_offset");
-  SHIM_CHECK(aoti_torch_get_storage_offset(w, &w_off), "get_storage_offset");
+  // _reinterpret_tensor's offset is an increment on the tensor's own storage offset: 0 keeps it.
   int64_t x2s[2] = {M, K};
   int64_t wts[2] = {K, N}, wtst[2] = {wst[1], wst[0]};
   int64_t o2s[2] = {M, N}, o2st[2] = {N, 1};
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(xv, 2, x2s, x2st, x_off, &x2.h), "reinterpret x");
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(w, 2, wts, wtst, w_off, &wt.h), "reinterpret weight");
+  SHIM_CHECK(aoti_torch__reinterpret_tensor(xv, 2, x2s, x2st, 0, &x2.h), "reinterpret x");
+  SHIM_CHECK(aoti_torch__reinterpret_tensor(w, 2, wts, wtst, 0, &wt.h), "reinterpret weight");
   SHIM_CHECK(aoti_torch__reinterpret_tensor(out.h, 2, o2s, o2st, 0, &o2.h), "reinterpret out");
   if (bias) {
     SHIM_CHECK(ops.addmm(o2.h, bias, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
