@@ -120,11 +120,11 @@ def _environment(**over) -> tuple:
 def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]], *, library: bytes = b"\x7fELF-not-a-library",
                 gpus: Iterable[str] = ("H100_SXM",), dtypes: Iterable[str] = ("bfloat16",),
                 m_buckets: Sequence[int] = TEST_BUCKETS, cublas: Iterable[tuple] = (),
-                skip: Iterable[tuple] = (), alignment: int = 8, max_m: int = 0,
+                skip: Iterable[tuple] = (), alignment: int = 8, max_m: int | dict[str, int] = 0,
                 epilogues: Iterable[str] = (IDENTITY,), model: str = "test-model",
                 environment: dict | None = None) -> BundleIndex:
     """Write a valid bundle: every (layer, dtype, epilogue, bucket) served by the test kernel of its dtype
-    and epilogue (alignment `alignment`, serving M <= `max_m`, 0: any), except the keys in `cublas` (entry
+    and epilogue (alignment `alignment`, serving M <= `max_m`, 0: any; a dict: per dtype), except the keys in `cublas` (entry
     "cublas") and in `skip` (no entry at all). A key is (dtype, n, k, bucket) for the identity epilogue,
     or (dtype, epilogue, n, k, bucket)."""
     def norm(keys):
@@ -133,13 +133,14 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
     cublas, skip = norm(cublas), norm(skip)
     dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
     symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL}
+    max_ms = max_m if isinstance(max_m, dict) else {dt: max_m for dt in dtypes}
     targets, blobs = [], {}
     for gpu in sorted(gpus):
         g = gpu_model(gpu)
         lib_name = f"{gpu.lower()}.so"
         blobs[lib_name] = library
         kernels = tuple(sorted((Kernel(symbols[ep][dt], "test", "TestGemm", (("tile", (128, 128)),), dt, LINEAR, ep,
-                                       alignment, max_m, "0" * 64) for dt in dtypes for ep in epilogues),
+                                       alignment, max_ms.get(dt, 0), "0" * 64) for dt in dtypes for ep in epilogues),
                                key=lambda k: k.symbol))
         dispatch = []
         for dt in dtypes:
