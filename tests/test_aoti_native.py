@@ -189,3 +189,46 @@ def test_c_dispatch_matches_the_bundle_rule(bundle, tmp_path):
     assert lib_path.parent.parent == tmp_path / "cache" / "lib"  # the Python runtime's cache
     assert lib_path.parent.name == bf.index.blob(t.library).content_sha256
     assert lib_path.name == t.library and (lib_path.parent / (t.library + ".ok")).is_file()
+
+
+# --- one library cache for both runtimes ----------------------------------------------
+def _c_init_state(pkg: Path, cache: Path) -> dict:
+    proc = run_py(f"""
+        import json
+        from aotgemm.aoti import native, testing
+        lib = native.load_native()
+        native.init(lib, {str(pkg)!r}, None, 0, testing.fake_device(), {str(cache)!r}, 0)
+        print(native.describe(lib))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_library_cache_is_shared_with_the_python_runtime(bundle, tmp_path):
+    """C++ and Python extract into the same <cache>/lib/<content sha256>/<blob>, with the same lock and
+    marker: what one extracted the other uses as is; a file without its marker is replaced."""
+    from aotgemm.runtime.library import MARKER_SUFFIX, extract_library
+
+    pkg = testing.make_stub_package(tmp_path / "stub.pt2", bundle)
+    bf = open_bundle(bundle)
+    name = bf.index.target("H100_SXM").library
+    # Python first, then C++
+    py = extract_library(bf, name, cache_root=tmp_path / "py-first")
+    assert py.extracted
+    state = _c_init_state(pkg, tmp_path / "py-first")
+    assert state["extracted"] is False and state["library"] == str(py.path)
+    # C++ first, then Python
+    state = _c_init_state(pkg, tmp_path / "c-first")
+    assert state["extracted"] is True
+    path = Path(state["library"])
+    assert (path.parent / (name + MARKER_SUFFIX)).read_text() == path.parent.name + "\n"
+    assert (path.parent / ".lock").is_file() and not list(path.parent.glob(".*.tmp"))
+    py = extract_library(bf, name, cache_root=tmp_path / "c-first")
+    assert not py.extracted and py.path == path
+    # a file without its marker (a crashed extraction) is not trusted: C++ replaces it
+    (path.parent / (name + MARKER_SUFFIX)).unlink()
+    path.write_bytes(b"\0" * path.stat().st_size)
+    (path.parent / f".{name}.abc123.tmp").write_bytes(b"partial")
+    state = _c_init_state(pkg, tmp_path / "c-first")
+    assert state["extracted"] is True and state["mode"] == "kernels"
+    assert not list(path.parent.glob(".*.tmp")) and (path.parent / (name + MARKER_SUFFIX)).is_file()
