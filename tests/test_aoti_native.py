@@ -104,6 +104,19 @@ def test_coverage_excludes_cublas_only_shapes(tmp_path):
     assert meta_mod.coverage(open_bundle(path)) == {("bfloat16", 256, 128)}
 
 
+def test_coverage_is_per_target(tmp_path):
+    """A CUDA package routes what its own target serves with a kernel (compile picks the target of the GPU
+    it runs on): a target without the bundle's GEMMs routes nothing."""
+    path = tmp_path / "b.agb"
+    testing.make_bundle(path, [("a", 256, 128)], gpus=("H100_SXM", "B200"))
+    bf = open_bundle(path)
+    assert meta_mod.coverage(bf, "B200") == meta_mod.coverage(bf, "H100_SXM") == {("bfloat16", 256, 128)}
+    assert meta_mod.coverage(bf, "H200_SXM") == set()
+    from aotgemm.aoti.package import _package_target
+
+    assert _package_target(bf, "cpu") is None
+
+
 # --- the FX rewrite -------------------------------------------------------------
 class Patterns(torch.nn.Module):
     def __init__(self):

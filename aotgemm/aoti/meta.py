@@ -75,10 +75,12 @@ def index_sha256(bundle: BundleFile) -> str:
     return head[24:56].hex()
 
 
-def coverage(bundle: BundleFile) -> set[tuple[str, int, int]]:
-    """(dtype, n, k) of every GEMM some target serves with a bundle kernel (not cuBLAS) in some bucket."""
-    return {(d.dtype, d.n, d.k) for t in bundle.index.targets for d in t.dispatch
-            if d.layout == LINEAR and d.kernel != CUBLAS}
+def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, int, int]]:
+    """(dtype, n, k) of every GEMM that `target` (None: any target) serves with a bundle kernel (not
+    cuBLAS) in some bucket: the GEMMs worth routing to the shim. A GEMM all of whose entries are cuBLAS
+    stays Inductor's own call."""
+    targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
+    return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR and d.kernel != CUBLAS}
 
 
 @dataclass

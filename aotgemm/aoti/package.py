@@ -73,6 +73,28 @@ def _device_of(ep) -> str:
     return "cpu"
 
 
+def _package_target(bundle, device: str) -> str | None:
+    """The bundle target a CUDA package will be served by: the one for the GPU compiling it (AOTInductor
+    compiles for the GPU present). None (route what any target serves) for CPU packages, or when the
+    bundle has no target for this GPU (loading will refuse or fall back, as for any package)."""
+    if device != "cuda":
+        return None
+    import torch
+
+    from ..gpus import identify
+
+    if not torch.cuda.is_available():
+        return None
+    idx = torch.cuda.current_device()
+    props = torch.cuda.get_device_properties(idx)
+    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
+    if model is None or bundle.index.target(model.name) is None:
+        log.warning("aotgemm.aoti.compile: the bundle has no target for GPU %d (%s); routing the GEMMs any "
+                    "target serves", idx, props.name)
+        return None
+    return model.name
+
+
 def _archive_root(zf: zipfile.ZipFile) -> str:
     names = zf.namelist()
     if not names or "/" not in names[0]:
@@ -121,7 +143,6 @@ def compile(  # noqa: A001 - the public name the project asks for
     t0 = time.perf_counter()
     bundle_path = Path(bundle)
     bf = open_bundle(bundle_path, verify_blobs=True)
-    covered = meta_mod.coverage(bf)
     cxx = cxx or os.environ.get("CXX") or None
     lib_path = native.build_native(cxx=cxx)
 
@@ -140,6 +161,9 @@ def compile(  # noqa: A001 - the public name the project asks for
     else:
         raise UnsupportedModel(f"expected an nn.Module or an ExportedProgram, got {type(model_or_exported_program).__name__}")
 
+    device = _device_of(ep)
+    target = _package_target(bf, device)
+    covered = meta_mod.coverage(bf, target)
     routed = route_exported_program(ep, covered)
     if not routed:
         log.warning("aotgemm.aoti.compile: no GEMM of the model is covered by %s; the package will not use it", bundle_path)
@@ -151,7 +175,6 @@ def compile(  # noqa: A001 - the public name the project asks for
         if isinstance(x, torch.Tensor):
             shape = tuple(-1 if (dynamic_m and i == 0) else int(d) for i, d in enumerate(x.shape))
             specs.append(meta_mod.InputSpec(dtype_name(x.dtype), shape))
-    device = _device_of(ep)
     file_sha = meta_mod.file_sha256(bundle_path)
     text = meta_mod.render(bf, device=device, inputs=specs, routed=routed, file_sha=file_sha)
 
