@@ -251,3 +251,48 @@ def test_cpu_tensors_never_reach_cuda_kernels(clean_runtime):
     x, w = torch.randn(4, 128, dtype=bf16), torch.randn(256, 128, dtype=bf16)
     torch.testing.assert_close(clean_runtime.linear(x, w), F.linear(x, w), rtol=0, atol=0)
     assert calls == [] and clean_runtime.stats().misses == {("bfloat16", 256, 128, 16, "cpu tensor"): 1}
+
+
+def test_max_m_and_fused_bias_follow_the_call_convention(clean_runtime):
+    """A kernel serves M <= its max_m only ("above max_m" beyond); a bias kernel is called with the bias
+    between out and the stream (GemmProblem.operands); without a bias entry, the identity kernel runs and
+    the bias is added after it."""
+    plain, fused = FakeKernel(), []
+
+    def bias_kernel(a, b, out, bias, stream):
+        fused.append(bias)
+        out.copy_((a.float() @ b.float() + bias.float()).to(out.dtype))
+
+    table = {
+        ("bfloat16", "linear", "identity", 256, 128, 16): Route("k16", plain, 8, max_m=16),
+        ("bfloat16", "linear", "identity", 256, 128, 128): Route("k128", plain, 8, max_m=64),
+        ("bfloat16", "linear", "bias", 256, 128, 16): Route("kb16", bias_kernel, 8),
+    }
+    set_active(Dispatch(BUCKETS, table, device_type="cpu"))
+    w, b = torch.randn(256, 128, dtype=bf16), torch.randn(256, dtype=bf16)
+    x = torch.randn(8, 128, dtype=bf16)
+    torch.testing.assert_close(clean_runtime.linear(x, w, b), (ref(x, w).float() + b.float()).to(bf16),
+                               rtol=2e-2, atol=2e-2)
+    assert len(fused) == 1 and fused[0] is b and plain.calls == []
+    x100 = torch.randn(100, 128, dtype=bf16)
+    torch.testing.assert_close(clean_runtime.linear(x100, w), F.linear(x100, w), rtol=0, atol=0)  # above max_m
+    x40 = torch.randn(40, 128, dtype=bf16)
+    torch.testing.assert_close(clean_runtime.linear(x40, w, b), (ref(x40, w).float() + b.float()).to(bf16),
+                               rtol=2e-2, atol=2e-2)  # no bias entry in bucket 128: identity kernel + add
+    assert len(plain.calls) == 1
+    s = clean_runtime.stats()
+    assert s.hits == {("bfloat16", 256, 128, 16): 1, ("bfloat16", 256, 128, 128): 1}
+    assert s.misses == {("bfloat16", 256, 128, 128, "above max_m"): 1}
+
+
+def test_call_kernel_builds_the_argument_list_from_the_problem():
+    from aotgemm.problem import GemmProblem
+    from aotgemm.runtime.table import call_kernel
+
+    got = []
+    x, w, out, bias = (torch.zeros(2, 8), torch.zeros(4, 8), torch.zeros(2, 4), torch.zeros(4))
+    call_kernel(lambda *a: got.append(a), GemmProblem("bfloat16", "linear", "bias", 4, 8), x, w, out,
+                {"bias": bias}, 7)
+    call_kernel(lambda *a: got.append(a), GemmProblem("bfloat16", "linear", "identity", 4, 8), x, w, out, {}, 7)
+    (a, wt, o, bb, st), (a2, wt2, o2, st2) = got
+    assert a is x and o is out and bb is bias and st == st2 == 7 and wt.shape == (8, 4) and wt.stride() == (1, 8)
