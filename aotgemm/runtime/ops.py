@@ -208,7 +208,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
                     pointers=pointers, element_bytes=DTYPE_BYTES.get(dt, 0))
     if reason is not Reason.HIT:
         return _miss(x, weight, bias, dt, n, k, bucket, reason)
-    x2 = x if len(shape) == 2 else x.as_strided((m, k), (x_row, 1))  # a view: rows() proved it addressable
+    # [M, K] rows with the row stride the rule checked (the shim passes the same): a view, never a copy
+    x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
     out = torch.empty((m, n), dtype=x.dtype, device=dev)
     call_kernel(route.fn, _problem(dt, epilogue, n, k), x2, weight, out, {BIAS: bias} if fused else {},
                 _current_stream(dev))
