@@ -114,9 +114,29 @@ def test_package_records_its_bundle(built):
     assert info.bundle_sha256 == file_sha256(built["bundle"])
     import zipfile
 
-    names = zipfile.ZipFile(built["package"]).namelist()
+    zf = zipfile.ZipFile(built["package"])
+    names = zf.namelist()
     assert any(n.endswith("/aotgemm/bundle.agb") for n in names)
     assert not any(n.endswith((".so", ".o", ".cpp")) and "/aotgemm/" in n for n in names)
+    shim = next(n for n in names if n.endswith("/aotgemm/libaotgemm_aoti.aotgemm-native"))
+    assert zf.read(shim) == aoti.native_path().read_bytes()  # the shim it was compiled with
+
+
+def test_fresh_machine_needs_no_compiler_and_no_cache(built, tmp_path):
+    """An empty cache and no compiler: aotgemm.aoti.load installs the package's own shim (content-
+    addressed, with the runtime's marker) and runs the kernels."""
+    cache = tmp_path / "empty-cache"
+    extra = ", _device=testing.fake_device(), _cpu_kernels=True"
+    proc = fresh_python(RUN.format(package=str(built["package"]), extra=extra, ms=[1, 17], k=K),
+                        AOTGEMM_CACHE_DIR=str(cache))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["state"]["mode"] == "kernels" and r["counters"]["hits"] == 4
+    shims = list((cache / "native").glob("*/libaotgemm_aoti.so"))
+    assert len(shims) == 1 and len(shims[0].parent.name) == 64
+    assert (shims[0].parent / "libaotgemm_aoti.so.ok").read_text().strip() == shims[0].parent.name
+    assert r["metadata"]["aotgemm.native_sha256"] == shims[0].parent.name
+    assert not (cache / "native" / aoti.native.cache_key()).exists()  # nothing was built
 
 
 def test_fresh_process_falls_back_and_counts_misses(built):

@@ -48,6 +48,8 @@ MAGIC = "aotgemm-aoti-meta"
 VERSION = 2
 META_RECORD = "aotgemm/meta.aotgemm-meta"
 BUNDLE_RECORD = "aotgemm/bundle.agb"
+# The libaotgemm_aoti the package was compiled with (an extension the .pt2 loaders ignore).
+NATIVE_RECORD = "aotgemm/libaotgemm_aoti.aotgemm-native"
 
 
 def _field(v: object) -> str:

@@ -264,11 +264,62 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
-def load_native(*, cxx: str | None = None, cache_dir: str | os.PathLike | None = None, build: bool = True) -> ctypes.CDLL:
+# --- the copy a package carries ------------------------------------------------
+def install_embedded(data: bytes, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Put a package's copy of libaotgemm_aoti into the cache, content-addressed; its path.
+
+    <cache>/native/<content sha256>/libaotgemm_aoti.so, with the runtime's
+    protocol (aotgemm/runtime/library.py): used as is when the file has the
+    right size and its ".ok" marker exists; else, under an exclusive flock on
+    ".lock", written to a temporary file, fsynced and renamed, then the marker.
+    """
+    import fcntl
+
+    from ..bundle.io import atomic_write_bytes
+
+    sha = hashlib.sha256(data).hexdigest()
+    root = Path(cache_dir) if cache_dir else config.cache_dir()
+    d = root / "native" / sha
+    path, marker = d / LIB_NAME, d / (LIB_NAME + ".ok")
+
+    def complete() -> bool:
+        try:
+            return path.stat().st_size == len(data) and marker.is_file()
+        except FileNotFoundError:
+            return False
+
+    if complete():
+        return path
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        lock = os.open(d / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise NativeBuildError(f"cannot create {d}: {e} (set AOTGEMM_CACHE_DIR to a writable directory)") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not complete():
+            marker.unlink(missing_ok=True)
+            for stale in d.glob(f".{LIB_NAME}.*.tmp"):
+                stale.unlink(missing_ok=True)
+            try:
+                atomic_write_bytes(path, data, mode=0o755)
+                atomic_write_bytes(marker, (sha + "\n").encode())
+            except OSError as e:
+                raise NativeBuildError(f"cannot write {path}: {e}") from None
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+    return path
+
+
+def load_native(*, cxx: str | None = None, cache_dir: str | os.PathLike | None = None, build: bool = True,
+                path: str | os.PathLike | None = None) -> ctypes.CDLL:
     """Load libaotgemm_aoti into this process (RTLD_GLOBAL), building it first if needed and allowed.
 
-    A package's model .so names the library (DT_NEEDED libaotgemm_aoti.so);
-    once loaded here, the dynamic loader resolves that name to this copy.
+    `path`: load this copy (a package's, from `install_embedded`) instead of
+    the one built here. A package's model .so names the library (DT_NEEDED
+    libaotgemm_aoti.so); once loaded here, the dynamic loader resolves that
+    name to this copy. One copy per process: the first one loaded stays.
     """
     global _lib
     with _lib_lock:
@@ -276,7 +327,10 @@ def load_native(*, cxx: str | None = None, cache_dir: str | os.PathLike | None =
             return _lib
         import torch  # noqa: F401  (libtorch_cpu and libc10 must be loaded first)
 
-        path = build_native(cxx=cxx, cache_dir=cache_dir) if build else native_path(cache_dir)
+        if path is not None:
+            path = Path(path)
+        else:
+            path = build_native(cxx=cxx, cache_dir=cache_dir) if build else native_path(cache_dir)
         if not path.is_file():
             raise NativeBuildError(f"{path} is not built; call aotgemm.aoti.build_native() on a machine with g++")
         try:

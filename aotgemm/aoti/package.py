@@ -124,6 +124,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     dynamic_m: bool = True,
     max_m: int = 1 << 16,
     embed_bundle: bool = True,
+    embed_native: bool = True,
     cxx: str | None = None,
     inductor_configs: dict[str, Any] | None = None,
 ) -> str:
@@ -134,7 +135,9 @@ def compile(  # noqa: A001 - the public name the project asks for
     ExportedProgram (used as exported; its graph is rewritten in place).
     `bundle`: the .agb file; it is validated (every blob) and, with
     `embed_bundle`, stored in the package as `aotgemm/bundle.agb`; the package
-    records its SHA-256 and index SHA-256 either way. `cxx`: the C++ compiler
+    records its SHA-256 and index SHA-256 either way. `embed_native`: store
+    the libaotgemm_aoti built here as `aotgemm/libaotgemm_aoti.aotgemm-native`, so
+    a serving machine needs no compiler and no cache folder. `cxx`: the C++ compiler
     for the package and libaotgemm_aoti (default $CXX, else g++). Returns the
     package path. The package is written to a temporary file and renamed.
     """
@@ -183,6 +186,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     configs["aot_inductor.custom_op_libs"] = [native.LINK_NAME]
     md = dict(configs.get("aot_inductor.metadata") or {})
     md.update({"aotgemm.bundle": bundle_path.name, "aotgemm.bundle_sha256": file_sha,
+               "aotgemm.native_sha256": meta_mod.file_sha256(lib_path) if embed_native else "",
                "aotgemm.index_sha256": meta_mod.index_sha256(bf), "aotgemm.routed_gemms": str(len(routed))})
     configs["aot_inductor.metadata"] = md
     if cxx:
@@ -199,6 +203,8 @@ def compile(  # noqa: A001 - the public name the project asks for
         with _library_path(lib_path.parent):
             torch._inductor.aoti_compile_and_package(ep, package_path=str(tmp), inductor_configs=configs)
         records: dict[str, bytes | Path] = {meta_mod.META_RECORD: text.encode()}
+        if embed_native:
+            records[meta_mod.NATIVE_RECORD] = lib_path
         if embed_bundle:
             records[meta_mod.BUNDLE_RECORD] = bundle_path
         _append_records(tmp, records)
@@ -221,6 +227,27 @@ def package_info(package_path: str | os.PathLike) -> meta_mod.MetaInfo:
     except (OSError, zipfile.BadZipFile) as e:
         raise PackageError(f"{package_path}: cannot read the package ({e})") from None
     return meta_mod.parse(text)
+
+
+def _embedded_native(package_path, cache_dir) -> Path | None:
+    """The package's own libaotgemm_aoti, installed into the cache (None: the package has none, so the
+    one built here is used, as for packages made before it was embedded)."""
+    try:
+        with zipfile.ZipFile(package_path) as zf:
+            root = _archive_root(zf)
+            try:
+                data = zf.read(f"{root}/{meta_mod.NATIVE_RECORD}")
+            except KeyError:
+                return None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise PackageError(f"{package_path}: cannot read the package ({e})") from None
+    return native.install_embedded(data, cache_dir)
+
+
+def _native_for(package_path, cache_dir):
+    """libaotgemm_aoti for this process: the one already loaded, else the package's copy, else built here."""
+    lib = native.loaded()
+    return lib if lib is not None else native.load_native(path=_embedded_native(package_path, cache_dir))
 
 
 def _flags(strict: bool | None, cpu_kernels: bool = False) -> int:
@@ -250,7 +277,7 @@ def check(package_path: str | os.PathLike, *, bundle: str | os.PathLike | None =
     `device`: check against this GPU description instead of the device present.
     """
     info = package_info(package_path)
-    lib = native.load_native()
+    lib = _native_for(package_path, None)
     return native.check(lib, package_path, bundle, _device_index(info, device_index, device), device, _flags(strict))
 
 
@@ -267,7 +294,7 @@ def load(package_path: str | os.PathLike, *, bundle: str | os.PathLike | None = 
     import torch
 
     info = package_info(package_path)
-    lib = native.load_native(build=True)
+    lib = _native_for(package_path, cache_dir)
     index = _device_index(info, device_index, _device)
     native.init(lib, package_path, bundle, index, _device, str(cache_dir or config.cache_dir()),
                 _flags(strict, _cpu_kernels))
