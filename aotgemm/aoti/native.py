@@ -150,8 +150,16 @@ def native_path(cache_dir: str | os.PathLike | None = None) -> Path:
     return root / "native" / cache_key() / LIB_NAME
 
 
+def requested_cxx(cxx: str | None = None) -> str | None:
+    """The C++ compiler asked for: `cxx`, else $CXX, else None (the default: g++).
+
+    The one place aotgemm.aoti reads CXX (to become aotgemm.config.cxx() once that lands).
+    """
+    return cxx or os.environ.get("CXX") or None
+
+
 def _compiler(cxx: str | None) -> str:
-    cand = cxx or os.environ.get("CXX") or "g++"
+    cand = requested_cxx(cxx) or "g++"
     found = shutil.which(cand)
     if not found:
         raise NativeBuildError(

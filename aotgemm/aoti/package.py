@@ -146,7 +146,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     t0 = time.perf_counter()
     bundle_path = Path(bundle)
     bf = open_bundle(bundle_path, verify_blobs=True)
-    cxx = cxx or os.environ.get("CXX") or None
+    cxx = native.requested_cxx(cxx)
     lib_path = native.build_native(cxx=cxx)
 
     from ..runtime.table import dtype_name
