@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+from collections import Counter
 import json
 import os
 import subprocess
@@ -307,6 +308,8 @@ for name in json.loads({names!r}):
     moved = sorted(k for k in after if after[k] != before[k])
     err = (y.float() - c.reference(x, w, b)).abs().max().item() if y.numel() else 0.0
     out[name] = {{"moved": moved, "err": err, "shape": list(y.shape)}}
+import aotgemm.aoti
+out["by_reason"] = aotgemm.aoti.by_reason()
 print(json.dumps(out))
 """
 
@@ -323,12 +326,16 @@ def run_shim(bundle: Path, names, tmp_path: Path, *, fake: str = "h100", cpu_ker
                           timeout=600, cwd=str(REPO))
     assert proc.returncode == 0, proc.stderr[-4000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
+    by_reason = got.pop("by_reason")
     for name, r in got.items():  # exactly "calls" plus one reason's counter (and "misses" for a miss)
         reason_counters = [k for k in r["moved"] if k not in ("calls", "misses")]
         assert "calls" in r["moved"] and len(reason_counters) == 1, (name, r["moved"])
         counter = reason_counters[0]
         assert ("misses" in r["moved"]) == (counter != "hits"), (name, r["moved"])
         r["reason"] = next(x.name for x in Reason if x.counter == counter)
+    # aotgemm.aoti.by_reason() names the misses as aotgemm.runtime.stats().by_reason() does
+    want = Counter(Reason[r["reason"]].text for r in got.values() if r["reason"] != "HIT")
+    assert by_reason == dict(want)
     return got
 
 

@@ -21,10 +21,10 @@ from .errors import (
     WrongGpu,
 )
 from .native import DeviceSpec, build_native, native_path
-from .package import check, compile, counters, describe, load, lookup, package_info, reset_counters
+from .package import by_reason, check, compile, counters, describe, load, lookup, package_info, reset_counters
 
 __all__ = [
-    "compile", "load", "check", "counters", "reset_counters", "lookup", "describe", "package_info",
+    "compile", "load", "check", "counters", "by_reason", "reset_counters", "lookup", "describe", "package_info",
     "build_native", "native_path", "DeviceSpec",
     "AotiError", "AotiStateError", "BundleIntegrityError", "DriverTooOld", "NativeBuildError", "PackageError",
     "UnsupportedModel", "WrongGpu",

@@ -313,6 +313,14 @@ def counters() -> dict[str, int]:
     return native.counters(lib) if lib else {k: 0 for k in native.COUNTERS}
 
 
+def by_reason() -> dict[str, int]:
+    """The shim's misses by reason, named as aotgemm.runtime.stats().by_reason() names them (non-zero ones)."""
+    from ..dispatch_rule import MISS_REASONS
+
+    c = counters()
+    return {r.text: c[r.counter] for r in MISS_REASONS if c[r.counter]}
+
+
 def reset_counters() -> None:
     lib = native.loaded()
     if lib:
