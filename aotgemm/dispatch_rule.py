@@ -137,6 +137,8 @@ def rows(sizes: Sequence[int], strides: Sequence[int]) -> int | None:
     k = sizes[-1]
     if k > 1 and strides[-1] != 1:
         return None
+    if len(sizes) == 2:  # the common case, without building lists
+        return strides[0] if sizes[0] != 1 else k
     lead = [(s, st) for s, st in zip(sizes[:-1], strides[:-1]) if s != 1]
     if not lead:
         return k
@@ -173,7 +175,12 @@ def decide(*, loaded: bool, fallback: bool, dtype_supported: bool, device: Devic
             or not operands_contiguous):
         return Reason.NON_CONTIGUOUS
     a = entry.alignment
-    align_bytes = max(ROW_ALIGN_BYTES, a * element_bytes)
-    if k % a or n % a or x_row % a or any(p % align_bytes for p in pointers):
+    if k % a or n % a or x_row % a:
         return Reason.UNALIGNED
+    align_bytes = a * element_bytes
+    if align_bytes < ROW_ALIGN_BYTES:
+        align_bytes = ROW_ALIGN_BYTES
+    for p in pointers:  # a loop, not any(): this runs on every call of the op
+        if p % align_bytes:
+            return Reason.UNALIGNED
     return Reason.HIT

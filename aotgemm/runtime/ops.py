@@ -24,10 +24,10 @@ import torch
 
 from ..epilogues import BIAS, IDENTITY
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, LINEAR, GemmProblem, bucket_for
+from ..problem import DTYPE_BYTES, LINEAR, bucket_for
 from .log import get_logger
 from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
-from .table import Dispatch, Route, call_kernel, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
+from .table import Dispatch, Route, call_epilogue, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
 
 # Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
@@ -211,23 +211,11 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     # [M, K] rows with the row stride the rule checked (the shim passes the same): a view, never a copy
     x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
     out = torch.empty((m, n), dtype=x.dtype, device=dev)
-    call_kernel(route.fn, _problem(dt, epilogue, n, k), x2, weight, out, {BIAS: bias} if fused else {},
-                _current_stream(dev))
+    call_epilogue(route.fn, epilogue, x2, weight, out, {BIAS: bias} if fused else {}, _current_stream(dev))
     if bias is not None and not fused:
         out.add_(bias)
     _count((dt, n, k, bucket, HIT))
     return out if len(shape) == 2 else out.view(*shape[:-1], n)
-
-
-_problems: dict[tuple, GemmProblem] = {}
-
-
-def _problem(dt: str, epilogue: str, n: int, k: int) -> GemmProblem:
-    key = (dt, epilogue, n, k)
-    p = _problems.get(key)
-    if p is None:
-        p = _problems[key] = GemmProblem(dt, LINEAR, epilogue, n, k)
-    return p
 
 
 for _key in ("CPU", "CUDA"):

@@ -9,8 +9,7 @@ tuner's timing (aotgemm/timing.py) alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import torch
@@ -42,11 +41,10 @@ class Route:
     fn: Callable | None
     alignment: int = 8
     max_m: int = 0  # 0: any M
+    entry: Entry = field(init=False, repr=False, compare=False)  # the rule's view of it, made once
 
-    @property
-    def entry(self) -> Entry:
-        """The rule's view of it."""
-        return CUBLAS_ENTRY if self.fn is None else Entry(True, self.alignment, self.max_m)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entry", CUBLAS_ENTRY if self.fn is None else Entry(True, self.alignment, self.max_m))
 
 
 @dataclass
@@ -82,10 +80,16 @@ def shapes(targets: Iterable[Target]) -> frozenset[tuple[str, int, int]]:
     return frozenset((d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR)
 
 
-@lru_cache(maxsize=None)
-def call_order(problem: GemmProblem) -> tuple[str, ...]:
-    """The kernel's arguments in call order (GemmProblem.operands), cached: the op's hot path."""
-    return problem.operands
+_ORDERS: dict[str, tuple[str, ...]] = {}
+
+
+def call_order(epilogue: str) -> tuple[str, ...]:
+    """A kernel's arguments in call order (GemmProblem.operands: they depend on the epilogue only), cached:
+    the op's hot path."""
+    order = _ORDERS.get(epilogue)
+    if order is None:
+        order = _ORDERS[epilogue] = GemmProblem("bfloat16", LINEAR, epilogue, 1, 1).operands
+    return order
 
 
 def call_kernel(fn: Callable, problem: GemmProblem, x: Any, w: Any, out: Any, operands: Mapping[str, Any],
@@ -96,5 +100,11 @@ def call_kernel(fn: Callable, problem: GemmProblem, x: Any, w: Any, out: Any, op
     transpose view), `out` [M, n_out]; `operands` maps the epilogue's operand
     names ("bias") to tensors; `stream` the raw CUDA stream (0 on the CPU).
     """
+    return call_epilogue(fn, problem.epilogue, x, w, out, operands, stream)
+
+
+def call_epilogue(fn: Callable, epilogue: str, x: Any, w: Any, out: Any, operands: Mapping[str, Any],
+                  stream: Any) -> Any:
+    """`call_kernel` by epilogue name (what the op has at hand)."""
     values = {"x": x, "wt": w.t(), "out": out, "stream": stream}
-    return fn(*[values[name] if name in values else operands[name] for name in call_order(problem)])
+    return fn(*[values[name] if name in values else operands[name] for name in call_order(epilogue)])
