@@ -5,7 +5,10 @@ flags) with the machine's C++ compiler into a content-addressed directory,
 config.cache_dir()/native/<hash>/libaotgemm_aoti.so, written to a temporary
 name and renamed into place. Finding it again needs no compiler: the hash is
 computed from files and versions only, so loading a package never starts a
-compiler process.
+compiler process. `aotgemm.aoti.compile` also stores the built copy in the
+package; `install_embedded` puts a package's copy into
+config.cache_dir()/native/<content sha256>/ (the runtime's lock and marker),
+so a serving machine needs neither a compiler nor this cache.
 """
 
 from __future__ import annotations
