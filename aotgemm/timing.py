@@ -81,13 +81,13 @@ class Operands:
 
 
 def kernel_call(fn, problem: GemmProblem) -> Callable:
-    """A callable (x, w, out, extras) that calls kernel `fn` by the one call convention (problem.operands)."""
+    """A callable (x, w, out, extras) that calls kernel `fn` by the one call convention (runtime.table)."""
     import torch
 
-    extra_names = epilogue(problem.epilogue).operands
+    from .runtime.table import call_kernel
 
     def call(x, w, out, extras):
-        fn(x, w.t(), out, *(extras[n] for n in extra_names), torch.cuda.current_stream().cuda_stream)
+        call_kernel(fn, problem, x, w, out, extras, torch.cuda.current_stream().cuda_stream)
 
     return call
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # On the GPU host, with only the runtime side installed (torch, tvm_ffi, zstandard; no DSL):
-#   bash bench/h200_validate.sh BUNDLE_DIR OUT [facts] [tune] [bench] [tests]
+#   bash bench/h200_validate.sh BUNDLE_DIR OUT [facts] [inplace] [tune] [bench] [tests]
 # For each BUNDLE_DIR/*.agb (built GPU-less with `aotgemm build --gpu H200_SXM --no-tune`):
 # `aotgemm tune` it, then `aotgemm bench` the tuned bundle twice. Then the GPU tests with the tuned
-# Llama-3.1-8B bundle. Everything lands in OUT/results.tgz (plus a short summary on stdout).
+# Llama-3.1-8B bundle. `inplace`: also a tuned `aotgemm build` of Llama-3.1-8B here, with the compiler
+# side from $BUILD_ENV (the exports .devwheels/b/install.sh prints), benched once beside the split flow.
+# Everything lands in OUT/results.tgz (plus a short summary on stdout).
 set -uo pipefail
 bundles=${1:?bundle dir}; out=${2:?out dir}; shift 2
 steps=${*:-facts tune bench tests}
@@ -15,6 +17,15 @@ if has facts; then
   nvcc -arch=sm_90a -o /tmp/gpu_facts bench/gpu_facts.cu >> "$res/facts.txt" 2>&1 && /tmp/gpu_facts >> "$res/facts.txt" 2>&1
   python3 bench/gpu_facts.py >> "$res/facts.txt" 2>&1
   cat "$res/facts.txt"
+fi
+if has inplace; then
+  mkdir -p "$res/inplace"
+  ( eval "$BUILD_ENV"; export PYTHONPATH="$PYTHONPATH:$PWD"
+    /usr/bin/time -f "inplace build wall %e s" python3 -m aotgemm.cli build manifests/llama-3.1-8b.toml \
+      --gpu H200_SXM --cache-dir /tmp/agc-build -o "$res/inplace/llama-3.1-8b.agb" ) > "$res/inplace/build.log" 2>&1
+  echo "inplace build rc=$?"; grep -E "wall|time:|kernels" "$res/inplace/build.log"
+  python3 -m aotgemm.cli bench "$res/inplace/llama-3.1-8b.agb" -o "$res/inplace/bench" > "$res/inplace/bench.log" 2>&1
+  echo "inplace bench rc=$?"; grep -E "^geomean" "$res/inplace/bench.log"
 fi
 for b in "$bundles"/*.agb; do
   name=$(basename "$b" .agb)

@@ -273,9 +273,9 @@ def build_synthetic(n_kernels: int, library: Path, real_bundle: str | None, out_
 
     gpu = (identify(detected.gpu_name, detected.sm_count, detected.capability)
            if detected.gpu_name else None) or GPU_MODELS["H100_SXM"]
-    env = {"cuda_driver_min": 13000, "cuda_runtime_major": 13, "cutlass_dsl": "4.8.1",
-           "cutlass_operators": "0.3.0", "tvm_ffi": detected.tvm_ffi_version or "0.1.15",
-           "link_mode": "static-runtime", "torch_tuned_with": None, "tuned_on": None}
+    env = {"cuda_driver_min": 13000, "cuda_runtime_major": 13, "compiler": "nvidia-cutlass-dsl 4.8.1",
+           "tvm_ffi": detected.tvm_ffi_version or "0.1.15", "link_mode": "static-runtime",
+           "torch_tuned_with": None, "tuned_on": None, "tuned_driver": None, "tuned_at": None}
     if real_bundle:
         real = open_bundle(real_bundle)
         t = real.index.target(gpu.name) or real.index.targets[0]
@@ -289,14 +289,15 @@ def build_synthetic(n_kernels: int, library: Path, real_bundle: str | None, out_
         sym = f"synthetic_gemm_{i:05d}"
         design = {"tile": [128, 64 + 64 * (i % 4)], "cluster": [1 + i % 2, 1], "stages": 3 + i % 4,
                   "raster": "along_m", "swizzle": 1 + i % 8}
-        kernels.append(Kernel(sym, "Sm90StaticPersistentGemmOperator",
+        kernels.append(Kernel(sym, "cutlass_operators", "Sm90StaticPersistentGemmOperator",
                               tuple(sorted((a, tuple(b) if isinstance(b, list) else b) for a, b in design.items())),
-                              "bfloat16", "linear", 8, f"{i:064x}"))
-        entries.append(DispatchEntry("bfloat16", "linear", n, k, buckets[i % len(buckets)], sym, "tuned",
-                                     10.0 + i, 11.0 + i))
+                              "bfloat16", "linear", "identity", 8, 0, f"{i:064x}"))
+        entries.append(DispatchEntry("bfloat16", "linear", "identity", n, k, buckets[i % len(buckets)], sym, "tuned",
+                                     10.0 + i, 11.0 + i, (sym,)))
     entries.sort(key=lambda e: e.key)
     target = Target(gpu.name, gpu.arch, gpu.sm_count, "kernels.so", tuple(sorted(env.items())),
-                    tuple(sorted(kernels, key=lambda k: k.symbol)), tuple(entries))
+                    (("cutlass_operators", "synthetic"),), tuple(sorted(kernels, key=lambda k: k.symbol)),
+                    tuple(entries))
     index = BundleIndex("aotgemm 0.1.0 (synthetic)", "synthetic",
                         tuple(Layer(f"layer{i}", n, k, 1) for i, (n, k) in enumerate(shapes)), buckets, (target,))
     path = out_dir / "synthetic.agb"

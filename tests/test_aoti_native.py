@@ -70,7 +70,7 @@ def test_cache_key_tracks_source_and_versions(monkeypatch):
 
 def test_missing_compiler_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(aoti.NativeBuildError, match="no C\\+\\+ compiler"):
+    with pytest.raises(aoti.NativeBuildError, match=r"cannot build libaotgemm_aoti.so: C\+\+ compiler .g\+\+. not found"):
         aoti.build_native(cxx="g++", cache_dir=tmp_path / "empty-cache")
 
 

@@ -153,24 +153,21 @@ def native_path(cache_dir: str | os.PathLike | None = None) -> Path:
     return root / "native" / cache_key() / LIB_NAME
 
 
-def requested_cxx(cxx: str | None = None) -> str | None:
-    """The C++ compiler asked for: `cxx`, else $CXX, else None (the default: g++).
+def requested_cxx(cxx: str | None = None) -> str:
+    """The C++ compiler for the shim and packages, as a path (aotgemm.config.cxx: `cxx`, else $CXX, else g++)."""
+    from ..errors import CompilerNotFound
 
-    The one place aotgemm.aoti reads CXX (to become aotgemm.config.cxx() once that lands).
-    """
-    return cxx or os.environ.get("CXX") or None
+    try:
+        return config.cxx(cxx)
+    except CompilerNotFound as e:
+        raise NativeBuildError(
+            f"cannot build {LIB_NAME}: {e}. Or build it once on a machine with g++ "
+            f"(python -c 'import aotgemm.aoti; aotgemm.aoti.build_native()'): aotgemm.aoti.compile stores it "
+            "in the package") from None
 
 
 def _compiler(cxx: str | None) -> str:
-    cand = requested_cxx(cxx) or "g++"
-    found = shutil.which(cand)
-    if not found:
-        raise NativeBuildError(
-            f"cannot build {LIB_NAME}: no C++ compiler {cand!r} on PATH. Build it once on a machine with g++ "
-            f"(python -c 'import aotgemm.aoti; aotgemm.aoti.build_native()'), or copy "
-            f"{native_path()} from one with the same torch and tvm_ffi versions"
-        )
-    return found
+    return requested_cxx(cxx)
 
 
 _build_lock = threading.Lock()

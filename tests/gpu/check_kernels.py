@@ -62,15 +62,21 @@ def check_bundle(path: str) -> list[tuple]:
     rows = []
     gen = torch.Generator(device="cuda").manual_seed(1234)
     stream = torch.cuda.current_stream().cuda_stream
+    from aotgemm.problem import GemmProblem
+    from aotgemm.runtime.table import call_kernel
+
     for kern in target.kernels:
         fn = mod.get_function(kern.symbol)
         worst, checked, bad = 0.0, 0, []
-        for layer in b.index.layers:
+        # the layers whose entries keep this kernel (a decode kernel is specialised on one N x K)
+        shapes = {(e.n, e.k) for e in target.dispatch if kern.symbol in e.ranked or e.kernel == kern.symbol}
+        for layer in [x for x in b.index.layers if (x.n, x.k) in shapes]:
             w = (torch.randn(layer.n, layer.k, device="cuda", generator=gen) / layer.k ** 0.5).to(torch.bfloat16)
-            for m in M_VALUES:
+            for m in [m for m in M_VALUES if kern.serves(m)]:
                 x = torch.randn(m, layer.k, device="cuda", generator=gen).to(torch.bfloat16)
                 out = torch.full((m, layer.n), float("nan"), device="cuda", dtype=torch.bfloat16)
-                fn(x, w.t(), out, stream)
+                problem = GemmProblem(kern.dtype, kern.layout, kern.epilogue, layer.n, layer.k)
+                call_kernel(fn, problem, x, w, out, {}, stream)
                 torch.cuda.synchronize()
                 ref = x.float() @ w.float().t()
                 rel = ((out.float() - ref).norm() / ref.norm()).item()
@@ -78,9 +84,10 @@ def check_bundle(path: str) -> list[tuple]:
                 if not (rel < TOLERANCE) or torch.isnan(out).any().item():
                     bad.append(f"{layer.name} M={m}: rel {rel:.2e}")
                 worst = max(worst, rel if rel == rel else float("inf"))
-        rows.append((Path(path).name, env["link_mode"], kern.symbol, kern.operator.removesuffix("Operator"),
-                     "x".join(map(str, kern.design_dict["tile"][:2])),
-                     "x".join(map(str, kern.design_dict["cluster"][:2])), checked, worst, bad))
+        d = kern.design_dict
+        rows.append((Path(path).name, env["link_mode"], kern.symbol, kern.family.removesuffix("Operator"),
+                     "x".join(map(str, d.get("tile", ["-"])[:2])),
+                     "x".join(map(str, d.get("cluster", ["-"])[:2])), checked, worst, bad))
     print(f"{path}: {target.gpu} library {len(b.blob(target.library))} B loaded in {load_ms:.1f} ms; "
           f"cutlass imported: {any(m.startswith('cutlass') for m in sys.modules)}")
     return rows
