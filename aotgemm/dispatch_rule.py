@@ -26,7 +26,9 @@ reason):
  8. M <= the kernel's max_m (0: any M)          else ABOVE_MAX_M
  9. x is addressable as [M, K] rows without a copy (unit stride along K,
     leading dimensions collapsible, rows not overlapping), the weight is a
-    compact row-major [N, K], the epilogue's operands are contiguous
+    compact row-major [N, K], the epilogue's operands are contiguous, and
+    for a kernel compiled for one row stride (x_row_stride, e.g. a decode
+    kernel specialised on K) x's rows are exactly that far apart
                                                 else NON_CONTIGUOUS
 10. K, N and the row stride are multiples of the kernel's alignment, and
     every base address is aligned to max(16 bytes, alignment elements)
@@ -122,6 +124,7 @@ class Entry:
     kernel: bool
     alignment: int = 1
     max_m: int = 0  # 0: any M
+    x_row_stride: int = 0  # the one row stride of x the kernel takes; 0: any >= K
 
 
 CUBLAS_ENTRY = Entry(False)
@@ -172,7 +175,7 @@ def decide(*, loaded: bool, fallback: bool, dtype_supported: bool, device: Devic
     if entry.max_m and m > entry.max_m:
         return Reason.ABOVE_MAX_M
     if (x_row is None or (m > 1 and x_row < k) or w_strides[0] != k or w_strides[1] != 1
-            or not operands_contiguous):
+            or not operands_contiguous or (m > 1 and entry.x_row_stride and x_row != entry.x_row_stride)):
         return Reason.NON_CONTIGUOUS
     a = entry.alignment
     if k % a or n % a or x_row % a:

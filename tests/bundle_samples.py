@@ -39,9 +39,10 @@ def _key(text: str) -> str:
 
 
 def _kernel(symbol: str, design: dict, family: str = "Sm90StaticPersistentGemmOperator",
-            source: str = "cutlass_operators", max_m: int = 0) -> Kernel:
+            source: str = "cutlass_operators", max_m: int = 0, x_row_stride: int = 0) -> Kernel:
     return Kernel(symbol=symbol, source=source, family=family, design=_plain(design, "design"), dtype="bfloat16",
-                  layout="linear", epilogue="identity", alignment=8, max_m=max_m, cache_key=_key(symbol))
+                  layout="linear", epilogue="identity", alignment=8, max_m=max_m, cache_key=_key(symbol),
+                  x_row_stride=x_row_stride)
 
 
 def _env(**kw) -> tuple:
@@ -113,7 +114,7 @@ def sample_index(*, model: str = "llama-sample-8b") -> BundleIndex:
             _kernel("gemm_sm90_64x128_c1x1", {"tile": [64, 128], "cluster": [1, 1], "stages": 5}),
             # a decode kernel: no tile / cluster in its design, serves M <= 16 only
             _kernel("decode_28672x4096_m16", {"n": 28672, "k": 4096, "split_k": 4, "pairs": [["a", 1]], "extra": {}},
-                    family="decode_swapab_rf", source="aotgemm", max_m=16),
+                    family="decode_swapab_rf", source="aotgemm", max_m=16, x_row_stride=4096),
         ], key=lambda k: k.symbol)),
         dispatch=_dispatch(H100_CHOICES),
     )

@@ -310,6 +310,8 @@ SCHEMA_CASES = {
                                        "index.targets[0].kernels[0].source: 'aotgemm' is not one of this target's sources"),
     "negative max_m": (_set(["targets", 1, "kernels", 0, "max_m"], -1),
                        "index.targets[1].kernels[0].max_m: -1 is outside [0, "),
+    "string x_row_stride": (_set(["targets", 1, "kernels", 0, "x_row_stride"], "K"),
+                            "index.targets[1].kernels[0].x_row_stride: expected an integer, got str"),
     "ranked not a list": (_set(["targets", 1, "dispatch", 0, "ranked"], "x"),
                           "index.targets[1].dispatch[0].ranked: expected a list, got str"),
     "ranked names cublas": (_set(["targets", 1, "dispatch", 0, "ranked"], ["cublas"]),

@@ -77,7 +77,7 @@ def _c_decide(lib, **kw) -> Reason:
         alignment=e.alignment if e else 1, max_m=e.max_m if e else 0,
         x_row_valid=kw["x_row"] is not None, x_row=kw["x_row"] or 0, w_stride0=kw["w_strides"][0],
         w_stride1=kw["w_strides"][1], operands_contiguous=kw["operands_contiguous"], n_pointers=len(ptrs),
-        element_bytes=kw["element_bytes"])
+        element_bytes=kw["element_bytes"], x_row_stride=e.x_row_stride if e else 0)
     for i, p in enumerate(ptrs):
         c.pointers[i] = p
     return Reason(lib.aotgemm_aoti_decide(ctypes.byref(c)))
@@ -90,7 +90,9 @@ def _rule_grid():
     variants = {
         "loaded": [True, False], "fallback": [False, True], "dtype_supported": [True, False],
         "device": list(Device), "m": [0, 1, 2, 20, 1024, 1025], "n": [0, 256, 252], "k": [0, 128, 124, 1],
-        "entry": [None, Entry(False), Entry(True, 8, 0), Entry(True, 8, 1024), Entry(True, 16, 0), Entry(True, 1, 20)],
+        "entry": [None, Entry(False), Entry(True, 8, 0), Entry(True, 8, 1024), Entry(True, 16, 0), Entry(True, 1, 20),
+                  # a kernel compiled for x rows exactly K apart (a decode kernel specialised on K)
+                  Entry(True, 8, 64, 128)],
         "x_row": [None, 128, 136, 132, 64, 1], "w_strides": [(128, 1), (1, 256), (256, 1)],
         "operands_contiguous": [True, False], "pointers": [(4096, 8192), (4098, 8192), (4096, 8200), (4112, 8192, 6)],
         "element_bytes": [2, 4],
@@ -372,3 +374,14 @@ def test_environment_mismatch_and_cpu_tensors_agree(bundle, tmp_path):
     cc = run_shim(bundle, ENV_CASES, tmp_path / "cpu", cpu_kernels=False)
     want = {n: ("UNSUPPORTED_DTYPE" if n == "float32" else "CPU_TENSOR") for n in ENV_CASES}
     assert {n: r["reason"] for n, r in py.items()} == {n: r["reason"] for n, r in cc.items()} == want
+
+
+def test_a_kernel_compiled_for_compact_rows_gets_only_compact_x():
+    """A kernel specialised on K (x_row_stride = K) takes x rows exactly K apart; padded rows go to cuBLAS."""
+    base = dict(loaded=True, fallback=False, dtype_supported=True, device=Device.SERVED, n=256, k=128,
+                entry=Entry(True, 8, 64, 128), w_strides=(128, 1), operands_contiguous=True,
+                pointers=(4096, 8192), element_bytes=2)
+    assert decide(m=20, x_row=128, **base) is Reason.HIT
+    assert decide(m=20, x_row=136, **base) is Reason.NON_CONTIGUOUS
+    assert decide(m=1, x_row=128, **base) is Reason.HIT  # one row: its stride is never used
+    assert decide(m=20, x_row=136, **{**base, "entry": Entry(True, 8, 64)}) is Reason.HIT  # any stride >= K

@@ -21,7 +21,7 @@ generated aotgemm/native/aotgemm_rule.h). Then, in this order:
       names    <device name substring>...  from aotgemm/gpus.py
       env      <key> <value>               one per environment key; "-" for nil
       library  <blob> <offset in file> <stored size> <size> <sha256> <content sha256>
-      kernel   <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m>
+      kernel   <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m> <x_row_stride>
       dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas>
     end
 
@@ -145,7 +145,8 @@ def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], rout
                            lib.size, lib.sha256, lib.content_sha256))
         for k in t.kernels:
             if k.layout == LINEAR:
-                lines.append(_line("kernel", k.symbol, k.source, k.dtype, k.layout, k.epilogue, k.alignment, k.max_m))
+                lines.append(_line("kernel", k.symbol, k.source, k.dtype, k.layout, k.epilogue, k.alignment, k.max_m,
+                                   k.x_row_stride))
         for d in t.dispatch:
             if d.layout == LINEAR:
                 lines.append(_line("dispatch", *d.key, d.kernel))

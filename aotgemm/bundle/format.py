@@ -204,6 +204,9 @@ class Kernel:
     alignment: int
     max_m: int  # the largest M it serves; 0: any M
     cache_key: str
+    # The row stride of x it was compiled for (a kernel specialised on K takes exactly K);
+    # 0: any row stride >= K that meets its alignment.
+    x_row_stride: int = 0
 
     @property
     def design_dict(self) -> dict:
@@ -215,7 +218,7 @@ class Kernel:
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Kernel:
         o = _map(o, where, ("symbol", "source", "family", "design", "dtype", "layout", "epilogue", "alignment",
-                            "max_m", "cache_key"))
+                            "max_m", "cache_key", "x_row_stride"))
         sym = _str(o["symbol"], where + ".symbol")
         if not _SYMBOL_RE.fullmatch(sym) or sym == CUBLAS:
             raise UnsafeName(f"bundle index: {where}.symbol: {sym!r} is not a valid C identifier")
@@ -227,13 +230,13 @@ class Kernel:
             _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
             _str(o["epilogue"], where + ".epilogue", epilogue_names()),
             _int(o["alignment"], where + ".alignment", 1, 1024), _int(o["max_m"], where + ".max_m", 0, 1 << 31),
-            _hex64(o["cache_key"], where + ".cache_key"),
+            _hex64(o["cache_key"], where + ".cache_key"), _int(o["x_row_stride"], where + ".x_row_stride", 0, 1 << 31),
         )
 
     def to_obj(self) -> dict:
         return {"alignment": self.alignment, "cache_key": self.cache_key, "design": self.design_dict,
                 "dtype": self.dtype, "epilogue": self.epilogue, "family": self.family, "layout": self.layout,
-                "max_m": self.max_m, "source": self.source, "symbol": self.symbol}
+                "max_m": self.max_m, "source": self.source, "symbol": self.symbol, "x_row_stride": self.x_row_stride}
 
 
 @dataclass(frozen=True)

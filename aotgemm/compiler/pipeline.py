@@ -116,7 +116,7 @@ def kernels_of(compiled: CompiledTarget) -> tuple[Kernel, ...]:
     return tuple(sorted(
         (Kernel(symbol=r.task.symbol, source=s.source, family=s.family, design=design_value(s.design_dict),
                 dtype=s.dtype, layout=s.layout, epilogue=s.epilogue, alignment=s.alignment, max_m=s.max_m,
-                cache_key=r.task.key) for s, r in compiled.objects.items()),
+                cache_key=r.task.key, x_row_stride=s.x_row_stride) for s, r in compiled.objects.items()),
         key=lambda k: k.symbol))
 
 

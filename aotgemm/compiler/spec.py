@@ -35,6 +35,7 @@ class KernelSpec:
     arch: str  # "sm_90a"
     gpu: str  # the GPU model whose numbers (SM count, cluster counts) are baked in
     max_m: int = 0  # the largest M it serves; 0: any
+    x_row_stride: int = 0  # the one row stride of x it takes (compiled in); 0: any >= K
 
     @property
     def design_dict(self) -> dict:

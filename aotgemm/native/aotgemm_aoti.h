@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define AOTGEMM_AOTI_ABI_VERSION 2
+#define AOTGEMM_AOTI_ABI_VERSION 3
 
 /* Return codes. Python maps each to one exception class (aotgemm/aoti/native.py). */
 enum {
@@ -106,6 +106,7 @@ typedef struct aotgemm_rule_input {
   int32_t n_pointers;   /* <= 4 */
   uint64_t pointers[4];
   int64_t element_bytes;
+  int64_t x_row_stride; /* the one row stride of x the kernel takes; 0: any >= K */
 } aotgemm_rule_input;
 int aotgemm_aoti_decide(const aotgemm_rule_input* in);
 

@@ -91,7 +91,7 @@ AOTGEMM_EXPORT int aotgemm_aoti_decide(const aotgemm_rule_input* in) {
   r.loaded = in->loaded; r.fallback = in->fallback; r.dtype_supported = in->dtype_supported;
   r.device = in->device;
   r.m = in->m; r.n = in->n; r.k = in->k;
-  r.entry = in->entry; r.alignment = in->alignment; r.max_m = in->max_m;
+  r.entry = in->entry; r.alignment = in->alignment; r.max_m = in->max_m; r.x_row_stride = in->x_row_stride;
   r.x_row_valid = in->x_row_valid; r.x_row = in->x_row;
   r.w_stride0 = in->w_stride0; r.w_stride1 = in->w_stride1;
   r.operands_contiguous = in->operands_contiguous;

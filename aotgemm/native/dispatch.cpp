@@ -69,7 +69,7 @@ int decide(const RuleInput& in) {
   if (in.entry == 1) return AOTGEMM_MISS_CHOSE_CUBLAS;
   if (in.max_m && in.m > in.max_m) return AOTGEMM_MISS_ABOVE_MAX_M;
   if (!in.x_row_valid || (in.m > 1 && in.x_row < in.k) || in.w_stride0 != in.k || in.w_stride1 != 1 ||
-      !in.operands_contiguous)
+      !in.operands_contiguous || (in.m > 1 && in.x_row_stride && in.x_row != in.x_row_stride))
     return AOTGEMM_MISS_NON_CONTIGUOUS;
   const int64_t a = in.alignment;
   const uint64_t align_bytes = (uint64_t)std::max<int64_t>(AOTGEMM_ROW_ALIGN_BYTES, a * in.element_bytes);

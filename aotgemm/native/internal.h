@@ -65,7 +65,7 @@ const Zstd& zstd();  // libzstd through dlopen; !ok() when absent
 // ---------------------------------------------------------------- meta.cpp ---
 struct MetaKernel {
   std::string symbol, source, dtype, layout, epilogue;
-  int64_t alignment = 1, max_m = 0;
+  int64_t alignment = 1, max_m = 0, x_row_stride = 0;
 };
 struct MetaEntry {
   std::string dtype, layout, epilogue, kernel;
@@ -128,7 +128,7 @@ int epilogue_bias();
 struct Kernel {
   std::string symbol;
   int dtype = -1, epilogue = -1;
-  int64_t alignment = 1, max_m = 0;
+  int64_t alignment = 1, max_m = 0, x_row_stride = 0;
   tvm::ffi::Function fn;
 };
 struct Key {
@@ -158,6 +158,7 @@ struct RuleInput {
   int64_t m = 0, n = 0, k = 0;
   int entry = 0;  // 0: none, 1: cuBLAS, 2: a kernel
   int64_t alignment = 1, max_m = 0;
+  int64_t x_row_stride = 0;  // the one row stride of x the kernel takes; 0: any >= K
   bool x_row_valid = false;
   int64_t x_row = 0;
   int64_t w_stride0 = 0, w_stride1 = 0;

@@ -207,7 +207,7 @@ bool load_library(const MetaTarget& t, const std::string& path, State* s, Failur
       }
       index_of[k.symbol] = (int)s->kernels.size();
       s->kernels.push_back(Kernel{k.symbol, dtype_index(k.dtype), epilogue_index(k.epilogue), k.alignment, k.max_m,
-                                  fn.value()});
+                                  k.x_row_stride, fn.value()});
     }
     for (const auto& e : t.dispatch) {
       const int dt = dtype_index(e.dtype), ep = epilogue_index(e.epilogue);

@@ -59,9 +59,10 @@ bool parse_meta(const std::string& text, Meta* m, std::string* why) {
       if (t->lib_name.empty() || t->lib_name[0] == '.' || t->lib_name.find('/') != std::string::npos ||
           t->lib_content_sha256.size() != 64 || t->lib_content_sha256.find('/') != std::string::npos)
         return bad("unsafe library name or checksum");
-    } else if (key == "kernel" && f.size() == 8 && to_i64(f[6], &a) && to_i64(f[7], &b) && a >= 1 && b >= 0) {
-      // kernel <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m>
-      t->kernels.push_back(MetaKernel{f[1], f[2], f[3], f[4], f[5], a, b});
+    } else if (key == "kernel" && f.size() == 9 && to_i64(f[6], &a) && to_i64(f[7], &b) && to_i64(f[8], &c) &&
+               a >= 1 && b >= 0 && c >= 0) {
+      // kernel <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m> <x_row_stride>
+      t->kernels.push_back(MetaKernel{f[1], f[2], f[3], f[4], f[5], a, b, c});
     } else if (key == "dispatch" && f.size() == 8 && to_i64(f[4], &a) && to_i64(f[5], &b) && to_i64(f[6], &c)) {
       // dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas>
       t->dispatch.push_back(MetaEntry{f[1], f[2], f[3], f[7], a, b, c});

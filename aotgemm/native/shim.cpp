@@ -203,7 +203,7 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
   const bool fused = epilogue == epilogue_bias();
   const Kernel* kern = kidx >= 0 ? &s->kernels[kidx] : nullptr;
   in.entry = kidx == -2 ? 0 : kidx == -1 ? 1 : 2;
-  if (kern) { in.alignment = kern->alignment; in.max_m = kern->max_m; }
+  if (kern) { in.alignment = kern->alignment; in.max_m = kern->max_m; in.x_row_stride = kern->x_row_stride; }
   int64_t x_row = 0;
   in.x_row_valid = rows(xdim, xs, xst, &x_row);
   in.x_row = x_row;

@@ -41,10 +41,11 @@ class Route:
     fn: Callable | None
     alignment: int = 8
     max_m: int = 0  # 0: any M
+    x_row_stride: int = 0  # 0: any row stride >= K
     entry: Entry = field(init=False, repr=False, compare=False)  # the rule's view of it, made once
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "entry", CUBLAS_ENTRY if self.fn is None else Entry(True, self.alignment, self.max_m))
+        object.__setattr__(self, "entry", CUBLAS_ENTRY if self.fn is None else Entry(True, self.alignment, self.max_m, self.x_row_stride))
 
 
 @dataclass
@@ -71,7 +72,7 @@ def build_table(target: Target, functions: Mapping[str, Callable]) -> dict[tuple
         if (k.dtype, k.layout, k.epilogue) != (e.dtype, e.layout, e.epilogue):
             raise MalformedIndex(f"target {target.gpu}: dispatch entry {e.key} names kernel {k.symbol!r}, "
                                  f"which is {k.dtype}/{k.layout}/{k.epilogue}")
-        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment, k.max_m)
+        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment, k.max_m, k.x_row_stride)
     return table
 
 

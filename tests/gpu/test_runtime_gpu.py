@@ -83,8 +83,11 @@ def _kernel_cases(loaded):
         ms = cases[e.kernel].setdefault((e.n, e.k), set(KERNEL_MS))
         i = buckets.index(e.m_bucket)
         ms.update({e.m_bucket, (buckets[i - 1] + 1) if i else 1})
-    for k in t.kernels:  # a kernel no entry names: try it on the manifest's layers
-        if not cases[k.symbol]:
+    for e in t.dispatch:  # every kept candidate too, on the shape its entry is for
+        for sym in e.ranked:
+            cases[sym].setdefault((e.n, e.k), set(KERNEL_MS))
+    for k in t.kernels:  # a kernel no entry names: try it on the manifest's layers (if not shape-specialised)
+        if not cases[k.symbol] and not k.x_row_stride:
             cases[k.symbol] = {s: set(KERNEL_MS) for s in layers if s[0] % k.alignment == 0 and s[1] % k.alignment == 0}
     return cases
 

@@ -56,7 +56,9 @@ class DecodeSource(KernelSource):
         for d in designs_for(problem.n, problem.k, gpu.arch):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
                                     problem.dtype, problem.layout, problem.epilogue, problem.alignment,
-                                    gpu.arch, gpu.name, max_m=int(d["max_m"])))
+                                    gpu.arch, gpu.name, max_m=int(d["max_m"]),
+                                    # N, K and x's layout are compile-time constants: x rows must be K apart
+                                    x_row_stride=problem.k))
         return specs
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
