@@ -96,3 +96,23 @@ def test_tune_refuses_a_gpu_index_out_of_range(tmp_path, monkeypatch):
     _pretend_gpu(monkeypatch, "NVIDIA H100 80GB HBM3")
     with pytest.raises(NoGpu, match=r"--gpu-index 3: this machine has 1 GPU\(s\)"):
         tune_bundle(tmp_path / "b.agb", tmp_path / "t.agb", gpu_index=3)
+
+
+def test_an_interrupted_tune_leaves_no_output_and_the_input_untouched(tmp_path, monkeypatch):
+    import aotgemm.tune as tune_mod
+
+    src = S.write_sample_bundle(tmp_path / "b.agb")
+    before = src.read_bytes()
+    _pretend_gpu(monkeypatch, "NVIDIA H100 80GB HBM3")  # the sample has an H100_SXM target with candidates
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tune_mod, "tune_target", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tune_mod.tune_bundle(src, tmp_path / "t.agb")
+    assert not (tmp_path / "t.agb").exists()
+    with pytest.raises(KeyboardInterrupt):  # tuning in place: the bundle is replaced only when whole
+        tune_mod.tune_bundle(src, src)
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.agb"]  # no temporary file left either
