@@ -40,8 +40,9 @@ for b in "$bundles"/*.agb; do
     done
   fi
 done
+tar czf "$out/results.tgz" -C "$res" .  # what the tests below can't lose
 if has tests; then
-  AOTGEMM_TEST_BUNDLE=$res/tuned/llama-3.1-8b.agb timeout 420 python3 -m pytest -q -p no:cacheprovider -rs \
+  AOTGEMM_TEST_BUNDLE=$res/tuned/llama-3.1-8b.agb timeout 300 python3 -m pytest -q -p no:cacheprovider -rs \
     tests/gpu > "$res/tests_gpu.log" 2>&1; echo "tests/gpu rc=$?"; tail -15 "$res/tests_gpu.log"
 fi
 tar czf "$out/results.tgz" -C "$res" .
