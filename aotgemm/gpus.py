@@ -92,11 +92,13 @@ GPU_MODELS: dict[str, GpuModel] = {
         GpuModel(
             "H200_SXM", "sm_90a", (9, 0), 132, ("H200",),
             mem_bandwidth_gbps=4800, bf16_dense_tflops=989,
-            # The H200 has the H100 SXM's GH100 configuration (132 SMs in the same
-            # GPCs); taken from the H100 measurement until read on an H200.
-            max_active_clusters=_H100_SXM_MEASURED,
-            # NVIDIA H200, driver 580.159.04, 2026-11-30 (shared/NOTES.md): 2 GiB copies; 8192^3 bf16 GEMMs.
-            measured_copy_gbps=4260, measured_bf16_tflops=790,
+            # Read on an NVIDIA H200 (driver 580.159.04) on 2026-11-30 with bench/gpu_facts.cu
+            # (cudaOccupancyMaxActiveClusters, one CTA per SM): the same GH100 configuration
+            # as the H100 SXM, so the same counts. Copy rate (2 GiB, read + write) and bf16
+            # rate (8192^3) from bench/gpu_facts.py, same run
+            # (bench/results/h200-2026-11-30/gpu_facts.txt).
+            max_active_clusters={1: 132, 2: 66, 4: 30, 8: 15, 16: 7}, clusters_measured=True,
+            measured_copy_gbps=4253, measured_bf16_tflops=781,
         ),
         GpuModel(
             "B200", "sm_100a", (10, 0), 148, ("B200",),
