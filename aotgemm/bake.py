@@ -54,8 +54,12 @@ COMPILER_MODULES = ("cutlass", "cutlass.operators", "nvMatmulHeuristics")
 COMPILER_DIST_PREFIXES = ("nvidia-cutlass",)
 COMPILER_DISTS = ("nvidia-matmul-heuristics",)
 
-# Source-tree entries never copied for a wheel build.
-_SKIP_DIRS = {"__pycache__", ".git", "build", "dist", ".venv", ".pytest_cache", ".hypothesis"}
+# What a wheel build never takes from the source tree. Only the top level's files and aotgemm/ are
+# copied, so build/, dist/, .venv/, .git/ at the top never are; inside aotgemm/ every directory is
+# package source whatever its name (a subpackage named `build` was once dropped from the wheel here),
+# and only bytecode and compiled leftovers are skipped, at every depth.
+_JUNK_DIRS = {"__pycache__"}
+_JUNK_SUFFIXES = (".pyc", ".so", ".o")
 
 
 class BakeError(Exception):
@@ -109,6 +113,10 @@ def _clean_env(extra: dict | None = None) -> dict:
     env = dict(os.environ)
     # A step must not load a bundle on import (aotgemm.runtime autoloads AOTGEMM_BUNDLE).
     env.pop("AOTGEMM_BUNDLE", None)
+    # A step runs the aotgemm installed in its environment, never a source tree: scripts/bake.sh puts
+    # the tree on PYTHONPATH to run this module, which would otherwise hide a package missing from
+    # the wheel (it did: the compiler package).
+    env.pop("PYTHONPATH", None)
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     env.setdefault("PIP_NO_INPUT", "1")
     env.update(extra or {})
@@ -182,7 +190,7 @@ def _copy_source(src: Path, dst: Path) -> None:
         if p.is_file():
             shutil.copy2(p, dst / p.name)
     shutil.copytree(src / "aotgemm", dst / "aotgemm",
-                    ignore=lambda d, names: [n for n in names if n in _SKIP_DIRS or n.endswith((".pyc", ".so", ".o"))])
+                    ignore=lambda d, names: [n for n in names if n in _JUNK_DIRS or n.endswith(_JUNK_SUFFIXES)])
 
 
 def build_wheel(env: Env, src: Path, out_dir: Path) -> Path:

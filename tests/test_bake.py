@@ -66,12 +66,12 @@ def bundle_facts(**env) -> dict:
             "targets": [{"gpu": "H100_SXM", "arch": "sm_90a", "env": dict(ENV, **env), "tuned_entries": 2}]}
 
 
-def sh(cmd, *, env=None, check=True, timeout=900) -> subprocess.CompletedProcess:
-    e = {k: v for k, v in os.environ.items() if k != "AOTGEMM_BUNDLE"}
+def sh(cmd, *, env=None, check=True, timeout=900, cwd=REPO, unset=()) -> subprocess.CompletedProcess:
+    e = {k: v for k, v in os.environ.items() if k != "AOTGEMM_BUNDLE" and k not in unset}
     e.update(env or {})
     t0 = time.perf_counter()
     p = subprocess.run([str(c) for c in cmd], env=e, text=True, capture_output=True, timeout=timeout,
-                       cwd=REPO)
+                       cwd=cwd)
     p.seconds = time.perf_counter() - t0
     if check and p.returncode != 0:
         pytest.fail(f"exit status {p.returncode}: {' '.join(map(str, cmd))}\n--- stdout\n{p.stdout[-6000:]}"
@@ -206,9 +206,21 @@ def test_copy_source_takes_the_package_not_the_junk(tmp_path):
     (src / "pyproject.toml").write_text("")
     (src / "tests").mkdir()
     (src / "tests" / "t.py").write_text("")
+    # Top-level junk: never copied (only the top level's files and aotgemm/ are).
+    for d in ("build", "dist", ".venv", ".git"):
+        (src / d / "aotgemm").mkdir(parents=True)
+        (src / d / "aotgemm" / "x.py").write_text("")
+    # Inside the package, a directory is source whatever its name; junk goes at every depth.
+    for d in ("build", "dist", "compiler"):
+        (src / "aotgemm" / d / "__pycache__").mkdir(parents=True)
+        (src / "aotgemm" / d / "__init__.py").write_text("")
+        (src / "aotgemm" / d / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"")
+        (src / "aotgemm" / d / "k.o").write_bytes(b"")
     bake._copy_source(src, tmp_path / "copy")
     got = sorted(str(p.relative_to(tmp_path / "copy")) for p in (tmp_path / "copy").rglob("*"))
-    assert got == ["aotgemm", "aotgemm/__init__.py", "pyproject.toml"]
+    assert got == ["aotgemm", "aotgemm/__init__.py", "aotgemm/build", "aotgemm/build/__init__.py",
+                   "aotgemm/compiler", "aotgemm/compiler/__init__.py", "aotgemm/dist", "aotgemm/dist/__init__.py",
+                   "pyproject.toml"]
     with pytest.raises(bake.BakeError, match="no pyproject.toml"):
         bake._copy_source(tmp_path / "copy" / "aotgemm", tmp_path / "c2")
 
@@ -276,6 +288,41 @@ def test_bake_builder_output(baked):
     assert len(list((out / "dist").glob("aotgemm-*.whl"))) == 1
     p = sh([baked["bpy"], "-c", "import cutlass, cutlass.operators, nvMatmulHeuristics"])  # the compiler side
     assert p.returncode == 0
+
+
+@pytest.mark.bake
+def test_bake_wheel_holds_every_package(baked):
+    """The baked wheel holds every package of the source tree (a subpackage once went missing, hidden by
+    PYTHONPATH), and the package data the compiler reads."""
+    import zipfile
+
+    import setuptools
+
+    want = set(setuptools.find_packages(where=str(REPO), include=["aotgemm*"]))
+    assert {"aotgemm", "aotgemm.compiler", "aotgemm.runtime"} <= want
+    (wheel,) = (baked["out"] / "dist").glob("aotgemm-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    have = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("/__init__.py")}
+    assert sorted(want - have) == [], f"packages missing from {wheel.name}"
+    data = {str(p.relative_to(REPO)) for p in (REPO / "aotgemm" / "native").glob("*.[ch]*")}
+    assert sorted(data - set(names)) == []
+
+
+@pytest.mark.bake
+def test_bake_builder_venv_builds_with_no_source_tree(baked, tmp_path):
+    """`aotgemm build` from the installed wheel alone: cwd outside the repository, PYTHONPATH unset."""
+    bpy = baked["bpy"]
+    p = sh([bpy, "-c", "import aotgemm, aotgemm.compiler.pipeline; print(aotgemm.__file__)"],
+           cwd=tmp_path, unset=("PYTHONPATH",))
+    assert not Path(p.stdout.strip()).is_relative_to(REPO), p.stdout
+    assert Path(p.stdout.strip()).is_relative_to(bpy.parent.parent), p.stdout
+    manifest = tmp_path / "one.toml"
+    manifest.write_text('[model]\nname = "one-layer"\n\n[build]\ngpus = ["H100_SXM"]\ndtypes = ["bfloat16"]\n'
+                        'm_buckets = [16, 128]\n\n[[layers]]\nname = "o"\nn = 4096\nk = 4096\n')
+    p = sh([bpy.parent / "aotgemm", "build", manifest, "--gpu", "H100_SXM", "--no-tune", "-o", tmp_path / "one.agb",
+            "--cache-dir", baked["root"] / "compile-cache"], cwd=tmp_path, unset=("PYTHONPATH",), env=baked["env"])
+    p = sh([bpy.parent / "aotgemm", "verify", tmp_path / "one.agb"], cwd=tmp_path, unset=("PYTHONPATH",))
+    assert p.stdout.startswith(f"{tmp_path / 'one.agb'}: OK: format v1, 1 target(s)"), p.stdout
 
 
 @pytest.mark.bake
