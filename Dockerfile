@@ -5,22 +5,31 @@
 #   docker build -t llama-aotgemm .                                          # GPU-less build, H100_SXM
 #   docker build --build-arg GPUS="H100_SXM H200_SXM" -t llama-aotgemm .
 #   docker build --build-arg TUNED_BUNDLE=artifacts/llama-3.1-8b.agb -t llama-aotgemm .   # tuned on a GPU host
+#   podman build --format docker -t llama-aotgemm .                          # the same with podman
 #
 # Every RUN that does work calls scripts/bake.sh (aotgemm/bake.py), the same steps CI runs in
-# fresh virtual environments (tests/test_bake.py). Needs BuildKit (Docker 23+, or DOCKER_BUILDKIT=1).
+# fresh virtual environments (tests/test_bake.py). Needs BuildKit (Docker 23+, or DOCKER_BUILDKIT=1)
+# or podman/buildah (4.3/1.28 and newer). CI builds this file with podman, offline, on base images
+# made from Debian packages (scripts/ci-image.sh); docs/bake.md has both modes.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# Each stage's base (default: PYTHON_IMAGE). Another base must have python3 (3.11, with venv) and bash;
+# the builder's also g++ (else apt-get installs it), the runtime's also groupadd/useradd.
+ARG BUILDER_IMAGE=${PYTHON_IMAGE}
+ARG RUNTIME_IMAGE=${PYTHON_IMAGE}
 
 # --- builder: the compiler side; makes (or checks) the bundle ----------------------------------------
-FROM ${PYTHON_IMAGE} AS builder
+FROM ${BUILDER_IMAGE} AS builder
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # g++ links the compiled kernels into one shared library per GPU model. Its version is the one of
 # the pinned base image's Debian suite (pinning a Debian revision breaks at its next security fix).
+# A base image that has g++ already skips apt, and so needs no network here.
 # hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends g++ \
- && rm -rf /var/lib/apt/lists/*
+RUN command -v g++ >/dev/null \
+ || { apt-get update \
+      && apt-get install -y --no-install-recommends g++ \
+      && rm -rf /var/lib/apt/lists/*; }
 
 # The model's manifest, relative to the build context.
 ARG MANIFEST=manifests/llama-3.1-8b.toml
@@ -32,6 +41,9 @@ ARG TOP_K=5
 ARG TORCH_VERSION=2.13.0
 # The builder never runs a kernel: a CPU-only torch is enough, and GBs smaller.
 ARG BUILDER_TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# A directory of wheels in the build context (torch, aotgemm's dependencies with the [build] extra,
+# setuptools): install everything from it, with no index and no network. Empty: from the indexes.
+ARG WHEELHOUSE=
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
@@ -52,15 +64,20 @@ RUN --mount=type=bind,target=/context \
         --top-k "${TOP_K}" \
         --torch "torch==${TORCH_VERSION}" \
         --torch-index-url "${BUILDER_TORCH_INDEX_URL}" \
+        --wheelhouse "${WHEELHOUSE}" \
         --out /bake
 
 # --- runtime: what a server needs to load the bundle; no compiler ---------------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
 # torch for the CUDA major the kernels link against (13: the cu13 CuTe DSL backend).
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu130
+# As in the builder: a directory of wheels in the build context (torch and aotgemm's dependencies).
+ARG WHEELHOUSE=
+# Non-empty: accept a CPU-only torch (an image that cannot serve: CI's check of the image build).
+ARG ALLOW_CPU_TORCH=
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
@@ -82,7 +99,9 @@ RUN --mount=type=bind,target=/context \
         --bundle /bake/model.agb \
         --dest /opt/aotgemm/model.agb \
         --torch "torch==${TORCH_VERSION}" \
-        --torch-index-url "${TORCH_INDEX_URL}"
+        --torch-index-url "${TORCH_INDEX_URL}" \
+        --wheelhouse "${WHEELHOUSE:+/context/${WHEELHOUSE}}" \
+        ${ALLOW_CPU_TORCH:+--allow-cpu-torch}
 
 ENV PATH=/opt/venv/bin:${PATH} \
     AOTGEMM_BUNDLE=/opt/aotgemm/model.agb \

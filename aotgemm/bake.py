@@ -77,6 +77,11 @@ class Env:
 
     python: Path
     timings: dict[str, float] = field(default_factory=dict)
+    # A directory of wheels to install everything from, with no index (no network); None: the indexes.
+    wheelhouse: Path | None = None
+
+    def pip_source_args(self) -> list[str]:
+        return ["--no-index", "--find-links", str(self.wheelhouse)] if self.wheelhouse else []
 
     @property
     def bin_dir(self) -> Path:
@@ -107,6 +112,19 @@ def resolve_env(venv: str | None, python: str | None) -> Env:
             p = Path(found)
         return Env(p.absolute())
     return Env(Path(sys.executable))
+
+
+def wheelhouse_dir(value: str | None) -> Path | None:
+    """--wheelhouse DIR: a directory holding wheels ('' = none: install from the indexes)."""
+    d = _opt_path(value)
+    if d is None:
+        return None
+    if not d.is_dir():
+        raise BakeError(f"--wheelhouse {value}: no such directory (it must lie in the build context)")
+    if not any(d.glob("*.whl")):
+        raise BakeError(f"--wheelhouse {value}: holds no wheel (*.whl); fill it with `pip download -d {value} ...` "
+                        "(scripts/ci-image.sh shows how)")
+    return d
 
 
 def _clean_env(extra: dict | None = None) -> dict:
@@ -148,7 +166,10 @@ def pip_install(env: Env, args: list[str], *, index_url: str | None = None) -> N
     # source checkout that was once `pip install -e`'d holds aotgemm.egg-info, which makes pip
     # believe aotgemm is already installed and skip the wheel (seen in CI's fresh clone).
     cmd = [str(env.python), "-I", "-m", "pip", "install", "--progress-bar", "off"]
-    if index_url:
+    if env.wheelhouse:
+        # Everything from the wheelhouse, nothing from any index: an index URL given too is moot.
+        cmd += env.pip_source_args()
+    elif index_url:
         cmd += ["--index-url", index_url]
     run(cmd + args)
 
@@ -202,8 +223,9 @@ def build_wheel(env: Env, src: Path, out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="aotgemm-src-") as tmp:
         tree = Path(tmp) / "src"
         _copy_source(src, tree)
-        run([str(env.python), "-I", "-m", "pip", "wheel", "--progress-bar", "off", "--no-deps", "-w", str(out_dir),
-             str(tree)])
+        # The build backend (setuptools) comes from the wheelhouse too, when there is one.
+        run([str(env.python), "-I", "-m", "pip", "wheel", "--progress-bar", "off", "--no-deps", *env.pip_source_args(),
+             "-w", str(out_dir), str(tree)])
     env.timings["build_wheel"] = time.perf_counter() - t0
     return find_wheel(out_dir)
 
@@ -477,7 +499,9 @@ def cmd_builder(a) -> dict:
         raise BakeError(f"--tuned-bundle {a.tuned_bundle}: no such file (it must lie in the build context)")
     out = Path(a.out).absolute()
     out.mkdir(parents=True, exist_ok=True)
+    wheelhouse = wheelhouse_dir(a.wheelhouse)  # checked before a venv is made
     env = resolve_env(a.venv, a.python)
+    env.wheelhouse = wheelhouse
     src = Path(a.src).absolute() if a.src else repo_root()
 
     if not a.no_install:
@@ -524,7 +548,8 @@ def cmd_builder(a) -> dict:
         "step": "builder", "source": source, "manifest": str(manifest), "gpus": list(gpus),
         "tuned_bundle": str(tuned) if tuned else None, "bundle": BUNDLE_NAME,
         "bundle_sha256": sha256_file(bundle_out), "bundle_bytes": bundle_out.stat().st_size,
-        "wheel": wheel.name, "aotgemm": facts.get("aotgemm"), "python": facts.get("python"),
+        "wheel": wheel.name, "wheelhouse": str(env.wheelhouse) if env.wheelhouse else None,
+        "aotgemm": facts.get("aotgemm"), "python": facts.get("python"),
         "torch": facts.get("torch"), "tvm_ffi": facts.get("tvm_ffi"),
         "model": bundle["model"], "targets": bundle["targets"],
         "timings": {k: round(v, 2) for k, v in env.timings.items()},
@@ -542,7 +567,9 @@ def cmd_runtime(a) -> dict:
     if not bundle.is_file():
         raise BakeError(f"--bundle {a.bundle}: no such file")
     dest = Path(a.dest).absolute()
+    wheelhouse = wheelhouse_dir(a.wheelhouse)  # checked before a venv is made
     env = resolve_env(a.venv, a.python)
+    env.wheelhouse = wheelhouse
 
     if not a.no_install:
         install_torch(env, a.torch, a.torch_index_url)
@@ -621,6 +648,9 @@ def _env_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--torch-index-url", default="",
                    help="index to take torch from (e.g. https://download.pytorch.org/whl/cu130); "
                         "default: pip's configured index")
+    g.add_argument("--wheelhouse", default="",
+                   help="install every package (torch too) from this directory of wheels, with no index and no "
+                        "network (pip --no-index --find-links DIR); '' (default): from the indexes")
     g.add_argument("--no-install", action="store_true", help="install nothing: the environment is ready")
 
 

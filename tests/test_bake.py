@@ -225,6 +225,34 @@ def test_copy_source_takes_the_package_not_the_junk(tmp_path):
         bake._copy_source(tmp_path / "copy" / "aotgemm", tmp_path / "c2")
 
 
+def test_wheelhouse_installs_everything_offline(tmp_path, monkeypatch, capsys):
+    """--wheelhouse DIR (the Dockerfile's WHEELHOUSE): every pip install is --no-index --find-links DIR."""
+    assert bake.wheelhouse_dir("") is None and bake.wheelhouse_dir(None) is None
+    with pytest.raises(bake.BakeError, match="no such directory"):
+        bake.wheelhouse_dir(str(tmp_path / "nope"))
+    (tmp_path / "wh").mkdir()
+    with pytest.raises(bake.BakeError, match="holds no wheel"):
+        bake.wheelhouse_dir(str(tmp_path / "wh"))
+    (tmp_path / "wh" / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    wh = bake.wheelhouse_dir(str(tmp_path / "wh"))
+    assert wh == tmp_path / "wh"
+
+    calls = []
+    monkeypatch.setattr(bake, "run", lambda cmd, **kw: calls.append(cmd))
+    env = bake.Env(Path(sys.executable), wheelhouse=wh)
+    bake.install_torch(env, "torch==2.13.0", "https://download.pytorch.org/whl/cu130")  # the index is moot
+    assert calls[-1][-4:] == ["--no-index", "--find-links", str(wh), "torch==2.13.0"]
+    assert "--index-url" not in calls[-1]
+    bake.install_torch(bake.Env(Path(sys.executable)), "torch==2.13.0", "https://download.pytorch.org/whl/cpu")
+    assert calls[-1][-3:] == ["--index-url", "https://download.pytorch.org/whl/cpu", "torch==2.13.0"]
+
+    # A wrong --wheelhouse stops the step before anything is made.
+    rc = bake.main(["builder", "--manifest", str(MANIFEST), "--gpus", "H100_SXM", "--out", str(tmp_path / "out"),
+                    "--venv", str(tmp_path / "venv"), "--wheelhouse", str(tmp_path / "nope")])
+    assert rc == 1 and "no such directory" in capsys.readouterr().err
+    assert not (tmp_path / "venv").exists()
+
+
 def test_cli_usage_and_clean_errors(tmp_path):
     p = sh(["sh", BAKE_SH, "builder"], check=False, env={"BAKE_PYTHON": sys.executable})
     assert p.returncode == 2 and "required" in p.stderr

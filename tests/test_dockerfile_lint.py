@@ -98,11 +98,19 @@ def arg_defaults(stage) -> dict[str, str]:
     return out
 
 
-def bake_args(run_args: str, defaults: dict[str, str]) -> list[str]:
-    """The arguments a RUN passes to scripts/bake.sh, with ${ARG}s replaced by their defaults."""
-    words = shlex.split(run_args)
+def expand(text: str, values: dict[str, str]) -> str:
+    """The shell's ${X} and ${X:+word} (word may hold ${Y}), as the RUN's bash expands the build args."""
+    plain = lambda t: re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], t)  # noqa: E731
+    text = re.sub(r"\$\{(\w+):\+((?:[^{}]|\$\{\w+\})*)\}",
+                  lambda m: plain(m.group(2)) if values[m.group(1)] else "", text)
+    return plain(text)
+
+
+def bake_args(run_args: str, defaults: dict[str, str], **build_args: str) -> list[str]:
+    """The arguments a RUN passes to scripts/bake.sh: ${ARG}s take their defaults, or `build_args`."""
+    words = shlex.split(expand(run_args, {**defaults, **build_args}))
     i = next(i for i, w in enumerate(words) if w.endswith("scripts/bake.sh"))
-    return [re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], w) for w in words[i + 1:]]
+    return words[i + 1:]
 
 
 def test_two_stages():
@@ -128,6 +136,11 @@ def test_builder_stage_calls_bake_builder():
     assert a.command == "builder" and a.manifest == d["MANIFEST"] and a.tuned_bundle == ""
     assert bake.parse_gpus(a.gpus) == ("H100_SXM",) and a.out == "/bake"
     assert a.torch == "torch==2.13.0" and a.torch_index_url.endswith("/whl/cpu")
+    assert a.wheelhouse == "", "by default the builder installs from the indexes"
+    # Offline (CI): everything from a wheelhouse in the context; the builder's cwd is the context.
+    assert "WORKDIR /context" in [f"{i} {x}" for i, x in st]
+    a = bake.parser().parse_args(bake_args(step, d, WHEELHOUSE="wheelhouse"))
+    assert a.wheelhouse == "wheelhouse"
 
 
 def test_runtime_stage():
@@ -140,7 +153,12 @@ def test_runtime_stage():
     assert a.package == "/bake/dist" and a.bundle == "/bake/model.agb"
     assert not a.allow_cpu_torch, "the image must get a CUDA torch"
     assert a.torch == "torch==2.13.0" and a.torch_index_url.endswith("/whl/cu130")
+    assert a.wheelhouse == "", "by default the runtime installs from the indexes"
     assert "from=builder,source=/bake,target=/bake" in step
+    # Offline (CI): the wheelhouse, found under the context's mount point; a CPU torch only when asked.
+    a = bake.parser().parse_args(bake_args(step, d, WHEELHOUSE="wheelhouse", ALLOW_CPU_TORCH="1"))
+    assert a.wheelhouse == "/context/wheelhouse" and a.allow_cpu_torch
+    assert "--mount=type=bind,target=/context" in step
 
     env = " ".join(args for ins, args in st if ins == "ENV")
     assert "AOTGEMM_BUNDLE=/opt/aotgemm/model.agb" in env.split()
@@ -156,11 +174,14 @@ def test_runtime_stage():
 
 
 def test_base_images_are_pinned():
-    first = instructions(DOCKERFILE.read_text())[0]
+    ins = instructions(DOCKERFILE.read_text())
+    first = ins[0]
     assert first[0] == "ARG" and first[1].startswith("PYTHON_IMAGE=python:3.11.")
     assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", first[1])
-    froms = [args for ins, args in instructions(DOCKERFILE.read_text()) if ins == "FROM"]
-    assert all(f.startswith("${PYTHON_IMAGE} AS ") for f in froms)
+    # Each stage's base is a build argument of its own, by default the pinned PYTHON_IMAGE.
+    assert ins[1:3] == [("ARG", "BUILDER_IMAGE=${PYTHON_IMAGE}"), ("ARG", "RUNTIME_IMAGE=${PYTHON_IMAGE}")]
+    froms = [args for i, args in ins if i == "FROM"]
+    assert froms == ["${BUILDER_IMAGE} AS builder", "${RUNTIME_IMAGE} AS runtime"]
 
 
 # --- .dockerignore ----------------------------------------------------------------------------------------
@@ -203,7 +224,8 @@ def test_dockerignore_sends_what_the_bake_reads_and_nothing_else():
     lines = (REPO / ".dockerignore").read_text().splitlines()
     wanted = ["pyproject.toml", "aotgemm/__init__.py", "aotgemm/bake.py", "aotgemm/runtime/__init__.py",
               "aotgemm/native/dsl_runtime_helpers.c", "scripts/bake.sh", "manifests/llama-3.1-8b.toml",
-              "artifacts/llama-3.1-8b.agb", "somewhere/tuned.agb", "README.md"]
+              "artifacts/llama-3.1-8b.agb", "somewhere/tuned.agb", "README.md",
+              "wheelhouse/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"]
     unwanted = [".git/config", ".git/objects/ab/cdef", "tests/test_bake.py", "docs/bake.md", ".devwheels/a/x.whl",
                 "aotgemm/__pycache__/bake.cpython-311.pyc", "aotgemm.egg-info/PKG-INFO", "build/lib/aotgemm/x.py",
                 "bench/results/run.json", ".venv/bin/python", "Dockerfile", "aotgemm/native/k.so"]
