@@ -452,7 +452,7 @@ def _bundle_facts(path: str) -> dict:
         "dtypes": sorted({d.dtype for t in idx.targets for d in t.dispatch}),
         "targets": [{"gpu": t.gpu, "arch": t.arch, "sm_count": t.sm_count, "kernels": len(t.kernels),
                      "env": {k: v for k, v in t.env.items()},
-                     "tuned_entries": sum(1 for d in t.dispatch if d.source == "tuned"),
+                     "tuned_entries": sum(1 for d in t.dispatch if d.decided_by == "tuned"),
                      "dispatch_entries": len(t.dispatch)} for t in idx.targets],
     }
 

@@ -28,28 +28,31 @@ import pytest
 
 from aotgemm import bake
 from aotgemm.bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
+from aotgemm.bundle.format import FORMAT_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 BAKE_SH = REPO / "scripts" / "bake.sh"
 MANIFEST = REPO / "manifests" / "llama-3.1-8b.toml"
 TORCH = "torch==2.13.0"  # the local CPU build; an unpinned torch pulls a multi-GB CUDA build
 
-ENV = {"cuda_driver_min": 13000, "cuda_runtime_major": 13, "cutlass_dsl": "4.8.1", "cutlass_operators": "0.3.0",
-       "tvm_ffi": "0.1.15.post2", "link_mode": "static-runtime", "torch_tuned_with": None, "tuned_on": None}
+ENV = {"cuda_driver_min": 13000, "cuda_runtime_major": 13, "compiler": "nvidia-cutlass-dsl 4.8.1",
+       "tvm_ffi": "0.1.15.post2", "link_mode": "static-runtime", "torch_tuned_with": None, "tuned_on": None,
+       "tuned_driver": None, "tuned_at": None}
 
 
 # --- helpers -------------------------------------------------------------------------------------------
 def make_bundle(path: Path, *, model="tiny", gpu="H100_SXM", arch="sm_90a", sm_count=132, source="tuned",
                 layers=((("qkv", 6144, 4096, 32)),), buckets=(16, 128), **env) -> Path:
     e = dict(ENV, **env)
-    kernel = Kernel(symbol="gemm_a", operator="Sm90StaticPersistentGemmOperator", design=(), dtype="bfloat16",
-                    layout="linear", alignment=8, cache_key="0" * 64)
+    kernel = Kernel(symbol="gemm_a", source="cutlass_operators", family="Sm90StaticPersistentGemmOperator", design=(),
+                    dtype="bfloat16", layout="linear", epilogue="identity", alignment=8, max_m=0, cache_key="0" * 64)
     ls = tuple(Layer(*x) for x in layers)
-    dispatch = tuple(sorted((DispatchEntry("bfloat16", "linear", x.n, x.k, m, "gemm_a", source,
+    dispatch = tuple(sorted((DispatchEntry("bfloat16", "linear", "identity", x.n, x.k, m, "gemm_a", source,
                                            *((5.0, 6.0) if source == "tuned" else ()))
                              for x in ls for m in buckets), key=lambda d: d.key))
     t = Target(gpu=gpu, arch=arch, sm_count=sm_count, library="lib.so", environment=tuple(sorted(e.items())),
-               kernels=(kernel,), dispatch=dispatch)
+               sources=(("cutlass_operators", "nvidia-cutlass-operators 0.3.0"),), kernels=(kernel,),
+               dispatch=dispatch)
     write_bundle(path, BundleIndex(generator="test", model=model, layers=ls, m_buckets=tuple(buckets),
                                    targets=(t,)), {"lib.so": b"\x7fELF" + bytes(64)})
     return path
@@ -350,7 +353,7 @@ def test_bake_builder_venv_builds_with_no_source_tree(baked, tmp_path):
     p = sh([bpy.parent / "aotgemm", "build", manifest, "--gpu", "H100_SXM", "--no-tune", "-o", tmp_path / "one.agb",
             "--cache-dir", baked["root"] / "compile-cache"], cwd=tmp_path, unset=("PYTHONPATH",), env=baked["env"])
     p = sh([bpy.parent / "aotgemm", "verify", tmp_path / "one.agb"], cwd=tmp_path, unset=("PYTHONPATH",))
-    assert p.stdout.startswith(f"{tmp_path / 'one.agb'}: OK: format v1, 1 target(s)"), p.stdout
+    assert p.stdout.startswith(f"{tmp_path / 'one.agb'}: OK: format v{FORMAT_VERSION}, 1 target(s)"), p.stdout
 
 
 @pytest.mark.bake
@@ -386,7 +389,7 @@ def test_bake_places_the_bundle(baked):
     assert dest.read_bytes() == (baked["out"] / "model.agb").read_bytes()
     assert stat.S_IMODE(dest.stat().st_mode) == 0o644
     p = sh([baked["raotgemm"], "verify", dest])
-    assert p.stdout.startswith(f"{dest}: OK: format v1, 1 target(s)")
+    assert p.stdout.startswith(f"{dest}: OK: format v{FORMAT_VERSION}, 1 target(s)")
 
 
 @pytest.mark.bake
@@ -402,7 +405,7 @@ def test_bake_healthcheck_says_no_gpu(baked):
     p = sh([baked["raotgemm"], "verify", "--env", dest], check=False, env=baked["env"])
     lines = p.stdout.splitlines()
     assert p.returncode == 1, p.stdout + p.stderr
-    assert lines[0].startswith(f"{dest}: OK: format v1, 1 target(s), ")
+    assert lines[0].startswith(f"{dest}: OK: format v{FORMAT_VERSION}, 1 target(s), ")
     assert lines[1:3] == ["environment: NOT usable (1 problem):",
                           "  - no GPU: torch 2.13.0+cpu is a CPU-only build (torch.version.cuda is None)"]
     assert "Traceback" not in p.stderr
