@@ -69,7 +69,8 @@ if ((${#missing[@]})); then
     [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run as root, or install them"
     say "installing ${missing[*]}"
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    # With their recommended packages, as checked on these machines (catatonit, dbus-user-session, ...).
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 [ "$(id -u)" = 0 ] || die "run as root (the builds use a rootful podman store under $STATE)"
 T[tools]=$((SECONDS - t0))
