@@ -50,6 +50,7 @@ RECORD_NAME = "bake.json"
 WHEEL_DIR = "dist"
 
 # The compiler side: none of these may be importable (or installed) in a runtime environment.
+# The probe adds aotgemm.compiler.compiler_modules() (the kernel sources' own requires), where installed.
 COMPILER_MODULES = ("cutlass", "cutlass.operators", "nvMatmulHeuristics")
 COMPILER_DIST_PREFIXES = ("nvidia-cutlass",)
 COMPILER_DISTS = ("nvidia-matmul-heuristics",)
@@ -403,8 +404,15 @@ def probe_facts(bundle: str | None = None, manifest: str | None = None) -> dict:
         facts["aotgemm"] = md.version("aotgemm")
     except md.PackageNotFoundError:
         facts["aotgemm"] = None
+    mods = list(COMPILER_MODULES)
+    try:  # the one list of the compiler side's modules, computed without importing any of them
+        from aotgemm.compiler import compiler_modules
+
+        mods += [m for m in compiler_modules() if m not in mods]
+    except Exception as e:  # noqa: BLE001 - an older aotgemm, or a broken one: the fixed list still applies
+        facts["compiler_modules_error"] = f"{type(e).__name__}: {e}"
     found = []
-    for mod in COMPILER_MODULES:
+    for mod in mods:
         try:
             if importlib.util.find_spec(mod) is not None:
                 found.append(mod)

@@ -237,7 +237,8 @@ def found(m):
         return importlib.util.find_spec(m) is not None
     except ModuleNotFoundError:
         return False
-bad = [m for m in ("cutlass", "cutlass.operators", "nvMatmulHeuristics") if found(m)]
+from aotgemm.compiler import compiler_modules  # the one list; imports none of them
+bad = [m for m in {"cutlass", "cutlass.operators", "nvMatmulHeuristics", *compiler_modules()} if found(m)]
 bad += [d.metadata["Name"] for d in md.distributions()
         if d.metadata["Name"].lower().replace("_", "-").startswith(("nvidia-cutlass", "nvidia-matmul-heuristics"))]
 print("compiler:", bad or "none", "| runtime loaded:", callable(rt.load))'
