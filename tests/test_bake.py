@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from aotgemm import bake
+from aotgemm import bake, bake_checks
 from aotgemm.bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
 from aotgemm.bundle.format import FORMAT_VERSION
 
@@ -166,7 +166,7 @@ def test_tuned_bundle_problems():
 
 
 def test_probe_reads_a_bundle(tmp_path):
-    f = bake._bundle_facts(str(make_bundle(tmp_path / "b.agb")))
+    f = bake_checks._bundle_facts(str(make_bundle(tmp_path / "b.agb")))
     assert f["model"] == "tiny" and f["dtypes"] == ["bfloat16"] and f["m_buckets"] == [16, 128]
     (t,) = f["targets"]
     assert (t["gpu"], t["arch"], t["tuned_entries"], t["dispatch_entries"]) == ("H100_SXM", "sm_90a", 2, 2)
@@ -176,7 +176,7 @@ def test_probe_reads_a_bundle(tmp_path):
     data = bytearray((tmp_path / "b.agb").read_bytes())
     data[-3] ^= 0xFF
     bad.write_bytes(bytes(data))
-    assert "error" in bake._bundle_facts(str(bad))
+    assert "error" in bake_checks._bundle_facts(str(bad))
 
 
 def test_place_file_is_atomic_and_world_readable(tmp_path):
