@@ -37,6 +37,15 @@ LEADING_OPERANDS = ("x", "wt", "out")
 TRAILING_OPERANDS = ("stream",)
 
 
+def torch_dtype(name: str):
+    """The torch dtype of a dtype name of DTYPES (they are torch's attribute names); torch is imported here."""
+    import torch
+
+    if name not in DTYPE_BYTES:
+        raise UnsupportedProblem(f"dtype {name!r} is not one of {list(DTYPES)}")
+    return getattr(torch, name)
+
+
 def alignment_for(dtype: str) -> int:
     """Elements in one 16-byte access: what N, K, leading strides and base addresses must be multiples of."""
     return ROW_ALIGN_BYTES // DTYPE_BYTES[dtype]

@@ -20,17 +20,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .epilogues import epilogue
-from .problem import GemmProblem
+from .problem import GemmProblem, torch_dtype
 
 TOLERANCE = 1e-2  # relative Frobenius error vs a float32 reference, for bf16/fp16 operands
 L2_MULTIPLE = 3  # rotate operand copies until they span 3x the L2
 MAX_COPIES = 16
-
-
-def torch_dtype(name: str):
-    import torch
-
-    return {"bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
 def load_kernel_library(library: bytes, link_mode: str):

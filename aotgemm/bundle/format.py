@@ -302,12 +302,6 @@ class Target:
     def env(self) -> dict[str, Any]:
         return dict(self.environment)
 
-    def kernel(self, symbol: str) -> Kernel:
-        for k in self.kernels:
-            if k.symbol == symbol:
-                return k
-        raise KeyError(symbol)
-
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Target:
         o = _map(o, where, ("gpu", "arch", "sm_count", "library", "environment", "sources", "kernels", "dispatch"))

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 from ...epilogues import IDENTITY
 from ...gpus import GpuModel, gpu_model
 from ...errors import CompileError
-from ...problem import GemmProblem, alignment_for
+from ...problem import GemmProblem, alignment_for, torch_dtype
 from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
@@ -50,12 +50,6 @@ _SMEM_BYTES_SM90 = 227 * 1024
 _PRECISION = {"bfloat16": "TST", "float16": "HSH"}  # A/B, accumulator, output (nvMMH letters)
 
 
-def _torch_dtype(name: str):
-    import torch
-
-    return {"bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-
-
 def _fake_gemm_args(dtype: str, m: int, n: int, k: int):
     """GemmArguments for out[m, n] = x[m, k] @ W[n, k]^T on FakeTensors (no GPU, no memory)."""
     import torch
@@ -63,7 +57,7 @@ def _fake_gemm_args(dtype: str, m: int, n: int, k: int):
 
     import cutlass.operators as ops
 
-    dt = _torch_dtype(dtype)
+    dt = torch_dtype(dtype)
     with FakeTensorMode():
         x = torch.empty(m, k, dtype=dt, device="cuda")
         w = torch.empty(n, k, dtype=dt, device="cuda")
