@@ -113,10 +113,11 @@ def test_a_crashing_kernel_compile_is_reported_and_the_build_finishes(tmp_path):
 def test_link_modes_name_the_runtime_dependencies_they_promise(llama_builds):
     tmp, _, _ = llama_builds
     static = open_bundle(tmp / "first.agb", verify_blobs=True)
-    r = aotgemm("build", "manifests/llama-3.1-8b.toml", "--gpu", "H100_SXM", "--no-tune", "--link-mode",
-                "dsl-runtime", "--cache-dir", str(tmp / "cache"), "-o", str(tmp / "dsl.agb"))
+    r = aotgemm("build", "manifests/llama-3.1-8b.toml", "--gpu", "H100_SXM", "--no-tune", "--top-k", "2",
+                "--link-mode", "dsl-runtime", "--cache-dir", str(tmp / "cache"), "-o", str(tmp / "dsl.agb"))
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "compiled 0, cache hits 21" in r.stdout  # linking differs, the objects are the same
+    n = len(static.index.target("H100_SXM").kernels)
+    assert f"compiled 0, cache hits {n}" in r.stdout  # linking differs, the objects are the same
     dsl = open_bundle(tmp / "dsl.agb", verify_blobs=True)
     s_target, d_target = static.index.target("H100_SXM"), dsl.index.target("H100_SXM")
     assert s_target.env["link_mode"] == "static-runtime" and d_target.env["link_mode"] == "dsl-runtime"

@@ -31,6 +31,7 @@ SPEC_CHANGES = {
     "arch": "sm_100a",
     "gpu": "H200_SXM",
     "max_m": 16,
+    "x_row_stride": 4096,
 }
 
 

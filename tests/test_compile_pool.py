@@ -84,8 +84,11 @@ def test_concurrent_builds_sharing_a_cache_compile_each_kernel_once(tmp_path):
 
 
 _INTERRUPTED_BUILD = """
-import sys
+import signal, sys
 from pathlib import Path
+# Ctrl-C's disposition as under a terminal: a job started in the background by a non-interactive shell
+# (a CI runner may be one) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path[:0] = [{repo!r}, {tests!r}]
 from test_compile_pool import tasks
 from aotgemm.compiler.cache import ObjectCache
