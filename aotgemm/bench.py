@@ -69,9 +69,7 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                         raise EnvironmentMismatch(f"kernel {chosen} is wrong on this GPU ({layer.name}, M={m}: "
                                                   f"relative error {err:.2e})")
                 ops = timing.Operands(problem, m, props.L2_cache_size, seed=m + 7)
-                from .tune import _reps
-
-                reps = _reps(problem, m)
+                reps = timing.reps_for(problem, m)
                 plain = _measure(call, cublas, ops, reps, trials, model=False)
                 in_model = _measure(call, cublas, ops, reps, trials, model=True)
                 del ops

@@ -205,6 +205,15 @@ def warm_up(seconds: float = 0.5) -> None:
         torch.cuda.synchronize()
 
 
+REPLAY_TARGET_US = 2000.0  # GEMMs per graph replay are chosen to take about this long
+
+
+def reps_for(problem: GemmProblem, m: int) -> int:
+    """GEMMs per graph replay: ~2 ms a replay, enough to swamp event resolution, short enough for many rounds."""
+    est = floor_us(m, problem.n, problem.k, 4000.0, 700.0)
+    return max(2, min(20, int(REPLAY_TARGET_US / max(est, 1.0))))
+
+
 def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes: int = 2) -> float:
     """The time no kernel beats: max(bytes moved once / bandwidth, flops / peak)."""
     bytes_moved = elem_bytes * (m * k + n * k + m * n)

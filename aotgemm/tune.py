@@ -34,7 +34,6 @@ FINALISTS = 3
 MARGIN = 0.03
 TRIALS = 15
 SCREEN_TRIALS = 3
-REPLAY_TARGET_US = 2000.0  # GEMMs per graph replay are chosen to take about this long
 
 
 @dataclass
@@ -70,12 +69,6 @@ class TuneLog:
 
 def _say(msg: str) -> None:
     print(f"aotgemm: tune: {msg}", file=sys.stderr, flush=True)
-
-
-def _reps(problem: GemmProblem, m: int) -> int:
-    # ~2 ms a replay: enough to swamp event resolution, short enough for many interleaved rounds.
-    est = timing.floor_us(m, problem.n, problem.k, 4000.0, 700.0)
-    return max(2, min(20, int(REPLAY_TARGET_US / max(est, 1.0))))
 
 
 def _check_points(max_m: int) -> tuple[int, ...]:
@@ -154,7 +147,7 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
 def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str], fns: dict, kernels: dict,
             l2: int, trials: int) -> tuple[DispatchEntry, TuneRow]:
     ops = timing.Operands(p, m, l2, seed=m)
-    reps = _reps(p, m)
+    reps = timing.reps_for(p, m)
     cub = timing.GraphTimer(timing.cublas_call(p), ops, reps=reps)
     timers = {s: timing.GraphTimer(timing.kernel_call(fns[s], p), ops, reps=reps) for s in good}
     if len(timers) > FINALISTS:
@@ -171,7 +164,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
             edge_ok = edge == m
         else:
             eops = timing.Operands(p, edge, l2, seed=edge)
-            ereps = _reps(p, edge)
+            ereps = timing.reps_for(p, edge)
             es = timing.interleaved({best: timing.GraphTimer(timing.kernel_call(fns[best], p), eops, reps=ereps),
                                      CUBLAS: timing.GraphTimer(timing.cublas_call(p), eops, reps=ereps)}, trials)
             ec = timing.compare(es[best], es[CUBLAS])

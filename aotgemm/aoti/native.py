@@ -166,9 +166,6 @@ def requested_cxx(cxx: str | None = None) -> str:
             "in the package") from None
 
 
-def _compiler(cxx: str | None) -> str:
-    return requested_cxx(cxx)
-
 
 _build_lock = threading.Lock()
 
@@ -181,7 +178,7 @@ def build_native(*, cxx: str | None = None, cache_dir: str | os.PathLike | None 
     with _build_lock:
         if out.is_file() and not force:
             return out
-        compiler = _compiler(cxx)
+        compiler = requested_cxx(cxx)
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{LIB_NAME}.", suffix=".tmp", dir=out.parent)
         os.close(fd)
@@ -277,48 +274,23 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
 def install_embedded(data: bytes, cache_dir: str | os.PathLike | None = None) -> Path:
     """Put a package's copy of libaotgemm_aoti into the cache, content-addressed; its path.
 
-    <cache>/native/<content sha256>/libaotgemm_aoti.so, with the runtime's
-    protocol (aotgemm/runtime/library.py): used as is when the file has the
-    right size and its ".ok" marker exists; else, under an exclusive flock on
-    ".lock", written to a temporary file, fsynced and renamed, then the marker.
+    <cache>/native/<content sha256>/libaotgemm_aoti.so, installed the way the
+    runtime installs kernel libraries (aotgemm.fsutil.install_once: flock,
+    temporary file, rename, ".ok" marker last).
     """
-    import fcntl
-
-    from ..bundle.io import atomic_write_bytes
+    from ..fsutil import InstallError, install_once
 
     sha = hashlib.sha256(data).hexdigest()
     root = Path(cache_dir) if cache_dir else config.cache_dir()
     d = root / "native" / sha
-    path, marker = d / LIB_NAME, d / (LIB_NAME + ".ok")
-
-    def complete() -> bool:
-        try:
-            return path.stat().st_size == len(data) and marker.is_file()
-        except FileNotFoundError:
-            return False
-
-    if complete():
-        return path
     try:
-        d.mkdir(parents=True, exist_ok=True)
-        lock = os.open(d / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise NativeBuildError(f"cannot create {d}: {e} (set AOTGEMM_CACHE_DIR to a writable directory)") from None
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not complete():
-            marker.unlink(missing_ok=True)
-            for stale in d.glob(f".{LIB_NAME}.*.tmp"):
-                stale.unlink(missing_ok=True)
-            try:
-                atomic_write_bytes(path, data, mode=0o755)
-                atomic_write_bytes(marker, (sha + "\n").encode())
-            except OSError as e:
-                raise NativeBuildError(f"cannot write {path}: {e}") from None
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        os.close(lock)
-    return path
+        install_once(d, LIB_NAME, len(data), lambda: data, sha + "\n")
+    except InstallError as e:
+        if e.stage == "dir":
+            raise NativeBuildError(f"cannot create {d}: {e.error} (set AOTGEMM_CACHE_DIR to a writable "
+                                   "directory)") from None
+        raise NativeBuildError(f"cannot write {d / LIB_NAME}: {e.error}") from None
+    return d / LIB_NAME
 
 
 def load_native(*, cxx: str | None = None, cache_dir: str | os.PathLike | None = None, build: bool = True,

@@ -52,7 +52,6 @@ class BuildOptions:
 class CompiledTarget:
     plan: TargetPlan
     objects: dict[KernelSpec, CompileResult] = field(hash=False)  # the specs that compiled
-    failures: tuple[tuple[str, str], ...]  # (kernel, first error line)
 
 
 def local_gpu_model() -> GpuModel | None:
@@ -103,13 +102,12 @@ def compile_target(plan: TargetPlan, toolchain: Toolchain, cache: ObjectCache, o
         stop()
     tr.compiled = sum(1 for r in results if r.ok and not r.cached)
     tr.cache_hits = sum(1 for r in results if r.cached)
-    failures = tuple((r.task.spec.short_name(), r.error or "") for r in results if not r.ok)
-    tr.failures = list(failures)
+    tr.failures = failures = [(r.task.spec.short_name(), r.error or "") for r in results if not r.ok]
     objects = {r.task.spec: r for r in results if r.ok}
     if not objects:
         raise CompileError(f"every kernel for {plan.gpu.name} failed to compile; first error: "
                            f"{failures[0][1] if failures else '?'}")
-    return CompiledTarget(plan, objects, failures)
+    return CompiledTarget(plan, objects)
 
 
 def kernels_of(compiled: CompiledTarget) -> tuple[Kernel, ...]:

@@ -18,6 +18,7 @@ from ..problem import GemmProblem
 from .memo import Memo, code_fingerprint
 from .sources import KernelSource, get_source
 from .spec import KernelSpec
+from .toolchain import dist_version
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,9 @@ def _gpu_row(gpu: GpuModel) -> dict:
 
 
 def _source_key(source: KernelSource) -> dict:
-    ranking = ", ".join(f"{d} {v}" for d in getattr(source, "ranking_distributions", ())
-                        for v in [_version(d)])
+    ranking = ", ".join(f"{d} {dist_version(d)}" for d in source.ranking_distributions)
     return {"source": source.name, "versions": source.versions(), "ranking": ranking,
             "code": code_fingerprint(*source.code_files())}
-
-
-def _version(dist: str) -> str | None:
-    from .toolchain import dist_version
-
-    return dist_version(dist)
 
 
 def _enumerate(source: KernelSource, problem: GemmProblem, gpu: GpuModel, memo: Memo) -> list[KernelSpec]:

@@ -17,21 +17,18 @@ imported.
 from __future__ import annotations
 
 import ctypes
-import errno
-import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import config
-from ..bundle.io import BundleFile, atomic_write_bytes, decode_blob
+from ..bundle.io import BundleFile, decode_blob
 from ..errors import BlobChecksumMismatch, KernelLibraryError
+from ..fsutil import MARKER_SUFFIX, InstallError, install_once, is_complete  # noqa: F401  (MARKER_SUFFIX: re-exported)
 
 DSL_RUNTIME_SONAME = "libcute_dsl_runtime.so"
 DSL_RUNTIME_DISTS = {13: "nvidia-cutlass-dsl-libs-cu13", 12: "nvidia-cutlass-dsl-libs-cu12"}
-MARKER_SUFFIX = ".ok"
-LOCK_NAME = ".lock"
 
 
 # --- the CuTe DSL runtime library ('dsl-runtime' link mode) -------------------
@@ -101,26 +98,6 @@ def library_dir(content_sha256: str, cache_root: Path | None = None) -> Path:
     return Path(cache_root if cache_root is not None else config.cache_dir()) / "lib" / content_sha256
 
 
-def _complete(path: Path, marker: Path, size: int) -> bool:
-    try:
-        return path.stat().st_size == size and marker.is_file()
-    except FileNotFoundError:
-        return False
-
-
-def _fsync_dir(d: Path) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = None,
                     verify_cached: bool = True) -> Extracted:
     """Make blob `name` of `bundle` available as a file in the cache; safe for many processes at once.
@@ -137,8 +114,8 @@ def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = 
     """
     blob = bundle.index.blob(name)
     d = library_dir(blob.content_sha256, cache_root)
-    path, marker = d / name, d / (name + MARKER_SUFFIX)
-    if _complete(path, marker, blob.size):
+    path = d / name
+    if is_complete(path, blob.size):
         if verify_cached:
             stored = bundle.stored_bytes(name)
             import hashlib
@@ -149,44 +126,16 @@ def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = 
                     "(the file is corrupted: rebuild or re-download it)")
         return Extracted(path, False)
     try:
-        d.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(d / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise KernelLibraryError(f"cannot create the library cache directory {d}: {e} "
-                                 "(set AOTGEMM_CACHE_DIR to a writable directory)") from None
-    try:
-        while True:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                break
-            except InterruptedError:
-                continue
-            except OSError as e:
-                if e.errno != errno.EINTR:
-                    raise
-        if _complete(path, marker, blob.size):
-            return Extracted(path, False)
-        # We hold the lock: nobody else writes here. Clear what a crashed run may have left.
-        marker.unlink(missing_ok=True)
-        for stale in d.glob(f".{name}.*.tmp"):
-            stale.unlink(missing_ok=True)
-        for stale in d.glob(f".{name}{MARKER_SUFFIX}.*.tmp"):
-            stale.unlink(missing_ok=True)
-        content = decode_blob(blob, bundle.stored_bytes(name), str(bundle.path))
-        try:
-            atomic_write_bytes(d / name, content, mode=0o755)
-            _fsync_dir(d)
-            atomic_write_bytes(d / (name + MARKER_SUFFIX), (blob.content_sha256 + "\n").encode())
-            _fsync_dir(d)
-        except OSError as e:
-            raise KernelLibraryError(f"cannot write {path}: {e} (set AOTGEMM_CACHE_DIR to a writable "
-                                     "directory with enough space)") from None
-        return Extracted(path, True)
-    finally:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
-        finally:
-            os.close(lock_fd)
+        wrote = install_once(d, name, blob.size,
+                             lambda: decode_blob(blob, bundle.stored_bytes(name), str(bundle.path)),
+                             blob.content_sha256 + "\n")
+    except InstallError as e:
+        if e.stage == "dir":
+            raise KernelLibraryError(f"cannot create the library cache directory {d}: {e.error} "
+                                     "(set AOTGEMM_CACHE_DIR to a writable directory)") from None
+        raise KernelLibraryError(f"cannot write {path}: {e.error} (set AOTGEMM_CACHE_DIR to a writable "
+                                 "directory with enough space)") from None
+    return Extracted(path, wrote)
 
 
 # --- loading -------------------------------------------------------------------

@@ -49,6 +49,8 @@ class KernelSource(ABC):
     # Distributions whose versions change the emitted code (besides the DSL compiler itself,
     # which the toolchain records for every source).
     distributions: ClassVar[tuple[str, ...]] = ()
+    # Distributions whose versions change how it ranks (not the code): they key the memoised ranking.
+    ranking_distributions: ClassVar[tuple[str, ...]] = ()
     # Importable modules the source needs, with the pip requirement that provides each.
     requires: ClassVar[dict[str, str]] = {}
 
