@@ -23,6 +23,8 @@ from ..errors import UnsupportedProblem
 
 IDENTITY = "identity"
 BIAS = "bias"
+SWIGLU = "swiglu"
+RESIDUAL_ADD = "residual_add"
 
 
 @dataclass(frozen=True)
@@ -83,5 +85,27 @@ def _bias(acc, bias):
     return acc + bias
 
 
+def _swiglu(acc):
+    # W is [gate; up] stacked along N (vLLM's merged gate_up layout): out = silu(gate) * up, N/2 wide
+    import torch
+
+    gate, up = acc.chunk(2, dim=-1)
+    return torch.nn.functional.silu(gate) * up
+
+
+def _residual_add(acc, residual):
+    return acc + residual
+
+
+def _half(n: int) -> int:
+    if n % 2:
+        raise UnsupportedProblem(f"swiglu needs an even N ([gate; up] stacked), got N={n}")
+    return n // 2
+
+
 register(Epilogue(IDENTITY, (), {}, lambda n: n, _identity))
 register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias, fx_pattern=("aten.add.Tensor",)))
+register(Epilogue(SWIGLU, (), {}, _half, _swiglu, fx_pattern=("aten.split.Tensor", "aten.silu.default",
+                                                             "aten.mul.Tensor")))
+register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
+                  fx_pattern=("aten.add.Tensor",)))
