@@ -56,17 +56,20 @@ def main() -> None:
               show_default=True,
               help="static-runtime: libraries need no DSL file at run time; dsl-runtime: they need "
                    "libcute_dsl_runtime.so (docs/runtime.md).")
-def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout, link_mode) -> None:
+@click.option("--sources", "sources", multiple=True,
+              help="Kernel source to draw on (repeatable; default: aotgemm and cutlass_operators).")
+def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout, link_mode, sources) -> None:
     """Enumerate, rank, compile (and on a GPU, tune) kernels for MANIFEST; write a bundle."""
     try:
         from .compiler.pipeline import BuildOptions, run_build
+        from .compiler.sources import DEFAULT_SOURCES
         from .manifest import load_manifest
 
         m = load_manifest(manifest)
         out = output or Path("artifacts") / f"{m.model}.agb"
         report = run_build(m, BuildOptions(output=out, gpus=tuple(gpus) or m.gpus, tune=not no_tune, top_k=top_k,
                                            jobs=jobs, cache_dir=cache_dir, compile_timeout=compile_timeout,
-                                           link_mode=link_mode))
+                                           link_mode=link_mode, sources=tuple(sources) or DEFAULT_SOURCES))
     except AotGemmError as e:
         _fail(e)
     click.echo(report.summary())

@@ -1,7 +1,8 @@
 """Kernel source `aotgemm`: the project's own decode GEMMs (small M), from decode_kernels.
 
 Each kernel is specialised on one weight shape (N and K are compile-time
-constants) and serves M up to its design's `max_m`; larger M is never routed
+constants) and one epilogue (identity, bias, residual_add, swiglu: fused in
+the output stage) and serves M up to its design's `max_m`; larger M is never routed
 to it (the bundle records max_m and the runtime checks it). The design dicts
 and the compile entry point live in decode_kernels, the only module that
 imports the CuTe DSL for these kernels; this module only wraps them in the
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...epilogues import IDENTITY
 from ...gpus import GpuModel, gpu_model
 from ...problem import GemmProblem
 from ..spec import KernelSpec, canonical_json
@@ -21,7 +21,7 @@ from .base import OK, KernelSource, Status
 
 # The files whose code is compiled into the kernels (their text is the kernels' version), and
 # the one that chooses designs per shape (it decides enumeration, not machine code).
-_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py")
+_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_epilogue.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
 DTYPES = ("bfloat16",)
@@ -48,12 +48,14 @@ class DecodeSource(KernelSource):
         return (__file__, *(str(here / f) for f in _DESIGN_FILES + _KERNEL_FILES))
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        if problem.epilogue != IDENTITY or problem.dtype not in DTYPES or gpu.arch not in ARCHS:
-            return []
+        from .decode_epilogue import EPILOGUES
         from .decode_kernels import designs_for
 
+        if problem.epilogue not in EPILOGUES or problem.dtype not in DTYPES or gpu.arch not in ARCHS:
+            return []
         specs = []
-        for d in designs_for(problem.n, problem.k, gpu.arch):
+        # designs on the whole weight (swiglu: N counts the gate and the up rows)
+        for d in designs_for(problem.n, problem.k, gpu.arch, problem.epilogue):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
                                     problem.dtype, problem.layout, problem.epilogue, problem.alignment,
                                     gpu.arch, gpu.name, max_m=int(d["max_m"]),

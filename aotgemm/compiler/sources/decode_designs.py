@@ -88,14 +88,16 @@ _SIMT_SM90 = {
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
 
 
-def simt_designs_for(n: int, k: int, arch: str) -> list[dict]:
-    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid."""
+def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> list[dict]:
+    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid
+    (for `epilogue`: those it allows, e.g. an even row count for swiglu)."""
     specs = _SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []
     out = []
     for spec in specs + _SIMT_FALLBACK:
         rows, warps, unroll = (int(v) for v in spec.split(","))
         try:
-            d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True)
+            d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
+                                 epilogue=epilogue)
         except ValueError:
             continue
         if d not in out:
@@ -105,7 +107,7 @@ def simt_designs_for(n: int, k: int, arch: str) -> list[dict]:
     return out
 
 
-def designs_for(n: int, k: int, arch: str) -> list[dict]:
+def designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
     First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`). Then two
@@ -114,10 +116,12 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
     small grid, four in all, every one with PDL (it saved 0.5-1 us between
-    back-to-back GEMMs and cost nothing elsewhere).
+    back-to-back GEMMs and cost nothing elsewhere). A fused `epilogue` keeps the
+    same choice among the designs it allows (swiglu needs an even number of
+    16-row tiles per CTA); its output stage adds little to a weight stream.
     """
     sms = _SM_COUNT.get(arch, 132)
-    out: list[dict] = simt_designs_for(n, k, arch)
+    out: list[dict] = simt_designs_for(n, k, arch, epilogue)
     seen: set = set()
     for nt in (1, 2):
         picked: list[dict] = []
@@ -125,8 +129,11 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
             for spec in _MEASURED_SM90.get((n, k), []):
                 st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
                 if snt == nt:
-                    picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
-                                              stages=st, pdl=True))
+                    try:
+                        picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
+                                                  stages=st, pdl=True, epilogue=epilogue))
+                    except ValueError:  # not one this epilogue allows
+                        continue
         scored = []
         for mt in (1, 2):
             for wn in (1, 2):
@@ -136,7 +143,8 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
                             for stages in (3, 4):
                                 try:
                                     d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
-                                                    unroll=unroll, stages=stages, pdl=True)
+                                                    unroll=unroll, stages=stages, pdl=True,
+                                                    epilogue=epilogue)
                                 except ValueError:
                                     continue
                                 scored.append((_score(d, sms), design_name(d), d))

@@ -32,6 +32,13 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   when loaded (harmless duplicates) and never stored.
 * PDL (`pdl`): the weights of the first stages are requested before
   griddepcontrol.wait, and the next kernel is released after the main loop.
+* Fused epilogues (design key "epilogue", absent for identity; not the "epi"
+  key, which names the cluster reduction): bias, residual_add and swiglu of
+  aotgemm.epilogues, applied in fp32 by the final stage before its single
+  rounding to bf16 (decode_epilogue.epilogue_value). For swiglu a CTA's logical rows
+  are gate rows then the matching up rows (`weight_row`), and each CTA of a
+  cluster owns matching gate/up pairs (`push_slot`), so the CTA that sums a
+  gate row also holds its up row.
 
 M = 1 is served better by a CUDA-core kernel (decode_simt, kind "simt",
 max_m 1; see make_simt_design); compile_decode builds either kind. Design dicts
@@ -40,11 +47,16 @@ decode_designs' business. This is the only module that imports
 cutlass for these kernels, inside functions, so importing it stays cheap.
 """
 
+from ...epilogues import IDENTITY, SWIGLU
+from ...epilogues import epilogue as _epilogue
+from .decode_epilogue import epilogue_value, jit_launcher, push_slot, validate_epilogue, weight_row, with_epilogue
+
 # ---------------------------------------------------------------------------
 # designs
 
 
 def _validate(d: dict) -> None:
+    validate_epilogue(d)
     if d["kind"] == "simt":
         from .decode_simt import validate_simt
 
@@ -67,60 +79,71 @@ def _validate(d: dict) -> None:
     if ck not in (1, 2, 4, 8):
         raise ValueError("cluster size must be 1, 2, 4 or 8")
     if d.get("epi", "push") not in ("push", "pull"):
-        raise ValueError(f"unknown epilogue {d['epi']!r}")
+        raise ValueError(f"unknown cluster reduction epi={d['epi']!r}: 'push' or 'pull'")
     if d["kind"] not in ("swapab_rf", "swapab_cp"):
         raise ValueError(f"unknown kind {d['kind']!r}")
     if d["kind"] == "swapab_cp":
         chunks = k // (32 * u * wk * ck)
         if d["stages"] < 2 or chunks < d["stages"] - 1:
             raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
+    if d.get("epilogue") == SWIGLU:
+        if rows_cta % 32:
+            raise ValueError(f"swiglu: a CTA holds {rows_cta // 2} gate rows and their {rows_cta // 2} up rows, "
+                             "each half whole 16-row MMA tiles: mt*wn must be even")
+        if (rows_cta // 2) % ck:
+            raise ValueError(f"swiglu: the {ck} CTAs of a cluster must each own matching gate/up row pairs: "
+                             f"ck must divide {rows_cta // 2}")
     if smem_bytes(d) > 227 * 1024:
         raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")
 
 
 def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
                 unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
-                epi: str = "push") -> dict:
+                epi: str = "push", epilogue: str = IDENTITY) -> dict:
     """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
     mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
     cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl
     (programmatic dependent launch), epi (cluster reduction: "push" partials into the
-    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only)."""
+    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only), epilogue
+    (a fused epilogue of EPILOGUES; the key is absent for identity)."""
     d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
          "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
     if kind == "swapab_cp":
         d["stages"] = stages
     if ck > 1:
         d["epi"] = epi
-    _validate(d)
+    _validate(with_epilogue(d, epilogue))
     return d
 
 
 def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
-                     pdl: bool = False) -> dict:
+                     pdl: bool = False, epilogue: str = IDENTITY) -> dict:
     """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
-    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane."""
+    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane,
+    `epilogue` a fused epilogue (key absent for identity)."""
     d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
          "unroll": unroll, "pdl": bool(pdl)}
-    _validate(d)
+    _validate(with_epilogue(d, epilogue))
     return d
 
 
 def design_name(d: dict) -> str:
+    ep = f"_{d['epilogue']}" if "epilogue" in d else ""
     if d["kind"] == "simt":
         return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
-                f"{'_pdl' if d['pdl'] else ''}")
+                f"{'_pdl' if d['pdl'] else ''}{ep}")
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
-            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}")
+            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{ep}")
 
 
-def designs_for(n: int, k: int, arch: str) -> list[dict]:
-    """The candidate designs worth tuning for weight shape (n, k) on `arch`; see
-    decode_designs.designs_for (kept apart: choosing designs needs no kernel code)."""
+def designs_for(n: int, k: int, arch: str, epilogue: str = IDENTITY) -> list[dict]:
+    """The candidate designs worth tuning for weight shape (n, k) (the whole weight: for swiglu
+    N counts gate and up rows) with `epilogue` on `arch`; see decode_designs.designs_for
+    (kept apart: choosing designs needs no kernel code)."""
     from .decode_designs import designs_for as _designs_for
 
-    return _designs_for(n, k, arch)
+    return _designs_for(n, k, arch, epilogue)
 
 
 # ---------------------------------------------------------------------------
@@ -150,6 +173,10 @@ def _build(d: dict):
     KW = K // (CK * WK)           # k extent per warp
     CHUNKS = KW // (32 * U)       # chunks of U 32-wide k steps per warp
     PART = ROWS // CK             # rows each CTA of the cluster reduces
+    EPI = d.get("epilogue", IDENTITY)
+    SWI = EPI == SWIGLU           # rows pair up: gate rows, then their up rows (weight_row)
+    OUT_ROWS = ROWS // 2 if SWI else ROWS  # output columns per CTA
+    OUTC = PART // 2 if SWI else PART      # output columns each CTA of the cluster writes
     LD = ROWS + 4                 # padded token stride of the partial sums (spreads banks)
     PUSH = CK > 1 and d.get("epi", "push") == "push"
     LDP = PART + 4                # push layout: token stride of the rows one CTA owns
@@ -177,8 +204,9 @@ def _build(d: dict):
 
     # Helpers outside the @cute.kernel body are not rewritten by the DSL's
     # preprocessor: their Python loops simply unroll while tracing.
-    def w_off(u, t, h):
-        return (t * 16 + h * 8) * K + u * 32
+    def w_off(u, h):
+        # from a lane's row of an MMA tile (w_base[t]): its row h*8 below, k step u
+        return h * 8 * K + u * 32
 
     def gsrc(tensor, off):
         # 8 consecutive bf16 (16 bytes) at element offset off of a global tensor
@@ -191,7 +219,7 @@ def _build(d: dict):
         for u in range(U):
             for t in range(MT):
                 for h in range(2):
-                    cute.copy(w_atom, gsrc(w, w_base + ch * (32 * U) + w_off(u, t, h)),
+                    cute.copy(w_atom, gsrc(w, w_base[t] + ch * (32 * U) + w_off(u, h)),
                               slot(my, stage, (u * MT + t) * 2 + h))
 
     def issue_x(x_atom, x, x_base, my, ch, stage):
@@ -215,8 +243,23 @@ def _build(d: dict):
                                                 cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
                         cute.gemm(mma, cacc, a, b, cacc)
 
+    def reduce_row(part, bk, tok, pslot, row):
+        # the fp32 sum over the cluster's CTAs and the warps' K slices, in a fixed order, of the
+        # row this CTA owns at slot `pslot` of its part (push) / logical row `row` (otherwise)
+        acc_s = cutlass.Float32(0.0)
+        for q in range(CK):
+            for wq in range(WK):
+                if PUSH:
+                    acc_s = acc_s + part[((q * WK + wq) * TOK + tok) * LDP + pslot]
+                elif CK > 1:
+                    src_p = cute.arch.map_dsmem_ptr(part.iterator + (wq * TOK + tok) * LD + row, q)
+                    acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(src_p.toint()))
+                else:
+                    acc_s = acc_s + part[(wq * TOK + tok) * LD + row]
+        return acc_s
+
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32):
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: cute.Tensor, m: cutlass.Int32):
         tid, _, _ = cute.arch.thread_idx()
         bn, bk, _ = cute.arch.block_idx()
         warp = tid // 32
@@ -225,7 +268,6 @@ def _build(d: dict):
         c = lane % 4
         wn_i = warp % WN
         wk_i = warp // WN
-        row_w = bn * ROWS + wn_i * (16 * MT)
         k_w = (bk * WK + wk_i) * KW
 
         mma = cute.make_mma_atom(cute.nvgpu.warp.MmaF16BF16Op(BF16, F32, (16, 8, 16)))
@@ -242,8 +284,11 @@ def _build(d: dict):
         for nt in cutlass.range_constexpr(NT):
             xrows.append(cutlass.min(nt * 8 + g, m - 1))
 
-        # element offsets of this lane's 16-byte pieces at chunk 0, u = 0
-        w_base = (row_w + g) * K + k_w + c * 8
+        # element offsets of this lane's 16-byte pieces at chunk 0, u = 0, per 16-row MMA tile
+        # (weight_row: with swiglu a warp's tiles may be gate rows and up rows)
+        w_base = []
+        for t in cutlass.range_constexpr(MT):
+            w_base.append((weight_row(bn, wn_i * (16 * MT) + t * 16, ROWS, N, SWI) + g) * K + k_w + c * 8)
         x_base = []
         for nt in cutlass.range_constexpr(NT):
             x_base.append(xrows[nt] * K + k_w + c * 8)
@@ -260,7 +305,7 @@ def _build(d: dict):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
                             dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
-                            cute.copy(w_atom, gsrc(w, w_base + ch * (32 * U) + w_off(u, t, h)), dst)
+                            cute.copy(w_atom, gsrc(w, w_base[t] + ch * (32 * U) + w_off(u, h)), dst)
                     for nt in cutlass.range_constexpr(NT):
                         dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
                         cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32), dst)
@@ -321,8 +366,9 @@ def _build(d: dict):
                     for i in cutlass.range_constexpr(4):
                         r = wn_i * (16 * MT) + t * 16 + g + (i // 2) * 8
                         tok = nt * 8 + 2 * c + (i % 2)
-                        off = ((bk * WK + wk_i) * TOK + tok) * LDP + r % PART
-                        dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, r // PART)
+                        owner, pslot = push_slot(r, ROWS, PART, SWI)
+                        off = ((bk * WK + wk_i) * TOK + tok) * LDP + pslot
+                        dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, owner)
                         st_dsmem_f32(cutlass.Int32(dst_p.toint()), acc[(t * NT + nt) * 4 + i])
         if const_expr(PDL):
             # the main loop is done: let the next kernel start its prologue
@@ -332,32 +378,30 @@ def _build(d: dict):
             cute.arch.cluster_wait()
         else:
             cute.arch.sync_threads()
-        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile; fixed summation order
-        rr = tid % PART
-        step = THREADS // PART
-        for tok in cutlass.range(tid // PART, m, step, unroll=1):
-            acc_s = cutlass.Float32(0.0)
-            for q in cutlass.range_constexpr(CK):
-                for wq in cutlass.range_constexpr(WK):
-                    if const_expr(PUSH):
-                        acc_s = acc_s + part[((q * WK + wq) * TOK + tok) * LDP + rr]
-                    elif const_expr(CK > 1):
-                        src_p = cute.arch.map_dsmem_ptr(part.iterator + (wq * TOK + tok) * LD + bk * PART + rr, q)
-                        acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(src_p.toint()))
-                    else:
-                        acc_s = acc_s + part[(wq * TOK + tok) * LD + rr]
-            out[tok, bn * ROWS + bk * PART + rr] = acc_s.to(BF16)
+        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile (swiglu: PART/2 gate rows and
+        # their up rows, push_slot); fixed summation order; the epilogue's operands are read
+        # here, after griddepcontrol.wait (the previous kernel may write them)
+        rr = tid % OUTC
+        step = THREADS // OUTC
+        for tok in cutlass.range(tid // OUTC, m, step, unroll=1):
+            if const_expr(SWI):
+                sums = (reduce_row(part, bk, tok, rr, bk * OUTC + rr),
+                        reduce_row(part, bk, tok, OUTC + rr, ROWS // 2 + bk * OUTC + rr))
+            else:
+                sums = (reduce_row(part, bk, tok, rr, bk * PART + rr),)
+            col = bn * OUT_ROWS + bk * OUTC + rr
+            # fp32 epilogue, one rounding to bf16 (cuBLAS + torch rounds the GEMM first)
+            out[tok, col] = epilogue_value(EPI, sums, tok, col, ep).to(BF16)
         if const_expr(CK > 1 and not PUSH):
             # pull: keep this CTA's shared memory alive until every peer has read it
             cute.arch.cluster_arrive()
             cute.arch.cluster_wait()
 
-    @cute.jit
-    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
+    def launch_body(x, wt, out, ep, stream):
         m = x.shape[0]
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
         w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
-        kernel(x, w, out, m).launch(
+        kernel(x, w, out, ep, m).launch(
             grid=[N // ROWS, CK, 1],
             block=[THREADS, 1, 1],
             cluster=[1, CK, 1] if CK > 1 else None,
@@ -366,7 +410,7 @@ def _build(d: dict):
             use_pdl=PDL,
         )
 
-    return launch
+    return jit_launcher(launch_body, EPI)
 
 
 def smem_bytes(d: dict) -> int:
@@ -389,10 +433,14 @@ def smem_bytes(d: dict) -> int:
 def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) -> None:
     """Compile the kernel `design` describes for `target_sm` (e.g. "sm_90a") and export it.
 
-    The exported TVM-FFI function is called fn(x, wt, out, stream): x bf16
-    [M, K] row-major, wt = W.t() ([K, N], strides (1, K)), out bf16 [M, N]
-    row-major, stream the raw CUDA stream as an int.  M is dynamic, 1..max_m.
+    The exported TVM-FFI function follows the one call convention
+    (aotgemm.problem): fn(x, wt, out, *the epilogue's operands, stream): x bf16
+    [M, K] row-major, wt = W.t() ([K, N], strides (1, K)), out bf16 [M, n_out]
+    row-major (n_out = N/2 for swiglu), the operands in the registry's order
+    and shapes (bias [N]; residual [M, N] row-major), stream the raw CUDA
+    stream as an int.  M is dynamic, 1..max_m.
     """
+    import math
     import os
 
     _validate(design)
@@ -403,10 +451,19 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     from cutlass.cute.runtime import make_fake_tensor
 
     n, k = design["n"], design["k"]
+    ep = _epilogue(design.get("epilogue", IDENTITY))
+    n_out = ep.output_n(n)
     sym_m = cute.sym_int32(symbol="M")
     x = make_fake_tensor(cutlass.BFloat16, (sym_m, k), (k, 1), assumed_align=16)
     wt = make_fake_tensor(cutlass.BFloat16, (k, n), (1, k), assumed_align=16)
-    out = make_fake_tensor(cutlass.BFloat16, (sym_m, n), (n, 1), assumed_align=16)
+    out = make_fake_tensor(cutlass.BFloat16, (sym_m, n_out), (n_out, 1), assumed_align=16)
+    # the epilogue's operands, row-major, in the registry's order; read one element at a time
+    extents = {"m": sym_m, "n": n, "n_out": n_out}
+    extras = []
+    for name in ep.operands:
+        shape = tuple(extents[dim] for dim in ep.operand_shapes[name])
+        strides = tuple(math.prod(shape[i + 1:]) for i in range(len(shape)))
+        extras.append(make_fake_tensor(cutlass.BFloat16, shape, strides, assumed_align=2))
     stream = cute.runtime.make_fake_stream()
     if design["kind"] == "simt":
         from .decode_simt import build_simt
@@ -420,5 +477,5 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
         from cutlass.base_dsl.compiler import DumpDir, KeepCUBIN, KeepPTX
 
         opts += [KeepPTX(True), KeepCUBIN(True), DumpDir(dump)]
-    compiled = cute.compile[tuple(opts)](fn, x, wt, out, stream)
+    compiled = cute.compile[tuple(opts)](fn, x, wt, out, *extras, stream)
     compiled.export_to_c(object_path, function_name=symbol)
