@@ -148,14 +148,16 @@ def manifest() -> None:
 @click.option("--gpu", "gpus", multiple=True, help="Target GPU model (repeatable; default H100_SXM).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the manifest here (default: standard output).")
-def from_hf(config_json, tp, name, gpus, output) -> None:
+@click.option("--no-fuse", is_flag=True,
+              help="Plain GEMM layers: no swiglu on gate_up, no residual_add on o and down.")
+def from_hf(config_json, tp, name, gpus, output, no_fuse) -> None:
     """Write a manifest from a Hugging Face config.json."""
     from .bundle.io import atomic_write_bytes
     from .hf import manifest_from_hf_file
     from .manifest import dump_manifest
 
     try:
-        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None)
+        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None, fuse=not no_fuse)
     except AotGemmError as e:
         _fail(e)
     text = dump_manifest(m)
