@@ -102,8 +102,10 @@ def host_overhead(args) -> dict:
     sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
     dtype = torch.bfloat16
     lin = torch.nn.Linear(k, n, bias=False, device=dev, dtype=dtype)
+    plain = torch.nn.Linear(k, n, bias=False, device=dev, dtype=dtype)  # unpatched: Module.__call__ + F.linear
     patch_model(torch.nn.Sequential(lin), frozenset({("bfloat16", n, k)}))
     w = lin.weight
+    plain.weight = w
     res = {"device": torch.cuda.get_device_name() if dev == "cuda" else "cpu", "torch": torch.__version__,
            "n": n, "k": k, "batch": args.batch, "batches": args.batches, "rows": []}
     with torch.no_grad():
@@ -117,10 +119,12 @@ def host_overhead(args) -> dict:
             served = "kernel" if s.total_hits else "cuBLAS: " + ", ".join(s.by_reason())
             t = {name: _timer(f, args.batch, args.batches, sync) for name, f in (
                 ("F.linear", lambda: F.linear(x, w)),
+                ("nn.Linear", lambda: plain(x)),
                 ("patched", lambda: lin(x)),
                 ("op", lambda: torch.ops.aotgemm.aotgemm_linear(x, w, None)))}
             row = {"case": label, "m": m, "served_by": served, "us": t,
-                   "patched_extra_us": t["patched"] - t["F.linear"], "op_extra_us": t["op"] - t["F.linear"]}
+                   "patched_extra_us": t["patched"] - t["F.linear"], "op_extra_us": t["op"] - t["F.linear"],
+                   "patched_minus_unpatched_us": t["patched"] - t["nn.Linear"]}
             if label == "hit":
                 memo = lin.__dict__["_aotgemm_memo"]
                 served_plan = next(iter(memo.plans.values()))
@@ -141,9 +145,69 @@ def host_overhead(args) -> dict:
                     "kernel call, arguments converted": lambda: served_plan.generic[0](x, w.t(), out, 0),
                 }
                 assert sig in memo.plans
+                if dev == "cuda":  # the call path load() used before: tvm_ffi's Python Function (imported last)
+                    import tvm_ffi
+
+                    old = tvm_ffi.load_module(str(rt.active().library_path)).get_function(served_plan.call.fn.symbol)
+                    wt = w.t()
+                    pieces["tvm_ffi Function call (before)"] = lambda: old(x, wt, out, ops._raw_stream(cuda_index))
                 row["pieces_us"] = {name: _timer(f, args.batch, args.batches, sync) for name, f in pieces.items()}
             res["rows"].append(row)
     return res
+
+
+def check(args) -> dict:
+    """Correctness on the GPU: every identity kernel entry of the bundle, through the patched module (eager),
+    the op, a CUDA graph of the patched module, and the prepared call into a NaN-poisoned output."""
+    import torch
+
+    import aotgemm.runtime as rt
+    from aotgemm.runtime.ffi import prepared_call
+    from aotgemm.runtime.patch import patch_model
+    from aotgemm.runtime.table import call_order
+
+    b = rt.active() or rt.load(args.bundle)
+    rows, worst = [], 0.0
+    g = torch.Generator(device="cuda").manual_seed(0)
+    with torch.no_grad():
+        for key, route in sorted(b.dispatch.table.items()):
+            dt, _, epi, n, k, bucket = key
+            if route.fn is None or epi != "identity":
+                continue
+            dtype = getattr(torch, dt)
+            lin = torch.nn.Linear(k, n, bias=False, device="cuda", dtype=dtype)
+            lin.weight.copy_(torch.randn(n, k, device="cuda", generator=g) / k ** 0.5)
+            patch_model(torch.nn.Sequential(lin), frozenset({(dt, n, k)}))
+            lo = max(1, [0, *b.index.m_buckets][list(b.index.m_buckets).index(bucket)] + 1)
+            for m in sorted({lo, bucket}):
+                x = torch.randn(m, k, device="cuda", dtype=dtype, generator=g)
+                ref = x.float() @ lin.weight.float().t()
+                rt.reset_stats()
+                errs = {}
+                errs["eager"] = lin(x)
+                errs["op"] = torch.ops.aotgemm.aotgemm_linear(x, lin.weight, None)
+                out = torch.full((m, n), float("nan"), device="cuda", dtype=dtype)
+                prepared_call(route.fn, call_order("identity"), lin.weight.t(), (), n)(
+                    x.data_ptr(), m, k, out.data_ptr(), torch.cuda.current_stream().cuda_stream)
+                errs["poisoned"] = out
+                xs = x.clone()
+                stream = torch.cuda.Stream()
+                stream.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(stream):
+                    lin(xs)
+                torch.cuda.current_stream().wait_stream(stream)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    ys = lin(xs)
+                ys.fill_(float("nan"))
+                graph.replay()
+                errs["graph"] = ys
+                torch.cuda.synchronize()
+                hits = rt.stats().total_hits
+                e = {name: float((y.float() - ref).norm() / ref.norm()) for name, y in errs.items()}
+                worst = max(worst, *[v if v == v else float("inf") for v in e.values()])
+                rows.append({"n": n, "k": k, "m": m, "kernel": route.symbol, "rel_err": e, "hits": hits})
+    return {"entries": len(rows), "worst_rel_err": worst, "all_hit": all(r["hits"] == 4 for r in rows), "rows": rows}
 
 
 def child_startup(args) -> dict:
@@ -208,11 +272,13 @@ def startup(args) -> dict:
 def table(res: dict) -> str:
     lines = [f"host overhead per call, {res['device']}, torch {res['torch']}, N={res['n']} K={res['k']}, "
              f"median of {res['batches']} batches of {res['batch']} calls (µs)",
-             f"{'case':5} {'M':>5} {'F.linear':>9} {'patched':>8} {'op':>8} {'patched-F':>10} {'op-F':>8}  served by"]
+             f"{'case':5} {'M':>5} {'F.linear':>9} {'nn.Linear':>9} {'patched':>8} {'op':>8} {'patched-F':>10} "
+             f"{'patched-nn':>10} {'op-F':>8}  served by"]
     for r in res["rows"]:
         t = r["us"]
-        lines.append(f"{r['case']:5} {r['m']:5d} {t['F.linear']:9.2f} {t['patched']:8.2f} {t['op']:8.2f} "
-                     f"{r['patched_extra_us']:10.2f} {r['op_extra_us']:8.2f}  {r['served_by']}")
+        lines.append(f"{r['case']:5} {r['m']:5d} {t['F.linear']:9.2f} {t['nn.Linear']:9.2f} {t['patched']:8.2f} "
+                     f"{t['op']:8.2f} {r['patched_extra_us']:10.2f} {r['patched_minus_unpatched_us']:10.2f} "
+                     f"{r['op_extra_us']:8.2f}  {r['served_by']}")
     for r in res["rows"]:
         if "pieces_us" in r:
             lines.append("pieces (hit): " + ", ".join(f"{k} {v:.2f}" for k, v in r["pieces_us"].items()))
@@ -252,6 +318,11 @@ def main() -> None:
     if not args.cpu and not args.bundle:
         raise SystemExit("give --bundle (a bundle for this GPU) or --cpu")
     res = host_overhead(args)
+    if not args.cpu:
+        c = res["check"] = check(args)
+        print(f"check: {c['entries']} (shape, M) points, worst rel. err {c['worst_rel_err']:.2e} "
+              f"(eager, op, CUDA graph of the eager path, NaN-poisoned prepared call), "
+              f"every call a bundle hit: {c['all_hit']}", flush=True)
     if not args.cpu and not args.skip_startup:
         res["startup"] = startup(args)
     print(table(res))

@@ -8,6 +8,7 @@ torch.ops.aotgemm.aotgemm_linear and once through a patched nn.Linear, and the o
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import shutil
 import subprocess
@@ -244,3 +245,18 @@ def test_autograd_and_tracing_go_through_the_op(clean_runtime, cpu_dispatch):
     with torch.no_grad():
         traced = torch.jit.trace(lin, _x((4, K)), check_trace=False)
     assert "aotgemm::aotgemm_linear" in str(traced.graph)
+
+
+def test_misses_are_logged_as_the_op_logs_them(clean_runtime, cpu_dispatch, caplog):
+    """The first miss of each (shape, reason) is logged, again after reset_stats(), on the eager path too."""
+    rt = clean_runtime
+    lin = _module(N, False, bf16, cpu_dispatch)
+    x = _x((600, K))  # the bundle chose cuBLAS
+    with caplog.at_level(logging.INFO, logger="aotgemm"), torch.no_grad():
+        for _ in range(3):
+            lin(x)
+        rt.reset_stats()
+        lin(x)
+    logged = [r for r in caplog.records if "bundle chose cublas" in r.getMessage()]
+    assert len(logged) == 2
+    assert rt.stats().misses == {("bfloat16", N, K, 1024, "bundle chose cublas"): 1}

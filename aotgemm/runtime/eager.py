@@ -37,7 +37,7 @@ _is_compiling = torch.compiler.is_compiling
 _grad_enabled = torch.is_grad_enabled
 _dispatch_modes = torch._C._len_torch_dispatch_stack
 _tracing_state = torch._C._get_tracing_state
-_empty = torch.empty
+_linear = torch.nn.functional.linear
 
 
 def is_eager(x, weight, bias) -> bool:
@@ -68,10 +68,11 @@ class Served:
 class Missed:
     """A miss's arguments to ops._miss (which counts, logs the first one, and calls cuBLAS)."""
 
-    __slots__ = ("args",)
+    __slots__ = ("args", "key")
 
     def __init__(self, c: ops.Decision) -> None:
         self.args = (c.dt, c.n, c.k, c.bucket, c.reason)
+        self.key = (c.dt, c.n, c.k, c.bucket, c.reason.text)  # ops._miss's counter key
 
 
 class ModuleMemo:
@@ -135,8 +136,13 @@ def linear(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
             plans.clear()
         s = plans[sig] = memo.plan(x)
     if type(s) is not Served:
-        return ops.linear(x, weight, bias) if s is None else ops._miss(x, weight, bias, *s.args)
-    out = _empty(s.out_shape, dtype=x.dtype, device=x.device)
+        if s is None:
+            return ops.linear(x, weight, bias)  # it raises the input error
+        if s.key in ops._logged:  # already logged: count it and call cuBLAS, as ops._miss does
+            ops._count(s.key)
+            return _linear(x, weight, bias)
+        return ops._miss(x, weight, bias, *s.args)
+    out = x.new_empty(s.out_shape)  # x's dtype and device (cheaper to call than torch.empty with both)
     stream = 0 if s.cuda_index is None else ops._raw_stream(s.cuda_index)
     call = s.call
     if call is not None:
