@@ -260,3 +260,22 @@ def test_misses_are_logged_as_the_op_logs_them(clean_runtime, cpu_dispatch, capl
     logged = [r for r in caplog.records if "bundle chose cublas" in r.getMessage()]
     assert len(logged) == 2
     assert rt.stats().misses == {("bfloat16", N, K, 1024, "bundle chose cublas"): 1}
+
+
+def test_a_used_module_still_copies_and_pickles(clean_runtime, cpu_dispatch, tmp_path):
+    import copy
+    import io
+
+    lin = _module(N, True, bf16, cpu_dispatch)
+    x = _x((4, K))
+    with torch.no_grad():
+        y = lin(x)
+        twin = copy.deepcopy(lin)
+        buf = io.BytesIO()
+        torch.save(lin, buf)
+        buf.seek(0)
+        loaded = torch.load(buf, weights_only=False)
+        for m in (twin, loaded):
+            assert m.__dict__.get("_aotgemm_memo") is None
+            assert torch.equal(m(x), y)
+    assert clean_runtime.stats().hits == {("bfloat16", N, K, 16): 3}

@@ -75,8 +75,18 @@ class Missed:
         self.key = (c.dt, c.n, c.k, c.bucket, c.reason.text)  # ops._miss's counter key
 
 
+def _no_memo() -> None:
+    return None
+
+
 class ModuleMemo:
-    """One module's memo: valid for one (dispatch table, weight, bias) and their addresses."""
+    """One module's memo: valid for one (dispatch table, weight, bias) and their addresses.
+
+    A cache: a copy (copy.deepcopy, pickle, torch.save of the module) starts without one.
+    """
+
+    def __reduce__(self):
+        return (_no_memo, ())
 
     __slots__ = ("dispatch", "weight", "w_ptr", "bias", "b_ptr", "align", "plans", "wt", "prepared")
 
