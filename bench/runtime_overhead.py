@@ -233,7 +233,8 @@ def child_startup(args) -> dict:
     t4 = time.perf_counter()
     err = float((y.float() - x.float() @ w.float().t()).norm() / (x.float() @ w.float().t()).norm())
     return {"import_runtime_ms": 1e3 * (t1 - t0), "load_ms": 1e3 * (t2 - t1), "first_gemm_ms": 1e3 * (t4 - t3),
-            "load_plus_first_gemm_ms": 1e3 * (t2 - t0 + t4 - t3), "phases_ms": {p: 1e3 * v for p, v in b.timings.items()},
+            "load_plus_first_gemm_ms": 1e3 * (t2 - t1 + t4 - t3),
+            "import_load_first_gemm_ms": 1e3 * (t2 - t0 + t4 - t3), "phases_ms": {p: 1e3 * v for p, v in b.timings.items()},
             "first_gemm_hit": rt.stats().total_hits == 1, "rel_err": err, "shape": [bucket, n, k],
             "tvm_ffi_imported": "tvm_ffi" in sys.modules, "extracted": b.extracted}
 
@@ -291,6 +292,7 @@ def table(res: dict) -> str:
             lines.append(f"startup (median of {len(st['runs'])} fresh processes): import aotgemm.runtime "
                          f"{m['import_runtime_ms']:.1f} ms, load() {m['load_ms']:.1f} ms, first GEMM "
                          f"{m['first_gemm_ms']:.1f} ms, load()+first GEMM {m['load_plus_first_gemm_ms']:.1f} ms "
+                         f"(with the import {m['import_load_first_gemm_ms']:.1f} ms) "
                          f"(hit: {st['runs'][0]['first_gemm_hit']}, rel err {st['runs'][0]['rel_err']:.1e}, "
                          f"tvm_ffi imported: {st['runs'][0]['tvm_ffi_imported']}); phases "
                          + ", ".join(f"{k} {v:.1f}" for k, v in st["runs"][0]["phases_ms"].items()))
