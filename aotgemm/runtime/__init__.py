@@ -10,7 +10,8 @@
 Importing this package only defines things (and registers the op): nothing
 is loaded until `load` is called, whatever the environment says. The
 package imports neither the CuTe DSL (cutlass) nor nvMatmulHeuristics nor
-aotgemm.compiler; tvm_ffi is imported only when a library is loaded.
+aotgemm.compiler, and never the tvm_ffi Python package: a loaded
+library's kernels are called through TVM-FFI's C ABI (runtime/ffi.py).
 See docs/runtime.md.
 """
 
@@ -70,7 +71,7 @@ class LoadedBundle:
     extracted: bool = False  # this call wrote the library into the cache
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     dispatch: Dispatch | None = field(default=None, repr=False)
-    module: object = field(default=None, repr=False)  # the tvm_ffi Module (keeps the library alive)
+    module: object = field(default=None, repr=False)  # the ffi.KernelLibrary (keeps the library mapped)
 
     def activate(self) -> None:
         """Make this the bundle that torch.ops.aotgemm.aotgemm_linear serves from."""
@@ -172,16 +173,16 @@ def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFa
             _activate(b)
         return b
 
-    from .library import extract_library, import_tvm_ffi, load_library, resolve
+    from .library import extract_library, load_library, load_tvm_ffi_library, resolve
 
     target = report.target
     env = target.env
     ext = extract_library(bundle, target.library, verify_cached=verify_library)
     t3 = time.perf_counter()
     timings["extract"] = t3 - t2
-    import_tvm_ffi()
+    load_tvm_ffi_library()
     t3b = time.perf_counter()
-    timings["import_tvm_ffi"] = t3b - t3
+    timings["libtvm_ffi"] = t3b - t3
     module = load_library(ext.path, env.get("link_mode"), cuda_major=env.get("cuda_runtime_major"))
     t4 = time.perf_counter()
     timings["dlopen"] = t4 - t3b

@@ -27,7 +27,8 @@ from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, LINEAR, bucket_for
 from .log import get_logger
 from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
-from .table import Dispatch, Route, call_epilogue, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
+from .ffi import KernelFunction
+from .table import Dispatch, Route, call_epilogue, call_order, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
 
 # Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
@@ -182,14 +183,32 @@ def _lookup(d: Dispatch, dt: str, n: int, k: int, bucket, has_bias: bool) -> tup
     return d.table.get((dt, LINEAR, IDENTITY, n, k, bucket)), IDENTITY
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """out = x @ weight.T + bias, like torch.nn.functional.linear; from a bundle kernel when it can."""
-    check_inputs(x, weight, bias)
+@dataclass(frozen=True)
+class Decision:
+    """What the rule decided for one call, with what serving it needs (see `decision`)."""
+
+    reason: Reason
+    dt: str
+    n: int
+    k: int
+    bucket: int | None
+    route: Route | None = None
+    epilogue: str = IDENTITY
+    m: int = 0
+    x_row: int | None = None
+
+    @property
+    def fused(self) -> bool:
+        return self.epilogue == BIAS
+
+
+def decision(d: Dispatch | None, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> Decision:
+    """The dispatch rule applied to one (checked) call against table `d`: the one place the op's inputs are
+    turned into decide()'s arguments (the op and the patched modules' eager path both use it)."""
     n, k = weight.shape
     dt = dtype_name(x.dtype)
-    d = _active
     if d is None:
-        return _miss(x, weight, bias, dt, n, k, None, Reason.NOT_LOADED)
+        return Decision(Reason.NOT_LOADED, dt, n, k, None)
     shape = x.shape
     m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
     bucket = bucket_for(m, d.buckets) if d.buckets else None
@@ -206,15 +225,30 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
                     w_strides=weight.stride(), operands_contiguous=not fused or bias.stride(0) == 1,
                     pointers=pointers, element_bytes=DTYPE_BYTES.get(dt, 0))
-    if reason is not Reason.HIT:
-        return _miss(x, weight, bias, dt, n, k, bucket, reason)
-    # [M, K] rows with the row stride the rule checked (the shim passes the same): a view, never a copy
-    x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
+    return Decision(reason, dt, n, k, bucket, route, epilogue, m, x_row)
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """out = x @ weight.T + bias, like torch.nn.functional.linear; from a bundle kernel when it can."""
+    check_inputs(x, weight, bias)
+    c = decision(_active, x, weight, bias)
+    if c.reason is not Reason.HIT:
+        return _miss(x, weight, bias, c.dt, c.n, c.k, c.bucket, c.reason)
+    shape, m, k, n, x_row, fused = x.shape, c.m, c.k, c.n, c.x_row, c.fused
+    dev = x.device
     out = torch.empty((m, n), dtype=x.dtype, device=dev)
-    call_epilogue(route.fn, epilogue, x2, weight, out, {BIAS: bias} if fused else {}, _current_stream(dev))
+    fn = c.route.fn
+    if isinstance(fn, KernelFunction):  # the argument block of (kernel, weight, bias) is made once and kept
+        extras = (bias,) if fused else ()
+        fn.prepared(weight.t(), extras, call_order(c.epilogue), n)(x.data_ptr(), m, x_row, out.data_ptr(),
+                                                                    _current_stream(dev))
+    else:  # any other callable (tests' stand-ins): the call convention with tensors
+        # [M, K] rows with the row stride the rule checked (the shim passes the same): a view, never a copy
+        x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
+        call_epilogue(fn, c.epilogue, x2, weight, out, {BIAS: bias} if fused else {}, _current_stream(dev))
     if bias is not None and not fused:
         out.add_(bias)
-    _count((dt, n, k, bucket, HIT))
+    _count((c.dt, n, k, c.bucket, HIT))
     return out if len(shape) == 2 else out.view(*shape[:-1], n)
 
 

@@ -14,6 +14,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from .eager import linear as _eager_linear
 from .table import supported_dtype
 
 
@@ -23,7 +24,8 @@ class AotGemmLinear(nn.Linear):
     _aotgemm_original_class = nn.Linear
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return torch.ops.aotgemm.aotgemm_linear(input, self.weight, self.bias)
+        # eager: the op's decisions without the dispatcher (runtime/eager.py); traced or compiled: the op itself
+        return _eager_linear(self, input)
 
 
 _subclasses: dict[type, type] = {nn.Linear: AotGemmLinear}
