@@ -36,13 +36,15 @@ from .ops import (
     set_active,
     stats,
 )
+from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
 from .patch import patch_model, unpatch_model
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
 from .table import shapes as _shapes
 
 __all__ = [
     "AotGemmFallbackWarning", "EnvironmentReport", "LoadedBundle", "MachineFacts", "Stats", "active",
-    "check_environment", "linear", "load", "patch", "reset_stats", "stats", "unload", "unpatch",
+    "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "stats",
+    "unload", "unpatch",
 ]
 
 
@@ -203,6 +205,16 @@ def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFa
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """torch.ops.aotgemm.aotgemm_linear: nn.functional.linear served from the active bundle."""
     return torch.ops.aotgemm.aotgemm_linear(x, weight, bias)
+
+
+def linear_swiglu(x: torch.Tensor, w_gate_up: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_swiglu: silu(x Wg^T) * (x Wu^T) for w_gate_up = [Wg; Wu]."""
+    return torch.ops.aotgemm.aotgemm_linear_swiglu(x, w_gate_up)
+
+
+def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_residual: x W^T + residual."""
+    return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, residual)
 
 
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:

@@ -55,15 +55,19 @@ HIT = "hit"
 
 @dataclass(frozen=True)
 class Stats:
-    """Calls of aotgemm::aotgemm_linear since the last reset_stats().
+    """Calls of the aotgemm ops (aotgemm_linear and the fused-epilogue ops) since the last reset_stats().
 
     hits:   (dtype, n, k, bucket) -> calls served by a bundle kernel
     misses: (dtype, n, k, bucket, reason) -> calls served by cuBLAS
+    epilogues: (epilogue, dtype, n, k, bucket, outcome) -> calls of the fused-epilogue ops
+            (aotgemm.runtime.epilogue_ops), outcome "hit" or a miss reason; these calls are
+            also counted in hits / misses (n is the weight's N: 2 x intermediate for swiglu).
     `bucket` is the M bucket of the active bundle, or None when no bundle was loaded.
     """
 
     hits: dict[tuple[str, int, int, int | None], int] = field(default_factory=dict)
     misses: dict[tuple[str, int, int, int | None, str], int] = field(default_factory=dict)
+    epilogues: dict[tuple[str, str, int, int, int | None, str], int] = field(default_factory=dict)
 
     @property
     def total_hits(self) -> int:
@@ -88,19 +92,26 @@ class Stats:
                      for (d, n, k, b), c in sorted(self.hits.items(), key=str)],
             "misses": [{"dtype": d, "n": n, "k": k, "bucket": b, "reason": r, "calls": c}
                        for (d, n, k, b, r), c in sorted(self.misses.items(), key=str)],
+            "epilogues": [{"epilogue": e, "dtype": d, "n": n, "k": k, "bucket": b, "outcome": o, "calls": c}
+                          for (e, d, n, k, b, o), c in sorted(self.epilogues.items(), key=str)],
         }
 
 
 def stats() -> Stats:
     with _lock:
         items = list(_counts.items())
-    hits, misses = {}, {}
-    for (dt, n, k, b, outcome), c in items:
+    hits: Counter = Counter()
+    misses: Counter = Counter()
+    epilogues = {}
+    for key, c in items:  # (dtype, n, k, bucket, outcome[, epilogue]): the epilogue ops add their name
+        dt, n, k, b, outcome = key[:5]
+        if len(key) == 6:
+            epilogues[(key[5], dt, n, k, b, outcome)] = c
         if outcome == HIT:
-            hits[(dt, n, k, b)] = c
+            hits[(dt, n, k, b)] += c
         else:
-            misses[(dt, n, k, b, outcome)] = c
-    return Stats(hits, misses)
+            misses[(dt, n, k, b, outcome)] += c
+    return Stats(dict(hits), dict(misses), epilogues)
 
 
 def reset_stats() -> None:
@@ -114,14 +125,19 @@ def _count(key: tuple) -> None:
         _counts[key] += 1
 
 
-def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
-    key = (dt, n, k, bucket, reason.text)
+def record_miss(key: tuple) -> bool:
+    """Count a miss under `key` (dtype, n, k, bucket, reason[, epilogue]); True for the first of its key
+    since reset_stats() (the one to log)."""
     with _lock:
         _counts[key] += 1
         first = key not in _logged
         if first:
             _logged.add(key)
-    if first:
+    return first
+
+
+def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+    if record_miss((dt, n, k, bucket, reason.text)):
         level = logging.WARNING if reason.warns else logging.INFO
         get_logger().log(level, "cuBLAS serves %s linear N=%d K=%d (M bucket %s): %s (logged once per shape "
                          "and reason; see aotgemm.runtime.stats())", dt, n, k, bucket, reason.text)
