@@ -135,15 +135,18 @@ def _compile_aoti(model, example, bundle, work: Path, smoke: bool, log) -> dict:
     import aotgemm.aoti as aoti
     from torch.export import Dim
 
-    os.environ.setdefault("CXX", "/usr/bin/g++")
+    # The GPU host's .pt2 packages segfault at load unless built with the distro g++ (shared/NOTES.md);
+    # Inductor reads $CXX once, at import, so the compiler is passed explicitly.
+    cxx = os.environ.get("CXX") or "/usr/bin/g++"
     out = {}
     t0 = time.perf_counter()
     ep = torch.export.export(model, (example,), dynamic_shapes=({0: Dim("m", min=1, max=1 << 16)},))
-    plain = torch._inductor.aoti_compile_and_package(ep, package_path=str(work / "plain.pt2"))
+    plain = torch._inductor.aoti_compile_and_package(ep, package_path=str(work / "plain.pt2"),
+                                                     inductor_configs={"cpp.cxx": (None, cxx)})
     out["aoti"] = torch._inductor.aoti_load_package(plain)
     log(f"plain AOTInductor package: {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
-    pkg = aoti.compile(model, (example,), bundle, work / "bundle.pt2")
+    pkg = aoti.compile(model, (example,), bundle, work / "bundle.pt2", cxx=cxx)
     routed = aoti.package_info(pkg).routed
     out["aoti-bundle"] = aoti.load(pkg, strict=not smoke)
     out["routed"] = [f"{r.node}:{r.epilogue}:{r.n}x{r.k}" for r in routed]

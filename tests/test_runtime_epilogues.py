@@ -134,12 +134,13 @@ def _tiny(kind):
     transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
     common = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, vocab_size=100, head_dim=16)
-    if kind == "llama":
-        return transformers.LlamaForCausalLM(transformers.LlamaConfig(**common))
-    return transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**common))
+    model, config = {"llama": ("LlamaForCausalLM", "LlamaConfig"), "qwen2": ("Qwen2ForCausalLM", "Qwen2Config"),
+                     "qwen3": ("Qwen3ForCausalLM", "Qwen3Config"),
+                     "mistral": ("MistralForCausalLM", "MistralConfig")}[kind]
+    return getattr(transformers, model)(getattr(transformers, config)(**common))
 
 
-@pytest.mark.parametrize("kind", ["llama", "qwen3"])
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "qwen3", "mistral"])
 def test_patch_fuses_the_mlps_and_keeps_the_output(kind):
     torch.manual_seed(0)
     model = _tiny(kind).to(bf16).eval()

@@ -22,17 +22,18 @@ from typing import Any
 
 import torch
 
-from ..epilogues import BIAS, IDENTITY
+from ..epilogues import BIAS, IDENTITY, epilogue
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, LINEAR, bucket_for
 from .log import get_logger
-from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
+from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, operand_contiguous, rows
 from .table import Dispatch, Route, call_epilogue, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
 
 # Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
 
 _active: Dispatch | None = None
+_BIAS_SHAPE = epilogue(BIAS).operand_shapes["bias"]  # ("n",): a vector the kernel reads with unit stride
 
 
 def set_active(dispatch: Dispatch | None) -> Dispatch | None:
@@ -220,7 +221,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     pointers = (x.data_ptr(), weight.data_ptr(), bias.data_ptr()) if fused else (x.data_ptr(), weight.data_ptr())
     reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
-                    w_strides=weight.stride(), operands_contiguous=not fused or bias.stride(0) == 1,
+                    w_strides=weight.stride(),
+                    operands_contiguous=not fused or operand_contiguous(_BIAS_SHAPE, m, n, bias.shape, bias.stride()),
                     pointers=pointers, element_bytes=DTYPE_BYTES.get(dt, 0))
     if reason is not Reason.HIT:
         return _miss(x, weight, bias, dt, n, k, bucket, reason)
