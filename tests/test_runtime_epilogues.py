@@ -23,6 +23,7 @@ from aotgemm.bundle import open_bundle
 from aotgemm.epilogues import epilogue
 from aotgemm.errors import UnsupportedInput
 from aotgemm.runtime.ops import set_active
+from aotgemm.runtime.patch import is_patched
 from aotgemm.runtime.table import Dispatch, Route
 
 bf16 = torch.bfloat16
@@ -151,11 +152,13 @@ def test_patch_fuses_the_mlps_and_keeps_the_output(kind):
     mlp = model.model.layers[0].mlp
     gate_before = mlp.gate_proj.weight.detach().clone()
     # a bundle-like dispatch table holding the gate_up problem (a Python swiglu kernel) and down
-    kern = Kern("swiglu")
-    set_active(Dispatch((16, 128), {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", kern)},
+    kern, res = Kern("swiglu"), Kern("residual_add")
+    set_active(Dispatch((16, 128), {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", kern),
+                                    ("bfloat16", "linear", "residual_add", 64, 128, 16): Route("res", res)},
                         device_type="cpu"))
     names = rt.patch_model(model, frozenset({("bfloat16", 256, 64), ("bfloat16", 64, 128)}))
     assert "model.layers.0.mlp" in names and "model.layers.1.mlp.down_proj" in names
+    assert "model.layers.1" in names  # the decoder layer: residual + mlp(..) fused into down_proj
     buf = mlp.aotgemm_gate_up
     assert buf.shape == (256, 64) and mlp.gate_proj.weight.data_ptr() == buf.data_ptr()
     assert mlp.up_proj.weight.data_ptr() == buf.data_ptr() + 128 * 64 * 2  # views: no second copy
@@ -163,9 +166,11 @@ def test_patch_fuses_the_mlps_and_keeps_the_output(kind):
     assert sorted(model.state_dict()) == keys
     with torch.no_grad():
         y = model(ids).logits.float()
-    assert rel(y, ref) < 2e-2 and kern.calls == 2  # M = 14 rows, bucket 16: the kernel, once per layer
-    assert rt.stats().epilogues[("swiglu", "bfloat16", 256, 64, 16, "hit")] == 2
+    assert rel(y, ref) < 2e-2 and kern.calls == res.calls == 2  # M = 14 rows, bucket 16: once per layer
+    e = rt.stats().epilogues
+    assert e[("swiglu", "bfloat16", 256, 64, 16, "hit")] == e[("residual_add", "bfloat16", 64, 128, 16, "hit")] == 2
     rt.unpatch_model(model)
+    assert type(model.model.layers[0]).__name__.endswith("DecoderLayer") and not is_patched(model.model.layers[0])
     assert not hasattr(mlp, "aotgemm_gate_up")
     with torch.no_grad():
         assert torch.equal(model(ids).logits.float(), ref)

@@ -9,8 +9,9 @@ its own forward (LoRA, quantised layers...) is left alone.
 
 SwiGLU MLPs (transformers' LlamaMLP, Qwen2MLP, Qwen3MLP, MistralMLP and any
 module of the same structure, see `fusable_mlp`) become one
-`aotgemm_linear_swiglu` GEMM on [gate; up] followed by down_proj (itself a
-patched nn.Linear when the bundle holds its shape). What is fused, and what
+`aotgemm_linear_swiglu` GEMM on [gate; up] followed by down_proj, and the
+decoder layer's `residual + mlp(...)` becomes down_proj's
+`aotgemm_linear_residual` (`fuse_decoder_residual`). What is fused, and what
 it costs, is in `fuse_mlp`'s docstring.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 from typing import Iterable
 
 import torch
@@ -124,7 +126,7 @@ def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
     return self.down_proj(torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.aotgemm_gate_up))
 
 
-_mlp_subclasses: dict[type, type] = {}
+_fused_subclasses: dict[type, type] = {}
 
 
 def fuse_mlp(module: nn.Module) -> None:
@@ -133,11 +135,13 @@ def fuse_mlp(module: nn.Module) -> None:
     What is fused: gate_proj, up_proj, the SiLU and the multiply become one op
     (one bundle kernel with the swiglu epilogue when the bundle has one; else
     one identity-kernel or cuBLAS GEMM on [gate; up] and the SiLU*mul in torch).
-    down_proj is unchanged (an nn.Linear, patched as usual). The decoder
-    layers' residual adds (`residual + self.o_proj(...)` inside attention's
-    caller, `residual + self.mlp(...)`) are NOT fused in eager mode: that needs
-    rewriting transformers' decoder-layer and attention forwards; the
-    AOTInductor rewrite (aotgemm.aoti) fuses them in compiled packages.
+    down_proj is unchanged (an nn.Linear, patched as usual) when the MLP is
+    called on its own; the decoder layer's `residual + self.mlp(...)` becomes
+    down_proj's residual_add GEMM where `fuse_decoder_residual` recognises the
+    layer. The attention's residual add (`residual + self_attn(...)`, o_proj
+    inside the attention module) is NOT fused in eager mode (it would need
+    rewriting transformers' attention forward); the AOTInductor rewrite
+    (aotgemm.aoti) fuses it in compiled packages.
 
     Memory: gate and up are concatenated once into the non-persistent buffer
     `aotgemm_gate_up` [2I, H], and gate_proj.weight / up_proj.weight become
@@ -158,21 +162,93 @@ def fuse_mlp(module: nn.Module) -> None:
     g.weight = nn.Parameter(gate_up[:inter], requires_grad=g.weight.requires_grad)
     u.weight = nn.Parameter(gate_up[inter:], requires_grad=u.weight.requires_grad)
     cls = type(module)
-    sub = _mlp_subclasses.get(cls)
+    sub = _fused_subclasses.get(cls)
     if sub is None:
-        sub = _mlp_subclasses[cls] = type(cls.__name__, (cls,), {
-            "forward": _fused_mlp_forward, "_aotgemm_original_class": cls, "_aotgemm_fused_mlp": True,
+        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
+            "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual,
+            "_aotgemm_original_class": cls, "_aotgemm_fused_mlp": True,
             "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
     module.__class__ = sub
 
 
+def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """residual + self.forward(x), with the add in down_proj's GEMM (aotgemm_linear_residual)."""
+    h = torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.aotgemm_gate_up)
+    return torch.ops.aotgemm.aotgemm_linear_residual(h, self.down_proj.weight, residual)
+
+
+# --- decoder layers: `residual + self.mlp(hidden_states)` into down_proj's GEMM -----------------------
+# The tail of transformers' decoder-layer forwards (Llama, Qwen2, Qwen3, Mistral; 5.x, and 4.x since they
+# return a tensor):
+_DECODER_TAIL = re.compile(r"\n(?P<i>[ \t]+)hidden_states = self\.mlp\(hidden_states\)\n"
+                           r"(?P=i)hidden_states = residual \+ hidden_states\n"
+                           r"(?P=i)return hidden_states\s*$")
+_decoder_forwards: dict[type, object] = {}
+
+
+def _residual_fused_forward(cls: type):
+    """cls.forward with its last `hidden_states = residual + self.mlp(hidden_states)` made one
+    `self.mlp.aotgemm_residual(hidden_states, residual)` call, or None when its source does not end
+    exactly so (or cannot be read, or uses zero-argument super()).
+
+    The new forward is compiled from the class's own source with only those lines changed, in a copy
+    of its module's globals: whatever the installed transformers does before the MLP (attention, its
+    kwargs, decorators) is kept as is.
+    """
+    if cls in _decoder_forwards:
+        return _decoder_forwards[cls]
+    fn = None
+    try:
+        src = textwrap.dedent(inspect.getsource(cls.forward))
+    except (OSError, TypeError):
+        src = ""
+    m = _DECODER_TAIL.search(src)
+    if m and "super()" not in src and "__class__" not in src and src.count("self.mlp(") == 1:
+        ind = m.group("i")
+        tail = f"\n{ind}hidden_states = self.mlp.aotgemm_residual(hidden_states, residual)\n{ind}return hidden_states\n"
+        scope: dict = {}
+        code = compile(src[:m.start()] + tail, f"<aotgemm: {cls.__qualname__}.forward, residual fused>", "exec")
+        exec(code, dict(cls.forward.__globals__), scope)  # noqa: S102 - the class's own, checked source
+        fn = scope.get("forward")
+    _decoder_forwards[cls] = fn
+    return fn
+
+
+def fuse_decoder_residual(module: nn.Module) -> bool:
+    """Fold a decoder layer's final `residual + self.mlp(...)` into the fused MLP's down_proj GEMM.
+
+    Only when `module.mlp` was fused by `fuse_mlp`, its down_proj has no bias, and the layer's forward
+    ends exactly as transformers' decoder layers do (`_residual_fused_forward`). The class is swapped
+    for a subclass with that forward (undone by unpatch). The attention's residual add
+    (`residual + self_attn(...)`, o_proj inside the attention module) stays unfused in eager mode."""
+    mlp = getattr(module, "mlp", None)
+    if is_patched(module) or "forward" in module.__dict__ or not type(mlp).__dict__.get("_aotgemm_fused_mlp"):
+        return False
+    if mlp.down_proj.bias is not None or not _plain_linear(mlp.down_proj):
+        return False
+    fwd = _residual_fused_forward(type(module))
+    if fwd is None:
+        return False
+    cls = type(module)
+    sub = _fused_subclasses.get(cls)
+    if sub is None:
+        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
+            "forward": fwd, "_aotgemm_original_class": cls, "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+    module.__class__ = sub
+    return True
+
+
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]]) -> list[str]:
-    """Fuse the SwiGLU MLPs (`fuse_mlp`) and route the nn.Linear layers whose (dtype, N, K) the bundle holds;
-    the names of the modules changed."""
+    """Fuse the SwiGLU MLPs (`fuse_mlp`) and the residual add after them (`fuse_decoder_residual`), and route
+    the nn.Linear layers whose (dtype, N, K) the bundle holds; the names of the modules changed."""
     names = []
     for name, module in list(model.named_modules()):
         if fusable_mlp(module, shapes):
             fuse_mlp(module)
+            names.append(name)
+    for name, module in list(model.named_modules()):
+        if fuse_decoder_residual(module):
             names.append(name)
     for name, module in model.named_modules():
         if patchable(module, shapes):
