@@ -19,6 +19,11 @@ Timing: CUDA events around `reps` back-to-back calls, trials of the four interle
 (and the p10-p90 spread) per call. Hits: the op's stats (eager-patched) or the shim's counters
 (aoti-bundle) over one forward, after warm-up. Each row's output is checked against the eager
 layer (relative Frobenius error). AOTInductor packages are built with CXX (default /usr/bin/g++).
+
+On the H200 host (no package index): transformers and its pure-Python dependencies are staged as
+cp312 wheels in .gpu/whl-tf (numpy, rich and torch are the host's), e.g.
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/rt .gpu/whl/*.whl .gpu/whl-tf/*.whl
+    PYTHONPATH=/tmp/rt:$PWD CXX=/usr/bin/g++ python3 bench/epilogue_block.py BUNDLE.agb --out $OUT/block.json
 """
 
 from __future__ import annotations
