@@ -256,3 +256,34 @@ def test_rewrite_routes_only_kernel_served_epilogues(tmp_path):
     assert ("bfloat16", "swiglu", 256, 64) not in fusable and not {f for f in fusable if f[1] == "residual_add"}
     assert route_exported_program(ep, set(), fusable) == []
     assert "silu" in ep.graph_module.code and "aotgemm" not in ep.graph_module.code
+
+
+class NotSwiglu(torch.nn.Module):
+    """Near misses: silu on the second half; a GEMM output used twice; a residual that broadcasts."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.gu = torch.nn.Linear(64, 256, bias=False, dtype=bf16)
+        self.d = torch.nn.Linear(128, 64, bias=False, dtype=bf16)
+
+    def forward(self, x):
+        y = self.gu(x)
+        g, u = y.chunk(2, dim=-1)
+        if self.kind == "second_half":
+            h = F.silu(u) * g
+        else:
+            h = F.silu(g) * u + y[..., :128]  # "used_twice": y feeds the chunk and the add
+        d = self.d(h)
+        return d + x[:1] if self.kind == "broadcast_residual" else d * 2
+
+
+@pytest.mark.parametrize("kind", ["second_half", "used_twice", "broadcast_residual"])
+def test_rewrite_leaves_near_misses_alone(tmp_path, kind):
+    model = NotSwiglu(kind).eval()
+    x = torch.randn(3, 64, dtype=bf16)
+    ep = torch.export.export(model, (x,))
+    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"))
+    routed = route_exported_program(ep, set(), epilogue_coverage(bf))
+    assert routed == [] and "aotgemm" not in ep.graph_module.code
+    assert torch.equal(ep.module()(x), model(x))

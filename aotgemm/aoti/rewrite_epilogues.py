@@ -151,19 +151,17 @@ def _swiglu_chunked(mul: Node, fusable):
                 and (g.args[1], b.args[1]) == (0, 1) and _only_user(g, a) and _only_user(b, mul)):
             continue
         split = g.args[0]
-        gemm = _plain_gemm(split.args[0]) if isinstance(split, Node) else None
+        if not (isinstance(split, Node) and split.target in (aten.split.Tensor, aten.chunk.default)):
+            continue
+        gemm = _plain_gemm(split.args[0])
         if gemm is None or not _only_user(split.args[0], split) or set(split.users) != {g, b}:
             continue
         x, w = gemm
         n = int(_val(w).shape[0])
         nd = _val(split.args[0]).dim()
         dim = split.args[2] if len(split.args) > 2 else split.kwargs.get("dim", 0)
-        if dim % nd != nd - 1 or n % 2:
-            continue
-        if split.target == aten.split.Tensor and split.args[1] != n // 2:
-            continue
-        if split.target not in (aten.split.Tensor, aten.chunk.default) or (
-                split.target == aten.chunk.default and split.args[1] != 2):
+        halves = split.args[1] == (2 if split.target == aten.chunk.default else n // 2)
+        if n % 2 or not halves or dim % nd != nd - 1:  # two halves along the last dim only
             continue
         if _key(x, w, SWIGLU) in fusable:
             return x, w, (mul, a, g, b, split, split.args[0])
