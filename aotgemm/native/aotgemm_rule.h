@@ -80,6 +80,9 @@ enum aotgemm_operand {
   AOTGEMM_OPERAND_RESIDUAL = 5,
   AOTGEMM_OPERAND_KINDS = 6
 };
+/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);
+ * 0: the fixed operands and [N] vectors (unit stride). From Epilogue.operand_shapes. */
+static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1};
 #define AOTGEMM_MAX_OPERANDS 5
 #define AOTGEMM_EPILOGUE_COUNT 4
 static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "swiglu"};

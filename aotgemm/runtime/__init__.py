@@ -3,7 +3,8 @@
     import aotgemm.runtime as agr
     bundle = agr.load("llama.agb")     # check the machine, extract + load the library, activate
     bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
-    agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear
+    agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear,
+                                       # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual)
     ...
     agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)
 
@@ -37,13 +38,15 @@ from .ops import (
     set_active,
     stats,
 )
+from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
 from .patch import patch_model, unpatch_model
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
 from .table import shapes as _shapes
 
 __all__ = [
     "AotGemmFallbackWarning", "EnvironmentReport", "LoadedBundle", "MachineFacts", "Stats", "active",
-    "check_environment", "linear", "load", "patch", "reset_stats", "stats", "unload", "unpatch",
+    "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "stats",
+    "unload", "unpatch",
 ]
 
 
@@ -206,12 +209,25 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return torch.ops.aotgemm.aotgemm_linear(x, weight, bias)
 
 
+def linear_swiglu(x: torch.Tensor, w_gate_up: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_swiglu: silu(x Wg^T) * (x Wu^T) for w_gate_up = [Wg; Wu]."""
+    return torch.ops.aotgemm.aotgemm_linear_swiglu(x, w_gate_up)
+
+
+def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_residual: x W^T + residual."""
+    return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, residual)
+
+
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
-    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op.
+    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op,
+    and fuse transformers-style SwiGLU MLPs (and the residual add after them) into the fused-epilogue ops.
 
     `bundle` (default: the active one) only chooses the modules; calls are
     served by whichever bundle is active when they run. Weights stay shared
-    and state_dict is unchanged. Returns the patched modules' names.
+    and state_dict keys are unchanged; a fused MLP's gate and up weights
+    become views of one concatenated [gate; up] buffer (what is fused and what
+    it costs: aotgemm.runtime.patch.fuse_mlp). Returns the changed modules' names.
     """
     bundle = bundle if bundle is not None else active()
     if bundle is None:
