@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU host, with only the runtime side installed (torch, tvm_ffi, zstandard; no DSL):
-#   bash bench/h200_validate.sh BUNDLE_DIR OUT [facts] [inplace] [tune] [bench] [tests]
+#   bash bench/h200_validate.sh BUNDLE_DIR OUT [facts] [inplace] [tune] [bench] [mlp] [block] [latency] [tests]
 # For each BUNDLE_DIR/*.agb (built GPU-less with `aotgemm build --gpu H200_SXM --no-tune`):
 # `aotgemm tune` it, then `aotgemm bench` the tuned bundle twice. Then the GPU tests with the tuned
 # Llama-3.1-8B bundle. `inplace`: also a tuned `aotgemm build` of Llama-3.1-8B here, with the compiler
@@ -40,9 +40,25 @@ for b in "$bundles"/*.agb; do
     done
   fi
 done
+tuned() { for d in "$res/tuned" "$bundles"; do [ -e "$d/$1.agb" ] && { echo "$d/$1.agb"; return; }; done; }
+# mlp / block: the fused Llama-3.1-8B MLP and decoder layer (issue 13); latency: the Llama block under
+# eager, eager-patched, AOTInductor and AOTInductor + bundle (issue 12). Each uses the tuned bundle when this
+# run tuned one, else the one in BUNDLE_DIR (already tuned, e.g. carried back from an earlier run).
+if has mlp; then
+  python3 bench/mlp_fused.py "$(tuned llama-3.1-8b-fused)" -o "$res/mlp_fused.json" > "$res/mlp_fused.txt" 2>&1
+  echo "mlp rc=$?"; tail -8 "$res/mlp_fused.txt"
+fi
+if has block; then
+  timeout 400 python3 bench/epilogue_block.py "$(tuned llama-3.1-8b-fused)" --out "$res/epilogue_block.json" \
+    > "$res/epilogue_block.txt" 2>&1; echo "block rc=$?"; tail -12 "$res/epilogue_block.txt"
+fi
+if has latency; then
+  timeout 400 python3 bench/aoti_latency.py --bundle "$(tuned llama-3.1-8b)" --out "$res/aoti_latency.json" \
+    > "$res/aoti_latency.txt" 2>&1; echo "latency rc=$?"; tail -30 "$res/aoti_latency.txt"
+fi
 tar czf "$out/results.tgz" -C "$res" .  # what the tests below can't lose
 if has tests; then
-  AOTGEMM_TEST_BUNDLE=$res/tuned/llama-3.1-8b.agb timeout 300 python3 -m pytest -q -p no:cacheprovider -rs \
+  AOTGEMM_TEST_FUSED_BUNDLE=$(tuned llama-3.1-8b-fused) AOTGEMM_TEST_BUNDLE=$(tuned llama-3.1-8b) timeout 300 python3 -m pytest -q -p no:cacheprovider -rs \
     tests/gpu > "$res/tests_gpu.log" 2>&1; echo "tests/gpu rc=$?"; tail -15 "$res/tests_gpu.log"
 fi
 tar czf "$out/results.tgz" -C "$res" .
