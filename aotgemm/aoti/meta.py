@@ -42,7 +42,7 @@ from ..bundle import CUBLAS, BundleFile
 from ..bundle.format import HEADER_SIZE
 from .errors import PackageError
 from ..gpus import gpu_model
-from ..problem import LINEAR
+from ..problem import LINEAR, SCALED_DTYPES
 
 MAGIC = "aotgemm-aoti-meta"
 VERSION = 2
@@ -83,6 +83,14 @@ def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, in
     stays Inductor's own call."""
     targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
     return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR and d.kernel != CUBLAS}
+
+
+def scaled_coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, str, int, int]]:
+    """(dtype, scale epilogue, n, k) of every fp8 GEMM that `target` (None: any) serves with a bundle kernel in
+    some bucket: the torch._scaled_mm calls worth routing to the shim (the scales' form picks the epilogue)."""
+    targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
+    return {(d.dtype, d.epilogue, d.n, d.k) for t in targets for d in t.dispatch
+            if d.layout == LINEAR and d.kernel != CUBLAS and d.dtype in SCALED_DTYPES}
 
 
 @dataclass

@@ -44,7 +44,7 @@ HEADERS = tuple(NATIVE_DIR / name for name in ("aotgemm_aoti.h", "aotgemm_rule.h
 HEADER = HEADERS[0]
 LIB_NAME = "libaotgemm_aoti.so"
 LINK_NAME = "aotgemm_aoti"  # what `-l` takes: aot_inductor.custom_op_libs
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 # Return codes of the C API (aotgemm_aoti.h)
 OK, ERR_PACKAGE, ERR_BUNDLE_MISSING, ERR_BUNDLE_CORRUPT, ERR_WRONG_GPU, ERR_NO_GPU, ERR_DRIVER, ERR_LIBRARY, ERR_STATE = range(9)
@@ -267,6 +267,9 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.aotgemm_aoti_decide.restype = c.c_int
     lib.aotgemm_aoti_rows.argtypes = [c.c_int64, c.POINTER(c.c_int64), c.POINTER(c.c_int64), c.POINTER(c.c_int64)]
     lib.aotgemm_aoti_rows.restype = c.c_int
+    lib.aotgemm_aoti_scale_form.argtypes = [c.c_int64, c.c_int64, c.c_int64, c.POINTER(c.c_int64), c.c_int64,
+                                            c.POINTER(c.c_int64)]
+    lib.aotgemm_aoti_scale_form.restype = c.c_int
     return lib
 
 

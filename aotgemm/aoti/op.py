@@ -21,11 +21,24 @@ import torch
 
 OP_NAME = "aotgemm::aotgemm_linear"
 SHIM_ARGS = "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* bias, AtenTensorHandle* ret0)"
+# fp8: torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b) (aotgemm/runtime/scaled_mm.py)
+SCALED_MM_OP_NAME = "aotgemm::aotgemm_scaled_mm"
+SCALED_MM_SHIM_ARGS = ("(AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle scale_a, "
+                       "AtenTensorHandle scale_b, AtenTensorHandle* ret0)")
 
 
 def shim_declarations() -> list[str]:
     """The declarations aot_inductor.custom_ops_to_c_shims wants (one per device, both exported)."""
     return [f"AOTITorchError aoti_torch_{dev}_aotgemm_linear{SHIM_ARGS}" for dev in ("cuda", "cpu")]
+
+
+def scaled_mm_shim_declarations() -> list[str]:
+    return [f"AOTITorchError aoti_torch_{dev}_aotgemm_scaled_mm{SCALED_MM_SHIM_ARGS}" for dev in ("cuda", "cpu")]
+
+
+def c_shims() -> dict:
+    """aot_inductor.custom_ops_to_c_shims: each op a package may call -> its shims' declarations."""
+    return {op(): shim_declarations(), scaled_mm_op(): scaled_mm_shim_declarations()}
 
 
 def _register() -> None:
@@ -46,3 +59,9 @@ def op() -> torch._ops.OpOverload:
     if not _has_op():
         _register()
     return torch.ops.aotgemm.aotgemm_linear.default
+
+
+def scaled_mm_op() -> torch._ops.OpOverload:
+    """aotgemm::aotgemm_scaled_mm's OpOverload (registered with aotgemm_linear)."""
+    op()
+    return torch.ops.aotgemm.aotgemm_scaled_mm.default

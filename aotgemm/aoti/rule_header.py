@@ -20,7 +20,7 @@ from pathlib import Path
 from ..bundle.format import FORMAT_VERSION
 from ..epilogues import epilogue, names
 from ..problem import DTYPE_BYTES, LEADING_OPERANDS, ROW_ALIGN_BYTES, TRAILING_OPERANDS
-from ..dispatch_rule import Reason
+from ..dispatch_rule import Reason, ScaleForm
 from .meta import VERSION as META_VERSION
 
 HEADER_PATH = Path(__file__).resolve().parent.parent / "native" / "aotgemm_rule.h"
@@ -94,6 +94,14 @@ def render() -> str:
         cells = [f"AOTGEMM_OPERAND_{k.upper()}" for k in order] + ["-1"] * (longest + 1 - len(order))
         out.append(f"    {{{', '.join(cells)}}},  /* {e} */")
     out += ["};", "",
+            "/* How aotgemm_scaled_mm's scales are given (aotgemm.dispatch_rule.ScaleForm, scale_form), and the",
+            " * epilogue each form takes (NULL: none; no kernel serves it). */",
+            "enum aotgemm_scale_form {"]
+    out += [f"  AOTGEMM_SCALES_{f.name} = {int(f)}," for f in ScaleForm]
+    out += [f"  AOTGEMM_SCALE_FORM_COUNT = {len(ScaleForm)}", "};",
+            "static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"
+            + ", ".join(_c_str(f.epilogue) if f.epilogue else "NULL" for f in ScaleForm) + "};"]
+    out += ["",
             "/* The bucket that serves M rows: the smallest bucket >= M, else the largest",
             " * (aotgemm.problem.bucket_for). `buckets` ascending, n >= 1. */",
             "static inline int64_t aotgemm_bucket_for(int64_t m, const int64_t* buckets, size_t n) {",

@@ -124,6 +124,8 @@ int dtype_index(const std::string& name);     // into aotgemm_dtype_name, -1 if 
 int epilogue_index(const std::string& name);  // into aotgemm_epilogue_name, -1 if none
 int epilogue_identity();
 int epilogue_bias();
+// aotgemm.dispatch_rule.scale_form: how aotgemm_scaled_mm's scales are given (an aotgemm_scale_form).
+int scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a_sizes, int64_t b_ndim, const int64_t* b_sizes);
 
 struct Kernel {
   std::string symbol;

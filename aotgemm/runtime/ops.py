@@ -24,10 +24,12 @@ import torch
 
 from ..epilogues import BIAS, IDENTITY
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, LINEAR, bucket_for
+from ..problem import DTYPE_BYTES, DTYPES, LINEAR, SCALED_DTYPES, bucket_for
 from .log import get_logger
 from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
 from .table import Dispatch, Route, call_epilogue, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
+
+_LINEAR_DTYPES = frozenset(DTYPES) - frozenset(SCALED_DTYPES)
 
 # Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
@@ -114,7 +116,8 @@ def _count(key: tuple) -> None:
         _counts[key] += 1
 
 
-def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+def count_miss(dt: str, n: int, k: int, bucket, reason: Reason, what: str = "linear") -> None:
+    """Count a call cuBLAS serves, and log the first of each (shape, reason)."""
     key = (dt, n, k, bucket, reason.text)
     with _lock:
         _counts[key] += 1
@@ -123,9 +126,20 @@ def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
             _logged.add(key)
     if first:
         level = logging.WARNING if reason.warns else logging.INFO
-        get_logger().log(level, "cuBLAS serves %s linear N=%d K=%d (M bucket %s): %s (logged once per shape "
-                         "and reason; see aotgemm.runtime.stats())", dt, n, k, bucket, reason.text)
+        get_logger().log(level, "cuBLAS serves %s %s N=%d K=%d (M bucket %s): %s (logged once per shape "
+                         "and reason; see aotgemm.runtime.stats())", dt, what, n, k, bucket, reason.text)
+
+
+def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+    count_miss(dt, n, k, bucket, reason)
     return torch.nn.functional.linear(x, weight, bias)
+
+
+def device_of(d: Dispatch, dev: torch.device) -> Device:
+    """Where `dev` is relative to the device the active bundle serves (the rule's `device`)."""
+    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
+        return Device.SERVED
+    return Device.CPU if dev.type == "cpu" else Device.OTHER
 
 
 # --- validation -------------------------------------------------------------------
@@ -194,15 +208,13 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
     bucket = bucket_for(m, d.buckets) if d.buckets else None
     dev = x.device
-    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
-        device = Device.SERVED
-    else:
-        device = Device.CPU if dev.type == "cpu" else Device.OTHER
+    device = device_of(d, dev)
     route, epilogue = _lookup(d, dt, n, k, bucket, bias is not None)
     fused = epilogue == BIAS
     x_row = rows(shape, x.stride())
     pointers = (x.data_ptr(), weight.data_ptr(), bias.data_ptr()) if fused else (x.data_ptr(), weight.data_ptr())
-    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
+    # fp8 GEMMs go through aotgemm_scaled_mm (scaled_mm.py): linear has no kernels for them
+    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=dt in _LINEAR_DTYPES,
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
                     w_strides=weight.stride(), operands_contiguous=not fused or bias.stride(0) == 1,
                     pointers=pointers, element_bytes=DTYPE_BYTES.get(dt, 0))
@@ -249,3 +261,5 @@ def _backward(ctx, grad):
 
 # Backward in plain torch ops (cuBLAS): the op also works where weights require grad.
 torch.library.register_autograd("aotgemm::aotgemm_linear", _backward, setup_context=_setup_context, lib=_LIB)
+
+from . import scaled_mm as _scaled_mm  # noqa: E402,F401  (registers aotgemm::aotgemm_scaled_mm on _LIB)
