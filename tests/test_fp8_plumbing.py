@@ -239,3 +239,46 @@ def test_floor_counts_one_byte_per_fp8_element():
 def test_layer_spec_problem_needs_scales_for_fp8():
     with pytest.raises(UnsupportedProblem, match="needs scales"):
         LayerSpec("a", 16, 16).problem(FP8)
+
+
+# --- plan: fp8 buckets no source serves keep _scaled_mm -------------------------------------------
+from aotgemm.compiler.sources.base import OK, KernelSource, Status  # noqa: E402
+from aotgemm.compiler.spec import KernelSpec  # noqa: E402
+
+
+class SmallMFp8Source(KernelSource):
+    """A stand-in source: one fp8 kernel per problem, serving M <= 16 (as small-M decode kernels do)."""
+
+    name = "smallm"
+
+    def enumerate(self, problem, gpu):
+        if problem.dtype != FP8:
+            return []
+        return [KernelSpec(self.name, "stub", "{}", problem.dtype, problem.layout, problem.epilogue,
+                           problem.alignment, gpu.arch, gpu.name, max_m=16)]
+
+    def supports(self, spec, problem, m):
+        return OK if spec.serves(problem) and m <= spec.max_m else Status(False, "M > 16")
+
+    def rank(self, problem, gpu, m, specs):
+        return [s for s in specs if self.supports(s, problem, m)]
+
+    def compile(self, spec, symbol, object_path):
+        raise AssertionError("not compiled in this test")
+
+
+def test_plan_keeps_the_stock_path_where_no_fp8_kernel_serves(monkeypatch):
+    from aotgemm.compiler import sources
+    from aotgemm.compiler.memo import Memo
+    from aotgemm.compiler.plan import plan_target
+    from aotgemm.errors import NoCandidates
+    from aotgemm.gpus import gpu_model
+
+    monkeypatch.setitem(sources.SOURCES, "smallm", f"{__name__}:SmallMFp8Source")
+    m = parse_manifest("\n".join((MODEL, build(extra='scales = "row"\nm_buckets = [1, 16, 128]\n'), LAYER)), WHERE)
+    plan = plan_target(m, gpu_model("H200_SXM"), ("smallm",), 2, Memo(None))
+    got = {(c.problem.epilogue, c.m_bucket): len(c.ranked) for c in plan.choices}
+    assert got == {(SCALE_ROW, 1): 1, (SCALE_ROW, 16): 1, (SCALE_ROW, 128): 0}  # 128: _scaled_mm
+    bf16 = parse_manifest("\n".join((MODEL, build('["bfloat16"]', ""), LAYER)), WHERE)
+    with pytest.raises(NoCandidates, match="no sm_90a kernel of the sources smallm supports layer 'qkv'"):
+        plan_target(bf16, gpu_model("H200_SXM"), ("smallm",), 2, Memo(None))
