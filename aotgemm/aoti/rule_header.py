@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from ..bundle.format import FORMAT_VERSION
-from ..epilogues import epilogue, names
-from ..problem import DTYPE_BYTES, LEADING_OPERANDS, ROW_ALIGN_BYTES, TRAILING_OPERANDS
+from ..epilogues import OUTPUT, epilogue, names
+from ..problem import DTYPE_BYTES, LEADING_OPERANDS, OUTPUT_DTYPE, ROW_ALIGN_BYTES, TRAILING_OPERANDS
 from ..dispatch_rule import Reason, ScaleForm
 from .meta import VERSION as META_VERSION
 
@@ -35,6 +35,17 @@ def operand_kinds() -> tuple[str, ...]:
     """Every operand name a kernel may take: the fixed ones, then the epilogues' (sorted, each once)."""
     extra = sorted({op for name in names() for op in epilogue(name).operands})
     return LEADING_OPERANDS + TRAILING_OPERANDS + tuple(x for x in extra if x not in LEADING_OPERANDS + TRAILING_OPERANDS)
+
+
+def operand_dtype_kind(kind: str) -> str:
+    """An operand's dtype as the header states it; one per operand name across every epilogue."""
+    fixed = {"x": "input", "wt": "input", "out": "output", "stream": ""}
+    if kind in fixed:
+        return fixed[kind]
+    seen = {epilogue(e).operand_dtypes.get(kind, OUTPUT) for e in names() if kind in epilogue(e).operands}
+    if len(seen) != 1:
+        raise ValueError(f"operand {kind!r} has different dtypes in different epilogues: {sorted(seen)}")
+    return seen.pop()
 
 
 def render() -> str:
@@ -78,11 +89,18 @@ def render() -> str:
             "static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"
             + ", ".join(_c_str(d) for d in DTYPE_BYTES) + "};",
             "static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {"
-            + ", ".join(str(b) for b in DTYPE_BYTES.values()) + "};", ""]
+            + ", ".join(str(b) for b in DTYPE_BYTES.values()) + "};",
+            "/* The output dtype of each (aotgemm.problem.OUTPUT_DTYPE: bf16 for fp8), an index of the above. */",
+            "static const int aotgemm_dtype_output[AOTGEMM_DTYPE_COUNT] = {"
+            + ", ".join(str(list(DTYPE_BYTES).index(OUTPUT_DTYPE[d])) for d in DTYPE_BYTES) + "};", ""]
     out += ["/* The call convention (aotgemm.problem): fn(x, wt, out, *epilogue operands, stream). */",
             "enum aotgemm_operand {"]
     out += [f"  AOTGEMM_OPERAND_{k.upper()} = {i}," for i, k in enumerate(kinds)]
     out += [f"  AOTGEMM_OPERAND_KINDS = {len(kinds)}", "};",
+            "/* Each operand's dtype (aotgemm.epilogues: Epilogue.operand_dtypes): \"input\" (the problem's",
+            " * dtype), \"output\" (its output dtype), a dtype name (\"float32\"), or \"\" (the stream). */",
+            "static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"
+            + ", ".join(_c_str(operand_dtype_kind(k)) for k in kinds) + "};",
             f"#define AOTGEMM_MAX_OPERANDS {longest}",
             f"#define AOTGEMM_EPILOGUE_COUNT {len(eps)}",
             "static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"

@@ -69,6 +69,8 @@ static const int aotgemm_reason_warns[AOTGEMM_REASON_COUNT] = {0, 0, 0, 1, 0, 1,
 #define AOTGEMM_DTYPE_COUNT 3
 static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"bfloat16", "float16", "float8_e4m3fn"};
 static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {2, 2, 1};
+/* The output dtype of each (aotgemm.problem.OUTPUT_DTYPE: bf16 for fp8), an index of the above. */
+static const int aotgemm_dtype_output[AOTGEMM_DTYPE_COUNT] = {0, 1, 0};
 
 /* The call convention (aotgemm.problem): fn(x, wt, out, *epilogue operands, stream). */
 enum aotgemm_operand {
@@ -82,6 +84,9 @@ enum aotgemm_operand {
   AOTGEMM_OPERAND_SCALE_B = 7,
   AOTGEMM_OPERAND_KINDS = 8
 };
+/* Each operand's dtype (aotgemm.epilogues: Epilogue.operand_dtypes): "input" (the problem's
+ * dtype), "output" (its output dtype), a dtype name ("float32"), or "" (the stream). */
+static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input", "input", "output", "", "output", "output", "float32", "float32"};
 #define AOTGEMM_MAX_OPERANDS 6
 #define AOTGEMM_EPILOGUE_COUNT 6
 static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_row", "scale_tensor", "swiglu"};

@@ -92,6 +92,15 @@ DLDataType dl_dtype(int dtype) {
   return t;
 }
 
+// The AOTI dtype code of a dtype name of the generated header (-1 for none).
+int32_t aoti_dtype_code(const char* name) {
+  if (strcmp(name, "bfloat16") == 0) return aoti_torch_dtype_bfloat16();
+  if (strcmp(name, "float16") == 0) return aoti_torch_dtype_float16();
+  if (strcmp(name, "float8_e4m3fn") == 0) return aoti_torch_dtype_float8_e4m3fn();
+  if (strcmp(name, "float32") == 0) return aoti_torch_dtype_float32();
+  return -1;
+}
+
 // aotgemm's dtype index of an AOTI dtype code, -1 for one kernels do not exist for.
 int dtype_of(int32_t code) {
   static const int32_t bf16 = aoti_torch_dtype_bfloat16(), f16 = aoti_torch_dtype_float16();
@@ -358,7 +367,12 @@ AOTITorchError scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, A
   SHIM_CHECK(aoti_torch_get_dtype(sb, &bdt), "get_dtype");
   SHIM_CHECK(aoti_torch_get_device_type(x, &dev_type), "get_device_type");
   SHIM_CHECK(aoti_torch_get_device_index(x, &dev_index), "get_device_index");
-  const int32_t f8 = aoti_torch_dtype_float8_e4m3fn(), f32 = aoti_torch_dtype_float32();
+  // the operands' dtypes, from the generated header (aotgemm.problem, aotgemm.epilogues)
+  const int dt = dtype_index("float8_e4m3fn");
+  const int32_t f8 = aoti_torch_dtype_float8_e4m3fn();
+  const int32_t f32 = aoti_dtype_code(aotgemm_operand_dtype[AOTGEMM_OPERAND_SCALE_A]);
+  if (dt < 0 || f32 != aoti_dtype_code(aotgemm_operand_dtype[AOTGEMM_OPERAND_SCALE_B]))
+    return shim_error("aotgemm: this libaotgemm_aoti's header has no fp8 scale operands; rebuild it");
   if (xdt != f8 || wdt != f8 || adt != f32 || bdt != f32)
     return shim_error("aotgemm: scaled_mm needs float8_e4m3fn x and mat2 and float32 scales");
   const int form = scale_form(M, N, adim, as, bdim, bs);
@@ -369,7 +383,6 @@ AOTITorchError scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, A
   const bool row = form == AOTGEMM_SCALES_ROW;
   const char* ep_name = aotgemm_scale_form_epilogue[form];
   const int epilogue = ep_name ? epilogue_index(ep_name) : -1;
-  const int dt = dtype_index("float8_e4m3fn");
 
   // ---- the rule (aotgemm.dispatch_rule.decide)
   RuleInput in;
@@ -403,10 +416,11 @@ AOTITorchError scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, A
   const int reason = decide(in);
   count(reason);
 
-  Handle out;
+  Handle out;  // of the problem's output dtype (aotgemm_dtype_output: bf16 for fp8)
   int64_t osz[2] = {M, N}, ost[2] = {N, 1};
-  const int32_t bf16 = aoti_torch_dtype_bfloat16();
-  SHIM_CHECK(aoti_torch_empty_strided(2, osz, ost, bf16, dev_type, dev_index, &out.h), "empty_strided");
+  const int out_dt = aotgemm_dtype_output[dt];
+  const int32_t out_code = aoti_dtype_code(aotgemm_dtype_name[out_dt]);
+  SHIM_CHECK(aoti_torch_empty_strided(2, osz, ost, out_code, dev_type, dev_index, &out.h), "empty_strided");
   if (reason == AOTGEMM_HIT) {
     void *po = nullptr, *stream = nullptr;
     SHIM_CHECK(aoti_torch_get_data_ptr(out.h, &po), "get_data_ptr");
@@ -419,7 +433,7 @@ AOTITorchError scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, A
     int64_t sa_shape[1] = {1}, sb_shape[1] = {row ? N : 1}, unit[1] = {1};
     DLTensor A{px, dev, 2, dl_dtype(dt), a_shape, a_strides, 0};
     DLTensor B{pw, dev, 2, dl_dtype(dt), b_shape, b_strides, 0};
-    DLTensor O{po, dev, 2, dl_dtype(dtype_index("bfloat16")), o_shape, o_strides, 0};
+    DLTensor O{po, dev, 2, dl_dtype(out_dt), o_shape, o_strides, 0};
     DLTensor SA{pa, dev, 1, f32t, sa_shape, unit, 0};
     DLTensor SB{pb, dev, 1, f32t, sb_shape, unit, 0};
     if (cuda) TVMFFIEnvSetStream(kDLCUDA, dev.device_id, stream, nullptr);
@@ -437,7 +451,7 @@ AOTITorchError scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, A
     if (AOTITorchError rc = contiguous_view(sb, 1, N, 0, bst[bdim - 1], dev_type, dev_index, &sb2)) return rc;
     a_use = sa2.h; b_use = sb2.h;
   }
-  int32_t out_dtype = bf16;
+  int32_t out_dtype = out_code;
   SHIM_CHECK(fallback_mm(out.h, x, mat2, a_use, b_use, nullptr, nullptr, &out_dtype, 0), "_scaled_mm_out (fallback)");
   *ret0 = out.release();
   return AOTI_TORCH_SUCCESS;
