@@ -282,3 +282,16 @@ def test_plan_keeps_the_stock_path_where_no_fp8_kernel_serves(monkeypatch):
     bf16 = parse_manifest("\n".join((MODEL, build('["bfloat16"]', ""), LAYER)), WHERE)
     with pytest.raises(NoCandidates, match="no sm_90a kernel of the sources smallm supports layer 'qkv'"):
         plan_target(bf16, gpu_model("H200_SXM"), ("smallm",), 2, Memo(None))
+
+
+@pytest.mark.parametrize("stem", ["llama-3.1-8b", "llama-3.1-70b-tp8", "qwen2.5-32b-tp4", "qwen3-4b-tp1"])
+def test_shipped_fp8_manifests_are_their_models_layers_in_fp8(stem):
+    from pathlib import Path
+
+    from aotgemm.manifest import load_manifest
+
+    repo = Path(__file__).resolve().parents[1]
+    fp8, bf16 = load_manifest(repo / "manifests" / f"{stem}-fp8.toml"), load_manifest(repo / "manifests" / f"{stem}.toml")
+    assert fp8.dtypes == (FP8,) and fp8.scales == "tensor" and fp8.m_buckets == bf16.m_buckets
+    assert [(x.name, x.n, x.k, x.count) for x in fp8.layers] == [(x.name, x.n, x.k, x.count) for x in bf16.layers]
+    assert {x.problem(FP8).epilogue for x in fp8.layers} == {SCALE_TENSOR}
