@@ -295,3 +295,21 @@ def test_shipped_fp8_manifests_are_their_models_layers_in_fp8(stem):
     assert fp8.dtypes == (FP8,) and fp8.scales == "tensor" and fp8.m_buckets == bf16.m_buckets
     assert [(x.name, x.n, x.k, x.count) for x in fp8.layers] == [(x.name, x.n, x.k, x.count) for x in bf16.layers]
     assert {x.problem(FP8).epilogue for x in fp8.layers} == {SCALE_TENSOR}
+
+
+def test_rowwise_scale_a_copy_lives_as_long_as_scale_a():
+    import gc
+
+    from aotgemm import epilogues
+
+    x, w = torch.randn(6, 32).to(torch.float8_e4m3fn), torch.randn(16, 32).to(torch.float8_e4m3fn)
+    sa, sb = torch.tensor([0.75]), torch.rand(16) + 0.5
+    before = len(epilogues._ROWWISE_A)
+    y1 = epilogues.scaled_mm(x, w, sa, sb)
+    y2 = epilogues.scaled_mm(x, w, sa, sb)  # the same [M, 1] copy, not a new one
+    assert len(epilogues._ROWWISE_A) == before + 1 and torch.equal(y1, y2)
+    expect = torch._scaled_mm(x, w.t(), torch.full((6, 1), 0.75), sb.reshape(1, 16), out_dtype=torch.bfloat16)
+    assert torch.equal(y1, expect)
+    del sa
+    gc.collect()
+    assert len(epilogues._ROWWISE_A) == before

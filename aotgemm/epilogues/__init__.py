@@ -151,7 +151,21 @@ def _scale(acc, scale_a, scale_b):
     return acc * scale_a * scale_b
 
 
-_ROWWISE_A: dict[int, tuple] = {}  # id(scale_a [1]) -> (scale_a, its [M, 1] copy): see scaled_mm
+_ROWWISE_A: dict[int, tuple] = {}  # id(scale_a [1]) -> (weakref to it, its [M, 1] copy): see scaled_mm
+
+
+def _rowwise_a(scale_a, m: int):
+    """scale_a [1] as a contiguous [M, 1], made once per (tensor, M) and kept exactly as long as scale_a lives
+    (a CUDA graph captured over it then reads memory that is still its own)."""
+    import weakref
+
+    key = id(scale_a)
+    hit = _ROWWISE_A.get(key)
+    if hit is None or hit[0]() is not scale_a or hit[1].shape[0] != m:
+        if hit is None or hit[0]() is not scale_a:
+            weakref.finalize(scale_a, _ROWWISE_A.pop, key, None)
+        hit = _ROWWISE_A[key] = (weakref.ref(scale_a), scale_a.reshape(1, 1).expand(m, 1).contiguous())
+    return hit[1]
 
 
 def scaled_mm(x, w, scale_a, scale_b, out=None):
@@ -159,19 +173,13 @@ def scaled_mm(x, w, scale_a, scale_b, out=None):
 
     scale_a [1] with scale_b [1] is _scaled_mm's per-tensor form. scale_b [N] (scale_row) needs its
     row-wise form, which takes scale_a [M, 1] and scale_b [1, N], both contiguous: scale_b is viewed as
-    [1, N]; scale_a is copied to [M, 1] once per tensor and kept (a CUDA graph that replays this call
-    then times _scaled_mm alone, as a caller with per-row scales of its own would run it).
+    [1, N]; scale_a is copied to [M, 1] once per tensor and kept while it lives (a CUDA graph that replays
+    this call then times _scaled_mm alone, as a caller with per-row scales of its own would run it).
     """
     import torch
 
     if scale_b.numel() != 1:
-        m = x.shape[0]
-        hit = _ROWWISE_A.get(id(scale_a))
-        if hit is None or hit[0] is not scale_a or hit[1].shape[0] != m:
-            if len(_ROWWISE_A) > 256:
-                _ROWWISE_A.clear()
-            hit = _ROWWISE_A[id(scale_a)] = (scale_a, scale_a.reshape(1, 1).expand(m, 1).contiguous())
-        scale_a, scale_b = hit[1], scale_b.reshape(1, -1)
+        scale_a, scale_b = _rowwise_a(scale_a, x.shape[0]), scale_b.reshape(1, -1).contiguous()
     if out is None:
         return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=torch.bfloat16)
     return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=out.dtype, out=out)
