@@ -161,7 +161,8 @@ def _inductor_epilogue(name: str) -> tuple[Callable | None, str]:
 
 
 def baseline_name(problem: GemmProblem) -> str:
-    """Which baseline `cublas_call(problem)` times: cuBLAS alone, or with the Inductor-fused or eager epilogue."""
+    """Which baseline `cublas_call(problem)` times: cuBLAS alone, or with the Inductor-fused or eager epilogue;
+    torch._scaled_mm for fp8 (a scale epilogue)."""
     if problem.epilogue == "identity":
         return CUBLAS_BASELINE
     if epilogue(problem.epilogue).scales is not None:

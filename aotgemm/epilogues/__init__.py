@@ -75,16 +75,12 @@ class Epilogue:
         return self.apply(plain_out, **operands)
 
     def stock(self, x, w, out, **operands) -> None:
-        """What runs without aotgemm, written into `out`: `torch._scaled_mm` for a scale epilogue (cuBLASLt),
-        else cuBLAS's mm followed by the epilogue as torch ops. The tuner and bench time kernels against it."""
-        import torch
-
-        if self.scales is not None:
-            scaled_mm(x, w, operands["scale_a"], operands["scale_b"], out=out)
-        elif not operands:
-            torch.mm(x, w.t(), out=out)
-        else:
-            out.copy_(self.unfused(torch.mm(x, w.t()), **operands))
+        """A scale epilogue's stock path, written into `out`: torch._scaled_mm (`scaled_mm`), what the tuner
+        and bench time fp8 kernels against. (The other epilogues' baseline is timing.cublas_call's: cuBLAS
+        and the epilogue as Inductor compiles it.)"""
+        if self.scales is None:
+            raise ValueError(f"epilogue {self.name!r} is not a scale epilogue; its baseline is timing.cublas_call")
+        scaled_mm(x, w, operands["scale_a"], operands["scale_b"], out=out)
 
 
 _REGISTRY: dict[str, Epilogue] = {}
