@@ -16,7 +16,9 @@ generated aotgemm/native/aotgemm_rule.h). Then, in this order:
     device     cuda|cpu                    where the package runs
     m_buckets  <int>...                    the index's buckets, ascending
     input      <i> <dtype> <dim,...>       example input i; -1 marks a dynamic dim
-    routed     <node> <dtype> <n> <k>      one per GEMM routed to the bundle
+    routed     <node> <dtype> <n> <k> [<epilogue>]   one per GEMM routed to the bundle; the epilogue
+                                           (absent: identity) of a fused-epilogue op, or the scale
+                                           epilogue of an fp8 aotgemm_scaled_mm (informational)
     target     <gpu> <arch> <sm_count> <cc major> <cc minor>
       names    <device name substring>...  from aotgemm/gpus.py
       env      <key> <value>               one per environment key; "-" for nil
@@ -42,7 +44,8 @@ from ..bundle import CUBLAS, BundleFile
 from ..bundle.format import HEADER_SIZE
 from .errors import PackageError
 from ..gpus import gpu_model
-from ..problem import LINEAR, SCALED_DTYPES
+from ..epilogues import BIAS, IDENTITY
+from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
 VERSION = 2
@@ -85,12 +88,15 @@ def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, in
     return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR and d.kernel != CUBLAS}
 
 
-def scaled_coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, str, int, int]]:
-    """(dtype, scale epilogue, n, k) of every fp8 GEMM that `target` (None: any) serves with a bundle kernel in
-    some bucket: the torch._scaled_mm calls worth routing to the shim (the scales' form picks the epilogue)."""
+def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, str, int, int]]:
+    """(dtype, epilogue, n, k) of every epilogue problem (not identity or bias) that `target` (None: any)
+    serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds into one op, and the
+    fp8 torch._scaled_mm calls it routes (their scales' form picks the scale epilogue: scale_tensor,
+    scale_row). Where the bundle has no such kernel, the GEMM and its epilogue stay as they are (Inductor
+    fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
     targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
     return {(d.dtype, d.epilogue, d.n, d.k) for t in targets for d in t.dispatch
-            if d.layout == LINEAR and d.kernel != CUBLAS and d.dtype in SCALED_DTYPES}
+            if d.layout == LINEAR and d.kernel != CUBLAS and d.epilogue not in (IDENTITY, BIAS)}
 
 
 @dataclass
@@ -105,6 +111,7 @@ class Routed:
     dtype: str
     n: int
     k: int
+    epilogue: str = IDENTITY
 
 
 @dataclass
@@ -141,7 +148,8 @@ def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], rout
     for i, spec in enumerate(inputs):
         lines.append(_line("input", i, spec.dtype, ",".join(str(d) for d in spec.shape)))
     for r in routed:
-        lines.append(_line("routed", r.node, r.dtype, r.n, r.k))
+        lines.append(_line("routed", r.node, r.dtype, r.n, r.k) if r.epilogue == IDENTITY else
+                     _line("routed", r.node, r.dtype, r.n, r.k, r.epilogue))
     for t in idx.targets:
         model = gpu_model(t.gpu)  # UnknownGpu for a model gpus.py does not know
         lib = idx.blob(t.library)
@@ -184,7 +192,7 @@ def parse(text: str) -> MetaInfo:
         elif key == "input":
             inputs.append(InputSpec(r[2], tuple(int(x) for x in r[3].split(",") if x)))
         elif key == "routed":
-            routed.append(Routed(r[1], r[2], int(r[3]), int(r[4])))
+            routed.append(Routed(r[1], r[2], int(r[3]), int(r[4]), r[5] if len(r) > 5 else IDENTITY))
         elif key == "target":
             current = r[1]
             targets.append(current)

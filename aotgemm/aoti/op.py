@@ -21,47 +21,52 @@ import torch
 
 OP_NAME = "aotgemm::aotgemm_linear"
 SHIM_ARGS = "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* bias, AtenTensorHandle* ret0)"
+# The fused-epilogue ops (aotgemm/runtime/epilogue_ops.py): op name -> its C shim's arguments.
+EPILOGUE_SHIM_ARGS = {
+    "aotgemm_linear_swiglu": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* ret0)",
+    "aotgemm_linear_residual": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle residual, "
+                               "AtenTensorHandle* ret0)",
+}
 # fp8: torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b) (aotgemm/runtime/scaled_mm.py)
 SCALED_MM_OP_NAME = "aotgemm::aotgemm_scaled_mm"
 SCALED_MM_SHIM_ARGS = ("(AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle scale_a, "
                        "AtenTensorHandle scale_b, AtenTensorHandle* ret0)")
+# Every op a package may call -> its C shim's arguments.
+OP_SHIM_ARGS = {"aotgemm_linear": SHIM_ARGS, **EPILOGUE_SHIM_ARGS, "aotgemm_scaled_mm": SCALED_MM_SHIM_ARGS}
 
 
-def shim_declarations() -> list[str]:
-    """The declarations aot_inductor.custom_ops_to_c_shims wants (one per device, both exported)."""
-    return [f"AOTITorchError aoti_torch_{dev}_aotgemm_linear{SHIM_ARGS}" for dev in ("cuda", "cpu")]
-
-
-def scaled_mm_shim_declarations() -> list[str]:
-    return [f"AOTITorchError aoti_torch_{dev}_aotgemm_scaled_mm{SCALED_MM_SHIM_ARGS}" for dev in ("cuda", "cpu")]
-
-
-def c_shims() -> dict:
-    """aot_inductor.custom_ops_to_c_shims: each op a package may call -> its shims' declarations."""
-    return {op(): shim_declarations(), scaled_mm_op(): scaled_mm_shim_declarations()}
+def shim_declarations(name: str = "aotgemm_linear") -> list[str]:
+    """The declarations aot_inductor.custom_ops_to_c_shims wants for op `name` (one per device, both exported)."""
+    args = OP_SHIM_ARGS[name]
+    return [f"AOTITorchError aoti_torch_{dev}_{name}{args}" for dev in ("cuda", "cpu")]
 
 
 def _register() -> None:
     # One op for every path: the runtime's (eager, torch.compile, CUDA graphs), whose
     # eager meaning serves from the active bundle or cuBLAS; AOTI packages call its C shim.
+    import aotgemm.runtime.epilogue_ops  # noqa: F401  (registers the fused-epilogue ops)
     import aotgemm.runtime.ops  # noqa: F401  (registers aotgemm::aotgemm_linear)
 
 
 def _has_op() -> bool:
     try:
-        return hasattr(torch.ops.aotgemm, "aotgemm_linear")
+        return all(hasattr(torch.ops.aotgemm, name) for name in OP_SHIM_ARGS)
     except (AttributeError, RuntimeError):
         return False
 
 
-def op() -> torch._ops.OpOverload:
-    """The registered OpOverload (registers it on first use)."""
+def op(name: str = "aotgemm_linear") -> torch._ops.OpOverload:
+    """The registered OpOverload of `name` (registers the ops on first use)."""
     if not _has_op():
         _register()
-    return torch.ops.aotgemm.aotgemm_linear.default
+    return getattr(torch.ops.aotgemm, name).default
 
 
 def scaled_mm_op() -> torch._ops.OpOverload:
-    """aotgemm::aotgemm_scaled_mm's OpOverload (registered with aotgemm_linear)."""
-    op()
-    return torch.ops.aotgemm.aotgemm_scaled_mm.default
+    """aotgemm::aotgemm_scaled_mm's OpOverload."""
+    return op("aotgemm_scaled_mm")
+
+
+def shims() -> dict:
+    """aot_inductor.custom_ops_to_c_shims: every aotgemm op a package may call -> its C shim declarations."""
+    return {op(name): shim_declarations(name) for name in OP_SHIM_ARGS}

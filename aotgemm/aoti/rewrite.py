@@ -22,8 +22,12 @@ fp8 (W8A8):
 for e4m3 x [M, K] and mat2 [K, N] with no bias and no scale_result, routed
 only when the bundle has a kernel for the problem its scales select
 (dispatch_rule.scale_form: scale_tensor or scale_row; a per-row scale_a
-selects none): `meta.scaled_coverage`. Whether mat2 is W^T of a compact W is
-checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
+selects none): `meta.epilogue_coverage`. Whether mat2 is W^T of a compact W
+is checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
+
+Before all of these, `route_exported_program` folds SwiGLU and residual-add
+epilogues into the fused-epilogue ops where the bundle has kernels for them
+(aotgemm/aoti/rewrite_epilogues.py).
 """
 
 from __future__ import annotations
@@ -179,15 +183,20 @@ def route_scaled_mm(graph: Graph, covered: set[tuple[str, str, int, int]]) -> li
             new.meta["val"] = out
         node.replace_all_uses_with(new)
         graph.erase_node(node)
-        routed.append(Routed(node.name, FLOAT8_E4M3, int(n), int(k)))
+        routed.append(Routed(node.name, FLOAT8_E4M3, int(n), int(k), form.epilogue))
     graph.lint()
     return routed
 
 
 def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]],
-                           scaled_covered: set[tuple[str, str, int, int]] = frozenset()) -> list[Routed]:
-    routed = route_gemms(ep.graph_module.graph, covered)
-    if scaled_covered:
-        routed += route_scaled_mm(ep.graph_module.graph, scaled_covered)
+                           fusable: set[tuple[str, str, int, int]] = frozenset()) -> list[Routed]:
+    """Fold the epilogues the bundle has kernels for (rewrite_epilogues, `fusable`: meta.epilogue_coverage),
+    route the remaining covered GEMMs, then the _scaled_mm calls whose scale epilogue problem is in `fusable`."""
+    from .rewrite_epilogues import fold_epilogues
+
+    routed = fold_epilogues(ep, fusable)
+    routed += route_gemms(ep.graph_module.graph, covered)
+    if fusable:
+        routed += route_scaled_mm(ep.graph_module.graph, fusable)
     ep.graph_module.recompile()
     return routed

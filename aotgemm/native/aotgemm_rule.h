@@ -87,6 +87,9 @@ enum aotgemm_operand {
 /* Each operand's dtype (aotgemm.epilogues: Epilogue.operand_dtypes): "input" (the problem's
  * dtype), "output" (its output dtype), a dtype name ("float32"), or "" (the stream). */
 static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input", "input", "output", "", "output", "output", "float32", "float32"};
+/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);
+ * 0: the fixed operands, [N] vectors (unit stride) and single values. From Epilogue.operand_shapes. */
+static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1, 0, 0};
 #define AOTGEMM_MAX_OPERANDS 6
 #define AOTGEMM_EPILOGUE_COUNT 6
 static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_row", "scale_tensor", "swiglu"};

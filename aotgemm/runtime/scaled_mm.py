@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import torch
 
-from ..dispatch_rule import Reason, ScaleForm, decide, rows, scale_form
-from ..epilogues import SCALE_ROW
+from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_form
+from ..epilogues import SCALE_ROW, epilogue as epilogue_of
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, bucket_for, output_dtype, torch_dtype
 from . import ops
@@ -33,6 +33,7 @@ from .table import call_epilogue
 OP = "aotgemm::aotgemm_scaled_mm"
 _FP8 = torch_dtype(FLOAT8_E4M3)
 _OUT = torch_dtype(output_dtype(FLOAT8_E4M3))
+_SCALE_B_ROW = epilogue_of(SCALE_ROW).operand_shapes["scale_b"]  # ("n",): scale_row's scale_b, read with unit stride
 
 ops._LIB.define("aotgemm_scaled_mm(Tensor x, Tensor mat2, Tensor scale_a, Tensor scale_b) -> Tensor")
 
@@ -97,7 +98,8 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     pointers = (x.data_ptr(), w.data_ptr(), scale_b.data_ptr()) if row else (x.data_ptr(), w.data_ptr())
     reason = decide(loaded=True, fallback=d.fallback, dtype_supported=True, device=ops.device_of(d, x.device),
                     m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
-                    w_strides=w.stride(), operands_contiguous=not row or scale_b.stride(-1) == 1,
+                    w_strides=w.stride(),
+                    operands_contiguous=not row or operand_contiguous(_SCALE_B_ROW, m, n, scale_b.shape, scale_b.stride()),
                     pointers=pointers, element_bytes=DTYPE_BYTES[dt])
     if reason is not Reason.HIT:
         ops.count_miss(dt, n, k, bucket, reason, "scaled_mm")
@@ -106,6 +108,9 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     out = torch.empty((m, n), dtype=_OUT, device=x.device)
     # the kernel's scales: scale_a [1], scale_b [1] (scale_tensor) or [N] (scale_row), float32
     operands = {"scale_a": scale_a.reshape(1), "scale_b": scale_b.reshape(n if row else 1)}
+    # The plain call convention, not KernelFunction.prepared: a prepared block fixes every operand but x and
+    # out per (kernel, weight) and gives out W's dtype, while scale_a is the activation's (a new tensor per
+    # call where x is quantized per call, as Fp8Linear does) and out is bf16 for fp8 W.
     call_epilogue(route.fn, epilogue, x2, w, out, operands, ops._current_stream(x.device))
     ops._count((dt, n, k, bucket, ops.HIT))
     return out
