@@ -96,10 +96,10 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     row = epilogue == SCALE_ROW
     x_row = rows(x.shape, x.stride())
     pointers = (x.data_ptr(), w.data_ptr(), scale_b.data_ptr()) if row else (x.data_ptr(), w.data_ptr())
+    contiguous = not row or operand_contiguous(_SCALE_B_ROW, m, n, scale_b.shape, scale_b.stride())
     reason = decide(loaded=True, fallback=d.fallback, dtype_supported=True, device=ops.device_of(d, x.device),
                     m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
-                    w_strides=w.stride(),
-                    operands_contiguous=not row or operand_contiguous(_SCALE_B_ROW, m, n, scale_b.shape, scale_b.stride()),
+                    w_strides=w.stride(), operands_contiguous=contiguous,
                     pointers=pointers, element_bytes=DTYPE_BYTES[dt])
     if reason is not Reason.HIT:
         ops.count_miss(dt, n, k, bucket, reason, "scaled_mm")
