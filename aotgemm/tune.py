@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from . import timing
 from .bundle.format import CUBLAS, DispatchEntry, Target
+from .errors import UnsupportedProblem
 from .problem import GemmProblem
 
 FINALISTS = 3
@@ -100,7 +101,13 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
     kernels = {k.symbol: k for k in target.kernels}
     needed = sorted({s for e in target.dispatch for s in e.ranked})
     calls_by_symbol = {s: module.get_function(s) for s in needed}
-    names = {(x.n, x.k, x.epilogue): x.name for x in layers}
+    names = {}  # problem -> layer name, for the log
+    for x in layers:
+        for dtype in sorted({e.dtype for e in target.dispatch}):
+            try:
+                names[x.problem(dtype)] = x.name
+            except UnsupportedProblem:  # e.g. a layer of a build without this dtype's scales
+                pass
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     log = TuneLog(device=torch.cuda.get_device_name(0))
     buckets = sorted({e.m_bucket for e in target.dispatch})
@@ -125,7 +132,7 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
         edge = buckets[i - 1] + 1 if i > 0 else m
         good = [s for s in e.ranked if kernels[s].serves(m) and passes(s, p)]
         entry, row = _decide(e, p, m, edge, good, calls_by_symbol, kernels, l2, trials)
-        row.layer = names.get((p.n, p.k, p.epilogue), f"{p.n}x{p.k}")
+        row.layer = names.get(p, f"{p.n}x{p.k}")
         new_entries.append(entry)
         log.rows.append(row)
         _say(f"{row.layer:10} M={m:5d} {entry.kernel[:24]:24} "
