@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...epilogues import IDENTITY
+from ...epilogues import IDENTITY, SCALE_ROW, SCALE_TENSOR
 from ...gpus import GpuModel, gpu_model
 from ...problem import GemmProblem
 from ..spec import KernelSpec, canonical_json
@@ -24,7 +24,10 @@ from .base import OK, KernelSource, Status
 _KERNEL_FILES = ("decode_kernels.py", "decode_simt.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
-DTYPES = ("bfloat16",)
+# dtype -> {epilogue the kernels fuse: the design's "scale" field (None: bf16, no scale)}
+EPILOGUES = {"bfloat16": {IDENTITY: None},
+             "float8_e4m3fn": {SCALE_TENSOR: "tensor", SCALE_ROW: "row"}}
+DTYPES = tuple(EPILOGUES)
 
 
 def _code_hash() -> str:
@@ -48,12 +51,15 @@ class DecodeSource(KernelSource):
         return (__file__, *(str(here / f) for f in _DESIGN_FILES + _KERNEL_FILES))
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        if problem.epilogue != IDENTITY or problem.dtype not in DTYPES or gpu.arch not in ARCHS:
+        scales = EPILOGUES.get(problem.dtype, {})
+        if problem.epilogue not in scales or gpu.arch not in ARCHS:
             return []
         from .decode_kernels import designs_for
 
         specs = []
-        for d in designs_for(problem.n, problem.k, gpu.arch):
+        scale = scales[problem.epilogue]
+        extra = () if scale is None else (problem.dtype, scale)  # bf16: the designs (and keys) of before
+        for d in designs_for(problem.n, problem.k, gpu.arch, *extra):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
                                     problem.dtype, problem.layout, problem.epilogue, problem.alignment,
                                     gpu.arch, gpu.name, max_m=int(d["max_m"]),

@@ -8,7 +8,7 @@ shapes the table lacks. decode_kernels.designs_for forwards here.
 
 import math
 
-from .decode_kernels import design_name, make_design, make_simt_design, smem_bytes
+from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_design, smem_bytes
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
@@ -34,7 +34,7 @@ def _score(d: dict, sms: int) -> float:
     balance = math.ceil(per_sm) / per_sm  # the busiest SM over the average
     s = d.get("stages", 2)
     warp_inflight = (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes one warp keeps in flight
-    chunks = d["k"] // (32 * d["unroll"] * d["wk"] * d["ck"])
+    chunks = d["k"] // (k_step(d) * d["unroll"] * d["wk"] * d["ck"])
     sm_inflight = per_sm * warps * warp_inflight  # W bytes one SM keeps in flight
     cost = balance
     cost += 0.5 * max(0.0, 1 - sm_inflight / (48 * 1024))   # too few warps streaming
@@ -43,7 +43,9 @@ def _score(d: dict, sms: int) -> float:
     cost += 0.03 * max(0.0, ctas / (4 * sms) - 1)
     cost += 0.05 * max(0.0, d["nt"] / d["mt"] - 1)
     cost += 0.1 * max(0, 2 * (s - 1) - chunks) / (s - 1)      # pipeline mostly prologue
-    cost += 0.01 * d["ck"] + 0.005 * d["wk"]                   # reduction work
+    # reduction work; with 1-byte weights the stream takes half as long, so the fixed
+    # cost of reducing partials (and of the cluster barrier) weighs twice as much
+    cost += (2 if d.get("dtype") == FP8 else 1) * (0.01 * d["ck"] + 0.005 * d["wk"])
     return cost
 
 
@@ -88,14 +90,23 @@ _SIMT_SM90 = {
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
 
 
-def simt_designs_for(n: int, k: int, arch: str) -> list[dict]:
+# fp8 (not yet measured): 16-byte loads carry 16 e4m3, so K per iteration doubles; listed
+# by 16-byte weight loads in flight per lane (rows*unroll), as the bf16 ones were measured
+_SIMT_FP8_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
+
+
+def simt_designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) -> list[dict]:
     """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid."""
-    specs = _SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []
+    if dtype == FP8:
+        specs = _SIMT_FP8_FALLBACK
+    else:
+        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK
     out = []
-    for spec in specs + _SIMT_FALLBACK:
+    for spec in specs:
         rows, warps, unroll = (int(v) for v in spec.split(","))
         try:
-            d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True)
+            d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
+                                 dtype=dtype, scale=scale)
         except ValueError:
             continue
         if d not in out:
@@ -105,7 +116,7 @@ def simt_designs_for(n: int, k: int, arch: str) -> list[dict]:
     return out
 
 
-def designs_for(n: int, k: int, arch: str) -> list[dict]:
+def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
     First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`). Then two
@@ -115,9 +126,15 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
     small grid, four in all, every one with PDL (it saved 0.5-1 us between
     back-to-back GEMMs and cost nothing elsewhere).
+
+    fp8 (dtype "float8_e4m3fn", scale "tensor"/"row"): nothing is measured yet, so
+    per bucket the first two of the bf16 table's geometries for this shape that are
+    valid with 1-byte weights (same bytes in flight, half the chunks), then the best
+    by `_score`.
     """
     sms = _SM_COUNT.get(arch, 132)
-    out: list[dict] = simt_designs_for(n, k, arch)
+    out: list[dict] = simt_designs_for(n, k, arch, dtype, scale)
+    fp8 = dtype == FP8
     seen: set = set()
     for nt in (1, 2):
         picked: list[dict] = []
@@ -125,8 +142,13 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
             for spec in _MEASURED_SM90.get((n, k), []):
                 st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
                 if snt == nt:
-                    picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
-                                              stages=st, pdl=True))
+                    try:
+                        picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
+                                                  stages=st, pdl=True, dtype=dtype, scale=scale))
+                    except ValueError:  # fp8: K too short for this split
+                        continue
+            if fp8:
+                picked = picked[:2]
         scored = []
         for mt in (1, 2):
             for wn in (1, 2):
@@ -136,7 +158,8 @@ def designs_for(n: int, k: int, arch: str) -> list[dict]:
                             for stages in (3, 4):
                                 try:
                                     d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
-                                                    unroll=unroll, stages=stages, pdl=True)
+                                                    unroll=unroll, stages=stages, pdl=True,
+                                                    dtype=dtype, scale=scale)
                                 except ValueError:
                                     continue
                                 scored.append((_score(d, sms), design_name(d), d))

@@ -43,19 +43,44 @@ cutlass for these kernels, inside functions, so importing it stays cheap.
 # ---------------------------------------------------------------------------
 # designs
 
+# W8A8: fp8 e4m3 x and W, bf16 out, fp32 accumulation, dequantised once before the store:
+# out = acc * scale_a * scale_b[col] ("tensor": scale_b [1]; "row": scale_b [N], per weight row).
+FP8 = "float8_e4m3fn"
+FP8_SCALES = ("tensor", "row")
+
+
+def elem_bytes(d: dict) -> int:
+    """Bytes per x/W element: a design without "dtype" is bf16 (the dicts, hence keys, of bf16 stay as they were)."""
+    return 1 if d.get("dtype") == FP8 else 2
+
+
+def k_step(d: dict) -> int:
+    """k per 16-byte piece per quad of lanes: 4 lanes x 16 bytes of one weight row (32 bf16, 64 e4m3)."""
+    return 4 * 16 // elem_bytes(d)
+
+
+def _validate_dtype(d: dict) -> None:
+    if "dtype" in d or "scale" in d:
+        if d.get("dtype") != FP8:
+            raise ValueError(f"dtype {d.get('dtype')!r}: decode designs are bf16 (no dtype field) or {FP8!r}")
+        if d.get("scale") not in FP8_SCALES:
+            raise ValueError(f"an fp8 design needs scale in {FP8_SCALES}, got {d.get('scale')!r}")
+
 
 def _validate(d: dict) -> None:
+    _validate_dtype(d)
     if d["kind"] == "simt":
         from .decode_simt import validate_simt
 
         return validate_simt(d)
     n, k = d["n"], d["k"]
+    ks = k_step(d)
     mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
     rows_cta = 16 * mt * wn
     if n % rows_cta:
         raise ValueError(f"n={n} is not a multiple of the CTA's {rows_cta} rows")
-    if k % (32 * u * wk * ck):
-        raise ValueError(f"k={k} is not a multiple of 32*unroll*wk*ck = {32 * u * wk * ck}")
+    if k % (ks * u * wk * ck):
+        raise ValueError(f"k={k} is not a multiple of {ks}*unroll*wk*ck = {ks * u * wk * ck}")
     if rows_cta % ck:
         raise ValueError("the cluster's CTAs each reduce rows_cta/ck rows: ck must divide rows_cta")
     threads = 32 * wn * wk
@@ -70,8 +95,10 @@ def _validate(d: dict) -> None:
         raise ValueError(f"unknown epilogue {d['epi']!r}")
     if d["kind"] not in ("swapab_rf", "swapab_cp"):
         raise ValueError(f"unknown kind {d['kind']!r}")
+    if d.get("dtype") == FP8 and d["kind"] != "swapab_cp":
+        raise ValueError("fp8 tensor-core designs are swapab_cp only")
     if d["kind"] == "swapab_cp":
-        chunks = k // (32 * u * wk * ck)
+        chunks = k // (ks * u * wk * ck)
         if d["stages"] < 2 or chunks < d["stages"] - 1:
             raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
     if smem_bytes(d) > 227 * 1024:
@@ -80,47 +107,58 @@ def _validate(d: dict) -> None:
 
 def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
                 unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
-                epi: str = "push") -> dict:
+                epi: str = "push", dtype: str = "bfloat16", scale: str | None = None) -> dict:
     """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
     mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
     cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl
     (programmatic dependent launch), epi (cluster reduction: "push" partials into the
-    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only)."""
+    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only); for fp8,
+    dtype "float8_e4m3fn" and scale "tensor"/"row" (bf16 dicts carry neither field).
+    unroll counts 16-byte pieces per lane and row: 32 k of bf16, 64 k of e4m3."""
     d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
          "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
     if kind == "swapab_cp":
         d["stages"] = stages
     if ck > 1:
         d["epi"] = epi
+    _add_dtype(d, dtype, scale)
     _validate(d)
     return d
 
 
+def _add_dtype(d: dict, dtype: str, scale) -> None:
+    if dtype != "bfloat16" or scale is not None:
+        d["dtype"], d["scale"] = dtype, scale
+
+
 def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
-                     pdl: bool = False) -> dict:
+                     pdl: bool = False, dtype: str = "bfloat16", scale: str | None = None) -> dict:
     """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
     `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane."""
     d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
          "unroll": unroll, "pdl": bool(pdl)}
+    _add_dtype(d, dtype, scale)
     _validate(d)
     return d
 
 
 def design_name(d: dict) -> str:
+    fp8 = f"_e4m3s{d['scale'][0]}" if d.get("dtype") == FP8 else ""  # _e4m3st / _e4m3sr
     if d["kind"] == "simt":
         return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
-                f"{'_pdl' if d['pdl'] else ''}")
+                f"{'_pdl' if d['pdl'] else ''}{fp8}")
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
-            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}")
+            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{fp8}")
 
 
-def designs_for(n: int, k: int, arch: str) -> list[dict]:
-    """The candidate designs worth tuning for weight shape (n, k) on `arch`; see
-    decode_designs.designs_for (kept apart: choosing designs needs no kernel code)."""
+def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale: str | None = None) -> list[dict]:
+    """The candidate designs worth tuning for weight shape (n, k) on `arch` (fp8: dtype
+    "float8_e4m3fn" and its scale epilogue); see decode_designs.designs_for (kept apart:
+    choosing designs needs no kernel code)."""
     from .decode_designs import designs_for as _designs_for
 
-    return _designs_for(n, k, arch)
+    return _designs_for(n, k, arch, dtype, scale)
 
 
 # ---------------------------------------------------------------------------
@@ -138,6 +176,11 @@ def _build(d: dict):
     from cutlass.cutlass_dsl import dsl_user_op
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
+    FP8_IN = d.get("dtype") == FP8
+    ROW_SCALE = d.get("scale") == "row"
+    EL = cutlass.Float8E4M3FN if FP8_IN else BF16   # x and W elements
+    VEC = 16 // elem_bytes(d)     # elements per 16-byte piece
+    KS = k_step(d)                # k per piece step (u): 4 lanes x VEC
     KIND = d["kind"]
     N, K = d["n"], d["k"]
     NT, MT, WN, WK, CK, U = d["nt"], d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
@@ -148,7 +191,7 @@ def _build(d: dict):
     WARPS = WN * WK
     THREADS = 32 * WARPS
     KW = K // (CK * WK)           # k extent per warp
-    CHUNKS = KW // (32 * U)       # chunks of U 32-wide k steps per warp
+    CHUNKS = KW // (KS * U)       # chunks of U KS-wide k steps per warp
     PART = ROWS // CK             # rows each CTA of the cluster reduces
     LD = ROWS + 4                 # padded token stride of the partial sums (spreads banks)
     PUSH = CK > 1 and d.get("epi", "push") == "push"
@@ -157,8 +200,8 @@ def _build(d: dict):
     # cp.async staging: per warp, per stage, SLOTS 16-byte slots per lane, lane-minor,
     # so each lane reads back exactly what it copied (no barrier in the main loop)
     SLOTS = U * (2 * MT + NT)
-    STAGE_BF16 = SLOTS * 32 * 8
-    PIPE_BF16 = WARPS * S * STAGE_BF16 if KIND == "swapab_cp" else 0
+    STAGE_EL = SLOTS * 32 * VEC   # elements per warp-stage
+    PIPE_EL = WARPS * S * STAGE_EL if KIND == "swapab_cp" else 0
 
     @dsl_user_op
     def ld_dsmem_f32(addr, *, loc=None, ip=None):
@@ -178,45 +221,68 @@ def _build(d: dict):
     # Helpers outside the @cute.kernel body are not rewritten by the DSL's
     # preprocessor: their Python loops simply unroll while tracing.
     def w_off(u, t, h):
-        return (t * 16 + h * 8) * K + u * 32
+        return (t * 16 + h * 8) * K + u * KS
 
     def gsrc(tensor, off):
-        # 8 consecutive bf16 (16 bytes) at element offset off of a global tensor
-        return cute.make_tensor((tensor.iterator + off).align(16), cute.make_layout(8))
+        # VEC consecutive elements (16 bytes) at element offset off of a global tensor
+        return cute.make_tensor((tensor.iterator + off).align(16), cute.make_layout(VEC))
 
     def slot(my, stage, sl):
-        return cute.make_tensor((my + stage * STAGE_BF16 + sl * 256).align(16), cute.make_layout(8))
+        return cute.make_tensor((my + stage * STAGE_EL + sl * 32 * VEC).align(16), cute.make_layout(VEC))
 
     def issue_w(w_atom, w, w_base, my, ch, stage):
         for u in range(U):
             for t in range(MT):
                 for h in range(2):
-                    cute.copy(w_atom, gsrc(w, w_base + ch * (32 * U) + w_off(u, t, h)),
+                    cute.copy(w_atom, gsrc(w, w_base + ch * (KS * U) + w_off(u, t, h)),
                               slot(my, stage, (u * MT + t) * 2 + h))
 
     def issue_x(x_atom, x, x_base, my, ch, stage):
         for u in range(U):
             for nt in range(NT):
-                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32),
+                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS),
                           slot(my, stage, U * 2 * MT + u * NT + nt))
 
     def mma_chunk(mma, wr, xr, acc):
-        # wr: [U][MT][2 halves][8] bf16, xr: [U][NT][8] bf16, acc: [MT][NT][4] f32
+        # wr: [U][MT][2 halves][VEC], xr: [U][NT][VEC], acc: [MT][NT][4] f32. MMA j of a piece
+        # takes its bytes 8j..8j+7 (bf16 m16n8k16: 4 elements, e4m3 m16n8k32: 8), in A's
+        # register order (row g, row g+8) x (first, second 4 bytes) and B's (first, second
+        # 4 bytes): the same k permutation for W and x, so the sum over k is unchanged
+        H = VEC // 4  # elements per 4-byte register
         for u in range(U):
             for t in range(MT):
                 for j in range(2):
-                    # a0..a7 = (row g: k 4j,4j+1), (row g+8: same), (row g: 4j+2,4j+3), (row g+8: same)
-                    a = cute.make_tensor(wr.iterator + (u * MT + t) * 16 + 4 * j,
-                                         cute.make_layout(((2, 2, 2), 1, 1), stride=((1, 8, 2), 0, 0)))
+                    if const_expr(FP8_IN):
+                        # the DSL reads an e4m3 A fragment as 16 contiguous bytes (it ignored a
+                        # strided view), so wr_load already interleaved the rows' 4-byte words
+                        a = cute.make_tensor(wr.iterator + (u * MT + t) * 2 * VEC + 4 * H * j,
+                                             cute.make_layout(((H, 2, 2), 1, 1), stride=((1, H, 2 * H), 0, 0)))
+                    else:
+                        # a0..a7 = (row g: k 4j,4j+1), (row g+8: same), (row g: 4j+2,4j+3), (row g+8: same)
+                        a = cute.make_tensor(wr.iterator + (u * MT + t) * 2 * VEC + 2 * H * j,
+                                             cute.make_layout(((H, 2, 2), 1, 1), stride=((1, VEC, H), 0, 0)))
                     for nt in range(NT):
-                        b = cute.make_tensor(xr.iterator + (u * NT + nt) * 8 + 4 * j,
-                                             cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
+                        b = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC + 2 * H * j,
+                                             cute.make_layout((2 * H, 1, 1), stride=(1, 0, 0)))
                         cacc = cute.make_tensor(acc.iterator + (t * NT + nt) * 4,
                                                 cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
                         cute.gemm(mma, cacc, a, b, cacc)
 
+    def wr_load(s_atom, src, wr, base, h):
+        # one 16-byte weight piece (row g if h == 0, else row g+8) from shared memory into wr
+        if FP8_IN:
+            # e4m3: word q of the piece goes to wr word 2q+h, so that MMA j's A operand
+            # (row g, row g+8) x (word 2j, word 2j+1) is the 16 contiguous bytes at 16j
+            for q in range(4):
+                cute.copy(s_atom, cute.make_tensor(src.iterator + 4 * q, cute.make_layout(4)),
+                          cute.make_tensor(wr.iterator + base + 8 * q + 4 * h, cute.make_layout(4)))
+        else:
+            cute.copy(s_atom, src, cute.make_tensor(wr.iterator + base + h * VEC, cute.make_layout(VEC)))
+
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32):
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32,
+               scale_a: cute.Tensor, scale_b: cute.Tensor):
+        # scale_a/scale_b: fp8's dequantisation scales (bf16: unused placeholders)
         tid, _, _ = cute.arch.thread_idx()
         bn, bk, _ = cute.arch.block_idx()
         warp = tid // 32
@@ -228,9 +294,12 @@ def _build(d: dict):
         row_w = bn * ROWS + wn_i * (16 * MT)
         k_w = (bk * WK + wk_i) * KW
 
-        mma = cute.make_mma_atom(cute.nvgpu.warp.MmaF16BF16Op(BF16, F32, (16, 8, 16)))
-        wr = cute.make_rmem_tensor(cute.make_layout(U * MT * 16), BF16)
-        xr = cute.make_rmem_tensor(cute.make_layout(U * NT * 8), BF16)
+        if const_expr(FP8_IN):
+            mma = cute.make_mma_atom(cute.nvgpu.warp.MmaFP8Op(EL, F32, (16, 8, 32)))
+        else:
+            mma = cute.make_mma_atom(cute.nvgpu.warp.MmaF16BF16Op(BF16, F32, (16, 8, 16)))
+        wr = cute.make_rmem_tensor(cute.make_layout(U * MT * 2 * VEC), EL)
+        xr = cute.make_rmem_tensor(cute.make_layout(U * NT * VEC), EL)
         acc = cute.make_rmem_tensor(cute.make_layout(MT * NT * 4), F32)
         acc.fill(0.0)
 
@@ -243,37 +312,38 @@ def _build(d: dict):
             xrows.append(cutlass.min(nt * 8 + g, m - 1))
 
         # element offsets of this lane's 16-byte pieces at chunk 0, u = 0
-        w_base = (row_w + g) * K + k_w + c * 8
+        w_base = (row_w + g) * K + k_w + c * VEC
         x_base = []
         for nt in cutlass.range_constexpr(NT):
-            x_base.append(xrows[nt] * K + k_w + c * 8)
+            x_base.append(xrows[nt] * K + k_w + c * VEC)
 
         if const_expr(KIND == "swapab_rf"):
             w_atom = cute.make_copy_atom(
-                cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128,
+                cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
                 l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
-            x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128)
+            x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128)
             if const_expr(PDL):
                 cute.arch.griddepcontrol_wait()
             for ch in cutlass.range(CHUNKS, unroll=1):
                 for u in cutlass.range_constexpr(U):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
-                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
-                            cute.copy(w_atom, gsrc(w, w_base + ch * (32 * U) + w_off(u, t, h)), dst)
+                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * VEC, cute.make_layout(VEC))
+                            cute.copy(w_atom, gsrc(w, w_base + ch * (KS * U) + w_off(u, t, h)), dst)
                     for nt in cutlass.range_constexpr(NT):
-                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
-                        cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32), dst)
+                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
+                        cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS), dst)
                 mma_chunk(mma, wr, xr, acc)
         else:
             # weights: cp.async.cg (L2 only: they are read once); x: cp.async.ca (every warp re-reads it)
             w_atom = cute.make_copy_atom(cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL),
-                                         BF16, num_bits_per_copy=128)
+                                         EL, num_bits_per_copy=128)
             x_atom = cute.make_copy_atom(cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.ALWAYS),
-                                         BF16, num_bits_per_copy=128)
-            s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), BF16, num_bits_per_copy=128)
-            pipe = smem.allocate_tensor(BF16, cute.make_layout(PIPE_BF16), byte_alignment=128)
-            my = pipe.iterator + warp * (S * STAGE_BF16) + lane * 8
+                                         EL, num_bits_per_copy=128)
+            s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), EL, num_bits_per_copy=32 if FP8_IN else 128)
+            x_s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), EL, num_bits_per_copy=128)
+            pipe = smem.allocate_tensor(EL, cute.make_layout(PIPE_EL), byte_alignment=128)
+            my = pipe.iterator + warp * (S * STAGE_EL) + lane * VEC
 
             # prologue: the weights of the first S-1 chunks do not depend on the previous
             # kernel, so with PDL they are in flight before griddepcontrol.wait
@@ -290,11 +360,10 @@ def _build(d: dict):
                 for u in cutlass.range_constexpr(U):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
-                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
-                            cute.copy(s_atom, slot(my, stage, (u * MT + t) * 2 + h), dst)
+                            wr_load(s_atom, slot(my, stage, (u * MT + t) * 2 + h), wr, (u * MT + t) * 2 * VEC, h)
                     for nt in cutlass.range_constexpr(NT):
-                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
-                        cute.copy(s_atom, slot(my, stage, U * 2 * MT + u * NT + nt), dst)
+                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
+                        cute.copy(x_s_atom, slot(my, stage, U * 2 * MT + u * NT + nt), dst)
                 nxt = ch + (S - 1)
                 if nxt < CHUNKS:
                     issue_w(w_atom, w, w_base, my, nxt, nxt % S)
@@ -335,6 +404,10 @@ def _build(d: dict):
         # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile; fixed summation order
         rr = tid % PART
         step = THREADS // PART
+        col = bn * ROWS + bk * PART + rr
+        if const_expr(FP8_IN):
+            # dequantise: this output column's factor, applied once to the fp32 sum
+            deq = scale_a[0] * (scale_b[col] if const_expr(ROW_SCALE) else scale_b[0])
         for tok in cutlass.range(tid // PART, m, step, unroll=1):
             acc_s = cutlass.Float32(0.0)
             for q in cutlass.range_constexpr(CK):
@@ -346,18 +419,19 @@ def _build(d: dict):
                         acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(src_p.toint()))
                     else:
                         acc_s = acc_s + part[(wq * TOK + tok) * LD + rr]
-            out[tok, bn * ROWS + bk * PART + rr] = acc_s.to(BF16)
+            if const_expr(FP8_IN):
+                acc_s = acc_s * deq
+            out[tok, col] = acc_s.to(BF16)
         if const_expr(CK > 1 and not PUSH):
             # pull: keep this CTA's shared memory alive until every peer has read it
             cute.arch.cluster_arrive()
             cute.arch.cluster_wait()
 
-    @cute.jit
-    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
+    def launch_kernel(x, wt, out, scale_a, scale_b, stream):
         m = x.shape[0]
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
         w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
-        kernel(x, w, out, m).launch(
+        kernel(x, w, out, m, scale_a, scale_b).launch(
             grid=[N // ROWS, CK, 1],
             block=[THREADS, 1, 1],
             cluster=[1, CK, 1] if CK > 1 else None,
@@ -365,6 +439,18 @@ def _build(d: dict):
             stream=stream,
             use_pdl=PDL,
         )
+
+    if FP8_IN:
+        @cute.jit
+        def launch_fp8(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, scale_a: cute.Tensor,
+                       scale_b: cute.Tensor, stream):
+            launch_kernel(x, wt, out, scale_a, scale_b, stream)
+
+        return launch_fp8
+
+    @cute.jit
+    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
+        launch_kernel(x, wt, out, out, out, stream)
 
     return launch
 
@@ -392,6 +478,9 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     The exported TVM-FFI function is called fn(x, wt, out, stream): x bf16
     [M, K] row-major, wt = W.t() ([K, N], strides (1, K)), out bf16 [M, N]
     row-major, stream the raw CUDA stream as an int.  M is dynamic, 1..max_m.
+    fp8 designs: fn(x, wt, out, scale_a, scale_b, stream) with x and wt
+    float8_e4m3fn, scale_a float32 [1], scale_b float32 [1] ("tensor") or [N]
+    ("row"); out = bf16(acc * scale_a * scale_b[col]).
     """
     import os
 
@@ -403,10 +492,16 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     from cutlass.cute.runtime import make_fake_tensor
 
     n, k = design["n"], design["k"]
+    el = cutlass.Float8E4M3FN if design.get("dtype") == FP8 else cutlass.BFloat16
     sym_m = cute.sym_int32(symbol="M")
-    x = make_fake_tensor(cutlass.BFloat16, (sym_m, k), (k, 1), assumed_align=16)
-    wt = make_fake_tensor(cutlass.BFloat16, (k, n), (1, k), assumed_align=16)
+    x = make_fake_tensor(el, (sym_m, k), (k, 1), assumed_align=16)
+    wt = make_fake_tensor(el, (k, n), (1, k), assumed_align=16)
     out = make_fake_tensor(cutlass.BFloat16, (sym_m, n), (n, 1), assumed_align=16)
+    scales = ()
+    if design.get("dtype") == FP8:
+        nb = n if design["scale"] == "row" else 1
+        scales = (make_fake_tensor(cutlass.Float32, (1,), (1,), assumed_align=4),
+                  make_fake_tensor(cutlass.Float32, (nb,), (1,), assumed_align=4))
     stream = cute.runtime.make_fake_stream()
     if design["kind"] == "simt":
         from .decode_simt import build_simt
@@ -420,5 +515,5 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
         from cutlass.base_dsl.compiler import DumpDir, KeepCUBIN, KeepPTX
 
         opts += [KeepPTX(True), KeepCUBIN(True), DumpDir(dump)]
-    compiled = cute.compile[tuple(opts)](fn, x, wt, out, stream)
+    compiled = cute.compile[tuple(opts)](fn, x, wt, out, *scales, stream)
     compiled.export_to_c(object_path, function_name=symbol)
