@@ -90,15 +90,38 @@ _SIMT_SM90 = {
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
 
 
-# fp8 (not yet measured): 16-byte loads carry 16 e4m3, so K per iteration doubles; listed
-# by 16-byte weight loads in flight per lane (rows*unroll), as the bf16 ones were measured
-_SIMT_FP8_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
+# fp8 (e4m3, W8A8) on the H200 on 2026-11-30 (bench/results/h200-2026-11-30/fp8_decode_probe_run1.*):
+# every design of designs_for then (both scale epilogues) plus 58 more geometries (scale "tensor"),
+# ranked per bucket by the mean over M (1,2,4,8 for nt=1; 8,16 for nt=2) and both scale
+# epilogues of (time / the fastest kernel's at that point). Same fields as _MEASURED_SM90.
+_MEASURED_FP8_SM90 = {
+    (6144, 4096): ["4,1,1,1,4,1,2", "4,1,1,1,2,1,4", "6,1,1,1,2,1,2", "4,1,2,1,2,2,2",
+                   "4,2,1,2,2,2,2", "4,2,2,1,2,2,2", "4,2,2,1,1,4,2", "4,2,2,2,1,4,2"],
+    (4096, 4096): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "4,1,1,1,2,1,4", "3,1,2,1,4,1,4",
+                   "4,2,2,1,4,2,2", "3,2,2,2,2,2,4", "3,2,2,1,4,1,4", "3,2,2,1,2,2,4"],
+    (28672, 4096): ["3,1,2,1,1,1,4", "4,1,2,1,1,1,2", "6,1,2,1,1,1,2", "3,1,1,2,1,1,2",
+                    "4,2,2,1,1,1,2", "3,2,2,2,1,1,2", "3,2,1,1,1,1,2", "3,2,2,1,1,1,2"],
+    (4096, 14336): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "6,1,1,2,2,1,4", "6,1,1,1,2,1,4",
+                    "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "3,2,2,1,2,2,4", "6,2,2,1,2,1,4"],
+    (8192, 1024): ["4,1,2,1,2,1,2", "3,1,1,1,2,1,4", "4,1,1,1,1,1,4", "3,1,1,2,2,1,4",
+                   "3,2,1,2,2,1,4", "3,2,1,1,2,1,4", "4,2,2,1,2,1,2", "4,2,2,2,2,1,2"],
+    (1280, 8192): ["6,1,1,1,1,8,2", "6,1,2,1,1,8,2", "6,1,1,1,2,4,2", "3,1,1,1,2,8,2",
+                   "4,2,2,1,2,8,2", "4,2,1,2,1,8,4", "4,2,1,1,1,8,4", "3,2,1,1,2,8,2"],
+}
+# fp8 SIMT (M = 1), the same run, by time at M=1: fewer warps and 4 rows won where K allows
+# (16 e4m3 per load: K per iteration doubles, and the conversions add CUDA-core work)
+_SIMT_FP8_SM90 = {
+    (6144, 4096): ["4,4,2", "4,4,1"], (4096, 4096): ["4,4,2", "4,4,1"], (28672, 4096): ["4,4,1", "4,4,2"],
+    (4096, 14336): ["4,4,1", "4,7,1"], (8192, 1024): ["4,2,1", "2,2,1"], (1280, 8192): ["2,8,2", "4,8,1"],
+}
+# for other shapes, in this order: by 16-byte weight loads in flight per lane (rows*unroll)
+_SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
 
 
 def simt_designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) -> list[dict]:
     """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid."""
     if dtype == FP8:
-        specs = _SIMT_FP8_FALLBACK
+        specs = (_SIMT_FP8_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FP8_FALLBACK
     else:
         specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK
     out = []
@@ -127,10 +150,10 @@ def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) 
     small grid, four in all, every one with PDL (it saved 0.5-1 us between
     back-to-back GEMMs and cost nothing elsewhere).
 
-    fp8 (dtype "float8_e4m3fn", scale "tensor"/"row"): nothing is measured yet, so
-    per bucket the first two of the bf16 table's geometries for this shape that are
-    valid with 1-byte weights (same bytes in flight, half the chunks), then the best
-    by `_score`.
+    fp8 (dtype "float8_e4m3fn", scale "tensor"/"row"): the fp8 table's designs
+    (_MEASURED_FP8_SM90); for a shape it lacks, the first two of the bf16 table's
+    geometries that are valid with 1-byte weights (same bytes in flight, half the
+    chunks), then the best by `_score`.
     """
     sms = _SM_COUNT.get(arch, 132)
     out: list[dict] = simt_designs_for(n, k, arch, dtype, scale)
@@ -139,7 +162,8 @@ def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) 
     for nt in (1, 2):
         picked: list[dict] = []
         if arch == "sm_90a":
-            for spec in _MEASURED_SM90.get((n, k), []):
+            measured_fp8 = _MEASURED_FP8_SM90.get((n, k)) if fp8 else None
+            for spec in measured_fp8 or _MEASURED_SM90.get((n, k), []):
                 st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
                 if snt == nt:
                     try:
@@ -147,7 +171,7 @@ def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) 
                                                   stages=st, pdl=True, dtype=dtype, scale=scale))
                     except ValueError:  # fp8: K too short for this split
                         continue
-            if fp8:
+            if fp8 and not measured_fp8:
                 picked = picked[:2]
         scored = []
         for mt in (1, 2):

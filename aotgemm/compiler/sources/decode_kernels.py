@@ -33,6 +33,13 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
 * PDL (`pdl`): the weights of the first stages are requested before
   griddepcontrol.wait, and the next kernel is released after the main loop.
 
+* fp8 (design "dtype": "float8_e4m3fn", W8A8): the same 16-byte pieces carry
+  16 e4m3 and feed mma.sync.m16n8k32 (two per piece, 8 bytes of each row
+  apiece); the DSL reads an e4m3 A fragment as contiguous registers, so each
+  piece's 4-byte words are interleaved with the other row's on the way from
+  shared memory. The fp32 sum is multiplied by scale_a * scale_b[col] once,
+  before the bf16 store ("scale": "tensor" or "row").
+
 M = 1 is served better by a CUDA-core kernel (decode_simt, kind "simt",
 max_m 1; see make_simt_design); compile_decode builds either kind. Design dicts
 are plain JSON (see make_design); which designs to build per shape is
