@@ -19,8 +19,7 @@ from .errors import UnsupportedProblem
 # The one table of dtypes: name -> bytes per element. Kernel operands move in
 # 16-byte accesses (TMA rows, vector loads), so N and K must be multiples of
 # ROW_ALIGN_BYTES / bytes.
-FLOAT8_E4M3 = "float8_e4m3fn"
-DTYPE_BYTES = {"bfloat16": 2, "float16": 2, FLOAT8_E4M3: 1}
+DTYPE_BYTES = {"bfloat16": 2, "float16": 2}
 DTYPES = tuple(DTYPE_BYTES)
 ROW_ALIGN_BYTES = 16
 

@@ -25,8 +25,6 @@ IDENTITY = "identity"
 BIAS = "bias"
 SWIGLU = "swiglu"
 RESIDUAL_ADD = "residual_add"
-SCALE_TENSOR = "scale_tensor"
-SCALE_ROW = "scale_row"
 
 
 @dataclass(frozen=True)
@@ -99,11 +97,6 @@ def _residual_add(acc, residual):
     return acc + residual
 
 
-def _scale(acc, scale_a, scale_b):
-    # fp8 dequantisation: scale_a [1]; scale_b [1] (scale_tensor) or [N] (scale_row, one per output column)
-    return acc * scale_a * scale_b
-
-
 def _half(n: int) -> int:
     if n % 2:
         raise UnsupportedProblem(f"swiglu needs an even N ([gate; up] stacked), got N={n}")
@@ -114,9 +107,5 @@ register(Epilogue(IDENTITY, (), {}, lambda n: n, _identity))
 register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias, fx_pattern=("aten.add.Tensor",)))
 register(Epilogue(SWIGLU, (), {}, _half, _swiglu, fx_pattern=("aten.split.Tensor", "aten.silu.default",
                                                              "aten.mul.Tensor")))
-register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("1",)}, lambda n: n,
-                  _scale))
-register(Epilogue(SCALE_ROW, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("n",)}, lambda n: n,
-                  _scale))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
                   fx_pattern=("aten.add.Tensor",)))

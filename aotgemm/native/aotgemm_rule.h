@@ -66,9 +66,9 @@ static const char* const aotgemm_reason_counter[AOTGEMM_REASON_COUNT] = {
 static const int aotgemm_reason_warns[AOTGEMM_REASON_COUNT] = {0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1};
 
 /* The dtypes kernels exist for (aotgemm.problem.DTYPE_BYTES). */
-#define AOTGEMM_DTYPE_COUNT 3
-static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"bfloat16", "float16", "float8_e4m3fn"};
-static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {2, 2, 1};
+#define AOTGEMM_DTYPE_COUNT 2
+static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"bfloat16", "float16"};
+static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {2, 2};
 
 /* The call convention (aotgemm.problem): fn(x, wt, out, *epilogue operands, stream). */
 enum aotgemm_operand {
@@ -77,22 +77,15 @@ enum aotgemm_operand {
   AOTGEMM_OPERAND_OUT = 2,
   AOTGEMM_OPERAND_STREAM = 3,
   AOTGEMM_OPERAND_BIAS = 4,
-  AOTGEMM_OPERAND_RESIDUAL = 5,
-  AOTGEMM_OPERAND_SCALE_A = 6,
-  AOTGEMM_OPERAND_SCALE_B = 7,
-  AOTGEMM_OPERAND_KINDS = 8
+  AOTGEMM_OPERAND_KINDS = 5
 };
-#define AOTGEMM_MAX_OPERANDS 6
-#define AOTGEMM_EPILOGUE_COUNT 6
-static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_row", "scale_tensor", "swiglu"};
+#define AOTGEMM_MAX_OPERANDS 5
+#define AOTGEMM_EPILOGUE_COUNT 2
+static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity"};
 /* Each epilogue's kernel arguments, in call order; -1 ends a list. */
 static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERANDS + 1] = {
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1, -1},  /* bias */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* identity */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_RESIDUAL, AOTGEMM_OPERAND_STREAM, -1, -1},  /* residual_add */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_row */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_tensor */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* swiglu */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1},  /* bias */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1},  /* identity */
 };
 
 /* The bucket that serves M rows: the smallest bucket >= M, else the largest

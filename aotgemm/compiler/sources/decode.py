@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...epilogues import IDENTITY, SCALE_ROW, SCALE_TENSOR
+from ...epilogues import IDENTITY
 from ...gpus import GpuModel, gpu_model
 from ...problem import GemmProblem
 from ..spec import KernelSpec, canonical_json
@@ -24,9 +24,11 @@ from .base import OK, KernelSource, Status
 _KERNEL_FILES = ("decode_kernels.py", "decode_simt.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
-# dtype -> {epilogue the kernels fuse: the design's "scale" field (None: bf16, no scale)}
+# dtype -> {epilogue the kernels fuse: the design's "scale" field (None: bf16, no scale)}.
+# fp8 (W8A8): the scale epilogues of issue 14 (aotgemm.epilogues' scale_tensor: scale_a [1],
+# scale_b [1]; scale_row: scale_b [N]), by their registry names.
 EPILOGUES = {"bfloat16": {IDENTITY: None},
-             "float8_e4m3fn": {SCALE_TENSOR: "tensor", SCALE_ROW: "row"}}
+             "float8_e4m3fn": {"scale_tensor": "tensor", "scale_row": "row"}}
 DTYPES = tuple(EPILOGUES)
 
 
