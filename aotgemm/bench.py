@@ -1,8 +1,9 @@
 """`aotgemm bench`: re-measure a bundle's choices against cuBLAS on the GPU at hand.
 
 Times, for every layer x M bucket, the kernel the bundle chose (or cuBLAS
-where it chose cuBLAS) and cuBLAS itself in interleaved rounds of the same
-run (aotgemm.timing), twice: alone, and each GEMM right after a small kernel
+where it chose cuBLAS) and cuBLAS itself (for a fused epilogue, cuBLAS plus
+the epilogue as Inductor runs it: `timing.baseline_name`, in each row) in
+interleaved rounds of the same run (aotgemm.timing), twice: alone, and each GEMM right after a small kernel
 that writes its input, as in a model (a gain that only shows alone does not
 count). Prints a table, writes JSON and a PNG plot of the speedup.
 """
@@ -73,10 +74,11 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                 plain = _measure(call, cublas, ops, reps, trials, model=False)
                 in_model = _measure(call, cublas, ops, reps, trials, model=True)
                 del ops
-                floor = timing.floor_us(m, layer.n, layer.k, model.floor_bandwidth_gbps, model.floor_tflops)
+                floor = timing.floor_for(problem, m, model.floor_bandwidth_gbps, model.floor_tflops)
                 rows.append({
                     "layer": layer.name, "dtype": dtype, "epilogue": layer.epilogue, "n": layer.n, "k": layer.k,
-                    "m": m, "chosen": chosen, "source": kernels[chosen].source if chosen != CUBLAS else CUBLAS,
+                    "m": m, "baseline": timing.baseline_name(problem), "chosen": chosen,
+                    "source": kernels[chosen].source if chosen != CUBLAS else CUBLAS,
                     "us": round(plain.kernel.median_us, 3), "cublas_us": round(plain.cublas.median_us, 3),
                     "speedup": round(plain.ratio_median, 4),
                     "model_us": round(in_model.kernel.median_us, 3),
@@ -111,6 +113,9 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                       f"{100 * r['spread']:.1f}%")
     console = Console(width=120, record=True)
     console.print(table)
+    for name in sorted({r["baseline"] for r in rows} - {timing.CUBLAS_BASELINE}):
+        console.print(f"baseline of the {', '.join(sorted({r['epilogue'] for r in rows if r['baseline'] == name}))} "
+                      f"layers: {name}")
     w, wm = summary["worst"], summary["worst_model"]
     console.print(f"geomean over cuBLAS: {summary['geomean_speedup']:.3f}x over {len(rows)} points "
                   f"({summary['geomean_speedup_m_le_16']:.3f}x at M<=16); in a model (x written just before): "

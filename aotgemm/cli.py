@@ -56,17 +56,20 @@ def main() -> None:
               show_default=True,
               help="static-runtime: libraries need no DSL file at run time; dsl-runtime: they need "
                    "libcute_dsl_runtime.so (docs/runtime.md).")
-def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout, link_mode) -> None:
+@click.option("--sources", "sources", multiple=True,
+              help="Kernel source to draw on (repeatable; default: aotgemm and cutlass_operators).")
+def build(manifest, output, gpus, no_tune, top_k, jobs, cache_dir, compile_timeout, link_mode, sources) -> None:
     """Enumerate, rank, compile (and on a GPU, tune) kernels for MANIFEST; write a bundle."""
     try:
         from .compiler.pipeline import BuildOptions, run_build
+        from .compiler.sources import DEFAULT_SOURCES
         from .manifest import load_manifest
 
         m = load_manifest(manifest)
         out = output or Path("artifacts") / f"{m.model}.agb"
         report = run_build(m, BuildOptions(output=out, gpus=tuple(gpus) or m.gpus, tune=not no_tune, top_k=top_k,
                                            jobs=jobs, cache_dir=cache_dir, compile_timeout=compile_timeout,
-                                           link_mode=link_mode))
+                                           link_mode=link_mode, sources=tuple(sources) or DEFAULT_SOURCES))
     except AotGemmError as e:
         _fail(e)
     click.echo(report.summary())
@@ -145,14 +148,16 @@ def manifest() -> None:
 @click.option("--gpu", "gpus", multiple=True, help="Target GPU model (repeatable; default H100_SXM).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the manifest here (default: standard output).")
-def from_hf(config_json, tp, name, gpus, output) -> None:
+@click.option("--no-fuse", is_flag=True,
+              help="Plain GEMM layers: no swiglu on gate_up, no residual_add on o and down.")
+def from_hf(config_json, tp, name, gpus, output, no_fuse) -> None:
     """Write a manifest from a Hugging Face config.json."""
     from .bundle.io import atomic_write_bytes
     from .hf import manifest_from_hf_file
     from .manifest import dump_manifest
 
     try:
-        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None)
+        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None, fuse=not no_fuse)
     except AotGemmError as e:
         _fail(e)
     text = dump_manifest(m)

@@ -26,7 +26,9 @@ reason):
  8. M <= the kernel's max_m (0: any M)          else ABOVE_MAX_M
  9. x is addressable as [M, K] rows without a copy (unit stride along K,
     leading dimensions collapsible, rows not overlapping), the weight is a
-    compact row-major [N, K], the epilogue's operands are contiguous, and
+    compact row-major [N, K], the epilogue's operands are contiguous
+    (`operand_contiguous`: a bias [N] with unit stride, a residual [M, N]
+    addressable as rows exactly N apart), and
     for a kernel compiled for one row stride (x_row_stride, e.g. a decode
     kernel specialised on K) x's rows are exactly that far apart
                                                 else NON_CONTIGUOUS
@@ -39,7 +41,10 @@ No copy is ever made to reach a kernel: an x that is not addressable as rows
 goes to cuBLAS, which takes any strides. For a call with a bias, the entry of
 the `bias` problem is used when the bundle has one (a fused kernel, or the
 tuner's cuBLAS choice); otherwise the `identity` problem's, and the bias is
-added after the kernel (the epilogue's unfused form).
+added after the kernel (the epilogue's unfused form). The fused-epilogue ops
+(swiglu, residual_add) look up the same way: their epilogue's entry, else the
+identity problem's with the epilogue applied after the kernel; a miss runs
+cuBLAS and then the epilogue's unfused form.
 """
 
 from __future__ import annotations
@@ -149,6 +154,16 @@ def rows(sizes: Sequence[int], strides: Sequence[int]) -> int | None:
         if st0 != st1 * s1:
             return None
     return lead[-1][1]
+
+
+def operand_contiguous(shape: Sequence[str], m: int, n: int, sizes: Sequence[int], strides: Sequence[int]) -> bool:
+    """Whether an epilogue operand of declared `shape` (Epilogue.operand_shapes: ("n",) or ("m", "n")) can be
+    handed to a kernel as is: a [N] vector with unit stride, or [..., N] rows that are exactly N apart (what the
+    kernels index: `r[i * N + j]`). Its sizes were checked by the op; this is layout only."""
+    if len(shape) == 1:
+        return n <= 1 or strides[-1] == 1
+    row = rows(sizes, strides)
+    return row is not None and (m <= 1 or row == n)
 
 
 def decide(*, loaded: bool, fallback: bool, dtype_supported: bool, device: Device, m: int, n: int, k: int,

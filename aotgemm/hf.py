@@ -10,6 +10,12 @@ those are what the manifest lists:
   down     row-parallel     N = hidden          K = intermediate/tp
   lm_head  vocab-parallel   N = pad64(vocab)/tp K = hidden              (count 1)
 
+By default the layers carry the epilogues the block applies right after
+them (aotgemm/epilogues): gate_up `swiglu` (W is [gate; up] stacked along N,
+as vLLM's merged layer stores it; the output is intermediate/tp wide), o and
+down `residual_add` (the decoder's residual stream added to the output);
+`fuse=False` (`--no-fuse`) lists plain GEMMs.
+
 kv_heads_per_rank is kv_heads/tp, or 1 when there are fewer KV heads than
 ranks (each KV head is then replicated over tp/kv_heads ranks). The vocab is
 padded to a multiple of 64 before it is split, as vLLM's ParallelLMHead does
@@ -25,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU
 from .errors import ManifestError
 from .manifest import NAME_PATTERN, SUPPORTED_DTYPES, LayerSpec, Manifest, validate_manifest
 
@@ -41,8 +48,12 @@ def manifest_from_hf_config(
     name: str | None = None,
     gpus: tuple[str, ...] | None = None,
     source: str | None = None,
+    fuse: bool = True,
 ) -> Manifest:
     """The manifest of the per-rank GEMMs of the model `cfg` (a parsed config.json) at tensor parallelism `tp`.
+
+    `fuse`: give gate_up the swiglu epilogue and o and down residual_add (the
+    module docstring); False lists plain GEMMs.
 
     `name` defaults to the basename of cfg["_name_or_path"] (else "model"),
     with "-tp{tp}" appended when tp > 1; an explicit `name` is used as given.
@@ -89,11 +100,13 @@ def manifest_from_hf_config(
 
     heads_per_rank = heads // tp
     kv_heads_per_rank = max(1, kv_heads // tp)
+    residual = RESIDUAL_ADD if fuse else IDENTITY
     layers = (
         LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers),
-        LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers),
-        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers),
-        LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers),
+        LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers, epilogue=residual),
+        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers,
+                  epilogue=SWIGLU if fuse else IDENTITY),
+        LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers, epilogue=residual),
         LayerSpec("lm_head", n=padded_vocab // tp, k=hidden, count=1),
     )
     manifest = Manifest(
@@ -114,6 +127,7 @@ def manifest_from_hf_file(
     tp: int,
     name: str | None = None,
     gpus: tuple[str, ...] | None = None,
+    fuse: bool = True,
 ) -> Manifest:
     """`manifest_from_hf_config` of the config.json file at `path`; every error names the file.
 
@@ -134,7 +148,7 @@ def manifest_from_hf_file(
         raise ManifestError(f"{where}: line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}); {hint}") from None
     except RecursionError:
         raise ManifestError(f"{where}: JSON nested too deeply; {hint}") from None
-    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where)
+    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where, fuse=fuse)
 
 
 def _config_int(cfg: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:

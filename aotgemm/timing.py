@@ -8,6 +8,11 @@ kernel that writes x, as the layer before it does in a model (a gain from
 overlapping a launch with its predecessor, e.g. PDL, only counts there).
 Trials of the sides are interleaved, so clock drift hits all of them alike,
 and compared pairwise (`Comparison`).
+
+The baseline (`cublas_call`) is what runs without aotgemm: cuBLAS, and for a
+fused epilogue the epilogue as Inductor runs it after the mm (one fused Triton
+pointwise kernel), or, where Inductor/Triton cannot run, as eager torch ops;
+`baseline_name` says which one a problem got.
 """
 
 from __future__ import annotations
@@ -86,17 +91,78 @@ def kernel_call(fn, problem: GemmProblem) -> Callable:
     return call
 
 
+CUBLAS_BASELINE = "cuBLAS"
+INDUCTOR_BASELINE = "cuBLAS + Inductor-fused epilogue"
+EAGER_BASELINE = "cuBLAS + eager torch epilogue"
+
+# epilogue name -> (compiled function or None, why not compiled)
+_INDUCTOR: dict[str, tuple[Callable | None, str]] = {}
+
+
+def _inductor_epilogue(name: str) -> tuple[Callable | None, str]:
+    """torch.compile of out <- epilogue(x @ W^T, operands), dynamic shapes, tried once on the GPU.
+
+    Inductor emits the mm as an extern cuBLAS call and the epilogue (and the
+    write into `out`) as one fused Triton pointwise kernel: what a compiled
+    model runs without aotgemm. None (and the reason) where it cannot compile.
+    """
+    if name in _INDUCTOR:
+        return _INDUCTOR[name]
+    import torch
+
+    ep = epilogue(name)
+
+    def unfused(x, w, out, *operands):
+        out.copy_(ep.unfused(torch.mm(x, w.t()), **dict(zip(ep.operands, operands))))
+
+    try:
+        # one graph per epilogue for all N and K (and M >= 2; M = 1 is specialised): a tune
+        # over many shapes must not reach dynamo's recompile limit, past which it runs eagerly
+        for knob in ("recompile_limit", "cache_size_limit"):
+            if hasattr(torch._dynamo.config, knob):
+                setattr(torch._dynamo.config, knob, max(64, getattr(torch._dynamo.config, knob)))
+        fn = torch.compile(unfused, dynamic=True, fullgraph=True)
+        probe = GemmProblem("bfloat16", "linear", name, 64, 64)
+        for m in (1, 3):  # compile both graphs now, before any CUDA-graph capture
+            x, w, extras = random_operands(probe, m, torch.Generator(device="cuda").manual_seed(m))
+            out = torch.empty(m, probe.n_out, device="cuda", dtype=x.dtype)
+            fn(x, w, out, *(extras[o] for o in ep.operands))
+            ref = ep.unfused(x @ w.t(), **extras)
+            if not torch.allclose(out.float(), ref.float(), rtol=2e-2, atol=2e-2):
+                raise RuntimeError("the compiled epilogue disagrees with the eager one")
+        torch.cuda.synchronize()
+        _INDUCTOR[name] = (fn, "")
+    except Exception as e:  # noqa: BLE001  (no Triton, no compiler, a dynamo limit...: fall back, and say so)
+        _INDUCTOR[name] = (None, f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
+    return _INDUCTOR[name]
+
+
+def baseline_name(problem: GemmProblem) -> str:
+    """Which baseline `cublas_call(problem)` times: cuBLAS alone, or with the Inductor-fused or eager epilogue."""
+    if problem.epilogue == "identity":
+        return CUBLAS_BASELINE
+    fn, why = _inductor_epilogue(problem.epilogue)
+    return INDUCTOR_BASELINE if fn is not None else f"{EAGER_BASELINE} (Inductor unavailable: {why})"
+
+
 def cublas_call(problem: GemmProblem) -> Callable:
-    """The stock path: cuBLAS, then the epilogue as torch ops (what runs without aotgemm)."""
+    """The stock path (what runs without aotgemm): cuBLAS, then for a fused epilogue the epilogue as
+    Inductor runs it (compiled here, before any capture), else as eager torch ops (`baseline_name`)."""
     import torch
 
     ep = epilogue(problem.epilogue)
+    if problem.epilogue == "identity":
+        def call(x, w, out, extras):
+            torch.mm(x, w.t(), out=out)
+        return call
+    fn, _ = _inductor_epilogue(problem.epilogue)
+    if fn is not None:
+        def call(x, w, out, extras):
+            fn(x, w, out, *(extras[o] for o in ep.operands))
+        return call
 
     def call(x, w, out, extras):
-        if not extras:
-            torch.mm(x, w.t(), out=out)
-        else:
-            out.copy_(ep.unfused(torch.mm(x, w.t()), **extras))
+        out.copy_(ep.unfused(torch.mm(x, w.t()), **extras))
 
     return call
 
@@ -214,7 +280,18 @@ def reps_for(problem: GemmProblem, m: int) -> int:
     return max(2, min(20, int(REPLAY_TARGET_US / max(est, 1.0))))
 
 
-def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes: int = 2) -> float:
-    """The time no kernel beats: max(bytes moved once / bandwidth, flops / peak)."""
-    bytes_moved = elem_bytes * (m * k + n * k + m * n)
+def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes: int = 2,
+             n_out: int | None = None, extra_elems: int = 0) -> float:
+    """The time no kernel beats: max(bytes moved once / bandwidth, flops / peak).
+
+    n_out: output columns (default n; swiglu writes n/2); extra_elems: epilogue operand elements read.
+    """
+    bytes_moved = elem_bytes * (m * k + n * k + m * (n if n_out is None else n_out) + extra_elems)
     return max(bytes_moved / (mem_gbps * 1e3), 2.0 * m * n * k / (tflops * 1e6))
+
+
+def floor_for(problem: GemmProblem, m: int, mem_gbps: float, tflops: float) -> float:
+    """`floor_us` of a problem at M rows, its epilogue's output width and operands included."""
+    extents = {"m": m, "n": problem.n, "n_out": problem.n_out}
+    extra = sum(math.prod(extents[d] for d in dims) for dims in epilogue(problem.epilogue).operand_shapes.values())
+    return floor_us(m, problem.n, problem.k, mem_gbps, tflops, n_out=problem.n_out, extra_elems=extra)

@@ -10,7 +10,8 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    (and logged), never chosen.
 2. Clocks at steady state first (`timing.warm_up`).
 3. Per entry: a short screening of the candidates at the bucket's M; the
-   best `FINALISTS` and cuBLAS are then timed in `TRIALS` interleaved rounds
+   best `FINALISTS` and the baseline (cuBLAS; for a fused epilogue cuBLAS and
+   the epilogue as Inductor runs it, `timing.baseline_name`) are then timed in `TRIALS` interleaved rounds
    (`timing.interleaved`). A kernel is chosen only if it beats cuBLAS by
    `MARGIN` in the median round and in 80% of rounds (`Comparison.wins`),
    at the bucket's M *and* at its lower edge (previous bucket + 1).
@@ -52,6 +53,7 @@ class TuneRow:
     ratio_low: float | None
     edge_ratio: float | None
     spread: float  # cuBLAS's (p90 - p10) / median
+    baseline: str = timing.CUBLAS_BASELINE  # what "cuBLAS" stands for here (timing.baseline_name)
 
 
 @dataclass
@@ -120,7 +122,8 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
         log.rows.append(row)
         _say(f"{row.layer:10} M={m:5d} {entry.kernel[:24]:24} "
              f"{(row.kernel_us or row.cublas_us):9.2f} us  cuBLAS {row.cublas_us:9.2f} us"
-             + (f"  x{row.ratio:.3f}" if row.ratio else ""))
+             + (f"  x{row.ratio:.3f}" if row.ratio else "")
+             + (f"  (baseline: {row.baseline})" if row.baseline != timing.CUBLAS_BASELINE else ""))
 
     # Final check of every choice on fresh inputs; a failure goes back to cuBLAS.
     final = []
@@ -179,7 +182,8 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         kernel_us=round(c.kernel.median_us, 3) if chosen != CUBLAS else None)
     row = TuneRow("", p.n, p.k, p.epilogue, m, edge, chosen, len(good),
                   c.kernel.median_us if c else None, cub_t.median_us,
-                  c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread)
+                  c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
+                  timing.baseline_name(p))
     return entry, row
 
 

@@ -4,7 +4,7 @@ The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore]
-      (CPU) cross-compile every design designs_for(n, k, "sm_90a", fp8, scale)
+      (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
       for "tensor" only, more geometries (explore_designs) to learn what the
@@ -66,13 +66,13 @@ def explore_designs(n: int, k: int) -> list[dict]:
     from aotgemm.compiler.sources import decode_designs as dd
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    have = {dk.design_name(d) for d in dk.designs_for(n, k, "sm_90a", FP8, "tensor")}
+    have = {dk.design_name(d) for d in dk.designs_for(n, k, "sm_90a", "scale_tensor", FP8)}
     out = []
     for spec in dd._SIMT_FP8_FALLBACK:
         rows, warps, unroll = (int(v) for v in spec.split(","))
         try:
             d = dk.make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
-                                    dtype=FP8, scale="tensor")
+                                    dtype=FP8, epilogue="scale_tensor")
         except ValueError:
             continue
         if dk.design_name(d) not in have and sum(1 for e in out if e["kind"] == "simt") < 2:
@@ -87,7 +87,7 @@ def explore_designs(n: int, k: int) -> list[dict]:
                             for stages in (3, 4, 6):
                                 try:
                                     d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
-                                                       stages=stages, pdl=True, dtype=FP8, scale="tensor")
+                                                       stages=stages, pdl=True, dtype=FP8, epilogue="scale_tensor")
                                 except ValueError:
                                     continue
                                 sc = dd._score(d, 132)
@@ -110,7 +110,7 @@ def compile_main(outdir: str, shapes, explore: bool = False) -> None:
     (out / "obj").mkdir(parents=True, exist_ok=True)
     jobs, table, extra = [], {}, []
     for n, k in shapes:
-        designs = [d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", FP8, scale)]
+        designs = [d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)]
         if explore:
             more = explore_designs(n, k)
             extra += ["aotgemm_" + dk.design_name(d) for d in more]
@@ -147,6 +147,11 @@ def random_fp8(rows, cols, generator):
     return v.clamp(-448, 448).to(torch.float8_e4m3fn)
 
 
+def scales_of(d: dict) -> str:
+    """A design's scale kind ("tensor", "row") from its scale epilogue (scale_tensor, scale_row)."""
+    return d["epilogue"].removeprefix("scale_")
+
+
 def random_scales(scale: str, m: int, n: int, k: int, generator):
     """Positive float32 scales: scale_a [1]; scale_b [1] ("tensor") or [N] ("row"), sized so outputs are O(1)."""
     import torch
@@ -180,7 +185,7 @@ def check_child(outdir: str, symbols: list, result_path: str) -> None:
             x = random_fp8(m, k, g)
             if m % 3 == 0:  # new weights now and then, too
                 w = random_fp8(n, k, g)
-            sa, sb = random_scales(d["scale"], m, n, k, g)
+            sa, sb = random_scales(scales_of(d), m, n, k, g)
             out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.bfloat16)
             fn(x, w.t(), out, sa, sb, torch.cuda.current_stream().cuda_stream)
             torch.cuda.synchronize()
@@ -296,7 +301,7 @@ def run_main(outdir: str, log: str, budget_s: float = 1e9) -> None:
                 if time.time() - t0 > budget_s:
                     print(f"time budget of {budget_s:.0f} s spent: skipping {n}x{k} M={m} {scale}", flush=True)
                     continue
-                mine = {s: d for s, d in good.items() if (d["n"], d["k"]) == (n, k) and d["scale"] == scale}
+                mine = {s: d for s, d in good.items() if (d["n"], d["k"]) == (n, k) and scales_of(d) == scale}
                 buckets = sorted({d["max_m"] for d in mine.values() if d["max_m"] >= m})[:2]
                 cands = sorted(s for s, d in mine.items() if d["max_m"] in buckets)
                 if not cands:

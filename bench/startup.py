@@ -68,7 +68,7 @@ def child_import(_args) -> dict:
 
 
 def _first_kernel_entry(b):
-    for (dt, _layout, n, k, bucket), route in sorted(b.dispatch.table.items()):
+    for (dt, _layout, _epilogue, n, k, bucket), route in sorted(b.dispatch.table.items()):
         if route.fn is not None:
             return dt, n, k, bucket
     return None
@@ -182,7 +182,7 @@ def child_synthetic(args) -> dict:
     from aotgemm.bundle import open_bundle
     from aotgemm.runtime import build_table
     from aotgemm.runtime.environment import check_environment
-    from aotgemm.runtime.library import extract_library, import_tvm_ffi, load_library, resolve
+    from aotgemm.runtime.library import extract_library, load_library, load_tvm_ffi_library, resolve
 
     info = json.loads(Path(args.synthetic_info).read_text())
     from aotgemm.runtime.environment import MachineFacts
@@ -202,14 +202,14 @@ def child_synthetic(args) -> dict:
     t4 = time.perf_counter()
     warm = extract_library(bundle, target.library, cache_root=Path(args.cache_root))
     t5 = time.perf_counter()
-    import_tvm_ffi()
+    load_tvm_ffi_library()
     t6 = time.perf_counter()
     module = load_library(cold.path, target.env["link_mode"], cuda_major=target.env.get("cuda_runtime_major"))
     t7 = time.perf_counter()
     out = {"kernels": len(target.kernels), "dispatch_entries": len(table), "index_bytes": info["index_bytes"],
            "open_bundle_ms": 1e3 * (t1 - t0), "check_environment_ms": 1e3 * (t2 - t1),
            "table_build_ms": 1e3 * (t3 - t2), "extract_cold_ms": 1e3 * (t4 - t3), "extract_warm_ms": 1e3 * (t5 - t4),
-           "import_tvm_ffi_ms": 1e3 * (t6 - t5), "dlopen_ms": 1e3 * (t7 - t6),
+           "libtvm_ffi_ms": 1e3 * (t6 - t5), "dlopen_ms": 1e3 * (t7 - t6),
            "cold_extracted": cold.extracted, "warm_extracted": warm.extracted}
     if args.bundle:
         real = open_bundle(args.bundle)
@@ -227,7 +227,7 @@ def child_synthetic(args) -> dict:
                        estimated_resolve_ms=1e3 * per * len(target.kernels))
         else:
             out["resolve_note"] = "--bundle holds no target with this library; symbol resolution not measured"
-    phases = ("open_bundle_ms", "check_environment_ms", "table_build_ms", "extract_warm_ms", "import_tvm_ffi_ms",
+    phases = ("open_bundle_ms", "check_environment_ms", "table_build_ms", "extract_warm_ms", "libtvm_ffi_ms",
               "dlopen_ms", "estimated_resolve_ms")
     out["estimated_warm_load_ms"] = sum(out.get(p, 0.0) for p in phases)
     return out

@@ -90,3 +90,15 @@ def test_a_gpu_of_another_model_is_said_loudly_and_not_used_to_tune(tmp_path, mo
     assert ("aotgemm: WARNING: the GPU here is a H200_SXM, not one of the targets (H100_SXM): tuning skipped"
             in err)
     assert not report.targets[0].tuned and "tuning skipped" in report.summary()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
+def test_build_names_an_unknown_kernel_source(tmp_path):
+    from click.testing import CliRunner
+
+    from aotgemm.cli import main
+
+    r = CliRunner().invoke(main, ["build", "manifests/llama-3.1-8b.toml", "--sources", "quack2",
+                                  "-o", str(tmp_path / "x.agb")])
+    assert r.exit_code == 1 and "unknown kernel source 'quack2'" in r.output, r.output
+    assert not (tmp_path / "x.agb").exists()

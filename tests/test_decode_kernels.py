@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
+de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
 
 LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
                 (1536, 4096), (4096, 3584), (7168, 4096)]
@@ -106,14 +107,14 @@ FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1
 @pytest.mark.parametrize("scale", ["tensor", "row"])
 @pytest.mark.parametrize("n,k", FP8_SHAPES)
 def test_fp8_designs_for_covers_decode(n, k, scale):
-    designs = dk.designs_for(n, k, "sm_90a", FP8, scale)
+    designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
     assert {d["max_m"] for d in designs} == {1, 8, 16}
     assert len(designs) <= 10
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
     for d in designs:
-        assert (d["n"], d["k"], d["dtype"], d["scale"]) == (n, k, FP8, scale)
-        assert dk.design_name(d).endswith("_e4m3s" + scale[0])
+        assert (d["n"], d["k"], d["dtype"], d["epilogue"]) == (n, k, FP8, "scale_" + scale)
+        assert dk.design_name(d).endswith("_e4m3_scale_" + scale)
         dk._validate(d)
         assert dk.smem_bytes(d) <= 227 * 1024
         if d["kind"] != "simt":
@@ -122,30 +123,35 @@ def test_fp8_designs_for_covers_decode(n, k, scale):
 
 
 def test_fp8_fields_leave_bf16_designs_alone():
-    """bf16 design dicts (hence their spec keys) carry no dtype/scale field; fp8 ones always carry both."""
+    """bf16 design dicts (hence their spec keys) carry no dtype field; fp8 ones always carry it and a scale
+    epilogue."""
     for d in dk.designs_for(4096, 4096, "sm_90a"):
-        assert "dtype" not in d and "scale" not in d and "e4m3" not in dk.design_name(d)
-    assert dk.designs_for(4096, 4096, "sm_90a") == dk.designs_for(4096, 4096, "sm_90a", "bfloat16", None)
+        assert "dtype" not in d and "epilogue" not in d and "e4m3" not in dk.design_name(d)
+    assert dk.designs_for(4096, 4096, "sm_90a") == dk.designs_for(4096, 4096, "sm_90a", "identity", "bfloat16")
 
 
 def test_fp8_design_validation():
-    d = dk.make_design(4096, 4096, nt=1, wk=2, ck=2, unroll=4, stages=3, dtype=FP8, scale="row")
-    assert dk.design_name(d) == "cp3_n4096k4096_m8_mt1wn1wk2ck2u4_e4m3sr"
+    d = dk.make_design(4096, 4096, nt=1, wk=2, ck=2, unroll=4, stages=3, dtype=FP8, epilogue="scale_row")
+    assert dk.design_name(d) == "cp3_n4096k4096_m8_mt1wn1wk2ck2u4_e4m3_scale_row"
     with pytest.raises(ValueError, match="scale"):
         dk.make_design(4096, 4096, nt=1, dtype=FP8)                       # no scale epilogue
     with pytest.raises(ValueError, match="dtype"):
-        dk.make_design(4096, 4096, nt=1, scale="tensor")                  # a scale on a bf16 design
+        dk.make_design(4096, 4096, nt=1, epilogue="scale_tensor")         # a scale on a bf16 design
     with pytest.raises(ValueError, match="scale"):
-        dk.make_design(4096, 4096, nt=1, dtype=FP8, scale="block")
+        dk.make_design(4096, 4096, nt=1, dtype=FP8, epilogue="bias")      # fp8 fuses only a scale epilogue
+    with pytest.raises(ValueError, match="dtype"):
+        dk.make_design(4096, 4096, nt=1, dtype="float16")
+    with pytest.raises(ValueError, match="dtype"):
+        dk._validate(dict(dk.make_design(4096, 4096, nt=1), dtype="bfloat16"))  # bf16 carries no dtype key
     with pytest.raises(ValueError, match="multiple of 64"):
-        dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=4, dtype=FP8, scale="tensor")  # valid for bf16
+        dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=4, dtype=FP8, epilogue="scale_tensor")  # valid for bf16
     dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=2, stages=2)      # ... this one is
     with pytest.raises(ValueError, match="swapab_cp"):
-        dk.make_design(4096, 4096, nt=1, kind="swapab_rf", dtype=FP8, scale="tensor")
-    s = dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, dtype=FP8, scale="tensor")
-    assert dk.design_name(s) == "simt_n4096k4096_m1_r4w8u1_e4m3st"
+        dk.make_design(4096, 4096, nt=1, kind="swapab_rf", dtype=FP8, epilogue="scale_tensor")
+    s = dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, dtype=FP8, epilogue="scale_tensor")
+    assert dk.design_name(s) == "simt_n4096k4096_m1_r4w8u1_e4m3_scale_tensor"
     with pytest.raises(ValueError, match="multiple of"):
-        dk.make_simt_design(4096, 4096, max_m=1, rows=2, warps=8, unroll=2, dtype=FP8, scale="tensor")
+        dk.make_simt_design(4096, 4096, max_m=1, rows=2, warps=8, unroll=2, dtype=FP8, epilogue="scale_tensor")
 
 
 def test_decode_source_enumerates_fp8_scale_problems():
@@ -160,13 +166,13 @@ def test_decode_source_enumerates_fp8_scale_problems():
                     "aotgemm.epilogues (issue 14's plumbing, a separate branch)")
 
     src, h200 = DecodeSource(), gpu_model("H200_SXM")
-    for ep, scale in (("scale_tensor", "tensor"), ("scale_row", "row")):
+    for ep in ("scale_tensor", "scale_row"):
         p = GemmProblem(FP8, "linear", ep, 4096, 4096)
         specs = src.enumerate(p, h200)
         assert specs and {s.max_m for s in specs} == {1, 8, 16}
         for s in specs:
             assert (s.dtype, s.epilogue, s.alignment, s.x_row_stride) == (FP8, ep, 16, 4096)
-            assert s.design_dict["scale"] == scale and s.design_dict["dtype"] == FP8
+            assert s.design_dict["epilogue"] == ep and s.design_dict["dtype"] == FP8
             assert src.supports(s, p, s.max_m) and not src.supports(s, p, s.max_m + 1)
     # fp8 without a scale epilogue, and bf16 with one, are not served (where such a problem can exist)
     for dtype, ep in ((FP8, "identity"), ("bfloat16", "scale_row")):
@@ -181,9 +187,104 @@ def test_decode_source_enumerates_fp8_scale_problems():
 
 def _fp8_design(kind, scale):
     if kind == "simt":
-        return dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, pdl=True, dtype=FP8, scale=scale)
+        return dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, pdl=True, dtype=FP8,
+                                   epilogue="scale_" + scale)
     # cp.async pipeline, cluster split-K (DSMEM push), PDL
-    return dk.make_design(4096, 4096, nt=2, mt=2, wk=2, ck=2, unroll=2, stages=3, pdl=True, dtype=FP8, scale=scale)
+    return dk.make_design(4096, 4096, nt=2, mt=2, wk=2, ck=2, unroll=2, stages=3, pdl=True, dtype=FP8,
+                                   epilogue="scale_" + scale)
+
+
+# --- fused epilogues (bias, residual_add, swiglu) -------------------------------------------------
+FUSED = ("bias", "residual_add", "swiglu")
+
+
+def test_identity_designs_carry_no_epilogue_key_and_bias_keeps_the_same_choice():
+    plain = dk.designs_for(4096, 4096, "sm_90a")
+    assert plain and all("epilogue" not in d for d in plain)  # identity dicts (and cache keys) unchanged
+    assert dk.designs_for(4096, 4096, "sm_90a", "identity") == plain
+    # bias and residual_add put no constraint on the design: the same designs, tagged
+    for name in ("bias", "residual_add"):
+        assert dk.designs_for(4096, 4096, "sm_90a", name) == [dict(d, epilogue=name) for d in plain]
+
+
+@pytest.mark.parametrize("n,k", [(28672, 4096), (4096, 4096), (4096, 14336)])
+def test_swiglu_designs_hold_whole_gate_and_up_tiles(n, k):
+    designs = dk.designs_for(n, k, "sm_90a", "swiglu")
+    assert {d["max_m"] for d in designs} == {1, 8, 16}
+    for d in designs:
+        assert d["epilogue"] == "swiglu" and (d["n"], d["k"]) == (n, k)
+        if d["kind"] == "simt":
+            assert d["rows"] % 2 == 0
+        else:
+            assert (16 * d["mt"] * d["wn"]) % 32 == 0
+
+
+def test_fused_design_validation_errors():
+    with pytest.raises(ValueError, match="mt\\*wn must be even"):
+        dk.make_design(4096, 4096, nt=1, mt=1, wn=1, wk=2, ck=1, epilogue="swiglu")  # 16 rows: no gate/up halves
+    with pytest.raises(ValueError, match="N must be even"):
+        dk.make_simt_design(4104 + 1, 4096, max_m=1, rows=1, warps=4, unroll=1, epilogue="swiglu")
+    with pytest.raises(ValueError, match="rows must be even"):
+        dk.make_simt_design(4096, 4096, max_m=1, rows=1, warps=4, unroll=1, epilogue="swiglu")
+    with pytest.raises(ValueError, match="is not one the decode kernels fuse"):
+        dk.make_design(4096, 4096, nt=1, epilogue="gelu")
+    with pytest.raises(ValueError, match="identity designs carry no 'epilogue' key"):
+        dk._validate(dict(dk.make_design(4096, 4096, nt=1), epilogue="identity"))
+    with pytest.raises(ValueError, match="cluster reduction"):
+        dk.make_design(4096, 4096, nt=1, mt=2, wk=2, ck=2, epi="sideways")
+    # the same design, two names: a fused one is distinct from the plain one
+    plain = dk.make_design(4096, 4096, nt=1, mt=2, wk=2, ck=2)
+    fused = dk.make_design(4096, 4096, nt=1, mt=2, wk=2, ck=2, epilogue="swiglu")
+    assert fused == dict(plain, epilogue="swiglu") and dk.design_name(fused) == dk.design_name(plain) + "_swiglu"
+
+
+@pytest.mark.parametrize("rows,ck", [(32, 1), (32, 2), (64, 4), (32, 8), (128, 8)])
+def test_swiglu_row_mapping_pairs_gate_and_up_rows(rows, ck):
+    n = 4 * rows
+    part, half = rows // ck, rows // 2
+    # every weight row is some CTA's logical row exactly once; gate row j pairs with up row N/2 + j
+    seen = sorted(de.weight_row(bn, r, rows, n, True) for bn in range(n // rows) for r in range(rows))
+    assert seen == list(range(n))
+    for bn in range(n // rows):
+        for j in range(half):
+            assert de.weight_row(bn, half + j, rows, n, True) == de.weight_row(bn, j, rows, n, True) + n // 2
+    # cluster ownership: a bijection onto (CTA, slot); slot j < part/2 holds a gate row, j + part/2 its up row
+    slots = {de.push_slot(r, rows, part, True): r for r in range(rows)}
+    assert sorted(slots) == [(q, j) for q in range(ck) for j in range(part)]
+    for q in range(ck):
+        for j in range(part // 2):
+            gate = slots[(q, j)]
+            assert gate < half and slots[(q, part // 2 + j)] == gate + half
+            # the final stage reads a non-push part at these logical rows (decode_kernels: reduce_row)
+            assert gate == q * (part // 2) + j
+
+
+def test_identity_row_mapping_is_the_plain_one():
+    for r in range(64):
+        assert de.weight_row(3, r, 64, 4096, False) == 3 * 64 + r
+        assert de.push_slot(r, 64, 16, False) == (r // 16, r % 16)
+
+
+def test_decode_source_enumerates_fused_problems():
+    from aotgemm.compiler.sources.decode import DecodeSource
+    from aotgemm.gpus import gpu_model
+    from aotgemm.problem import GemmProblem
+
+    src, h200 = DecodeSource(), gpu_model("H200_SXM")
+    for name in FUSED:
+        p = GemmProblem("bfloat16", "linear", name, 4096, 4096)
+        specs = src.enumerate(p, h200)
+        assert specs and {s.max_m for s in specs} == {1, 8, 16}
+        assert all(s.epilogue == name and s.design_dict["epilogue"] == name and s.serves(p) for s in specs)
+        assert [s.design_dict for s in specs] == dk.designs_for(4096, 4096, "sm_90a", name)
+        ranked = src.rank(p, h200, 8, specs)
+        assert ranked and all(s.max_m >= 8 for s in ranked)
+        # a kernel built for another epilogue does not serve this problem
+        other = p.with_epilogue("identity")
+        assert not src.supports(specs[0], other, 1)
+    plain = src.enumerate(GemmProblem("bfloat16", "linear", "identity", 4096, 4096), h200)
+    assert all("epilogue" not in s.design_dict for s in plain)
+    assert src.enumerate(GemmProblem("float16", "linear", "swiglu", 4096, 4096), h200) == []
 
 
 @pytest.mark.build
@@ -214,3 +315,42 @@ def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
         assert ptx.count("ld.shared.v4.b32") == d["unroll"] * (2 * d["mt"] + d["nt"])
         assert ptx.count("mma.sync") == d["unroll"] * d["mt"] * d["nt"] * 2
         assert "cp.async.cg.shared.global" in ptx
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("arch", ["sm_90a", "sm_100a"])
+@pytest.mark.parametrize("name", FUSED)
+@pytest.mark.parametrize("kind", ["swapab_cp", "simt"])
+def test_fused_epilogues_compile(tmp_path, arch, name, kind):
+    """Compile-only: each epilogue for both architectures, one tensor-core design (a cluster of 2 with the
+    DSMEM push reduction) and one CUDA-core design, exporting fn(x, wt, out, *operands, stream)."""
+    pytest.importorskip("cutlass")
+    if kind == "simt":
+        d = dk.make_simt_design(4096, 4096, max_m=1, rows=2, warps=8, unroll=2, pdl=True, epilogue=name)
+    else:
+        d = dk.make_design(4096, 4096, nt=1, mt=2, wk=2, ck=2, unroll=2, stages=3, pdl=True, epilogue=name)
+    obj = tmp_path / "k.o"
+    dk.compile_decode(d, "aotgemm_fused_test", str(obj), arch)
+    assert _exports(obj, "aotgemm_fused_test")
+
+
+def test_plan_sends_buckets_past_the_fused_kernels_to_cublas_and_refuses_a_problem_nobody_serves():
+    """A fused layer is served by the decode kernels up to their max_m; larger buckets get no candidate
+    (cuBLAS + the epilogue, the heuristic dispatch's CUBLAS entry). A problem no source serves at any M
+    is still an error naming the layer."""
+    from aotgemm.compiler.memo import Memo
+    from aotgemm.compiler.plan import plan_target
+    from aotgemm.errors import NoCandidates
+    from aotgemm.gpus import gpu_model
+    from aotgemm.manifest import LayerSpec, Manifest
+
+    m = Manifest(model="mlp", gpus=("H200_SXM",), dtypes=("bfloat16",), m_buckets=(1, 16, 2048),
+                 layers=(LayerSpec("down", 4096, 14336, 32, "residual_add"),))
+    plan = plan_target(m, gpu_model("H200_SXM"), ("aotgemm",), 5, Memo(None))
+    ranked = {c.m_bucket: c.ranked for c in plan.choices}
+    assert ranked[1] and ranked[16] and ranked[2048] == ()
+    assert all(s.epilogue == "residual_add" for s in ranked[1] + ranked[16])
+    odd = Manifest(model="odd", gpus=("H200_SXM",), dtypes=("bfloat16",), m_buckets=(1, 16),
+                   layers=(LayerSpec("odd", 1000, 1000, 1, "swiglu"),))
+    with pytest.raises(NoCandidates, match="supports layer 'odd' \\(bfloat16 linear N=1000 K=1000 \\+ swiglu, M=1\\)"):
+        plan_target(odd, gpu_model("H200_SXM"), ("aotgemm",), 5, Memo(None))

@@ -35,7 +35,8 @@ def error_of(cfg: dict, **kwargs) -> str:
 
 # --- Llama-3.1-8B ----------------------------------------------------------------------------------
 def test_llama_tp1_is_the_shipped_manifest():
-    m = manifest_from_hf_config(config(LLAMA_CONFIG), tp=1)
+    # the shipped manifest lists plain GEMMs (the README's timed build depends on it): fuse=False
+    m = manifest_from_hf_config(config(LLAMA_CONFIG), tp=1, fuse=False)
     shipped = load_manifest(REPO / "manifests" / "llama-3.1-8b.toml")
     assert m.layers == shipped.layers
     assert [layer.name for layer in m.layers] == ["qkv", "o", "gate_up", "down", "lm_head"]
@@ -188,14 +189,15 @@ def test_cli_from_hf_prints_a_manifest():
     m = parse_manifest(result.stdout, "stdout")
     assert m == Manifest(
         model="llama-3.1-8b-tp8", gpus=("B200", "H100_SXM"), dtypes=("bfloat16",), tp=8, source=str(LLAMA_CONFIG),
-        layers=(LayerSpec("qkv", 768, 4096, 32), LayerSpec("o", 4096, 512, 32), LayerSpec("gate_up", 3584, 4096, 32),
-                LayerSpec("down", 4096, 1792, 32), LayerSpec("lm_head", 16032, 4096, 1)))
+        layers=(LayerSpec("qkv", 768, 4096, 32), LayerSpec("o", 4096, 512, 32, "residual_add"),
+                LayerSpec("gate_up", 3584, 4096, 32, "swiglu"), LayerSpec("down", 4096, 1792, 32, "residual_add"),
+                LayerSpec("lm_head", 16032, 4096, 1)))
 
 
 def test_cli_from_hf_writes_a_file_that_check_accepts(tmp_path):
     out = tmp_path / "llama.toml"
     runner = CliRunner()
-    result = runner.invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "-o", str(out)])
+    result = runner.invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--no-fuse", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert load_manifest(out).layers == load_manifest(REPO / "manifests" / "llama-3.1-8b.toml").layers
     result = runner.invoke(main, ["manifest", "check", str(out), str(REPO / "manifests" / "llama-3.1-8b.toml")])
@@ -246,3 +248,33 @@ def test_from_hf_file_unreadable_and_not_an_object(tmp_path):
         manifest_from_hf_file(tmp_path / "list.json", tp=1)
     m = manifest_from_hf_file(LLAMA_CONFIG, tp=2)
     assert m.source == str(LLAMA_CONFIG) and m.tp == 2
+
+
+# --- fused epilogues -------------------------------------------------------------------------------
+def test_from_hf_fuses_swiglu_and_residual_add_by_default():
+    m = manifest_from_hf_config(config(LLAMA_CONFIG), tp=2)
+    assert {layer.name: layer.epilogue for layer in m.layers} == {
+        "qkv": "identity", "o": "residual_add", "gate_up": "swiglu", "down": "residual_add", "lm_head": "identity"}
+    # swiglu halves the output: gate_up's output is the down projection's input
+    gate_up, down = m.layers[2], m.layers[3]
+    assert gate_up.problem("bfloat16").n_out == down.k == 14336 // 2
+    plain = manifest_from_hf_config(config(LLAMA_CONFIG), tp=2, fuse=False)
+    assert all(layer.epilogue == "identity" for layer in plain.layers)
+    assert shapes(plain) == shapes(m)
+
+
+def test_shipped_fused_manifest_is_what_from_hf_writes():
+    shipped = load_manifest(REPO / "manifests" / "llama-3.1-8b-fused.toml")
+    m = manifest_from_hf_config(config(LLAMA_CONFIG), tp=1, name="llama-3.1-8b-fused",
+                                gpus=("H100_SXM", "H200_SXM", "B200"))
+    assert (shipped.model, shipped.gpus, shipped.dtypes, shipped.m_buckets, shipped.layers) == (
+        m.model, m.gpus, m.dtypes, m.m_buckets, m.layers)
+    assert shipped.layers != load_manifest(REPO / "manifests" / "llama-3.1-8b.toml").layers
+
+
+def test_cli_from_hf_no_fuse_writes_plain_layers():
+    fused = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG)])
+    plain = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--no-fuse"])
+    assert fused.exit_code == plain.exit_code == 0, fused.output + plain.output
+    assert fused.stdout.count('epilogue = "residual_add"') == 2 and fused.stdout.count('epilogue = "swiglu"') == 1
+    assert "epilogue" not in plain.stdout

@@ -191,7 +191,7 @@ def test_load_end_to_end_with_injected_facts(tmp_path, cache_dir, cpu_ffi_librar
     b = rt.load(tmp_path / "s.agb", facts=h100_facts())
     assert not b.fallback and b.extracted and rt.active() is b
     assert b.library_path.read_bytes() == cpu_ffi_library
-    assert set(b.timings) == {"open", "environment", "extract", "import_tvm_ffi", "dlopen", "resolve"}
+    assert set(b.timings) == {"open", "environment", "extract", "libtvm_ffi", "dlopen", "resolve"}
     table = b.dispatch.table
     assert table[("bfloat16", "linear", "identity", 256, 128, 16)].symbol == "gemm_a"
     assert table[("bfloat16", "linear", "identity", 256, 128, 128)].fn(1, 2, 3, 4) == 2004

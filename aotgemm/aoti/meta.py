@@ -16,7 +16,8 @@ generated aotgemm/native/aotgemm_rule.h). Then, in this order:
     device     cuda|cpu                    where the package runs
     m_buckets  <int>...                    the index's buckets, ascending
     input      <i> <dtype> <dim,...>       example input i; -1 marks a dynamic dim
-    routed     <node> <dtype> <n> <k>      one per GEMM routed to the bundle
+    routed     <node> <dtype> <n> <k> [<epilogue>]   one per GEMM routed to the bundle; the epilogue
+                                           (absent: identity) of a fused-epilogue op (informational)
     target     <gpu> <arch> <sm_count> <cc major> <cc minor>
       names    <device name substring>...  from aotgemm/gpus.py
       env      <key> <value>               one per environment key; "-" for nil
@@ -42,6 +43,7 @@ from ..bundle import CUBLAS, BundleFile
 from ..bundle.format import HEADER_SIZE
 from .errors import PackageError
 from ..gpus import gpu_model
+from ..epilogues import BIAS, IDENTITY
 from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
@@ -85,6 +87,16 @@ def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, in
     return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR and d.kernel != CUBLAS}
 
 
+def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, str, int, int]]:
+    """(dtype, epilogue, n, k) of every fused-epilogue problem (not identity or bias) that `target` (None: any)
+    serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds into one op. Where
+    the bundle has no such kernel, the GEMM and its epilogue stay as they are (Inductor fuses the epilogue
+    into its own pointwise kernels)."""
+    targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
+    return {(d.dtype, d.epilogue, d.n, d.k) for t in targets for d in t.dispatch
+            if d.layout == LINEAR and d.kernel != CUBLAS and d.epilogue not in (IDENTITY, BIAS)}
+
+
 @dataclass
 class InputSpec:
     dtype: str
@@ -97,6 +109,7 @@ class Routed:
     dtype: str
     n: int
     k: int
+    epilogue: str = IDENTITY
 
 
 @dataclass
@@ -133,7 +146,8 @@ def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], rout
     for i, spec in enumerate(inputs):
         lines.append(_line("input", i, spec.dtype, ",".join(str(d) for d in spec.shape)))
     for r in routed:
-        lines.append(_line("routed", r.node, r.dtype, r.n, r.k))
+        lines.append(_line("routed", r.node, r.dtype, r.n, r.k) if r.epilogue == IDENTITY else
+                     _line("routed", r.node, r.dtype, r.n, r.k, r.epilogue))
     for t in idx.targets:
         model = gpu_model(t.gpu)  # UnknownGpu for a model gpus.py does not know
         lib = idx.blob(t.library)
@@ -176,7 +190,7 @@ def parse(text: str) -> MetaInfo:
         elif key == "input":
             inputs.append(InputSpec(r[2], tuple(int(x) for x in r[3].split(",") if x)))
         elif key == "routed":
-            routed.append(Routed(r[1], r[2], int(r[3]), int(r[4])))
+            routed.append(Routed(r[1], r[2], int(r[3]), int(r[4]), r[5] if len(r) > 5 else IDENTITY))
         elif key == "target":
             current = r[1]
             targets.append(current)

@@ -21,28 +21,41 @@ import torch
 
 OP_NAME = "aotgemm::aotgemm_linear"
 SHIM_ARGS = "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* bias, AtenTensorHandle* ret0)"
+# The fused-epilogue ops (aotgemm/runtime/epilogue_ops.py): op name -> its C shim's arguments.
+EPILOGUE_SHIM_ARGS = {
+    "aotgemm_linear_swiglu": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* ret0)",
+    "aotgemm_linear_residual": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle residual, "
+                               "AtenTensorHandle* ret0)",
+}
 
 
-def shim_declarations() -> list[str]:
-    """The declarations aot_inductor.custom_ops_to_c_shims wants (one per device, both exported)."""
-    return [f"AOTITorchError aoti_torch_{dev}_aotgemm_linear{SHIM_ARGS}" for dev in ("cuda", "cpu")]
+def shim_declarations(name: str = "aotgemm_linear") -> list[str]:
+    """The declarations aot_inductor.custom_ops_to_c_shims wants for op `name` (one per device, both exported)."""
+    args = SHIM_ARGS if name == "aotgemm_linear" else EPILOGUE_SHIM_ARGS[name]
+    return [f"AOTITorchError aoti_torch_{dev}_{name}{args}" for dev in ("cuda", "cpu")]
 
 
 def _register() -> None:
     # One op for every path: the runtime's (eager, torch.compile, CUDA graphs), whose
     # eager meaning serves from the active bundle or cuBLAS; AOTI packages call its C shim.
+    import aotgemm.runtime.epilogue_ops  # noqa: F401  (registers the fused-epilogue ops)
     import aotgemm.runtime.ops  # noqa: F401  (registers aotgemm::aotgemm_linear)
 
 
 def _has_op() -> bool:
     try:
-        return hasattr(torch.ops.aotgemm, "aotgemm_linear")
+        return all(hasattr(torch.ops.aotgemm, name) for name in ("aotgemm_linear", *EPILOGUE_SHIM_ARGS))
     except (AttributeError, RuntimeError):
         return False
 
 
-def op() -> torch._ops.OpOverload:
-    """The registered OpOverload (registers it on first use)."""
+def op(name: str = "aotgemm_linear") -> torch._ops.OpOverload:
+    """The registered OpOverload of `name` (registers the ops on first use)."""
     if not _has_op():
         _register()
-    return torch.ops.aotgemm.aotgemm_linear.default
+    return getattr(torch.ops.aotgemm, name).default
+
+
+def shims() -> dict:
+    """aot_inductor.custom_ops_to_c_shims: every aotgemm op -> its C shim declarations."""
+    return {op(name): shim_declarations(name) for name in ("aotgemm_linear", *EPILOGUE_SHIM_ARGS)}

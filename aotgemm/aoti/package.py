@@ -151,7 +151,7 @@ def compile(  # noqa: A001 - the public name the project asks for
 
     from ..runtime.table import dtype_name
     from .op import op as aotgemm_op
-    from .op import shim_declarations
+    from .op import shims
     from .rewrite import route_exported_program
 
     aotgemm_op()
@@ -167,7 +167,8 @@ def compile(  # noqa: A001 - the public name the project asks for
     device = _device_of(ep)
     target = _package_target(bf, device)
     covered = meta_mod.coverage(bf, target)
-    routed = route_exported_program(ep, covered)
+    fusable = meta_mod.epilogue_coverage(bf, target)
+    routed = route_exported_program(ep, covered, fusable)
     if not routed:
         log.warning("aotgemm.aoti.compile: no GEMM of the model is covered by %s; the package will not use it", bundle_path)
     else:
@@ -182,7 +183,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     text = meta_mod.render(bf, device=device, inputs=specs, routed=routed, file_sha=file_sha)
 
     configs = dict(inductor_configs or {})
-    configs["aot_inductor.custom_ops_to_c_shims"] = {aotgemm_op(): shim_declarations()}
+    configs["aot_inductor.custom_ops_to_c_shims"] = shims()
     configs["aot_inductor.custom_op_libs"] = [native.LINK_NAME]
     md = dict(configs.get("aot_inductor.metadata") or {})
     md.update({"aotgemm.bundle": bundle_path.name, "aotgemm.bundle_sha256": file_sha,

@@ -13,6 +13,9 @@ where t(W) is aten.t / aten.permute(W, [1, 0]) / aten.transpose(W, 0, 1)
 (or its numpy_T / mT forms). A GEMM is routed when its (dtype, N, K) has a
 bundle kernel in some target and bucket: `meta.coverage`. The bias is kept
 as a separate add, which Inductor fuses into the next pointwise kernel.
+Before that, `route_exported_program` folds SwiGLU and residual-add
+epilogues into the fused-epilogue ops where the bundle has kernels for them
+(aotgemm/aoti/rewrite_epilogues.py).
 """
 
 from __future__ import annotations
@@ -116,7 +119,13 @@ def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed
     return routed
 
 
-def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]]) -> list[Routed]:
-    routed = route_gemms(ep.graph_module.graph, covered)
+def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]],
+                           fusable: set[tuple[str, str, int, int]] = frozenset()) -> list[Routed]:
+    """Fold the epilogues the bundle has kernels for (rewrite_epilogues, `fusable`: meta.epilogue_coverage),
+    then route the remaining covered GEMMs."""
+    from .rewrite_epilogues import fold_epilogues
+
+    routed = fold_epilogues(ep, fusable)
+    routed += route_gemms(ep.graph_module.graph, covered)
     ep.graph_module.recompile()
     return routed

@@ -82,7 +82,12 @@ def render() -> str:
     out += ["/* The call convention (aotgemm.problem): fn(x, wt, out, *epilogue operands, stream). */",
             "enum aotgemm_operand {"]
     out += [f"  AOTGEMM_OPERAND_{k.upper()} = {i}," for i, k in enumerate(kinds)]
+    shaped = {op: shp for name in eps for op, shp in epilogue(name).operand_shapes.items()}
     out += [f"  AOTGEMM_OPERAND_KINDS = {len(kinds)}", "};",
+            "/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);",
+            " * 0: the fixed operands and [N] vectors (unit stride). From Epilogue.operand_shapes. */",
+            "static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {"
+            + ", ".join("1" if len(shaped.get(k, ())) == 2 else "0" for k in kinds) + "};",
             f"#define AOTGEMM_MAX_OPERANDS {longest}",
             f"#define AOTGEMM_EPILOGUE_COUNT {len(eps)}",
             "static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"

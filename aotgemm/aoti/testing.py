@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
 from ..bundle.format import CUBLAS, ENVIRONMENT_KEYS
-from ..epilogues import BIAS, IDENTITY
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SWIGLU
 from ..problem import LINEAR
 from ..gpus import gpu_model
 from .native import DeviceSpec, _tvm_ffi_dirs
@@ -27,6 +27,9 @@ from .native import DeviceSpec, _tvm_ffi_dirs
 TEST_SYMBOL = {"bfloat16": "aotgemm_test_gemm_bf16", "float16": "aotgemm_test_gemm_f16"}
 # The fused-bias kernels (epilogue "bias": fn(x, wt, out, bias, stream)).
 TEST_BIAS_SYMBOL = {"bfloat16": "aotgemm_test_gemm_bias_bf16", "float16": "aotgemm_test_gemm_bias_f16"}
+# The fused-epilogue kernels: fn(x, wt, out, residual, stream) and fn(x, wt, out [M, N/2], stream).
+TEST_RESIDUAL_SYMBOL = {"bfloat16": "aotgemm_test_gemm_residual_bf16", "float16": "aotgemm_test_gemm_residual_f16"}
+TEST_SWIGLU_SYMBOL = {"bfloat16": "aotgemm_test_gemm_swiglu_bf16", "float16": "aotgemm_test_gemm_swiglu_f16"}
 TEST_BUCKETS = (1, 16, 128, 1024)
 
 _KERNEL_SOURCE = r"""
@@ -34,6 +37,7 @@ _KERNEL_SOURCE = r"""
 // convention (A = x [M,K], B = W^T [K,N] column-major, out [M,N], [bias [N],] stream).
 #include <tvm/ffi/container/tensor.h>
 #include <tvm/ffi/function.h>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -58,8 +62,9 @@ uint16_t store(float f, bool bf16) {
   if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
   return (uint16_t)h;
 }
+// C: a bias [N] (rows = false) or a residual [M, N] with rows N apart (rows = true).
 void gemm(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, const tvm::ffi::TensorView* C,
-          int64_t stream, bool bf16) {
+          int64_t stream, bool bf16, bool rows = false) {
   TVM_FFI_ICHECK_EQ(A.ndim(), 2);
   TVM_FFI_ICHECK_EQ(B.ndim(), 2);
   TVM_FFI_ICHECK_EQ(O.ndim(), 2);
@@ -71,27 +76,61 @@ void gemm(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O
   const uint16_t* a = static_cast<const uint16_t*>(A.data_ptr());
   const uint16_t* b = static_cast<const uint16_t*>(B.data_ptr());
   const uint16_t* c = C ? static_cast<const uint16_t*>(C->data_ptr()) : nullptr;
-  if (C) { TVM_FFI_ICHECK_EQ(C->ndim(), 1); TVM_FFI_ICHECK_EQ(C->size(0), N); TVM_FFI_ICHECK_EQ(C->stride(0), 1); }
+  if (C && !rows) { TVM_FFI_ICHECK_EQ(C->ndim(), 1); TVM_FFI_ICHECK_EQ(C->size(0), N); TVM_FFI_ICHECK_EQ(C->stride(0), 1); }
+  if (C && rows) {
+    TVM_FFI_ICHECK_EQ(C->ndim(), 2); TVM_FFI_ICHECK_EQ(C->size(0), M); TVM_FFI_ICHECK_EQ(C->size(1), N);
+    TVM_FFI_ICHECK_EQ(C->stride(1), 1); TVM_FFI_ICHECK(M <= 1 || C->stride(0) == N) << "residual rows N apart";
+  }
   uint16_t* o = static_cast<uint16_t*>(O.data_ptr());
   for (int64_t i = 0; i < M; i++)
     for (int64_t j = 0; j < N; j++) {
       float acc = 0.f;
       for (int64_t k = 0; k < K; k++) acc += load(a + i * A.stride(0) + k, bf16) * load(b + k + j * B.stride(1), bf16);
-      if (c) acc += load(c + j, bf16);
+      if (c) acc += load(c + (rows ? i * N + j : j), bf16);
       o[i * O.stride(0) + j * O.stride(1)] = store(acc, bf16);
     }
 }
 using TV = tvm::ffi::TensorView;
+// The swiglu epilogue: B = [gate; up]^T [K, N], O [M, N/2] = silu(x gate^T) * (x up^T), in float, rounded once.
+void gemm_swiglu(TV A, TV B, TV O, int64_t stream, bool bf16) {
+  TVM_FFI_ICHECK_EQ(B.stride(0), 1) << "B must be column-major (W^T)";
+  TVM_FFI_ICHECK_EQ(A.stride(1), 1) << "A must be row-major";
+  TVM_FFI_ICHECK_EQ(stream, 0) << "CPU kernels get no stream";
+  const int64_t M = A.size(0), K = A.size(1), N = B.size(1), I = N / 2;
+  TVM_FFI_ICHECK_EQ(O.size(1), I) << "swiglu: out is N/2 wide";
+  const uint16_t* a = static_cast<const uint16_t*>(A.data_ptr());
+  const uint16_t* b = static_cast<const uint16_t*>(B.data_ptr());
+  uint16_t* o = static_cast<uint16_t*>(O.data_ptr());
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < I; j++) {
+      float g = 0.f, u = 0.f;
+      for (int64_t k = 0; k < K; k++) {
+        const float x = load(a + i * A.stride(0) + k, bf16);
+        g += x * load(b + k + j * B.stride(1), bf16);
+        u += x * load(b + k + (j + I) * B.stride(1), bf16);
+      }
+      o[i * O.stride(0) + j * O.stride(1)] = store(g / (1.f + std::exp(-g)) * u, bf16);
+    }
+}
+
 void gemm_bf16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, true); }
 void gemm_f16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, false); }
 void gemm_bias_bf16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, true); }
 void gemm_bias_f16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, false); }
+void gemm_residual_bf16(TV A, TV B, TV O, TV R, int64_t s) { gemm(A, B, O, &R, s, true, true); }
+void gemm_residual_f16(TV A, TV B, TV O, TV R, int64_t s) { gemm(A, B, O, &R, s, false, true); }
+void gemm_swiglu_bf16(TV A, TV B, TV O, int64_t s) { gemm_swiglu(A, B, O, s, true); }
+void gemm_swiglu_f16(TV A, TV B, TV O, int64_t s) { gemm_swiglu(A, B, O, s, false); }
 }  // namespace
 
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bf16, gemm_bf16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_f16, gemm_f16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bias_bf16, gemm_bias_bf16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bias_f16, gemm_bias_f16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_residual_bf16, gemm_residual_bf16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_residual_f16, gemm_residual_f16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_bf16, gemm_swiglu_bf16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_f16, gemm_swiglu_f16);
 """
 
 
@@ -132,7 +171,8 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
 
     cublas, skip = norm(cublas), norm(skip)
     dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
-    symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL}
+    symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL, RESIDUAL_ADD: TEST_RESIDUAL_SYMBOL,
+               SWIGLU: TEST_SWIGLU_SYMBOL}
     max_ms = max_m if isinstance(max_m, dict) else {dt: max_m for dt in dtypes}
     targets, blobs = [], {}
     for gpu in sorted(gpus):

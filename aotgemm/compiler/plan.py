@@ -95,15 +95,19 @@ def plan_target(manifest: Manifest, gpu: GpuModel, source_names: tuple[str, ...]
         specs = {s.name: _enumerate(s, problem, gpu, memo) for s in sources}
         for v in specs.values():
             enumerated.update(v)
+        mine = []
         for m in manifest.m_buckets:
             ranked: list[KernelSpec] = []
             for s in sources:
                 ranked += _rank(s, problem, gpu, m, specs[s.name], memo)[:top_k]
-            if not ranked:
-                raise NoCandidates(
-                    f"no {gpu.arch} kernel of the sources {', '.join(source_names)} supports layer "
-                    f"{', '.join(layer_names[problem])} ({problem.describe()}, M={m}) for {gpu.name}: N and K "
-                    f"must be multiples of {problem.alignment} (16-byte alignment) and the dtype and epilogue "
-                    "ones a source builds")
-            choices.append(Choice(problem, m, tuple(ranked)))
+            mine.append(Choice(problem, m, tuple(ranked)))
+        # A bucket no kernel serves (a fused epilogue above the decode kernels' max_m) runs
+        # cuBLAS and the epilogue as torch ops; a problem no kernel serves at any M is an error.
+        if not any(c.ranked for c in mine):
+            raise NoCandidates(
+                f"no {gpu.arch} kernel of the sources {', '.join(source_names)} supports layer "
+                f"{', '.join(layer_names[problem])} ({problem.describe()}, M={manifest.m_buckets[0]}) for "
+                f"{gpu.name}: N and K must be multiples of {problem.alignment} (16-byte alignment) and the "
+                "dtype and epilogue ones a source builds")
+        choices += mine
     return TargetPlan(gpu, tuple(choices), len(enumerated))

@@ -77,15 +77,21 @@ enum aotgemm_operand {
   AOTGEMM_OPERAND_OUT = 2,
   AOTGEMM_OPERAND_STREAM = 3,
   AOTGEMM_OPERAND_BIAS = 4,
-  AOTGEMM_OPERAND_KINDS = 5
+  AOTGEMM_OPERAND_RESIDUAL = 5,
+  AOTGEMM_OPERAND_KINDS = 6
 };
+/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);
+ * 0: the fixed operands and [N] vectors (unit stride). From Epilogue.operand_shapes. */
+static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1};
 #define AOTGEMM_MAX_OPERANDS 5
-#define AOTGEMM_EPILOGUE_COUNT 2
-static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity"};
+#define AOTGEMM_EPILOGUE_COUNT 4
+static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "swiglu"};
 /* Each epilogue's kernel arguments, in call order; -1 ends a list. */
 static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERANDS + 1] = {
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1},  /* bias */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1},  /* identity */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_RESIDUAL, AOTGEMM_OPERAND_STREAM, -1},  /* residual_add */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1},  /* swiglu */
 };
 
 /* The bucket that serves M rows: the smallest bucket >= M, else the largest

@@ -118,7 +118,7 @@ AOTGEMM_EXPORT const char* aotgemm_aoti_lookup(const char* dtype, int64_t n, int
   const int dt = dtype_index(dtype);
   if (dt < 0) return nullptr;
   int epilogue = 0;
-  const int idx = lookup(*s, dt, false, n, k, aotgemm_bucket_for(m, s->buckets.data(), s->buckets.size()), &epilogue);
+  const int idx = lookup(*s, dt, epilogue_identity(), n, k, aotgemm_bucket_for(m, s->buckets.data(), s->buckets.size()), &epilogue);
   if (idx == -2) return nullptr;
   if (idx == -1) return kCublas;
   const Kernel& kern = s->kernels[idx];

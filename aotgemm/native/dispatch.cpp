@@ -37,6 +37,16 @@ int epilogue_bias() {
   return i;
 }
 
+int epilogue_swiglu() {
+  static const int i = epilogue_index("swiglu");
+  return i;
+}
+
+int epilogue_residual_add() {
+  static const int i = epilogue_index("residual_add");
+  return i;
+}
+
 void count(int reason) {
   g_counters.calls++;
   g_counters.by_reason[reason]++;
@@ -79,11 +89,18 @@ int decide(const RuleInput& in) {
   return AOTGEMM_HIT;
 }
 
-int lookup(const State& s, int dtype, bool bias, int64_t n, int64_t k, int64_t bucket, int* epilogue) {
-  if (bias) {
-    auto it = s.dispatch.find(Key{dtype, epilogue_bias(), n, k, bucket});
+bool operand_contiguous(bool is_rows, int64_t m, int64_t n, int64_t ndim, const int64_t* sizes,
+                        const int64_t* strides) {
+  if (!is_rows) return n <= 1 || strides[ndim - 1] == 1;
+  int64_t row = 0;
+  return rows(ndim, sizes, strides, &row) && (m <= 1 || row == n);
+}
+
+int lookup(const State& s, int dtype, int want, int64_t n, int64_t k, int64_t bucket, int* epilogue) {
+  if (want != epilogue_identity()) {
+    auto it = s.dispatch.find(Key{dtype, want, n, k, bucket});
     if (it != s.dispatch.end()) {
-      *epilogue = epilogue_bias();
+      *epilogue = want;
       return it->second;
     }
   }

@@ -5,7 +5,7 @@
 //   package.cpp   reading a .pt2 and the checks both loaders share (aotgemm_aoti_check)
 //   library.cpp   the extracted-library cache (the Python runtime's layout and lock) and loading
 //   dispatch.cpp  the dispatch state, counters and rule (aotgemm.dispatch_rule, via aotgemm_rule.h)
-//   shim.cpp      aoti_torch_{cuda,cpu}_aotgemm_linear
+//   shim.cpp      aoti_torch_{cuda,cpu}_aotgemm_linear{,_swiglu,_residual}
 //   api.cpp       the rest of the C API (aotgemm_aoti.h)
 #ifndef AOTGEMM_INTERNAL_H_
 #define AOTGEMM_INTERNAL_H_
@@ -124,6 +124,8 @@ int dtype_index(const std::string& name);     // into aotgemm_dtype_name, -1 if 
 int epilogue_index(const std::string& name);  // into aotgemm_epilogue_name, -1 if none
 int epilogue_identity();
 int epilogue_bias();
+int epilogue_swiglu();
+int epilogue_residual_add();
 
 struct Kernel {
   std::string symbol;
@@ -170,10 +172,14 @@ struct RuleInput {
 int decide(const RuleInput& in);  // an aotgemm_reason
 // aotgemm.dispatch_rule.rows: the row stride of x [..., K] as [M, K] without a copy; false if none.
 bool rows(int64_t ndim, const int64_t* sizes, const int64_t* strides, int64_t* row);
-// The entry serving (dtype, epilogue, n, k, bucket): the bias problem's when `bias` and the state has one,
+// aotgemm.dispatch_rule.operand_contiguous: an epilogue operand as a kernel indexes it ([N] with unit stride,
+// or [M, N] rows exactly N apart when `is_rows`).
+bool operand_contiguous(bool is_rows, int64_t m, int64_t n, int64_t ndim, const int64_t* sizes,
+                        const int64_t* strides);
+// The entry serving (dtype, epilogue `want`, n, k, bucket): the `want` problem's when the state has one,
 // else the identity problem's. Sets *epilogue to the one used; returns the kernel index, -1 (cuBLAS), or
 // -2 (no entry).
-int lookup(const State& s, int dtype, bool bias, int64_t n, int64_t k, int64_t bucket, int* epilogue);
+int lookup(const State& s, int dtype, int want, int64_t n, int64_t k, int64_t bucket, int* epilogue);
 
 struct Counters {
   std::atomic<int64_t> calls{0}, misses{0};

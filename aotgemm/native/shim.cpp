@@ -1,4 +1,5 @@
-// aoti_torch_{cuda,cpu}_aotgemm_linear: the AOTInductor C shims of aotgemm::aotgemm_linear.
+// aoti_torch_{cuda,cpu}_aotgemm_linear{,_swiglu,_residual}: the AOTInductor C shims of aotgemm::aotgemm_linear
+// and of the fused-epilogue ops (aotgemm/runtime/epilogue_ops.py), one code path for all.
 //
 // Per call: check the call (as aotgemm.runtime.ops.check_inputs), apply the dispatch rule
 // (dispatch.cpp = aotgemm.dispatch_rule.decide), count the outcome, then run the bundle kernel
@@ -102,7 +103,7 @@ std::atomic<int> g_stream_as_ptr{0};
 
 // Run kernel `kern` with the arguments of its epilogue's call convention (aotgemm_epilogue_call).
 AOTITorchError run_kernel(const Kernel& kern, int epilogue, DLTensor* A, DLTensor* B, DLTensor* O, DLTensor* bias,
-                          void* stream, int64_t M, int64_t N, int64_t K) {
+                          DLTensor* residual, void* stream, int64_t M, int64_t N, int64_t K) {
   try {
     for (int attempt = 0; attempt < 2; attempt++) {
       const bool as_ptr = g_stream_as_ptr.load(std::memory_order_relaxed) != 0;
@@ -114,6 +115,7 @@ AOTITorchError run_kernel(const Kernel& kern, int epilogue, DLTensor* A, DLTenso
           case AOTGEMM_OPERAND_WT: args[n++] = B; break;
           case AOTGEMM_OPERAND_OUT: args[n++] = O; break;
           case AOTGEMM_OPERAND_BIAS: args[n++] = bias; break;
+          case AOTGEMM_OPERAND_RESIDUAL: args[n++] = residual; break;
           case AOTGEMM_OPERAND_STREAM:
             if (as_ptr) args[n++] = stream; else args[n++] = reinterpret_cast<int64_t>(stream);
             break;
@@ -139,19 +141,48 @@ AOTITorchError run_kernel(const Kernel& kern, int epilogue, DLTensor* A, DLTenso
   }
 }
 
-AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle* bias_p,
-                      AtenTensorHandle* ret0) {
+// silu(gate) * up of a plain GEMM output `plain` [..., N] (N = 2 I): Epilogue swiglu's unfused form, through
+// the dispatcher (device-generic: the AOTI C shims have no silu). Returns a new [..., I] tensor.
+AOTITorchError swiglu_unfused(AtenTensorHandle plain, int64_t ndim, const int64_t* lead_sizes, int64_t M, int64_t N,
+                              AtenTensorHandle* ret) {
+  const int64_t I = N / 2;
+  int64_t hs[2] = {M, I}, hst[2] = {N, 1};
+  Handle up;
+  AtenTensorHandle gate = nullptr;  // handed to the dispatcher, which takes ownership
+  SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, 0, &gate), "reinterpret gate");
+  SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, I, &up.h), "reinterpret up");
+  StableIValue stack[2] = {reinterpret_cast<StableIValue>(gate), 0};
+  SHIM_CHECK(aoti_torch_call_dispatcher("aten::silu", "", stack), "silu (swiglu epilogue)");
+  AtenTensorHandle up_ref = nullptr;  // a second handle on `up`, for the dispatcher to consume
+  SHIM_CHECK(aoti_torch_new_tensor_handle(up.h, &up_ref), "new_tensor_handle");
+  StableIValue mul[2] = {stack[0], reinterpret_cast<StableIValue>(up_ref)};
+  SHIM_CHECK(aoti_torch_call_dispatcher("aten::mul", "Tensor", mul), "mul (swiglu epilogue)");
+  Handle prod;
+  prod.h = reinterpret_cast<AtenTensorHandle>(mul[0]);
+  std::vector<int64_t> osz(lead_sizes, lead_sizes + ndim), ost(ndim);
+  osz[ndim - 1] = I;
+  int64_t acc = 1;
+  for (int64_t i = ndim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
+  SHIM_CHECK(aoti_torch__reinterpret_tensor(prod.h, ndim, osz.data(), ost.data(), 0, ret), "reinterpret swiglu out");
+  return AOTI_TORCH_SUCCESS;
+}
+
+// One call of the op serving epilogue `want` (identity, bias, swiglu or residual_add), with its one epilogue
+// operand `extra` (the bias or the residual; null for identity and swiglu).
+AOTITorchError gemm(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle extra,
+                    AtenTensorHandle* ret0) {
   State* s = g_state.load(std::memory_order_acquire);
   if (!s)
-    return shim_error("aotgemm: aoti_torch_*_aotgemm_linear was called before the aotgemm AOTI runtime was "
+    return shim_error("aotgemm: aoti_torch_*_aotgemm_linear* was called before the aotgemm AOTI runtime was "
                       "initialised: load the package with aotgemm.aoti.load(path) (Python) or call "
                       "aotgemm_aoti_init(path, ...) before running it (C++; see examples/cpp)");
   const DeviceOps& ops = cuda ? cuda_ops() : cpu_ops();
   if (!ops.mm || !ops.addmm || !ops.add || (cuda && !ops.stream))
     return shim_error("aotgemm: the CUDA C shims of libtorch_cuda (aoti_torch_cuda_mm_out, ...) were not found");
-  AtenTensorHandle bias = bias_p ? *bias_p : nullptr;
+  const bool is_bias = want == epilogue_bias(), is_swiglu = want == epilogue_swiglu(),
+             is_residual = want == epilogue_residual_add();
 
-  // ---- the call, as aotgemm.runtime.ops.check_inputs checks it (malformed calls are errors)
+  // ---- the call, as aotgemm.runtime.ops.check_inputs / epilogue_ops._check check it (malformed calls are errors)
   int64_t xdim = 0, wdim = 0;
   SHIM_CHECK(aoti_torch_get_dim(x, &xdim), "get_dim");
   SHIM_CHECK(aoti_torch_get_dim(w, &wdim), "get_dim");
@@ -167,6 +198,9 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
   if (xs[xdim - 1] != K)
     return shim_error(fmt("aotgemm: linear: x has %lld features, the weight %lld", (long long)xs[xdim - 1],
                           (long long)K));
+  if (is_swiglu && N % 2)
+    return shim_error(fmt("aotgemm: linear_swiglu: the weight must be [gate; up] (an even N), got N=%lld",
+                          (long long)N));
   int64_t M = 1;
   for (int64_t i = 0; i + 1 < xdim; i++) M *= xs[i];
   int32_t dtype, wdtype, dev_type, dev_index;
@@ -175,17 +209,22 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
   SHIM_CHECK(aoti_torch_get_device_type(x, &dev_type), "get_device_type");
   SHIM_CHECK(aoti_torch_get_device_index(x, &dev_index), "get_device_index");
   if (wdtype != dtype) return shim_error("aotgemm: linear: x and the weight have different dtypes");
-  int64_t bias_stride = 1;
-  if (bias) {
-    int64_t bdim = 0, *bs, *bst;
-    int32_t bdtype;
-    SHIM_CHECK(aoti_torch_get_dim(bias, &bdim), "get_dim");
-    SHIM_CHECK(aoti_torch_get_sizes(bias, &bs), "get_sizes");
-    SHIM_CHECK(aoti_torch_get_strides(bias, &bst), "get_strides");
-    SHIM_CHECK(aoti_torch_get_dtype(bias, &bdtype), "get_dtype");
-    if (bdim != 1 || bs[0] != N || bdtype != dtype)
+  int64_t edim = 0, *es = nullptr, *est = nullptr;
+  if (extra) {
+    int32_t edtype;
+    SHIM_CHECK(aoti_torch_get_dim(extra, &edim), "get_dim");
+    SHIM_CHECK(aoti_torch_get_sizes(extra, &es), "get_sizes");
+    SHIM_CHECK(aoti_torch_get_strides(extra, &est), "get_strides");
+    SHIM_CHECK(aoti_torch_get_dtype(extra, &edtype), "get_dtype");
+    if (is_bias && (edim != 1 || es[0] != N || edtype != dtype))
       return shim_error(fmt("aotgemm: linear: the bias must be [N=%lld] of x's dtype", (long long)N));
-    bias_stride = bst[0];
+    if (is_residual) {
+      bool ok = edim == xdim && es[xdim - 1] == N && edtype == dtype;
+      for (int64_t i = 0; ok && i + 1 < xdim; i++) ok = es[i] == xs[i];
+      if (!ok)
+        return shim_error(fmt("aotgemm: linear_residual: the residual must have x's leading dims + [N=%lld] and "
+                              "x's dtype", (long long)N));
+    }
   }
 
   // ---- the rule (aotgemm.dispatch_rule.decide)
@@ -196,11 +235,10 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
   in.dtype_supported = dt >= 0;
   in.device = cuda ? (dev_index == s->device_index ? 0 : 2) : (s->cpu_kernels ? 0 : 1);
   in.m = M; in.n = N; in.k = K;
-  int epilogue = epilogue_identity(), kidx = -2;
+  int used = epilogue_identity(), kidx = -2;
   if (dt >= 0 && !s->buckets.empty())
-    kidx = lookup(*s, dt, bias != nullptr, N, K, aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size()),
-                  &epilogue);
-  const bool fused = epilogue == epilogue_bias();
+    kidx = lookup(*s, dt, want, N, K, aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size()), &used);
+  const bool fused = used == want && want != epilogue_identity();
   const Kernel* kern = kidx >= 0 ? &s->kernels[kidx] : nullptr;
   in.entry = kidx == -2 ? 0 : kidx == -1 ? 1 : 2;
   if (kern) { in.alignment = kern->alignment; in.max_m = kern->max_m; in.x_row_stride = kern->x_row_stride; }
@@ -208,23 +246,26 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
   in.x_row_valid = rows(xdim, xs, xst, &x_row);
   in.x_row = x_row;
   in.w_stride0 = wst[0]; in.w_stride1 = wst[1];
-  in.operands_contiguous = !fused || bias_stride == 1;
-  void *px = nullptr, *pw = nullptr, *pb = nullptr;
+  const int extra_kind = is_bias ? AOTGEMM_OPERAND_BIAS : AOTGEMM_OPERAND_RESIDUAL;
+  in.operands_contiguous = !fused || !extra ||
+                           operand_contiguous(aotgemm_operand_is_rows[extra_kind], M, N, edim, es, est);
+  void *px = nullptr, *pw = nullptr, *pe = nullptr;
   SHIM_CHECK(aoti_torch_get_data_ptr(x, &px), "get_data_ptr");
   SHIM_CHECK(aoti_torch_get_data_ptr(w, &pw), "get_data_ptr");
   in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)px;
   in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)pw;
-  if (fused) {
-    SHIM_CHECK(aoti_torch_get_data_ptr(bias, &pb), "get_data_ptr");
-    in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)pb;
+  if (fused && extra) {
+    SHIM_CHECK(aoti_torch_get_data_ptr(extra, &pe), "get_data_ptr");
+    in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)pe;
   }
   in.element_bytes = dt >= 0 ? aotgemm_dtype_bytes[dt] : 0;
   const int reason = decide(in);
   count(reason);
 
-  // out: x's leading dims + [N], contiguous
+  // out: x's leading dims + [N] (a fused swiglu kernel's: + [N/2]), contiguous
+  const int64_t n_out = reason == AOTGEMM_HIT && fused && is_swiglu ? N / 2 : N;
   std::vector<int64_t> osz(xs, xs + xdim), ost(xdim);
-  osz[xdim - 1] = N;
+  osz[xdim - 1] = n_out;
   int64_t acc = 1;
   for (int64_t i = xdim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
   Handle out;
@@ -237,19 +278,22 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
     DLDevice dev{cuda ? kDLCUDA : kDLCPU, dev_index < 0 ? 0 : dev_index};
     int64_t a_shape[2] = {M, K}, a_strides[2] = {x_row, 1};
     int64_t b_shape[2] = {K, N}, b_strides[2] = {1, wst[0]};
-    int64_t o_shape[2] = {M, N}, o_strides[2] = {N, 1};
+    int64_t o_shape[2] = {M, n_out}, o_strides[2] = {n_out, 1};
     int64_t c_shape[1] = {N}, c_strides[1] = {1};
+    int64_t r_shape[2] = {M, N}, r_strides[2] = {N, 1};
     DLTensor A{px, dev, 2, dl_dtype(dt), a_shape, a_strides, 0};
     DLTensor B{pw, dev, 2, dl_dtype(dt), b_shape, b_strides, 0};
     DLTensor O{po, dev, 2, dl_dtype(dt), o_shape, o_strides, 0};
-    DLTensor C{pb, dev, 1, dl_dtype(dt), c_shape, c_strides, 0};
+    DLTensor C{pe, dev, 1, dl_dtype(dt), c_shape, c_strides, 0};
+    DLTensor R{pe, dev, 2, dl_dtype(dt), r_shape, r_strides, 0};
     // The stream goes both ways a TVM-FFI kernel may read it: as the argument (an integer
     // cudaStream_t) and as the TVM-FFI environment stream.
     if (cuda) TVMFFIEnvSetStream(kDLCUDA, dev.device_id, stream, nullptr);
-    if (AOTITorchError rc = run_kernel(*kern, epilogue, &A, &B, &O, &C, stream, M, N, K)) return rc;
-    if (bias && !fused) {  // the bias epilogue, unfused
+    if (AOTITorchError rc = run_kernel(*kern, used, &A, &B, &O, &C, &R, stream, M, N, K)) return rc;
+    if (!fused && want != epilogue_identity()) {  // the identity problem's kernel, then the epilogue unfused
+      if (is_swiglu) return swiglu_unfused(out.h, xdim, xs, M, N, ret0);
       Handle sum;
-      SHIM_CHECK(ops.add(out.h, bias, 1.0, &sum.h), "add bias");
+      SHIM_CHECK(ops.add(out.h, extra, 1.0, &sum.h), "add (bias / residual epilogue)");
       *ret0 = sum.release();
       return AOTI_TORCH_SUCCESS;
     }
@@ -257,8 +301,8 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
     return AOTI_TORCH_SUCCESS;
   }
 
-  // ---- cuBLAS (CPU: ATen) through the AOTI C shim, on 2-D views of x, W^T and out
-  Handle xcopy, x2, wt, o2;
+  // ---- cuBLAS (CPU: ATen) through the AOTI C shim, on 2-D views of x, W^T and out; then the epilogue
+  Handle xcopy, x2, wt, o2, r2;
   AtenTensorHandle xv = x;
   int64_t x2st[2] = {x_row, 1};
   if (!in.x_row_valid) {
@@ -281,10 +325,22 @@ AOTITorchError linear(bool cuda, AtenTensorHandle x, AtenTensorHandle w, AtenTen
   SHIM_CHECK(aoti_torch__reinterpret_tensor(xv, 2, x2s, x2st, 0, &x2.h), "reinterpret x");
   SHIM_CHECK(aoti_torch__reinterpret_tensor(w, 2, wts, wtst, 0, &wt.h), "reinterpret weight");
   SHIM_CHECK(aoti_torch__reinterpret_tensor(out.h, 2, o2s, o2st, 0, &o2.h), "reinterpret out");
-  if (bias) {
-    SHIM_CHECK(ops.addmm(o2.h, bias, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
+  int64_t r_row = 0;
+  if (is_bias) {
+    SHIM_CHECK(ops.addmm(o2.h, extra, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
+  } else if (is_residual && rows(edim, es, est, &r_row)) {  // the residual as addmm's input: one cuBLAS call
+    int64_t r2st[2] = {r_row, 1};
+    SHIM_CHECK(aoti_torch__reinterpret_tensor(extra, 2, o2s, r2st, 0, &r2.h), "reinterpret residual");
+    SHIM_CHECK(ops.addmm(o2.h, r2.h, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
   } else {
     SHIM_CHECK(ops.mm(o2.h, x2.h, wt.h), "mm_out (fallback)");
+    if (is_residual) {
+      Handle sum;
+      SHIM_CHECK(ops.add(out.h, extra, 1.0, &sum.h), "add residual (fallback)");
+      *ret0 = sum.release();
+      return AOTI_TORCH_SUCCESS;
+    }
+    if (is_swiglu) return swiglu_unfused(out.h, xdim, xs, M, N, ret0);
   }
   *ret0 = out.release();
   return AOTI_TORCH_SUCCESS;
@@ -299,12 +355,34 @@ extern "C" {
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear(AtenTensorHandle x, AtenTensorHandle weight,
                                                              AtenTensorHandle* bias, AtenTensorHandle* ret0) {
-  return aotgemm::linear(true, x, weight, bias, ret0);
+  AtenTensorHandle b = bias ? *bias : nullptr;
+  return aotgemm::gemm(true, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
 }
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear(AtenTensorHandle x, AtenTensorHandle weight,
                                                             AtenTensorHandle* bias, AtenTensorHandle* ret0) {
-  return aotgemm::linear(false, x, weight, bias, ret0);
+  AtenTensorHandle b = bias ? *bias : nullptr;
+  return aotgemm::gemm(false, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
+}
+
+AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_swiglu(AtenTensorHandle x, AtenTensorHandle weight,
+                                                                    AtenTensorHandle* ret0) {
+  return aotgemm::gemm(true, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
+}
+
+AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear_swiglu(AtenTensorHandle x, AtenTensorHandle weight,
+                                                                   AtenTensorHandle* ret0) {
+  return aotgemm::gemm(false, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
+}
+
+AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_residual(AtenTensorHandle x, AtenTensorHandle weight,
+                                                                      AtenTensorHandle residual, AtenTensorHandle* ret0) {
+  return aotgemm::gemm(true, aotgemm::epilogue_residual_add(), x, weight, residual, ret0);
+}
+
+AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear_residual(AtenTensorHandle x, AtenTensorHandle weight,
+                                                                     AtenTensorHandle residual, AtenTensorHandle* ret0) {
+  return aotgemm::gemm(false, aotgemm::epilogue_residual_add(), x, weight, residual, ret0);
 }
 
 }  // extern "C"

@@ -3,14 +3,16 @@
     import aotgemm.runtime as agr
     bundle = agr.load("llama.agb")     # check the machine, extract + load the library, activate
     bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
-    agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear
+    agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear,
+                                       # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual)
     ...
     agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)
 
 Importing this package only defines things (and registers the op): nothing
 is loaded until `load` is called, whatever the environment says. The
 package imports neither the CuTe DSL (cutlass) nor nvMatmulHeuristics nor
-aotgemm.compiler; tvm_ffi is imported only when a library is loaded.
+aotgemm.compiler, and never the tvm_ffi Python package: a loaded
+library's kernels are called through TVM-FFI's C ABI (runtime/ffi.py).
 See docs/runtime.md.
 """
 
@@ -36,13 +38,15 @@ from .ops import (
     set_active,
     stats,
 )
+from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
 from .patch import patch_model, unpatch_model
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
 from .table import shapes as _shapes
 
 __all__ = [
     "AotGemmFallbackWarning", "EnvironmentReport", "LoadedBundle", "MachineFacts", "Stats", "active",
-    "check_environment", "linear", "load", "patch", "reset_stats", "stats", "unload", "unpatch",
+    "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "stats",
+    "unload", "unpatch",
 ]
 
 
@@ -70,7 +74,7 @@ class LoadedBundle:
     extracted: bool = False  # this call wrote the library into the cache
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     dispatch: Dispatch | None = field(default=None, repr=False)
-    module: object = field(default=None, repr=False)  # the tvm_ffi Module (keeps the library alive)
+    module: object = field(default=None, repr=False)  # the ffi.KernelLibrary (keeps the library mapped)
 
     def activate(self) -> None:
         """Make this the bundle that torch.ops.aotgemm.aotgemm_linear serves from."""
@@ -172,16 +176,16 @@ def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFa
             _activate(b)
         return b
 
-    from .library import extract_library, import_tvm_ffi, load_library, resolve
+    from .library import extract_library, load_library, load_tvm_ffi_library, resolve
 
     target = report.target
     env = target.env
     ext = extract_library(bundle, target.library, verify_cached=verify_library)
     t3 = time.perf_counter()
     timings["extract"] = t3 - t2
-    import_tvm_ffi()
+    load_tvm_ffi_library()
     t3b = time.perf_counter()
-    timings["import_tvm_ffi"] = t3b - t3
+    timings["libtvm_ffi"] = t3b - t3
     module = load_library(ext.path, env.get("link_mode"), cuda_major=env.get("cuda_runtime_major"))
     t4 = time.perf_counter()
     timings["dlopen"] = t4 - t3b
@@ -205,12 +209,25 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return torch.ops.aotgemm.aotgemm_linear(x, weight, bias)
 
 
+def linear_swiglu(x: torch.Tensor, w_gate_up: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_swiglu: silu(x Wg^T) * (x Wu^T) for w_gate_up = [Wg; Wu]."""
+    return torch.ops.aotgemm.aotgemm_linear_swiglu(x, w_gate_up)
+
+
+def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_residual: x W^T + residual."""
+    return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, residual)
+
+
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
-    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op.
+    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op,
+    and fuse transformers-style SwiGLU MLPs (and the residual add after them) into the fused-epilogue ops.
 
     `bundle` (default: the active one) only chooses the modules; calls are
     served by whichever bundle is active when they run. Weights stay shared
-    and state_dict is unchanged. Returns the patched modules' names.
+    and state_dict keys are unchanged; a fused MLP's gate and up weights
+    become views of one concatenated [gate; up] buffer (what is fused and what
+    it costs: aotgemm.runtime.patch.fuse_mlp). Returns the changed modules' names.
     """
     bundle = bundle if bundle is not None else active()
     if bundle is None:

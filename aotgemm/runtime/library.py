@@ -10,8 +10,8 @@ The directory is named by the SHA-256 of the decompressed library, which the
 bundle index records and checksums, so two bundles holding the same library
 share one file and a different library can never be mistaken for it.
 
-tvm_ffi is imported here, at load time, never when `aotgemm.runtime` is
-imported.
+The tvm_ffi Python package is never imported: kernels are called through
+its C ABI (aotgemm.runtime.ffi), with libtvm_ffi.so loaded at load time.
 """
 
 from __future__ import annotations
@@ -139,35 +139,30 @@ def extract_library(bundle: BundleFile, name: str, *, cache_root: Path | None = 
 
 
 # --- loading -------------------------------------------------------------------
-def import_tvm_ffi():
-    """The tvm_ffi package (imported on first use: it costs a few hundred ms)."""
-    try:
-        import tvm_ffi
-    except ImportError as e:
-        raise KernelLibraryError(f"apache-tvm-ffi is needed to load kernel libraries: {e} "
-                                 "(pip install apache-tvm-ffi)") from None
-    return tvm_ffi
+def load_tvm_ffi_library():
+    """libtvm_ffi.so (ctypes, RTLD_GLOBAL), without importing the tvm_ffi Python package (see runtime.ffi)."""
+    from .ffi import libtvm_ffi
+
+    return libtvm_ffi()
 
 
 def load_library(path: str | os.PathLike, link_mode: str, *, cuda_major: int | None = None) -> Any:
-    """dlopen the kernel library through tvm_ffi, after what its link mode needs; the tvm_ffi Module."""
+    """dlopen the kernel library after what its link mode needs; a runtime.ffi.KernelLibrary."""
     # libcudart (which 'static-runtime' libraries need, besides libcuda and libtvm_ffi) is loaded by
     # torch when CUDA is initialised; the kernels also run in torch's (primary) CUDA context.
     import torch
+
+    from .ffi import KernelLibrary
 
     if torch.cuda.is_available():
         torch.cuda.init()
     if link_mode == "dsl-runtime":
         ensure_dsl_runtime(cuda_major)  # RTLD_GLOBAL, before the library that needs its symbols
-    tvm_ffi = import_tvm_ffi()
-    try:
-        return tvm_ffi.load_module(os.fspath(path))
-    except Exception as e:  # tvm_ffi raises its own error types (dlopen failures, ABI)
-        raise KernelLibraryError(f"cannot load the kernel library {os.fspath(path)}: {e}") from None
+    return KernelLibrary(path)
 
 
 def resolve(module: Any, symbols: Iterable[str], where: str = "the kernel library") -> dict[str, Callable]:
-    """symbol -> tvm_ffi Function for each symbol (exported as __tvm_ffi_<symbol>); all or an error."""
+    """symbol -> KernelFunction for each symbol (exported as __tvm_ffi_<symbol>); all or an error."""
     found: dict[str, Callable] = {}
     missing: list[str] = []
     for sym in symbols:

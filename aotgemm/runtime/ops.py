@@ -22,17 +22,19 @@ from typing import Any
 
 import torch
 
-from ..epilogues import BIAS, IDENTITY
+from ..epilogues import BIAS, IDENTITY, epilogue
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, LINEAR, bucket_for
 from .log import get_logger
-from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, rows
-from .table import Dispatch, Route, call_epilogue, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
+from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, operand_contiguous, rows
+from .ffi import KernelFunction
+from .table import Dispatch, Route, call_epilogue, call_order, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
 
 # Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
 
 _active: Dispatch | None = None
+_BIAS_SHAPE = epilogue(BIAS).operand_shapes["bias"]  # ("n",): a vector the kernel reads with unit stride
 
 
 def set_active(dispatch: Dispatch | None) -> Dispatch | None:
@@ -55,15 +57,19 @@ HIT = "hit"
 
 @dataclass(frozen=True)
 class Stats:
-    """Calls of aotgemm::aotgemm_linear since the last reset_stats().
+    """Calls of the aotgemm ops (aotgemm_linear and the fused-epilogue ops) since the last reset_stats().
 
     hits:   (dtype, n, k, bucket) -> calls served by a bundle kernel
     misses: (dtype, n, k, bucket, reason) -> calls served by cuBLAS
+    epilogues: (epilogue, dtype, n, k, bucket, outcome) -> calls of the fused-epilogue ops
+            (aotgemm.runtime.epilogue_ops), outcome "hit" or a miss reason; these calls are
+            also counted in hits / misses (n is the weight's N: 2 x intermediate for swiglu).
     `bucket` is the M bucket of the active bundle, or None when no bundle was loaded.
     """
 
     hits: dict[tuple[str, int, int, int | None], int] = field(default_factory=dict)
     misses: dict[tuple[str, int, int, int | None, str], int] = field(default_factory=dict)
+    epilogues: dict[tuple[str, str, int, int, int | None, str], int] = field(default_factory=dict)
 
     @property
     def total_hits(self) -> int:
@@ -88,19 +94,26 @@ class Stats:
                      for (d, n, k, b), c in sorted(self.hits.items(), key=str)],
             "misses": [{"dtype": d, "n": n, "k": k, "bucket": b, "reason": r, "calls": c}
                        for (d, n, k, b, r), c in sorted(self.misses.items(), key=str)],
+            "epilogues": [{"epilogue": e, "dtype": d, "n": n, "k": k, "bucket": b, "outcome": o, "calls": c}
+                          for (e, d, n, k, b, o), c in sorted(self.epilogues.items(), key=str)],
         }
 
 
 def stats() -> Stats:
     with _lock:
         items = list(_counts.items())
-    hits, misses = {}, {}
-    for (dt, n, k, b, outcome), c in items:
+    hits: Counter = Counter()
+    misses: Counter = Counter()
+    epilogues = {}
+    for key, c in items:  # (dtype, n, k, bucket, outcome[, epilogue]): the epilogue ops add their name
+        dt, n, k, b, outcome = key[:5]
+        if len(key) == 6:
+            epilogues[(key[5], dt, n, k, b, outcome)] = c
         if outcome == HIT:
-            hits[(dt, n, k, b)] = c
+            hits[(dt, n, k, b)] += c
         else:
-            misses[(dt, n, k, b, outcome)] = c
-    return Stats(hits, misses)
+            misses[(dt, n, k, b, outcome)] += c
+    return Stats(dict(hits), dict(misses), epilogues)
 
 
 def reset_stats() -> None:
@@ -114,14 +127,19 @@ def _count(key: tuple) -> None:
         _counts[key] += 1
 
 
-def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
-    key = (dt, n, k, bucket, reason.text)
+def record_miss(key: tuple) -> bool:
+    """Count a miss under `key` (dtype, n, k, bucket, reason[, epilogue]); True for the first of its key
+    since reset_stats() (the one to log)."""
     with _lock:
         _counts[key] += 1
         first = key not in _logged
         if first:
             _logged.add(key)
-    if first:
+    return first
+
+
+def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+    if record_miss((dt, n, k, bucket, reason.text)):
         level = logging.WARNING if reason.warns else logging.INFO
         get_logger().log(level, "cuBLAS serves %s linear N=%d K=%d (M bucket %s): %s (logged once per shape "
                          "and reason; see aotgemm.runtime.stats())", dt, n, k, bucket, reason.text)
@@ -182,14 +200,32 @@ def _lookup(d: Dispatch, dt: str, n: int, k: int, bucket, has_bias: bool) -> tup
     return d.table.get((dt, LINEAR, IDENTITY, n, k, bucket)), IDENTITY
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """out = x @ weight.T + bias, like torch.nn.functional.linear; from a bundle kernel when it can."""
-    check_inputs(x, weight, bias)
+@dataclass(frozen=True)
+class Decision:
+    """What the rule decided for one call, with what serving it needs (see `decision`)."""
+
+    reason: Reason
+    dt: str
+    n: int
+    k: int
+    bucket: int | None
+    route: Route | None = None
+    epilogue: str = IDENTITY
+    m: int = 0
+    x_row: int | None = None
+
+    @property
+    def fused(self) -> bool:
+        return self.epilogue == BIAS
+
+
+def decision(d: Dispatch | None, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> Decision:
+    """The dispatch rule applied to one (checked) call against table `d`: the one place the op's inputs are
+    turned into decide()'s arguments (the op and the patched modules' eager path both use it)."""
     n, k = weight.shape
     dt = dtype_name(x.dtype)
-    d = _active
     if d is None:
-        return _miss(x, weight, bias, dt, n, k, None, Reason.NOT_LOADED)
+        return Decision(Reason.NOT_LOADED, dt, n, k, None)
     shape = x.shape
     m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
     bucket = bucket_for(m, d.buckets) if d.buckets else None
@@ -204,17 +240,33 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     pointers = (x.data_ptr(), weight.data_ptr(), bias.data_ptr()) if fused else (x.data_ptr(), weight.data_ptr())
     reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
-                    w_strides=weight.stride(), operands_contiguous=not fused or bias.stride(0) == 1,
+                    w_strides=weight.stride(),
+                    operands_contiguous=not fused or operand_contiguous(_BIAS_SHAPE, m, n, bias.shape, bias.stride()),
                     pointers=pointers, element_bytes=DTYPE_BYTES.get(dt, 0))
-    if reason is not Reason.HIT:
-        return _miss(x, weight, bias, dt, n, k, bucket, reason)
-    # [M, K] rows with the row stride the rule checked (the shim passes the same): a view, never a copy
-    x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
+    return Decision(reason, dt, n, k, bucket, route, epilogue, m, x_row)
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """out = x @ weight.T + bias, like torch.nn.functional.linear; from a bundle kernel when it can."""
+    check_inputs(x, weight, bias)
+    c = decision(_active, x, weight, bias)
+    if c.reason is not Reason.HIT:
+        return _miss(x, weight, bias, c.dt, c.n, c.k, c.bucket, c.reason)
+    shape, m, k, n, x_row, fused = x.shape, c.m, c.k, c.n, c.x_row, c.fused
+    dev = x.device
     out = torch.empty((m, n), dtype=x.dtype, device=dev)
-    call_epilogue(route.fn, epilogue, x2, weight, out, {BIAS: bias} if fused else {}, _current_stream(dev))
+    fn = c.route.fn
+    if isinstance(fn, KernelFunction):  # the argument block of (kernel, weight, bias) is made once and kept
+        extras = (bias,) if fused else ()
+        fn.prepared(weight.t(), extras, call_order(c.epilogue), n)(x.data_ptr(), m, x_row, out.data_ptr(),
+                                                                    _current_stream(dev))
+    else:  # any other callable (tests' stand-ins): the call convention with tensors
+        # [M, K] rows with the row stride the rule checked (the shim passes the same): a view, never a copy
+        x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
+        call_epilogue(fn, c.epilogue, x2, weight, out, {BIAS: bias} if fused else {}, _current_stream(dev))
     if bias is not None and not fused:
         out.add_(bias)
-    _count((dt, n, k, bucket, HIT))
+    _count((c.dt, n, k, c.bucket, HIT))
     return out if len(shape) == 2 else out.view(*shape[:-1], n)
 
 

@@ -1,19 +1,31 @@
-"""Route a model's nn.Linear layers through aotgemm::aotgemm_linear, and back.
+"""Route a model's nn.Linear layers through aotgemm::aotgemm_linear, its SwiGLU MLPs through
+aotgemm::aotgemm_linear_swiglu, and back.
 
 `patch_model` swaps the class of each matching module for a thin subclass
 whose only change is `forward`, so the module keeps its parameters, buffers,
 hooks and state_dict keys; `unpatch_model` swaps the original class back.
 Only modules that use nn.Linear's own forward are touched: a subclass with
 its own forward (LoRA, quantised layers...) is left alone.
+
+SwiGLU MLPs (transformers' LlamaMLP, Qwen2MLP, Qwen3MLP, MistralMLP and any
+module of the same structure, see `fusable_mlp`) become one
+`aotgemm_linear_swiglu` GEMM on [gate; up] followed by down_proj, and the
+decoder layer's `residual + mlp(...)` becomes down_proj's
+`aotgemm_linear_residual` (`fuse_decoder_residual`). What is fused, and what
+it costs, is in `fuse_mlp`'s docstring.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
+import textwrap
 from typing import Iterable
 
 import torch
 from torch import nn
 
+from .eager import linear as _eager_linear
 from .table import supported_dtype
 
 
@@ -23,7 +35,8 @@ class AotGemmLinear(nn.Linear):
     _aotgemm_original_class = nn.Linear
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return torch.ops.aotgemm.aotgemm_linear(input, self.weight, self.bias)
+        # eager: the op's decisions without the dispatcher (runtime/eager.py); traced or compiled: the op itself
+        return _eager_linear(self, input)
 
 
 _subclasses: dict[type, type] = {nn.Linear: AotGemmLinear}
@@ -58,8 +71,187 @@ def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozen
     return dt is not None and (dt, module.out_features, module.in_features) in shapes
 
 
+# --- SwiGLU MLPs -------------------------------------------------------------------
+# The forward every supported transformers MLP has (whitespace removed): down(act(gate(x)) * up(x)).
+_MLP_FORWARD = re.compile(r"returnself\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\1\)\)$|"
+                          r"(\w+)=self\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\3\)\)"
+                          r"return\2$")
+_forward_ok: dict[type, bool] = {}
+
+
+def _plain_linear(m) -> bool:
+    return type(m) in (nn.Linear, AotGemmLinear) and "forward" not in m.__dict__
+
+
+def _is_silu(act) -> bool:
+    """nn.SiLU or transformers' SiLUActivation, checked on values too (a config may map "silu" elsewhere)."""
+    if not isinstance(act, nn.Module) or type(act).__name__ not in ("SiLU", "SiLUActivation"):
+        return False
+    t = torch.tensor([-3.0, -0.5, 0.0, 0.7, 4.0])
+    with torch.no_grad():
+        return torch.allclose(act(t), torch.nn.functional.silu(t), atol=1e-6)
+
+
+def _forward_matches(cls: type) -> bool:
+    ok = _forward_ok.get(cls)
+    if ok is None:
+        try:
+            body = inspect.getsource(cls.forward).split(":", 1)[1]
+        except (OSError, TypeError, IndexError):
+            body = ""
+        body = re.sub(r"#.*", "", body)
+        body = re.sub(r'"""[\s\S]*?"""', "", body)
+        ok = _forward_ok[cls] = bool(_MLP_FORWARD.search(re.sub(r"\s+", "", body)))
+    return ok
+
+
+def fusable_mlp(module: nn.Module, shapes) -> bool:
+    """Whether `module` is a SwiGLU MLP `fuse_mlp` can serve: plain bias-free nn.Linear gate_proj and up_proj of
+    one shape [I, H] and dtype, a down_proj nn.Linear, a SiLU `act_fn`, a forward that is exactly
+    down_proj(act_fn(gate_proj(x)) * up_proj(x)) (read from its source), and the bundle holding [2I, H]."""
+    if is_patched(module) or "forward" in module.__dict__:
+        return False
+    g, u, d = (getattr(module, a, None) for a in ("gate_proj", "up_proj", "down_proj"))
+    if not (_plain_linear(g) and _plain_linear(u) and isinstance(d, nn.Linear)):
+        return False
+    if g.bias is not None or u.bias is not None or g.weight.shape != u.weight.shape:
+        return False
+    if g.weight.dtype != u.weight.dtype or g.weight.device != u.weight.device or g.weight.is_meta:
+        return False
+    if not _is_silu(getattr(module, "act_fn", None)) or not _forward_matches(type(module)):
+        return False
+    dt = supported_dtype(g.weight.dtype)
+    return dt is not None and (dt, 2 * g.out_features, g.in_features) in shapes
+
+
+def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
+    return self.down_proj(torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.aotgemm_gate_up))
+
+
+_fused_subclasses: dict[type, type] = {}
+
+
+def fuse_mlp(module: nn.Module) -> None:
+    """Serve a SwiGLU MLP with one aotgemm_linear_swiglu GEMM on W = [gate; up], then down_proj.
+
+    What is fused: gate_proj, up_proj, the SiLU and the multiply become one op
+    (one bundle kernel with the swiglu epilogue when the bundle has one; else
+    one identity-kernel or cuBLAS GEMM on [gate; up] and the SiLU*mul in torch).
+    down_proj is unchanged (an nn.Linear, patched as usual) when the MLP is
+    called on its own; the decoder layer's `residual + self.mlp(...)` becomes
+    down_proj's residual_add GEMM where `fuse_decoder_residual` recognises the
+    layer. The attention's residual add (`residual + self_attn(...)`, o_proj
+    inside the attention module) is NOT fused in eager mode (it would need
+    rewriting transformers' attention forward); the AOTInductor rewrite
+    (aotgemm.aoti) fuses it in compiled packages.
+
+    Memory: gate and up are concatenated once into the non-persistent buffer
+    `aotgemm_gate_up` [2I, H], and gate_proj.weight / up_proj.weight become
+    views of its two halves, so the originals are freed and steady-state
+    memory is unchanged. During patching, one MLP at a time, the old gate and
+    up weights and the new buffer coexist: a transient extra copy of one
+    layer's gate+up (2*I*H elements; 235 MB in bf16 for Llama-3.1-8B), and the
+    old weights stay alive if something else (an optimizer) holds them.
+    state_dict keys and load_state_dict are unchanged (loading writes into the
+    views, hence into the buffer). Patch after moving the model to its device
+    and dtype: `.to()` would move the buffer and the views separately.
+    """
+    g, u = module.gate_proj, module.up_proj
+    inter = g.out_features
+    with torch.no_grad():
+        gate_up = torch.cat([g.weight.detach(), u.weight.detach()], dim=0)
+    module.register_buffer("aotgemm_gate_up", gate_up, persistent=False)
+    g.weight = nn.Parameter(gate_up[:inter], requires_grad=g.weight.requires_grad)
+    u.weight = nn.Parameter(gate_up[inter:], requires_grad=u.weight.requires_grad)
+    cls = type(module)
+    sub = _fused_subclasses.get(cls)
+    if sub is None:
+        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
+            "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual,
+            "_aotgemm_original_class": cls, "_aotgemm_fused_mlp": True,
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+    module.__class__ = sub
+
+
+def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """residual + self.forward(x), with the add in down_proj's GEMM (aotgemm_linear_residual)."""
+    h = torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.aotgemm_gate_up)
+    return torch.ops.aotgemm.aotgemm_linear_residual(h, self.down_proj.weight, residual)
+
+
+# --- decoder layers: `residual + self.mlp(hidden_states)` into down_proj's GEMM -----------------------
+# The tail of transformers' decoder-layer forwards (Llama, Qwen2, Qwen3, Mistral; 5.x, and 4.x since they
+# return a tensor):
+_DECODER_TAIL = re.compile(r"\n(?P<i>[ \t]+)hidden_states = self\.mlp\(hidden_states\)\n"
+                           r"(?P=i)hidden_states = residual \+ hidden_states\n"
+                           r"(?P=i)return hidden_states\s*$")
+_decoder_forwards: dict[type, object] = {}
+
+
+def _residual_fused_forward(cls: type):
+    """cls.forward with its last `hidden_states = residual + self.mlp(hidden_states)` made one
+    `self.mlp.aotgemm_residual(hidden_states, residual)` call, or None when its source does not end
+    exactly so (or cannot be read, or uses zero-argument super()).
+
+    The new forward is compiled from the class's own source with only those lines changed, in a copy
+    of its module's globals: whatever the installed transformers does before the MLP (attention, its
+    kwargs, decorators) is kept as is.
+    """
+    if cls in _decoder_forwards:
+        return _decoder_forwards[cls]
+    fn = None
+    try:
+        src = textwrap.dedent(inspect.getsource(cls.forward))
+    except (OSError, TypeError):
+        src = ""
+    m = _DECODER_TAIL.search(src)
+    if m and "super()" not in src and "__class__" not in src and src.count("self.mlp(") == 1:
+        ind = m.group("i")
+        tail = f"\n{ind}hidden_states = self.mlp.aotgemm_residual(hidden_states, residual)\n{ind}return hidden_states\n"
+        scope: dict = {}
+        code = compile(src[:m.start()] + tail, f"<aotgemm: {cls.__qualname__}.forward, residual fused>", "exec")
+        exec(code, dict(cls.forward.__globals__), scope)  # noqa: S102 - the class's own, checked source
+        fn = scope.get("forward")
+    _decoder_forwards[cls] = fn
+    return fn
+
+
+def fuse_decoder_residual(module: nn.Module) -> bool:
+    """Fold a decoder layer's final `residual + self.mlp(...)` into the fused MLP's down_proj GEMM.
+
+    Only when `module.mlp` was fused by `fuse_mlp`, its down_proj has no bias, and the layer's forward
+    ends exactly as transformers' decoder layers do (`_residual_fused_forward`). The class is swapped
+    for a subclass with that forward (undone by unpatch). The attention's residual add
+    (`residual + self_attn(...)`, o_proj inside the attention module) stays unfused in eager mode."""
+    mlp = getattr(module, "mlp", None)
+    if is_patched(module) or "forward" in module.__dict__ or not type(mlp).__dict__.get("_aotgemm_fused_mlp"):
+        return False
+    if mlp.down_proj.bias is not None or not _plain_linear(mlp.down_proj):
+        return False
+    fwd = _residual_fused_forward(type(module))
+    if fwd is None:
+        return False
+    cls = type(module)
+    sub = _fused_subclasses.get(cls)
+    if sub is None:
+        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
+            "forward": fwd, "_aotgemm_original_class": cls, "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+    module.__class__ = sub
+    return True
+
+
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]]) -> list[str]:
+    """Fuse the SwiGLU MLPs (`fuse_mlp`) and the residual add after them (`fuse_decoder_residual`), and route
+    the nn.Linear layers whose (dtype, N, K) the bundle holds; the names of the modules changed."""
     names = []
+    for name, module in list(model.named_modules()):
+        if fusable_mlp(module, shapes):
+            fuse_mlp(module)
+            names.append(name)
+    for name, module in list(model.named_modules()):
+        if fuse_decoder_residual(module):
+            names.append(name)
     for name, module in model.named_modules():
         if patchable(module, shapes):
             module.__class__ = _patched_class(type(module))
@@ -71,6 +263,9 @@ def unpatch_model(model: nn.Module) -> list[str]:
     names = []
     for name, module in model.named_modules():
         if is_patched(module):
+            if type(module).__dict__.get("_aotgemm_fused_mlp"):
+                # gate_proj / up_proj keep their weights as views of the concatenated buffer: no copy
+                del module._buffers["aotgemm_gate_up"]
             module.__class__ = type(module).__dict__["_aotgemm_original_class"]
             names.append(name)
     return names

@@ -38,9 +38,9 @@ def _compile_here(outdir: Path) -> None:
     designs = []
     for scale in ("tensor", "row"):
         designs.append(dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, pdl=True,
-                                           dtype="float8_e4m3fn", scale=scale))
+                                           dtype="float8_e4m3fn", epilogue="scale_" + scale))
         designs.append(dk.make_design(4096, 4096, nt=2, mt=2, wk=2, ck=2, unroll=2, stages=3, pdl=True,
-                                      dtype="float8_e4m3fn", scale=scale))
+                                      dtype="float8_e4m3fn", epilogue="scale_" + scale))
     table = {}
     for d in designs:
         sym = "aotgemm_" + dk.design_name(d)

@@ -1,7 +1,10 @@
 """Kernel source `aotgemm`: the project's own decode GEMMs (small M), from decode_kernels.
 
 Each kernel is specialised on one weight shape (N and K are compile-time
-constants) and serves M up to its design's `max_m`; larger M is never routed
+constants), one input dtype (bf16, or fp8 e4m3 W8A8) and one epilogue (bf16:
+identity, bias, residual_add, swiglu; fp8: the scale epilogue scale_tensor or
+scale_row that dequantises; fused in the output stage, decode_epilogue.EPILOGUES)
+and serves M up to its design's `max_m`; larger M is never routed
 to it (the bundle records max_m and the runtime checks it). The design dicts
 and the compile entry point live in decode_kernels, the only module that
 imports the CuTe DSL for these kernels; this module only wraps them in the
@@ -13,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ...epilogues import IDENTITY
 from ...gpus import GpuModel, gpu_model
 from ...problem import GemmProblem
 from ..spec import KernelSpec, canonical_json
@@ -21,15 +23,11 @@ from .base import OK, KernelSource, Status
 
 # The files whose code is compiled into the kernels (their text is the kernels' version), and
 # the one that chooses designs per shape (it decides enumeration, not machine code).
-_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py")
+_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_epilogue.py", "decode_design_dicts.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
-# dtype -> {epilogue the kernels fuse: the design's "scale" field (None: bf16, no scale)}.
-# fp8 (W8A8): the scale epilogues of issue 14 (aotgemm.epilogues' scale_tensor: scale_a [1],
-# scale_b [1]; scale_row: scale_b [N]), by their registry names.
-EPILOGUES = {"bfloat16": {IDENTITY: None},
-             "float8_e4m3fn": {"scale_tensor": "tensor", "scale_row": "row"}}
-DTYPES = tuple(EPILOGUES)
+# the input dtypes served (decode_epilogue.EPILOGUES lists the epilogues of each)
+DTYPES = ("bfloat16", "float8_e4m3fn")
 
 
 def _code_hash() -> str:
@@ -53,15 +51,15 @@ class DecodeSource(KernelSource):
         return (__file__, *(str(here / f) for f in _DESIGN_FILES + _KERNEL_FILES))
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        scales = EPILOGUES.get(problem.dtype, {})
-        if problem.epilogue not in scales or gpu.arch not in ARCHS:
-            return []
+        from .decode_epilogue import EPILOGUES
         from .decode_kernels import designs_for
 
+        if problem.epilogue not in EPILOGUES.get(problem.dtype, ()) or gpu.arch not in ARCHS:
+            return []
         specs = []
-        scale = scales[problem.epilogue]
-        extra = () if scale is None else (problem.dtype, scale)  # bf16: the designs (and keys) of before
-        for d in designs_for(problem.n, problem.k, gpu.arch, *extra):
+        # designs on the whole weight (swiglu: N counts the gate and the up rows); bf16 identity
+        # designs carry neither key, so their dicts (and cache keys) are those of before
+        for d in designs_for(problem.n, problem.k, gpu.arch, problem.epilogue, problem.dtype):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
                                     problem.dtype, problem.layout, problem.epilogue, problem.alignment,
                                     gpu.arch, gpu.name, max_m=int(d["max_m"]),

@@ -118,8 +118,9 @@ _SIMT_FP8_SM90 = {
 _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
 
 
-def simt_designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) -> list[dict]:
-    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid."""
+def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
+    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid
+    (for `epilogue`: those it allows, e.g. an even row count for swiglu)."""
     if dtype == FP8:
         specs = (_SIMT_FP8_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FP8_FALLBACK
     else:
@@ -129,7 +130,7 @@ def simt_designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=N
         rows, warps, unroll = (int(v) for v in spec.split(","))
         try:
             d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
-                                 dtype=dtype, scale=scale)
+                                 epilogue=epilogue, dtype=dtype)
         except ValueError:
             continue
         if d not in out:
@@ -139,7 +140,7 @@ def simt_designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=N
     return out
 
 
-def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) -> list[dict]:
+def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
     First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`). Then two
@@ -148,15 +149,17 @@ def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) 
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
     small grid, four in all, every one with PDL (it saved 0.5-1 us between
-    back-to-back GEMMs and cost nothing elsewhere).
+    back-to-back GEMMs and cost nothing elsewhere). A fused `epilogue` keeps the
+    same choice among the designs it allows (swiglu needs an even number of
+    16-row tiles per CTA); its output stage adds little to a weight stream.
 
-    fp8 (dtype "float8_e4m3fn", scale "tensor"/"row"): the fp8 table's designs
-    (_MEASURED_FP8_SM90); for a shape it lacks, the first two of the bf16 table's
-    geometries that are valid with 1-byte weights (same bytes in flight, half the
-    chunks), then the best by `_score`.
+    fp8 (dtype "float8_e4m3fn", epilogue scale_tensor or scale_row): the fp8
+    table's designs (_MEASURED_FP8_SM90); for a shape it lacks, the first two of
+    the bf16 table's geometries that are valid with 1-byte weights (same bytes in
+    flight, half the chunks), then the best by `_score`.
     """
     sms = _SM_COUNT.get(arch, 132)
-    out: list[dict] = simt_designs_for(n, k, arch, dtype, scale)
+    out: list[dict] = simt_designs_for(n, k, arch, epilogue, dtype)
     fp8 = dtype == FP8
     seen: set = set()
     for nt in (1, 2):
@@ -168,8 +171,8 @@ def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) 
                 if snt == nt:
                     try:
                         picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
-                                                  stages=st, pdl=True, dtype=dtype, scale=scale))
-                    except ValueError:  # fp8: K too short for this split
+                                                  stages=st, pdl=True, epilogue=epilogue, dtype=dtype))
+                    except ValueError:  # not one this epilogue (fp8: K) allows
                         continue
             if fp8 and not measured_fp8:
                 picked = picked[:2]
@@ -183,7 +186,7 @@ def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale=None) 
                                 try:
                                     d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
                                                     unroll=unroll, stages=stages, pdl=True,
-                                                    dtype=dtype, scale=scale)
+                                                    epilogue=epilogue, dtype=dtype)
                                 except ValueError:
                                     continue
                                 scored.append((_score(d, sms), design_name(d), d))

@@ -32,140 +32,44 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   when loaded (harmless duplicates) and never stored.
 * PDL (`pdl`): the weights of the first stages are requested before
   griddepcontrol.wait, and the next kernel is released after the main loop.
-
+* Fused epilogues (design key "epilogue", absent for identity; not the "epi"
+  key, which names the cluster reduction): bias, residual_add and swiglu of
+  aotgemm.epilogues, applied in fp32 by the final stage before its single
+  rounding to bf16 (decode_epilogue.epilogue_value). For swiglu a CTA's logical rows
+  are gate rows then the matching up rows (`weight_row`), and each CTA of a
+  cluster owns matching gate/up pairs (`push_slot`), so the CTA that sums a
+  gate row also holds its up row.
 * fp8 (design "dtype": "float8_e4m3fn", W8A8): the same 16-byte pieces carry
   16 e4m3 and feed mma.sync.m16n8k32 (two per piece, 8 bytes of each row
   apiece); the DSL reads an e4m3 A fragment as contiguous registers, so each
   piece's 4-byte words are interleaved with the other row's on the way from
-  shared memory. The fp32 sum is multiplied by scale_a * scale_b[col] once,
-  before the bf16 store ("scale": "tensor" or "row").
+  shared memory. Dequantisation is the design's scale epilogue (scale_tensor,
+  scale_row): the fp32 sum times scale_a * scale_b[col], once, before the
+  bf16 store (decode_epilogue.column_factor).
 
 M = 1 is served better by a CUDA-core kernel (decode_simt, kind "simt",
 max_m 1; see make_simt_design); compile_decode builds either kind. Design dicts
 are plain JSON (see make_design); which designs to build per shape is
-decode_designs' business. This is the only module that imports
+decode_designs' business; the dicts' fields, validation and names are
+decode_design_dicts' (re-exported here). This is the only module that imports
 cutlass for these kernels, inside functions, so importing it stays cheap.
 """
 
-# ---------------------------------------------------------------------------
-# designs
-
-# W8A8: fp8 e4m3 x and W, bf16 out, fp32 accumulation, dequantised once before the store:
-# out = acc * scale_a * scale_b[col] ("tensor": scale_b [1]; "row": scale_b [N], per weight row).
-FP8 = "float8_e4m3fn"
-FP8_SCALES = ("tensor", "row")
-
-
-def elem_bytes(d: dict) -> int:
-    """Bytes per x/W element: a design without "dtype" is bf16 (the dicts, hence keys, of bf16 stay as they were)."""
-    return 1 if d.get("dtype") == FP8 else 2
+from ...epilogues import IDENTITY, SWIGLU
+from .decode_design_dicts import (  # noqa: F401  (re-exported: the design API)
+    _validate, design_name, elem_bytes, k_step, make_design, make_simt_design, smem_bytes)
+from .decode_epilogue import (  # noqa: F401  (FP8, EPILOGUES re-exported)
+    BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, jit_launcher, output_n, push_slot,
+    weight_row)
 
 
-def k_step(d: dict) -> int:
-    """k per 16-byte piece per quad of lanes: 4 lanes x 16 bytes of one weight row (32 bf16, 64 e4m3)."""
-    return 4 * 16 // elem_bytes(d)
-
-
-def _validate_dtype(d: dict) -> None:
-    if "dtype" in d or "scale" in d:
-        if d.get("dtype") != FP8:
-            raise ValueError(f"dtype {d.get('dtype')!r}: decode designs are bf16 (no dtype field) or {FP8!r}")
-        if d.get("scale") not in FP8_SCALES:
-            raise ValueError(f"an fp8 design needs scale in {FP8_SCALES}, got {d.get('scale')!r}")
-
-
-def _validate(d: dict) -> None:
-    _validate_dtype(d)
-    if d["kind"] == "simt":
-        from .decode_simt import validate_simt
-
-        return validate_simt(d)
-    n, k = d["n"], d["k"]
-    ks = k_step(d)
-    mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
-    rows_cta = 16 * mt * wn
-    if n % rows_cta:
-        raise ValueError(f"n={n} is not a multiple of the CTA's {rows_cta} rows")
-    if k % (ks * u * wk * ck):
-        raise ValueError(f"k={k} is not a multiple of {ks}*unroll*wk*ck = {ks * u * wk * ck}")
-    if rows_cta % ck:
-        raise ValueError("the cluster's CTAs each reduce rows_cta/ck rows: ck must divide rows_cta")
-    threads = 32 * wn * wk
-    part = rows_cta // ck
-    if part > threads or threads % part:
-        raise ValueError(f"{threads} threads cannot reduce {part} rows evenly")
-    if d["max_m"] != 8 * d["nt"]:
-        raise ValueError("max_m must be 8 * nt")
-    if ck not in (1, 2, 4, 8):
-        raise ValueError("cluster size must be 1, 2, 4 or 8")
-    if d.get("epi", "push") not in ("push", "pull"):
-        raise ValueError(f"unknown epilogue {d['epi']!r}")
-    if d["kind"] not in ("swapab_rf", "swapab_cp"):
-        raise ValueError(f"unknown kind {d['kind']!r}")
-    if d.get("dtype") == FP8 and d["kind"] != "swapab_cp":
-        raise ValueError("fp8 tensor-core designs are swapab_cp only")
-    if d["kind"] == "swapab_cp":
-        chunks = k // (ks * u * wk * ck)
-        if d["stages"] < 2 or chunks < d["stages"] - 1:
-            raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
-    if smem_bytes(d) > 227 * 1024:
-        raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")
-
-
-def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
-                unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
-                epi: str = "push", dtype: str = "bfloat16", scale: str | None = None) -> dict:
-    """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
-    mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
-    cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl
-    (programmatic dependent launch), epi (cluster reduction: "push" partials into the
-    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only); for fp8,
-    dtype "float8_e4m3fn" and scale "tensor"/"row" (bf16 dicts carry neither field).
-    unroll counts 16-byte pieces per lane and row: 32 k of bf16, 64 k of e4m3."""
-    d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
-         "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
-    if kind == "swapab_cp":
-        d["stages"] = stages
-    if ck > 1:
-        d["epi"] = epi
-    _add_dtype(d, dtype, scale)
-    _validate(d)
-    return d
-
-
-def _add_dtype(d: dict, dtype: str, scale) -> None:
-    if dtype != "bfloat16" or scale is not None:
-        d["dtype"], d["scale"] = dtype, scale
-
-
-def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
-                     pdl: bool = False, dtype: str = "bfloat16", scale: str | None = None) -> dict:
-    """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
-    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane."""
-    d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
-         "unroll": unroll, "pdl": bool(pdl)}
-    _add_dtype(d, dtype, scale)
-    _validate(d)
-    return d
-
-
-def design_name(d: dict) -> str:
-    fp8 = f"_e4m3s{d['scale'][0]}" if d.get("dtype") == FP8 else ""  # _e4m3st / _e4m3sr
-    if d["kind"] == "simt":
-        return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
-                f"{'_pdl' if d['pdl'] else ''}{fp8}")
-    tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
-    return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
-            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{fp8}")
-
-
-def designs_for(n: int, k: int, arch: str, dtype: str = "bfloat16", scale: str | None = None) -> list[dict]:
-    """The candidate designs worth tuning for weight shape (n, k) on `arch` (fp8: dtype
-    "float8_e4m3fn" and its scale epilogue); see decode_designs.designs_for (kept apart:
-    choosing designs needs no kernel code)."""
+def designs_for(n: int, k: int, arch: str, epilogue: str = IDENTITY, dtype: str = BF16) -> list[dict]:
+    """The candidate designs worth tuning for weight shape (n, k) (the whole weight: for swiglu
+    N counts gate and up rows) with `epilogue` on `arch`, x and W of `dtype` (fp8: a scale
+    epilogue); see decode_designs.designs_for (kept apart: choosing designs needs no kernel code)."""
     from .decode_designs import designs_for as _designs_for
 
-    return _designs_for(n, k, arch, dtype, scale)
+    return _designs_for(n, k, arch, epilogue, dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -184,7 +88,6 @@ def _build(d: dict):
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
     FP8_IN = d.get("dtype") == FP8
-    ROW_SCALE = d.get("scale") == "row"
     EL = cutlass.Float8E4M3FN if FP8_IN else BF16   # x and W elements
     VEC = 16 // elem_bytes(d)     # elements per 16-byte piece
     KS = k_step(d)                # k per piece step (u): 4 lanes x VEC
@@ -200,6 +103,10 @@ def _build(d: dict):
     KW = K // (CK * WK)           # k extent per warp
     CHUNKS = KW // (KS * U)       # chunks of U KS-wide k steps per warp
     PART = ROWS // CK             # rows each CTA of the cluster reduces
+    EPI = d.get("epilogue", IDENTITY)
+    SWI = EPI == SWIGLU           # rows pair up: gate rows, then their up rows (weight_row)
+    OUT_ROWS = ROWS // 2 if SWI else ROWS  # output columns per CTA
+    OUTC = PART // 2 if SWI else PART      # output columns each CTA of the cluster writes
     LD = ROWS + 4                 # padded token stride of the partial sums (spreads banks)
     PUSH = CK > 1 and d.get("epi", "push") == "push"
     LDP = PART + 4                # push layout: token stride of the rows one CTA owns
@@ -227,8 +134,9 @@ def _build(d: dict):
 
     # Helpers outside the @cute.kernel body are not rewritten by the DSL's
     # preprocessor: their Python loops simply unroll while tracing.
-    def w_off(u, t, h):
-        return (t * 16 + h * 8) * K + u * KS
+    def w_off(u, h):
+        # from a lane's row of an MMA tile (w_base[t]): its row h*8 below, k step u
+        return h * 8 * K + u * KS
 
     def gsrc(tensor, off):
         # VEC consecutive elements (16 bytes) at element offset off of a global tensor
@@ -241,7 +149,7 @@ def _build(d: dict):
         for u in range(U):
             for t in range(MT):
                 for h in range(2):
-                    cute.copy(w_atom, gsrc(w, w_base + ch * (KS * U) + w_off(u, t, h)),
+                    cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)),
                               slot(my, stage, (u * MT + t) * 2 + h))
 
     def issue_x(x_atom, x, x_base, my, ch, stage):
@@ -286,10 +194,24 @@ def _build(d: dict):
         else:
             cute.copy(s_atom, src, cute.make_tensor(wr.iterator + base + h * VEC, cute.make_layout(VEC)))
 
+    def reduce_row(part, bk, tok, pslot, row):
+        # the fp32 sum over the cluster's CTAs and the warps' K slices, in a fixed order, of the
+        # row this CTA owns at slot `pslot` of its part (push) / logical row `row` (otherwise)
+        acc_s = cutlass.Float32(0.0)
+        for q in range(CK):
+            for wq in range(WK):
+                if PUSH:
+                    acc_s = acc_s + part[((q * WK + wq) * TOK + tok) * LDP + pslot]
+                elif CK > 1:
+                    src_p = cute.arch.map_dsmem_ptr(part.iterator + (wq * TOK + tok) * LD + row, q)
+                    acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(src_p.toint()))
+                else:
+                    acc_s = acc_s + part[(wq * TOK + tok) * LD + row]
+        return acc_s
+
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32,
-               scale_a: cute.Tensor, scale_b: cute.Tensor):
-        # scale_a/scale_b: fp8's dequantisation scales (bf16: unused placeholders)
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32):
+        # ep: the epilogue's operands in call order (bias, residual, scale_a/scale_b; empty for none)
         tid, _, _ = cute.arch.thread_idx()
         bn, bk, _ = cute.arch.block_idx()
         warp = tid // 32
@@ -298,7 +220,6 @@ def _build(d: dict):
         c = lane % 4
         wn_i = warp % WN
         wk_i = warp // WN
-        row_w = bn * ROWS + wn_i * (16 * MT)
         k_w = (bk * WK + wk_i) * KW
 
         if const_expr(FP8_IN):
@@ -318,8 +239,11 @@ def _build(d: dict):
         for nt in cutlass.range_constexpr(NT):
             xrows.append(cutlass.min(nt * 8 + g, m - 1))
 
-        # element offsets of this lane's 16-byte pieces at chunk 0, u = 0
-        w_base = (row_w + g) * K + k_w + c * VEC
+        # element offsets of this lane's 16-byte pieces at chunk 0, u = 0, per 16-row MMA tile
+        # (weight_row: with swiglu a warp's tiles may be gate rows and up rows)
+        w_base = []
+        for t in cutlass.range_constexpr(MT):
+            w_base.append((weight_row(bn, wn_i * (16 * MT) + t * 16, ROWS, N, SWI) + g) * K + k_w + c * VEC)
         x_base = []
         for nt in cutlass.range_constexpr(NT):
             x_base.append(xrows[nt] * K + k_w + c * VEC)
@@ -336,7 +260,7 @@ def _build(d: dict):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
                             dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * VEC, cute.make_layout(VEC))
-                            cute.copy(w_atom, gsrc(w, w_base + ch * (KS * U) + w_off(u, t, h)), dst)
+                            cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)), dst)
                     for nt in cutlass.range_constexpr(NT):
                         dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
                         cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS), dst)
@@ -397,8 +321,9 @@ def _build(d: dict):
                     for i in cutlass.range_constexpr(4):
                         r = wn_i * (16 * MT) + t * 16 + g + (i // 2) * 8
                         tok = nt * 8 + 2 * c + (i % 2)
-                        off = ((bk * WK + wk_i) * TOK + tok) * LDP + r % PART
-                        dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, r // PART)
+                        owner, pslot = push_slot(r, ROWS, PART, SWI)
+                        off = ((bk * WK + wk_i) * TOK + tok) * LDP + pslot
+                        dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, owner)
                         st_dsmem_f32(cutlass.Int32(dst_p.toint()), acc[(t * NT + nt) * 4 + i])
         if const_expr(PDL):
             # the main loop is done: let the next kernel start its prologue
@@ -408,37 +333,31 @@ def _build(d: dict):
             cute.arch.cluster_wait()
         else:
             cute.arch.sync_threads()
-        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile; fixed summation order
-        rr = tid % PART
-        step = THREADS // PART
-        col = bn * ROWS + bk * PART + rr
-        if const_expr(FP8_IN):
-            # dequantise: this output column's factor, applied once to the fp32 sum
-            deq = scale_a[0] * (scale_b[col] if const_expr(ROW_SCALE) else scale_b[0])
-        for tok in cutlass.range(tid // PART, m, step, unroll=1):
-            acc_s = cutlass.Float32(0.0)
-            for q in cutlass.range_constexpr(CK):
-                for wq in cutlass.range_constexpr(WK):
-                    if const_expr(PUSH):
-                        acc_s = acc_s + part[((q * WK + wq) * TOK + tok) * LDP + rr]
-                    elif const_expr(CK > 1):
-                        src_p = cute.arch.map_dsmem_ptr(part.iterator + (wq * TOK + tok) * LD + bk * PART + rr, q)
-                        acc_s = acc_s + ld_dsmem_f32(cutlass.Int32(src_p.toint()))
-                    else:
-                        acc_s = acc_s + part[(wq * TOK + tok) * LD + rr]
-            if const_expr(FP8_IN):
-                acc_s = acc_s * deq
-            out[tok, col] = acc_s.to(BF16)
+        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile (swiglu: PART/2 gate rows and
+        # their up rows, push_slot); fixed summation order; the epilogue's operands are read
+        # here, after griddepcontrol.wait (the previous kernel may write them)
+        rr = tid % OUTC
+        step = THREADS // OUTC
+        col = bn * OUT_ROWS + bk * OUTC + rr
+        colf = column_factor(EPI, col, ep)  # fp8: scale_a * scale_b[col], read once
+        for tok in cutlass.range(tid // OUTC, m, step, unroll=1):
+            if const_expr(SWI):
+                sums = (reduce_row(part, bk, tok, rr, bk * OUTC + rr),
+                        reduce_row(part, bk, tok, OUTC + rr, ROWS // 2 + bk * OUTC + rr))
+            else:
+                sums = (reduce_row(part, bk, tok, rr, bk * PART + rr),)
+            # fp32 epilogue, one rounding to bf16 (cuBLAS + torch rounds the GEMM first)
+            out[tok, col] = epilogue_value(EPI, sums, tok, col, ep, colf).to(BF16)
         if const_expr(CK > 1 and not PUSH):
             # pull: keep this CTA's shared memory alive until every peer has read it
             cute.arch.cluster_arrive()
             cute.arch.cluster_wait()
 
-    def launch_kernel(x, wt, out, scale_a, scale_b, stream):
+    def launch_body(x, wt, out, ep, stream):
         m = x.shape[0]
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
         w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
-        kernel(x, w, out, m, scale_a, scale_b).launch(
+        kernel(x, w, out, ep, m).launch(
             grid=[N // ROWS, CK, 1],
             block=[THREADS, 1, 1],
             cluster=[1, CK, 1] if CK > 1 else None,
@@ -447,47 +366,20 @@ def _build(d: dict):
             use_pdl=PDL,
         )
 
-    if FP8_IN:
-        @cute.jit
-        def launch_fp8(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, scale_a: cute.Tensor,
-                       scale_b: cute.Tensor, stream):
-            launch_kernel(x, wt, out, scale_a, scale_b, stream)
-
-        return launch_fp8
-
-    @cute.jit
-    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
-        launch_kernel(x, wt, out, out, out, stream)
-
-    return launch
-
-
-def smem_bytes(d: dict) -> int:
-    if d["kind"] == "simt":
-        from .decode_simt import simt_smem_bytes
-
-        return simt_smem_bytes(d)
-    rows = 16 * d["mt"] * d["wn"]
-    if d["ck"] > 1 and d.get("epi", "push") == "push":
-        part = d["ck"] * d["wk"] * 8 * d["nt"] * (rows // d["ck"] + 4) * 4
-    else:
-        part = d["wk"] * 8 * d["nt"] * (rows + 4) * 4
-    pipe = 0
-    if d["kind"] == "swapab_cp":
-        slots = d["unroll"] * (2 * d["mt"] + d["nt"])
-        pipe = d["wn"] * d["wk"] * d.get("stages", 1) * slots * 32 * 16
-    return part + pipe + 256
+    return jit_launcher(launch_body, EPI)
 
 
 def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) -> None:
     """Compile the kernel `design` describes for `target_sm` (e.g. "sm_90a") and export it.
 
-    The exported TVM-FFI function is called fn(x, wt, out, stream): x bf16
-    [M, K] row-major, wt = W.t() ([K, N], strides (1, K)), out bf16 [M, N]
-    row-major, stream the raw CUDA stream as an int.  M is dynamic, 1..max_m.
-    fp8 designs: fn(x, wt, out, scale_a, scale_b, stream) with x and wt
-    float8_e4m3fn, scale_a float32 [1], scale_b float32 [1] ("tensor") or [N]
-    ("row"); out = bf16(acc * scale_a * scale_b[col]).
+    The exported TVM-FFI function follows the one call convention
+    (aotgemm.problem): fn(x, wt, out, *the epilogue's operands, stream): x
+    [M, K] row-major and wt = W.t() ([K, N], strides (1, K)), both bf16 or
+    both float8_e4m3fn (the design's dtype), out bf16 [M, n_out] row-major
+    (n_out = N/2 for swiglu), the operands in the registry's order and shapes
+    (bias [N], residual [M, N] row-major, bf16; scale_a [1] and scale_b [1]
+    or [N], float32), stream the raw CUDA stream as an int.  M is dynamic,
+    1..max_m.
     """
     import os
 
@@ -499,16 +391,14 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     from cutlass.cute.runtime import make_fake_tensor
 
     n, k = design["n"], design["k"]
+    name = design.get("epilogue", IDENTITY)
+    n_out = output_n(name, n)
     el = cutlass.Float8E4M3FN if design.get("dtype") == FP8 else cutlass.BFloat16
     sym_m = cute.sym_int32(symbol="M")
     x = make_fake_tensor(el, (sym_m, k), (k, 1), assumed_align=16)
     wt = make_fake_tensor(el, (k, n), (1, k), assumed_align=16)
-    out = make_fake_tensor(cutlass.BFloat16, (sym_m, n), (n, 1), assumed_align=16)
-    scales = ()
-    if design.get("dtype") == FP8:
-        nb = n if design["scale"] == "row" else 1
-        scales = (make_fake_tensor(cutlass.Float32, (1,), (1,), assumed_align=4),
-                  make_fake_tensor(cutlass.Float32, (nb,), (1,), assumed_align=4))
+    out = make_fake_tensor(cutlass.BFloat16, (sym_m, n_out), (n_out, 1), assumed_align=16)
+    extras = fake_operands(name, sym_m, n, n_out)
     stream = cute.runtime.make_fake_stream()
     if design["kind"] == "simt":
         from .decode_simt import build_simt
@@ -522,5 +412,5 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
         from cutlass.base_dsl.compiler import DumpDir, KeepCUBIN, KeepPTX
 
         opts += [KeepPTX(True), KeepCUBIN(True), DumpDir(dump)]
-    compiled = cute.compile[tuple(opts)](fn, x, wt, out, *scales, stream)
+    compiled = cute.compile[tuple(opts)](fn, x, wt, out, *extras, stream)
     compiled.export_to_c(object_path, function_name=symbol)

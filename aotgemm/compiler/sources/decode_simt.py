@@ -16,9 +16,13 @@ need neither. Design fields (besides kind/n/k/max_m/pdl):
 M is dynamic up to max_m: x rows past M are clamped to row M-1 (computed,
 never stored). fp8 designs (dtype "float8_e4m3fn", decode_kernels.FP8):
 each 16-byte fragment is converted to fp32 as a whole (the DSL emits the
-paired cvt e4m3x2 -> f16x2, then f16 -> f32), then FMA; the fp32 sum is
-scaled by scale_a * scale_b[col] once before the bf16 store. Reduction: butterfly shuffles inside each warp, then the
-warps' partials through shared memory in a fixed order: deterministic.
+paired cvt e4m3x2 -> f16x2, then f16 -> f32), then FMA. Reduction:
+butterfly shuffles inside each warp, then the warps' partials through shared
+memory in a fixed order: deterministic.
+Fused epilogues (design key "epilogue"; fp8: the scale epilogue that
+dequantises): as in decode_kernels, through decode_epilogue's weight_row
+(swiglu: rows/2 gate rows, then their up rows, per CTA), column_factor and
+epilogue_value (fp32, one rounding to bf16).
 """
 
 
@@ -38,6 +42,9 @@ def validate_simt(d: dict) -> None:
         raise ValueError(f"k={k} is not a multiple of warps*32*{_vec(d)}*unroll = {step * u}")
     if d["max_m"] * rows > 32 * warps:
         raise ValueError("max_m*rows outputs must not exceed the CTA's threads")
+    if d.get("epilogue") == "swiglu" and rows % 2:
+        raise ValueError(f"swiglu: a CTA holds rows/2 gate rows and their rows/2 up rows: rows must be even, "
+                         f"got {rows}")
 
 
 def simt_smem_bytes(d: dict) -> int:
@@ -50,26 +57,38 @@ def build_simt(d: dict):
     import cutlass.cute as cute
     from cutlass import const_expr
 
+    from .decode_epilogue import column_factor, epilogue_value, jit_launcher, weight_row
+
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
     N, K = d["n"], d["k"]
     MM, R, WARPS, U, PDL = d["max_m"], d["rows"], d["warps"], d["unroll"], d["pdl"]
     FP8_IN = d.get("dtype") == "float8_e4m3fn"
-    ROW_SCALE = d.get("scale") == "row"
     EL = cutlass.Float8E4M3FN if FP8_IN else BF16
     V = _vec(d)                        # elements per 16-byte load
     THREADS = 32 * WARPS
     STEP = WARPS * 32 * V              # k covered by the CTA per iteration
     CHUNKS = K // (STEP * U)
+    EPI = d.get("epilogue", "identity")
+    SWI = EPI == "swiglu"
+    OUTR = R // 2 if SWI else R        # output columns per CTA
+
+    def sum_warps(part, i):
+        # output i's partials of the warps, in a fixed order
+        s = cutlass.Float32(0.0)
+        for wq in range(WARPS):
+            s = s + part[wq * (MM * R) + i]
+        return s
 
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, m: cutlass.Int32,
-               scale_a: cute.Tensor, scale_b: cute.Tensor):
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32):
         tid, _, _ = cute.arch.thread_idx()
         bn, _, _ = cute.arch.block_idx()
         warp = tid // 32
         lane = tid % 32
-        row0 = bn * R
         k0 = tid * V
+        wrows = []  # the weight rows of this CTA's logical rows (swiglu: gate rows, then their up rows)
+        for r in cutlass.range_constexpr(R):
+            wrows.append(weight_row(bn, r, R, N, SWI))
 
         w_atom = cute.make_copy_atom(
             cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
@@ -94,7 +113,7 @@ def build_simt(d: dict):
             for u in cutlass.range_constexpr(U):
                 kk = k0 + (ch * U + u) * STEP
                 for r in cutlass.range_constexpr(R):
-                    src = cute.make_tensor((w.iterator + (row0 + r) * K + kk).align(16), cute.make_layout(V))
+                    src = cute.make_tensor((w.iterator + wrows[r] * K + kk).align(16), cute.make_layout(V))
                     dst = cute.make_tensor(wr.iterator + (u * R + r) * V, cute.make_layout(V))
                     cute.copy(w_atom, src, dst)
                 for mi in cutlass.range_constexpr(MM):
@@ -127,34 +146,25 @@ def build_simt(d: dict):
             if lane == 0:
                 part[warp * (MM * R) + i] = v
         cute.arch.sync_threads()
-        if tid < MM * R:
-            mi = tid // R
+        # one thread per (token, output column); the epilogue's operands are read here, after
+        # griddepcontrol.wait (the previous kernel may write them)
+        if tid < MM * OUTR:
+            mi = tid // OUTR
+            j = tid % OUTR
             if mi < m:
-                s = cutlass.Float32(0.0)
-                for wq in cutlass.range_constexpr(WARPS):
-                    s = s + part[wq * (MM * R) + tid]
-                col = row0 + tid % R
-                if const_expr(FP8_IN):
-                    # dequantise once, on the fp32 sum
-                    s = s * scale_a[0] * (scale_b[col] if const_expr(ROW_SCALE) else scale_b[0])
-                out[mi, col] = s.to(BF16)
+                if const_expr(SWI):
+                    sums = (sum_warps(part, mi * R + j), sum_warps(part, mi * R + OUTR + j))
+                else:
+                    sums = (sum_warps(part, mi * R + j),)
+                col = bn * OUTR + j
+                # fp32 epilogue (fp8: dequantised here), one rounding to bf16
+                colf = column_factor(EPI, col, ep)
+                out[mi, col] = epilogue_value(EPI, sums, mi, col, ep, colf).to(BF16)
 
-    def launch_kernel(x, wt, out, scale_a, scale_b, stream):
+    def launch_body(x, wt, out, ep, stream):
         m = x.shape[0]
         w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
-        kernel(x, w, out, m, scale_a, scale_b).launch(grid=[N // R, 1, 1], block=[THREADS, 1, 1],
-                                                      smem=simt_smem_bytes(d), stream=stream, use_pdl=PDL)
+        kernel(x, w, out, ep, m).launch(grid=[N // R, 1, 1], block=[THREADS, 1, 1],
+                                        smem=simt_smem_bytes(d), stream=stream, use_pdl=PDL)
 
-    if FP8_IN:
-        @cute.jit
-        def launch_fp8(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, scale_a: cute.Tensor,
-                       scale_b: cute.Tensor, stream):
-            launch_kernel(x, wt, out, scale_a, scale_b, stream)
-
-        return launch_fp8
-
-    @cute.jit
-    def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
-        launch_kernel(x, wt, out, out, out, stream)  # bf16: no scales (placeholders, unused)
-
-    return launch
+    return jit_launcher(launch_body, EPI)

@@ -1,0 +1,240 @@
+"""Fold a GEMM's epilogue into one aotgemm op, in an exported graph, where the bundle has a kernel for it.
+
+Runs before the plain GEMM routing of rewrite.py, on the same ExportedProgram.
+Patterns (gemm(x, W) is any form rewrite._match recognises, without a bias):
+
+    silu(gemm(x, Wg)) * gemm(x, Wu)          -> aotgemm_linear_swiglu(x, Wgu)   Wgu = cat([Wg, Wu]): a new
+                                                constant made here; Wg and Wu are dropped when nothing
+                                                else uses them
+    g, u = chunk(gemm(x, Wgu), 2, -1)        -> aotgemm_linear_swiglu(x, Wgu)   (or split(.., N/2, -1))
+    silu(g) * u
+    r + gemm(x, W)  /  gemm(x, W) + r        -> aotgemm_linear_residual(x, W, r)   r of the GEMM's shape
+
+A pattern is folded only when (dtype, epilogue, N, K) is in `fusable`
+(meta.epilogue_coverage: a bundle kernel for that epilogue problem on the
+package's target) and every intermediate value has no other user: what the
+bundle cannot serve stays Inductor's (which fuses the epilogue into its own
+pointwise kernels after cuBLAS).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import torch
+from torch.fx import Graph, Node
+
+from ..epilogues import RESIDUAL_ADD, SWIGLU
+from ..runtime.table import supported_dtype
+from .meta import Routed
+from .op import op as aotgemm_op
+from .rewrite import _match, _transposed_weight, _val
+
+aten = torch.ops.aten
+_SILU = tuple(t for t in (getattr(aten.silu, "default", None),) if t is not None)
+_MUL = (aten.mul.Tensor,)
+_ADD = (aten.add.Tensor,)
+
+
+def _only_user(n: Node, user: Node) -> bool:
+    return isinstance(n, Node) and list(n.users) == [user]
+
+
+def _plain_gemm(n) -> tuple[Node, Node] | None:
+    """(x, W) when n is a bias-free GEMM of x [.., K] and a 2-D W [N, K] of a kernel dtype, else None."""
+    if not isinstance(n, Node):
+        return None
+    m = _match(n)
+    if m is None or m[2] is not None:
+        return None
+    x, w, _ = m
+    xv, wv = _val(x), _val(w)
+    if xv is None or wv is None or wv.dim() != 2 or xv.dim() < 1 or xv.dtype != wv.dtype:
+        return None
+    if not all(isinstance(d, int) for d in wv.shape) or supported_dtype(xv.dtype) is None or xv.shape[-1] != wv.shape[1]:
+        return None
+    return x, w
+
+
+def _key(x: Node, w: Node, epilogue: str, n: int | None = None) -> tuple[str, str, int, int]:
+    wv = _val(w)
+    return supported_dtype(_val(x).dtype), epilogue, int(n if n is not None else wv.shape[0]), int(wv.shape[1])
+
+
+def _erase(graph: Graph, *nodes: Node) -> None:
+    """Erase `nodes` (in order) and the transposes of W they leave unused."""
+    for n in nodes:
+        feeds = [a for a in n.args if isinstance(a, Node)]
+        graph.erase_node(n)
+        for a in feeds:
+            if not a.users and a.op == "call_function" and _transposed_weight(a) is not None:
+                graph.erase_node(a)
+
+
+class _Constants:
+    """Reads and adds the ExportedProgram's lifted weights (parameters, buffers, constants)."""
+
+    def __init__(self, ep: torch.export.ExportedProgram):
+        self.ep = ep
+        self.specs = {s.arg.name: s for s in ep.graph_signature.input_specs if hasattr(s.arg, "name")}
+        self.added = 0
+
+    def tensor(self, node: Node) -> torch.Tensor | None:
+        from torch.export.graph_signature import InputKind
+
+        spec = self.specs.get(node.name) if node.op == "placeholder" else None
+        if spec is None or spec.kind not in (InputKind.PARAMETER, InputKind.BUFFER, InputKind.CONSTANT_TENSOR):
+            return None
+        t = self.ep.state_dict.get(spec.target)
+        if t is None:
+            t = self.ep.constants.get(spec.target)
+        return t if isinstance(t, torch.Tensor) else None
+
+    def add(self, graph: Graph, value: torch.Tensor, fake: torch.Tensor, hint: str) -> Node:
+        """A new parameter placeholder holding `value`, after the existing parameters."""
+        from torch.export.graph_signature import InputKind, InputSpec, TensorArgument
+
+        specs = self.ep.graph_signature.input_specs
+        target = f"aotgemm_{hint}_{self.added}"
+        while target in self.ep.state_dict:
+            self.added += 1
+            target = f"aotgemm_{hint}_{self.added}"
+        self.added += 1
+        at = sum(1 for s in specs if s.kind == InputKind.PARAMETER)  # parameters come first
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        with graph.inserting_before(placeholders[at] if at < len(placeholders) else None):
+            node = graph.placeholder(target)
+        node.meta["val"] = fake
+        specs.insert(at, InputSpec(InputKind.PARAMETER, TensorArgument(node.name), target, None))
+        self.ep.state_dict[target] = torch.nn.Parameter(value, requires_grad=False)
+        self.specs[node.name] = specs[at]
+        return node
+
+    def drop_unused(self, graph: Graph, node: Node) -> None:
+        """Remove a weight placeholder nothing uses any more, and its tensor unless another input shares it."""
+        if node.op != "placeholder" or node.users or node.name not in self.specs:
+            return
+        spec = self.specs.pop(node.name)
+        specs = self.ep.graph_signature.input_specs
+        specs.remove(spec)
+        graph.erase_node(node)
+        if not any(s.target == spec.target for s in specs):
+            self.ep.state_dict.pop(spec.target, None)
+            self.ep.constants.pop(spec.target, None)
+
+
+def _swiglu_two_weights(mul: Node, fusable, consts: _Constants):
+    """silu(gemm(x, Wg)) * gemm(x, Wu): (x, Wg, Wu, the nodes to erase) or None."""
+    for a, b in (mul.args[:2], mul.args[1::-1]):
+        if not (isinstance(a, Node) and a.target in _SILU and _only_user(a, mul)):
+            continue
+        g, u = _plain_gemm(a.args[0]), _plain_gemm(b)
+        if g is None or u is None or g[0] is not u[0] or not _only_user(a.args[0], a) or not _only_user(b, mul):
+            continue
+        (x, wg), (_, wu) = g, u
+        if _val(wg).shape != _val(wu).shape or consts.tensor(wg) is None or consts.tensor(wu) is None:
+            continue
+        if _key(x, wg, SWIGLU, 2 * _val(wg).shape[0]) in fusable:
+            return x, wg, wu, (mul, a, a.args[0], b)
+    return None
+
+
+def _swiglu_chunked(mul: Node, fusable):
+    """g, u = chunk(gemm(x, W), 2, -1); silu(g) * u: (x, W, the nodes to erase) or None."""
+    for a, b in (mul.args[:2], mul.args[1::-1]):
+        if not (isinstance(a, Node) and a.target in _SILU and _only_user(a, mul) and isinstance(b, Node)):
+            continue
+        g = a.args[0]
+        if not (isinstance(g, Node) and g.op == "call_function" and g.target is operator.getitem):
+            continue
+        if not (b.op == "call_function" and b.target is g.target and b.args[0] is g.args[0]
+                and (g.args[1], b.args[1]) == (0, 1) and _only_user(g, a) and _only_user(b, mul)):
+            continue
+        split = g.args[0]
+        if not (isinstance(split, Node) and split.target in (aten.split.Tensor, aten.chunk.default)):
+            continue
+        gemm = _plain_gemm(split.args[0])
+        if gemm is None or not _only_user(split.args[0], split) or set(split.users) != {g, b}:
+            continue
+        x, w = gemm
+        n = int(_val(w).shape[0])
+        nd = _val(split.args[0]).dim()
+        dim = split.args[2] if len(split.args) > 2 else split.kwargs.get("dim", 0)
+        halves = split.args[1] == (2 if split.target == aten.chunk.default else n // 2)
+        if n % 2 or not halves or dim % nd != nd - 1:  # two halves along the last dim only
+            continue
+        if _key(x, w, SWIGLU) in fusable:
+            return x, w, (mul, a, g, b, split, split.args[0])
+    return None
+
+
+def _residual(add: Node, fusable):
+    """r + gemm(x, W) (either order, alpha 1): (x, W, r, the nodes to erase) or None."""
+    if add.kwargs.get("alpha", 1) != 1 or len(add.args) != 2:
+        return None
+    for gemm, r in (add.args[::-1], add.args):
+        m = _plain_gemm(gemm)
+        if m is None or not _only_user(gemm, add) or not isinstance(r, Node):
+            continue
+        gv, rv = _val(gemm), _val(r)
+        if rv is None or rv.shape != gv.shape or rv.dtype != gv.dtype or rv.device != gv.device:
+            continue
+        if _key(*m, RESIDUAL_ADD) in fusable:
+            return m[0], m[1], r, (add, gemm)
+    return None
+
+
+def _replace(graph: Graph, old: Node, target, args) -> Node:
+    with graph.inserting_before(old):
+        new = graph.call_function(target, args)
+    new.meta.update(old.meta)
+    old.replace_all_uses_with(new)
+    return new
+
+
+def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
+    """Rewrite, in place, every epilogue pattern of `ep` whose problem is in `fusable` ({(dtype, epilogue, n, k)})."""
+    if not fusable:
+        return []
+    graph = ep.graph_module.graph
+    consts = _Constants(ep)
+    swiglu, residual = aotgemm_op("aotgemm_linear_swiglu"), aotgemm_op("aotgemm_linear_residual")
+    routed: list[Routed] = []
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.graph is not graph:
+            continue
+        if node.target in _MUL:
+            m2 = _swiglu_two_weights(node, fusable, consts)
+            if m2 is not None:
+                x, wg, wu, dead = m2
+                value = torch.cat([consts.tensor(wg).detach(), consts.tensor(wu).detach()])
+                fv = _val(wg)
+                with fv.fake_mode:
+                    fake = torch.cat([fv, _val(wu)])
+                w = consts.add(graph, value, fake, "gate_up")
+                _replace(graph, node, swiglu, (x, w))
+                _erase(graph, *dead)
+                consts.drop_unused(graph, wg)
+                consts.drop_unused(graph, wu)
+                routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
+                continue
+            m1 = _swiglu_chunked(node, fusable)
+            if m1 is not None:
+                x, w, dead = m1
+                _replace(graph, node, swiglu, (x, w))
+                _erase(graph, *dead)
+                routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
+        elif node.target in _ADD:
+            m3 = _residual(node, fusable)
+            if m3 is not None:
+                x, w, r, dead = m3
+                _replace(graph, node, residual, (x, w, r))
+                _erase(graph, *dead)
+                routed.append(Routed(node.name, *_rk(x, w, RESIDUAL_ADD)))
+    graph.lint()
+    return routed
+
+
+def _rk(x: Node, w: Node, epilogue: str) -> tuple[str, int, int, str]:
+    wv = _val(w)
+    return supported_dtype(_val(x).dtype), int(wv.shape[0]), int(wv.shape[1]), epilogue

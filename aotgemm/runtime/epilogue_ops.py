@@ -1,0 +1,184 @@
+"""The fused-epilogue ops: a GEMM and its epilogue from one bundle kernel, else cuBLAS + the epilogue in torch.
+
+    torch.ops.aotgemm.aotgemm_linear_swiglu(x, w_gate_up)      # silu(x Wg^T) * (x Wu^T), W = [gate; up]
+    torch.ops.aotgemm.aotgemm_linear_residual(x, w, residual)  # x W^T + residual
+
+Each call is looked up, like aotgemm_linear's, by the GemmProblem key
+(dtype, "linear", epilogue, N, K) + bucket_for(M) in the active dispatch
+table; when the bundle has no entry for the epilogue's problem, the identity
+problem's entry serves the GEMM and the epilogue runs after it in torch (the
+way a bias is served). The shared rule (aotgemm.dispatch_rule.decide) decides,
+with the epilogue's operands checked by `operand_contiguous`; a hit calls the
+kernel through the one call convention (table.call_epilogue), a miss runs
+`F.linear` and the epilogue's unfused form (Epilogue.unfused). Every call is
+counted in aotgemm.runtime.stats() (hits / misses, and `epilogues` by name);
+the first miss of each (shape, reason, epilogue) is logged. The AOTInductor
+shims of the same names (aotgemm/native/shim.cpp) follow the same steps.
+
+N is the weight's row count: for swiglu, 2 x the intermediate size (the
+output is N/2 wide). Names repeat the namespace for the AOTI shim's name
+(aotgemm/aoti/op.py says why).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+
+from ..dispatch_rule import Device, Reason, decide, operand_contiguous, rows
+from ..epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU, epilogue
+from ..errors import UnsupportedInput
+from ..problem import DTYPE_BYTES, LINEAR, bucket_for
+from . import ops
+from .log import get_logger
+from .table import call_epilogue, dtype_name, supported_dtype
+
+# op name -> the epilogue it serves (the AOTI rewrite and op.py read this too)
+OPS = {"aotgemm_linear_swiglu": SWIGLU, "aotgemm_linear_residual": RESIDUAL_ADD}
+SCHEMAS = {
+    "aotgemm_linear_swiglu": "aotgemm_linear_swiglu(Tensor x, Tensor weight) -> Tensor",
+    "aotgemm_linear_residual": "aotgemm_linear_residual(Tensor x, Tensor weight, Tensor residual) -> Tensor",
+}
+
+
+def _check(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> None:
+    """Raise UnsupportedInput (one line: what is wrong, what to do) unless the call is well formed."""
+    where = f"aotgemm::{op}"
+    if weight.dim() != 2:
+        raise UnsupportedInput(f"{where}: weight must be 2-D [N, K], got shape {tuple(weight.shape)}")
+    n, k = weight.shape
+    if x.dim() < 1 or x.shape[-1] != k:
+        raise UnsupportedInput(f"{where}: x has shape {tuple(x.shape)} but weight is [N={n}, K={k}]; "
+                               f"x's last dimension must be K={k}")
+    if x.dtype != weight.dtype or x.device != weight.device:
+        raise UnsupportedInput(f"{where}: x is {x.dtype} on {x.device} but weight is {weight.dtype} on "
+                               f"{weight.device}; they must match")
+    if op == "aotgemm_linear_swiglu" and n % 2:
+        raise UnsupportedInput(f"{where}: weight must be [gate; up] stacked along N (an even N), got N={n}; "
+                               "concatenate the gate and up weights with torch.cat([w_gate, w_up])")
+    for name, t in operands.items():
+        want = (*x.shape[:-1], n)
+        if tuple(t.shape) != want:
+            raise UnsupportedInput(f"{where}: {name} must have shape {want} (x's leading dims + [N]), "
+                                   f"got {tuple(t.shape)}")
+        if t.dtype != x.dtype or t.device != x.device:
+            raise UnsupportedInput(f"{where}: {name} is {t.dtype} on {t.device} but x is {x.dtype} on {x.device}; "
+                                   "they must match")
+
+
+def _miss(op, name, x, weight, operands, dt, n, k, bucket, reason: Reason) -> torch.Tensor:
+    if ops.record_miss((dt, n, k, bucket, reason.text, name)):
+        level = logging.WARNING if reason.warns else logging.INFO
+        get_logger().log(level, "cuBLAS + torch serve %s linear N=%d K=%d + %s (M bucket %s): %s (logged once "
+                         "per shape, epilogue and reason; see aotgemm.runtime.stats())", dt, n, k, name, bucket,
+                         reason.text)
+    return epilogue(name).unfused(torch.nn.functional.linear(x, weight), **operands)
+
+
+def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> torch.Tensor:
+    """out = epilogue(x @ weight.T, operands) for the epilogue op `op`: a bundle kernel when the rule allows."""
+    _check(op, x, weight, operands)
+    name = OPS[op]
+    ep = epilogue(name)
+    n, k = weight.shape
+    dt = dtype_name(x.dtype)
+    d = ops.get_active()
+    if d is None:
+        return _miss(op, name, x, weight, operands, dt, n, k, None, Reason.NOT_LOADED)
+    shape = x.shape
+    m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
+    bucket = bucket_for(m, d.buckets) if d.buckets else None
+    dev = x.device
+    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
+        device = Device.SERVED
+    else:
+        device = Device.CPU if dev.type == "cpu" else Device.OTHER
+    route, used = d.table.get((dt, LINEAR, name, n, k, bucket)), name
+    if route is None:  # no entry for the epilogue's problem: the plain GEMM's, the epilogue after it
+        route, used = d.table.get((dt, LINEAR, IDENTITY, n, k, bucket)), IDENTITY
+    fused = used == name
+    x_row = rows(shape, x.stride())
+    pointers = [x.data_ptr(), weight.data_ptr()]
+    contiguous = True
+    if fused:
+        for o, t in operands.items():
+            pointers.append(t.data_ptr())
+            contiguous = contiguous and operand_contiguous(ep.operand_shapes[o], m, n, t.shape, t.stride())
+    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
+                    device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
+                    w_strides=weight.stride(), operands_contiguous=contiguous, pointers=pointers,
+                    element_bytes=DTYPE_BYTES.get(dt, 0))
+    if reason is not Reason.HIT:
+        return _miss(op, name, x, weight, operands, dt, n, k, bucket, reason)
+    x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
+    if fused:  # the operands as the kernel indexes them: [N], or [M, N] rows N apart (checked above)
+        args = {o: (t if len(ep.operand_shapes[o]) == 1 else t.as_strided((m, n), (n, 1)))
+                for o, t in operands.items()}
+        out = torch.empty((m, ep.output_n(n)), dtype=x.dtype, device=dev)
+        call_epilogue(route.fn, name, x2, weight, out, args, ops._current_stream(dev))
+        out = out.view(*shape[:-1], out.shape[1])
+    else:
+        plain = torch.empty((m, n), dtype=x.dtype, device=dev)
+        call_epilogue(route.fn, IDENTITY, x2, weight, plain, {}, ops._current_stream(dev))
+        out = ep.unfused(plain.view(*shape[:-1], n), **operands)
+    ops._count((dt, n, k, bucket, ops.HIT, name))
+    return out
+
+
+def linear_swiglu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """silu(x @ Wg^T) * (x @ Wu^T) for weight = [Wg; Wu] ([2I, K]): output [..., I]."""
+    return serve("aotgemm_linear_swiglu", x, weight, {})
+
+
+def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """x @ W^T + residual, residual [..., N] (x's leading dims)."""
+    return serve("aotgemm_linear_residual", x, weight, {"residual": residual})
+
+
+# --- registration: the same Library API as aotgemm_linear (ops.py says why not custom_op) -----------
+_LIB = torch.library.Library("aotgemm", "FRAGMENT")
+for _op, _schema in SCHEMAS.items():
+    _LIB.define(_schema)
+for _key in ("CPU", "CUDA"):
+    _LIB.impl("aotgemm_linear_swiglu", linear_swiglu, _key)
+    _LIB.impl("aotgemm_linear_residual", linear_residual, _key)
+
+
+@torch.library.register_fake("aotgemm::aotgemm_linear_swiglu", lib=_LIB)
+def _swiglu_fake(x, weight):
+    _check("aotgemm_linear_swiglu", x, weight, {})
+    return x.new_empty((*x.shape[:-1], weight.shape[0] // 2))
+
+
+@torch.library.register_fake("aotgemm::aotgemm_linear_residual", lib=_LIB)
+def _residual_fake(x, weight, residual):
+    _check("aotgemm_linear_residual", x, weight, {"residual": residual})
+    return x.new_empty((*x.shape[:-1], weight.shape[0]))
+
+
+def _setup_context(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _backward_of(op: str):
+    """Backward by recomputing the unfused form with autograd (the ops serve inference; this keeps a model
+    whose weights require grad working, with torch's gradients)."""
+    name = OPS[op]
+
+    def backward(ctx, grad):
+        x, weight, *rest = ctx.saved_tensors
+        leaves = [t.detach().requires_grad_(need) for t, need in zip((x, weight, *rest), ctx.needs_input_grad)]
+        operands = dict(zip(epilogue(name).operands, leaves[2:]))
+        with torch.enable_grad():
+            y = epilogue(name).unfused(torch.nn.functional.linear(leaves[0], leaves[1]), **operands)
+            wanted = [t for t in leaves if t.requires_grad]
+            grads = iter(torch.autograd.grad(y, wanted, grad) if wanted else ())
+        return tuple(next(grads) if t.requires_grad else None for t in leaves)
+
+    return backward
+
+
+for _op in OPS:
+    torch.library.register_autograd(f"aotgemm::{_op}", _backward_of(_op), setup_context=_setup_context, lib=_LIB)

@@ -1,0 +1,377 @@
+#!/usr/bin/env python
+"""Latency, CUDA-graph latency, time to first output and bundle hits of a Llama-3.1-8B block + lm_head (bf16).
+
+    python bench/aoti_latency.py --bundle tuned-h200.agb [--out bench/results/aoti_latency.json]
+
+Rows (each in a FRESH process; TTFO from the process's first line to the first output, synchronised):
+  eager               the model as built (testing.llama_block_lm_head: weights generated on the GPU)
+  eager-patched       the same + aotgemm.runtime.load(bundle) + patch(model) (the eager path of runtime/eager.py)
+  aoti                a plain AOTInductor package (torch._inductor.aoti_load_package)
+  aoti-bundle         the aotgemm package (aotgemm.aoti.compile / aotgemm.aoti.load)
+  CUDA-graph rows     each of the above captured in a torch.cuda.CUDAGraph at --graph-ms and replayed; the
+                      AOTInductor ones in their own processes, loaded with run_single_threaded=True (the
+                      runner's mode for graph capture). A capture that fails is reported with its error.
+Latency: median of --iters runs timed with CUDA events (one forward each), per M in --ms; graph rows time
+replays the same way. Bundle hits per M: aotgemm.runtime.stats() (eager-patched) or aotgemm.aoti.counters()
+(aoti-bundle) over one forward, "hits/GEMM calls". Every row's output at M=16 is compared with eager's
+(relative Frobenius error). The host-overhead table comes from bench/runtime_overhead.py (same bundle).
+The two packages compile in parallel (CXX=/usr/bin/g++ by default); the whole run takes ~3-4 minutes on the
+H200 host. Writes JSON (--out) and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+T_START = time.perf_counter()
+REPO = Path(__file__).resolve().parent.parent
+SEED = 0
+GEMMS = 5  # qkv, o, gate_up, down, lm_head
+SMALL = {"hidden": 64, "q": 64, "kv": 16, "inter": 96, "vocab": 200}  # --small: CPU smoke test of the script
+
+
+def _dims(args) -> dict:
+    return dict(SMALL) if args.small else {}
+
+
+def _hidden(args) -> int:
+    return SMALL["hidden"] if args.small else 4096
+
+
+def _sync(dev: str) -> None:
+    import torch
+
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def _median_ms(fn, iters: int, dev: str) -> float:
+    import torch
+
+    for _ in range(3):
+        fn()
+    _sync(dev)
+    times = []
+    for _ in range(iters):
+        if dev == "cuda":
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            b.synchronize()
+            times.append(a.elapsed_time(b))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(1e3 * (time.perf_counter() - t0))
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------ worker ---
+def _ready(args, dev):
+    """The callable of this row, made ready (weights generated, bundle loaded, package loaded)."""
+    import torch
+
+    from aotgemm.aoti import testing
+
+    name = args.worker.removesuffix("-graph")
+    if name in ("eager", "eager-patched"):
+        model = testing.llama_block_lm_head(dev, seed=SEED, **_dims(args))
+        if name == "eager-patched":
+            import aotgemm.runtime as rt
+
+            rt.load(args.bundle, strict=dev == "cuda")
+            rt.patch(model)
+        return model
+    single = args.worker.endswith("-graph")
+    if name == "aoti":
+        import inspect
+
+        ok = "run_single_threaded" in inspect.signature(torch._inductor.aoti_load_package).parameters
+        return torch._inductor.aoti_load_package(args.package, **({"run_single_threaded": single} if ok else {}))
+    import aotgemm.aoti as aoti
+
+    return aoti.load(args.package, run_single_threaded=single)
+
+
+def _hits(args):
+    """(read, reset) of this row's bundle counters: a function returning (hits, GEMM calls)."""
+    name = args.worker.removesuffix("-graph")
+    if name == "eager-patched":
+        import aotgemm.runtime as rt
+
+        return (lambda: (rt.stats().total_hits, rt.stats().total_hits + rt.stats().total_misses)), rt.reset_stats
+    if name == "aoti-bundle":
+        import aotgemm.aoti as aoti
+
+        return (lambda: (aoti.counters()["hits"], aoti.counters()["calls"])), aoti.reset_counters
+    return None, None
+
+
+def worker(args) -> dict:
+    import torch  # timed: part of the time to first output
+
+    sys.path.insert(0, str(REPO))
+    from aotgemm.aoti import testing
+
+    dev = args.device
+    torch.zeros(1, device=dev)
+    _sync(dev)
+    t_cuda = time.perf_counter()
+    res: dict = {"config": args.worker}
+    ms = [int(m) for m in args.ms.split(",")]
+    graph_ms = [int(m) for m in args.graph_ms.split(",") if m]
+    with torch.no_grad():
+        fn = _ready(args, dev)
+        _sync(dev)
+        t_ready = time.perf_counter()
+        y = fn(testing.deterministic_input((ms[0], _hidden(args)), torch.bfloat16, dev))
+        _sync(dev)
+        t_first = time.perf_counter()
+        res.update(ttfo_s=t_first - T_START, cuda_init_s=t_cuda - T_START, ready_s=t_ready - t_cuda,
+                   first_run_s=t_first - t_ready, first_m=ms[0])
+        read, reset = _hits(args)
+        xs = {m: testing.deterministic_input((m, _hidden(args)), torch.bfloat16, dev) for m in sorted({*ms, *graph_ms})}
+        if not args.worker.endswith("-graph"):
+            res["latency_ms"], res["hits"] = {}, {}
+            for m in ms:
+                x = xs[m]
+                if read:
+                    fn(x)
+                    reset()
+                    fn(x)
+                    res["hits"][str(m)] = "%d/%d" % read()
+                res["latency_ms"][str(m)] = _median_ms(lambda: fn(x), args.iters, dev)
+            if 16 in xs:
+                torch.save(fn(xs[16]).float().cpu(), Path(args.work) / f"out16-{args.worker}.pt")
+        if dev == "cuda" and (args.worker.endswith("-graph") or args.worker.startswith("eager")):
+            res["graph_ms"], res["graph_hits"], res["graph_rel_err"] = {}, {}, {}
+            for m in graph_ms:
+                x = xs[m].clone()
+                try:
+                    want = fn(x).float()
+                    side = torch.cuda.Stream()
+                    side.wait_stream(torch.cuda.current_stream())
+                    with torch.cuda.stream(side):
+                        for _ in range(2):
+                            fn(x)
+                    torch.cuda.current_stream().wait_stream(side)
+                    if reset:
+                        reset()
+                    g = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(g):
+                        out = fn(x)
+                    if read:
+                        res["graph_hits"][str(m)] = "%d/%d captured" % read()
+                    out.fill_(float("nan"))
+                    g.replay()
+                    torch.cuda.synchronize()
+                    res["graph_rel_err"][str(m)] = float((out.float() - want).norm() / want.norm())
+                    res["graph_ms"][str(m)] = _median_ms(g.replay, args.iters, dev)
+                    if args.worker.endswith("-graph") and m == 16:
+                        torch.save(out.float().cpu(), Path(args.work) / f"out16-{args.worker}.pt")
+                except Exception as e:  # a runner that cannot be captured: say why
+                    res["graph_error"] = f"M={m}: {type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
+                    break
+        del y
+    return res
+
+
+# ------------------------------------------------------------------ parent ---
+def _env(work: Path, name: str, no_compiler: bool) -> dict:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "TORCHINDUCTOR_CACHE_DIR": str(work / f"inductor-{name}"), "TRITON_CACHE_DIR": str(work / f"triton-{name}")}
+    if no_compiler:
+        env.update(PATH="/nonexistent", CXX="/nonexistent/g++", CC="/nonexistent/gcc")
+    return env
+
+
+def _me(args, *extra: str) -> list[str]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--ms", args.ms, "--graph-ms", args.graph_ms,
+           "--iters", str(args.iters), "--device", args.device, "--work", str(args.work), *extra]
+    if args.bundle:
+        cmd += ["--bundle", args.bundle]
+    return cmd + (["--small"] if args.small else [])
+
+
+def compile_package(args) -> dict:
+    """Child: export the model and compile one package (args.compile: 'plain' or 'bundle')."""
+    import torch
+    from torch.export import Dim
+
+    sys.path.insert(0, str(REPO))
+    from aotgemm.aoti import testing
+
+    model = testing.llama_block_lm_head(args.device, seed=SEED, **_dims(args))
+    example = (torch.randn(8, _hidden(args), device=args.device, dtype=torch.bfloat16),)
+    out = Path(args.work) / f"{args.compile}.pt2"
+    t0 = time.perf_counter()
+    if args.compile == "plain":
+        ep = torch.export.export(model, example, dynamic_shapes=({0: Dim("m", min=1, max=1 << 16)},))
+        torch._inductor.aoti_compile_and_package(ep, package_path=str(out), inductor_configs={"cpp.cxx": (None, args.cxx)})
+        return {"package": str(out), "compile_s": time.perf_counter() - t0}
+    import aotgemm.aoti as aoti
+
+    aoti.compile(model, example, args.bundle, out, cxx=args.cxx)
+    info = aoti.package_info(out)
+    return {"package": str(out), "compile_s": time.perf_counter() - t0, "routed": [[r.n, r.k] for r in info.routed]}
+
+
+def _json_of(proc: subprocess.CompletedProcess | None, what: str) -> dict:
+    if proc is None or proc.returncode != 0:
+        return {"error": f"{what} failed: " + ((proc.stderr or "")[-2000:] if proc else "not run")}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_rows(args, packages: dict) -> list[dict]:
+    plan = [("eager", None), ("eager-patched", None)]
+    if "plain" in packages:
+        plan += [("aoti", packages["plain"]), ("aoti-graph", packages["plain"])]
+    if "bundle" in packages:
+        plan += [("aoti-bundle", packages["bundle"]), ("aoti-bundle-graph", packages["bundle"])]
+    rows = []
+    for name, pkg in plan:
+        if name.endswith("-graph") and (args.device != "cuda" or not args.graph_ms):
+            continue
+        cmd = _me(args, "--worker", name) + (["--package", pkg] if pkg else [])
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.work, name, pkg is not None),
+                               timeout=180)
+            r = _json_of(p, name)
+        except subprocess.TimeoutExpired:
+            r = {"error": f"{name} timed out after 180 s"}
+        r.update(config=name, process_s=time.perf_counter() - t0)
+        rows.append(r)
+        print(f"[{time.perf_counter() - T_START:6.1f}s] {name}: "
+              + (f"TTFO {r['ttfo_s']:.2f} s" if "ttfo_s" in r else r["error"][-400:]), flush=True)
+    return rows
+
+
+def compare_outputs(args, rows: list[dict]) -> None:
+    import torch
+
+    ref_path = Path(args.work) / "out16-eager.pt"
+    if not ref_path.exists():
+        return
+    ref = torch.load(ref_path)
+    for r in rows:
+        p = Path(args.work) / f"out16-{r['config']}.pt"
+        if p.exists():
+            y = torch.load(p)
+            r["rel_err_vs_eager_m16"] = float((y - ref).norm() / ref.norm())
+
+
+def table(report: dict) -> str:
+    ms, gms = report["ms"].split(","), [m for m in report["graph_ms"].split(",") if m]
+    head = (f"{'row':28s} {'TTFO s':>7s}" + "".join(f" {'M=' + m + ' ms':>10s}" for m in ms)
+            + "  bundle hits (per M)  err vs eager (M=16)")
+    lines = [f"{report['device']}, torch {report['torch']}, bundle {report['bundle']}", head, "-" * len(head)]
+    for r in report["rows"]:
+        if "error" in r:
+            lines.append(f"{r['config']:28s} ERROR {r['error'].strip().splitlines()[-1][:200] if r['error'].strip() else ''}")
+            continue
+        lat = r.get("latency_ms", {})
+        if lat:
+            hits = " ".join(r.get("hits", {}).get(m, "-") for m in ms) if r.get("hits") else "-"
+            err = r.get("rel_err_vs_eager_m16")
+            lines.append(f"{r['config']:28s} {r['ttfo_s']:7.2f}" + "".join(f" {lat.get(m, float('nan')):10.3f}" for m in ms)
+                         + f"  {hits:19s}  {'' if err is None else f'{err:.1e}'}")
+        if "graph_ms" in r or "graph_error" in r:
+            g = r.get("graph_ms", {})
+            label = r["config"].removesuffix("-graph") + " CUDA graph"
+            ttfo = f"{r['ttfo_s']:7.2f}" if not lat else f"{'':7s}"
+            hits = " ".join(r.get("graph_hits", {}).get(m, "-") for m in gms) if r.get("graph_hits") else "-"
+            errs = ", ".join(f"M={m} {v:.1e}" for m, v in r.get("graph_rel_err", {}).items())
+            lines.append(f"{label:28s} {ttfo}" + "".join(f" {g[m]:10.3f}" if m in g else f" {'-':>10s}" for m in ms)
+                         + f"  {hits}  replay vs run: {errs}" + (f"  CAPTURE FAILED: {r['graph_error']}"
+                                                                 if "graph_error" in r else ""))
+    lines.append("TTFO: fresh process, from its first line (before `import torch`) to the first output (M="
+                 f"{ms[0]}), synchronised. Graph rows: the graph holds one forward; hits counted at capture.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", default=os.environ.get("AOTGEMM_TEST_BUNDLE"))
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "aoti_latency.json")
+    ap.add_argument("--ms", default="1,16,128,2048")
+    ap.add_argument("--graph-ms", default="1,16,128")
+    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--cxx", default=os.environ.get("CXX") or "/usr/bin/g++")
+    ap.add_argument("--work", type=Path, default=None, help="folder for packages and caches (default: a temporary one)")
+    ap.add_argument("--skip-aoti", action="store_true", help="eager rows only")
+    ap.add_argument("--skip-overhead", action="store_true")
+    ap.add_argument("--device", default="cuda", help=argparse.SUPPRESS)
+    ap.add_argument("--small", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--compile", help=argparse.SUPPRESS)
+    ap.add_argument("--package", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    if args.compile:
+        print(json.dumps(compile_package(args)))
+        return
+    if not args.bundle:
+        raise SystemExit("give --bundle (a bundle tuned for this GPU) or set AOTGEMM_TEST_BUNDLE")
+    os.environ["CXX"] = args.cxx
+    args.work = args.work or Path(tempfile.mkdtemp(prefix="aotgemm-latency-"))
+    args.work.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    report: dict = {"device": torch.cuda.get_device_name() if args.device == "cuda" else args.device,
+                    "torch": torch.__version__, "bundle": args.bundle, "ms": args.ms, "graph_ms": args.graph_ms,
+                    "iters": args.iters, "cxx": args.cxx, "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    print(f"[{time.perf_counter() - T_START:6.1f}s] {report['device']}, torch {torch.__version__}", flush=True)
+
+    packages: dict = {}
+    if not args.skip_aoti:  # both packages at once: the host has cores to spare, the run has minutes
+        kinds = ["plain"] + (["bundle"] if args.device == "cuda" else [])
+        procs = {k: subprocess.Popen(_me(args, "--compile", k, "--cxx", args.cxx), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=_env(args.work, "compile-" + k, False))
+                 for k in kinds}
+        report["compile"] = {}
+        for k, p in procs.items():
+            out, err = p.communicate(timeout=400)
+            r = _json_of(subprocess.CompletedProcess(p.args, p.returncode, out, err), f"compile {k}")
+            report["compile"][k] = r
+            if "package" in r:
+                packages[k] = r["package"]
+        print(f"[{time.perf_counter() - T_START:6.1f}s] compiled: "
+              + ", ".join(f"{k} {r.get('compile_s', float('nan')):.1f} s" + (f" ({len(r['routed'])} GEMMs routed)"
+                                                                              if "routed" in r else "")
+                          + (" ERROR " + r["error"][-300:] if "error" in r else "")
+                          for k, r in report["compile"].items()), flush=True)
+    report["rows"] = run_rows(args, packages)
+    compare_outputs(args, report["rows"])
+    text = table(report)
+    if not args.skip_overhead and args.device == "cuda":
+        p = subprocess.run([sys.executable, str(REPO / "bench" / "runtime_overhead.py"), "--bundle", args.bundle,
+                            "--repeats", "3", "--out", str(args.work / "overhead.json")], capture_output=True,
+                           text=True, env=_env(args.work, "overhead", False), timeout=240)
+        if p.returncode == 0:
+            report["overhead"] = json.loads((args.work / "overhead.json").read_text())
+            text += "\n\n" + p.stdout.strip()
+        else:
+            text += "\n\nruntime_overhead.py failed: " + p.stderr[-1000:]
+    report["total_s"] = time.perf_counter() - T_START
+    print("\n" + text, flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2, sort_keys=True))
+    tmp.replace(args.out)
+    print(f"\nwrote {args.out} ({report['total_s']:.0f} s in all; work folder {args.work})")
+
+
+if __name__ == "__main__":
+    main()

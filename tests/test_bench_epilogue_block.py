@@ -1,0 +1,38 @@
+"""bench/epilogue_block.py --smoke: the lead's GPU benchmark script runs end to end on the CPU (tiny
+Llama config, generated bundle loaded in fallback, no AOTInductor), writes its JSON and table, and the
+patched layer's output equals the unpatched one's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_smoke_mode_runs_and_reports(tmp_path):
+    pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    out = tmp_path / "block.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "epilogue_block.py"), "--smoke", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["smoke"] and report["bundle_fallback"]
+    assert {"layer", "layer.mlp"} <= set(report["patched_modules"])
+    assert [r["m"] for r in report["results"]] == [1, 5, 16]
+    for res in report["results"]:
+        rows = res["rows"]
+        assert set(rows) == {"eager", "eager-patched"}
+        assert rows["eager-patched"]["rel_err"] < 1e-2 and rows["eager"]["rel_err"] == 0
+        hits = rows["eager-patched"]["hits"]
+        # fallback on the CPU: q, k, v, o, the fused gate_up and down + residual, all counted as misses
+        assert hits["hits"] == 0 and hits["misses"] == 6 and hits["by_reason"] == {"environment mismatch": 6}
+        assert hits["fused"] == ["residual_add", "swiglu"]
+        assert all(t > 0 for t in rows["eager"]["ms"])
+    assert report["table"].splitlines()[0].startswith("| M |") and report["table"] in proc.stdout

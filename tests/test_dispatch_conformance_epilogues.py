@@ -1,0 +1,208 @@
+"""The dispatch conformance of tests/test_dispatch_conformance.py, for the fused-epilogue ops.
+
+The same calls of aotgemm_linear_swiglu and aotgemm_linear_residual run through the torch ops
+(aotgemm.runtime.epilogue_ops, on a CPU dispatch table of Python kernels) and through the CPU build
+of their C shims (aoti_torch_cpu_aotgemm_linear_{swiglu,residual}, with the CPU TVM-FFI test kernels):
+each case must give the expected reason in both, counted by the same counter, and an output that
+matches Epilogue.reference (relative Frobenius error <= 1e-2). The cases cover a fused kernel, the
+identity kernel plus the unfused epilogue (no entry for the epilogue's problem), the tuner's cuBLAS
+choice, a missing entry, and the operand checks of dispatch_rule.operand_contiguous (a residual
+with padded, transposed or unaligned rows; one row of any stride).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+import test_dispatch_conformance as base
+from aotgemm.aoti import testing
+from aotgemm.bundle import open_bundle
+from aotgemm.dispatch_rule import Reason
+from aotgemm.epilogues import epilogue
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+bf16 = torch.bfloat16
+LAYERS = [("gate_up", 256, 128), ("down", 128, 256), ("o", 128, 128)]
+EPILOGUES = ("identity", "residual_add", "swiglu")
+# gate_up: the swiglu entry of bucket 16 is cuBLAS, bucket 128 has none (identity kernel + silu*mul);
+# down: the residual entry of bucket 16 is cuBLAS; a [120, 256] weight has no entry at all;
+# o: no residual entry in bucket 128 (identity kernel + add).
+CUBLAS = {("bfloat16", "swiglu", 256, 128, 16), ("bfloat16", "residual_add", 128, 256, 16)}
+SKIP = {("bfloat16", "swiglu", 256, 128, 128), ("bfloat16", "residual_add", 128, 128, 128)}
+
+_x, _w, _flat = base._x, base._w, base._flat
+
+
+def case(name: str):
+    """(op, x, weight, residual or None): built identically in every process."""
+    gu, down, o = _w(256, 128), _w(128, 256), _w(128, 128)
+    r = lambda m, n=128: _flat(m * n).view(m, n)  # noqa: E731
+    table = {
+        "sw_m1": lambda: ("swiglu", _x(1, 128), gu, None),
+        "sw_m5": lambda: ("swiglu", _x(5, 128), gu, None),
+        "sw_m100_identity_kernel": lambda: ("swiglu", _x(100, 128), gu, None),
+        "sw_m300": lambda: ("swiglu", _x(300, 128), gu, None),
+        "sw_3d": lambda: ("swiglu", _x(200, 128).reshape(2, 100, 128), gu, None),
+        "sw_x_inner_stride": lambda: ("swiglu", _x(128, 20).t(), gu, None),
+        "sw_x_ptr_unaligned": lambda: ("swiglu", _flat(20 * 128, offset=1).view(20, 128), gu, None),
+        "sw_empty": lambda: ("swiglu", _x(0, 128), gu, None),
+        "sw_no_entry": lambda: ("swiglu", _x(20, 128), _w(998, 128), None),
+        "sw_float32": lambda: ("swiglu", _x(20, 128).float(), gu.float(), None),
+        "r_m1": lambda: ("residual", _x(1, 256), down, r(1)),
+        "r_m300": lambda: ("residual", _x(300, 256), down, r(300)),
+        "r_3d": lambda: ("residual", _x(200, 256).reshape(2, 100, 256), down, r(200).reshape(2, 100, 128)),
+        "r_m10_cublas": lambda: ("residual", _x(10, 256), down, r(10)),
+        "r_cublas_transposed": lambda: ("residual", _x(10, 256), down, r(128, 10).t()),
+        "r_no_entry": lambda: ("residual", _x(20, 256), _w(120, 256), r(20, 120)),
+        "r_padded_rows": lambda: ("residual", _x(300, 256), down, r(300, 136)[:, :128]),
+        "r_transposed": lambda: ("residual", _x(300, 256), down, r(128, 300).t()),
+        "r_ptr_unaligned": lambda: ("residual", _x(300, 256), down, _flat(300 * 128, offset=3).view(300, 128)),
+        "r_one_row_odd_stride": lambda: ("residual", _x(1, 256), down, _flat(7 * 128).as_strided((1, 128), (7, 1))),
+        "r_identity_kernel": lambda: ("residual", _x(100, 128), o, r(100)),
+        "r_identity_kernel_padded": lambda: ("residual", _x(100, 128), o, r(100, 136)[:, :128]),
+    }
+    return table[name]()
+
+
+EXPECTED = {
+    "sw_m1": "HIT", "sw_m5": "CHOSE_CUBLAS", "sw_m100_identity_kernel": "HIT", "sw_m300": "HIT", "sw_3d": "HIT",
+    "sw_x_inner_stride": "NON_CONTIGUOUS", "sw_x_ptr_unaligned": "UNALIGNED", "sw_empty": "EMPTY",
+    "sw_no_entry": "NO_ENTRY", "sw_float32": "UNSUPPORTED_DTYPE",
+    "r_m1": "HIT", "r_m300": "HIT", "r_3d": "HIT", "r_m10_cublas": "CHOSE_CUBLAS",
+    "r_cublas_transposed": "CHOSE_CUBLAS", "r_no_entry": "NO_ENTRY", "r_padded_rows": "NON_CONTIGUOUS",
+    "r_transposed": "NON_CONTIGUOUS", "r_ptr_unaligned": "UNALIGNED", "r_one_row_odd_stride": "HIT",
+    "r_identity_kernel": "HIT", "r_identity_kernel_padded": "HIT",
+}
+CASES = list(EXPECTED)
+NAME = {"swiglu": "swiglu", "residual": "residual_add"}
+
+
+def rel_error(name: str, y: torch.Tensor) -> float:
+    op, x, w, r = case(name)
+    ref = epilogue(NAME[op]).reference(x, w, **({} if r is None else {"residual": r}))
+    assert tuple(y.shape) == tuple(ref.shape), (name, y.shape, ref.shape)
+    if not ref.numel():
+        return 0.0
+    return ((y.float() - ref).norm() / ref.norm().clamp_min(1e-6)).item()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("conformance-epilogues")
+    lib = testing.build_cpu_kernel_library(work / "kernels")
+    path = work / "epilogues.agb"
+    testing.make_bundle(path, LAYERS, library=lib, cublas=CUBLAS, skip=SKIP, epilogues=EPILOGUES)
+    return path
+
+
+class PyKernel:
+    """The test library's kernels in Python, by epilogue: fn(x, wt, out, [residual,] stream)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, a, bt, out, *rest):
+        assert rest[-1] == 0 and a.stride(1) == 1 and bt.stride(0) == 1
+        acc = a.float() @ bt.float()
+        ops = {"residual": rest[0].float()} if self.name == "residual_add" else {}
+        out.copy_(epilogue(self.name).apply(acc, **ops).to(out.dtype))
+
+
+def run_python(bundle: Path, names) -> dict:
+    import aotgemm.runtime as rt
+    from aotgemm.runtime.ops import set_active
+    from aotgemm.runtime.table import Dispatch, build_table
+
+    bf = open_bundle(bundle)
+    target = bf.index.target("H100_SXM")
+    fns = {k.symbol: PyKernel(k.epilogue) for k in target.kernels}
+    set_active(Dispatch(bf.index.m_buckets, build_table(target, fns), device_type="cpu", name="conformance"))
+    out = {}
+    try:
+        for name in names:
+            rt.reset_stats()
+            op, x, w, r = case(name)
+            y = rt.linear_swiglu(x, w) if op == "swiglu" else rt.linear_residual(x, w, r)
+            s = rt.stats()
+            assert s.total_hits + s.total_misses == 1 and sum(s.epilogues.values()) == 1, name
+            (ep, *_, outcome), = s.epilogues
+            assert ep == NAME[op]
+            out[name] = {"reason": "HIT" if outcome == "hit" else Reason.from_text(outcome).name,
+                         "err": rel_error(name, y)}
+    finally:
+        rt.unload()
+        rt.reset_stats()
+    return out
+
+
+DRIVER = """
+import ctypes, json, sys, torch
+sys.path.insert(0, {tests!r})
+import test_dispatch_conformance as base
+import test_dispatch_conformance_epilogues as c
+from aotgemm.aoti import native, testing
+lib = native.load_native()
+native.init(lib, {package!r}, None, 0, testing.fake_device(), {cache!r}, native.FLAG_CPU_KERNELS)
+P = ctypes.c_void_p
+shims = {{"swiglu": lib.aoti_torch_cpu_aotgemm_linear_swiglu, "residual": lib.aoti_torch_cpu_aotgemm_linear_residual}}
+shims["swiglu"].argtypes = [P, P, ctypes.POINTER(P)]
+shims["residual"].argtypes = [P, P, P, ctypes.POINTER(P)]
+for f in shims.values():
+    f.restype = ctypes.c_int32
+aoti = torch._C._aoti
+api = ctypes.pythonapi
+api.PyCapsule_GetPointer.argtypes, api.PyCapsule_GetPointer.restype = [ctypes.py_object, ctypes.c_char_p], P
+api.PyCapsule_New.argtypes, api.PyCapsule_New.restype = [P, ctypes.c_char_p, P], ctypes.py_object
+handle = lambda t: api.PyCapsule_GetPointer(aoti.unsafe_alloc_void_ptr_from_tensor(t), None)
+steal = lambda h: aoti.alloc_tensor_by_stealing_from_void_ptr(api.PyCapsule_New(h, None, None))
+out = {{}}
+for name in json.loads({names!r}):
+    op, x, w, r = c.case(name)
+    before = native.counters(lib)
+    hs = [handle(x), handle(w)] + ([handle(r)] if r is not None else [])
+    ret = P()
+    rc = shims[op](*hs, ctypes.byref(ret))
+    assert rc == 0, (name, lib.aotgemm_aoti_last_error())
+    y = steal(ret.value)
+    for h in hs:
+        steal(h)
+    after = native.counters(lib)
+    out[name] = {{"moved": sorted(k for k in after if after[k] != before[k]), "err": c.rel_error(name, y)}}
+print(json.dumps(out))
+"""
+
+
+def run_shim(bundle: Path, names, tmp_path: Path) -> dict:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    pkg = testing.make_stub_package(tmp_path / "stub.pt2", bundle)
+    code = DRIVER.format(tests=str(HERE), package=str(pkg), cache=str(tmp_path / "cache"), names=json.dumps(names))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])}
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
+                          timeout=600, cwd=str(REPO))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, r in got.items():
+        counters = [k for k in r["moved"] if k not in ("calls", "misses")]
+        assert "calls" in r["moved"] and len(counters) == 1, (name, r["moved"])
+        assert ("misses" in r["moved"]) == (counters[0] != "hits"), (name, r["moved"])
+        r["reason"] = next(x.name for x in Reason if x.counter == counters[0])
+    return got
+
+
+def test_epilogue_ops_decide_and_compute_alike_in_python_and_cpp(bundle, tmp_path):
+    py = run_python(bundle, CASES)
+    cc = run_shim(bundle, CASES, tmp_path)
+    table = {n: (EXPECTED[n], py[n]["reason"], cc[n]["reason"]) for n in CASES}
+    differ = {n: v for n, v in table.items() if len(set(v)) != 1}
+    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    bad = {n: (py[n]["err"], cc[n]["err"]) for n in CASES if max(py[n]["err"], cc[n]["err"]) > 1e-2}
+    assert not bad, f"relative error above 1e-2 (Python, C++): {bad}"

@@ -1,0 +1,289 @@
+"""The fused-epilogue ops, patch()'s SwiGLU MLP fusion, and the AOTInductor rewrite's epilogue patterns, on the CPU.
+
+- ops: the fallback (no bundle) matches Epilogue.reference and is counted as a miss; a CPU dispatch
+  table with Python kernels takes the fused kernel, the identity kernel + unfused epilogue, and the
+  cuBLAS choice; fake tensors give the right shapes (torch.export traces the ops); bad calls raise
+  one-line UnsupportedInput errors;
+- patch: a tiny random transformers Llama / Qwen3 (bf16, CPU) gives the unpatched model's output,
+  with gate and up concatenated once into views of one buffer (no steady-state memory growth);
+- rewrite: the three patterns on small exported graphs, routed only where the bundle has kernels.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import aotgemm.runtime as rt
+from aotgemm.aoti import testing
+from aotgemm.aoti.meta import epilogue_coverage
+from aotgemm.aoti.rewrite import route_exported_program
+from aotgemm.bundle import open_bundle
+from aotgemm.epilogues import epilogue
+from aotgemm.errors import UnsupportedInput
+from aotgemm.runtime.ops import set_active
+from aotgemm.runtime.patch import is_patched
+from aotgemm.runtime.table import Dispatch, Route
+
+bf16 = torch.bfloat16
+
+
+def rel(y, ref) -> float:
+    return ((y.float() - ref).norm() / ref.norm()).item()
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    rt.unload()
+    rt.reset_stats()
+    yield
+    rt.unload()
+    rt.reset_stats()
+
+
+def test_fallback_matches_reference_and_counts_a_miss():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 7, 64, generator=g).to(bf16)
+    w = (torch.randn(256, 64, generator=g) / 8).to(bf16)
+    r = torch.randn(3, 7, 256, generator=g).to(bf16)
+    y = rt.linear_swiglu(x, w)
+    assert y.shape == (3, 7, 128) and rel(y, epilogue("swiglu").reference(x, w)) < 1e-2
+    y = rt.linear_residual(x, w, r)
+    assert y.shape == (3, 7, 256) and rel(y, epilogue("residual_add").reference(x, w, residual=r)) < 1e-2
+    s = rt.stats()
+    assert s.misses == {("bfloat16", 256, 64, None, "not loaded"): 2}
+    assert s.epilogues == {("swiglu", "bfloat16", 256, 64, None, "not loaded"): 1,
+                           ("residual_add", "bfloat16", 256, 64, None, "not loaded"): 1}
+    assert s.to_dict()["epilogues"][0]["epilogue"] in ("residual_add", "swiglu")
+
+
+class Kern:
+    def __init__(self, name):
+        self.name, self.calls = name, 0
+
+    def __call__(self, a, bt, out, *rest):
+        self.calls += 1
+        acc = a.float() @ bt.float()
+        out.copy_(epilogue(self.name).apply(acc, **({"residual": rest[0].float()} if len(rest) > 1 else {})))
+
+
+def test_bundle_kernels_fused_identity_and_cublas():
+    sw, ident, res = Kern("swiglu"), Kern("identity"), Kern("residual_add")
+    table = {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", sw),
+             ("bfloat16", "linear", "identity", 256, 64, 128): Route("id", ident),
+             ("bfloat16", "linear", "swiglu", 256, 64, 1024): Route(None, None),  # the tuner chose cuBLAS
+             ("bfloat16", "linear", "residual_add", 256, 64, 16): Route("res", res)}
+    set_active(Dispatch((16, 128, 1024), table, device_type="cpu"))
+    g = torch.Generator().manual_seed(2)
+    w = (torch.randn(256, 64, generator=g) / 8).to(bf16)
+    for m in (1, 7, 100, 1000):
+        x = torch.randn(m, 64, generator=g).to(bf16)
+        y = torch.full((m, 128), float("nan"), dtype=bf16)
+        y = rt.linear_swiglu(x, w)
+        assert not y.isnan().any() and rel(y, epilogue("swiglu").reference(x, w)) < 1e-2, m
+    r = torch.randn(2, 5, 256, generator=g).to(bf16)
+    x = torch.randn(2, 5, 64, generator=g).to(bf16)
+    assert rel(rt.linear_residual(x, w, r), epilogue("residual_add").reference(x, w, residual=r)) < 1e-2
+    assert rel(rt.linear_residual(x, w, r.transpose(0, 1).contiguous().transpose(0, 1)),  # strided: cuBLAS
+               epilogue("residual_add").reference(x, w, residual=r)) < 1e-2
+    assert (sw.calls, ident.calls, res.calls) == (2, 1, 1)
+    e = rt.stats().epilogues
+    assert e[("swiglu", "bfloat16", 256, 64, 16, "hit")] == 2 and e[("swiglu", "bfloat16", 256, 64, 128, "hit")] == 1
+    assert e[("swiglu", "bfloat16", 256, 64, 1024, "bundle chose cublas")] == 1
+    assert e[("residual_add", "bfloat16", 256, 64, 16, "hit")] == 1
+    assert e[("residual_add", "bfloat16", 256, 64, 16, "non-contiguous")] == 1
+
+
+def test_fake_tensor_shapes_and_export():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        x, w, r = torch.empty(4, 9, 64, dtype=bf16), torch.empty(256, 64, dtype=bf16), torch.empty(4, 9, 256, dtype=bf16)
+        assert torch.ops.aotgemm.aotgemm_linear_swiglu(x, w).shape == (4, 9, 128)
+        assert torch.ops.aotgemm.aotgemm_linear_residual(x, w, r).shape == (4, 9, 256)
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.randn(256, 64, dtype=bf16))
+
+        def forward(self, x):
+            return torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.w)
+
+    ep = torch.export.export(M(), (torch.randn(8, 64, dtype=bf16),))
+    assert "aotgemm_linear_swiglu" in ep.graph_module.code
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: rt.linear_swiglu(torch.randn(2, 64, dtype=bf16), torch.randn(255, 64, dtype=bf16)), "even N"),
+    (lambda: rt.linear_swiglu(torch.randn(2, 63, dtype=bf16), torch.randn(256, 64, dtype=bf16)), "K=64"),
+    (lambda: rt.linear_swiglu(torch.randn(2, 64), torch.randn(256, 64, dtype=bf16)), "must match"),
+    (lambda: rt.linear_residual(torch.randn(2, 64, dtype=bf16), torch.randn(256, 64, dtype=bf16),
+                                torch.randn(3, 256, dtype=bf16)), "residual must have shape"),
+    (lambda: rt.linear_residual(torch.randn(2, 64, dtype=bf16), torch.randn(256, 64, dtype=bf16),
+                                torch.randn(2, 256)), "residual is torch.float32"),
+])
+def test_bad_input_is_a_one_line_error(call, match):
+    with pytest.raises(UnsupportedInput, match=match) as e:
+        call()
+    assert "\n" not in str(e.value)
+
+
+# --- patch on transformers models -------------------------------------------------------------
+def _tiny(kind):
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    common = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, vocab_size=100, head_dim=16)
+    model, config = {"llama": ("LlamaForCausalLM", "LlamaConfig"), "qwen2": ("Qwen2ForCausalLM", "Qwen2Config"),
+                     "qwen3": ("Qwen3ForCausalLM", "Qwen3Config"),
+                     "mistral": ("MistralForCausalLM", "MistralConfig")}[kind]
+    return getattr(transformers, model)(getattr(transformers, config)(**common))
+
+
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "qwen3", "mistral"])
+def test_patch_fuses_the_mlps_and_keeps_the_output(kind):
+    torch.manual_seed(0)
+    model = _tiny(kind).to(bf16).eval()
+    ids = torch.randint(0, 100, (2, 7))
+    with torch.no_grad():
+        ref = model(ids).logits.float()
+    keys = sorted(model.state_dict())
+    mlp = model.model.layers[0].mlp
+    gate_before = mlp.gate_proj.weight.detach().clone()
+    # a bundle-like dispatch table holding the gate_up problem (a Python swiglu kernel) and down
+    kern, res = Kern("swiglu"), Kern("residual_add")
+    set_active(Dispatch((16, 128), {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", kern),
+                                    ("bfloat16", "linear", "residual_add", 64, 128, 16): Route("res", res)},
+                        device_type="cpu"))
+    names = rt.patch_model(model, frozenset({("bfloat16", 256, 64), ("bfloat16", 64, 128)}))
+    assert "model.layers.0.mlp" in names and "model.layers.1.mlp.down_proj" in names
+    assert "model.layers.1" in names  # the decoder layer: residual + mlp(..) fused into down_proj
+    buf = mlp.aotgemm_gate_up
+    assert buf.shape == (256, 64) and mlp.gate_proj.weight.data_ptr() == buf.data_ptr()
+    assert mlp.up_proj.weight.data_ptr() == buf.data_ptr() + 128 * 64 * 2  # views: no second copy
+    assert torch.equal(mlp.gate_proj.weight, gate_before)
+    assert sorted(model.state_dict()) == keys
+    with torch.no_grad():
+        y = model(ids).logits.float()
+    assert rel(y, ref) < 2e-2 and kern.calls == res.calls == 2  # M = 14 rows, bucket 16: once per layer
+    e = rt.stats().epilogues
+    assert e[("swiglu", "bfloat16", 256, 64, 16, "hit")] == e[("residual_add", "bfloat16", 64, 128, 16, "hit")] == 2
+    rt.unpatch_model(model)
+    assert type(model.model.layers[0]).__name__.endswith("DecoderLayer") and not is_patched(model.model.layers[0])
+    assert not hasattr(mlp, "aotgemm_gate_up")
+    with torch.no_grad():
+        assert torch.equal(model(ids).logits.float(), ref)
+
+
+def test_patch_leaves_other_mlps_alone():
+    class GeluMLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate_proj, self.up_proj, self.down_proj = (torch.nn.Linear(64, 128, bias=False, dtype=bf16),
+                                                            torch.nn.Linear(64, 128, bias=False, dtype=bf16),
+                                                            torch.nn.Linear(128, 64, bias=False, dtype=bf16))
+            self.act_fn = torch.nn.GELU()
+
+        def forward(self, x):
+            return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+
+    class Reordered(GeluMLP):
+        def __init__(self):
+            super().__init__()
+            self.act_fn = torch.nn.SiLU()
+
+        def forward(self, x):  # up activated, not gate: not the pattern
+            return self.down_proj(self.act_fn(self.up_proj(x)) * self.gate_proj(x))
+
+    for m in (GeluMLP(), Reordered()):
+        assert not any(n == "" for n in rt.patch_model(m, frozenset({("bfloat16", 256, 64)})))
+
+
+# --- the AOTInductor rewrite's epilogue patterns ---------------------------------------------------
+class Block(torch.nn.Module):
+    def __init__(self, chunked):
+        super().__init__()
+        self.chunked = chunked
+        lin = lambda k, n: torch.nn.Linear(k, n, bias=False, dtype=bf16)  # noqa: E731
+        self.g, self.u, self.gu, self.d = lin(64, 128), lin(64, 128), lin(64, 256), lin(128, 64)
+
+    def forward(self, x):
+        if self.chunked:
+            g, u = self.gu(x).chunk(2, dim=-1)
+            h = F.silu(g) * u
+        else:
+            h = F.silu(self.g(x)) * self.u(x)
+        return x + self.d(h)
+
+
+def _bundle(tmp_path, epilogues, cublas=()):
+    path = tmp_path / "b.agb"
+    testing.make_bundle(path, [("gate_up", 256, 64), ("down", 64, 128)], epilogues=epilogues, cublas=cublas)
+    return open_bundle(path)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_rewrite_folds_swiglu_and_residual(tmp_path, chunked):
+    torch.manual_seed(0)
+    model = Block(chunked).eval()
+    x = torch.randn(2, 5, 64, dtype=bf16)
+    ref = model(x)
+    ep = torch.export.export(model, (x,))
+    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"))
+    fusable = epilogue_coverage(bf, "H100_SXM")
+    assert ("bfloat16", "swiglu", 256, 64) in fusable and ("bfloat16", "residual_add", 64, 128) in fusable
+    routed = route_exported_program(ep, set(), fusable)
+    assert sorted(r.epilogue for r in routed) == ["residual_add", "swiglu"]
+    code = ep.graph_module.code
+    assert "aotgemm_linear_swiglu" in code and "aotgemm_linear_residual" in code
+    assert "silu" not in code and "linear.default" not in code
+    if not chunked:  # the two weights became one constant; the originals are gone
+        targets = [s.target for s in ep.graph_signature.input_specs]
+        assert "g.weight" not in targets and "u.weight" not in targets
+        assert torch.equal(ep.state_dict[[t for t in targets if t and t.startswith("aotgemm_gate_up")][0]],
+                           torch.cat([model.g.weight, model.u.weight]))
+    assert torch.equal(ep.module()(x), ref)
+
+
+def test_rewrite_routes_only_kernel_served_epilogues(tmp_path):
+    model = Block(True).eval()
+    x = torch.randn(2, 5, 64, dtype=bf16)
+    ep = torch.export.export(model, (x,))
+    cublas = {("bfloat16", "swiglu", 256, 64, b) for b in testing.TEST_BUCKETS}
+    bf = _bundle(tmp_path, ("identity", "swiglu"), cublas=cublas)  # swiglu: cuBLAS everywhere; no residual kernels
+    fusable = epilogue_coverage(bf)
+    assert ("bfloat16", "swiglu", 256, 64) not in fusable and not {f for f in fusable if f[1] == "residual_add"}
+    assert route_exported_program(ep, set(), fusable) == []
+    assert "silu" in ep.graph_module.code and "aotgemm" not in ep.graph_module.code
+
+
+class NotSwiglu(torch.nn.Module):
+    """Near misses: silu on the second half; a GEMM output used twice; a residual that broadcasts."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.gu = torch.nn.Linear(64, 256, bias=False, dtype=bf16)
+        self.d = torch.nn.Linear(128, 64, bias=False, dtype=bf16)
+
+    def forward(self, x):
+        y = self.gu(x)
+        g, u = y.chunk(2, dim=-1)
+        if self.kind == "second_half":
+            h = F.silu(u) * g
+        else:
+            h = F.silu(g) * u + y[..., :128]  # "used_twice": y feeds the chunk and the add
+        d = self.d(h)
+        return d + x[:1] if self.kind == "broadcast_residual" else d * 2
+
+
+@pytest.mark.parametrize("kind", ["second_half", "used_twice", "broadcast_residual"])
+def test_rewrite_leaves_near_misses_alone(tmp_path, kind):
+    model = NotSwiglu(kind).eval()
+    x = torch.randn(3, 64, dtype=bf16)
+    ep = torch.export.export(model, (x,))
+    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"))
+    routed = route_exported_program(ep, set(), epilogue_coverage(bf))
+    assert routed == [] and "aotgemm" not in ep.graph_module.code
+    assert torch.equal(ep.module()(x), model(x))
