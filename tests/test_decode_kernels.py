@@ -161,10 +161,7 @@ def test_decode_source_enumerates_fp8_scale_problems():
     from aotgemm.gpus import gpu_model
     from aotgemm.problem import DTYPES, GemmProblem
 
-    if FP8 not in DTYPES or not {"scale_tensor", "scale_row"} <= set(epilogues.names()):
-        pytest.skip("needs the fp8 dtype and the scale_tensor/scale_row epilogues in aotgemm.problem/"
-                    "aotgemm.epilogues (issue 14's plumbing, a separate branch)")
-
+    assert FP8 in DTYPES and {"scale_tensor", "scale_row"} <= set(epilogues.names())
     src, h200 = DecodeSource(), gpu_model("H200_SXM")
     for ep in ("scale_tensor", "scale_row"):
         p = GemmProblem(FP8, "linear", ep, 4096, 4096)

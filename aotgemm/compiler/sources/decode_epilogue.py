@@ -28,25 +28,14 @@ is one of DecodeSource's kernel files (its text keys their cache entries).
 Imports cutlass only inside the functions the kernels call while tracing.
 """
 
-from ...epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SWIGLU
+from ...epilogues import BIAS, FLOAT32, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_TENSOR, SWIGLU
 from ...epilogues import epilogue as _epilogue
-from ...epilogues import names as _registered
 
 BF16 = "bfloat16"
 FP8 = "float8_e4m3fn"
-# The scale epilogues (aotgemm.epilogues' names once branch fp8plumb registers them).
-SCALE_TENSOR = "scale_tensor"
-SCALE_ROW = "scale_row"
 
 # input dtype -> the epilogues these kernels fuse for it (aotgemm.epilogues' names)
 EPILOGUES = {BF16: (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU), FP8: (SCALE_TENSOR, SCALE_ROW)}
-
-# The scale epilogues' operands as fp8plumb registers them (name, shape, dtype), used only while
-# aotgemm.epilogues lacks those names: the compile tests build fp8 kernels before that merge.
-_UNREGISTERED = {
-    SCALE_TENSOR: (("scale_a", ("1",), "float32"), ("scale_b", ("1",), "float32")),
-    SCALE_ROW: (("scale_a", ("1",), "float32"), ("scale_b", ("n",), "float32")),
-}
 
 
 def validate_epilogue(d: dict) -> None:
@@ -72,18 +61,15 @@ def with_epilogue(d: dict, name: str, dtype: str = BF16) -> dict:
 
 
 def operand_specs(name: str) -> tuple:
-    """((operand, shape dims, dtype), ...) of epilogue `name`, in call order; dims are "m", "n",
-    "n_out" or "1"; dtype "float32" or "output" (the output's: bf16)."""
-    if name in _UNREGISTERED and name not in _registered():
-        return _UNREGISTERED[name]
+    """((operand, shape dims, dtype), ...) of epilogue `name`, in call order (the registry's); dims are
+    "m", "n", "n_out" or "1"; dtype FLOAT32 or OUTPUT (the output's: bf16)."""
     e = _epilogue(name)
-    dtypes = getattr(e, "operand_dtypes", {})  # fp8plumb's field; without it every operand is "output"
-    return tuple((o, e.operand_shapes[o], dtypes.get(o, "output")) for o in e.operands)
+    return tuple((o, e.operand_shapes[o], e.operand_dtypes.get(o, "output")) for o in e.operands)
 
 
 def output_n(name: str, n: int) -> int:
     """Output columns of epilogue `name` for a weight of n rows (the registry's rule)."""
-    return n if name in _UNREGISTERED and name not in _registered() else _epilogue(name).output_n(n)
+    return _epilogue(name).output_n(n)
 
 
 # ---------------------------------------------------------------------------
@@ -197,6 +183,6 @@ def fake_operands(name: str, sym_m, n: int, n_out: int) -> list:
     for _, dims, dtype in operand_specs(name):
         shape = tuple(extents[dim] for dim in dims)
         strides = tuple(math.prod(shape[i + 1:]) for i in range(len(shape)))
-        el = cutlass.Float32 if dtype == "float32" else cutlass.BFloat16
+        el = cutlass.Float32 if dtype == FLOAT32 else cutlass.BFloat16
         fakes.append(make_fake_tensor(el, shape, strides, assumed_align=el.width // 8))
     return fakes
