@@ -37,6 +37,16 @@ reason):
                                                 else UNALIGNED
 11. HIT: the kernel runs.
 
+fp8 (aotgemm_scaled_mm, torch._scaled_mm's semantics): before the rule, the
+scales' shapes pick the problem's epilogue (`scale_form`, also ported to C++):
+one element each -> scale_tensor; scale_a of one element and scale_b of N
+([N] or [1, N]) -> scale_row; scale_a [M, 1] (M > 1) with scale_b [1, N] ->
+no epilogue (no kernel takes a per-row activation scale), so NO_ENTRY; any
+other form is an error. The rule then runs as above with dtype float8_e4m3fn,
+x and W (= mat2^T) as the aligned pointers plus scale_b for scale_row, and
+"operands contiguous" meaning scale_b has unit stride (scale_row); the
+one-element scales have no alignment requirement.
+
 No copy is ever made to reach a kernel: an x that is not addressable as rows
 goes to cuBLAS, which takes any strides. For a call with a bias, the entry of
 the `bias` problem is used when the bundle has one (a fused kernel, or the
@@ -133,6 +143,37 @@ class Entry:
 
 
 CUBLAS_ENTRY = Entry(False)
+
+
+class ScaleForm(enum.IntEnum):
+    """How aotgemm_scaled_mm's scales are given (the C enum's values); `epilogue` names the problem's."""
+
+    TENSOR = 0  # scale_a and scale_b of one element each
+    ROW = 1  # scale_a of one element, scale_b of N ([N] or [1, N]): one per output column
+    ROWWISE_A = 2  # torch._scaled_mm's row-wise form, scale_a [M, 1] with M > 1: no kernel takes it
+    INVALID = 3  # anything else: the op raises
+
+    @property
+    def epilogue(self) -> str | None:
+        return {ScaleForm.TENSOR: "scale_tensor", ScaleForm.ROW: "scale_row"}.get(self)
+
+
+def scale_form(m: int, n: int, a_shape: Sequence[int], b_shape: Sequence[int]) -> ScaleForm:
+    """The form of scales of shapes `a_shape`, `b_shape` for an [M, N] output (see the module docstring)."""
+    a_numel = b_numel = 1
+    for d in a_shape:
+        a_numel *= d
+    for d in b_shape:
+        b_numel *= d
+    if a_numel == 1:
+        if b_numel == 1:
+            return ScaleForm.TENSOR
+        if tuple(b_shape) in ((n,), (1, n)):
+            return ScaleForm.ROW
+        return ScaleForm.INVALID
+    if tuple(a_shape) == (m, 1) and tuple(b_shape) == (1, n):
+        return ScaleForm.ROWWISE_A
+    return ScaleForm.INVALID
 
 
 def rows(sizes: Sequence[int], strides: Sequence[int]) -> int | None:

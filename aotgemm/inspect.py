@@ -13,6 +13,8 @@ from typing import Any
 
 from .bundle.format import CUBLAS, DispatchEntry, Kernel, Target
 from .bundle.io import BundleFile
+from .errors import UnsupportedProblem
+from .problem import SCALED_DTYPES, epilogue_for, output_dtype
 
 DEFAULT_WIDTH = 120  # when not printing to a terminal
 
@@ -81,6 +83,16 @@ def speedup(e: DispatchEntry) -> float | None:
     return e.cublas_us / e.kernel_us
 
 
+def entry_key(layer, dtype: str, layout: str, m: int) -> tuple | None:
+    """The dispatch key of `layer` in `dtype` at bucket `m`: its problem's key (an fp8 layer's problem takes
+    the scale epilogue of its scales) plus the bucket; None when the layer has no such problem."""
+    try:
+        epi = epilogue_for(dtype, layer.epilogue, layer.scales)
+    except UnsupportedProblem:
+        return None
+    return (dtype, layout, epi, layer.n, layer.k, m)
+
+
 def dispatch_grid(t: Target, layers, m_buckets, dtype: str, layout: str) -> list[list[str | None]]:
     # Layers carry their epilogue; the dispatch key is the layer's problem plus the bucket.
     """Per layer, per M bucket: the short name of the chosen kernel, `cublas`, or None (no entry)."""
@@ -90,7 +102,7 @@ def dispatch_grid(t: Target, layers, m_buckets, dtype: str, layout: str) -> list
     for layer in layers:
         row = []
         for m in m_buckets:
-            e = entries.get((dtype, layout, layer.epilogue, layer.n, layer.k, m))
+            e = entries.get(entry_key(layer, dtype, layout, m))
             row.append(None if e is None else CUBLAS if e.kernel == CUBLAS else kernel_short(kernels[e.kernel]))
         grid.append(row)
     return grid
@@ -120,6 +132,9 @@ def render_bundle(b: BundleFile, console=None) -> None:
     size = _file_size(b)
     con.print(T(f"format v{idx.format_version}, written by {idx.generator}, {size} bytes ({human_size(size)})"))
     con.print(T(f"{len(idx.layers)} layer(s), M buckets: {', '.join(map(str, idx.m_buckets))}"))
+    dtypes = sorted({d.dtype for t in idx.targets for d in t.dispatch})
+    if dtypes:
+        con.print(T("dtypes: " + ", ".join(_dtype_label(d, idx.layers) for d in dtypes)))
     con.print()
 
     targets = Table(title="Targets", title_justify="left")
@@ -162,6 +177,14 @@ def render_bundle(b: BundleFile, console=None) -> None:
 MAX_LAYER_WIDTH = 40
 
 
+def _dtype_label(dtype: str, layers) -> str:
+    """`bfloat16`, or for fp8 its output dtype and the layers' scales: `float8_e4m3fn -> bfloat16, scales row`."""
+    if dtype not in SCALED_DTYPES:
+        return dtype
+    scales = sorted({x.scales for x in layers if x.scales is not None})
+    return f"{dtype} -> {output_dtype(dtype)}, scales {'/'.join(scales) or '?'}"
+
+
 def _print_grid(con, t: Target, layers, m_buckets, dtype: str, layout: str) -> None:
     """The layer x M-bucket grid of one target, split into several tables if the buckets don't fit the width."""
     from rich.table import Table
@@ -178,7 +201,7 @@ def _print_grid(con, t: Target, layers, m_buckets, dtype: str, layout: str) -> N
                 cells.append(Text("-"))
                 continue
             text = Text(cell)
-            s = speedup(entries[(dtype, layout, layer.epilogue, layer.n, layer.k, m)])
+            s = speedup(entries[entry_key(layer, dtype, layout, m)])
             if s is not None:
                 text.append(f"\n{s:.2f}x", style="green" if s >= 1.0 else "red")
             cells.append(text)
@@ -201,7 +224,8 @@ def _print_grid(con, t: Target, layers, m_buckets, dtype: str, layout: str) -> N
         used += w
     chunks.append(chunk)
 
-    con.print(Text(f"{t.gpu} dispatch ({dtype}, {layout}): kernel per layer and M bucket", style="bold"))
+    con.print(Text(f"{t.gpu} dispatch ({_dtype_label(dtype, layers)}, {layout}): kernel per layer and M bucket",
+                   style="bold"))
     for chunk in chunks:
         table = Table(show_lines=True)
         table.add_column("layer", overflow="fold", max_width=MAX_LAYER_WIDTH)

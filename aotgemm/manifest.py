@@ -26,7 +26,8 @@ from typing import Any
 from . import epilogues
 from .errors import ManifestError
 from .gpus import GPU_MODELS
-from .problem import DTYPE_BYTES, DTYPES as SUPPORTED_DTYPES, LINEAR, ROW_ALIGN_BYTES, GemmProblem
+from .problem import (DTYPE_BYTES, DTYPES as SUPPORTED_DTYPES, LINEAR, ROW_ALIGN_BYTES, SCALED_DTYPES, GemmProblem,
+                      epilogue_for)
 
 DEFAULT_M_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 # GEMM extents are passed to the kernels as 32-bit integers.
@@ -46,9 +47,12 @@ class LayerSpec:
     k: int
     count: int = 1
     epilogue: str = epilogues.IDENTITY
+    # fp8 builds: the layer's scales ("tensor" | "row"), the build's unless the layer names its own; else None.
+    scales: str | None = None
 
     def problem(self, dtype: str) -> GemmProblem:
-        return GemmProblem(dtype, LINEAR, self.epilogue, self.n, self.k)
+        """This layer's problem in `dtype`; an fp8 one takes the scale epilogue of `scales` (epilogue_for)."""
+        return GemmProblem(dtype, LINEAR, epilogue_for(dtype, self.epilogue, self.scales), self.n, self.k)
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,14 @@ class Manifest:
     m_buckets: tuple[int, ...] = DEFAULT_M_BUCKETS
     tp: int = 1
     source: str | None = None  # where the shapes came from (HF repo id, config path), informational
+    scales: str | None = None  # build.scales: the default scales of fp8 layers ("tensor" | "row")
 
 
 # The keys each table may hold, in the order dump_manifest writes them.
 TOP_LEVEL_KEYS = ("model", "build", "layers")
 MODEL_KEYS = ("name", "tp", "source")
-BUILD_KEYS = ("gpus", "dtypes", "m_buckets")
-LAYER_KEYS = ("name", "n", "k", "count", "epilogue")
+BUILD_KEYS = ("gpus", "dtypes", "m_buckets", "scales")
+LAYER_KEYS = ("name", "n", "k", "count", "epilogue", "scales")
 
 
 # --- reading -------------------------------------------------------------------
@@ -137,6 +142,13 @@ def manifest_from_document(document: Mapping[str, Any], where: str) -> Manifest:
                          f"unsupported dtype {dtype!r}; supported: {', '.join(SUPPORTED_DTYPES)}")
     _reject_duplicates(dtypes, "build.dtypes", "dtype", where)
     m_buckets = _m_buckets(build.get("m_buckets", list(DEFAULT_M_BUCKETS)), where)
+    scaled = [d for d in dtypes if d in SCALED_DTYPES]
+    scales = build.get("scales")
+    if scales is not None:
+        _check_scales(scales, "build.scales", where)
+        if not scaled:
+            raise _error(where, "build.scales", f"applies only to {' and '.join(SCALED_DTYPES)} builds; remove it, "
+                         f"or add {SCALED_DTYPES[0]!r} to build.dtypes")
 
     if "layers" not in document:
         raise _error(where, "layers", "required key is missing; add at least one [[layers]] table")
@@ -146,7 +158,7 @@ def manifest_from_document(document: Mapping[str, Any], where: str) -> Manifest:
     if not raw_layers:
         raise _error(where, "layers", "empty; add at least one [[layers]] table")
     alignment = max(ROW_ALIGN_BYTES // DTYPE_BYTES[d] for d in dtypes)
-    layers = tuple(_layer(raw, f"layers[{i}]", alignment, dtypes, where) for i, raw in enumerate(raw_layers))
+    layers = tuple(_layer(raw, f"layers[{i}]", alignment, dtypes, scales, where) for i, raw in enumerate(raw_layers))
     first_seen: dict[str, int] = {}
     for i, layer in enumerate(layers):
         if layer.name in first_seen:
@@ -157,10 +169,19 @@ def manifest_from_document(document: Mapping[str, Any], where: str) -> Manifest:
         first_seen[layer.name] = i
 
     return Manifest(model=name, gpus=tuple(gpus), dtypes=tuple(dtypes), layers=layers,
-                    m_buckets=m_buckets, tp=tp, source=source)
+                    m_buckets=m_buckets, tp=tp, source=source, scales=scales)
 
 
-def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], where: str) -> LayerSpec:
+def _check_scales(value: Any, field: str, where: str) -> None:
+    _check_type(value, str, field, where)
+    if value not in epilogues.scale_kinds():
+        raise _error(where, field, f"unknown scales {value!r}; use \"tensor\" (one float32 scale for x and one "
+                     "for W) or \"row\" (one for x, one per output channel of W)"
+                     + _did_you_mean(value, epilogues.scale_kinds()))
+
+
+def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], build_scales: str | None,
+           where: str) -> LayerSpec:
     if not isinstance(raw, dict):
         raise _error(where, path, f"expected a table ([[layers]]), got {_describe(raw)}")
     _reject_unknown_keys(raw, LAYER_KEYS, path, where)
@@ -183,10 +204,29 @@ def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], where: st
     _check_positive_int(count, f"{path}.count", where)
     epilogue = raw.get("epilogue", epilogues.IDENTITY)
     _check_type(epilogue, str, f"{path}.epilogue", where)
-    if epilogue not in epilogues.names():
+    layer_epilogues = tuple(e for e in epilogues.names() if epilogues.epilogue(e).scales is None)
+    if epilogue not in layer_epilogues:
+        if epilogue in epilogues.names():
+            raise _error(where, f"{path}.epilogue", f"{epilogue!r} is what scales = "
+                         f"\"{epilogues.epilogue(epilogue).scales}\" selects for fp8 layers; set scales instead")
         raise _error(where, f"{path}.epilogue", f"unknown epilogue {epilogue!r}; known: "
-                     f"{', '.join(epilogues.names())}{_did_you_mean(epilogue, epilogues.names())}")
-    return LayerSpec(name=name, n=extents["n"], k=extents["k"], count=count, epilogue=epilogue)
+                     f"{', '.join(layer_epilogues)}{_did_you_mean(epilogue, layer_epilogues)}")
+    scaled = [d for d in dtypes if d in SCALED_DTYPES]
+    scales = raw.get("scales")
+    if scales is not None:
+        _check_scales(scales, f"{path}.scales", where)
+        if not scaled:
+            raise _error(where, f"{path}.scales", f"applies only to {' and '.join(SCALED_DTYPES)} builds; remove "
+                         f"it, or add {SCALED_DTYPES[0]!r} to build.dtypes")
+    scales = scales if scales is not None else build_scales
+    if scaled and scales is None:
+        raise _error(where, f"{path}.scales", f"{scaled[0]} layers need scales: set build.scales (or this "
+                     "layer's scales) to \"tensor\" or \"row\"")
+    if scaled and epilogue != epilogues.IDENTITY:
+        raise _error(where, f"{path}.epilogue", f"{scaled[0]} layers take only their scale epilogue (from "
+                     f"scales), not {epilogue!r}; remove the epilogue, or build this model without {scaled[0]}")
+    return LayerSpec(name=name, n=extents["n"], k=extents["k"], count=count, epilogue=epilogue,
+                     scales=scales if scaled else None)
 
 
 def _m_buckets(value: Any, where: str) -> tuple[int, ...]:
@@ -320,11 +360,16 @@ def _manifest_document(m: Manifest) -> dict[str, Any]:
     model: dict[str, Any] = {"name": m.model, "tp": m.tp}
     if m.source is not None:
         model["source"] = m.source
+    build: dict[str, Any] = {"gpus": list(m.gpus), "dtypes": list(m.dtypes), "m_buckets": list(m.m_buckets)}
+    if m.scales is not None:
+        build["scales"] = m.scales
     return {
         "model": model,
-        "build": {"gpus": list(m.gpus), "dtypes": list(m.dtypes), "m_buckets": list(m.m_buckets)},
+        "build": build,
         "layers": [{"name": l.name, "n": l.n, "k": l.k, "count": l.count,
-                    **({"epilogue": l.epilogue} if l.epilogue != epilogues.IDENTITY else {})} for l in m.layers],
+                    **({"epilogue": l.epilogue} if l.epilogue != epilogues.IDENTITY else {}),
+                    **({"scales": l.scales} if l.scales is not None and l.scales != m.scales else {})}
+                   for l in m.layers],
     }
 
 

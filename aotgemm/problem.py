@@ -19,9 +19,16 @@ from .errors import UnsupportedProblem
 # The one table of dtypes: name -> bytes per element. Kernel operands move in
 # 16-byte accesses (TMA rows, vector loads), so N and K must be multiples of
 # ROW_ALIGN_BYTES / bytes.
-DTYPE_BYTES = {"bfloat16": 2, "float16": 2}
+FLOAT8_E4M3 = "float8_e4m3fn"
+DTYPE_BYTES = {"bfloat16": 2, "float16": 2, FLOAT8_E4M3: 1}
 DTYPES = tuple(DTYPE_BYTES)
 ROW_ALIGN_BYTES = 16
+# The dtype of the output of a problem of each input dtype: fp8 GEMMs write bf16
+# (torch._scaled_mm(..., out_dtype=torch.bfloat16)'s convention, and torchao's).
+OUTPUT_DTYPE = {"bfloat16": "bfloat16", "float16": "float16", FLOAT8_E4M3: "bfloat16"}
+# Input dtypes whose values are quantized: their problems take a scale epilogue
+# (aotgemm.epilogues: scale_tensor, scale_row), and only theirs do.
+SCALED_DTYPES = (FLOAT8_E4M3,)
 
 # nn.Linear's convention: out[M, N] = x[M, K] @ W[N, K]^T, all row-major.
 LINEAR = "linear"
@@ -30,20 +37,31 @@ LAYOUTS = (LINEAR,)
 # The one call convention of every kernel in a bundle, whatever its source:
 #   fn(x, wt, out, *epilogue operands, stream)
 # x [M, K] row-major; wt = W.t(), the [K, N] column-major view of W [N, K];
-# out [M, n_out] row-major, fully written; the epilogue's extra operands in the
-# order its `operands` lists them; stream the raw CUDA stream (an integer).
+# out [M, n_out] row-major in the problem's output dtype (OUTPUT_DTYPE: bf16 for
+# fp8 inputs), fully written; the epilogue's extra operands in the order its
+# `operands` lists them, each of its operand dtype (float32 scales, bias and
+# residual in the output dtype); stream the raw CUDA stream (an integer).
 # The C++ shim gets this order from the generated header (aotgemm/native).
 LEADING_OPERANDS = ("x", "wt", "out")
 TRAILING_OPERANDS = ("stream",)
 
 
 def torch_dtype(name: str):
-    """The torch dtype of a dtype name of DTYPES (they are torch's attribute names); torch is imported here."""
+    """The torch dtype of a dtype name of DTYPES, or of "float32" (an epilogue operand's dtype); these are
+    torch's attribute names. torch is imported here."""
     import torch
 
-    if name not in DTYPE_BYTES:
+    if name not in DTYPE_BYTES and name != "float32":
         raise UnsupportedProblem(f"dtype {name!r} is not one of {list(DTYPES)}")
     return getattr(torch, name)
+
+
+def output_dtype(dtype: str) -> str:
+    """The dtype a problem of input dtype `dtype` writes (OUTPUT_DTYPE)."""
+    try:
+        return OUTPUT_DTYPE[dtype]
+    except KeyError:
+        raise UnsupportedProblem(f"dtype {dtype!r} is not one of {list(DTYPES)}") from None
 
 
 def alignment_for(dtype: str) -> int:
@@ -68,7 +86,11 @@ class GemmProblem:
             raise UnsupportedProblem(f"dtype {self.dtype!r} is not one of {list(DTYPES)}")
         if self.layout not in LAYOUTS:
             raise UnsupportedProblem(f"layout {self.layout!r} is not one of {list(LAYOUTS)}")
-        epilogue(self.epilogue)  # raises UnsupportedProblem for an unknown name
+        ep = epilogue(self.epilogue)  # raises UnsupportedProblem for an unknown name
+        if (self.dtype in SCALED_DTYPES) != (ep.scales is not None):
+            raise UnsupportedProblem(
+                f"{self.dtype} with epilogue {self.epilogue!r}: {', '.join(SCALED_DTYPES)} problems need a scale "
+                f"epilogue ({', '.join(scale_epilogue_names())}) and scale epilogues take only those dtypes")
         if not (isinstance(self.n, int) and isinstance(self.k, int) and self.n > 0 and self.k > 0):
             raise UnsupportedProblem(f"n and k must be positive integers, got n={self.n!r} k={self.k!r}")
 
@@ -80,6 +102,11 @@ class GemmProblem:
     @property
     def alignment(self) -> int:
         return alignment_for(self.dtype)
+
+    @property
+    def out_dtype(self) -> str:
+        """The dtype of the output (bf16 for fp8 inputs: OUTPUT_DTYPE)."""
+        return OUTPUT_DTYPE[self.dtype]
 
     @property
     def n_out(self) -> int:
@@ -101,6 +128,28 @@ class GemmProblem:
 
     def with_epilogue(self, name: str) -> GemmProblem:
         return GemmProblem(self.dtype, self.layout, name, self.n, self.k)
+
+
+def scale_epilogue_names() -> tuple[str, ...]:
+    """The registered scale epilogues' names (those an fp8 problem takes)."""
+    from .epilogues import epilogue, names
+
+    return tuple(n for n in names() if epilogue(n).scales is not None)
+
+
+def epilogue_for(dtype: str, epilogue: str, scales: str | None) -> str:
+    """The epilogue of a layer's problem in `dtype`: for a scaled dtype (fp8) the scale epilogue its
+    `scales` ("tensor" | "row") selects, which replaces the layer's own (identity); else the layer's own."""
+    if dtype not in SCALED_DTYPES:
+        return epilogue
+    from .epilogues import IDENTITY, for_scales
+
+    if scales is None:
+        raise UnsupportedProblem(f"a {dtype} problem needs scales (\"tensor\" or \"row\"): set build.scales "
+                                 "in the manifest")
+    if epilogue != IDENTITY:
+        raise UnsupportedProblem(f"{dtype} layers take only their scale epilogue, not {epilogue!r}")
+    return for_scales(scales).name
 
 
 def bucket_for(m: int, buckets: tuple[int, ...]) -> int:

@@ -12,6 +12,7 @@ and compared pairwise (`Comparison`).
 The baseline (`cublas_call`) is what runs without aotgemm: cuBLAS, and for a
 fused epilogue the epilogue as Inductor runs it after the mm (one fused Triton
 pointwise kernel), or, where Inductor/Triton cannot run, as eager torch ops;
+for an fp8 problem (a scale epilogue), torch._scaled_mm (Epilogue.stock);
 `baseline_name` says which one a problem got.
 """
 
@@ -25,9 +26,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .epilogues import epilogue
-from .problem import GemmProblem, torch_dtype
+from .problem import DTYPE_BYTES, FLOAT8_E4M3, SCALED_DTYPES, GemmProblem, torch_dtype
 
-TOLERANCE = 1e-2  # relative Frobenius error vs a float32 reference, for bf16/fp16 operands
+# Relative Frobenius error vs a float32 reference, for bf16/fp16 operands, and for fp8 ones (whose
+# reference is computed on the dequantized operands, so only accumulation and the bf16 output round).
+TOLERANCE = 1e-2
 L2_MULTIPLE = 3  # rotate operand copies until they span 3x the L2
 MAX_COPIES = 16
 
@@ -46,16 +49,36 @@ def load_kernel_library(library: bytes, link_mode: str):
 
 
 def random_operands(problem: GemmProblem, m: int, generator, device="cuda") -> tuple:
-    """Fresh random x [m, k], W [n, k] (scaled so outputs are O(1)) and the epilogue's operands. Never zeros."""
+    """Fresh random x [m, k], W [n, k] and the epilogue's operands, each of its dtype. Never zeros.
+
+    bf16/fp16: normal x, W scaled by 1/sqrt(k), so outputs are O(1). fp8 (a scaled dtype): x and W are
+    normal values cast to e4m3 (O(1), the well-resolved part of its range) and the scales, like every
+    `positive` operand, are drawn from [0.5, 1.5).
+    """
     import torch
 
     dt = torch_dtype(problem.dtype)
+    w_scale = 1.0 if problem.dtype in SCALED_DTYPES else 1.0 / math.sqrt(problem.k)
     x = torch.randn(m, problem.k, device=device, generator=generator).to(dt)
-    w = (torch.randn(problem.n, problem.k, device=device, generator=generator) / math.sqrt(problem.k)).to(dt)
-    shapes = {"m": m, "n": problem.n, "n_out": problem.n_out}
-    extras = {name: torch.randn(*(shapes[d] for d in dims), device=device, generator=generator).to(dt)
-              for name, dims in epilogue(problem.epilogue).operand_shapes.items()}
+    w = (torch.randn(problem.n, problem.k, device=device, generator=generator) * w_scale).to(dt)
+    shapes = {"m": m, "n": problem.n, "n_out": problem.n_out, "1": 1}
+    ep = epilogue(problem.epilogue)
+    extras = {}
+    for name, dims in ep.operand_shapes.items():
+        size = tuple(shapes[d] for d in dims)
+        odt = torch_dtype(ep.operand_dtype(name, problem.out_dtype))
+        if name in ep.positive:
+            v = torch.rand(*size, device=device, generator=generator) + 0.5
+        else:
+            v = torch.randn(*size, device=device, generator=generator)
+        extras[name] = v.to(odt)
     return x, w, extras
+
+
+def operand_bytes(problem: GemmProblem, m: int) -> int:
+    """Bytes of one set of operands and the output at M rows (x, W, out; epilogue operands are small)."""
+    return (m * problem.k + problem.n * problem.k) * DTYPE_BYTES[problem.dtype] + \
+        m * problem.n_out * DTYPE_BYTES[problem.out_dtype]
 
 
 class Operands:
@@ -65,15 +88,14 @@ class Operands:
         import torch
 
         g = torch.Generator(device="cuda").manual_seed(seed)
-        elem = 2
-        per_copy = (m * problem.k + problem.n * problem.k + m * problem.n_out) * elem
+        per_copy = operand_bytes(problem, m)
         copies = max(2, min(MAX_COPIES, math.ceil(L2_MULTIPLE * l2_bytes / per_copy)))
         self.problem, self.m = problem, m
         self.sets = [random_operands(problem, m, g) for _ in range(copies)]
-        dt = torch_dtype(problem.dtype)
-        self.outs = [torch.empty(m, problem.n_out, device="cuda", dtype=dt) for _ in range(copies)]
+        out_dt = torch_dtype(problem.out_dtype)
+        self.outs = [torch.empty(m, problem.n_out, device="cuda", dtype=out_dt) for _ in range(copies)]
         # the "previous layer": writes x from a same-sized source before each GEMM (model mode)
-        self.sources = [torch.randn_like(s[0]) for s in self.sets]
+        self.sources = [torch.randn(s[0].shape, device="cuda", generator=g).to(s[0].dtype) for s in self.sets]
 
     def __len__(self) -> int:
         return len(self.sets)
@@ -92,6 +114,7 @@ def kernel_call(fn, problem: GemmProblem) -> Callable:
 
 
 CUBLAS_BASELINE = "cuBLAS"
+SCALED_MM_BASELINE = "torch._scaled_mm"  # fp8 (scale epilogues): cuBLASLt, or torch's row-wise kernel
 INDUCTOR_BASELINE = "cuBLAS + Inductor-fused epilogue"
 EAGER_BASELINE = "cuBLAS + eager torch epilogue"
 
@@ -138,9 +161,12 @@ def _inductor_epilogue(name: str) -> tuple[Callable | None, str]:
 
 
 def baseline_name(problem: GemmProblem) -> str:
-    """Which baseline `cublas_call(problem)` times: cuBLAS alone, or with the Inductor-fused or eager epilogue."""
+    """Which baseline `cublas_call(problem)` times: cuBLAS alone, or with the Inductor-fused or eager epilogue;
+    torch._scaled_mm for fp8 (a scale epilogue)."""
     if problem.epilogue == "identity":
         return CUBLAS_BASELINE
+    if epilogue(problem.epilogue).scales is not None:
+        return SCALED_MM_BASELINE
     fn, why = _inductor_epilogue(problem.epilogue)
     return INDUCTOR_BASELINE if fn is not None else f"{EAGER_BASELINE} (Inductor unavailable: {why})"
 
@@ -154,6 +180,10 @@ def cublas_call(problem: GemmProblem) -> Callable:
     if problem.epilogue == "identity":
         def call(x, w, out, extras):
             torch.mm(x, w.t(), out=out)
+        return call
+    if ep.scales is not None:  # fp8: torch._scaled_mm with the scales (Epilogue.stock)
+        def call(x, w, out, extras):
+            ep.stock(x, w, out, **extras)
         return call
     fn, _ = _inductor_epilogue(problem.epilogue)
     if fn is not None:
@@ -173,7 +203,7 @@ def check(call: Callable, problem: GemmProblem, m: int, seed: int) -> float:
 
     g = torch.Generator(device="cuda").manual_seed(seed)
     x, w, extras = random_operands(problem, m, g)
-    out = torch.full((m, problem.n_out), float("nan"), device="cuda", dtype=x.dtype)
+    out = torch.full((m, problem.n_out), float("nan"), device="cuda", dtype=torch_dtype(problem.out_dtype))
     call(x, w, out, extras)
     torch.cuda.synchronize()
     ref = epilogue(problem.epilogue).reference(x, w, **extras)
@@ -276,22 +306,38 @@ REPLAY_TARGET_US = 2000.0  # GEMMs per graph replay are chosen to take about thi
 
 def reps_for(problem: GemmProblem, m: int) -> int:
     """GEMMs per graph replay: ~2 ms a replay, enough to swamp event resolution, short enough for many rounds."""
-    est = floor_us(m, problem.n, problem.k, 4000.0, 700.0)
+    est = floor_us(m, problem.n, problem.k, 4000.0, 700.0, DTYPE_BYTES[problem.dtype])
     return max(2, min(20, int(REPLAY_TARGET_US / max(est, 1.0))))
 
 
+# Tensor-core peak of a dtype relative to the GPU table's bf16 floor_tflops: Hopper's and Blackwell's fp8
+# MMAs do twice the bf16 work per clock (their datasheets' dense figures; not measured here).
+FLOPS_MULTIPLE = {FLOAT8_E4M3: 2}
+_OPERAND_BYTES = {"float32": 4, **DTYPE_BYTES}
+
+
 def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes: int = 2,
-             n_out: int | None = None, extra_elems: int = 0) -> float:
+             n_out: int | None = None, extra_elems: int = 0, out_bytes: int | None = None,
+             extra_bytes: int = 0) -> float:
     """The time no kernel beats: max(bytes moved once / bandwidth, flops / peak).
 
-    n_out: output columns (default n; swiglu writes n/2); extra_elems: epilogue operand elements read.
+    elem_bytes: per element of x and W (1 for fp8); out_bytes: per output element (default elem_bytes);
+    n_out: output columns (default n; swiglu writes n/2); extra_elems: epilogue operand elements read (of
+    out_bytes each), extra_bytes: epilogue operand bytes read, given as bytes (float32 scales).
     """
-    bytes_moved = elem_bytes * (m * k + n * k + m * (n if n_out is None else n_out) + extra_elems)
+    out_bytes = elem_bytes if out_bytes is None else out_bytes
+    bytes_moved = (elem_bytes * (m * k + n * k) + out_bytes * (m * (n if n_out is None else n_out) + extra_elems)
+                   + extra_bytes)
     return max(bytes_moved / (mem_gbps * 1e3), 2.0 * m * n * k / (tflops * 1e6))
 
 
 def floor_for(problem: GemmProblem, m: int, mem_gbps: float, tflops: float) -> float:
-    """`floor_us` of a problem at M rows, its epilogue's output width and operands included."""
-    extents = {"m": m, "n": problem.n, "n_out": problem.n_out}
-    extra = sum(math.prod(extents[d] for d in dims) for dims in epilogue(problem.epilogue).operand_shapes.values())
-    return floor_us(m, problem.n, problem.k, mem_gbps, tflops, n_out=problem.n_out, extra_elems=extra)
+    """`floor_us` of a problem at M rows: its dtypes' bytes (fp8: 1 per element of x and W, the bf16 output's
+    2), its epilogue's output width and operands, and its dtype's peak (FLOPS_MULTIPLE x the bf16 `tflops`)."""
+    extents = {"m": m, "n": problem.n, "n_out": problem.n_out, "1": 1}
+    ep = epilogue(problem.epilogue)
+    extra = sum(math.prod(extents[d] for d in dims) * _OPERAND_BYTES[ep.operand_dtype(name, problem.out_dtype)]
+                for name, dims in ep.operand_shapes.items())
+    return floor_us(m, problem.n, problem.k, mem_gbps, tflops * FLOPS_MULTIPLE.get(problem.dtype, 1),
+                    DTYPE_BYTES[problem.dtype], n_out=problem.n_out, out_bytes=DTYPE_BYTES[problem.out_dtype],
+                    extra_bytes=extra)

@@ -251,15 +251,16 @@ def check_child(outdir: str, symbols: list, result_path: str) -> None:
                                 "worst_err": worst, "bad": bad[:5]}) + "\n")
 
 
-def run_checks(outdir: str, designs: dict, log: Path) -> dict:
-    """symbol -> status ('ok' / 'wrong' / 'crash'); child processes so a fault is contained."""
+def run_checks(outdir: str, designs: dict, log: Path, script: str = __file__) -> dict:
+    """symbol -> status ('ok' / 'wrong' / 'crash'); child processes (`script _check ...`) so a
+    fault is contained."""
     result_path = log / "decode_check.jsonl"
     result_path.unlink(missing_ok=True)
     pending = sorted(designs)
     status: dict = {}
     while pending:
         try:
-            proc = subprocess.run([sys.executable, __file__, "_check", outdir, str(result_path), *pending],
+            proc = subprocess.run([sys.executable, script, "_check", outdir, str(result_path), *pending],
                                   capture_output=True, text=True, timeout=120)
         except subprocess.TimeoutExpired as e:  # a hung kernel: blame the one that started last
             proc = subprocess.CompletedProcess(e.cmd, -9, "", f"timeout after 120 s: {e.stderr!r:.300}")

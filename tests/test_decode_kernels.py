@@ -98,6 +98,99 @@ def test_compile_sm100a(tmp_path):
     assert _exports(obj, "aotgemm_decode_test100")
 
 
+# --------------------------------------------------------------------------- fp8 (e4m3, W8A8)
+
+FP8 = "float8_e4m3fn"
+FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1024), (1280, 8192)]
+
+
+@pytest.mark.parametrize("scale", ["tensor", "row"])
+@pytest.mark.parametrize("n,k", FP8_SHAPES)
+def test_fp8_designs_for_covers_decode(n, k, scale):
+    designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
+    assert {d["max_m"] for d in designs} == {1, 8, 16}
+    assert len(designs) <= 10
+    names = [dk.design_name(d) for d in designs]
+    assert len(set(names)) == len(names)
+    for d in designs:
+        assert (d["n"], d["k"], d["dtype"], d["epilogue"]) == (n, k, FP8, "scale_" + scale)
+        assert dk.design_name(d).endswith("_e4m3_scale_" + scale)
+        dk._validate(d)
+        assert dk.smem_bytes(d) <= 227 * 1024
+        if d["kind"] != "simt":
+            # a 16-byte piece carries 16 e4m3: 64 k per quad of lanes and unroll step
+            assert k % (64 * d["unroll"] * d["wk"] * d["ck"]) == 0
+
+
+def test_fp8_fields_leave_bf16_designs_alone():
+    """bf16 design dicts (hence their spec keys) carry no dtype field; fp8 ones always carry it and a scale
+    epilogue."""
+    for d in dk.designs_for(4096, 4096, "sm_90a"):
+        assert "dtype" not in d and "epilogue" not in d and "e4m3" not in dk.design_name(d)
+    assert dk.designs_for(4096, 4096, "sm_90a") == dk.designs_for(4096, 4096, "sm_90a", "identity", "bfloat16")
+
+
+def test_fp8_design_validation():
+    d = dk.make_design(4096, 4096, nt=1, wk=2, ck=2, unroll=4, stages=3, dtype=FP8, epilogue="scale_row")
+    assert dk.design_name(d) == "cp3_n4096k4096_m8_mt1wn1wk2ck2u4_e4m3_scale_row"
+    with pytest.raises(ValueError, match="scale"):
+        dk.make_design(4096, 4096, nt=1, dtype=FP8)                       # no scale epilogue
+    with pytest.raises(ValueError, match="dtype"):
+        dk.make_design(4096, 4096, nt=1, epilogue="scale_tensor")         # a scale on a bf16 design
+    with pytest.raises(ValueError, match="scale"):
+        dk.make_design(4096, 4096, nt=1, dtype=FP8, epilogue="bias")      # fp8 fuses only a scale epilogue
+    with pytest.raises(ValueError, match="dtype"):
+        dk.make_design(4096, 4096, nt=1, dtype="float16")
+    with pytest.raises(ValueError, match="dtype"):
+        dk._validate(dict(dk.make_design(4096, 4096, nt=1), dtype="bfloat16"))  # bf16 carries no dtype key
+    with pytest.raises(ValueError, match="multiple of 64"):
+        dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=4, dtype=FP8, epilogue="scale_tensor")  # valid for bf16
+    dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=2, stages=2)      # ... this one is
+    with pytest.raises(ValueError, match="swapab_cp"):
+        dk.make_design(4096, 4096, nt=1, kind="swapab_rf", dtype=FP8, epilogue="scale_tensor")
+    s = dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, dtype=FP8, epilogue="scale_tensor")
+    assert dk.design_name(s) == "simt_n4096k4096_m1_r4w8u1_e4m3_scale_tensor"
+    with pytest.raises(ValueError, match="multiple of"):
+        dk.make_simt_design(4096, 4096, max_m=1, rows=2, warps=8, unroll=2, dtype=FP8, epilogue="scale_tensor")
+
+
+def test_decode_source_enumerates_fp8_scale_problems():
+    from aotgemm import epilogues
+    from aotgemm.compiler.sources.decode import DecodeSource
+    from aotgemm.errors import UnsupportedProblem
+    from aotgemm.gpus import gpu_model
+    from aotgemm.problem import DTYPES, GemmProblem
+
+    assert FP8 in DTYPES and {"scale_tensor", "scale_row"} <= set(epilogues.names())
+    src, h200 = DecodeSource(), gpu_model("H200_SXM")
+    for ep in ("scale_tensor", "scale_row"):
+        p = GemmProblem(FP8, "linear", ep, 4096, 4096)
+        specs = src.enumerate(p, h200)
+        assert specs and {s.max_m for s in specs} == {1, 8, 16}
+        for s in specs:
+            assert (s.dtype, s.epilogue, s.alignment, s.x_row_stride) == (FP8, ep, 16, 4096)
+            assert s.design_dict["epilogue"] == ep and s.design_dict["dtype"] == FP8
+            assert src.supports(s, p, s.max_m) and not src.supports(s, p, s.max_m + 1)
+    # fp8 without a scale epilogue, and bf16 with one, are not served (where such a problem can exist)
+    for dtype, ep in ((FP8, "identity"), ("bfloat16", "scale_row")):
+        try:
+            p = GemmProblem(dtype, "linear", ep, 4096, 4096)
+        except UnsupportedProblem:
+            continue
+        assert src.enumerate(p, h200) == []
+    bf = src.enumerate(GemmProblem("bfloat16", "linear", "identity", 4096, 4096), h200)
+    assert bf and all("dtype" not in s.design_dict for s in bf)
+
+
+def _fp8_design(kind, scale):
+    if kind == "simt":
+        return dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, pdl=True, dtype=FP8,
+                                   epilogue="scale_" + scale)
+    # cp.async pipeline, cluster split-K (DSMEM push), PDL
+    return dk.make_design(4096, 4096, nt=2, mt=2, wk=2, ck=2, unroll=2, stages=3, pdl=True, dtype=FP8,
+                                   epilogue="scale_" + scale)
+
+
 # --- fused epilogues (bias, residual_add, swiglu) -------------------------------------------------
 FUSED = ("bias", "residual_add", "swiglu")
 
@@ -189,6 +282,36 @@ def test_decode_source_enumerates_fused_problems():
     plain = src.enumerate(GemmProblem("bfloat16", "linear", "identity", 4096, 4096), h200)
     assert all("epilogue" not in s.design_dict for s in plain)
     assert src.enumerate(GemmProblem("float16", "linear", "swiglu", 4096, 4096), h200) == []
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("arch", ["sm_90a", "sm_100a"])
+@pytest.mark.parametrize("kind", ["swapab_cp", "simt"])
+@pytest.mark.parametrize("scale", ["tensor", "row"])
+def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
+    """fp8 kernels build for sm_90a and sm_100a; the PTX shows e4m3 mma.sync m16n8k32 fed by whole
+    16-byte shared-memory loads (tensor core), or paired e4m3x2 conversions (SIMT: not scalarised),
+    and the dequantisation reads scale_b per column only for "row"."""
+    pytest.importorskip("cutlass")
+    d = _fp8_design(kind, scale)
+    (tmp_path / "dump").mkdir()
+    monkeypatch.setenv("AOTGEMM_DECODE_DUMP", str(tmp_path / "dump"))
+    obj = tmp_path / "k.o"
+    dk.compile_decode(d, "aotgemm_decode_fp8_test", str(obj), arch)
+    assert _exports(obj, "aotgemm_decode_fp8_test")
+    ptx = "\n".join(p.read_text() for p in (tmp_path / "dump").rglob("*.ptx"))
+    assert ptx and "ld.local" not in ptx and "st.local" not in ptx  # fragments stay in registers
+    if kind == "simt":
+        # per iteration 16 weights + 16 x values per lane, converted two at a time
+        rows = d["rows"]
+        assert ptx.count("cvt.rn.f16x2.e4m3x2") == 8 * (rows + 1) * d["unroll"]
+        assert "fma.rn.f32" in ptx
+    else:
+        assert "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32" in ptx
+        # the main loop (not unrolled) reads each 16-byte piece back with one 16-byte load
+        assert ptx.count("ld.shared.v4.b32") == d["unroll"] * (2 * d["mt"] + d["nt"])
+        assert ptx.count("mma.sync") == d["unroll"] * d["mt"] * d["nt"] * 2
+        assert "cp.async.cg.shared.global" in ptx
 
 
 @pytest.mark.build

@@ -85,15 +85,15 @@ ERROR_CASES = {
     "unknown-in-model": (manifest_text(model=MODEL + 'nmae = "x"\n'),
                          "model.nmae: unknown key; allowed keys here: name, tp, source (did you mean 'name'?)"),
     "unknown-in-build": (manifest_text(build=BUILD + 'gpu = "B200"\n'),
-                         "build.gpu: unknown key; allowed keys here: gpus, dtypes, m_buckets (did you mean 'gpus'?)"),
+                         "build.gpu: unknown key; allowed keys here: gpus, dtypes, m_buckets, scales (did you mean 'gpus'?)"),
     "unknown-in-layer": (manifest_text(layers=LAYER + 'bias = true\n'),
-                         "layers[0].bias: unknown key; allowed keys here: name, n, k, count, epilogue"),
+                         "layers[0].bias: unknown key; allowed keys here: name, n, k, count, epilogue, scales"),
     "unknown-epilogue": (manifest_text(layers=LAYER + 'epilogue = "siluu"\n'),
                          "layers[0].epilogue: unknown epilogue 'siluu'; known: bias, identity, residual_add, swiglu (did you mean 'swiglu'?)"),
     "epilogue-not-string": (manifest_text(layers=LAYER + 'epilogue = 1\n'),
                             "layers[0].epilogue: expected a string, got an integer (1)"),
     "unknown-in-second-layer": (manifest_text(layers=LAYER + '[[layers]]\nname = "o"\nn = 8\nk = 8\ncuont = 2\n'),
-                                "layers[1].cuont: unknown key; allowed keys here: name, n, k, count, epilogue "
+                                "layers[1].cuont: unknown key; allowed keys here: name, n, k, count, epilogue, scales "
                                 "(did you mean 'count'?)"),
     # missing required keys
     "missing-model": (manifest_text(model=""), "model: required table [model] is missing"),
@@ -159,11 +159,11 @@ ERROR_CASES = {
     "unknown-gpu-no-hint": (manifest_text(build='[build]\ngpus = ["MI300X"]\ndtypes = ["bfloat16"]\n'),
                             f"build.gpus[0]: unknown GPU model 'MI300X'; known models: {KNOWN_GPUS}"),
     "unsupported-dtype": (manifest_text(build='[build]\ngpus = ["B200"]\ndtypes = ["bfloat16", "float32"]\n'),
-                          "build.dtypes[1]: unsupported dtype 'float32'; supported: bfloat16, float16"),
+                          "build.dtypes[1]: unsupported dtype 'float32'; supported: bfloat16, float16, float8_e4m3fn"),
     "empty-gpus": (manifest_text(build='[build]\ngpus = []\ndtypes = ["bfloat16"]\n'),
                    f"build.gpus: empty; list at least one GPU model (known: {KNOWN_GPUS})"),
     "empty-dtypes": (manifest_text(build='[build]\ngpus = ["B200"]\ndtypes = []\n'),
-                     "build.dtypes: empty; list at least one dtype (supported: bfloat16, float16)"),
+                     "build.dtypes: empty; list at least one dtype (supported: bfloat16, float16, float8_e4m3fn)"),
     "duplicate-gpu": (manifest_text(build='[build]\ngpus = ["B200", "H100_SXM", "B200"]\ndtypes = ["bfloat16"]\n'),
                       "build.gpus[2]: 'B200' is listed twice (first at build.gpus[0]); list each GPU once"),
     "duplicate-dtype": (manifest_text(build='[build]\ngpus = ["B200"]\ndtypes = ["float16", "float16"]\n'),
@@ -293,17 +293,27 @@ def test_dump_omits_an_absent_source():
 
 
 names = st.from_regex(r"[A-Za-z0-9_.-]{1,12}", fullmatch=True)
-extents = st.integers(1, (2**31 - 1) // 8).map(lambda x: x * 8)  # multiples of 8 up to the 32-bit limit
+extents = st.integers(1, (2**31 - 1) // 16).map(lambda x: x * 16)  # multiples of 16 (fp8's) up to the 32-bit limit
+scale_kinds = st.sampled_from(["tensor", "row"])
 
 
 @st.composite
 def manifests(draw) -> Manifest:
     layer_names = draw(st.lists(names, min_size=1, max_size=6, unique=True))
+    dtypes = tuple(draw(st.lists(st.sampled_from(SUPPORTED_DTYPES), min_size=1, unique=True)))
+    fp8 = "float8_e4m3fn" in dtypes
+    build_scales = draw(st.none() | scale_kinds) if fp8 else None
+    def layer_scales():  # noqa: E306
+        if not fp8:
+            return None
+        return draw(scale_kinds if build_scales is None else st.just(build_scales) | scale_kinds)
     return Manifest(
         model=draw(names),
         gpus=tuple(draw(st.lists(st.sampled_from(list(GPU_MODELS)), min_size=1, unique=True))),
-        dtypes=tuple(draw(st.lists(st.sampled_from(SUPPORTED_DTYPES), min_size=1, unique=True))),
-        layers=tuple(LayerSpec(n, draw(extents), draw(extents), draw(st.integers(1, 1000))) for n in layer_names),
+        dtypes=dtypes,
+        layers=tuple(LayerSpec(n, draw(extents), draw(extents), draw(st.integers(1, 1000)), scales=layer_scales())
+                     for n in layer_names),
+        scales=build_scales,
         m_buckets=tuple(sorted(draw(st.sets(st.integers(1, 2**31 - 1), min_size=1, max_size=20)))),
         tp=draw(st.integers(1, 1024)),
         # Any text at all: quotes, backslashes, control characters, DEL, non-ASCII, astral planes.

@@ -17,7 +17,8 @@ generated aotgemm/native/aotgemm_rule.h). Then, in this order:
     m_buckets  <int>...                    the index's buckets, ascending
     input      <i> <dtype> <dim,...>       example input i; -1 marks a dynamic dim
     routed     <node> <dtype> <n> <k> [<epilogue>]   one per GEMM routed to the bundle; the epilogue
-                                           (absent: identity) of a fused-epilogue op (informational)
+                                           (absent: identity) of a fused-epilogue op, or the scale
+                                           epilogue of an fp8 aotgemm_scaled_mm (informational)
     target     <gpu> <arch> <sm_count> <cc major> <cc minor>
       names    <device name substring>...  from aotgemm/gpus.py
       env      <key> <value>               one per environment key; "-" for nil
@@ -88,10 +89,11 @@ def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, in
 
 
 def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, str, int, int]]:
-    """(dtype, epilogue, n, k) of every fused-epilogue problem (not identity or bias) that `target` (None: any)
-    serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds into one op. Where
-    the bundle has no such kernel, the GEMM and its epilogue stay as they are (Inductor fuses the epilogue
-    into its own pointwise kernels)."""
+    """(dtype, epilogue, n, k) of every epilogue problem (not identity or bias) that `target` (None: any)
+    serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds into one op, and the
+    fp8 torch._scaled_mm calls it routes (their scales' form picks the scale epilogue: scale_tensor,
+    scale_row). Where the bundle has no such kernel, the GEMM and its epilogue stay as they are (Inductor
+    fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
     targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
     return {(d.dtype, d.epilogue, d.n, d.k) for t in targets for d in t.dispatch
             if d.layout == LINEAR and d.kernel != CUBLAS and d.epilogue not in (IDENTITY, BIAS)}

@@ -27,11 +27,17 @@ EPILOGUE_SHIM_ARGS = {
     "aotgemm_linear_residual": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle residual, "
                                "AtenTensorHandle* ret0)",
 }
+# fp8: torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b) (aotgemm/runtime/scaled_mm.py)
+SCALED_MM_OP_NAME = "aotgemm::aotgemm_scaled_mm"
+SCALED_MM_SHIM_ARGS = ("(AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle scale_a, "
+                       "AtenTensorHandle scale_b, AtenTensorHandle* ret0)")
+# Every op a package may call -> its C shim's arguments.
+OP_SHIM_ARGS = {"aotgemm_linear": SHIM_ARGS, **EPILOGUE_SHIM_ARGS, "aotgemm_scaled_mm": SCALED_MM_SHIM_ARGS}
 
 
 def shim_declarations(name: str = "aotgemm_linear") -> list[str]:
     """The declarations aot_inductor.custom_ops_to_c_shims wants for op `name` (one per device, both exported)."""
-    args = SHIM_ARGS if name == "aotgemm_linear" else EPILOGUE_SHIM_ARGS[name]
+    args = OP_SHIM_ARGS[name]
     return [f"AOTITorchError aoti_torch_{dev}_{name}{args}" for dev in ("cuda", "cpu")]
 
 
@@ -44,7 +50,7 @@ def _register() -> None:
 
 def _has_op() -> bool:
     try:
-        return all(hasattr(torch.ops.aotgemm, name) for name in ("aotgemm_linear", *EPILOGUE_SHIM_ARGS))
+        return all(hasattr(torch.ops.aotgemm, name) for name in OP_SHIM_ARGS)
     except (AttributeError, RuntimeError):
         return False
 
@@ -56,6 +62,11 @@ def op(name: str = "aotgemm_linear") -> torch._ops.OpOverload:
     return getattr(torch.ops.aotgemm, name).default
 
 
+def scaled_mm_op() -> torch._ops.OpOverload:
+    """aotgemm::aotgemm_scaled_mm's OpOverload."""
+    return op("aotgemm_scaled_mm")
+
+
 def shims() -> dict:
-    """aot_inductor.custom_ops_to_c_shims: every aotgemm op -> its C shim declarations."""
-    return {op(name): shim_declarations(name) for name in ("aotgemm_linear", *EPILOGUE_SHIM_ARGS)}
+    """aot_inductor.custom_ops_to_c_shims: every aotgemm op a package may call -> its C shim declarations."""
+    return {op(name): shim_declarations(name) for name in OP_SHIM_ARGS}

@@ -13,7 +13,19 @@ where t(W) is aten.t / aten.permute(W, [1, 0]) / aten.transpose(W, 0, 1)
 (or its numpy_T / mT forms). A GEMM is routed when its (dtype, N, K) has a
 bundle kernel in some target and bucket: `meta.coverage`. The bias is kept
 as a separate add, which Inductor fuses into the next pointwise kernel.
-Before that, `route_exported_program` folds SwiGLU and residual-add
+
+fp8 (W8A8):
+
+    aten._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=bf16)
+                                   -> aotgemm_scaled_mm(x, mat2, scale_a, scale_b)
+
+for e4m3 x [M, K] and mat2 [K, N] with no bias and no scale_result, routed
+only when the bundle has a kernel for the problem its scales select
+(dispatch_rule.scale_form: scale_tensor or scale_row; a per-row scale_a
+selects none): `meta.epilogue_coverage`. Whether mat2 is W^T of a compact W
+is checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
+
+Before all of these, `route_exported_program` folds SwiGLU and residual-add
 epilogues into the fused-epilogue ops where the bundle has kernels for them
 (aotgemm/aoti/rewrite_epilogues.py).
 """
@@ -23,9 +35,12 @@ from __future__ import annotations
 import torch
 from torch.fx import Graph, Node
 
+from ..dispatch_rule import scale_form
+from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from ..runtime.table import supported_dtype
 from .meta import Routed
 from .op import op as aotgemm_op
+from .op import scaled_mm_op
 
 aten = torch.ops.aten
 _TRANSPOSES = tuple(getattr(aten, name).default for name in ("t", "numpy_T", "mT") if hasattr(aten, name))
@@ -94,6 +109,8 @@ def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed
             continue
         n, k = wv.shape
         dtype = supported_dtype(xv.dtype)
+        if dtype in SCALED_DTYPES:  # fp8 has no linear kernels; its GEMMs are _scaled_mm (route_scaled_mm)
+            continue
         if not _static(n, k) or xv.dtype != wv.dtype or dtype is None or xv.shape[-1] != k:
             continue
         if (dtype, int(n), int(k)) not in covered:
@@ -119,13 +136,67 @@ def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed
     return routed
 
 
+_FP8 = torch_dtype(FLOAT8_E4M3)
+_FP8_OUT = torch_dtype(output_dtype(FLOAT8_E4M3))
+
+
+def _scaled_mm_call(node: Node):
+    """(x, mat2, scale_a, scale_b) of an aten._scaled_mm node aotgemm_scaled_mm can take, else None."""
+    if node.op != "call_function" or node.target != aten._scaled_mm.default or len(node.args) < 4:
+        return None
+    names = ("bias", "scale_result", "out_dtype", "use_fast_accum")
+    extra = dict(zip(names, node.args[4:]))
+    extra.update({k: v for k, v in node.kwargs.items() if k in names})
+    if extra.get("bias") is not None or extra.get("scale_result") is not None or extra.get("out_dtype") != _FP8_OUT:
+        return None
+    return tuple(node.args[:4])
+
+
+def route_scaled_mm(graph: Graph, covered: set[tuple[str, str, int, int]]) -> list[Routed]:
+    """Rewrite, in place, every aten._scaled_mm of `graph` whose (dtype, scale epilogue, N, K) is in `covered`."""
+    op = scaled_mm_op()
+    routed: list[Routed] = []
+    for node in list(graph.nodes):
+        args = _scaled_mm_call(node)
+        if args is None:
+            continue
+        vals = [_val(a) for a in args]
+        out = _val(node)
+        if any(v is None for v in vals) or out is None:
+            continue
+        xv, mv, av, bv = vals
+        if xv.dtype != _FP8 or mv.dtype != _FP8 or xv.dim() != 2 or mv.dim() != 2:
+            continue
+        if av.dtype != torch.float32 or bv.dtype != torch.float32:
+            continue
+        k, n = mv.shape
+        if not _static(n, k, *av.shape, *bv.shape) or xv.shape[-1] != k:
+            continue
+        m = xv.shape[0]
+        form = scale_form(m if _static(m) else -1, int(n), tuple(int(d) for d in av.shape),
+                          tuple(int(d) for d in bv.shape))
+        if form.epilogue is None or (FLOAT8_E4M3, form.epilogue, int(n), int(k)) not in covered:
+            continue
+        with graph.inserting_before(node):
+            new = graph.call_function(op, tuple(args))
+            new.meta.update(node.meta)
+            new.meta["val"] = out
+        node.replace_all_uses_with(new)
+        graph.erase_node(node)
+        routed.append(Routed(node.name, FLOAT8_E4M3, int(n), int(k), form.epilogue))
+    graph.lint()
+    return routed
+
+
 def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]],
                            fusable: set[tuple[str, str, int, int]] = frozenset()) -> list[Routed]:
     """Fold the epilogues the bundle has kernels for (rewrite_epilogues, `fusable`: meta.epilogue_coverage),
-    then route the remaining covered GEMMs."""
+    route the remaining covered GEMMs, then the _scaled_mm calls whose scale epilogue problem is in `fusable`."""
     from .rewrite_epilogues import fold_epilogues
 
     routed = fold_epilogues(ep, fusable)
     routed += route_gemms(ep.graph_module.graph, covered)
+    if fusable:
+        routed += route_scaled_mm(ep.graph_module.graph, fusable)
     ep.graph_module.recompile()
     return routed

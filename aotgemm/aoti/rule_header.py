@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 from ..bundle.format import FORMAT_VERSION
-from ..epilogues import epilogue, names
-from ..problem import DTYPE_BYTES, LEADING_OPERANDS, ROW_ALIGN_BYTES, TRAILING_OPERANDS
-from ..dispatch_rule import Reason
+from ..epilogues import OUTPUT, epilogue, names
+from ..problem import DTYPE_BYTES, LEADING_OPERANDS, OUTPUT_DTYPE, ROW_ALIGN_BYTES, TRAILING_OPERANDS
+from ..dispatch_rule import Reason, ScaleForm
 from .meta import VERSION as META_VERSION
 
 HEADER_PATH = Path(__file__).resolve().parent.parent / "native" / "aotgemm_rule.h"
@@ -35,6 +35,17 @@ def operand_kinds() -> tuple[str, ...]:
     """Every operand name a kernel may take: the fixed ones, then the epilogues' (sorted, each once)."""
     extra = sorted({op for name in names() for op in epilogue(name).operands})
     return LEADING_OPERANDS + TRAILING_OPERANDS + tuple(x for x in extra if x not in LEADING_OPERANDS + TRAILING_OPERANDS)
+
+
+def operand_dtype_kind(kind: str) -> str:
+    """An operand's dtype as the header states it; one per operand name across every epilogue."""
+    fixed = {"x": "input", "wt": "input", "out": "output", "stream": ""}
+    if kind in fixed:
+        return fixed[kind]
+    seen = {epilogue(e).operand_dtypes.get(kind, OUTPUT) for e in names() if kind in epilogue(e).operands}
+    if len(seen) != 1:
+        raise ValueError(f"operand {kind!r} has different dtypes in different epilogues: {sorted(seen)}")
+    return seen.pop()
 
 
 def render() -> str:
@@ -78,14 +89,21 @@ def render() -> str:
             "static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"
             + ", ".join(_c_str(d) for d in DTYPE_BYTES) + "};",
             "static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {"
-            + ", ".join(str(b) for b in DTYPE_BYTES.values()) + "};", ""]
+            + ", ".join(str(b) for b in DTYPE_BYTES.values()) + "};",
+            "/* The output dtype of each (aotgemm.problem.OUTPUT_DTYPE: bf16 for fp8), an index of the above. */",
+            "static const int aotgemm_dtype_output[AOTGEMM_DTYPE_COUNT] = {"
+            + ", ".join(str(list(DTYPE_BYTES).index(OUTPUT_DTYPE[d])) for d in DTYPE_BYTES) + "};", ""]
     out += ["/* The call convention (aotgemm.problem): fn(x, wt, out, *epilogue operands, stream). */",
             "enum aotgemm_operand {"]
     out += [f"  AOTGEMM_OPERAND_{k.upper()} = {i}," for i, k in enumerate(kinds)]
     shaped = {op: shp for name in eps for op, shp in epilogue(name).operand_shapes.items()}
     out += [f"  AOTGEMM_OPERAND_KINDS = {len(kinds)}", "};",
+            "/* Each operand's dtype (aotgemm.epilogues: Epilogue.operand_dtypes): \"input\" (the problem's",
+            " * dtype), \"output\" (its output dtype), a dtype name (\"float32\"), or \"\" (the stream). */",
+            "static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"
+            + ", ".join(_c_str(operand_dtype_kind(k)) for k in kinds) + "};",
             "/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);",
-            " * 0: the fixed operands and [N] vectors (unit stride). From Epilogue.operand_shapes. */",
+            " * 0: the fixed operands, [N] vectors (unit stride) and single values. From Epilogue.operand_shapes. */",
             "static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {"
             + ", ".join("1" if len(shaped.get(k, ())) == 2 else "0" for k in kinds) + "};",
             f"#define AOTGEMM_MAX_OPERANDS {longest}",
@@ -99,6 +117,14 @@ def render() -> str:
         cells = [f"AOTGEMM_OPERAND_{k.upper()}" for k in order] + ["-1"] * (longest + 1 - len(order))
         out.append(f"    {{{', '.join(cells)}}},  /* {e} */")
     out += ["};", "",
+            "/* How aotgemm_scaled_mm's scales are given (aotgemm.dispatch_rule.ScaleForm, scale_form), and the",
+            " * epilogue each form takes (NULL: none; no kernel serves it). */",
+            "enum aotgemm_scale_form {"]
+    out += [f"  AOTGEMM_SCALES_{f.name} = {int(f)}," for f in ScaleForm]
+    out += [f"  AOTGEMM_SCALE_FORM_COUNT = {len(ScaleForm)}", "};",
+            "static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"
+            + ", ".join(_c_str(f.epilogue) if f.epilogue else "NULL" for f in ScaleForm) + "};"]
+    out += ["",
             "/* The bucket that serves M rows: the smallest bucket >= M, else the largest",
             " * (aotgemm.problem.bucket_for). `buckets` ascending, n >= 1. */",
             "static inline int64_t aotgemm_bucket_for(int64_t m, const int64_t* buckets, size_t n) {",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from ..bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
 from ..bundle.format import CUBLAS, ENVIRONMENT_KEYS
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SWIGLU
-from ..problem import LINEAR
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_TENSOR, SWIGLU
+from ..problem import FLOAT8_E4M3, LINEAR
 from ..gpus import gpu_model
 from .native import DeviceSpec, _tvm_ffi_dirs
 
@@ -30,6 +30,9 @@ TEST_BIAS_SYMBOL = {"bfloat16": "aotgemm_test_gemm_bias_bf16", "float16": "aotge
 # The fused-epilogue kernels: fn(x, wt, out, residual, stream) and fn(x, wt, out [M, N/2], stream).
 TEST_RESIDUAL_SYMBOL = {"bfloat16": "aotgemm_test_gemm_residual_bf16", "float16": "aotgemm_test_gemm_residual_f16"}
 TEST_SWIGLU_SYMBOL = {"bfloat16": "aotgemm_test_gemm_swiglu_bf16", "float16": "aotgemm_test_gemm_swiglu_f16"}
+# The fp8 kernels of the scale epilogues (fn(x, wt, out, scale_a, scale_b, stream), bf16 out).
+TEST_SCALE_SYMBOL = {SCALE_TENSOR: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_tensor_fp8"},
+                     SCALE_ROW: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_row_fp8"}}
 TEST_BUCKETS = (1, 16, 128, 1024)
 
 _KERNEL_SOURCE = r"""
@@ -90,6 +93,40 @@ void gemm(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O
       o[i * O.stride(0) + j * O.stride(1)] = store(acc, bf16);
     }
 }
+// e4m3fn (1 sign, 4 exponent bits of bias 7, 3 mantissa bits; S.1111.111 is NaN, no infinities) -> float
+float load_e4m3(uint8_t v) {
+  const int s = v >> 7, e = (v >> 3) & 15, m = v & 7;
+  float f;
+  if (e == 15 && m == 7) f = NAN;
+  else if (e == 0) f = m * (1.0f / 512.0f);
+  else f = std::ldexp(1.0f + m / 8.0f, e - 7);
+  return s ? -f : f;
+}
+
+// fp8 W8A8 with a scale epilogue: out = (x @ W^T) * scale_a * scale_b (scale_b [1] or [N]), bf16 out.
+void gemm_fp8(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, tvm::ffi::TensorView SA,
+              tvm::ffi::TensorView SB, int64_t stream, bool row) {
+  TVM_FFI_ICHECK_EQ(B.stride(0), 1) << "B must be column-major (W^T)";
+  TVM_FFI_ICHECK_EQ(A.stride(1), 1) << "A must be row-major";
+  TVM_FFI_ICHECK_EQ(stream, 0) << "CPU kernels get no stream";
+  const int64_t M = A.size(0), K = A.size(1), N = B.size(1);
+  TVM_FFI_ICHECK_EQ(SA.ndim(), 1);
+  TVM_FFI_ICHECK_EQ(SA.size(0), 1);
+  TVM_FFI_ICHECK_EQ(SB.ndim(), 1);
+  TVM_FFI_ICHECK_EQ(SB.size(0), row ? N : 1);
+  const uint8_t* a = static_cast<const uint8_t*>(A.data_ptr());
+  const uint8_t* b = static_cast<const uint8_t*>(B.data_ptr());
+  const float sa = *static_cast<const float*>(SA.data_ptr());
+  const float* sb = static_cast<const float*>(SB.data_ptr());
+  uint16_t* o = static_cast<uint16_t*>(O.data_ptr());
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      float acc = 0.f;
+      for (int64_t k = 0; k < K; k++) acc += load_e4m3(a[i * A.stride(0) + k]) * load_e4m3(b[k + j * B.stride(1)]);
+      o[i * O.stride(0) + j * O.stride(1)] = store(acc * sa * sb[row ? j : 0], true);
+    }
+}
+
 using TV = tvm::ffi::TensorView;
 // The swiglu epilogue: B = [gate; up]^T [K, N], O [M, N/2] = silu(x gate^T) * (x up^T), in float, rounded once.
 void gemm_swiglu(TV A, TV B, TV O, int64_t stream, bool bf16) {
@@ -113,6 +150,8 @@ void gemm_swiglu(TV A, TV B, TV O, int64_t stream, bool bf16) {
     }
 }
 
+void gemm_scale_tensor_fp8(TV A, TV B, TV O, TV SA, TV SB, int64_t s) { gemm_fp8(A, B, O, SA, SB, s, false); }
+void gemm_scale_row_fp8(TV A, TV B, TV O, TV SA, TV SB, int64_t s) { gemm_fp8(A, B, O, SA, SB, s, true); }
 void gemm_bf16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, true); }
 void gemm_f16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, false); }
 void gemm_bias_bf16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, true); }
@@ -131,6 +170,8 @@ TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_residual_bf16, gemm_residual_bf1
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_residual_f16, gemm_residual_f16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_bf16, gemm_swiglu_bf16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_f16, gemm_swiglu_f16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_tensor_fp8, gemm_scale_tensor_fp8);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_row_fp8, gemm_scale_row_fp8);
 """
 
 
@@ -161,7 +202,7 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
                 m_buckets: Sequence[int] = TEST_BUCKETS, cublas: Iterable[tuple] = (),
                 skip: Iterable[tuple] = (), alignment: int = 8, max_m: int | dict[str, int] = 0,
                 epilogues: Iterable[str] = (IDENTITY,), model: str = "test-model",
-                environment: dict | None = None) -> BundleIndex:
+                environment: dict | None = None, scales: str | None = None) -> BundleIndex:
     """Write a valid bundle: every (layer, dtype, epilogue, bucket) served by the test kernel of its dtype
     and epilogue (alignment `alignment`, serving M <= `max_m`, 0: any; a dict: per dtype), except the keys in `cublas` (entry
     "cublas") and in `skip` (no entry at all). A key is (dtype, n, k, bucket) for the identity epilogue,
@@ -172,7 +213,7 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
     cublas, skip = norm(cublas), norm(skip)
     dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
     symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL, RESIDUAL_ADD: TEST_RESIDUAL_SYMBOL,
-               SWIGLU: TEST_SWIGLU_SYMBOL}
+               SWIGLU: TEST_SWIGLU_SYMBOL, **TEST_SCALE_SYMBOL}
     max_ms = max_m if isinstance(max_m, dict) else {dt: max_m for dt in dtypes}
     targets, blobs = [], {}
     for gpu in sorted(gpus):
@@ -196,7 +237,7 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
         targets.append(Target(gpu, g.arch, g.sm_count, lib_name, _environment(**(environment or {})),
                               (("test", "aotgemm.aoti.testing"),), kernels, dispatch))
     index = BundleIndex(generator="aotgemm test", model=model,
-                        layers=tuple(Layer(name, n, k, 1) for name, n, k in layers),
+                        layers=tuple(Layer(name, n, k, 1, scales=scales) for name, n, k in layers),
                         m_buckets=tuple(m_buckets), targets=tuple(targets))
     return write_bundle(path, index, blobs)
 

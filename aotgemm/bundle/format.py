@@ -12,9 +12,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..epilogues import names as epilogue_names
-from ..errors import BlobTooLarge, MalformedIndex, UnsafeName
-from ..problem import DTYPES, LAYOUTS, GemmProblem, bucket_for  # noqa: F401  (bucket_for: re-exported)
+from ..epilogues import names as epilogue_names, scale_kinds
+from ..errors import BlobTooLarge, MalformedIndex, UnsafeName, UnsupportedProblem
+from ..problem import DTYPES, LAYOUTS, LINEAR, GemmProblem, bucket_for, epilogue_for  # noqa: F401  (bucket_for: re-exported)
 
 MAGIC = b"\x89AOTGEMM"
 FORMAT_VERSION = 2
@@ -174,16 +174,37 @@ class Layer:
     k: int
     count: int
     epilogue: str = "identity"
+    # The manifest's scales for this layer's fp8 problems ("tensor" | "row"); None for a build without fp8.
+    scales: str | None = None
+
+    def problem(self, dtype: str) -> GemmProblem:
+        """This layer's problem in `dtype` (an fp8 one takes the scale epilogue of `scales`)."""
+        return GemmProblem(dtype, LINEAR, epilogue_for(dtype, self.epilogue, self.scales), self.n, self.k)
 
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Layer:
-        o = _map(o, where, ("name", "n", "k", "count", "epilogue"))
+        o = _map(o, where, ("name", "n", "k", "count", "epilogue"), optional=("scales",))
+        scales = o.get("scales")
         return cls(_str(o["name"], where + ".name"), _int(o["n"], where + ".n", 1),
                    _int(o["k"], where + ".k", 1), _int(o["count"], where + ".count", 1),
-                   _str(o["epilogue"], where + ".epilogue", epilogue_names()))
+                   _str(o["epilogue"], where + ".epilogue", epilogue_names()),
+                   None if scales is None else _str(scales, where + ".scales", scale_kinds()))
 
     def to_obj(self) -> dict:
-        return {"count": self.count, "epilogue": self.epilogue, "k": self.k, "n": self.n, "name": self.name}
+        o = {"count": self.count, "epilogue": self.epilogue, "k": self.k, "n": self.n, "name": self.name}
+        if self.scales is not None:  # written only for fp8 builds: other bundles keep their bytes
+            o["scales"] = self.scales
+        return o
+
+
+def _paired(obj, where: str):
+    """`obj` (a Kernel or DispatchEntry) if its dtype and epilogue go together (fp8 with a scale epilogue,
+    and only fp8 with one: GemmProblem's rule), else MalformedIndex."""
+    try:
+        GemmProblem(obj.dtype, obj.layout, obj.epilogue, 1, 1)
+    except UnsupportedProblem as e:
+        raise _fail(where, str(e)) from None
+    return obj
 
 
 def _source(v: Any, where: str) -> str:
@@ -224,14 +245,14 @@ class Kernel:
             raise UnsafeName(f"bundle index: {where}.symbol: {sym!r} is not a valid C identifier")
         if not isinstance(o["design"], dict):
             raise _fail(where + ".design", "expected a map")
-        return cls(
+        return _paired(cls(
             sym, _source(o["source"], where + ".source"), _str(o["family"], where + ".family"),
             _plain(o["design"], where + ".design"),
             _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
             _str(o["epilogue"], where + ".epilogue", epilogue_names()),
             _int(o["alignment"], where + ".alignment", 1, 1024), _int(o["max_m"], where + ".max_m", 0, 1 << 31),
             _hex64(o["cache_key"], where + ".cache_key"), _int(o["x_row_stride"], where + ".x_row_stride", 0, 1 << 31),
-        )
+        ), where)
 
     def to_obj(self) -> dict:
         return {"alignment": self.alignment, "cache_key": self.cache_key, "design": self.design_dict,
@@ -272,14 +293,14 @@ class DispatchEntry:
                        for i, x in enumerate(_list(o["ranked"], where + ".ranked", MAX_RANKED)))
         if len(set(ranked)) != len(ranked) or CUBLAS in ranked:
             raise _fail(where + ".ranked", "must list distinct kernel symbols (not 'cublas')")
-        return cls(
+        return _paired(cls(
             _str(o["dtype"], where + ".dtype", DTYPES), _str(o["layout"], where + ".layout", LAYOUTS),
             _str(o["epilogue"], where + ".epilogue", epilogue_names()),
             _int(o["n"], where + ".n", 1), _int(o["k"], where + ".k", 1), _int(o["m_bucket"], where + ".m_bucket", 1),
             _str(o["kernel"], where + ".kernel"), _str(o["decided_by"], where + ".decided_by", DECIDED_BY),
             _opt_float(o["kernel_us"], where + ".kernel_us"), _opt_float(o["cublas_us"], where + ".cublas_us"),
             ranked,
-        )
+        ), where)
 
     def to_obj(self) -> dict:
         return {"cublas_us": self.cublas_us, "decided_by": self.decided_by, "dtype": self.dtype,

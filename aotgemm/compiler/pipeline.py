@@ -202,7 +202,7 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
         targets.append(target)
         libraries[target.library] = library
     index = BundleIndex(generator=f"aotgemm {__version__}", model=manifest.model,
-                        layers=tuple(Layer(x.name, x.n, x.k, x.count, x.epilogue) for x in manifest.layers),
+                        layers=tuple(Layer(x.name, x.n, x.k, x.count, x.epilogue, x.scales) for x in manifest.layers),
                         m_buckets=tuple(manifest.m_buckets), targets=tuple(targets))
     write_bundle(opts.output, index, libraries)
     for t in report.targets:

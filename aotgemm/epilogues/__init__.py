@@ -6,6 +6,12 @@ the output is, the float32 reference a kernel is checked against, and the
 unfused form (a plain GEMM's output, then torch ops) that the runtime falls
 back to and the tuner times a fused kernel against.
 
+Scale epilogues (`scale_tensor`, `scale_row`) are how quantized (fp8) GEMMs
+dequantize: out = acc * scale_a * scale_b, with float32 scales. They are the
+only epilogues of fp8 problems, and fp8 problems the only users of them
+(aotgemm.problem.GemmProblem checks both ways). Their stock path is
+`torch._scaled_mm`, not a plain GEMM followed by torch ops.
+
 Adding an epilogue is one `register(Epilogue(...))` call (plus kernels that
 implement it); the bundle format, the dispatch key and the shim take its
 name as data.
@@ -16,7 +22,7 @@ functions that need tensors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import UnsupportedProblem
@@ -25,6 +31,11 @@ IDENTITY = "identity"
 BIAS = "bias"
 SWIGLU = "swiglu"
 RESIDUAL_ADD = "residual_add"
+SCALE_TENSOR = "scale_tensor"
+SCALE_ROW = "scale_row"
+# An operand dtype meaning "the problem's output dtype" (aotgemm.problem.OUTPUT_DTYPE): bias, residual.
+OUTPUT = "output"
+FLOAT32 = "float32"
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,7 @@ class Epilogue:
     name: str
     # Extra kernel operands, in call order; each is described in `operand_shapes`.
     operands: tuple[str, ...]
-    # operand name -> shape in terms of (m, n) of the GEMM: ("n",) or ("m", "n_out") ...
+    # operand name -> shape in terms of (m, n) of the GEMM: ("n",) or ("m", "n_out") or ("1",) ...
     operand_shapes: dict[str, tuple[str, ...]]
     # Output columns for a weight of N rows.
     output_n: Callable[[int], int]
@@ -42,6 +53,17 @@ class Epilogue:
     # The FX ops, after the GEMM, that the AOTInductor rewrite folds into this epilogue
     # ("" for none): aten op names, in the order they follow the mm.
     fx_pattern: tuple[str, ...] = ()
+    # operand name -> its dtype: FLOAT32, or OUTPUT (the problem's output dtype), the default.
+    operand_dtypes: dict[str, str] = field(default_factory=dict)
+    # Operands that must be positive (scales); random ones are drawn from [0.5, 1.5).
+    positive: tuple[str, ...] = ()
+    # For a scale epilogue, the `scales` value of a manifest that selects it ("tensor", "row"); else None.
+    scales: str | None = None
+
+    def operand_dtype(self, name: str, output_dtype: str) -> str:
+        """The dtype name of operand `name` in a problem whose output is `output_dtype`."""
+        d = self.operand_dtypes.get(name, OUTPUT)
+        return output_dtype if d == OUTPUT else d
 
     def reference(self, x, w, **operands):
         """float32 reference: epilogue(x @ W^T) computed on upcast operands."""
@@ -52,6 +74,14 @@ class Epilogue:
         """The epilogue applied by torch to a plain GEMM's output (the cuBLAS path)."""
         return self.apply(plain_out, **operands)
 
+    def stock(self, x, w, out, **operands) -> None:
+        """A scale epilogue's stock path, written into `out`: torch._scaled_mm (`scaled_mm`), what the tuner
+        and bench time fp8 kernels against. (The other epilogues' baseline is timing.cublas_call's: cuBLAS
+        and the epilogue as Inductor compiles it.)"""
+        if self.scales is None:
+            raise ValueError(f"epilogue {self.name!r} is not a scale epilogue; its baseline is timing.cublas_call")
+        scaled_mm(x, w, operands["scale_a"], operands["scale_b"], out=out)
+
 
 _REGISTRY: dict[str, Epilogue] = {}
 
@@ -61,6 +91,8 @@ def register(e: Epilogue) -> Epilogue:
         raise ValueError(f"epilogue {e.name!r} is registered twice")
     if set(e.operands) != set(e.operand_shapes):
         raise ValueError(f"epilogue {e.name!r}: operand_shapes must describe exactly its operands")
+    if not set(e.operand_dtypes) | set(e.positive) <= set(e.operands):
+        raise ValueError(f"epilogue {e.name!r}: operand_dtypes and positive may name only its operands")
     _REGISTRY[e.name] = e
     return e
 
@@ -75,6 +107,19 @@ def epilogue(name: str) -> Epilogue:
 
 def names() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
+
+
+def for_scales(scales: str) -> Epilogue:
+    """The scale epilogue a manifest's `scales = "tensor" | "row"` selects."""
+    for e in _REGISTRY.values():
+        if e.scales == scales:
+            return e
+    raise UnsupportedProblem(f"unknown scales {scales!r}; known: {', '.join(scale_kinds())}")
+
+
+def scale_kinds() -> tuple[str, ...]:
+    """The `scales` values manifests may name ("row", "tensor")."""
+    return tuple(sorted(e.scales for e in _REGISTRY.values() if e.scales is not None))
 
 
 def _identity(acc):
@@ -97,6 +142,45 @@ def _residual_add(acc, residual):
     return acc + residual
 
 
+def _scale(acc, scale_a, scale_b):
+    # scale_a [1]; scale_b [1] (scale_tensor) or [N] (scale_row, one per output column): both broadcast
+    return acc * scale_a * scale_b
+
+
+_ROWWISE_A: dict[int, tuple] = {}  # id(scale_a [1]) -> (weakref to it, its [M, 1] copy): see scaled_mm
+
+
+def _rowwise_a(scale_a, m: int):
+    """scale_a [1] as a contiguous [M, 1], made once per (tensor, M) and kept exactly as long as scale_a lives
+    (a CUDA graph captured over it then reads memory that is still its own)."""
+    import weakref
+
+    key = id(scale_a)
+    hit = _ROWWISE_A.get(key)
+    if hit is None or hit[0]() is not scale_a or hit[1].shape[0] != m:
+        if hit is None or hit[0]() is not scale_a:
+            weakref.finalize(scale_a, _ROWWISE_A.pop, key, None)
+        hit = _ROWWISE_A[key] = (weakref.ref(scale_a), scale_a.reshape(1, 1).expand(m, 1).contiguous())
+    return hit[1]
+
+
+def scaled_mm(x, w, scale_a, scale_b, out=None):
+    """The stock fp8 GEMM of a scale epilogue's operands: torch._scaled_mm(x, W^T, ..., out_dtype=bf16).
+
+    scale_a [1] with scale_b [1] is _scaled_mm's per-tensor form. scale_b [N] (scale_row) needs its
+    row-wise form, which takes scale_a [M, 1] and scale_b [1, N], both contiguous: scale_b is viewed as
+    [1, N]; scale_a is copied to [M, 1] once per tensor and kept while it lives (a CUDA graph that replays
+    this call then times _scaled_mm alone, as a caller with per-row scales of its own would run it).
+    """
+    import torch
+
+    if scale_b.numel() != 1:
+        scale_a, scale_b = _rowwise_a(scale_a, x.shape[0]), scale_b.reshape(1, -1).contiguous()
+    if out is None:
+        return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=torch.bfloat16)
+    return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=out.dtype, out=out)
+
+
 def _half(n: int) -> int:
     if n % 2:
         raise UnsupportedProblem(f"swiglu needs an even N ([gate; up] stacked), got N={n}")
@@ -107,5 +191,10 @@ register(Epilogue(IDENTITY, (), {}, lambda n: n, _identity))
 register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias, fx_pattern=("aten.add.Tensor",)))
 register(Epilogue(SWIGLU, (), {}, _half, _swiglu, fx_pattern=("aten.split.Tensor", "aten.silu.default",
                                                              "aten.mul.Tensor")))
+_SCALE_DTYPES = {"scale_a": FLOAT32, "scale_b": FLOAT32}
+register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("1",)}, lambda n: n,
+                  _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="tensor"))
+register(Epilogue(SCALE_ROW, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("n",)}, lambda n: n,
+                  _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="row"))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
                   fx_pattern=("aten.add.Tensor",)))

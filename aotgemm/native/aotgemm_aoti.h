@@ -3,7 +3,9 @@
  *
  * An AOTInductor package compiled by `aotgemm.aoti.compile` calls
  * `aoti_torch_{cuda,cpu}_aotgemm_linear` (declared at the bottom, with AOTI
- * types) for each GEMM the bundle covers. Those shims serve the call from the
+ * types) for each GEMM the bundle covers, `..._aotgemm_linear_swiglu` /
+ * `..._aotgemm_linear_residual` for each fused epilogue, and
+ * `aoti_torch_{cuda,cpu}_aotgemm_scaled_mm` for each fp8 torch._scaled_mm. Those shims serve the call from the
  * bundle's kernel library, or fall back to cuBLAS (CPU: ATen) and count it.
  *
  * Before the first run, the process calls `aotgemm_aoti_init` with the
@@ -27,7 +29,7 @@
 extern "C" {
 #endif
 
-#define AOTGEMM_AOTI_ABI_VERSION 3
+#define AOTGEMM_AOTI_ABI_VERSION 4
 
 /* Return codes. Python maps each to one exception class (aotgemm/aoti/native.py). */
 enum {
@@ -109,6 +111,12 @@ typedef struct aotgemm_rule_input {
   int64_t x_row_stride; /* the one row stride of x the kernel takes; 0: any >= K */
 } aotgemm_rule_input;
 int aotgemm_aoti_decide(const aotgemm_rule_input* in);
+
+/* How the scales of an fp8 call (aoti_torch_*_aotgemm_scaled_mm) are given, for scale_a and scale_b of
+ * the given sizes and an [M, N] output (aotgemm.dispatch_rule.scale_form): an aotgemm_scale_form of
+ * aotgemm_rule.h (TENSOR, ROW, ROWWISE_A: no kernel takes it, INVALID: the shim refuses the call). */
+int aotgemm_aoti_scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a_sizes, int64_t b_ndim,
+                            const int64_t* b_sizes);
 
 /* The row stride of x [..., K] seen as [M, K] rows without a copy (aotgemm.dispatch_rule.rows):
  * 1 and *row set, or 0 when no such view exists. */

@@ -66,9 +66,11 @@ static const char* const aotgemm_reason_counter[AOTGEMM_REASON_COUNT] = {
 static const int aotgemm_reason_warns[AOTGEMM_REASON_COUNT] = {0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1};
 
 /* The dtypes kernels exist for (aotgemm.problem.DTYPE_BYTES). */
-#define AOTGEMM_DTYPE_COUNT 2
-static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"bfloat16", "float16"};
-static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {2, 2};
+#define AOTGEMM_DTYPE_COUNT 3
+static const char* const aotgemm_dtype_name[AOTGEMM_DTYPE_COUNT] = {"bfloat16", "float16", "float8_e4m3fn"};
+static const int aotgemm_dtype_bytes[AOTGEMM_DTYPE_COUNT] = {2, 2, 1};
+/* The output dtype of each (aotgemm.problem.OUTPUT_DTYPE: bf16 for fp8), an index of the above. */
+static const int aotgemm_dtype_output[AOTGEMM_DTYPE_COUNT] = {0, 1, 0};
 
 /* The call convention (aotgemm.problem): fn(x, wt, out, *epilogue operands, stream). */
 enum aotgemm_operand {
@@ -78,21 +80,39 @@ enum aotgemm_operand {
   AOTGEMM_OPERAND_STREAM = 3,
   AOTGEMM_OPERAND_BIAS = 4,
   AOTGEMM_OPERAND_RESIDUAL = 5,
-  AOTGEMM_OPERAND_KINDS = 6
+  AOTGEMM_OPERAND_SCALE_A = 6,
+  AOTGEMM_OPERAND_SCALE_B = 7,
+  AOTGEMM_OPERAND_KINDS = 8
 };
+/* Each operand's dtype (aotgemm.epilogues: Epilogue.operand_dtypes): "input" (the problem's
+ * dtype), "output" (its output dtype), a dtype name ("float32"), or "" (the stream). */
+static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input", "input", "output", "", "output", "output", "float32", "float32"};
 /* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);
- * 0: the fixed operands and [N] vectors (unit stride). From Epilogue.operand_shapes. */
-static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1};
-#define AOTGEMM_MAX_OPERANDS 5
-#define AOTGEMM_EPILOGUE_COUNT 4
-static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "swiglu"};
+ * 0: the fixed operands, [N] vectors (unit stride) and single values. From Epilogue.operand_shapes. */
+static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1, 0, 0};
+#define AOTGEMM_MAX_OPERANDS 6
+#define AOTGEMM_EPILOGUE_COUNT 6
+static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_row", "scale_tensor", "swiglu"};
 /* Each epilogue's kernel arguments, in call order; -1 ends a list. */
 static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERANDS + 1] = {
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1},  /* bias */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1},  /* identity */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_RESIDUAL, AOTGEMM_OPERAND_STREAM, -1},  /* residual_add */
-    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1},  /* swiglu */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1, -1},  /* bias */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* identity */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_RESIDUAL, AOTGEMM_OPERAND_STREAM, -1, -1},  /* residual_add */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_row */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_tensor */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* swiglu */
 };
+
+/* How aotgemm_scaled_mm's scales are given (aotgemm.dispatch_rule.ScaleForm, scale_form), and the
+ * epilogue each form takes (NULL: none; no kernel serves it). */
+enum aotgemm_scale_form {
+  AOTGEMM_SCALES_TENSOR = 0,
+  AOTGEMM_SCALES_ROW = 1,
+  AOTGEMM_SCALES_ROWWISE_A = 2,
+  AOTGEMM_SCALES_INVALID = 3,
+  AOTGEMM_SCALE_FORM_COUNT = 4
+};
+static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"scale_tensor", "scale_row", NULL, NULL};
 
 /* The bucket that serves M rows: the smallest bucket >= M, else the largest
  * (aotgemm.problem.bucket_for). `buckets` ascending, n >= 1. */

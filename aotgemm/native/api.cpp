@@ -101,6 +101,12 @@ AOTGEMM_EXPORT int aotgemm_aoti_decide(const aotgemm_rule_input* in) {
   return decide(r);
 }
 
+AOTGEMM_EXPORT int aotgemm_aoti_scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a_sizes,
+                                           int64_t b_ndim, const int64_t* b_sizes) {
+  if (a_ndim < 0 || b_ndim < 0 || (a_ndim && !a_sizes) || (b_ndim && !b_sizes)) return AOTGEMM_SCALES_INVALID;
+  return scale_form(m, n, a_ndim, a_sizes, b_ndim, b_sizes);
+}
+
 AOTGEMM_EXPORT int aotgemm_aoti_rows(int64_t ndim, const int64_t* sizes, const int64_t* strides, int64_t* row) {
   if (ndim < 1 || !sizes || !strides || !row) return 0;
   return rows(ndim, sizes, strides, row) ? 1 : 0;

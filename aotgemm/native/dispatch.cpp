@@ -47,6 +47,19 @@ int epilogue_residual_add() {
   return i;
 }
 
+int scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a, int64_t b_ndim, const int64_t* b) {
+  int64_t a_numel = 1, b_numel = 1;
+  for (int64_t i = 0; i < a_ndim; i++) a_numel *= a[i];
+  for (int64_t i = 0; i < b_ndim; i++) b_numel *= b[i];
+  if (a_numel == 1) {
+    if (b_numel == 1) return AOTGEMM_SCALES_TENSOR;
+    if ((b_ndim == 1 && b[0] == n) || (b_ndim == 2 && b[0] == 1 && b[1] == n)) return AOTGEMM_SCALES_ROW;
+    return AOTGEMM_SCALES_INVALID;
+  }
+  if (a_ndim == 2 && a[0] == m && a[1] == 1 && b_ndim == 2 && b[0] == 1 && b[1] == n) return AOTGEMM_SCALES_ROWWISE_A;
+  return AOTGEMM_SCALES_INVALID;
+}
+
 void count(int reason) {
   g_counters.calls++;
   g_counters.by_reason[reason]++;

@@ -1,14 +1,11 @@
 // aoti_torch_{cuda,cpu}_aotgemm_linear{,_swiglu,_residual}: the AOTInductor C shims of aotgemm::aotgemm_linear
-// and of the fused-epilogue ops (aotgemm/runtime/epilogue_ops.py), one code path for all.
+// and of the fused-epilogue ops (aotgemm/runtime/epilogue_ops.py), and aoti_torch_{cuda,cpu}_aotgemm_scaled_mm:
+// those of aotgemm::aotgemm_scaled_mm (fp8, aotgemm/runtime/scaled_mm.py); one code path for all.
 //
-// Per call: check the call (as aotgemm.runtime.ops.check_inputs), apply the dispatch rule
-// (dispatch.cpp = aotgemm.dispatch_rule.decide), count the outcome, then run the bundle kernel
-// with the call convention's arguments (aotgemm_epilogue_call of the generated aotgemm_rule.h) or
-// cuBLAS (CPU: ATen) through the AOTI C shims. CUDA symbols are looked up at run time in
-// libtorch_cuda, so the same source builds against CPU and CUDA torch.
-#include <dlfcn.h>
-#include <torch/csrc/inductor/aoti_torch/c/shim.h>
-#include <torch/csrc/inductor/aoti_torch/generated/c_shim_cpu.h>
+// Per call: check the call (as aotgemm.runtime.ops.check_inputs / scaled_mm.check_inputs: check_linear,
+// check_scaled_mm), then in `serve` apply the dispatch rule (dispatch.cpp = aotgemm.dispatch_rule.decide),
+// count the outcome, then run the bundle kernel with the call convention's arguments (aotgemm_epilogue_call
+// of the generated aotgemm_rule.h) or the op's fallback (fallback.cpp: cuBLAS / ATen, torch._scaled_mm).
 #include <tvm/ffi/container/tensor.h>
 #include <tvm/ffi/extra/c_env_api.h>
 
@@ -16,82 +13,43 @@
 #include <cstdio>
 #include <cstring>
 
-#include "internal.h"
+#include "shim.h"
 
 namespace aotgemm {
 namespace {
 
-using MmOut = AOTITorchError (*)(AtenTensorHandle, AtenTensorHandle, AtenTensorHandle);
-using AddmmOut = AOTITorchError (*)(AtenTensorHandle, AtenTensorHandle, AtenTensorHandle, AtenTensorHandle, double, double);
-using AddTensor = AOTITorchError (*)(AtenTensorHandle, AtenTensorHandle, double, AtenTensorHandle*);
-using GetStream = AOTITorchError (*)(int32_t, void**);
-
-struct DeviceOps {
-  MmOut mm = nullptr;
-  AddmmOut addmm = nullptr;
-  AddTensor add = nullptr;
-  GetStream stream = nullptr;
-};
-
-void* cuda_sym(const char* name) {
-  static void* handle = [] {
-    void* h = dlopen("libtorch_cuda.so", RTLD_NOLOAD | RTLD_LAZY);
-    return h ? h : RTLD_DEFAULT;
-  }();
-  void* p = dlsym(handle, name);
-  return p ? p : dlsym(RTLD_DEFAULT, name);
-}
-
-const DeviceOps& cuda_ops() {
-  static DeviceOps ops = [] {
-    DeviceOps o;
-    o.mm = reinterpret_cast<MmOut>(cuda_sym("aoti_torch_cuda_mm_out"));
-    o.addmm = reinterpret_cast<AddmmOut>(cuda_sym("aoti_torch_cuda_addmm_out"));
-    o.add = reinterpret_cast<AddTensor>(cuda_sym("aoti_torch_cuda_add_Tensor"));
-    o.stream = reinterpret_cast<GetStream>(cuda_sym("aoti_torch_get_current_cuda_stream"));
-    return o;
-  }();
-  return ops;
-}
-
-const DeviceOps& cpu_ops() {
-  static DeviceOps ops = [] {
-    DeviceOps o;
-    o.mm = &aoti_torch_cpu_mm_out;
-    o.addmm = &aoti_torch_cpu_addmm_out;
-    o.add = &aoti_torch_cpu_add_Tensor;
-    return o;
-  }();
-  return ops;
-}
-
-struct Handle {  // owns an AtenTensorHandle
-  AtenTensorHandle h = nullptr;
-  ~Handle() { if (h) aoti_torch_delete_tensor_object(h); }
-  AtenTensorHandle release() { AtenTensorHandle r = h; h = nullptr; return r; }
-};
-
-#define SHIM_CHECK(expr, what)                                                            \
-  do {                                                                                    \
-    if ((expr) != AOTI_TORCH_SUCCESS) return shim_error(std::string("aotgemm: ") + what); \
-  } while (0)
-
-AOTITorchError shim_error(const std::string& msg) {
-  set_last_error(msg);
-  fprintf(stderr, "%s\n", msg.c_str());
-  return AOTI_TORCH_FAILURE;
-}
-
 // DLPack's type of an aotgemm dtype (an index into aotgemm_dtype_name).
 DLDataType dl_dtype(int dtype) {
   DLDataType t;
-  t.code = strcmp(aotgemm_dtype_name[dtype], "bfloat16") == 0 ? kDLBfloat : kDLFloat;
+  const char* name = aotgemm_dtype_name[dtype];
+  t.code = strcmp(name, "bfloat16") == 0 ? kDLBfloat : strcmp(name, "float8_e4m3fn") == 0 ? kDLFloat8_e4m3fn : kDLFloat;
   t.bits = (uint8_t)(8 * aotgemm_dtype_bytes[dtype]);
   t.lanes = 1;
   return t;
 }
 
-// aotgemm's dtype index of an AOTI dtype code, -1 for one kernels do not exist for.
+// The AOTI dtype code of a dtype name of the generated header (-1 for none).
+int32_t aoti_dtype_code(const char* name) {
+  if (strcmp(name, "bfloat16") == 0) return aoti_torch_dtype_bfloat16();
+  if (strcmp(name, "float16") == 0) return aoti_torch_dtype_float16();
+  if (strcmp(name, "float8_e4m3fn") == 0) return aoti_torch_dtype_float8_e4m3fn();
+  if (strcmp(name, "float32") == 0) return aoti_torch_dtype_float32();
+  return -1;
+}
+
+// DLPack's type of operand `kind` (aotgemm_operand_dtype of the generated header: "input", "output" or a dtype
+// name) in a problem of dtype `dt` and output dtype `out_dt`.
+DLDataType operand_dl_dtype(int kind, int dt, int out_dt) {
+  const char* name = aotgemm_operand_dtype[kind];
+  if (strcmp(name, "input") == 0) return dl_dtype(dt);
+  if (strcmp(name, "output") == 0) return dl_dtype(out_dt);
+  if (strcmp(name, "float32") == 0) return DLDataType{kDLFloat, 32, 1};
+  const int i = dtype_index(name);  // a dtype of the table (the header generator names no other)
+  return i >= 0 ? dl_dtype(i) : DLDataType{kDLOpaqueHandle, 0, 0};
+}
+
+// aotgemm's dtype index of an AOTI dtype code, -1 for one linear kernels do not exist for (fp8 GEMMs are
+// aotgemm_scaled_mm's: check_scaled_mm).
 int dtype_of(int32_t code) {
   static const int32_t bf16 = aoti_torch_dtype_bfloat16(), f16 = aoti_torch_dtype_float16();
   const char* name = code == bf16 ? "bfloat16" : code == f16 ? "float16" : "";
@@ -101,27 +59,23 @@ int dtype_of(int32_t code) {
 
 std::atomic<int> g_stream_as_ptr{0};
 
-// Run kernel `kern` with the arguments of its epilogue's call convention (aotgemm_epilogue_call).
-AOTITorchError run_kernel(const Kernel& kern, int epilogue, DLTensor* A, DLTensor* B, DLTensor* O, DLTensor* bias,
-                          DLTensor* residual, void* stream, int64_t M, int64_t N, int64_t K) {
+// Run kernel `kern` with the arguments of its epilogue's call convention (aotgemm_epilogue_call): `arg` holds
+// each operand's DLTensor by kind (aotgemm_operand: x, wt, out and the epilogue's operands).
+AOTITorchError run_kernel(const Kernel& kern, int epilogue, DLTensor* const arg[AOTGEMM_OPERAND_KINDS], void* stream,
+                          int64_t M, int64_t N, int64_t K) {
   try {
     for (int attempt = 0; attempt < 2; attempt++) {
       const bool as_ptr = g_stream_as_ptr.load(std::memory_order_relaxed) != 0;
       tvm::ffi::AnyView args[AOTGEMM_MAX_OPERANDS];
       int n = 0;
       for (const int* op = aotgemm_epilogue_call[epilogue]; *op >= 0 && n < AOTGEMM_MAX_OPERANDS; ++op) {
-        switch (*op) {
-          case AOTGEMM_OPERAND_X: args[n++] = A; break;
-          case AOTGEMM_OPERAND_WT: args[n++] = B; break;
-          case AOTGEMM_OPERAND_OUT: args[n++] = O; break;
-          case AOTGEMM_OPERAND_BIAS: args[n++] = bias; break;
-          case AOTGEMM_OPERAND_RESIDUAL: args[n++] = residual; break;
-          case AOTGEMM_OPERAND_STREAM:
-            if (as_ptr) args[n++] = stream; else args[n++] = reinterpret_cast<int64_t>(stream);
-            break;
-          default:
-            return shim_error(fmt("aotgemm: kernel %s takes an operand (kind %d) this libaotgemm_aoti does not "
-                                  "know; rebuild it from this aotgemm", kern.symbol.c_str(), *op));
+        if (*op == AOTGEMM_OPERAND_STREAM) {
+          if (as_ptr) args[n++] = stream; else args[n++] = reinterpret_cast<int64_t>(stream);
+        } else if (*op < AOTGEMM_OPERAND_KINDS && arg[*op]) {
+          args[n++] = arg[*op];
+        } else {
+          return shim_error(fmt("aotgemm: kernel %s takes an operand (kind %d) this libaotgemm_aoti does not "
+                                "know; rebuild it from this aotgemm", kern.symbol.c_str(), *op));
         }
       }
       try {
@@ -141,59 +95,46 @@ AOTITorchError run_kernel(const Kernel& kern, int epilogue, DLTensor* A, DLTenso
   }
 }
 
-// silu(gate) * up of a plain GEMM output `plain` [..., N] (N = 2 I): Epilogue swiglu's unfused form, through
-// the dispatcher (device-generic: the AOTI C shims have no silu). Returns a new [..., I] tensor.
-AOTITorchError swiglu_unfused(AtenTensorHandle plain, int64_t ndim, const int64_t* lead_sizes, int64_t M, int64_t N,
-                              AtenTensorHandle* ret) {
-  const int64_t I = N / 2;
-  int64_t hs[2] = {M, I}, hst[2] = {N, 1};
-  Handle up;
-  AtenTensorHandle gate = nullptr;  // handed to the dispatcher, which takes ownership
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, 0, &gate), "reinterpret gate");
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, I, &up.h), "reinterpret up");
-  StableIValue stack[2] = {reinterpret_cast<StableIValue>(gate), 0};
-  SHIM_CHECK(aoti_torch_call_dispatcher("aten::silu", "", stack), "silu (swiglu epilogue)");
-  AtenTensorHandle up_ref = nullptr;  // a second handle on `up`, for the dispatcher to consume
-  SHIM_CHECK(aoti_torch_new_tensor_handle(up.h, &up_ref), "new_tensor_handle");
-  StableIValue mul[2] = {stack[0], reinterpret_cast<StableIValue>(up_ref)};
-  SHIM_CHECK(aoti_torch_call_dispatcher("aten::mul", "Tensor", mul), "mul (swiglu epilogue)");
-  Handle prod;
-  prod.h = reinterpret_cast<AtenTensorHandle>(mul[0]);
-  std::vector<int64_t> osz(lead_sizes, lead_sizes + ndim), ost(ndim);
-  osz[ndim - 1] = I;
-  int64_t acc = 1;
-  for (int64_t i = ndim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(prod.h, ndim, osz.data(), ost.data(), 0, ret), "reinterpret swiglu out");
+State* initialised_state() {
+  State* s = g_state.load(std::memory_order_acquire);
+  if (!s)
+    shim_error("aotgemm: an aoti_torch_*_aotgemm_* shim was called before the aotgemm AOTI runtime was "
+               "initialised: load the package with aotgemm.aoti.load(path) (Python) or call "
+               "aotgemm_aoti_init(path, ...) before running it (C++; see examples/cpp)");
+  return s;
+}
+
+AOTITorchError read_operand(AtenTensorHandle t, bool checked, Operand* o) {
+  o->h = t;
+  o->checked = checked;
+  SHIM_CHECK(aoti_torch_get_dim(t, &o->ndim), "get_dim");
+  SHIM_CHECK(aoti_torch_get_sizes(t, &o->sizes), "get_sizes");
+  SHIM_CHECK(aoti_torch_get_strides(t, &o->strides), "get_strides");
+  SHIM_CHECK(aoti_torch_get_data_ptr(t, &o->data), "get_data_ptr");
   return AOTI_TORCH_SUCCESS;
 }
 
-// One call of the op serving epilogue `want` (identity, bias, swiglu or residual_add), with its one epilogue
-// operand `extra` (the bias or the residual; null for identity and swiglu).
-AOTITorchError gemm(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle extra,
-                    AtenTensorHandle* ret0) {
-  State* s = g_state.load(std::memory_order_acquire);
-  if (!s)
-    return shim_error("aotgemm: aoti_torch_*_aotgemm_linear* was called before the aotgemm AOTI runtime was "
-                      "initialised: load the package with aotgemm.aoti.load(path) (Python) or call "
-                      "aotgemm_aoti_init(path, ...) before running it (C++; see examples/cpp)");
-  const DeviceOps& ops = cuda ? cuda_ops() : cpu_ops();
-  if (!ops.mm || !ops.addmm || !ops.add || (cuda && !ops.stream))
-    return shim_error("aotgemm: the CUDA C shims of libtorch_cuda (aoti_torch_cuda_mm_out, ...) were not found");
+// aotgemm_linear and the fused-epilogue ops, as aotgemm.runtime.ops.check_inputs / epilogue_ops._check check
+// them (malformed calls are errors): epilogue `want` (identity, bias, swiglu or residual_add) with its one
+// epilogue operand `extra` (the bias or the residual; null for identity and swiglu).
+AOTITorchError check_linear(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle extra,
+                            Call* c) {
   const bool is_bias = want == epilogue_bias(), is_swiglu = want == epilogue_swiglu(),
              is_residual = want == epilogue_residual_add();
-
-  // ---- the call, as aotgemm.runtime.ops.check_inputs / epilogue_ops._check check it (malformed calls are errors)
-  int64_t xdim = 0, wdim = 0;
-  SHIM_CHECK(aoti_torch_get_dim(x, &xdim), "get_dim");
+  c->cuda = cuda; c->want = want; c->x = x; c->w = w;
+  int64_t wdim = 0;
+  SHIM_CHECK(aoti_torch_get_dim(x, &c->xdim), "get_dim");
   SHIM_CHECK(aoti_torch_get_dim(w, &wdim), "get_dim");
+  const int64_t xdim = c->xdim;
   if (xdim < 1 || wdim != 2)
     return shim_error(fmt("aotgemm: linear needs x of rank >= 1 and a 2-D weight, got %lld and %lld",
                           (long long)xdim, (long long)wdim));
-  int64_t *xs, *xst, *ws, *wst;
-  SHIM_CHECK(aoti_torch_get_sizes(x, &xs), "get_sizes");
-  SHIM_CHECK(aoti_torch_get_strides(x, &xst), "get_strides");
+  int64_t *ws, *wst;
+  SHIM_CHECK(aoti_torch_get_sizes(x, &c->xs), "get_sizes");
+  SHIM_CHECK(aoti_torch_get_strides(x, &c->xst), "get_strides");
   SHIM_CHECK(aoti_torch_get_sizes(w, &ws), "get_sizes");
   SHIM_CHECK(aoti_torch_get_strides(w, &wst), "get_strides");
+  const int64_t* xs = c->xs;
   const int64_t N = ws[0], K = ws[1];
   if (xs[xdim - 1] != K)
     return shim_error(fmt("aotgemm: linear: x has %lld features, the weight %lld", (long long)xs[xdim - 1],
@@ -203,147 +144,216 @@ AOTITorchError gemm(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w,
                           (long long)N));
   int64_t M = 1;
   for (int64_t i = 0; i + 1 < xdim; i++) M *= xs[i];
-  int32_t dtype, wdtype, dev_type, dev_index;
-  SHIM_CHECK(aoti_torch_get_dtype(x, &dtype), "get_dtype");
+  c->M = M; c->N = N; c->K = K;
+  c->w_stride0 = wst[0]; c->w_stride1 = wst[1];
+  int32_t wdtype;
+  SHIM_CHECK(aoti_torch_get_dtype(x, &c->dtype), "get_dtype");
   SHIM_CHECK(aoti_torch_get_dtype(w, &wdtype), "get_dtype");
-  SHIM_CHECK(aoti_torch_get_device_type(x, &dev_type), "get_device_type");
-  SHIM_CHECK(aoti_torch_get_device_index(x, &dev_index), "get_device_index");
-  if (wdtype != dtype) return shim_error("aotgemm: linear: x and the weight have different dtypes");
-  int64_t edim = 0, *es = nullptr, *est = nullptr;
+  SHIM_CHECK(aoti_torch_get_device_type(x, &c->dev_type), "get_device_type");
+  SHIM_CHECK(aoti_torch_get_device_index(x, &c->dev_index), "get_device_index");
+  if (wdtype != c->dtype) return shim_error("aotgemm: linear: x and the weight have different dtypes");
+  c->dt = dtype_of(c->dtype);
+  SHIM_CHECK(aoti_torch_get_data_ptr(x, &c->px), "get_data_ptr");
+  SHIM_CHECK(aoti_torch_get_data_ptr(w, &c->pw), "get_data_ptr");
   if (extra) {
+    Operand& o = c->operand[is_bias ? AOTGEMM_OPERAND_BIAS : AOTGEMM_OPERAND_RESIDUAL];
+    if (AOTITorchError rc = read_operand(extra, true, &o)) return rc;
     int32_t edtype;
-    SHIM_CHECK(aoti_torch_get_dim(extra, &edim), "get_dim");
-    SHIM_CHECK(aoti_torch_get_sizes(extra, &es), "get_sizes");
-    SHIM_CHECK(aoti_torch_get_strides(extra, &est), "get_strides");
     SHIM_CHECK(aoti_torch_get_dtype(extra, &edtype), "get_dtype");
-    if (is_bias && (edim != 1 || es[0] != N || edtype != dtype))
+    if (is_bias && (o.ndim != 1 || o.sizes[0] != N || edtype != c->dtype))
       return shim_error(fmt("aotgemm: linear: the bias must be [N=%lld] of x's dtype", (long long)N));
     if (is_residual) {
-      bool ok = edim == xdim && es[xdim - 1] == N && edtype == dtype;
-      for (int64_t i = 0; ok && i + 1 < xdim; i++) ok = es[i] == xs[i];
+      bool ok = o.ndim == xdim && o.sizes[xdim - 1] == N && edtype == c->dtype;
+      for (int64_t i = 0; ok && i + 1 < xdim; i++) ok = o.sizes[i] == xs[i];
       if (!ok)
         return shim_error(fmt("aotgemm: linear_residual: the residual must have x's leading dims + [N=%lld] and "
                               "x's dtype", (long long)N));
     }
   }
+  return AOTI_TORCH_SUCCESS;
+}
 
-  // ---- the rule (aotgemm.dispatch_rule.decide)
-  const int dt = dtype_of(dtype);
+// aotgemm_scaled_mm, as aotgemm.runtime.scaled_mm.check_inputs checks it: e4m3 x [M, K] and mat2 [K, N], float32
+// scales of a form dispatch_rule.scale_form knows; the form selects the scale epilogue (none: ROWWISE_A).
+AOTITorchError check_scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle sa,
+                               AtenTensorHandle sb, Call* c) {
+  c->cuda = cuda; c->scaled = true; c->x = x; c->w = mat2;
+  int64_t wdim = 0;
+  SHIM_CHECK(aoti_torch_get_dim(x, &c->xdim), "get_dim");
+  SHIM_CHECK(aoti_torch_get_dim(mat2, &wdim), "get_dim");
+  if (c->xdim != 2 || wdim != 2)
+    return shim_error(fmt("aotgemm: scaled_mm needs 2-D x and mat2, got %lld-D and %lld-D", (long long)c->xdim,
+                          (long long)wdim));
+  int64_t *ms, *mst;
+  SHIM_CHECK(aoti_torch_get_sizes(x, &c->xs), "get_sizes");
+  SHIM_CHECK(aoti_torch_get_strides(x, &c->xst), "get_strides");
+  SHIM_CHECK(aoti_torch_get_sizes(mat2, &ms), "get_sizes");
+  SHIM_CHECK(aoti_torch_get_strides(mat2, &mst), "get_strides");
+  c->M = c->xs[0]; c->K = c->xs[1]; c->N = ms[1];
+  if (ms[0] != c->K)
+    return shim_error(fmt("aotgemm: scaled_mm: x has K=%lld, mat2 %lld rows", (long long)c->K, (long long)ms[0]));
+  c->w_stride0 = mst[1]; c->w_stride1 = mst[0];  // W = mat2^T
+  Operand& a = c->operand[AOTGEMM_OPERAND_SCALE_A];
+  Operand& b = c->operand[AOTGEMM_OPERAND_SCALE_B];
+  if (AOTITorchError rc = read_operand(sa, false, &a)) return rc;
+  if (AOTITorchError rc = read_operand(sb, false, &b)) return rc;
+  int32_t wdt, adt, bdt;
+  SHIM_CHECK(aoti_torch_get_dtype(x, &c->dtype), "get_dtype");
+  SHIM_CHECK(aoti_torch_get_dtype(mat2, &wdt), "get_dtype");
+  SHIM_CHECK(aoti_torch_get_dtype(sa, &adt), "get_dtype");
+  SHIM_CHECK(aoti_torch_get_dtype(sb, &bdt), "get_dtype");
+  SHIM_CHECK(aoti_torch_get_device_type(x, &c->dev_type), "get_device_type");
+  SHIM_CHECK(aoti_torch_get_device_index(x, &c->dev_index), "get_device_index");
+  // the operands' dtypes, from the generated header (aotgemm.problem, aotgemm.epilogues)
+  c->dt = dtype_index("float8_e4m3fn");
+  const int32_t f8 = aoti_torch_dtype_float8_e4m3fn();
+  const int32_t f32 = aoti_dtype_code(aotgemm_operand_dtype[AOTGEMM_OPERAND_SCALE_A]);
+  if (c->dt < 0 || f32 != aoti_dtype_code(aotgemm_operand_dtype[AOTGEMM_OPERAND_SCALE_B]))
+    return shim_error("aotgemm: this libaotgemm_aoti's header has no fp8 scale operands; rebuild it");
+  if (c->dtype != f8 || wdt != f8 || adt != f32 || bdt != f32)
+    return shim_error("aotgemm: scaled_mm needs float8_e4m3fn x and mat2 and float32 scales");
+  c->scale_form = scale_form(c->M, c->N, a.ndim, a.sizes, b.ndim, b.sizes);
+  if (c->scale_form == AOTGEMM_SCALES_INVALID)
+    return shim_error(fmt("aotgemm: scaled_mm: scales of %lld-D and %lld-D do not fit M=%lld N=%lld: give one "
+                          "scale each, scale_a of 1 element with scale_b [N] or [1, N], or scale_a [M, 1] with "
+                          "scale_b [1, N]", (long long)a.ndim, (long long)b.ndim, (long long)c->M, (long long)c->N));
+  // scale_row's scale_b is [N] data the kernel indexes; every other scale is one value
+  b.checked = c->scale_form == AOTGEMM_SCALES_ROW;
+  const char* ep_name = aotgemm_scale_form_epilogue[c->scale_form];
+  c->want = ep_name ? epilogue_index(ep_name) : -1;
+  SHIM_CHECK(aoti_torch_get_data_ptr(x, &c->px), "get_data_ptr");
+  SHIM_CHECK(aoti_torch_get_data_ptr(mat2, &c->pw), "get_data_ptr");
+  return AOTI_TORCH_SUCCESS;
+}
+
+// The one path of every op, after its check: the rule (aotgemm.dispatch_rule.decide), the count, then the
+// bundle kernel with the call convention's arguments, or the op's fallback.
+AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
+  const DeviceOps& ops = c.cuda ? cuda_ops() : cpu_ops();
+  if (!ops.mm || !ops.addmm || !ops.add || (c.cuda && !ops.stream))
+    return shim_error("aotgemm: the CUDA C shims of libtorch_cuda (aoti_torch_cuda_mm_out, ...) were not found");
+  if (c.scaled && !has_scaled_mm_out(c.cuda))
+    return shim_error("aotgemm: torch's _scaled_mm C shim (aoti_torch_*__scaled_mm_out) was not found");
+  const int64_t M = c.M, N = c.N, K = c.K;
+  const int dt = c.dt;
   RuleInput in;
   in.loaded = true;
   in.fallback = !s->warning.empty();  // a non-strict GPU/driver mismatch: no library loaded
   in.dtype_supported = dt >= 0;
-  in.device = cuda ? (dev_index == s->device_index ? 0 : 2) : (s->cpu_kernels ? 0 : 1);
+  in.device = c.cuda ? (c.dev_index == s->device_index ? 0 : 2) : (s->cpu_kernels ? 0 : 1);
   in.m = M; in.n = N; in.k = K;
   int used = epilogue_identity(), kidx = -2;
-  if (dt >= 0 && !s->buckets.empty())
-    kidx = lookup(*s, dt, want, N, K, aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size()), &used);
-  const bool fused = used == want && want != epilogue_identity();
+  if (dt >= 0 && c.want >= 0 && !s->buckets.empty())
+    kidx = lookup(*s, dt, c.want, N, K, aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size()), &used);
+  if (c.scaled && used != c.want) kidx = -2;  // a scale epilogue has no unfused form after an identity kernel
+  const bool fused = used == c.want && c.want != epilogue_identity();
   const Kernel* kern = kidx >= 0 ? &s->kernels[kidx] : nullptr;
   in.entry = kidx == -2 ? 0 : kidx == -1 ? 1 : 2;
   if (kern) { in.alignment = kern->alignment; in.max_m = kern->max_m; in.x_row_stride = kern->x_row_stride; }
   int64_t x_row = 0;
-  in.x_row_valid = rows(xdim, xs, xst, &x_row);
+  in.x_row_valid = rows(c.xdim, c.xs, c.xst, &x_row);
   in.x_row = x_row;
-  in.w_stride0 = wst[0]; in.w_stride1 = wst[1];
-  const int extra_kind = is_bias ? AOTGEMM_OPERAND_BIAS : AOTGEMM_OPERAND_RESIDUAL;
-  in.operands_contiguous = !fused || !extra ||
-                           operand_contiguous(aotgemm_operand_is_rows[extra_kind], M, N, edim, es, est);
-  void *px = nullptr, *pw = nullptr, *pe = nullptr;
-  SHIM_CHECK(aoti_torch_get_data_ptr(x, &px), "get_data_ptr");
-  SHIM_CHECK(aoti_torch_get_data_ptr(w, &pw), "get_data_ptr");
-  in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)px;
-  in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)pw;
-  if (fused && extra) {
-    SHIM_CHECK(aoti_torch_get_data_ptr(extra, &pe), "get_data_ptr");
-    in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)pe;
-  }
+  in.w_stride0 = c.w_stride0; in.w_stride1 = c.w_stride1;
+  in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)c.px;
+  in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)c.pw;
+  in.operands_contiguous = true;
+  if (fused)
+    for (int kind = 0; kind < AOTGEMM_OPERAND_KINDS; kind++) {
+      const Operand& o = c.operand[kind];
+      if (!o.h || !o.checked) continue;
+      in.operands_contiguous = in.operands_contiguous &&
+                               operand_contiguous(aotgemm_operand_is_rows[kind], M, N, o.ndim, o.sizes, o.strides);
+      in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)o.data;
+    }
   in.element_bytes = dt >= 0 ? aotgemm_dtype_bytes[dt] : 0;
   const int reason = decide(in);
   count(reason);
 
-  // out: x's leading dims + [N] (a fused swiglu kernel's: + [N/2]), contiguous
+  // out: x's leading dims + [N] (a fused swiglu kernel's: + [N/2]), contiguous, of the problem's output dtype
+  // (aotgemm_dtype_output: bf16 for fp8)
+  const bool is_swiglu = c.want == epilogue_swiglu();
   const int64_t n_out = reason == AOTGEMM_HIT && fused && is_swiglu ? N / 2 : N;
-  std::vector<int64_t> osz(xs, xs + xdim), ost(xdim);
-  osz[xdim - 1] = n_out;
+  const int out_dt = dt >= 0 ? aotgemm_dtype_output[dt] : -1;
+  const int32_t out_code = out_dt >= 0 ? aoti_dtype_code(aotgemm_dtype_name[out_dt]) : c.dtype;
+  std::vector<int64_t> osz(c.xs, c.xs + c.xdim), ost(c.xdim);
+  osz[c.xdim - 1] = n_out;
   int64_t acc = 1;
-  for (int64_t i = xdim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
+  for (int64_t i = c.xdim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
   Handle out;
-  SHIM_CHECK(aoti_torch_empty_strided(xdim, osz.data(), ost.data(), dtype, dev_type, dev_index, &out.h), "empty_strided");
+  SHIM_CHECK(aoti_torch_empty_strided(c.xdim, osz.data(), ost.data(), out_code, c.dev_type, c.dev_index, &out.h),
+             "empty_strided");
 
   if (reason == AOTGEMM_HIT) {
     void *po = nullptr, *stream = nullptr;
     SHIM_CHECK(aoti_torch_get_data_ptr(out.h, &po), "get_data_ptr");
-    if (cuda) SHIM_CHECK(ops.stream(dev_index, &stream), "get_current_cuda_stream");
-    DLDevice dev{cuda ? kDLCUDA : kDLCPU, dev_index < 0 ? 0 : dev_index};
+    if (c.cuda) SHIM_CHECK(ops.stream(c.dev_index, &stream), "get_current_cuda_stream");
+    DLDevice dev{c.cuda ? kDLCUDA : kDLCPU, c.dev_index < 0 ? 0 : c.dev_index};
     int64_t a_shape[2] = {M, K}, a_strides[2] = {x_row, 1};
-    int64_t b_shape[2] = {K, N}, b_strides[2] = {1, wst[0]};
+    int64_t b_shape[2] = {K, N}, b_strides[2] = {1, c.w_stride0};
     int64_t o_shape[2] = {M, n_out}, o_strides[2] = {n_out, 1};
-    int64_t c_shape[1] = {N}, c_strides[1] = {1};
-    int64_t r_shape[2] = {M, N}, r_strides[2] = {N, 1};
-    DLTensor A{px, dev, 2, dl_dtype(dt), a_shape, a_strides, 0};
-    DLTensor B{pw, dev, 2, dl_dtype(dt), b_shape, b_strides, 0};
-    DLTensor O{po, dev, 2, dl_dtype(dt), o_shape, o_strides, 0};
-    DLTensor C{pe, dev, 1, dl_dtype(dt), c_shape, c_strides, 0};
-    DLTensor R{pe, dev, 2, dl_dtype(dt), r_shape, r_strides, 0};
+    DLTensor A{c.px, dev, 2, dl_dtype(dt), a_shape, a_strides, 0};
+    DLTensor B{c.pw, dev, 2, dl_dtype(dt), b_shape, b_strides, 0};
+    DLTensor O{po, dev, 2, dl_dtype(out_dt), o_shape, o_strides, 0};
+    // The epilogue's operands as the kernel indexes them: [M, N] rows N apart, or [numel] with unit stride
+    // (both checked by the rule, or a single value), of their dtype in the generated header.
+    DLTensor E[AOTGEMM_OPERAND_KINDS];
+    int64_t e_shape[AOTGEMM_OPERAND_KINDS][2], e_strides[AOTGEMM_OPERAND_KINDS][2];
+    DLTensor* arg[AOTGEMM_OPERAND_KINDS] = {};
+    arg[AOTGEMM_OPERAND_X] = &A; arg[AOTGEMM_OPERAND_WT] = &B; arg[AOTGEMM_OPERAND_OUT] = &O;
+    if (fused)
+      for (int kind = 0; kind < AOTGEMM_OPERAND_KINDS; kind++) {
+        const Operand& o = c.operand[kind];
+        if (!o.h) continue;
+        int ndim = 1;
+        if (aotgemm_operand_is_rows[kind]) {
+          ndim = 2;
+          e_shape[kind][0] = M; e_shape[kind][1] = N; e_strides[kind][0] = N; e_strides[kind][1] = 1;
+        } else {
+          int64_t numel = 1;
+          for (int64_t i = 0; i < o.ndim; i++) numel *= o.sizes[i];
+          e_shape[kind][0] = numel; e_strides[kind][0] = 1;
+        }
+        E[kind] = DLTensor{o.data, dev, ndim, operand_dl_dtype(kind, dt, out_dt), e_shape[kind], e_strides[kind], 0};
+        arg[kind] = &E[kind];
+      }
     // The stream goes both ways a TVM-FFI kernel may read it: as the argument (an integer
     // cudaStream_t) and as the TVM-FFI environment stream.
-    if (cuda) TVMFFIEnvSetStream(kDLCUDA, dev.device_id, stream, nullptr);
-    if (AOTITorchError rc = run_kernel(*kern, used, &A, &B, &O, &C, &R, stream, M, N, K)) return rc;
-    if (!fused && want != epilogue_identity()) {  // the identity problem's kernel, then the epilogue unfused
-      if (is_swiglu) return swiglu_unfused(out.h, xdim, xs, M, N, ret0);
+    if (c.cuda) TVMFFIEnvSetStream(kDLCUDA, dev.device_id, stream, nullptr);
+    if (AOTITorchError rc = run_kernel(*kern, used, arg, stream, M, N, K)) return rc;
+    if (!fused && c.want != epilogue_identity()) {  // the identity problem's kernel, then the epilogue unfused
+      if (is_swiglu) return swiglu_unfused(out.h, c.xdim, c.xs, M, N, ret0);
+      const Operand& e = c.operand[c.want == epilogue_bias() ? AOTGEMM_OPERAND_BIAS : AOTGEMM_OPERAND_RESIDUAL];
       Handle sum;
-      SHIM_CHECK(ops.add(out.h, extra, 1.0, &sum.h), "add (bias / residual epilogue)");
+      SHIM_CHECK(ops.add(out.h, e.h, 1.0, &sum.h), "add (bias / residual epilogue)");
       *ret0 = sum.release();
       return AOTI_TORCH_SUCCESS;
     }
     *ret0 = out.release();
     return AOTI_TORCH_SUCCESS;
   }
+  if (c.scaled) return scaled_mm_fallback(c, out, out_code, ret0);
+  return linear_fallback(c, ops, in.x_row_valid, x_row, out, ret0);
+}
 
-  // ---- cuBLAS (CPU: ATen) through the AOTI C shim, on 2-D views of x, W^T and out; then the epilogue
-  Handle xcopy, x2, wt, o2, r2;
-  AtenTensorHandle xv = x;
-  int64_t x2st[2] = {x_row, 1};
-  if (!in.x_row_valid) {
-    if (xdim == 2) {  // mm takes any 2-D strides
-      x2st[0] = xst[0]; x2st[1] = xst[1];
-    } else {          // leading dims that do not collapse: a contiguous copy (what F.linear does too)
-      std::vector<int64_t> cst(xdim);
-      int64_t a = 1;
-      for (int64_t i = xdim - 1; i >= 0; i--) { cst[i] = a; a *= std::max<int64_t>(xs[i], 1); }
-      SHIM_CHECK(aoti_torch_empty_strided(xdim, xs, cst.data(), dtype, dev_type, dev_index, &xcopy.h), "empty_strided");
-      SHIM_CHECK(aoti_torch_copy_(xcopy.h, x, 0), "copy_");
-      xv = xcopy.h;
-      x2st[0] = K; x2st[1] = 1;
-    }
-  }
-  // _reinterpret_tensor's offset is an increment on the tensor's own storage offset: 0 keeps it.
-  int64_t x2s[2] = {M, K};
-  int64_t wts[2] = {K, N}, wtst[2] = {wst[1], wst[0]};
-  int64_t o2s[2] = {M, N}, o2st[2] = {N, 1};
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(xv, 2, x2s, x2st, 0, &x2.h), "reinterpret x");
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(w, 2, wts, wtst, 0, &wt.h), "reinterpret weight");
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(out.h, 2, o2s, o2st, 0, &o2.h), "reinterpret out");
-  int64_t r_row = 0;
-  if (is_bias) {
-    SHIM_CHECK(ops.addmm(o2.h, extra, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
-  } else if (is_residual && rows(edim, es, est, &r_row)) {  // the residual as addmm's input: one cuBLAS call
-    int64_t r2st[2] = {r_row, 1};
-    SHIM_CHECK(aoti_torch__reinterpret_tensor(extra, 2, o2s, r2st, 0, &r2.h), "reinterpret residual");
-    SHIM_CHECK(ops.addmm(o2.h, r2.h, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
-  } else {
-    SHIM_CHECK(ops.mm(o2.h, x2.h, wt.h), "mm_out (fallback)");
-    if (is_residual) {
-      Handle sum;
-      SHIM_CHECK(ops.add(out.h, extra, 1.0, &sum.h), "add residual (fallback)");
-      *ret0 = sum.release();
-      return AOTI_TORCH_SUCCESS;
-    }
-    if (is_swiglu) return swiglu_unfused(out.h, xdim, xs, M, N, ret0);
-  }
-  *ret0 = out.release();
-  return AOTI_TORCH_SUCCESS;
+// aotgemm_linear (epilogue identity or bias) and the fused-epilogue ops (swiglu, residual_add).
+AOTITorchError linear(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle extra,
+                      AtenTensorHandle* ret0) {
+  State* s = initialised_state();
+  if (!s) return AOTI_TORCH_FAILURE;
+  Call c;
+  if (AOTITorchError rc = check_linear(cuda, want, x, w, extra, &c)) return rc;
+  return serve(s, c, ret0);
+}
+
+// aotgemm::aotgemm_scaled_mm: torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=bf16) on e4m3 operands, from a
+// bundle kernel of the scale epilogue the scales select (scale_form), else _scaled_mm.
+AOTITorchError scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle sa,
+                         AtenTensorHandle sb, AtenTensorHandle* ret0) {
+  State* s = initialised_state();
+  if (!s) return AOTI_TORCH_FAILURE;
+  Call c;
+  if (AOTITorchError rc = check_scaled_mm(cuda, x, mat2, sa, sb, &c)) return rc;
+  return serve(s, c, ret0);
 }
 
 }  // namespace
@@ -356,33 +366,45 @@ extern "C" {
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear(AtenTensorHandle x, AtenTensorHandle weight,
                                                              AtenTensorHandle* bias, AtenTensorHandle* ret0) {
   AtenTensorHandle b = bias ? *bias : nullptr;
-  return aotgemm::gemm(true, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
+  return aotgemm::linear(true, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
 }
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear(AtenTensorHandle x, AtenTensorHandle weight,
                                                             AtenTensorHandle* bias, AtenTensorHandle* ret0) {
   AtenTensorHandle b = bias ? *bias : nullptr;
-  return aotgemm::gemm(false, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
+  return aotgemm::linear(false, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
 }
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_swiglu(AtenTensorHandle x, AtenTensorHandle weight,
                                                                     AtenTensorHandle* ret0) {
-  return aotgemm::gemm(true, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
+  return aotgemm::linear(true, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
 }
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear_swiglu(AtenTensorHandle x, AtenTensorHandle weight,
                                                                    AtenTensorHandle* ret0) {
-  return aotgemm::gemm(false, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
+  return aotgemm::linear(false, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
 }
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_residual(AtenTensorHandle x, AtenTensorHandle weight,
                                                                       AtenTensorHandle residual, AtenTensorHandle* ret0) {
-  return aotgemm::gemm(true, aotgemm::epilogue_residual_add(), x, weight, residual, ret0);
+  return aotgemm::linear(true, aotgemm::epilogue_residual_add(), x, weight, residual, ret0);
 }
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear_residual(AtenTensorHandle x, AtenTensorHandle weight,
                                                                      AtenTensorHandle residual, AtenTensorHandle* ret0) {
-  return aotgemm::gemm(false, aotgemm::epilogue_residual_add(), x, weight, residual, ret0);
+  return aotgemm::linear(false, aotgemm::epilogue_residual_add(), x, weight, residual, ret0);
+}
+
+AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_scaled_mm(AtenTensorHandle x, AtenTensorHandle mat2,
+                                                                AtenTensorHandle scale_a, AtenTensorHandle scale_b,
+                                                                AtenTensorHandle* ret0) {
+  return aotgemm::scaled_mm(true, x, mat2, scale_a, scale_b, ret0);
+}
+
+AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_scaled_mm(AtenTensorHandle x, AtenTensorHandle mat2,
+                                                               AtenTensorHandle scale_a, AtenTensorHandle scale_b,
+                                                               AtenTensorHandle* ret0) {
+  return aotgemm::scaled_mm(false, x, mat2, scale_a, scale_b, ret0);
 }
 
 }  // extern "C"

@@ -4,7 +4,8 @@
     bundle = agr.load("llama.agb")     # check the machine, extract + load the library, activate
     bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
     agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear,
-                                       # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual)
+                                       # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual),
+                                       # Fp8Linear ones -> torch.ops.aotgemm.aotgemm_scaled_mm
     ...
     agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)
 
@@ -39,14 +40,14 @@ from .ops import (
     stats,
 )
 from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
-from .patch import patch_model, unpatch_model
+from .patch import Fp8Linear, patch_model, unpatch_model
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
 from .table import shapes as _shapes
 
 __all__ = [
-    "AotGemmFallbackWarning", "EnvironmentReport", "LoadedBundle", "MachineFacts", "Stats", "active",
-    "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "stats",
-    "unload", "unpatch",
+    "AotGemmFallbackWarning", "EnvironmentReport", "Fp8Linear", "LoadedBundle", "MachineFacts", "Stats", "active",
+    "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "scaled_mm",
+    "stats", "unload", "unpatch",
 ]
 
 
@@ -219,9 +220,17 @@ def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tenso
     return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, residual)
 
 
+def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_scaled_mm: torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=bf16) (fp8
+    e4m3, mat2 = W.t()) served from the active bundle (aotgemm/runtime/scaled_mm.py)."""
+    return torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b)
+
+
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
     """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op,
-    and fuse transformers-style SwiGLU MLPs (and the residual add after them) into the fused-epilogue ops.
+    fuse transformers-style SwiGLU MLPs (and the residual add after them) into the fused-epilogue ops, and
+    route every Fp8Linear of an fp8 shape the bundle holds through aotgemm_scaled_mm (torchao's float8
+    linears are not served: aotgemm/runtime/patch.py says why).
 
     `bundle` (default: the active one) only chooses the modules; calls are
     served by whichever bundle is active when they run. Weights stay shared

@@ -33,7 +33,7 @@ from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, LINEAR, bucket_for
 from . import ops
 from .log import get_logger
-from .table import call_epilogue, dtype_name, supported_dtype
+from .table import call_epilogue, dtype_name
 
 # op name -> the epilogue it serves (the AOTI rewrite and op.py read this too)
 OPS = {"aotgemm_linear_swiglu": SWIGLU, "aotgemm_linear_residual": RESIDUAL_ADD}
@@ -106,7 +106,8 @@ def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, to
         for o, t in operands.items():
             pointers.append(t.data_ptr())
             contiguous = contiguous and operand_contiguous(ep.operand_shapes[o], m, n, t.shape, t.stride())
-    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
+    # fp8 GEMMs are aotgemm_scaled_mm's (no fused-epilogue kernels): unsupported here, as in aotgemm_linear
+    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=dt in ops._LINEAR_DTYPES,
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
                     w_strides=weight.stride(), operands_contiguous=contiguous, pointers=pointers,
                     element_bytes=DTYPE_BYTES.get(dt, 0))

@@ -24,11 +24,13 @@ import torch
 
 from ..epilogues import BIAS, IDENTITY, epilogue
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, LINEAR, bucket_for
+from ..problem import DTYPE_BYTES, DTYPES, LINEAR, SCALED_DTYPES, bucket_for
 from .log import get_logger
 from ..dispatch_rule import MISS_REASONS as _MISS, Device, Reason, decide, operand_contiguous, rows
 from .ffi import KernelFunction
 from .table import Dispatch, Route, call_epilogue, call_order, dtype_name, supported_dtype  # noqa: F401  (Dispatch, Route: re-exported)
+
+_LINEAR_DTYPES = frozenset(DTYPES) - frozenset(SCALED_DTYPES)
 
 # Reasons a call is served by cuBLAS instead of a bundle kernel, as stats() names them (aotgemm.dispatch_rule).
 MISS_REASONS = tuple(r.text for r in _MISS)
@@ -138,12 +140,24 @@ def record_miss(key: tuple) -> bool:
     return first
 
 
-def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+def count_miss(dt: str, n: int, k: int, bucket, reason: Reason, what: str = "linear") -> None:
+    """Count a call cuBLAS serves, and log the first of each (shape, reason)."""
     if record_miss((dt, n, k, bucket, reason.text)):
         level = logging.WARNING if reason.warns else logging.INFO
-        get_logger().log(level, "cuBLAS serves %s linear N=%d K=%d (M bucket %s): %s (logged once per shape "
-                         "and reason; see aotgemm.runtime.stats())", dt, n, k, bucket, reason.text)
+        get_logger().log(level, "cuBLAS serves %s %s N=%d K=%d (M bucket %s): %s (logged once per shape "
+                         "and reason; see aotgemm.runtime.stats())", dt, what, n, k, bucket, reason.text)
+
+
+def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
+    count_miss(dt, n, k, bucket, reason)
     return torch.nn.functional.linear(x, weight, bias)
+
+
+def device_of(d: Dispatch, dev: torch.device) -> Device:
+    """Where `dev` is relative to the device the active bundle serves (the rule's `device`)."""
+    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
+        return Device.SERVED
+    return Device.CPU if dev.type == "cpu" else Device.OTHER
 
 
 # --- validation -------------------------------------------------------------------
@@ -230,15 +244,13 @@ def decision(d: Dispatch | None, x: torch.Tensor, weight: torch.Tensor, bias: to
     m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
     bucket = bucket_for(m, d.buckets) if d.buckets else None
     dev = x.device
-    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
-        device = Device.SERVED
-    else:
-        device = Device.CPU if dev.type == "cpu" else Device.OTHER
+    device = device_of(d, dev)
     route, epilogue = _lookup(d, dt, n, k, bucket, bias is not None)
     fused = epilogue == BIAS
     x_row = rows(shape, x.stride())
     pointers = (x.data_ptr(), weight.data_ptr(), bias.data_ptr()) if fused else (x.data_ptr(), weight.data_ptr())
-    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=supported_dtype(x.dtype) is not None,
+    # fp8 GEMMs go through aotgemm_scaled_mm (scaled_mm.py): linear has no kernels for them
+    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=dt in _LINEAR_DTYPES,
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
                     w_strides=weight.stride(),
                     operands_contiguous=not fused or operand_contiguous(_BIAS_SHAPE, m, n, bias.shape, bias.stride()),
@@ -301,3 +313,5 @@ def _backward(ctx, grad):
 
 # Backward in plain torch ops (cuBLAS): the op also works where weights require grad.
 torch.library.register_autograd("aotgemm::aotgemm_linear", _backward, setup_context=_setup_context, lib=_LIB)
+
+from . import scaled_mm as _scaled_mm  # noqa: E402,F401  (registers aotgemm::aotgemm_scaled_mm on _LIB)

@@ -16,7 +16,8 @@ import torch
 
 from ..bundle.format import CUBLAS, Target
 from ..errors import MalformedIndex
-from ..problem import DTYPE_BYTES, LINEAR, GemmProblem
+from ..epilogues import epilogue as epilogue_of
+from ..problem import DTYPE_BYTES, LEADING_OPERANDS, LINEAR, TRAILING_OPERANDS, GemmProblem
 from ..dispatch_rule import CUBLAS_ENTRY, Entry
 
 # torch dtype -> the dtype names of aotgemm.problem (the one table of dtypes).
@@ -89,7 +90,7 @@ def call_order(epilogue: str) -> tuple[str, ...]:
     the op's hot path."""
     order = _ORDERS.get(epilogue)
     if order is None:
-        order = _ORDERS[epilogue] = GemmProblem("bfloat16", LINEAR, epilogue, 1, 1).operands
+        order = _ORDERS[epilogue] = LEADING_OPERANDS + epilogue_of(epilogue).operands + TRAILING_OPERANDS
     return order
 
 

@@ -206,7 +206,10 @@ class CutlassOperatorsSource(KernelSource):
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
         if problem.epilogue != IDENTITY or gpu.arch not in OPERATOR_CLASSES:
-            return []  # fused epilogues through the registry come with their own operator classes
+            # Fused epilogues through the registry come with their own operator classes. fp8 problems
+            # (scale epilogues) get none: no Sm90 class takes device-tensor scales, and on sm_100a the
+            # EFC class rejects one-element scales (docs/kernel-sources.md, "fp8").
+            return []
         return [s for s, _ in _registry(problem.dtype, gpu.name)]
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:

@@ -1,8 +1,10 @@
 """Kernel source `aotgemm`: the project's own decode GEMMs (small M), from decode_kernels.
 
 Each kernel is specialised on one weight shape (N and K are compile-time
-constants) and one epilogue (identity, bias, residual_add, swiglu: fused in
-the output stage) and serves M up to its design's `max_m`; larger M is never routed
+constants), one input dtype (bf16, or fp8 e4m3 W8A8) and one epilogue (bf16:
+identity, bias, residual_add, swiglu; fp8: the scale epilogue scale_tensor or
+scale_row that dequantises; fused in the output stage, decode_epilogue.EPILOGUES)
+and serves M up to its design's `max_m`; larger M is never routed
 to it (the bundle records max_m and the runtime checks it). The design dicts
 and the compile entry point live in decode_kernels, the only module that
 imports the CuTe DSL for these kernels; this module only wraps them in the
@@ -21,10 +23,11 @@ from .base import OK, KernelSource, Status
 
 # The files whose code is compiled into the kernels (their text is the kernels' version), and
 # the one that chooses designs per shape (it decides enumeration, not machine code).
-_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_epilogue.py")
+_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_epilogue.py", "decode_design_dicts.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
-DTYPES = ("bfloat16",)
+# the input dtypes served (decode_epilogue.EPILOGUES lists the epilogues of each)
+DTYPES = ("bfloat16", "float8_e4m3fn")
 
 
 def _code_hash() -> str:
@@ -51,11 +54,12 @@ class DecodeSource(KernelSource):
         from .decode_epilogue import EPILOGUES
         from .decode_kernels import designs_for
 
-        if problem.epilogue not in EPILOGUES or problem.dtype not in DTYPES or gpu.arch not in ARCHS:
+        if problem.epilogue not in EPILOGUES.get(problem.dtype, ()) or gpu.arch not in ARCHS:
             return []
         specs = []
-        # designs on the whole weight (swiglu: N counts the gate and the up rows)
-        for d in designs_for(problem.n, problem.k, gpu.arch, problem.epilogue):
+        # designs on the whole weight (swiglu: N counts the gate and the up rows); bf16 identity
+        # designs carry neither key, so their dicts (and cache keys) are those of before
+        for d in designs_for(problem.n, problem.k, gpu.arch, problem.epilogue, problem.dtype):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
                                     problem.dtype, problem.layout, problem.epilogue, problem.alignment,
                                     gpu.arch, gpu.name, max_m=int(d["max_m"]),

@@ -8,7 +8,7 @@ shapes the table lacks. decode_kernels.designs_for forwards here.
 
 import math
 
-from .decode_kernels import design_name, make_design, make_simt_design, smem_bytes
+from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_design, smem_bytes
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
@@ -34,7 +34,7 @@ def _score(d: dict, sms: int) -> float:
     balance = math.ceil(per_sm) / per_sm  # the busiest SM over the average
     s = d.get("stages", 2)
     warp_inflight = (s - 1) * d["unroll"] * 2 * d["mt"] * 512  # W bytes one warp keeps in flight
-    chunks = d["k"] // (32 * d["unroll"] * d["wk"] * d["ck"])
+    chunks = d["k"] // (k_step(d) * d["unroll"] * d["wk"] * d["ck"])
     sm_inflight = per_sm * warps * warp_inflight  # W bytes one SM keeps in flight
     cost = balance
     cost += 0.5 * max(0.0, 1 - sm_inflight / (48 * 1024))   # too few warps streaming
@@ -43,7 +43,9 @@ def _score(d: dict, sms: int) -> float:
     cost += 0.03 * max(0.0, ctas / (4 * sms) - 1)
     cost += 0.05 * max(0.0, d["nt"] / d["mt"] - 1)
     cost += 0.1 * max(0, 2 * (s - 1) - chunks) / (s - 1)      # pipeline mostly prologue
-    cost += 0.01 * d["ck"] + 0.005 * d["wk"]                   # reduction work
+    # reduction work; with 1-byte weights the stream takes half as long, so the fixed
+    # cost of reducing partials (and of the cluster barrier) weighs twice as much
+    cost += (2 if d.get("dtype") == FP8 else 1) * (0.01 * d["ck"] + 0.005 * d["wk"])
     return cost
 
 
@@ -88,16 +90,47 @@ _SIMT_SM90 = {
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
 
 
-def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> list[dict]:
+# fp8 (e4m3, W8A8) on the H200 on 2026-11-30 (bench/results/h200-2026-11-30/fp8_decode_probe_run1.*):
+# every design of designs_for then (both scale epilogues) plus 58 more geometries (scale "tensor"),
+# ranked per bucket by the mean over M (1,2,4,8 for nt=1; 8,16 for nt=2) and both scale
+# epilogues of (time / the fastest kernel's at that point). Same fields as _MEASURED_SM90.
+_MEASURED_FP8_SM90 = {
+    (6144, 4096): ["4,1,1,1,4,1,2", "4,1,1,1,2,1,4", "6,1,1,1,2,1,2", "4,1,2,1,2,2,2",
+                   "4,2,1,2,2,2,2", "4,2,2,1,2,2,2", "4,2,2,1,1,4,2", "4,2,2,2,1,4,2"],
+    (4096, 4096): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "4,1,1,1,2,1,4", "3,1,2,1,4,1,4",
+                   "4,2,2,1,4,2,2", "3,2,2,2,2,2,4", "3,2,2,1,4,1,4", "3,2,2,1,2,2,4"],
+    (28672, 4096): ["3,1,2,1,1,1,4", "4,1,2,1,1,1,2", "6,1,2,1,1,1,2", "3,1,1,2,1,1,2",
+                    "4,2,2,1,1,1,2", "3,2,2,2,1,1,2", "3,2,1,1,1,1,2", "3,2,2,1,1,1,2"],
+    (4096, 14336): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "6,1,1,2,2,1,4", "6,1,1,1,2,1,4",
+                    "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "3,2,2,1,2,2,4", "6,2,2,1,2,1,4"],
+    (8192, 1024): ["4,1,2,1,2,1,2", "3,1,1,1,2,1,4", "4,1,1,1,1,1,4", "3,1,1,2,2,1,4",
+                   "3,2,1,2,2,1,4", "3,2,1,1,2,1,4", "4,2,2,1,2,1,2", "4,2,2,2,2,1,2"],
+    (1280, 8192): ["6,1,1,1,1,8,2", "6,1,2,1,1,8,2", "6,1,1,1,2,4,2", "3,1,1,1,2,8,2",
+                   "4,2,2,1,2,8,2", "4,2,1,2,1,8,4", "4,2,1,1,1,8,4", "3,2,1,1,2,8,2"],
+}
+# fp8 SIMT (M = 1), the same run, by time at M=1: fewer warps and 4 rows won where K allows
+# (16 e4m3 per load: K per iteration doubles, and the conversions add CUDA-core work)
+_SIMT_FP8_SM90 = {
+    (6144, 4096): ["4,4,2", "4,4,1"], (4096, 4096): ["4,4,2", "4,4,1"], (28672, 4096): ["4,4,1", "4,4,2"],
+    (4096, 14336): ["4,4,1", "4,7,1"], (8192, 1024): ["4,2,1", "2,2,1"], (1280, 8192): ["2,8,2", "4,8,1"],
+}
+# for other shapes, in this order: by 16-byte weight loads in flight per lane (rows*unroll)
+_SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
+
+
+def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid
     (for `epilogue`: those it allows, e.g. an even row count for swiglu)."""
-    specs = _SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []
+    if dtype == FP8:
+        specs = (_SIMT_FP8_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FP8_FALLBACK
+    else:
+        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK
     out = []
-    for spec in specs + _SIMT_FALLBACK:
+    for spec in specs:
         rows, warps, unroll = (int(v) for v in spec.split(","))
         try:
             d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
-                                 epilogue=epilogue)
+                                 epilogue=epilogue, dtype=dtype)
         except ValueError:
             continue
         if d not in out:
@@ -107,7 +140,7 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> l
     return out
 
 
-def designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> list[dict]:
+def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
     First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`). Then two
@@ -119,21 +152,30 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> list[d
     back-to-back GEMMs and cost nothing elsewhere). A fused `epilogue` keeps the
     same choice among the designs it allows (swiglu needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
+
+    fp8 (dtype "float8_e4m3fn", epilogue scale_tensor or scale_row): the fp8
+    table's designs (_MEASURED_FP8_SM90); for a shape it lacks, the first two of
+    the bf16 table's geometries that are valid with 1-byte weights (same bytes in
+    flight, half the chunks), then the best by `_score`.
     """
     sms = _SM_COUNT.get(arch, 132)
-    out: list[dict] = simt_designs_for(n, k, arch, epilogue)
+    out: list[dict] = simt_designs_for(n, k, arch, epilogue, dtype)
+    fp8 = dtype == FP8
     seen: set = set()
     for nt in (1, 2):
         picked: list[dict] = []
         if arch == "sm_90a":
-            for spec in _MEASURED_SM90.get((n, k), []):
+            measured_fp8 = _MEASURED_FP8_SM90.get((n, k)) if fp8 else None
+            for spec in measured_fp8 or _MEASURED_SM90.get((n, k), []):
                 st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
                 if snt == nt:
                     try:
                         picked.append(make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=u,
-                                                  stages=st, pdl=True, epilogue=epilogue))
-                    except ValueError:  # not one this epilogue allows
+                                                  stages=st, pdl=True, epilogue=epilogue, dtype=dtype))
+                    except ValueError:  # not one this epilogue (fp8: K) allows
                         continue
+            if fp8 and not measured_fp8:
+                picked = picked[:2]
         scored = []
         for mt in (1, 2):
             for wn in (1, 2):
@@ -144,7 +186,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity") -> list[d
                                 try:
                                     d = make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck,
                                                     unroll=unroll, stages=stages, pdl=True,
-                                                    epilogue=epilogue)
+                                                    epilogue=epilogue, dtype=dtype)
                                 except ValueError:
                                     continue
                                 scored.append((_score(d, sms), design_name(d), d))

@@ -4,42 +4,72 @@ Kept apart from the main loops (operand types, k steps, MMA) so the two
 concerns change independently. Its code is compiled into the kernels, so it
 is one of DecodeSource's kernel files (its text keys their cache entries).
 
-* Which epilogues the kernels fuse (`EPILOGUES`, aotgemm.epilogues' names) and
-  how a design dict records one: key "epilogue", absent for identity (so
-  identity designs and their cache keys are what they were before), never
-  the "epi" key, which names the cluster reduction.
+* Which epilogues the kernels fuse per input dtype (`EPILOGUES`,
+  aotgemm.epilogues' names) and how a design dict records them: key
+  "epilogue", absent for identity, and key "dtype", absent for bf16 (so bf16
+  identity designs and their cache keys are what they were before); never
+  the "epi" key, which names the cluster reduction. fp8 (e4m3, W8A8) designs
+  dequantise through a scale epilogue, and only through one: scale_tensor
+  (scale_a [1], scale_b [1]) or scale_row (scale_a [1], scale_b [N]), both
+  float32.
 * `weight_row`: which weight row a CTA's logical row reads. swiglu (W = [gate;
   up] along N) gives a CTA gate rows and then their matching up rows.
 * `push_slot`: where the cluster's split-K partial of a row is reduced: with
   swiglu each CTA of a cluster owns matching gate/up pairs.
-* `epilogue_value`: the epilogue in fp32, rounded once to bf16 by the caller
-  (cuBLAS + torch rounds the GEMM's output first, then the epilogue's).
-* `jit_launcher`: the exported signature fn(x, wt, out, *operands, stream).
+* `column_factor` and `epilogue_value`: the epilogue in fp32, rounded once to
+  bf16 by the caller (cuBLAS + torch rounds the GEMM's output first, then the
+  epilogue's); what it reads per output column whatever the token (the
+  dequantisation factor scale_a * scale_b[col]) is read once, before the
+  token loop.
+* `jit_launcher` and `fake_operands`: the exported signature
+  fn(x, wt, out, *the epilogue's operands, stream), from the operands the
+  epilogue registry lists (`operand_specs`).
 
 Imports cutlass only inside the functions the kernels call while tracing.
 """
 
-from ...epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SWIGLU
+from ...epilogues import BIAS, FLOAT32, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_TENSOR, SWIGLU
 from ...epilogues import epilogue as _epilogue
 
-# The epilogues these kernels fuse (aotgemm.epilogues' names); identity designs carry no "epilogue" key.
-EPILOGUES = (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU)
+BF16 = "bfloat16"
+FP8 = "float8_e4m3fn"
+
+# input dtype -> the epilogues these kernels fuse for it (aotgemm.epilogues' names)
+EPILOGUES = {BF16: (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU), FP8: (SCALE_TENSOR, SCALE_ROW)}
 
 
 def validate_epilogue(d: dict) -> None:
+    dtype = d.get("dtype", BF16)
+    if dtype not in EPILOGUES or "dtype" in d and dtype == BF16:
+        raise ValueError(f"dtype {dtype!r}: decode designs are bf16 (no 'dtype' key) or {FP8!r}")
     name = d.get("epilogue", IDENTITY)
-    if name not in EPILOGUES:
-        raise ValueError(f"epilogue {name!r} is not one the decode kernels fuse; they fuse {', '.join(EPILOGUES)}")
     if "epilogue" in d and name == IDENTITY:
         raise ValueError("identity designs carry no 'epilogue' key (it would change their cache keys)")
+    if name not in EPILOGUES[dtype]:
+        raise ValueError(f"epilogue {name!r} is not one the decode kernels fuse for dtype {dtype}; they fuse "
+                         f"{', '.join(EPILOGUES[dtype])}")
     if name == SWIGLU and d["n"] % 2:
         raise ValueError(f"swiglu: W is [gate; up] stacked along N, so N must be even, got n={d['n']}")
 
 
-def with_epilogue(d: dict, name: str) -> dict:
+def with_epilogue(d: dict, name: str, dtype: str = BF16) -> dict:
+    if dtype != BF16:
+        d["dtype"] = dtype
     if name != IDENTITY:
         d["epilogue"] = name
     return d
+
+
+def operand_specs(name: str) -> tuple:
+    """((operand, shape dims, dtype), ...) of epilogue `name`, in call order (the registry's); dims are
+    "m", "n", "n_out" or "1"; dtype FLOAT32 or OUTPUT (the output's: bf16)."""
+    e = _epilogue(name)
+    return tuple((o, e.operand_shapes[o], e.operand_dtypes.get(o, "output")) for o in e.operands)
+
+
+def output_n(name: str, n: int) -> int:
+    """Output columns of epilogue `name` for a weight of n rows (the registry's rule)."""
+    return _epilogue(name).output_n(n)
 
 
 # ---------------------------------------------------------------------------
@@ -78,14 +108,26 @@ def push_slot(r, rows: int, part: int, swiglu: bool):
     return r0 // hp, upper * hp + r0 % hp
 
 
-def epilogue_value(name: str, acc, tok, col, ep):
+def column_factor(name: str, col, ep):
+    """What epilogue `name` reads per output column whatever the token, once before the token
+    loop (fp32): the dequantisation factor scale_a * scale_b[col] (scale_b[0] per tensor); None
+    for the others. ep: the epilogue's operands, in call order."""
+    if name == SCALE_ROW:
+        return ep[0][0] * ep[1][col]
+    if name == SCALE_TENSOR:
+        return ep[0][0] * ep[1][0]
+    return None
+
+
+def epilogue_value(name: str, acc, tok, col, ep, colf=None):
     """The fp32 output value of epilogue `name` at (token, output column).
 
     acc: the fp32 sums, (gate, up) for swiglu, (sum,) otherwise; ep: the
-    epilogue's operand (bias [N], residual [M, N]). All in fp32, then the
-    caller rounds once to bf16; cuBLAS + torch rounds the GEMM to bf16 first
-    and the epilogue's result again, so the fused output is the closer one to
-    the float32 reference.
+    epilogue's operands in call order (bias [N]; residual [M, N]; scale_a,
+    scale_b); colf: column_factor's value for this column. All in fp32, then
+    the caller rounds once to bf16; cuBLAS + torch rounds the GEMM to bf16
+    first and the epilogue's result again, so the fused output is the closer
+    one to the float32 reference.
     """
     import cutlass
     import cutlass.cute as cute
@@ -96,27 +138,51 @@ def epilogue_value(name: str, acc, tok, col, ep):
         return g / (F32(1.0) + cute.math.exp(-g)) * u  # silu(g) * u
     v = acc[0]
     if name == BIAS:
-        v = v + ep[col].to(F32)
+        v = v + ep[0][col].to(F32)
     elif name == RESIDUAL_ADD:
-        v = v + ep[tok, col].to(F32)
+        v = v + ep[0][tok, col].to(F32)
+    elif name in (SCALE_TENSOR, SCALE_ROW):
+        v = v * colf  # dequantise once, on the fp32 sum
     return v
-
-
-def epilogue_operand_count(name: str) -> int:
-    return len(_epilogue(name).operands)
 
 
 def jit_launcher(launch_body, name: str):
     """The @cute.jit entry point fn(x, wt, out, *the epilogue's operands, stream) around
-    launch_body(x, wt, out, ep, stream); `ep` is `out` (unread) for epilogues without operands."""
+    launch_body(x, wt, out, ep, stream), ep the tuple of those operands (empty for none)."""
     import cutlass.cute as cute
 
-    if epilogue_operand_count(name) == 0:
+    count = len(operand_specs(name))
+    if count == 0:
         @cute.jit
         def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream):
-            launch_body(x, wt, out, out, stream)
-    else:
+            launch_body(x, wt, out, (), stream)
+    elif count == 1:
         @cute.jit
-        def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, ep: cute.Tensor, stream):
-            launch_body(x, wt, out, ep, stream)
+        def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, ep0: cute.Tensor, stream):
+            launch_body(x, wt, out, (ep0,), stream)
+    elif count == 2:
+        @cute.jit
+        def launch(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, ep0: cute.Tensor, ep1: cute.Tensor,
+                   stream):
+            launch_body(x, wt, out, (ep0, ep1), stream)
+    else:
+        raise ValueError(f"epilogue {name!r} has {count} operands; the decode launcher takes at most 2")
     return launch
+
+
+def fake_operands(name: str, sym_m, n: int, n_out: int) -> list:
+    """Compile-time stand-ins for epilogue `name`'s operands (row-major, registry order), read
+    one element at a time by the output stage."""
+    import math
+
+    import cutlass
+    from cutlass.cute.runtime import make_fake_tensor
+
+    extents = {"m": sym_m, "n": n, "n_out": n_out, "1": 1}
+    fakes = []
+    for _, dims, dtype in operand_specs(name):
+        shape = tuple(extents[dim] for dim in dims)
+        strides = tuple(math.prod(shape[i + 1:]) for i in range(len(shape)))
+        el = cutlass.Float32 if dtype == FLOAT32 else cutlass.BFloat16
+        fakes.append(make_fake_tensor(el, shape, strides, assumed_align=el.width // 8))
+    return fakes

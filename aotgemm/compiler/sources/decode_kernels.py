@@ -39,111 +39,37 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   are gate rows then the matching up rows (`weight_row`), and each CTA of a
   cluster owns matching gate/up pairs (`push_slot`), so the CTA that sums a
   gate row also holds its up row.
+* fp8 (design "dtype": "float8_e4m3fn", W8A8): the same 16-byte pieces carry
+  16 e4m3 and feed mma.sync.m16n8k32 (two per piece, 8 bytes of each row
+  apiece); the DSL reads an e4m3 A fragment as contiguous registers, so each
+  piece's 4-byte words are interleaved with the other row's on the way from
+  shared memory. Dequantisation is the design's scale epilogue (scale_tensor,
+  scale_row): the fp32 sum times scale_a * scale_b[col], once, before the
+  bf16 store (decode_epilogue.column_factor).
 
 M = 1 is served better by a CUDA-core kernel (decode_simt, kind "simt",
 max_m 1; see make_simt_design); compile_decode builds either kind. Design dicts
 are plain JSON (see make_design); which designs to build per shape is
-decode_designs' business. This is the only module that imports
+decode_designs' business; the dicts' fields, validation and names are
+decode_design_dicts' (re-exported here). This is the only module that imports
 cutlass for these kernels, inside functions, so importing it stays cheap.
 """
 
 from ...epilogues import IDENTITY, SWIGLU
-from ...epilogues import epilogue as _epilogue
-from .decode_epilogue import epilogue_value, jit_launcher, push_slot, validate_epilogue, weight_row, with_epilogue
-
-# ---------------------------------------------------------------------------
-# designs
-
-
-def _validate(d: dict) -> None:
-    validate_epilogue(d)
-    if d["kind"] == "simt":
-        from .decode_simt import validate_simt
-
-        return validate_simt(d)
-    n, k = d["n"], d["k"]
-    mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
-    rows_cta = 16 * mt * wn
-    if n % rows_cta:
-        raise ValueError(f"n={n} is not a multiple of the CTA's {rows_cta} rows")
-    if k % (32 * u * wk * ck):
-        raise ValueError(f"k={k} is not a multiple of 32*unroll*wk*ck = {32 * u * wk * ck}")
-    if rows_cta % ck:
-        raise ValueError("the cluster's CTAs each reduce rows_cta/ck rows: ck must divide rows_cta")
-    threads = 32 * wn * wk
-    part = rows_cta // ck
-    if part > threads or threads % part:
-        raise ValueError(f"{threads} threads cannot reduce {part} rows evenly")
-    if d["max_m"] != 8 * d["nt"]:
-        raise ValueError("max_m must be 8 * nt")
-    if ck not in (1, 2, 4, 8):
-        raise ValueError("cluster size must be 1, 2, 4 or 8")
-    if d.get("epi", "push") not in ("push", "pull"):
-        raise ValueError(f"unknown cluster reduction epi={d['epi']!r}: 'push' or 'pull'")
-    if d["kind"] not in ("swapab_rf", "swapab_cp"):
-        raise ValueError(f"unknown kind {d['kind']!r}")
-    if d["kind"] == "swapab_cp":
-        chunks = k // (32 * u * wk * ck)
-        if d["stages"] < 2 or chunks < d["stages"] - 1:
-            raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
-    if d.get("epilogue") == SWIGLU:
-        if rows_cta % 32:
-            raise ValueError(f"swiglu: a CTA holds {rows_cta // 2} gate rows and their {rows_cta // 2} up rows, "
-                             "each half whole 16-row MMA tiles: mt*wn must be even")
-        if (rows_cta // 2) % ck:
-            raise ValueError(f"swiglu: the {ck} CTAs of a cluster must each own matching gate/up row pairs: "
-                             f"ck must divide {rows_cta // 2}")
-    if smem_bytes(d) > 227 * 1024:
-        raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")
+from .decode_design_dicts import (  # noqa: F401  (re-exported: the design API)
+    _validate, design_name, elem_bytes, k_step, make_design, make_simt_design, smem_bytes)
+from .decode_epilogue import (  # noqa: F401  (FP8, EPILOGUES re-exported)
+    BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, jit_launcher, output_n, push_slot,
+    weight_row)
 
 
-def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
-                unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
-                epi: str = "push", epilogue: str = IDENTITY) -> dict:
-    """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
-    mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
-    cluster (K split), unroll (32-wide k steps per chunk), stages (cp.async depth), pdl
-    (programmatic dependent launch), epi (cluster reduction: "push" partials into the
-    owner CTA's shared memory, or "pull" them from the peers; ck > 1 only), epilogue
-    (a fused epilogue of EPILOGUES; the key is absent for identity)."""
-    d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
-         "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
-    if kind == "swapab_cp":
-        d["stages"] = stages
-    if ck > 1:
-        d["epi"] = epi
-    _validate(with_epilogue(d, epilogue))
-    return d
-
-
-def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
-                     pdl: bool = False, epilogue: str = IDENTITY) -> dict:
-    """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
-    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane,
-    `epilogue` a fused epilogue (key absent for identity)."""
-    d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
-         "unroll": unroll, "pdl": bool(pdl)}
-    _validate(with_epilogue(d, epilogue))
-    return d
-
-
-def design_name(d: dict) -> str:
-    ep = f"_{d['epilogue']}" if "epilogue" in d else ""
-    if d["kind"] == "simt":
-        return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
-                f"{'_pdl' if d['pdl'] else ''}{ep}")
-    tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
-    return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
-            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{ep}")
-
-
-def designs_for(n: int, k: int, arch: str, epilogue: str = IDENTITY) -> list[dict]:
+def designs_for(n: int, k: int, arch: str, epilogue: str = IDENTITY, dtype: str = BF16) -> list[dict]:
     """The candidate designs worth tuning for weight shape (n, k) (the whole weight: for swiglu
-    N counts gate and up rows) with `epilogue` on `arch`; see decode_designs.designs_for
-    (kept apart: choosing designs needs no kernel code)."""
+    N counts gate and up rows) with `epilogue` on `arch`, x and W of `dtype` (fp8: a scale
+    epilogue); see decode_designs.designs_for (kept apart: choosing designs needs no kernel code)."""
     from .decode_designs import designs_for as _designs_for
 
-    return _designs_for(n, k, arch, epilogue)
+    return _designs_for(n, k, arch, epilogue, dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -161,6 +87,10 @@ def _build(d: dict):
     from cutlass.cutlass_dsl import dsl_user_op
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
+    FP8_IN = d.get("dtype") == FP8
+    EL = cutlass.Float8E4M3FN if FP8_IN else BF16   # x and W elements
+    VEC = 16 // elem_bytes(d)     # elements per 16-byte piece
+    KS = k_step(d)                # k per piece step (u): 4 lanes x VEC
     KIND = d["kind"]
     N, K = d["n"], d["k"]
     NT, MT, WN, WK, CK, U = d["nt"], d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
@@ -171,7 +101,7 @@ def _build(d: dict):
     WARPS = WN * WK
     THREADS = 32 * WARPS
     KW = K // (CK * WK)           # k extent per warp
-    CHUNKS = KW // (32 * U)       # chunks of U 32-wide k steps per warp
+    CHUNKS = KW // (KS * U)       # chunks of U KS-wide k steps per warp
     PART = ROWS // CK             # rows each CTA of the cluster reduces
     EPI = d.get("epilogue", IDENTITY)
     SWI = EPI == SWIGLU           # rows pair up: gate rows, then their up rows (weight_row)
@@ -184,8 +114,8 @@ def _build(d: dict):
     # cp.async staging: per warp, per stage, SLOTS 16-byte slots per lane, lane-minor,
     # so each lane reads back exactly what it copied (no barrier in the main loop)
     SLOTS = U * (2 * MT + NT)
-    STAGE_BF16 = SLOTS * 32 * 8
-    PIPE_BF16 = WARPS * S * STAGE_BF16 if KIND == "swapab_cp" else 0
+    STAGE_EL = SLOTS * 32 * VEC   # elements per warp-stage
+    PIPE_EL = WARPS * S * STAGE_EL if KIND == "swapab_cp" else 0
 
     @dsl_user_op
     def ld_dsmem_f32(addr, *, loc=None, ip=None):
@@ -206,42 +136,63 @@ def _build(d: dict):
     # preprocessor: their Python loops simply unroll while tracing.
     def w_off(u, h):
         # from a lane's row of an MMA tile (w_base[t]): its row h*8 below, k step u
-        return h * 8 * K + u * 32
+        return h * 8 * K + u * KS
 
     def gsrc(tensor, off):
-        # 8 consecutive bf16 (16 bytes) at element offset off of a global tensor
-        return cute.make_tensor((tensor.iterator + off).align(16), cute.make_layout(8))
+        # VEC consecutive elements (16 bytes) at element offset off of a global tensor
+        return cute.make_tensor((tensor.iterator + off).align(16), cute.make_layout(VEC))
 
     def slot(my, stage, sl):
-        return cute.make_tensor((my + stage * STAGE_BF16 + sl * 256).align(16), cute.make_layout(8))
+        return cute.make_tensor((my + stage * STAGE_EL + sl * 32 * VEC).align(16), cute.make_layout(VEC))
 
     def issue_w(w_atom, w, w_base, my, ch, stage):
         for u in range(U):
             for t in range(MT):
                 for h in range(2):
-                    cute.copy(w_atom, gsrc(w, w_base[t] + ch * (32 * U) + w_off(u, h)),
+                    cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)),
                               slot(my, stage, (u * MT + t) * 2 + h))
 
     def issue_x(x_atom, x, x_base, my, ch, stage):
         for u in range(U):
             for nt in range(NT):
-                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32),
+                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS),
                           slot(my, stage, U * 2 * MT + u * NT + nt))
 
     def mma_chunk(mma, wr, xr, acc):
-        # wr: [U][MT][2 halves][8] bf16, xr: [U][NT][8] bf16, acc: [MT][NT][4] f32
+        # wr: [U][MT][2 halves][VEC], xr: [U][NT][VEC], acc: [MT][NT][4] f32. MMA j of a piece
+        # takes its bytes 8j..8j+7 (bf16 m16n8k16: 4 elements, e4m3 m16n8k32: 8), in A's
+        # register order (row g, row g+8) x (first, second 4 bytes) and B's (first, second
+        # 4 bytes): the same k permutation for W and x, so the sum over k is unchanged
+        H = VEC // 4  # elements per 4-byte register
         for u in range(U):
             for t in range(MT):
                 for j in range(2):
-                    # a0..a7 = (row g: k 4j,4j+1), (row g+8: same), (row g: 4j+2,4j+3), (row g+8: same)
-                    a = cute.make_tensor(wr.iterator + (u * MT + t) * 16 + 4 * j,
-                                         cute.make_layout(((2, 2, 2), 1, 1), stride=((1, 8, 2), 0, 0)))
+                    if const_expr(FP8_IN):
+                        # the DSL reads an e4m3 A fragment as 16 contiguous bytes (it ignored a
+                        # strided view), so wr_load already interleaved the rows' 4-byte words
+                        a = cute.make_tensor(wr.iterator + (u * MT + t) * 2 * VEC + 4 * H * j,
+                                             cute.make_layout(((H, 2, 2), 1, 1), stride=((1, H, 2 * H), 0, 0)))
+                    else:
+                        # a0..a7 = (row g: k 4j,4j+1), (row g+8: same), (row g: 4j+2,4j+3), (row g+8: same)
+                        a = cute.make_tensor(wr.iterator + (u * MT + t) * 2 * VEC + 2 * H * j,
+                                             cute.make_layout(((H, 2, 2), 1, 1), stride=((1, VEC, H), 0, 0)))
                     for nt in range(NT):
-                        b = cute.make_tensor(xr.iterator + (u * NT + nt) * 8 + 4 * j,
-                                             cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
+                        b = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC + 2 * H * j,
+                                             cute.make_layout((2 * H, 1, 1), stride=(1, 0, 0)))
                         cacc = cute.make_tensor(acc.iterator + (t * NT + nt) * 4,
                                                 cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
                         cute.gemm(mma, cacc, a, b, cacc)
+
+    def wr_load(s_atom, src, wr, base, h):
+        # one 16-byte weight piece (row g if h == 0, else row g+8) from shared memory into wr
+        if FP8_IN:
+            # e4m3: word q of the piece goes to wr word 2q+h, so that MMA j's A operand
+            # (row g, row g+8) x (word 2j, word 2j+1) is the 16 contiguous bytes at 16j
+            for q in range(4):
+                cute.copy(s_atom, cute.make_tensor(src.iterator + 4 * q, cute.make_layout(4)),
+                          cute.make_tensor(wr.iterator + base + 8 * q + 4 * h, cute.make_layout(4)))
+        else:
+            cute.copy(s_atom, src, cute.make_tensor(wr.iterator + base + h * VEC, cute.make_layout(VEC)))
 
     def reduce_row(part, bk, tok, pslot, row):
         # the fp32 sum over the cluster's CTAs and the warps' K slices, in a fixed order, of the
@@ -259,7 +210,8 @@ def _build(d: dict):
         return acc_s
 
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: cute.Tensor, m: cutlass.Int32):
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32):
+        # ep: the epilogue's operands in call order (bias, residual, scale_a/scale_b; empty for none)
         tid, _, _ = cute.arch.thread_idx()
         bn, bk, _ = cute.arch.block_idx()
         warp = tid // 32
@@ -270,9 +222,12 @@ def _build(d: dict):
         wk_i = warp // WN
         k_w = (bk * WK + wk_i) * KW
 
-        mma = cute.make_mma_atom(cute.nvgpu.warp.MmaF16BF16Op(BF16, F32, (16, 8, 16)))
-        wr = cute.make_rmem_tensor(cute.make_layout(U * MT * 16), BF16)
-        xr = cute.make_rmem_tensor(cute.make_layout(U * NT * 8), BF16)
+        if const_expr(FP8_IN):
+            mma = cute.make_mma_atom(cute.nvgpu.warp.MmaFP8Op(EL, F32, (16, 8, 32)))
+        else:
+            mma = cute.make_mma_atom(cute.nvgpu.warp.MmaF16BF16Op(BF16, F32, (16, 8, 16)))
+        wr = cute.make_rmem_tensor(cute.make_layout(U * MT * 2 * VEC), EL)
+        xr = cute.make_rmem_tensor(cute.make_layout(U * NT * VEC), EL)
         acc = cute.make_rmem_tensor(cute.make_layout(MT * NT * 4), F32)
         acc.fill(0.0)
 
@@ -288,37 +243,38 @@ def _build(d: dict):
         # (weight_row: with swiglu a warp's tiles may be gate rows and up rows)
         w_base = []
         for t in cutlass.range_constexpr(MT):
-            w_base.append((weight_row(bn, wn_i * (16 * MT) + t * 16, ROWS, N, SWI) + g) * K + k_w + c * 8)
+            w_base.append((weight_row(bn, wn_i * (16 * MT) + t * 16, ROWS, N, SWI) + g) * K + k_w + c * VEC)
         x_base = []
         for nt in cutlass.range_constexpr(NT):
-            x_base.append(xrows[nt] * K + k_w + c * 8)
+            x_base.append(xrows[nt] * K + k_w + c * VEC)
 
         if const_expr(KIND == "swapab_rf"):
             w_atom = cute.make_copy_atom(
-                cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128,
+                cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
                 l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
-            x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128)
+            x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128)
             if const_expr(PDL):
                 cute.arch.griddepcontrol_wait()
             for ch in cutlass.range(CHUNKS, unroll=1):
                 for u in cutlass.range_constexpr(U):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
-                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
-                            cute.copy(w_atom, gsrc(w, w_base[t] + ch * (32 * U) + w_off(u, h)), dst)
+                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * VEC, cute.make_layout(VEC))
+                            cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)), dst)
                     for nt in cutlass.range_constexpr(NT):
-                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
-                        cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (32 * U) + u * 32), dst)
+                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
+                        cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS), dst)
                 mma_chunk(mma, wr, xr, acc)
         else:
             # weights: cp.async.cg (L2 only: they are read once); x: cp.async.ca (every warp re-reads it)
             w_atom = cute.make_copy_atom(cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.GLOBAL),
-                                         BF16, num_bits_per_copy=128)
+                                         EL, num_bits_per_copy=128)
             x_atom = cute.make_copy_atom(cpasync.CopyG2SOp(cache_mode=cpasync.LoadCacheMode.ALWAYS),
-                                         BF16, num_bits_per_copy=128)
-            s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), BF16, num_bits_per_copy=128)
-            pipe = smem.allocate_tensor(BF16, cute.make_layout(PIPE_BF16), byte_alignment=128)
-            my = pipe.iterator + warp * (S * STAGE_BF16) + lane * 8
+                                         EL, num_bits_per_copy=128)
+            s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), EL, num_bits_per_copy=32 if FP8_IN else 128)
+            x_s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), EL, num_bits_per_copy=128)
+            pipe = smem.allocate_tensor(EL, cute.make_layout(PIPE_EL), byte_alignment=128)
+            my = pipe.iterator + warp * (S * STAGE_EL) + lane * VEC
 
             # prologue: the weights of the first S-1 chunks do not depend on the previous
             # kernel, so with PDL they are in flight before griddepcontrol.wait
@@ -335,11 +291,10 @@ def _build(d: dict):
                 for u in cutlass.range_constexpr(U):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
-                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * 8, cute.make_layout(8))
-                            cute.copy(s_atom, slot(my, stage, (u * MT + t) * 2 + h), dst)
+                            wr_load(s_atom, slot(my, stage, (u * MT + t) * 2 + h), wr, (u * MT + t) * 2 * VEC, h)
                     for nt in cutlass.range_constexpr(NT):
-                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * 8, cute.make_layout(8))
-                        cute.copy(s_atom, slot(my, stage, U * 2 * MT + u * NT + nt), dst)
+                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
+                        cute.copy(x_s_atom, slot(my, stage, U * 2 * MT + u * NT + nt), dst)
                 nxt = ch + (S - 1)
                 if nxt < CHUNKS:
                     issue_w(w_atom, w, w_base, my, nxt, nxt % S)
@@ -383,15 +338,16 @@ def _build(d: dict):
         # here, after griddepcontrol.wait (the previous kernel may write them)
         rr = tid % OUTC
         step = THREADS // OUTC
+        col = bn * OUT_ROWS + bk * OUTC + rr
+        colf = column_factor(EPI, col, ep)  # fp8: scale_a * scale_b[col], read once
         for tok in cutlass.range(tid // OUTC, m, step, unroll=1):
             if const_expr(SWI):
                 sums = (reduce_row(part, bk, tok, rr, bk * OUTC + rr),
                         reduce_row(part, bk, tok, OUTC + rr, ROWS // 2 + bk * OUTC + rr))
             else:
                 sums = (reduce_row(part, bk, tok, rr, bk * PART + rr),)
-            col = bn * OUT_ROWS + bk * OUTC + rr
             # fp32 epilogue, one rounding to bf16 (cuBLAS + torch rounds the GEMM first)
-            out[tok, col] = epilogue_value(EPI, sums, tok, col, ep).to(BF16)
+            out[tok, col] = epilogue_value(EPI, sums, tok, col, ep, colf).to(BF16)
         if const_expr(CK > 1 and not PUSH):
             # pull: keep this CTA's shared memory alive until every peer has read it
             cute.arch.cluster_arrive()
@@ -413,34 +369,18 @@ def _build(d: dict):
     return jit_launcher(launch_body, EPI)
 
 
-def smem_bytes(d: dict) -> int:
-    if d["kind"] == "simt":
-        from .decode_simt import simt_smem_bytes
-
-        return simt_smem_bytes(d)
-    rows = 16 * d["mt"] * d["wn"]
-    if d["ck"] > 1 and d.get("epi", "push") == "push":
-        part = d["ck"] * d["wk"] * 8 * d["nt"] * (rows // d["ck"] + 4) * 4
-    else:
-        part = d["wk"] * 8 * d["nt"] * (rows + 4) * 4
-    pipe = 0
-    if d["kind"] == "swapab_cp":
-        slots = d["unroll"] * (2 * d["mt"] + d["nt"])
-        pipe = d["wn"] * d["wk"] * d.get("stages", 1) * slots * 32 * 16
-    return part + pipe + 256
-
-
 def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) -> None:
     """Compile the kernel `design` describes for `target_sm` (e.g. "sm_90a") and export it.
 
     The exported TVM-FFI function follows the one call convention
-    (aotgemm.problem): fn(x, wt, out, *the epilogue's operands, stream): x bf16
-    [M, K] row-major, wt = W.t() ([K, N], strides (1, K)), out bf16 [M, n_out]
-    row-major (n_out = N/2 for swiglu), the operands in the registry's order
-    and shapes (bias [N]; residual [M, N] row-major), stream the raw CUDA
-    stream as an int.  M is dynamic, 1..max_m.
+    (aotgemm.problem): fn(x, wt, out, *the epilogue's operands, stream): x
+    [M, K] row-major and wt = W.t() ([K, N], strides (1, K)), both bf16 or
+    both float8_e4m3fn (the design's dtype), out bf16 [M, n_out] row-major
+    (n_out = N/2 for swiglu), the operands in the registry's order and shapes
+    (bias [N], residual [M, N] row-major, bf16; scale_a [1] and scale_b [1]
+    or [N], float32), stream the raw CUDA stream as an int.  M is dynamic,
+    1..max_m.
     """
-    import math
     import os
 
     _validate(design)
@@ -451,19 +391,14 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     from cutlass.cute.runtime import make_fake_tensor
 
     n, k = design["n"], design["k"]
-    ep = _epilogue(design.get("epilogue", IDENTITY))
-    n_out = ep.output_n(n)
+    name = design.get("epilogue", IDENTITY)
+    n_out = output_n(name, n)
+    el = cutlass.Float8E4M3FN if design.get("dtype") == FP8 else cutlass.BFloat16
     sym_m = cute.sym_int32(symbol="M")
-    x = make_fake_tensor(cutlass.BFloat16, (sym_m, k), (k, 1), assumed_align=16)
-    wt = make_fake_tensor(cutlass.BFloat16, (k, n), (1, k), assumed_align=16)
+    x = make_fake_tensor(el, (sym_m, k), (k, 1), assumed_align=16)
+    wt = make_fake_tensor(el, (k, n), (1, k), assumed_align=16)
     out = make_fake_tensor(cutlass.BFloat16, (sym_m, n_out), (n_out, 1), assumed_align=16)
-    # the epilogue's operands, row-major, in the registry's order; read one element at a time
-    extents = {"m": sym_m, "n": n, "n_out": n_out}
-    extras = []
-    for name in ep.operands:
-        shape = tuple(extents[dim] for dim in ep.operand_shapes[name])
-        strides = tuple(math.prod(shape[i + 1:]) for i in range(len(shape)))
-        extras.append(make_fake_tensor(cutlass.BFloat16, shape, strides, assumed_align=2))
+    extras = fake_operands(name, sym_m, n, n_out)
     stream = cute.runtime.make_fake_stream()
     if design["kind"] == "simt":
         from .decode_simt import build_simt

@@ -7,29 +7,39 @@ need neither. Design fields (besides kind/n/k/max_m/pdl):
 
   rows   weight rows (output columns) per CTA, unrolled: each x value loaded
          and converted once is used `rows` times
-  warps  warps per CTA, splitting K: lane l of warp w takes the 8 consecutive
-         k at (w*32 + l)*8 + i*(warps*256), i = 0..K/(warps*256)-1, so a warp
-         reads 512 contiguous bytes of a row per load instruction
+  warps  warps per CTA, splitting K: lane l of warp w takes the V consecutive
+         k (16 bytes: V = 8 bf16 or 16 e4m3) at (w*32 + l)*V + i*(warps*32*V),
+         so a warp reads 512 contiguous bytes of a row per load instruction
   unroll iterations whose loads are issued together (rows*unroll 16-byte
          weight loads in flight per lane, .L1::no_allocate: read once)
 
 M is dynamic up to max_m: x rows past M are clamped to row M-1 (computed,
-never stored). Reduction: butterfly shuffles inside each warp, then the
-warps' partials through shared memory in a fixed order: deterministic.
-Fused epilogues (design key "epilogue"): as in decode_kernels, through
-decode_epilogue's weight_row (swiglu: rows/2 gate rows, then their up rows, per CTA) and
+never stored). fp8 designs (dtype "float8_e4m3fn", decode_kernels.FP8):
+each 16-byte fragment is converted to fp32 as a whole (the DSL emits the
+paired cvt e4m3x2 -> f16x2, then f16 -> f32), then FMA. Reduction:
+butterfly shuffles inside each warp, then the warps' partials through shared
+memory in a fixed order: deterministic.
+Fused epilogues (design key "epilogue"; fp8: the scale epilogue that
+dequantises): as in decode_kernels, through decode_epilogue's weight_row
+(swiglu: rows/2 gate rows, then their up rows, per CTA), column_factor and
 epilogue_value (fp32, one rounding to bf16).
 """
 
 
+def _vec(d: dict) -> int:
+    """Elements per 16-byte load: 8 bf16, 16 e4m3."""
+    return 16 if d.get("dtype") == "float8_e4m3fn" else 8
+
+
 def validate_simt(d: dict) -> None:
     n, k, rows, warps, u = d["n"], d["k"], d["rows"], d["warps"], d["unroll"]
+    step = warps * 32 * _vec(d)
     if d["max_m"] not in (1, 2, 3, 4):
         raise ValueError("simt designs serve max_m 1..4")
     if n % rows:
         raise ValueError(f"n={n} is not a multiple of rows={rows}")
-    if k % (warps * 256 * u):
-        raise ValueError(f"k={k} is not a multiple of warps*256*unroll = {warps * 256 * u}")
+    if k % (step * u):
+        raise ValueError(f"k={k} is not a multiple of warps*32*{_vec(d)}*unroll = {step * u}")
     if d["max_m"] * rows > 32 * warps:
         raise ValueError("max_m*rows outputs must not exceed the CTA's threads")
     if d.get("epilogue") == "swiglu" and rows % 2:
@@ -47,17 +57,20 @@ def build_simt(d: dict):
     import cutlass.cute as cute
     from cutlass import const_expr
 
-    from .decode_epilogue import epilogue_value, jit_launcher, weight_row
+    from .decode_epilogue import column_factor, epilogue_value, jit_launcher, weight_row
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
     N, K = d["n"], d["k"]
     MM, R, WARPS, U, PDL = d["max_m"], d["rows"], d["warps"], d["unroll"], d["pdl"]
+    FP8_IN = d.get("dtype") == "float8_e4m3fn"
+    EL = cutlass.Float8E4M3FN if FP8_IN else BF16
+    V = _vec(d)                        # elements per 16-byte load
+    THREADS = 32 * WARPS
+    STEP = WARPS * 32 * V              # k covered by the CTA per iteration
+    CHUNKS = K // (STEP * U)
     EPI = d.get("epilogue", "identity")
     SWI = EPI == "swiglu"
     OUTR = R // 2 if SWI else R        # output columns per CTA
-    THREADS = 32 * WARPS
-    STEP = WARPS * 256                 # k covered by the CTA per iteration
-    CHUNKS = K // (STEP * U)
 
     def sum_warps(part, i):
         # output i's partials of the warps, in a fixed order
@@ -67,22 +80,26 @@ def build_simt(d: dict):
         return s
 
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: cute.Tensor, m: cutlass.Int32):
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32):
         tid, _, _ = cute.arch.thread_idx()
         bn, _, _ = cute.arch.block_idx()
         warp = tid // 32
         lane = tid % 32
-        k0 = tid * 8
+        k0 = tid * V
         wrows = []  # the weight rows of this CTA's logical rows (swiglu: gate rows, then their up rows)
         for r in cutlass.range_constexpr(R):
             wrows.append(weight_row(bn, r, R, N, SWI))
 
         w_atom = cute.make_copy_atom(
-            cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128,
+            cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
             l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
-        x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), BF16, num_bits_per_copy=128)
-        wr = cute.make_rmem_tensor(cute.make_layout(U * R * 8), BF16)
-        xr = cute.make_rmem_tensor(cute.make_layout(U * MM * 8), BF16)
+        x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128)
+        wr = cute.make_rmem_tensor(cute.make_layout(U * R * V), EL)
+        xr = cute.make_rmem_tensor(cute.make_layout(U * MM * V), EL)
+        if const_expr(FP8_IN):
+            # whole-fragment conversions (paired cvt), then plain fp32 FMAs
+            wf = cute.make_rmem_tensor(cute.make_layout(U * R * V), F32)
+            xf = cute.make_rmem_tensor(cute.make_layout(U * MM * V), F32)
         acc = cute.make_rmem_tensor(cute.make_layout(MM * R), F32)
         acc.fill(0.0)
 
@@ -96,19 +113,29 @@ def build_simt(d: dict):
             for u in cutlass.range_constexpr(U):
                 kk = k0 + (ch * U + u) * STEP
                 for r in cutlass.range_constexpr(R):
-                    src = cute.make_tensor((w.iterator + wrows[r] * K + kk).align(16), cute.make_layout(8))
-                    dst = cute.make_tensor(wr.iterator + (u * R + r) * 8, cute.make_layout(8))
+                    src = cute.make_tensor((w.iterator + wrows[r] * K + kk).align(16), cute.make_layout(V))
+                    dst = cute.make_tensor(wr.iterator + (u * R + r) * V, cute.make_layout(V))
                     cute.copy(w_atom, src, dst)
                 for mi in cutlass.range_constexpr(MM):
-                    src = cute.make_tensor((x.iterator + xrows[mi] * K + kk).align(16), cute.make_layout(8))
-                    dst = cute.make_tensor(xr.iterator + (u * MM + mi) * 8, cute.make_layout(8))
+                    src = cute.make_tensor((x.iterator + xrows[mi] * K + kk).align(16), cute.make_layout(V))
+                    dst = cute.make_tensor(xr.iterator + (u * MM + mi) * V, cute.make_layout(V))
                     cute.copy(x_atom, src, dst)
-            for u in cutlass.range_constexpr(U):
-                for e in cutlass.range_constexpr(8):
-                    for mi in cutlass.range_constexpr(MM):
-                        xv = xr[(u * MM + mi) * 8 + e].to(F32)
-                        for r in cutlass.range_constexpr(R):
-                            acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * 8 + e].to(F32)
+            if const_expr(FP8_IN):
+                wf.store(wr.load().to(F32))
+                xf.store(xr.load().to(F32))
+                for u in cutlass.range_constexpr(U):
+                    for e in cutlass.range_constexpr(V):
+                        for mi in cutlass.range_constexpr(MM):
+                            xv = xf[(u * MM + mi) * V + e]
+                            for r in cutlass.range_constexpr(R):
+                                acc[mi * R + r] = acc[mi * R + r] + xv * wf[(u * R + r) * V + e]
+            else:
+                for u in cutlass.range_constexpr(U):
+                    for e in cutlass.range_constexpr(8):
+                        for mi in cutlass.range_constexpr(MM):
+                            xv = xr[(u * MM + mi) * 8 + e].to(F32)
+                            for r in cutlass.range_constexpr(R):
+                                acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * 8 + e].to(F32)
         if const_expr(PDL):
             cute.arch.griddepcontrol_launch_dependents()
 
@@ -130,8 +157,9 @@ def build_simt(d: dict):
                 else:
                     sums = (sum_warps(part, mi * R + j),)
                 col = bn * OUTR + j
-                # fp32 epilogue, one rounding to bf16 (cuBLAS + torch rounds the GEMM first)
-                out[mi, col] = epilogue_value(EPI, sums, mi, col, ep).to(BF16)
+                # fp32 epilogue (fp8: dequantised here), one rounding to bf16
+                colf = column_factor(EPI, col, ep)
+                out[mi, col] = epilogue_value(EPI, sums, mi, col, ep, colf).to(BF16)
 
     def launch_body(x, wt, out, ep, stream):
         m = x.shape[0]

@@ -1,0 +1,127 @@
+"""The decode kernels' design dicts: their fields, validation, names and shared-memory size.
+
+A design dict is plain JSON that fixes one kernel of decode_kernels (tensor
+core, `make_design`) or decode_simt (CUDA core, `make_simt_design`); its
+canonical JSON is part of the kernel's cache key, so bf16 identity dicts
+carry neither a "dtype" nor an "epilogue" key (decode_epilogue.with_epilogue)
+and stay what they were before fp8 and fused epilogues. No kernel code here
+and no cutlass; decode_kernels re-exports all of it. Which designs to build
+per shape is decode_designs' business.
+"""
+
+from ...epilogues import IDENTITY, SWIGLU
+from .decode_epilogue import BF16, FP8, validate_epilogue, with_epilogue
+
+
+def elem_bytes(d: dict) -> int:
+    """Bytes per x/W element: a design without "dtype" is bf16."""
+    return 1 if d.get("dtype") == FP8 else 2
+
+
+def k_step(d: dict) -> int:
+    """k per 16-byte piece per quad of lanes: 4 lanes x 16 bytes of one weight row (32 bf16, 64 e4m3)."""
+    return 4 * 16 // elem_bytes(d)
+
+
+def _validate(d: dict) -> None:
+    validate_epilogue(d)
+    if d["kind"] == "simt":
+        from .decode_simt import validate_simt
+
+        return validate_simt(d)
+    n, k = d["n"], d["k"]
+    ks = k_step(d)
+    mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
+    rows_cta = 16 * mt * wn
+    if n % rows_cta:
+        raise ValueError(f"n={n} is not a multiple of the CTA's {rows_cta} rows")
+    if k % (ks * u * wk * ck):
+        raise ValueError(f"k={k} is not a multiple of {ks}*unroll*wk*ck = {ks * u * wk * ck}")
+    if rows_cta % ck:
+        raise ValueError("the cluster's CTAs each reduce rows_cta/ck rows: ck must divide rows_cta")
+    threads = 32 * wn * wk
+    part = rows_cta // ck
+    if part > threads or threads % part:
+        raise ValueError(f"{threads} threads cannot reduce {part} rows evenly")
+    if d["max_m"] != 8 * d["nt"]:
+        raise ValueError("max_m must be 8 * nt")
+    if ck not in (1, 2, 4, 8):
+        raise ValueError("cluster size must be 1, 2, 4 or 8")
+    if d.get("epi", "push") not in ("push", "pull"):
+        raise ValueError(f"unknown cluster reduction epi={d['epi']!r}: 'push' or 'pull'")
+    if d["kind"] not in ("swapab_rf", "swapab_cp"):
+        raise ValueError(f"unknown kind {d['kind']!r}")
+    if d.get("dtype") == FP8 and d["kind"] != "swapab_cp":
+        raise ValueError("fp8 tensor-core designs are swapab_cp only")
+    if d["kind"] == "swapab_cp":
+        chunks = k // (ks * u * wk * ck)
+        if d["stages"] < 2 or chunks < d["stages"] - 1:
+            raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
+    if d.get("epilogue") == SWIGLU:
+        if rows_cta % 32:
+            raise ValueError(f"swiglu: a CTA holds {rows_cta // 2} gate rows and their {rows_cta // 2} up rows, "
+                             "each half whole 16-row MMA tiles: mt*wn must be even")
+        if (rows_cta // 2) % ck:
+            raise ValueError(f"swiglu: the {ck} CTAs of a cluster must each own matching gate/up row pairs: "
+                             f"ck must divide {rows_cta // 2}")
+    if smem_bytes(d) > 227 * 1024:
+        raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")
+
+
+def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
+                unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
+                epi: str = "push", epilogue: str = IDENTITY, dtype: str = BF16) -> dict:
+    """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
+    mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
+    cluster (K split), unroll (16-byte pieces per lane and row per chunk: 32 k of bf16,
+    64 k of e4m3), stages (cp.async depth), pdl (programmatic dependent launch), epi
+    (cluster reduction: "push" partials into the owner CTA's shared memory, or "pull" them
+    from the peers; ck > 1 only), epilogue (a fused epilogue of decode_epilogue.EPILOGUES
+    for dtype; the key is absent for identity), dtype (x and W: bf16, the key absent, or
+    "float8_e4m3fn" with a scale epilogue)."""
+    d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
+         "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
+    if kind == "swapab_cp":
+        d["stages"] = stages
+    if ck > 1:
+        d["epi"] = epi
+    _validate(with_epilogue(d, epilogue, dtype))
+    return d
+
+
+def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
+                     pdl: bool = False, epilogue: str = IDENTITY, dtype: str = BF16) -> dict:
+    """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
+    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane,
+    `epilogue` and `dtype` as for make_design."""
+    d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
+         "unroll": unroll, "pdl": bool(pdl)}
+    _validate(with_epilogue(d, epilogue, dtype))
+    return d
+
+
+def design_name(d: dict) -> str:
+    tail = ("_e4m3" if d.get("dtype") == FP8 else "") + (f"_{d['epilogue']}" if "epilogue" in d else "")
+    if d["kind"] == "simt":
+        return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
+                f"{'_pdl' if d['pdl'] else ''}{tail}")
+    tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
+    return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
+            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{tail}")
+
+
+def smem_bytes(d: dict) -> int:
+    if d["kind"] == "simt":
+        from .decode_simt import simt_smem_bytes
+
+        return simt_smem_bytes(d)
+    rows = 16 * d["mt"] * d["wn"]
+    if d["ck"] > 1 and d.get("epi", "push") == "push":
+        part = d["ck"] * d["wk"] * 8 * d["nt"] * (rows // d["ck"] + 4) * 4
+    else:
+        part = d["wk"] * 8 * d["nt"] * (rows + 4) * 4
+    pipe = 0
+    if d["kind"] == "swapab_cp":
+        slots = d["unroll"] * (2 * d["mt"] + d["nt"])
+        pipe = d["wn"] * d["wk"] * d.get("stages", 1) * slots * 32 * 16
+    return part + pipe + 256

@@ -1,0 +1,126 @@
+"""The `aotgemm::aotgemm_scaled_mm` op: an fp8 (e4m3) W8A8 GEMM served from the active bundle, else by
+`torch._scaled_mm`.
+
+    torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b)
+        == torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16)
+
+x [M, K] and mat2 = W.t() ([K, N], the transpose view of a row-major W [N, K]) are float8_e4m3fn; the
+scales are float32; the output is [M, N] bf16 (problem.OUTPUT_DTYPE). The scale forms, and what serves them:
+
+    scale_a        scale_b            problem epilogue   served by
+    1 element      1 element          scale_tensor       a bundle kernel, else _scaled_mm (per-tensor)
+    1 element      N ([N] or [1, N])  scale_row          a bundle kernel, else _scaled_mm (row-wise, with
+                                                         scale_a broadcast to [M, 1])
+    [M, 1], M > 1  [1, N]             none               _scaled_mm (row-wise), counted as "no entry": no
+                                                         kernel takes a per-row activation scale
+
+The lookup is by problem key + bucket_for(M), the decision is aotgemm.dispatch_rule.decide (the same rule
+as aotgemm_linear and the AOTInductor shim, with x, W and, for scale_row, scale_b as the aligned pointers),
+and every call is counted in aotgemm.runtime.stats() under dtype "float8_e4m3fn". Nothing is compiled.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_form
+from ..epilogues import SCALE_ROW, epilogue as epilogue_of
+from ..errors import UnsupportedInput
+from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, bucket_for, output_dtype, torch_dtype
+from . import ops
+from .table import call_epilogue
+
+OP = "aotgemm::aotgemm_scaled_mm"
+_FP8 = torch_dtype(FLOAT8_E4M3)
+_OUT = torch_dtype(output_dtype(FLOAT8_E4M3))
+_SCALE_B_ROW = epilogue_of(SCALE_ROW).operand_shapes["scale_b"]  # ("n",): scale_row's scale_b, read with unit stride
+
+ops._LIB.define("aotgemm_scaled_mm(Tensor x, Tensor mat2, Tensor scale_a, Tensor scale_b) -> Tensor")
+
+
+def _err(msg: str) -> UnsupportedInput:
+    return UnsupportedInput(f"{OP}: {msg}")
+
+
+def scale_epilogue(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str | None:
+    """The scale epilogue that serves these scales (SCALE_TENSOR, SCALE_ROW), or None for _scaled_mm's
+    row-wise form with a per-row scale_a (no kernel takes it): dispatch_rule.scale_form. Raises
+    UnsupportedInput for any other form."""
+    m, n = x.shape[0], mat2.shape[1]
+    form = scale_form(m, n, tuple(scale_a.shape), tuple(scale_b.shape))
+    if form is ScaleForm.INVALID:
+        raise _err(f"scale_a {tuple(scale_a.shape)} and scale_b {tuple(scale_b.shape)} for M={m}, N={n}: give one "
+                   f"scale each (per tensor), scale_a of 1 element with scale_b [N] or [1, N] (per output channel), "
+                   f"or scale_a [M, 1] with scale_b [1, N] (torch._scaled_mm's row-wise form)")
+    return form.epilogue
+
+
+def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str | None:
+    """Raise UnsupportedInput unless this is a well-formed call; return its scale epilogue (scale_epilogue)."""
+    if x.dim() != 2 or mat2.dim() != 2:
+        raise _err(f"x and mat2 must be 2-D ([M, K] and [K, N]), got {tuple(x.shape)} and {tuple(mat2.shape)}")
+    if x.shape[1] != mat2.shape[0]:
+        raise _err(f"x is {tuple(x.shape)} and mat2 {tuple(mat2.shape)}: x's K must equal mat2's first dimension")
+    if x.dtype != _FP8 or mat2.dtype != _FP8:
+        raise _err(f"x and mat2 must be {FLOAT8_E4M3}, got {x.dtype} and {mat2.dtype}")
+    for name, s in (("scale_a", scale_a), ("scale_b", scale_b)):
+        if s.dtype != torch.float32:
+            raise _err(f"{name} must be float32, got {s.dtype}")
+    for name, t in (("mat2", mat2), ("scale_a", scale_a), ("scale_b", scale_b)):
+        if t.device != x.device:
+            raise _err(f"{name} is on {t.device} but x is on {x.device}")
+    return scale_epilogue(x, mat2, scale_a, scale_b)
+
+
+def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
+             epilogue: str | None) -> torch.Tensor:
+    """torch._scaled_mm of the call; a scale_row call becomes _scaled_mm's row-wise form."""
+    if epilogue == SCALE_ROW:
+        scale_a = scale_a.reshape(1, 1).expand(x.shape[0], 1).contiguous()
+        scale_b = scale_b.reshape(1, -1).contiguous()
+    return torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=_OUT)
+
+
+def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> torch.Tensor:
+    """torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16), from a bundle kernel when it can."""
+    epilogue = check_inputs(x, mat2, scale_a, scale_b)
+    (m, k), n = x.shape, mat2.shape[1]
+    dt = FLOAT8_E4M3
+    d = ops.get_active()
+    if d is None:
+        ops.count_miss(dt, n, k, None, Reason.NOT_LOADED, "scaled_mm")
+        return fallback(x, mat2, scale_a, scale_b, epilogue)
+    bucket = bucket_for(m, d.buckets) if d.buckets else None
+    route = None if epilogue is None else d.table.get((dt, LINEAR, epilogue, n, k, bucket))
+    w = mat2.t()  # the [N, K] weight the kernel's wt operand is the transpose of
+    row = epilogue == SCALE_ROW
+    x_row = rows(x.shape, x.stride())
+    pointers = (x.data_ptr(), w.data_ptr(), scale_b.data_ptr()) if row else (x.data_ptr(), w.data_ptr())
+    contiguous = not row or operand_contiguous(_SCALE_B_ROW, m, n, scale_b.shape, scale_b.stride())
+    reason = decide(loaded=True, fallback=d.fallback, dtype_supported=True, device=ops.device_of(d, x.device),
+                    m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
+                    w_strides=w.stride(), operands_contiguous=contiguous,
+                    pointers=pointers, element_bytes=DTYPE_BYTES[dt])
+    if reason is not Reason.HIT:
+        ops.count_miss(dt, n, k, bucket, reason, "scaled_mm")
+        return fallback(x, mat2, scale_a, scale_b, epilogue)
+    x2 = x if x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
+    out = torch.empty((m, n), dtype=_OUT, device=x.device)
+    # the kernel's scales: scale_a [1], scale_b [1] (scale_tensor) or [N] (scale_row), float32
+    operands = {"scale_a": scale_a.reshape(1), "scale_b": scale_b.reshape(n if row else 1)}
+    # The plain call convention, not KernelFunction.prepared: a prepared block fixes every operand but x and
+    # out per (kernel, weight) and gives out W's dtype, while scale_a is the activation's (a new tensor per
+    # call where x is quantized per call, as Fp8Linear does) and out is bf16 for fp8 W.
+    call_epilogue(route.fn, epilogue, x2, w, out, operands, ops._current_stream(x.device))
+    ops._count((dt, n, k, bucket, ops.HIT))
+    return out
+
+
+for _key in ("CPU", "CUDA"):
+    ops._LIB.impl("aotgemm_scaled_mm", scaled_mm, _key)
+
+
+@torch.library.register_fake(OP, lib=ops._LIB)
+def _scaled_mm_fake(x, mat2, scale_a, scale_b):
+    check_inputs(x, mat2, scale_a, scale_b)
+    return x.new_empty((x.shape[0], mat2.shape[1]), dtype=_OUT)

@@ -1,0 +1,381 @@
+"""Probe aotgemm's fp8 (e4m3, W8A8) decode kernels against torch._scaled_mm on a GPU.
+
+The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
+needs neither the CuTe DSL nor a compiler):
+
+  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore]
+      (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
+      lists, for both scale epilogues ("tensor", "row"), link them into one
+      .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
+      for "tensor" only, more geometries (explore_designs) to learn what the
+      untuned fp8 design choice misses; OUTDIR/explore.json lists them.
+
+  python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--budget S]
+      (GPU; torch + tvm_ffi only)
+      1. correctness: every kernel at every M in 1..max_m on fresh random fp8
+         x and W and random positive float32 scales, output poisoned with NaN,
+         against the float32 reference on the dequantized operands
+         ((x.float() @ W.float().t()) * scale_a * scale_b); rel. Frobenius
+         error < 1e-2 and every element written. In child processes
+         (decode_probe.run_checks), so a faulting kernel is recorded, not fatal.
+      2. timing vs torch._scaled_mm with aotgemm.timing (GraphTimer over
+         operand copies spanning 3x the L2, interleaved trials, medians,
+         paired ratios): "tensor" designs against the per-tensor form (scale_a,
+         scale_b scalars), "row" designs against the row-wise form (scale_a
+         [M, 1], scale_b [1, N]).
+      Prints a table last: shape, M, scales, best kernel, ours us, _scaled_mm
+      us, speedup (median of paired ratios), % of the fp8 byte floor (W bytes /
+      4.26 TB/s), spread. Writes fp8_decode_probe.json/.txt to --log.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import decode_probe  # noqa: E402  (run_checks: child-process checks)
+
+HBM_TBPS = 4.26
+L2_BYTES = 60 * 2**20
+TOL = 1e-2
+FP8 = "float8_e4m3fn"
+SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1024), (1280, 8192)]
+TIME_MS = (1, 2, 4, 8, 16)
+SCALES = ("tensor", "row")
+
+
+# --------------------------------------------------------------------------- CPU half
+
+def _compile_one(args):
+    design, symbol, path = args
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    t = time.time()
+    dk.compile_decode(design, symbol, path, "sm_90a")
+    return symbol, time.time() - t
+
+
+def explore_designs(n: int, k: int) -> list[dict]:
+    """Beyond designs_for: two more SIMT designs, and per token bucket the four best-scored
+    tensor-core geometries (mt, wn, wk, ck) it does not already hold (scale "tensor")."""
+    from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    have = {dk.design_name(d) for d in dk.designs_for(n, k, "sm_90a", "scale_tensor", FP8)}
+    out = []
+    for spec in dd._SIMT_FP8_FALLBACK:
+        rows, warps, unroll = (int(v) for v in spec.split(","))
+        try:
+            d = dk.make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
+                                    dtype=FP8, epilogue="scale_tensor")
+        except ValueError:
+            continue
+        if dk.design_name(d) not in have and sum(1 for e in out if e["kind"] == "simt") < 2:
+            out.append(d)
+    for nt in (1, 2):
+        best = {}
+        for mt in (1, 2, 4):
+            for wn in (1, 2):
+                for wk in (1, 2, 4):
+                    for ck in (1, 2, 4, 8):
+                        for unroll in (1, 2, 4):
+                            for stages in (3, 4, 6):
+                                try:
+                                    d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
+                                                       stages=stages, pdl=True, dtype=FP8, epilogue="scale_tensor")
+                                except ValueError:
+                                    continue
+                                sc = dd._score(d, 132)
+                                if sc >= 1e8 or wn * wk > 8 or dk.design_name(d) in have:
+                                    continue
+                                key = (mt, wn, wk, ck)
+                                if key not in best or sc < best[key][0]:
+                                    best[key] = (sc, d)
+        out += [d for _, d in sorted(best.values(), key=lambda e: e[0])[:4]]
+    return out
+
+
+def compile_main(outdir: str, shapes, explore: bool = False) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from aotgemm.compiler.link import link_library
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = Path(outdir)
+    (out / "obj").mkdir(parents=True, exist_ok=True)
+    jobs, table, extra = [], {}, []
+    for n, k in shapes:
+        designs = [d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)]
+        if explore:
+            more = explore_designs(n, k)
+            extra += ["aotgemm_" + dk.design_name(d) for d in more]
+            designs += more
+        for d in designs:
+            sym = "aotgemm_" + dk.design_name(d)
+            table[sym] = d
+            jobs.append((d, sym, str(out / "obj" / f"{sym}.o")))
+    src_mtime = max(Path(dk.__file__).stat().st_mtime,
+                    (Path(dk.__file__).parent / "decode_simt.py").stat().st_mtime)
+    jobs = [j for j in jobs if not (Path(j[2]).exists() and Path(j[2]).stat().st_mtime > src_mtime)]
+    print(f"compiling {len(jobs)} of {len(table)} kernels", flush=True)
+    t0 = time.time()
+    with ProcessPoolExecutor(max_workers=int(os.environ.get("PROBE_JOBS", "2"))) as ex:
+        for sym, dt in ex.map(_compile_one, jobs):
+            print(f"  {sym}: {dt:.1f} s", flush=True)
+    print(f"compiled in {time.time() - t0:.0f} s", flush=True)
+    lib = link_library({s: out / "obj" / f"{s}.o" for s in table}, link_mode="static-runtime", cuda_major=13)
+    tmp = out / "kernels.so.tmp"
+    tmp.write_bytes(lib)
+    os.replace(tmp, out / "kernels.so")
+    (out / "designs.json").write_text(json.dumps(table, indent=1, sort_keys=True))
+    (out / "explore.json").write_text(json.dumps(extra))
+    print(f"wrote {out / 'kernels.so'} ({len(lib) / 1e6:.1f} MB), {len(table)} kernels")
+
+
+# --------------------------------------------------------------------------- GPU half
+
+def random_fp8(rows, cols, generator):
+    """Random e4m3 values over most of the format's range (|v| up to ~64), never all zero."""
+    import torch
+
+    v = torch.randn(rows, cols, device="cuda", generator=generator) * 8.0
+    return v.clamp(-448, 448).to(torch.float8_e4m3fn)
+
+
+def scales_of(d: dict) -> str:
+    """A design's scale kind ("tensor", "row") from its scale epilogue (scale_tensor, scale_row)."""
+    return d["epilogue"].removeprefix("scale_")
+
+
+def random_scales(scale: str, m: int, n: int, k: int, generator):
+    """Positive float32 scales: scale_a [1]; scale_b [1] ("tensor") or [N] ("row"), sized so outputs are O(1)."""
+    import torch
+
+    sa = torch.rand(1, device="cuda", generator=generator) + 0.5
+    nb = n if scale == "row" else 1
+    sb = (torch.rand(nb, device="cuda", generator=generator) + 0.5) / (64.0 * math.sqrt(k))
+    return sa, sb
+
+
+def reference(x, w, sa, sb):
+    """float32 reference on the dequantized operands."""
+    return (x.float() @ w.float().t()) * sa * sb
+
+
+def check_child(outdir: str, symbols: list, result_path: str) -> None:
+    """decode_probe.run_checks' child: check `symbols` in order, one JSON line per kernel."""
+    import torch
+
+    mod, designs = decode_probe._load(outdir)
+    for sym in symbols:
+        d = designs[sym]
+        n, k = d["n"], d["k"]
+        fn = mod[sym]
+        worst, bad = 0.0, []
+        with open(result_path, "a") as f:
+            f.write(json.dumps({"symbol": sym, "status": "started"}) + "\n")
+        g = torch.Generator(device="cuda").manual_seed(sum(map(ord, sym)) * 7919 % 2**31)
+        w = random_fp8(n, k, g)
+        for m in range(1, d["max_m"] + 1):
+            x = random_fp8(m, k, g)
+            if m % 3 == 0:  # new weights now and then, too
+                w = random_fp8(n, k, g)
+            sa, sb = random_scales(scales_of(d), m, n, k, g)
+            out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.bfloat16)
+            fn(x, w.t(), out, sa, sb, torch.cuda.current_stream().cuda_stream)
+            torch.cuda.synchronize()
+            ref = reference(x, w, sa, sb)
+            unwritten = int(torch.isnan(out).sum().item())
+            err = ((out.float() - ref).norm() / ref.norm()).item()
+            if not math.isfinite(err):
+                err = float("inf")
+            worst = max(worst, err)
+            if unwritten or err >= TOL:
+                bad.append({"m": m, "err": err, "unwritten": unwritten})
+        with open(result_path, "a") as f:
+            f.write(json.dumps({"symbol": sym, "status": "ok" if not bad else "wrong",
+                                "worst_err": worst, "bad": bad[:5]}) + "\n")
+
+
+class Fp8Operands:
+    """What aotgemm.timing.GraphTimer reads (sets of (x, w, extras), outs, sources), for fp8 operands:
+    copies spanning 3x the L2, extras = {"sa", "sb"} (our layout) and {"sa_mm", "sb_mm"} (_scaled_mm's)."""
+
+    def __init__(self, m, n, k, scale, seed=0):
+        import torch
+
+        g = torch.Generator(device="cuda").manual_seed(seed)
+        per = m * k + n * k + 2 * m * n
+        copies = max(2, min(16, math.ceil(3 * L2_BYTES / per)))
+        self.sets = []
+        for _ in range(copies):
+            sa, sb = random_scales(scale, m, n, k, g)
+            if scale == "row":  # _scaled_mm's row-wise form: scale_a [M, 1], scale_b [1, N]
+                mm = (sa.reshape(1, 1).expand(m, 1).contiguous(), sb.reshape(1, n))
+            else:
+                mm = (sa.reshape(()), sb.reshape(()))
+            self.sets.append((random_fp8(m, k, g), random_fp8(n, k, g),
+                              {"sa": sa, "sb": sb, "sa_mm": mm[0], "sb_mm": mm[1]}))
+        self.outs = [torch.empty(m, n, device="cuda", dtype=torch.bfloat16) for _ in range(copies)]
+        self.sources = [random_fp8(m, k, g) for _ in range(copies)]
+
+    def __len__(self):
+        return len(self.sets)
+
+
+def scaled_mm_call(x, w, out, e):
+    import torch
+
+    torch._scaled_mm(x, w.t(), e["sa_mm"], e["sb_mm"], out_dtype=torch.bfloat16, out=out)
+
+
+def kernel_call(fn):
+    import torch
+
+    def call(x, w, out, e):
+        fn(x, w.t(), out, e["sa"], e["sb"], torch.cuda.current_stream().cuda_stream)
+
+    return call
+
+
+def floor_us(n, k):
+    return n * k / (HBM_TBPS * 1e6)
+
+
+def time_point(mod, designs, n, k, m, scale, cands, trials=15):
+    """{name: (Timing, Comparison vs _scaled_mm)} for the candidates, trials interleaved."""
+    import torch
+
+    from aotgemm.timing import GraphTimer, compare, interleaved
+
+    ops = Fp8Operands(m, n, k, scale)
+    reps = max(2, min(20, int(600 / max(floor_us(n, k), 1.0))))
+    timers = {"_scaled_mm": GraphTimer(scaled_mm_call, ops, reps=reps)}
+    for sym in cands:
+        timers[sym] = GraphTimer(kernel_call(mod[sym]), ops, reps=reps)
+    samples = interleaved(timers, trials)
+    res = {sym: compare(samples[sym], samples["_scaled_mm"]) for sym in cands}
+    del timers, ops
+    torch.cuda.synchronize()
+    return res
+
+
+def run_main(outdir: str, log: str, budget_s: float = 1e9) -> None:
+    import torch
+
+    from aotgemm.timing import warm_up
+
+    logd = Path(log)
+    logd.mkdir(parents=True, exist_ok=True)
+    mod, designs = decode_probe._load(outdir)
+    props = torch.cuda.get_device_properties(0)
+    header = (f"# fp8_decode_probe on {torch.cuda.get_device_name(0)} ({props.multi_processor_count} SMs), "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, torch {torch.__version__}")
+    print(header, flush=True)
+    t0 = time.time()
+    status = decode_probe.run_checks(outdir, designs, logd, script=__file__)
+    print(f"checks took {time.time() - t0:.0f} s", flush=True)
+    good = {s: d for s, d in designs.items() if status.get(s, {}).get("status") == "ok"}
+    # _scaled_mm's own error on one shape, for scale (same inputs as a check)
+    g = torch.Generator(device="cuda").manual_seed(1)
+    x, w = random_fp8(8, 4096, g), random_fp8(4096, 4096, g)
+    sa, sb = random_scales("tensor", 8, 4096, 4096, g)
+    ref = reference(x, w, sa, sb)
+    mm = torch._scaled_mm(x, w.t(), sa.reshape(()), sb.reshape(()), out_dtype=torch.bfloat16).float()
+    print(f"_scaled_mm rel. error on the same kind of inputs (4096x4096, M=8): "
+          f"{((mm - ref).norm() / ref.norm()).item():.2e}", flush=True)
+
+    explore_path = Path(outdir) / "explore.json"
+    explore = set(json.loads(explore_path.read_text())) if explore_path.exists() else set()
+    warm_up()
+    rows = []
+    shapes = [s for s in SHAPES if any((d["n"], d["k"]) == s for d in designs.values())]
+    for n, k in shapes:
+        for m in TIME_MS:
+            for scale in SCALES:
+                if time.time() - t0 > budget_s:
+                    print(f"time budget of {budget_s:.0f} s spent: skipping {n}x{k} M={m} {scale}", flush=True)
+                    continue
+                mine = {s: d for s, d in good.items() if (d["n"], d["k"]) == (n, k) and scales_of(d) == scale}
+                buckets = sorted({d["max_m"] for d in mine.values() if d["max_m"] >= m})[:2]
+                cands = sorted(s for s, d in mine.items() if d["max_m"] in buckets)
+                if not cands:
+                    continue
+                t1 = time.time()
+                res = time_point(mod, designs, n, k, m, scale, cands)
+                for sym, c in res.items():
+                    rows.append({"n": n, "k": k, "m": m, "scale": scale, "symbol": sym, "explore": sym in explore,
+                                 "us": c.kernel.median_us, "spread": c.kernel.spread,
+                                 "mm_us": c.cublas.median_us, "mm_spread": c.cublas.spread,
+                                 "ratio": c.ratio_median, "ratio_low": c.ratio_low})
+                best = min(res, key=lambda s: res[s].kernel.median_us)
+                print(f"{n}x{k} M={m} {scale}: _scaled_mm {res[best].cublas.median_us:.2f} us, best {best[8:]} "
+                      f"{res[best].kernel.median_us:.2f} us [{time.time() - t1:.1f} s]", flush=True)
+                (logd / "fp8_decode_probe.json").write_text(json.dumps({"header": header, "rows": rows,
+                                                                       "checks": status}, indent=1))
+    (logd / "fp8_decode_probe.json").write_text(json.dumps({"header": header, "rows": rows, "checks": status},
+                                                           indent=1))
+    report(rows, status, header, logd)
+
+
+def report(rows, status, header, logd):
+    lines = [header, "best of designs_for's kernels per point; speedup = median over interleaved rounds of "
+             "_scaled_mm/ours; %floor: W bytes / 4.26 TB/s over ours; spread: (p90-p10)/median, the larger of "
+             "the two sides; '| explore': a faster design outside designs_for",
+             f"{'shape':>11} {'M':>3} {'scale':<6} {'best kernel':<42} {'ours us':>7} {'_s_mm us':>8} "
+             f"{'speedup':>7} {'%floor':>6} {'spread':>6}"]
+    geo = {s: [] for s in SCALES}
+    for key in sorted({(r["n"], r["k"], r["m"], r["scale"]) for r in rows},
+                      key=lambda t: (SHAPES.index((t[0], t[1])), t[2], t[3])):
+        rs = [r for r in rows if (r["n"], r["k"], r["m"], r["scale"]) == key and not r.get("explore")]
+        b = min(rs, key=lambda r: r["us"])
+        ex = [r for r in rows if (r["n"], r["k"], r["m"], r["scale"]) == key and r.get("explore")]
+        bx = min(ex, key=lambda r: r["us"]) if ex else None
+        n, k, m, scale = key
+        geo[scale].append(b["ratio"])
+        lines.append(f"{f'{n}x{k}':>11} {m:>3} {scale:<6} {b['symbol'][8:]:<42} {b['us']:7.2f} {b['mm_us']:8.2f} "
+                     f"{b['ratio']:7.2f} {100 * floor_us(n, k) / b['us']:6.1f} "
+                     f"{100 * max(b['spread'], b['mm_spread']):5.1f}%"
+                     + (f" | explore {bx['symbol'][8:]} {bx['us']:.2f}" if bx and bx["us"] < b["us"] else ""))
+    for s, v in geo.items():
+        if v:
+            lines.append(f"geomean speedup ({s} scales, best kernel per point): "
+                         f"{math.exp(sum(map(math.log, v)) / len(v)):.3f}x over {len(v)} points; "
+                         f"below 1.0: {sum(1 for r in v if r < 1.0)}")
+    bad = sorted(s for s, e in status.items() if e.get("status") != "ok")
+    worst = max((e.get("worst_err", 0.0) for e in status.values() if e.get("status") == "ok"), default=float("nan"))
+    lines.append(f"kernels checked: {len(status)} (every M 1..max_m), failing: {len(bad)} {bad[:10]}; "
+                 f"worst rel. error of the passing ones {worst:.2e}")
+    text = "\n".join(lines)
+    (Path(logd) / "fp8_decode_probe.txt").write_text(text + "\n")
+    print(text, flush=True)
+
+
+def main(argv):
+    global TIME_MS
+    if len(argv) >= 2 and argv[0] == "compile":
+        shapes = SHAPES
+        if "--shapes" in argv:
+            spec = argv[argv.index("--shapes") + 1]
+            shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
+        compile_main(argv[1], shapes, "--explore" in argv)
+    elif len(argv) >= 2 and argv[0] == "run":
+        log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
+        if "--ms" in argv:
+            TIME_MS = tuple(int(v) for v in argv[argv.index("--ms") + 1].split(","))
+        budget = float(argv[argv.index("--budget") + 1]) if "--budget" in argv else 1e9
+        run_main(argv[1], log, budget)
+    elif argv and argv[0] == "_check":
+        check_child(argv[1], argv[3:], argv[2])
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
