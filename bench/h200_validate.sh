@@ -33,7 +33,7 @@ for b in "$bundles"/*.agb; do
     /usr/bin/time -f "tune wall %e s" python3 -m aotgemm.cli tune "$b" -o "$res/tuned/$name.agb" \
       > "$res/tuned/$name.tune.log" 2>&1; echo "tune $name rc=$?"; grep -E "^wrote|wall" "$res/tuned/$name.tune.log"
   fi
-  if has bench; then
+  if has bench && [[ $name == ${BENCH_ONLY:-*} ]]; then  # BENCH_ONLY: a glob of the bundle names to bench
     for run in 1 2; do
       python3 -m aotgemm.cli bench "$res/tuned/$name.agb" -o "$res/bench/run$run" > "$res/bench/$name.run$run.log" 2>&1
       echo "bench $name run$run rc=$?"; grep -E "^geomean" "$res/bench/$name.run$run.log"
