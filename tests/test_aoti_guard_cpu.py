@@ -230,26 +230,3 @@ def test_package_meta_drops_one_routed_line_per_call_given_back():
     assert _drop_unrouted(routed, [(BF, "identity", 64, 64)]) == routed[:1] + routed[2:]
     assert _drop_unrouted(routed, [(BF, "swiglu", 256, 64), (BF, "identity", 64, 64)]) == routed[:1]
     assert _drop_unrouted(routed, []) == routed
-
-
-def test_fp8_scaled_mm_gets_the_cond_with_torch_scaled_mm_as_its_other_branch():
-    from torch.export import Dim
-
-    from test_fp8_runtime import K as FK, N as FN, ScaledMM, _fp8
-
-    model = ScaledMM("tensor", 16)
-    ep = torch.export.export(model, (_fp8(16, FK, seed=5),), dynamic_shapes=({0: Dim("m", min=1, max=4096)},))
-    key = ("float8_e4m3fn", "scale_tensor", FN, FK)
-    assert len(route_exported_program(ep, set(), {key})) == 1
-    asked = []
-    assert guard_routed(ep, lambda *k: asked.append(k) or ((1, 16),)) == []
-    assert asked == [key]
-    gm = ep.graph_module
-    conds = [n for n in gm.graph.nodes if n.target is torch.ops.higher_order.cond]
-    assert len(conds) == 1
-    then_gm, else_gm = (getattr(gm, a.target) for a in conds[0].args[1:3])
-    assert [n.target for n in then_gm.graph.nodes if n.op == "call_function"] == [aotgemm_op("aotgemm_scaled_mm")]
-    assert [n.target for n in else_gm.graph.nodes if n.op == "call_function"] == [torch.ops.aten._scaled_mm.default]
-    for m in (8, 40):  # the op (its eager fallback here: no bundle loaded), then torch._scaled_mm
-        x = _fp8(m, FK, seed=m)
-        assert torch.equal(ep.module()(x), model(x))

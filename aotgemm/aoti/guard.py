@@ -20,8 +20,6 @@ The references are the ops' meanings in ATen, what Inductor lowers itself:
     aotgemm_linear(x, W) [+ b]       linear(x, W[, b])   (a bias add right after the op goes into the branch)
     aotgemm_linear_swiglu(x, W)      g, u = split(linear(x, W), N/2, -1); silu(g) * u
     aotgemm_linear_residual(x, W, r) linear(x, W) + r
-    aotgemm_scaled_mm(x, mat2, a, b)  _scaled_mm(x, mat2, a, b, out_dtype=bf16)   (fp8; the scales' form
-                                     (dispatch_rule.scale_form) picks the problem's scale epilogue)
 """
 
 from __future__ import annotations
@@ -34,13 +32,10 @@ import torch
 import torch.utils._pytree as pytree
 from torch.fx import Graph, GraphModule, Node
 
-from ..dispatch_rule import scale_form
 from ..epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU
-from ..problem import FLOAT8_E4M3
 from ..runtime.table import supported_dtype
 from .meta import MRange
 from .op import op as aotgemm_op
-from .op import scaled_mm_op
 
 aten = torch.ops.aten
 # op name -> the epilogue of the problem it looks up
@@ -51,17 +46,17 @@ def _val(n):
     return n.meta.get("val") if isinstance(n, Node) else None
 
 
-def _fake(target, *args, **kwargs):
+def _fake(target, *args):
     """The output's fake value: `target` run on the args' fake values, in their fake mode."""
     vals = [_val(a) if isinstance(a, Node) else a for a in args]
     mode = next(v.fake_mode for v in pytree.tree_leaves(vals) if isinstance(v, torch.Tensor))
     with mode:
-        return target(*vals, **kwargs)
+        return target(*vals)
 
 
-def _call(graph: Graph, target, *args, **kwargs) -> Node:
-    node = graph.call_function(target, args, kwargs)
-    node.meta["val"] = _fake(target, *args, **kwargs)
+def _call(graph: Graph, target, *args) -> Node:
+    node = graph.call_function(target, args)
+    node.meta["val"] = _fake(target, *args)
     return node
 
 
@@ -144,16 +139,12 @@ class _Call:
     out: torch.Tensor  # the fake value of the op's result (with the bias added)
     name: str
 
-    scaled: bool = False  # aotgemm_scaled_mm(x, mat2, scale_a, scale_b): its reference is torch._scaled_mm
-
     def routed(self, g: Graph, a: list[Node]) -> Node:
         out = g.call_function(self.target, tuple(a[:2]) if self.bias else tuple(a))
         out.meta["val"] = self.out
         return _call(g, aten.add.Tensor, out, a[2]) if self.bias else out
 
     def reference(self, g: Graph, a: list[Node]) -> Node:
-        if self.scaled:
-            return _call(g, aten._scaled_mm.default, *a, out_dtype=self.out.dtype)
         return _reference(g, self.epilogue, a[0], a[1], a[2] if len(a) > 2 else None)
 
 
@@ -201,30 +192,6 @@ def _emit(g: Graph, holder: torch.nn.Module, call: _Call, operands: list[Node], 
         lambda sg, h, a: call.routed(sg, a), lambda sg, h, a: _emit(sg, h, call, a, ranges[1:], hi + 1)))
 
 
-def _routed_call(node: Node, epilogues: dict, scaled_op) -> tuple[tuple[str, str, int, int], _Call, list[Node],
-                                                                  Node | None] | None:
-    """For a call of an aotgemm op: its problem key, its _Call, its operands and the bias add it takes along."""
-    if node.op != "call_function":
-        return None
-    if node.target == scaled_op:  # x [M, K], mat2 [K, N], scales of static shapes (rewrite.route_scaled_mm)
-        x, mat2, sa, sb = node.args
-        k, n = (int(d) for d in _val(mat2).shape)
-        m = _static_m(x)
-        form = scale_form(-1 if m is None else m, n, tuple(int(d) for d in _val(sa).shape),
-                          tuple(int(d) for d in _val(sb).shape))
-        key = (FLOAT8_E4M3, form.epilogue, n, k)
-        return key, _Call(node.target, form.epilogue, False, _val(node), node.name, scaled=True), list(node.args), None
-    epilogue = epilogues.get(node.target)
-    if epilogue is None:
-        return None
-    x, w, *rest = node.args
-    n, k = (int(d) for d in _val(w).shape)
-    bias_add = _bias_user(node) if epilogue == IDENTITY else None
-    extra = rest[0] if rest else (bias_add.args[1] if bias_add is not None else None)
-    call = _Call(node.target, epilogue, bias_add is not None, _val(bias_add if bias_add is not None else node), node.name)
-    return (supported_dtype(_val(x).dtype), epilogue, n, k), call, [x, w] + ([extra] if extra is not None else []), bias_add
-
-
 def guard_routed(ep: torch.export.ExportedProgram,
                  served: Callable[[str, str, int, int], tuple[MRange, ...]]) -> list[tuple[str, str, int, int]]:
     """Rewrite, in place, every aotgemm op call of `ep` whose problem `served` (dtype, epilogue, n, k) -> M ranges
@@ -232,27 +199,32 @@ def guard_routed(ep: torch.export.ExportedProgram,
     reference. Returns the (dtype, epilogue, n, k) of each call replaced by its reference (no longer routed)."""
     gm = ep.graph_module
     graph = gm.graph
-    epilogues = {aotgemm_op(name): ep_name for name, ep_name in OP_EPILOGUES.items()}
-    scaled_op = scaled_mm_op()
+    targets = {aotgemm_op(name): ep_name for name, ep_name in OP_EPILOGUES.items()}
     unrouted: list[tuple[str, str, int, int]] = []
     for node in list(graph.nodes):
-        found = _routed_call(node, epilogues, scaled_op)
-        if found is None:
+        epilogue = targets.get(node.target) if node.op == "call_function" else None
+        if epilogue is None:
             continue
-        key, call, operands, bias_add = found
+        x, w, *rest = node.args
+        n, k = (int(d) for d in _val(w).shape)
+        key = (supported_dtype(_val(x).dtype), epilogue, n, k)
         ranges = served(*key)
         if ranges == ((1, None),):
             continue  # a kernel at every M
-        m = _static_m(operands[0])
+        bias_add = _bias_user(node) if epilogue == IDENTITY else None
+        bias = bias_add.args[1] if bias_add is not None else None
+        extra = rest[0] if rest else bias
+        last = bias_add if bias_add is not None else node
+        m = _static_m(x)
         if m is not None and _in_ranges(m, ranges):
             continue  # a static M the bundle serves: the op stays
-        last = bias_add if bias_add is not None else node
         with graph.inserting_before(node):
             if m is not None or not ranges:  # a static M it does not serve, or no M at all: not routed
-                result = call.reference(graph, operands)
+                result = _reference(graph, epilogue, x, w, extra)
                 unrouted.append(key)
             else:
-                result = _emit(graph, gm, call, operands, ranges, 1)
+                call = _Call(node.target, epilogue, bias is not None, _val(last), node.name)
+                result = _emit(graph, gm, call, [x, w] + ([extra] if extra is not None else []), ranges, 1)
         result.meta.setdefault("stack_trace", last.meta.get("stack_trace"))
         last.replace_all_uses_with(result)
         if bias_add is not None:

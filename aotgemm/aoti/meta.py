@@ -45,7 +45,6 @@ from ..bundle.format import HEADER_SIZE
 from .errors import PackageError
 from ..gpus import gpu_model
 from ..epilogues import BIAS, IDENTITY
-from ..epilogues import epilogue as epilogue_def
 from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
@@ -108,12 +107,10 @@ def served_m(bundle: BundleFile, dtype: str, epilogue: str, n: int, k: int,
              target: str | None = None) -> tuple[MRange, ...]:
     """The M (ascending, merged ranges) at which the shim runs a bundle kernel for a call of the op serving
     `epilogue` on (dtype, n, k): bucket_for(M) has an entry naming a kernel (the epilogue's entry, else the
-    identity problem's, as the shim's lookup falls back, except for a scale epilogue, which has no unfused
-    form) and M <= that kernel's max_m. At every other M the
+    identity problem's, as the shim's lookup falls back) and M <= that kernel's max_m. At every other M the
     shim would serve the call with cuBLAS, so the package runs Inductor's own code there instead
     (aotgemm/aoti/guard.py). `target` None: the union over the bundle's targets (as `coverage`)."""
     buckets = bundle.index.m_buckets
-    unfused_form = epilogue_def(epilogue).scales is None  # identity kernel + the epilogue after it
     ranges: list[MRange] = []
     for t in bundle.index.targets:
         if target is not None and t.gpu != target:
@@ -125,7 +122,7 @@ def served_m(bundle: BundleFile, dtype: str, epilogue: str, n: int, k: int,
         for i, b in enumerate(buckets):  # bucket_for(M) == b exactly for M in [lo, hi]
             hi = None if i == len(buckets) - 1 else b
             kernel = entries.get((epilogue, b)) if epilogue != IDENTITY else None
-            if kernel is None and unfused_form:
+            if kernel is None:
                 kernel = entries.get((IDENTITY, b))
             if kernel is not None and kernel != CUBLAS:
                 cap = max_m.get(kernel, 0)
