@@ -95,7 +95,7 @@ def test_served_m_of_several_targets(tmp_path):
 
 
 # --- the rewrite, without AOTInductor -------------------------------------------------------------------
-def _routed_ep(tmp_path, dynamic: bool, rows: int = 3, served=None):
+def _routed_ep(tmp_path, dynamic: bool, rows: int = 3):
     from torch.export import Dim
 
     bf = open_bundle(_bundle(tmp_path / "b.agb"))
@@ -105,7 +105,7 @@ def _routed_ep(tmp_path, dynamic: bool, rows: int = 3, served=None):
     ep = torch.export.export(model, (x,), dynamic_shapes=({0: Dim("b", min=1, max=4096)},) if dynamic else None)
     routed = route_exported_program(ep, coverage(bf), epilogue_coverage(bf))
     assert sorted((r.epilogue, r.n, r.k) for r in routed) == sorted(SERVED)
-    unrouted = guard_routed(ep, served or (lambda *key: served_m(bf, *key)))
+    unrouted = guard_routed(ep, lambda *key: served_m(bf, *key))
     return model, ep, unrouted
 
 
@@ -136,18 +136,6 @@ def test_dynamic_m_gets_a_cond_whose_other_branch_is_inductors(tmp_path):
         with torch.no_grad():
             got, ref = mod(x).float(), model(x).float()
         assert ((got - ref).norm() / ref.norm()).item() < 1e-2
-
-
-def test_a_problem_served_at_every_m_or_at_none_needs_no_cond(tmp_path):
-    """All M: the op stays as it is. No M (e.g. a GEMM covered only through another epilogue's kernels):
-    its reference replaces it, and it is reported as not routed."""
-    every, none = ((1, None),), ()
-    model, ep, unrouted = _routed_ep(tmp_path, dynamic=True,
-                                     served=lambda dt, ep, n, k: none if ep == "identity" else every)
-    gm = ep.graph_module
-    assert not any(n.target is torch.ops.higher_order.cond for n in gm.graph.nodes)
-    assert _ops(gm) == ["main:aotgemm_linear_residual", "main:aotgemm_linear_swiglu"]
-    assert unrouted == [(BF, "identity", 64, 64)]
 
 
 @pytest.mark.parametrize("rows,kept", [(1, {"aotgemm_linear", "aotgemm_linear_swiglu"}),  # M = 5
@@ -220,13 +208,3 @@ def test_package_runs_the_shim_only_where_the_bundle_has_kernels(tmp_path):
         want = [m for m in range(1, 2100) if any(lo <= m and (hi is None or m <= hi)
                                                  for lo, hi in served_m(bf, BF, "identity", n, k))]
         assert r["lookup"][f"{n},{k}"] == want, (n, k)
-
-
-def test_package_meta_drops_one_routed_line_per_call_given_back():
-    from aotgemm.aoti.meta import Routed
-    from aotgemm.aoti.package import _drop_unrouted
-
-    routed = [Routed("a", BF, 64, 64), Routed("b", BF, 64, 64), Routed("c", BF, 256, 64, "swiglu")]
-    assert _drop_unrouted(routed, [(BF, "identity", 64, 64)]) == routed[:1] + routed[2:]
-    assert _drop_unrouted(routed, [(BF, "swiglu", 256, 64), (BF, "identity", 64, 64)]) == routed[:1]
-    assert _drop_unrouted(routed, []) == routed
