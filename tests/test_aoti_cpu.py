@@ -58,9 +58,7 @@ def built(tmp_path_factory):
     torch.manual_seed(0)
     model = MLP().to(torch.bfloat16).eval()
     torch.save(model.state_dict(), work / "weights.pt")
-    # m_guard=False: this module tests the shim's own fallbacks (cuBLAS and missing entries, counted by
-    # reason), so every M goes to the shim; tests/test_aoti_guard_cpu.py tests the M guard.
-    package = aoti.compile(model, (torch.randn(8, K, dtype=torch.bfloat16),), bundle, work / "mlp.pt2", m_guard=False)
+    package = aoti.compile(model, (torch.randn(8, K, dtype=torch.bfloat16),), bundle, work / "mlp.pt2")
     return {"work": work, "bundle": bundle, "package": Path(package), "model": model}
 
 

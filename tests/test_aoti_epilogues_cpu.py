@@ -55,10 +55,7 @@ def test_package_serves_swiglu_and_residual_from_the_bundle(tmp_path):
     torch.manual_seed(0)
     model = Block(False).eval()
     torch.save(model.state_dict(), tmp_path / "w.pt")
-    # m_guard=False: the shim serves every M, so its unfused path at the cuBLAS entry runs (with the M guard,
-    # the default, those M run Inductor's own code: tests/test_aoti_guard_cpu.py)
-    pkg = aoti.compile(model, (torch.randn(2, 5, 64, dtype=torch.bfloat16),), bundle, tmp_path / "block.pt2",
-                       m_guard=False)
+    pkg = aoti.compile(model, (torch.randn(2, 5, 64, dtype=torch.bfloat16),), bundle, tmp_path / "block.pt2")
     routed = aoti.package_info(pkg).routed
     assert sorted((r.epilogue, r.n, r.k) for r in routed) == [("residual_add", 64, 128), ("swiglu", 256, 64)]
 

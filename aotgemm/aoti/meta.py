@@ -99,51 +99,6 @@ def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> set[tupl
             if d.layout == LINEAR and d.kernel != CUBLAS and d.epilogue not in (IDENTITY, BIAS)}
 
 
-# An M range [lo, hi]; hi None: unbounded.
-MRange = tuple[int, "int | None"]
-
-
-def served_m(bundle: BundleFile, dtype: str, epilogue: str, n: int, k: int,
-             target: str | None = None) -> tuple[MRange, ...]:
-    """The M (ascending, merged ranges) at which the shim runs a bundle kernel for a call of the op serving
-    `epilogue` on (dtype, n, k): bucket_for(M) has an entry naming a kernel (the epilogue's entry, else the
-    identity problem's, as the shim's lookup falls back) and M <= that kernel's max_m. At every other M the
-    shim would serve the call with cuBLAS, so the package runs Inductor's own code there instead
-    (aotgemm/aoti/guard.py). `target` None: the union over the bundle's targets (as `coverage`)."""
-    buckets = bundle.index.m_buckets
-    ranges: list[MRange] = []
-    for t in bundle.index.targets:
-        if target is not None and t.gpu != target:
-            continue
-        entries = {(d.epilogue, d.m_bucket): d.kernel for d in t.dispatch
-                   if d.layout == LINEAR and (d.dtype, d.n, d.k) == (dtype, n, k)}
-        max_m = {kern.symbol: kern.max_m for kern in t.kernels}
-        lo = 1
-        for i, b in enumerate(buckets):  # bucket_for(M) == b exactly for M in [lo, hi]
-            hi = None if i == len(buckets) - 1 else b
-            kernel = entries.get((epilogue, b)) if epilogue != IDENTITY else None
-            if kernel is None:
-                kernel = entries.get((IDENTITY, b))
-            if kernel is not None and kernel != CUBLAS:
-                cap = max_m.get(kernel, 0)
-                top = hi if not cap else (cap if hi is None else min(hi, cap))
-                if top is None or top >= lo:
-                    ranges.append((lo, top))
-            lo = b + 1
-    return _merge(ranges)
-
-
-def _merge(ranges: list[MRange]) -> tuple[MRange, ...]:
-    out: list[MRange] = []
-    for lo, hi in sorted(ranges, key=lambda r: r[0]):
-        if out and (out[-1][1] is None or lo <= out[-1][1] + 1):
-            top = out[-1][1]
-            out[-1] = (out[-1][0], None if top is None or hi is None else max(top, hi))
-        else:
-            out.append((lo, hi))
-    return tuple(out)
-
-
 @dataclass
 class InputSpec:
     dtype: str

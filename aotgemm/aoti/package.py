@@ -115,19 +115,6 @@ def _append_records(package: Path, records: dict[str, bytes | Path]) -> None:
                             compress_type=zipfile.ZIP_STORED)
 
 
-def _drop_unrouted(routed: list, unrouted: list[tuple[str, str, int, int]]) -> list:
-    """`routed` less one record per (dtype, epilogue, n, k) the guard gave back to Inductor (static M)."""
-    left = list(unrouted)
-    kept = []
-    for r in reversed(routed):
-        key = (r.dtype, r.epilogue, r.n, r.k)
-        if key in left:
-            left.remove(key)
-        else:
-            kept.append(r)
-    return kept[::-1]
-
-
 def compile(  # noqa: A001 - the public name the project asks for
     model_or_exported_program,
     example_inputs: Sequence[Any],
@@ -140,7 +127,6 @@ def compile(  # noqa: A001 - the public name the project asks for
     embed_native: bool = True,
     cxx: str | None = None,
     inductor_configs: dict[str, Any] | None = None,
-    m_guard: bool = True,
 ) -> str:
     """Compile a model into an AOTInductor package whose covered GEMMs run the bundle's kernels.
 
@@ -154,9 +140,6 @@ def compile(  # noqa: A001 - the public name the project asks for
     a serving machine needs no compiler and no cache folder. `cxx`: the C++ compiler
     for the package and libaotgemm_aoti (default $CXX, else g++). Returns the
     package path. The package is written to a temporary file and renamed.
-    `m_guard`: run each routed op only at the M its bundle serves with a kernel (meta.served_m) and
-    Inductor's own code for the original subgraph at every other M (aotgemm/aoti/guard.py); False
-    routes every covered call to the shim at every M (its cuBLAS fallback serves the rest).
     """
     import torch
 
@@ -186,11 +169,6 @@ def compile(  # noqa: A001 - the public name the project asks for
     covered = meta_mod.coverage(bf, target)
     fusable = meta_mod.epilogue_coverage(bf, target)
     routed = route_exported_program(ep, covered, fusable)
-    if m_guard and routed:
-        from .guard import guard_routed
-
-        unrouted = guard_routed(ep, lambda *key: meta_mod.served_m(bf, *key, target=target))
-        routed = _drop_unrouted(routed, unrouted)
     if not routed:
         log.warning("aotgemm.aoti.compile: no GEMM of the model is covered by %s; the package will not use it", bundle_path)
     else:
