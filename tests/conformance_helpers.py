@@ -46,6 +46,15 @@ def reason_of(stats) -> str:
 
 
 # --- in the shim drivers (child processes) ---------------------------------------------------
+def cpu_shim(package: str, cache: str):
+    """libaotgemm_aoti initialised for `package` on a fake H100 with the CPU test kernels."""
+    from aotgemm.aoti import native, testing
+
+    lib = native.load_native()
+    native.init(lib, package, None, 0, testing.fake_device(), cache, native.FLAG_CPU_KERNELS)
+    return lib
+
+
 def _capsule_api():
     api = ctypes.pythonapi
     api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
@@ -77,6 +86,14 @@ def run_driver(code: str) -> dict:
                           timeout=600, cwd=str(REPO))
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def assert_same_reasons(expected: dict, py: dict, cc: dict, cases) -> dict:
+    """Each case's expected reason, the Python op's and the C++ shim's must be one; {case: the three}."""
+    table = {name: (expected[name], py[name]["reason"], cc[name]["reason"]) for name in cases}
+    differ = {name: v for name, v in table.items() if len(set(v)) != 1}
+    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    return table
 
 
 def set_reasons(got: dict) -> dict:

@@ -28,7 +28,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conformance_helpers import cpu_dispatch, reason_of, run_driver, set_reasons
+from conformance_helpers import assert_same_reasons, cpu_dispatch, reason_of, run_driver, set_reasons
 from aotgemm.aoti import native, rule_header, testing
 from aotgemm.dispatch_rule import COUNTERS, Device, Entry, Reason, decide, rows
 
@@ -310,9 +310,7 @@ def _tolerance(x) -> float:
 def test_same_decision_and_counter_for_every_case(bundle, tmp_path):
     py = run_python(bundle, CASES)
     cc = run_shim(bundle, CASES, tmp_path)
-    table = {name: (EXPECTED[name], py[name]["reason"], cc[name]["reason"]) for name in CASES}
-    differ = {name: v for name, v in table.items() if len(set(v)) != 1}
-    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    table = assert_same_reasons(EXPECTED, py, cc, CASES)
     for name in CASES:
         x, w, b = case_tensors(name)
         assert py[name]["shape"] == cc[name]["shape"] == [*x.shape[:-1], w.shape[0]], name

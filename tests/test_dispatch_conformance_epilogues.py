@@ -19,7 +19,7 @@ import pytest
 import torch
 
 import test_dispatch_conformance as base
-from conformance_helpers import cpu_dispatch, run_driver, set_reasons
+from conformance_helpers import assert_same_reasons, cpu_dispatch, run_driver, set_reasons
 from aotgemm.aoti import testing
 from aotgemm.dispatch_rule import Reason
 from aotgemm.epilogues import epilogue
@@ -133,10 +133,9 @@ import ctypes, json, sys, torch
 sys.path.insert(0, {tests!r})
 import test_dispatch_conformance as base
 import test_dispatch_conformance_epilogues as c
-from aotgemm.aoti import native, testing
-from conformance_helpers import handle, steal
-lib = native.load_native()
-native.init(lib, {package!r}, None, 0, testing.fake_device(), {cache!r}, native.FLAG_CPU_KERNELS)
+from aotgemm.aoti import native
+from conformance_helpers import cpu_shim, handle, steal
+lib = cpu_shim({package!r}, {cache!r})
 P = ctypes.c_void_p
 shims = {{"swiglu": lib.aoti_torch_cpu_aotgemm_linear_swiglu, "residual": lib.aoti_torch_cpu_aotgemm_linear_residual}}
 shims["swiglu"].argtypes = [P, P, ctypes.POINTER(P)]
@@ -170,8 +169,6 @@ def run_shim(bundle: Path, names, tmp_path: Path) -> dict:
 def test_epilogue_ops_decide_and_compute_alike_in_python_and_cpp(bundle, tmp_path):
     py = run_python(bundle, CASES)
     cc = run_shim(bundle, CASES, tmp_path)
-    table = {n: (EXPECTED[n], py[n]["reason"], cc[n]["reason"]) for n in CASES}
-    differ = {n: v for n, v in table.items() if len(set(v)) != 1}
-    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    assert_same_reasons(EXPECTED, py, cc, CASES)
     bad = {n: (py[n]["err"], cc[n]["err"]) for n in CASES if max(py[n]["err"], cc[n]["err"]) > 1e-2}
     assert not bad, f"relative error above 1e-2 (Python, C++): {bad}"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conformance_helpers import cpu_dispatch, reason_of, run_driver, set_reasons
+from conformance_helpers import assert_same_reasons, cpu_dispatch, reason_of, run_driver, set_reasons
 from aotgemm.aoti import native, testing
 from aotgemm.dispatch_rule import ScaleForm, scale_form
 
@@ -138,10 +138,9 @@ SHIM_DRIVER = """
 import ctypes, json, sys, torch
 sys.path.insert(0, {tests!r})
 import test_fp8_conformance as c
-from aotgemm.aoti import native, testing
-from conformance_helpers import handle, steal
-lib = native.load_native()
-native.init(lib, {package!r}, None, 0, testing.fake_device(), {cache!r}, native.FLAG_CPU_KERNELS)
+from aotgemm.aoti import native
+from conformance_helpers import cpu_shim, handle, steal
+lib = cpu_shim({package!r}, {cache!r})
 shim = lib.aoti_torch_cpu_aotgemm_scaled_mm
 shim.argtypes = [ctypes.c_void_p] * 4 + [ctypes.POINTER(ctypes.c_void_p)]
 shim.restype = ctypes.c_int32
@@ -175,9 +174,7 @@ def run_shim(bundle: Path, names, tmp_path: Path) -> dict:
 def test_same_decision_counter_and_numbers_for_every_fp8_case(bundle, tmp_path):
     py = run_python(bundle, CASES)
     cc = run_shim(bundle, CASES, tmp_path)
-    table = {name: (EXPECTED[name], py[name]["reason"], cc[name]["reason"]) for name in CASES}
-    differ = {name: v for name, v in table.items() if len(set(v)) != 1}
-    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    table = assert_same_reasons(EXPECTED, py, cc, CASES)
     for name in CASES:
         x, mat2, _, _ = case_tensors(name)
         assert py[name]["shape"] == cc[name]["shape"] == [x.shape[0], mat2.shape[1]], name
