@@ -54,24 +54,26 @@ def _sync(device: str = "cuda"):
         torch.cuda.synchronize()
 
 
-def _latency_ms(fn, x, iters: int, device: str) -> float:
+def median_ms(fn, iters: int, device: str) -> float:
+    """Median of `iters` timed calls fn() (after 3 untimed): CUDA events on "cuda", wall clock elsewhere.
+    Also bench/aoti_latency.py's."""
     import torch
 
     for _ in range(3):
-        fn(x)
+        fn()
     _sync(device)
     times = []
     for _ in range(iters):
         if device == "cuda":
             a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             a.record()
-            fn(x)
+            fn()
             b.record()
             b.synchronize()
             times.append(a.elapsed_time(b))
         else:
             t0 = time.perf_counter()
-            fn(x)
+            fn()
             times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
@@ -122,7 +124,8 @@ def worker(args) -> dict:
         for m in ms:
             if args.worker == "max-autotune" and m != ms[0] and not args.compile_all_ms:
                 continue  # another M would recompile (and autotune) first
-            lat[str(m)] = _latency_ms(fn, testing.deterministic_input((m, hidden), torch.bfloat16, dev), args.iters, dev)
+            x = testing.deterministic_input((m, hidden), torch.bfloat16, dev)
+            lat[str(m)] = median_ms(lambda: fn(x), args.iters, dev)
         res["latency_ms"] = lat
         if args.worker == "aoti-bundle":
             res["counters"] = aoti.counters()

@@ -79,66 +79,54 @@ def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
     return uniq
 
 
+def best_per_geometry(n: int, k: int, nt: int, top: int, *, wks, unrolls, stages, exclude=frozenset(),
+                      **design_kw) -> list[dict]:
+    """The `top` best-scored designs (decode_designs._score on 132 SMs) of token tile nt, one per CTA
+    geometry (mt, wn, wk, ck) with wn * wk <= 8, over the given wk, unroll and stage counts; designs
+    named in `exclude` left out; design_kw goes to make_design (pdl, dtype, epilogue)."""
+    from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    best = {}
+    for mt in (1, 2, 4):
+        for wn in (1, 2):
+            for wk in wks:
+                for ck in (1, 2, 4, 8):
+                    for unroll in unrolls:
+                        for st in stages:
+                            try:
+                                d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
+                                                   stages=st, **design_kw)
+                            except ValueError:
+                                continue
+                            sc = dd._score(d, 132)
+                            if sc >= 1e8 or wn * wk > 8 or dk.design_name(d) in exclude:
+                                continue
+                            key = (mt, wn, wk, ck)
+                            if key not in best or sc < best[key][0]:
+                                best[key] = (sc, d)
+    return [d for _, d in sorted(best.values(), key=lambda e: e[0])[:top]]
+
+
 def explore_designs(n: int, k: int) -> list[dict]:
     """A wider, diverse set for max_m 8 and 16: the best-scored design of each CTA geometry
     (mt, wn, wk, ck), ten per bucket, to learn what the score misses."""
-    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
-    from aotgemm.compiler.sources import decode_kernels as dk
-
     out = []
     for nt in (1, 2):
-        best = {}
-        for mt in (1, 2, 4):
-            for wn in (1, 2):
-                for wk in (1, 2, 4, 8):
-                    for ck in (1, 2, 4, 8):
-                        for unroll in (1, 2, 4):
-                            for stages in (3, 4):
-                                try:
-                                    d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
-                                                       stages=stages)
-                                except ValueError:
-                                    continue
-                                sc = dd._score(d, 132)
-                                if sc >= 1e8 or wn * wk > 8:
-                                    continue
-                                key = (mt, wn, wk, ck)
-                                if key not in best or sc < best[key][0]:
-                                    best[key] = (sc, d)
-        ranked = sorted(best.values(), key=lambda e: e[0])
-        out += [d for _, d in ranked[:10]]
+        out += best_per_geometry(n, k, nt, 10, wks=(1, 2, 4, 8), unrolls=(1, 2, 4), stages=(3, 4))
     return out
 
 
 def explore2_designs(n: int, k: int) -> list[dict]:
     """Run 4: designs_for plus, per bucket, the eight best-scored new geometries with the
     push epilogue and PDL (small shapes: both buckets; the others: max_m 16 only)."""
-    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
     from aotgemm.compiler.sources import decode_kernels as dk
 
     out = list(dk.designs_for(n, k, "sm_90a"))
     have = {dk.design_name(d) for d in out}
     for nt in ((1, 2) if n * k <= 21 * 2**20 else (2,)):
-        best = {}
-        for mt in (1, 2, 4):
-            for wn in (1, 2):
-                for wk in (1, 2, 4, 8):
-                    for ck in (1, 2, 4, 8):
-                        for unroll in (2, 4):
-                            for stages in (3, 4, 6):
-                                try:
-                                    d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
-                                                       stages=stages, pdl=True)
-                                except ValueError:
-                                    continue
-                                sc = dd._score(d, 132)
-                                if sc >= 1e8 or wn * wk > 8 or dk.design_name(d) in have:
-                                    continue
-                                key = (mt, wn, wk, ck)
-                                if key not in best or sc < best[key][0]:
-                                    best[key] = (sc, d)
-        ranked = sorted(best.values(), key=lambda e: e[0])
-        out += [d for _, d in ranked[:8]]
+        out += best_per_geometry(n, k, nt, 8, wks=(1, 2, 4, 8), unrolls=(2, 4), stages=(3, 4, 6), exclude=have,
+                                 pdl=True)
     return out
 
 
@@ -171,32 +159,46 @@ def _compile_one(args):
 
 
 def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> None:
+    table = {}
+    for n, k in shapes:
+        designs = (simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
+                   else explore_designs(n, k) if explore else probe_designs(n, k, quick))
+        table.update(symbol_table(designs))
+    compile_and_link(outdir, table)
+
+
+def symbol_table(designs) -> dict:
+    """{symbol: design} for the designs, by decode_kernels.design_name."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    return {"aotgemm_" + dk.design_name(d): d for d in designs}
+
+
+def compile_and_link(outdir: str, table: dict) -> None:
+    """Cross-compile each {symbol: design} to OUTDIR/obj/SYMBOL.o (objects newer than the kernel sources are
+    kept), link them into OUTDIR/kernels.so (static-runtime, written to a temp file then renamed) and write
+    OUTDIR/designs.json."""
     from concurrent.futures import ProcessPoolExecutor
 
     from aotgemm.compiler.link import link_library
-    from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
     from aotgemm.compiler.sources import decode_kernels as dk
 
     out = Path(outdir)
     (out / "obj").mkdir(parents=True, exist_ok=True)
-    jobs, table = [], {}
-    for n, k in shapes:
-        designs = (simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
-                   else explore_designs(n, k) if explore else probe_designs(n, k, quick))
-        for d in designs:
-            sym = "aotgemm_" + dk.design_name(d)
-            table[sym] = d
-            jobs.append((d, sym, str(out / "obj" / f"{sym}.o")))
-    print(f"compiling {len(jobs)} kernels", flush=True)
-    t0 = time.time()
-    src_mtime = Path(dk.__file__).stat().st_mtime
+    jobs = [(d, sym, str(out / "obj" / f"{sym}.o")) for sym, d in table.items()]
+    src_mtime = max(Path(dk.__file__).stat().st_mtime,
+                    (Path(dk.__file__).parent / "decode_simt.py").stat().st_mtime)
     jobs = [j for j in jobs if not (Path(j[2]).exists() and Path(j[2]).stat().st_mtime > src_mtime)]
+    print(f"compiling {len(jobs)} of {len(table)} kernels", flush=True)
+    t0 = time.time()
     with ProcessPoolExecutor(max_workers=int(os.environ.get("PROBE_JOBS", "2"))) as ex:
         for sym, dt in ex.map(_compile_one, jobs):
             print(f"  {sym}: {dt:.1f} s", flush=True)
     print(f"compiled in {time.time() - t0:.0f} s", flush=True)
     lib = link_library({s: out / "obj" / f"{s}.o" for s in table}, link_mode="static-runtime", cuda_major=13)
-    (out / "kernels.so").write_bytes(lib)
+    tmp = out / "kernels.so.tmp"
+    tmp.write_bytes(lib)
+    os.replace(tmp, out / "kernels.so")
     (out / "designs.json").write_text(json.dumps(table, indent=1, sort_keys=True))
     print(f"wrote {out / 'kernels.so'} ({len(lib) / 1e6:.1f} MB), {len(table)} kernels")
 
@@ -217,8 +219,25 @@ def _floor_us(m, n, k):
     return 2 * (n * k + m * k + m * n) / (HBM_TBPS * 1e6)
 
 
-def check_child(outdir: str, symbols: list, result_path: str) -> None:
-    """Check the kernels in `symbols` in order; append one JSON line per kernel to result_path."""
+def _bf16_x(m, k, g):
+    import torch
+
+    return torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16)
+
+
+def _bf16_w(n, k, g):
+    import torch
+
+    return (torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(torch.bfloat16)
+
+
+def check_child(outdir: str, symbols: list, result_path: str, *, seed=lambda sym: hash(sym) % 2**31,
+                activations=_bf16_x, weights=_bf16_w, extras=lambda d, m, g: (),
+                reference=lambda x, w: x.float() @ w.float().t()) -> None:
+    """Check the kernels in `symbols` in order; append one JSON line per kernel to result_path.
+    Per kernel a generator seeded seed(symbol) draws W = weights(n, k, g), then for every M in 1..max_m
+    x = activations(m, k, g) (a new W every third M) and the extra operands extras(design, m, g); the
+    output, poisoned with NaN, of fn(x, w.t(), out, *extras, stream) is held against reference(x, w, *extras)."""
     import torch
 
     mod, designs = _load(outdir)
@@ -229,16 +248,17 @@ def check_child(outdir: str, symbols: list, result_path: str) -> None:
         worst, bad = 0.0, []
         with open(result_path, "a") as f:
             f.write(json.dumps({"symbol": sym, "status": "started"}) + "\n")
-        g = torch.Generator(device="cuda").manual_seed(hash(sym) % 2**31)
-        w = (torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(torch.bfloat16)
+        g = torch.Generator(device="cuda").manual_seed(seed(sym))
+        w = weights(n, k, g)
         for m in range(1, d["max_m"] + 1):
-            x = torch.randn(m, k, device="cuda", generator=g).to(torch.bfloat16)
+            x = activations(m, k, g)
             if m % 3 == 0:  # new weights now and then, too
-                w = (torch.randn(n, k, device="cuda", generator=g) / math.sqrt(k)).to(torch.bfloat16)
+                w = weights(n, k, g)
+            more = extras(d, m, g)
             out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.bfloat16)
-            fn(x, w.t(), out, torch.cuda.current_stream().cuda_stream)
+            fn(x, w.t(), out, *more, torch.cuda.current_stream().cuda_stream)
             torch.cuda.synchronize()
-            ref = x.float() @ w.float().t()
+            ref = reference(x, w, *more)
             unwritten = int(torch.isnan(out).sum().item())
             err = ((out.float() - ref).norm() / ref.norm()).item()
             if not math.isfinite(err):
@@ -455,12 +475,17 @@ def profile_main(outdir: str, spec: str) -> None:
         print(f"profiled {sym} M={m}", flush=True)
 
 
+def parse_shapes(argv, default):
+    """--shapes N:K,N:K,... from argv, or `default`."""
+    if "--shapes" not in argv:
+        return default
+    spec = argv[argv.index("--shapes") + 1]
+    return [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = SHAPES
-        if "--shapes" in argv:
-            spec = argv[argv.index("--shapes") + 1]
-            shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
+        shapes = parse_shapes(argv, SHAPES)
         compile_main(argv[1], shapes, "--quick" in argv, 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS

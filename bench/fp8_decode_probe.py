@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import decode_probe  # noqa: E402  (run_checks: child-process checks)
+import decode_probe  # noqa: E402  (compile and link, child-process checks, design search)
 
 HBM_TBPS = 4.26
 L2_BYTES = 60 * 2**20
@@ -50,15 +50,6 @@ SCALES = ("tensor", "row")
 
 
 # --------------------------------------------------------------------------- CPU half
-
-def _compile_one(args):
-    design, symbol, path = args
-    from aotgemm.compiler.sources import decode_kernels as dk
-
-    t = time.time()
-    dk.compile_decode(design, symbol, path, "sm_90a")
-    return symbol, time.time() - t
-
 
 def explore_designs(n: int, k: int) -> list[dict]:
     """Beyond designs_for: two more SIMT designs, and per token bucket the four best-scored
@@ -78,63 +69,24 @@ def explore_designs(n: int, k: int) -> list[dict]:
         if dk.design_name(d) not in have and sum(1 for e in out if e["kind"] == "simt") < 2:
             out.append(d)
     for nt in (1, 2):
-        best = {}
-        for mt in (1, 2, 4):
-            for wn in (1, 2):
-                for wk in (1, 2, 4):
-                    for ck in (1, 2, 4, 8):
-                        for unroll in (1, 2, 4):
-                            for stages in (3, 4, 6):
-                                try:
-                                    d = dk.make_design(n, k, nt=nt, mt=mt, wn=wn, wk=wk, ck=ck, unroll=unroll,
-                                                       stages=stages, pdl=True, dtype=FP8, epilogue="scale_tensor")
-                                except ValueError:
-                                    continue
-                                sc = dd._score(d, 132)
-                                if sc >= 1e8 or wn * wk > 8 or dk.design_name(d) in have:
-                                    continue
-                                key = (mt, wn, wk, ck)
-                                if key not in best or sc < best[key][0]:
-                                    best[key] = (sc, d)
-        out += [d for _, d in sorted(best.values(), key=lambda e: e[0])[:4]]
+        out += decode_probe.best_per_geometry(n, k, nt, 4, wks=(1, 2, 4), unrolls=(1, 2, 4), stages=(3, 4, 6),
+                                              exclude=have, pdl=True, dtype=FP8, epilogue="scale_tensor")
     return out
 
 
 def compile_main(outdir: str, shapes, explore: bool = False) -> None:
-    from concurrent.futures import ProcessPoolExecutor
-
-    from aotgemm.compiler.link import link_library
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    out = Path(outdir)
-    (out / "obj").mkdir(parents=True, exist_ok=True)
-    jobs, table, extra = [], {}, []
+    table, extra = {}, []
     for n, k in shapes:
-        designs = [d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)]
+        table.update(decode_probe.symbol_table(
+            d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)))
         if explore:
-            more = explore_designs(n, k)
-            extra += ["aotgemm_" + dk.design_name(d) for d in more]
-            designs += more
-        for d in designs:
-            sym = "aotgemm_" + dk.design_name(d)
-            table[sym] = d
-            jobs.append((d, sym, str(out / "obj" / f"{sym}.o")))
-    src_mtime = max(Path(dk.__file__).stat().st_mtime,
-                    (Path(dk.__file__).parent / "decode_simt.py").stat().st_mtime)
-    jobs = [j for j in jobs if not (Path(j[2]).exists() and Path(j[2]).stat().st_mtime > src_mtime)]
-    print(f"compiling {len(jobs)} of {len(table)} kernels", flush=True)
-    t0 = time.time()
-    with ProcessPoolExecutor(max_workers=int(os.environ.get("PROBE_JOBS", "2"))) as ex:
-        for sym, dt in ex.map(_compile_one, jobs):
-            print(f"  {sym}: {dt:.1f} s", flush=True)
-    print(f"compiled in {time.time() - t0:.0f} s", flush=True)
-    lib = link_library({s: out / "obj" / f"{s}.o" for s in table}, link_mode="static-runtime", cuda_major=13)
-    tmp = out / "kernels.so.tmp"
-    tmp.write_bytes(lib)
-    os.replace(tmp, out / "kernels.so")
-    (out / "designs.json").write_text(json.dumps(table, indent=1, sort_keys=True))
-    (out / "explore.json").write_text(json.dumps(extra))
-    print(f"wrote {out / 'kernels.so'} ({len(lib) / 1e6:.1f} MB), {len(table)} kernels")
+            more = decode_probe.symbol_table(explore_designs(n, k))
+            extra += list(more)
+            table.update(more)
+    decode_probe.compile_and_link(outdir, table)
+    (Path(outdir) / "explore.json").write_text(json.dumps(extra))
 
 
 # --------------------------------------------------------------------------- GPU half
@@ -168,38 +120,11 @@ def reference(x, w, sa, sb):
 
 
 def check_child(outdir: str, symbols: list, result_path: str) -> None:
-    """decode_probe.run_checks' child: check `symbols` in order, one JSON line per kernel."""
-    import torch
-
-    mod, designs = decode_probe._load(outdir)
-    for sym in symbols:
-        d = designs[sym]
-        n, k = d["n"], d["k"]
-        fn = mod[sym]
-        worst, bad = 0.0, []
-        with open(result_path, "a") as f:
-            f.write(json.dumps({"symbol": sym, "status": "started"}) + "\n")
-        g = torch.Generator(device="cuda").manual_seed(sum(map(ord, sym)) * 7919 % 2**31)
-        w = random_fp8(n, k, g)
-        for m in range(1, d["max_m"] + 1):
-            x = random_fp8(m, k, g)
-            if m % 3 == 0:  # new weights now and then, too
-                w = random_fp8(n, k, g)
-            sa, sb = random_scales(scales_of(d), m, n, k, g)
-            out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.bfloat16)
-            fn(x, w.t(), out, sa, sb, torch.cuda.current_stream().cuda_stream)
-            torch.cuda.synchronize()
-            ref = reference(x, w, sa, sb)
-            unwritten = int(torch.isnan(out).sum().item())
-            err = ((out.float() - ref).norm() / ref.norm()).item()
-            if not math.isfinite(err):
-                err = float("inf")
-            worst = max(worst, err)
-            if unwritten or err >= TOL:
-                bad.append({"m": m, "err": err, "unwritten": unwritten})
-        with open(result_path, "a") as f:
-            f.write(json.dumps({"symbol": sym, "status": "ok" if not bad else "wrong",
-                                "worst_err": worst, "bad": bad[:5]}) + "\n")
+    """decode_probe.run_checks' child: decode_probe.check_child on fp8 x and W with random scales."""
+    decode_probe.check_child(outdir, symbols, result_path, seed=lambda sym: sum(map(ord, sym)) * 7919 % 2**31,
+                             activations=random_fp8, weights=random_fp8,
+                             extras=lambda d, m, g: random_scales(scales_of(d), m, d["n"], d["k"], g),
+                             reference=reference)
 
 
 class Fp8Operands:
@@ -359,10 +284,7 @@ def report(rows, status, header, logd):
 def main(argv):
     global TIME_MS
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = SHAPES
-        if "--shapes" in argv:
-            spec = argv[argv.index("--shapes") + 1]
-            shapes = [tuple(int(v) for v in s.split(":")) for s in spec.split(",")]
+        shapes = decode_probe.parse_shapes(argv, SHAPES)
         compile_main(argv[1], shapes, "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

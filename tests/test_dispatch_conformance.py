@@ -22,21 +22,16 @@ import ctypes
 import itertools
 from collections import Counter
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from conformance_helpers import assert_same_reasons, cpu_dispatch, reason_of, run_driver, set_reasons
 from aotgemm.aoti import native, rule_header, testing
-from aotgemm.bundle import open_bundle
 from aotgemm.dispatch_rule import COUNTERS, Device, Entry, Reason, decide, rows
 
-REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 bf16, f16 = torch.bfloat16, torch.float16
 LAYERS = [("up", 256, 128), ("down", 128, 256), ("odd", 256, 36)]
@@ -243,29 +238,18 @@ class PyKernel:
 
 
 def run_python(bundle: Path, names, *, fallback: bool = False, device_type: str = "cpu") -> dict:
-    import aotgemm.runtime as rt
-    from aotgemm.runtime.ops import set_active
-    from aotgemm.runtime.table import Dispatch, build_table
-
-    bf = open_bundle(bundle)
-    target = bf.index.target("H100_SXM")
-    fns = {k.symbol: PyKernel(k.epilogue == "bias") for k in target.kernels}
-    set_active(Dispatch(bf.index.m_buckets, {} if fallback else build_table(target, fns), device_type=device_type,
-                        fallback=fallback, name="conformance"))
     out = {}
-    try:
+    with cpu_dispatch(bundle, lambda k: PyKernel(k.epilogue == "bias"), name="conformance", device_type=device_type,
+                      fallback=fallback) as rt:
         for name in names:
             rt.reset_stats()
             x, w, b = case_tensors(name)
             y = rt.linear(x, w, b)
             s = rt.stats()
-            reason = "HIT" if s.total_hits == 1 else Reason.from_text(next(iter(s.by_reason()))).name
+            reason = reason_of(s)
             assert s.total_hits + s.total_misses == 1
             err = ((y.float() - reference(x, w, b)).abs().max().item() if y.numel() else 0.0)
             out[name] = {"reason": reason, "err": err, "shape": list(y.shape)}
-    finally:
-        rt.unload()
-        rt.reset_stats()
     return out
 
 
@@ -274,26 +258,13 @@ import ctypes, json, sys, torch
 sys.path.insert(0, {tests!r})
 import test_dispatch_conformance as c
 from aotgemm.aoti import native, testing
+from conformance_helpers import handle, steal
 lib = native.load_native()
 device = testing.fake_device() if {fake!r} == "h100" else (testing.fake_device("B200") if {fake!r} == "b200" else None)
 native.init(lib, {package!r}, None, 0 if device else -1, device, {cache!r}, {flags!r})
 shim = lib.aoti_torch_cpu_aotgemm_linear
 shim.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
 shim.restype = ctypes.c_int32
-aoti = torch._C._aoti
-api = ctypes.pythonapi
-api.PyCapsule_GetPointer.argtypes, api.PyCapsule_GetPointer.restype = [ctypes.py_object, ctypes.c_char_p], ctypes.c_void_p
-api.PyCapsule_New.argtypes, api.PyCapsule_New.restype = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p], ctypes.py_object
-
-
-def handle(t):  # a new AtenTensorHandle (owned by us) for tensor t
-    return api.PyCapsule_GetPointer(aoti.unsafe_alloc_void_ptr_from_tensor(t), None)
-
-
-def steal(h):  # the tensor of handle h; the handle is freed
-    return aoti.alloc_tensor_by_stealing_from_void_ptr(api.PyCapsule_New(h, None, None))
-
-
 out = {{}}
 for name in json.loads({names!r}):
     x, w, b = c.case_tensors(name)
@@ -323,18 +294,9 @@ def run_shim(bundle: Path, names, tmp_path: Path, *, fake: str = "h100", cpu_ker
     flags = (native.FLAG_CPU_KERNELS if cpu_kernels else 0) | (0 if strict else native.FLAG_NONSTRICT)
     code = SHIM_DRIVER.format(tests=str(HERE), fake=fake, package=str(pkg), cache=str(tmp_path / "cache"),
                               flags=flags, names=json.dumps(list(names)))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=str(REPO))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = run_driver(code)
     by_reason = got.pop("by_reason")
-    for name, r in got.items():  # exactly "calls" plus one reason's counter (and "misses" for a miss)
-        reason_counters = [k for k in r["moved"] if k not in ("calls", "misses")]
-        assert "calls" in r["moved"] and len(reason_counters) == 1, (name, r["moved"])
-        counter = reason_counters[0]
-        assert ("misses" in r["moved"]) == (counter != "hits"), (name, r["moved"])
-        r["reason"] = next(x.name for x in Reason if x.counter == counter)
+    set_reasons(got)
     # aotgemm.aoti.by_reason() names the misses as aotgemm.runtime.stats().by_reason() does
     want = Counter(Reason[r["reason"]].text for r in got.values() if r["reason"] != "HIT")
     assert by_reason == dict(want)
@@ -348,9 +310,7 @@ def _tolerance(x) -> float:
 def test_same_decision_and_counter_for_every_case(bundle, tmp_path):
     py = run_python(bundle, CASES)
     cc = run_shim(bundle, CASES, tmp_path)
-    table = {name: (EXPECTED[name], py[name]["reason"], cc[name]["reason"]) for name in CASES}
-    differ = {name: v for name, v in table.items() if len(set(v)) != 1}
-    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    table = assert_same_reasons(EXPECTED, py, cc, CASES)
     for name in CASES:
         x, w, b = case_tensors(name)
         assert py[name]["shape"] == cc[name]["shape"] == [*x.shape[:-1], w.shape[0]], name

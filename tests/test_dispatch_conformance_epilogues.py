@@ -13,23 +13,18 @@ with padded, transposed or unaligned rows; one row of any stride).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
 import test_dispatch_conformance as base
+from conformance_helpers import assert_same_reasons, cpu_dispatch, run_driver, set_reasons
 from aotgemm.aoti import testing
-from aotgemm.bundle import open_bundle
 from aotgemm.dispatch_rule import Reason
 from aotgemm.epilogues import epilogue
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 bf16 = torch.bfloat16
 LAYERS = [("gate_up", 256, 128), ("down", 128, 256), ("o", 128, 128)]
 EPILOGUES = ("identity", "residual_add", "swiglu")
@@ -118,16 +113,8 @@ class PyKernel:
 
 
 def run_python(bundle: Path, names) -> dict:
-    import aotgemm.runtime as rt
-    from aotgemm.runtime.ops import set_active
-    from aotgemm.runtime.table import Dispatch, build_table
-
-    bf = open_bundle(bundle)
-    target = bf.index.target("H100_SXM")
-    fns = {k.symbol: PyKernel(k.epilogue) for k in target.kernels}
-    set_active(Dispatch(bf.index.m_buckets, build_table(target, fns), device_type="cpu", name="conformance"))
     out = {}
-    try:
+    with cpu_dispatch(bundle, lambda k: PyKernel(k.epilogue), name="conformance") as rt:
         for name in names:
             rt.reset_stats()
             op, x, w, r = case(name)
@@ -138,9 +125,6 @@ def run_python(bundle: Path, names) -> dict:
             assert ep == NAME[op]
             out[name] = {"reason": "HIT" if outcome == "hit" else Reason.from_text(outcome).name,
                          "err": rel_error(name, y)}
-    finally:
-        rt.unload()
-        rt.reset_stats()
     return out
 
 
@@ -149,21 +133,15 @@ import ctypes, json, sys, torch
 sys.path.insert(0, {tests!r})
 import test_dispatch_conformance as base
 import test_dispatch_conformance_epilogues as c
-from aotgemm.aoti import native, testing
-lib = native.load_native()
-native.init(lib, {package!r}, None, 0, testing.fake_device(), {cache!r}, native.FLAG_CPU_KERNELS)
+from aotgemm.aoti import native
+from conformance_helpers import cpu_shim, handle, steal
+lib = cpu_shim({package!r}, {cache!r})
 P = ctypes.c_void_p
 shims = {{"swiglu": lib.aoti_torch_cpu_aotgemm_linear_swiglu, "residual": lib.aoti_torch_cpu_aotgemm_linear_residual}}
 shims["swiglu"].argtypes = [P, P, ctypes.POINTER(P)]
 shims["residual"].argtypes = [P, P, P, ctypes.POINTER(P)]
 for f in shims.values():
     f.restype = ctypes.c_int32
-aoti = torch._C._aoti
-api = ctypes.pythonapi
-api.PyCapsule_GetPointer.argtypes, api.PyCapsule_GetPointer.restype = [ctypes.py_object, ctypes.c_char_p], P
-api.PyCapsule_New.argtypes, api.PyCapsule_New.restype = [P, ctypes.c_char_p, P], ctypes.py_object
-handle = lambda t: api.PyCapsule_GetPointer(aoti.unsafe_alloc_void_ptr_from_tensor(t), None)
-steal = lambda h: aoti.alloc_tensor_by_stealing_from_void_ptr(api.PyCapsule_New(h, None, None))
 out = {{}}
 for name in json.loads({names!r}):
     op, x, w, r = c.case(name)
@@ -185,24 +163,12 @@ def run_shim(bundle: Path, names, tmp_path: Path) -> dict:
     tmp_path.mkdir(parents=True, exist_ok=True)
     pkg = testing.make_stub_package(tmp_path / "stub.pt2", bundle)
     code = DRIVER.format(tests=str(HERE), package=str(pkg), cache=str(tmp_path / "cache"), names=json.dumps(names))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])}
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=str(REPO))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
-    for name, r in got.items():
-        counters = [k for k in r["moved"] if k not in ("calls", "misses")]
-        assert "calls" in r["moved"] and len(counters) == 1, (name, r["moved"])
-        assert ("misses" in r["moved"]) == (counters[0] != "hits"), (name, r["moved"])
-        r["reason"] = next(x.name for x in Reason if x.counter == counters[0])
-    return got
+    return set_reasons(run_driver(code))
 
 
 def test_epilogue_ops_decide_and_compute_alike_in_python_and_cpp(bundle, tmp_path):
     py = run_python(bundle, CASES)
     cc = run_shim(bundle, CASES, tmp_path)
-    table = {n: (EXPECTED[n], py[n]["reason"], cc[n]["reason"]) for n in CASES}
-    differ = {n: v for n, v in table.items() if len(set(v)) != 1}
-    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    assert_same_reasons(EXPECTED, py, cc, CASES)
     bad = {n: (py[n]["err"], cc[n]["err"]) for n in CASES if max(py[n]["err"], cc[n]["err"]) > 1e-2}
     assert not bad, f"relative error above 1e-2 (Python, C++): {bad}"

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 
+from conformance_helpers import assert_same_reasons, cpu_dispatch, reason_of, run_driver, set_reasons
 from aotgemm.aoti import native, testing
-from aotgemm.bundle import open_bundle
-from aotgemm.dispatch_rule import Reason, ScaleForm, scale_form
+from aotgemm.dispatch_rule import ScaleForm, scale_form
 
-REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 FP8 = torch.float8_e4m3fn
 LAYERS = [("up", 256, 128), ("down", 128, 256)]
@@ -124,29 +119,18 @@ class PyKernel:
 
 
 def run_python(bundle: Path, names) -> dict:
-    import aotgemm.runtime as rt
-    from aotgemm.runtime.ops import set_active
-    from aotgemm.runtime.table import Dispatch, build_table
-
-    bf = open_bundle(bundle)
-    target = bf.index.target("H100_SXM")
-    set_active(Dispatch(bf.index.m_buckets, build_table(target, {k.symbol: PyKernel() for k in target.kernels}),
-                        device_type="cpu", name="fp8 conformance"))
     out = {}
-    try:
+    with cpu_dispatch(bundle, lambda k: PyKernel(), name="fp8 conformance") as rt:
         for name in names:
             rt.reset_stats()
             x, mat2, sa, sb = case_tensors(name)
             y = rt.scaled_mm(x, mat2, sa, sb)
             s = rt.stats()
             assert s.total_hits + s.total_misses == 1
-            reason = "HIT" if s.total_hits == 1 else Reason.from_text(next(iter(s.by_reason()))).name
+            reason = reason_of(s)
             ref = reference(x, mat2, sa, sb)
             err = ((y.float() - ref).norm() / ref.norm()).item() if y.numel() else 0.0
             out[name] = {"reason": reason, "err": err, "shape": list(y.shape), "dtype": str(y.dtype)}
-    finally:
-        rt.unload()
-        rt.reset_stats()
     return out
 
 
@@ -154,26 +138,12 @@ SHIM_DRIVER = """
 import ctypes, json, sys, torch
 sys.path.insert(0, {tests!r})
 import test_fp8_conformance as c
-from aotgemm.aoti import native, testing
-lib = native.load_native()
-native.init(lib, {package!r}, None, 0, testing.fake_device(), {cache!r}, native.FLAG_CPU_KERNELS)
+from aotgemm.aoti import native
+from conformance_helpers import cpu_shim, handle, steal
+lib = cpu_shim({package!r}, {cache!r})
 shim = lib.aoti_torch_cpu_aotgemm_scaled_mm
 shim.argtypes = [ctypes.c_void_p] * 4 + [ctypes.POINTER(ctypes.c_void_p)]
 shim.restype = ctypes.c_int32
-aoti = torch._C._aoti
-api = ctypes.pythonapi
-api.PyCapsule_GetPointer.argtypes, api.PyCapsule_GetPointer.restype = [ctypes.py_object, ctypes.c_char_p], ctypes.c_void_p
-api.PyCapsule_New.argtypes, api.PyCapsule_New.restype = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p], ctypes.py_object
-
-
-def handle(t):
-    return api.PyCapsule_GetPointer(aoti.unsafe_alloc_void_ptr_from_tensor(t), None)
-
-
-def steal(h):
-    return aoti.alloc_tensor_by_stealing_from_void_ptr(api.PyCapsule_New(h, None, None))
-
-
 out = {{}}
 for name in json.loads({names!r}):
     tensors = c.case_tensors(name)
@@ -198,25 +168,13 @@ def run_shim(bundle: Path, names, tmp_path: Path) -> dict:
     pkg = testing.make_stub_package(tmp_path / "stub.pt2", bundle)
     code = SHIM_DRIVER.format(tests=str(HERE), package=str(pkg), cache=str(tmp_path / "cache"),
                               names=json.dumps(list(names)))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=str(REPO))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
-    for name, r in got.items():
-        reason_counters = [k for k in r["moved"] if k not in ("calls", "misses")]
-        assert "calls" in r["moved"] and len(reason_counters) == 1, (name, r["moved"])
-        r["reason"] = next(x.name for x in Reason if x.counter == reason_counters[0])
-        assert ("misses" in r["moved"]) == (r["reason"] != "HIT"), (name, r["moved"])
-    return got
+    return set_reasons(run_driver(code))
 
 
 def test_same_decision_counter_and_numbers_for_every_fp8_case(bundle, tmp_path):
     py = run_python(bundle, CASES)
     cc = run_shim(bundle, CASES, tmp_path)
-    table = {name: (EXPECTED[name], py[name]["reason"], cc[name]["reason"]) for name in CASES}
-    differ = {name: v for name, v in table.items() if len(set(v)) != 1}
-    assert not differ, "expected / Python / C++ differ:\n" + "\n".join(f"  {n}: {v}" for n, v in differ.items())
+    table = assert_same_reasons(EXPECTED, py, cc, CASES)
     for name in CASES:
         x, mat2, _, _ = case_tensors(name)
         assert py[name]["shape"] == cc[name]["shape"] == [x.shape[0], mat2.shape[1]], name

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
 
+from check_kernels import bundle_target  # noqa: E402  (tests/gpu, the script's folder, is on sys.path)
+
 TOLERANCE = 1e-2
 LLAMA_FUSED = [("gate_up", 28672, 4096, "swiglu"), ("o", 4096, 4096, "residual_add"),
                ("down", 4096, 14336, "residual_add")]
@@ -32,15 +34,8 @@ LLAMA_FUSED = [("gate_up", 28672, 4096, "swiglu"), ("o", 4096, 4096, "residual_a
 def load_fused(path):
     """(target for GPU 0, {symbol: kernel function}) of the bundle at `path`, through the runtime's loader."""
     from aotgemm import timing
-    from aotgemm.bundle import open_bundle
-    from aotgemm.gpus import identify
 
-    p = torch.cuda.get_device_properties(0)
-    model = identify(p.name, p.multi_processor_count, (p.major, p.minor))
-    b = open_bundle(path, verify_blobs=True)
-    target = b.index.target(model.name) if model else None
-    if target is None:
-        raise SystemExit(f"{path} has no target for {p.name}; it holds {[t.gpu for t in b.index.targets]}")
+    b, target = bundle_target(path)
     mod = timing.load_kernel_library(b.blob(target.library), target.env["link_mode"])
     # every decode kernel: the fused ones, and identity ones where the bundle has them (same output stage)
     ours = [k for k in target.kernels if k.source == "aotgemm"]

@@ -38,9 +38,10 @@ def preload_for(link_mode: str) -> None:
         ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
 
 
-def check_bundle(path: str) -> list[tuple]:
+def bundle_target(path):
+    """(bundle, its target for GPU 0) of the bundle at `path`, blobs verified; SystemExit when it has none
+    (also check_epilogues.py's)."""
     import torch
-    import tvm_ffi
 
     from aotgemm.bundle import open_bundle
     from aotgemm.gpus import identify
@@ -51,6 +52,14 @@ def check_bundle(path: str) -> list[tuple]:
     target = b.index.target(model.name) if model else None
     if target is None:
         raise SystemExit(f"{path}: no target for {props.name} ({model}); has {[t.gpu for t in b.index.targets]}")
+    return b, target
+
+
+def check_bundle(path: str) -> list[tuple]:
+    import torch
+    import tvm_ffi
+
+    b, target = bundle_target(path)
     env = target.env
     preload_for(env["link_mode"])
     tmp = tempfile.mkdtemp(prefix="aotgemm-check-")
