@@ -162,3 +162,19 @@ def test_fused_mlp_eager_calls_skip_the_dispatcher(clean, kernels, m):
         assert served == {("swiglu", "hit"), ("residual_add", "hit")}
     else:
         assert {o for _, o in served} == {"bundle chose cublas" if m == 100 else "no entry"}
+
+
+def test_export_of_a_patched_decoder_layer_holds_the_fused_ops(clean, kernels):
+    """The eager paths step aside when torch.export traces: the graph calls the ops, and stays correct."""
+    model = _decoder_layer()
+    x = torch.randn(3, 1, H, dtype=bf16)
+    shapes = [("swiglu", 2 * I, H), ("residual_add", H, I)]
+    set_active(table(kernels, shapes))
+    patch_model(model, frozenset(("bfloat16", n, k) for _, n, k in shapes))
+    with torch.no_grad():
+        want = model(x)
+        ep = torch.export.export(model, (x,))
+    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+    assert {"aotgemm.aotgemm_linear_swiglu.default", "aotgemm.aotgemm_linear_residual.default"} <= targets
+    with torch.no_grad():
+        assert torch.equal(ep.module()(x), want)
