@@ -140,15 +140,16 @@ def main() -> None:
     patched = copy.deepcopy(block)
     patch_model(patched, block_shapes)
     rows += measure("block", block, patched, {m: testing.deterministic_input((m, h), bf16, dev) for m in ms}, args, sync)
+    import epilogue_block as eb
+
+    if args.cpu:
+        eb.SMOKE.update(hidden_size=16, intermediate_size=24, num_attention_heads=2, num_key_value_heads=1,
+                        head_dim=8)
     try:
-        import epilogue_block as eb
+        layer, hid, cfg = eb.build_layer(args.cpu, dev)
     except ImportError as e:  # transformers missing
         print(f"decoder layer skipped: {e}")
     else:
-        if args.cpu:
-            eb.SMOKE.update(hidden_size=16, intermediate_size=24, num_attention_heads=2, num_key_value_heads=1,
-                            head_dim=8)
-        layer, hid, cfg = eb.build_layer(args.cpu, dev)
         if args.cpu:
             i, nh, kvh, hd = (cfg[k] for k in ("intermediate_size", "num_attention_heads", "num_key_value_heads",
                                                "head_dim"))
