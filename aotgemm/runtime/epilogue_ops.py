@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -77,16 +78,31 @@ def _miss(op, name, x, weight, operands, dt, n, k, bucket, reason: Reason) -> to
     return epilogue(name).unfused(torch.nn.functional.linear(x, weight), **operands)
 
 
-def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> torch.Tensor:
-    """out = epilogue(x @ weight.T, operands) for the epilogue op `op`: a bundle kernel when the rule allows."""
-    _check(op, x, weight, operands)
+@dataclass(frozen=True)
+class EpilogueDecision:
+    """What the rule decided for one epilogue-op call (see `decision`). `used` is the epilogue of the entry
+    that serves it: the op's own (a fused kernel), or IDENTITY (the epilogue then runs in torch after it)."""
+
+    reason: Reason
+    dt: str
+    n: int
+    k: int
+    bucket: int | None
+    route: object = None
+    used: str = IDENTITY
+    m: int = 0
+    x_row: int | None = None
+
+
+def decision(op: str, d, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> EpilogueDecision:
+    """The dispatch rule applied to one (checked, `_check`) call of epilogue op `op` against table `d`: the one
+    place these ops' inputs become decide()'s arguments (the op and the fused modules' eager path use it)."""
     name = OPS[op]
     ep = epilogue(name)
     n, k = weight.shape
     dt = dtype_name(x.dtype)
-    d = ops.get_active()
     if d is None:
-        return _miss(op, name, x, weight, operands, dt, n, k, None, Reason.NOT_LOADED)
+        return EpilogueDecision(Reason.NOT_LOADED, dt, n, k, None)
     shape = x.shape
     m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
     bucket = bucket_for(m, d.buckets) if d.buckets else None
@@ -111,10 +127,21 @@ def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, to
                     device=device, m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
                     w_strides=weight.stride(), operands_contiguous=contiguous, pointers=pointers,
                     element_bytes=DTYPE_BYTES.get(dt, 0))
-    if reason is not Reason.HIT:
-        return _miss(op, name, x, weight, operands, dt, n, k, bucket, reason)
+    return EpilogueDecision(reason, dt, n, k, bucket, route, used, m, x_row)
+
+
+def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> torch.Tensor:
+    """out = epilogue(x @ weight.T, operands) for the epilogue op `op`: a bundle kernel when the rule allows."""
+    _check(op, x, weight, operands)
+    name = OPS[op]
+    ep = epilogue(name)
+    c = decision(op, ops.get_active(), x, weight, operands)
+    if c.reason is not Reason.HIT:
+        return _miss(op, name, x, weight, operands, c.dt, c.n, c.k, c.bucket, c.reason)
+    shape, m, n, k, x_row, route = x.shape, c.m, c.n, c.k, c.x_row, c.route
+    dev = x.device
     x2 = x if len(shape) == 2 and x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
-    if fused:  # the operands as the kernel indexes them: [N], or [M, N] rows N apart (checked above)
+    if c.used == name:  # the operands as the kernel indexes them: [N], or [M, N] rows N apart (checked above)
         args = {o: (t if len(ep.operand_shapes[o]) == 1 else t.as_strided((m, n), (n, 1)))
                 for o, t in operands.items()}
         out = torch.empty((m, ep.output_n(n)), dtype=x.dtype, device=dev)
@@ -124,7 +151,7 @@ def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, to
         plain = torch.empty((m, n), dtype=x.dtype, device=dev)
         call_epilogue(route.fn, IDENTITY, x2, weight, plain, {}, ops._current_stream(dev))
         out = ep.unfused(plain.view(*shape[:-1], n), **operands)
-    ops._count((dt, n, k, bucket, ops.HIT, name))
+    ops._count((c.dt, n, k, c.bucket, ops.HIT, name))
     return out
 
 

@@ -263,17 +263,19 @@ class PreparedCall:
     `n_out`: the output's width (GemmProblem.n_out). `order` is the call convention (GemmProblem.operands): "x", "wt", "out", the epilogue's operands
     (given in `operands`, in order), "stream". Per call, `__call__(x_ptr, m, x_row, out_ptr, stream)`
     writes x's and out's addresses, M (x's and out's rows), x's row stride and the stream, and calls.
+    An operand given as an int w instead of a tensor is a per-call [M, w] row-major operand (a residual):
+    its address follows the other arguments, `__call__(x_ptr, m, x_row, out_ptr, stream, r_ptr)`.
     Calls through one PreparedCall are serialised by its lock (the block is shared).
     """
 
-    __slots__ = ("fn", "block", "lock", "_x_data", "_x_rows", "_x_row", "_o_data", "_o_rows", "_stream")
+    __slots__ = ("fn", "block", "lock", "_x_data", "_x_rows", "_x_row", "_o_data", "_o_rows", "_stream", "_rows_ops")
 
     def __init__(self, fn: KernelFunction, wt, operands: tuple, order: tuple[str, ...], n_out: int) -> None:
         import torch
 
         self.fn = fn
         it = iter(operands)
-        described, x_at, o_at = [], -1, -1
+        described, x_at, o_at, row_at = [], -1, -1, []
         for i, name in enumerate(order):
             if name == "x":  # a placeholder [1, K] row-major like wt's device and dtype; rewritten per call
                 described.append(("t", 0, *_describe(wt)[2:5], (1, wt.shape[0]), (wt.shape[0], 1)))
@@ -287,16 +289,21 @@ class PreparedCall:
                 described.append(("i", 0))
             else:
                 t = next(it)
+                if isinstance(t, int):  # per call: [M, t] rows t apart, like out
+                    described.append(("t", 0, *_describe(wt)[2:5], (1, t), (t, 1)))
+                    row_at.append(i)
+                    continue
                 assert isinstance(t, torch.Tensor), name
                 described.append(_describe(t))
         self.block = b = ArgBlock(described)
+        self._rows_ops = tuple((b.slots[(i, "data")], b.slots[(i, "shape0")]) for i in row_at)
         self.lock = threading.Lock()
         self._x_data, self._x_rows, self._x_row = b.slots[(x_at, "data")], b.slots[(x_at, "shape0")], \
             b.slots[(x_at, "stride0")]
         self._o_data, self._o_rows = b.slots[(o_at, "data")], b.slots[(o_at, "shape0")]
         self._stream = b.stream_word + 1
 
-    def __call__(self, x_ptr: int, m: int, x_row: int, out_ptr: int, stream: int) -> None:
+    def __call__(self, x_ptr: int, m: int, x_row: int, out_ptr: int, stream: int, *row_ptrs: int) -> None:
         b = self.block
         buf = b.buf
         fn = self.fn
@@ -308,6 +315,10 @@ class PreparedCall:
             buf[self._o_rows] = m
             buf[self._stream] = stream
             buf[b.stream_word] = fn._stream_kind
+            if row_ptrs:
+                for (data, rows), ptr in zip(self._rows_ops, row_ptrs):
+                    buf[data] = ptr
+                    buf[rows] = m
             if fn._call(None, b.args_address, b.num_args, b.result_address) != 0:
                 fn._failed(b)
 

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
+from . import eager_epilogues as _eager_fused
 from .eager import linear as _eager_linear
 from .table import supported_dtype
 
@@ -219,7 +220,8 @@ def fusable_mlp(module: nn.Module, shapes) -> bool:
 
 
 def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
-    return self.down_proj(torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.aotgemm_gate_up))
+    # eager: the op's decisions without the dispatcher (runtime/eager_epilogues.py); traced or compiled: the op
+    return self.down_proj(_eager_fused.swiglu(self, x))
 
 
 _fused_subclasses: dict[type, type] = {}
@@ -269,8 +271,7 @@ def fuse_mlp(module: nn.Module) -> None:
 
 def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     """residual + self.forward(x), with the add in down_proj's GEMM (aotgemm_linear_residual)."""
-    h = torch.ops.aotgemm.aotgemm_linear_swiglu(x, self.aotgemm_gate_up)
-    return torch.ops.aotgemm.aotgemm_linear_residual(h, self.down_proj.weight, residual)
+    return _eager_fused.residual(self, _eager_fused.swiglu(self, x), residual)
 
 
 # --- decoder layers: `residual + self.mlp(hidden_states)` into down_proj's GEMM -----------------------

@@ -1,0 +1,169 @@
+"""The fused MLP modules' eager path: aotgemm_linear_swiglu / aotgemm_linear_residual without the dispatcher.
+
+What runtime/eager.py does for a patched nn.Linear, for the two calls a fused
+SwiGLU MLP makes (patch.fuse_mlp): in eager mode the module does not call
+`torch.ops.aotgemm.aotgemm_linear_swiglu` / `_residual` (Python ops: the
+dispatcher, their Python autograd kernel and redispatch, `_check`, the rule's
+arguments and the kernel's argument conversion, every call). Each module keeps,
+per op, a memo from the signature of its tensor inputs (x, and the residual:
+shape, strides, dtype, device, address modulo the largest alignment a kernel of
+the table asks for) to what the op decided (`epilogue_ops.decision`, the one
+application of the rule) and, for a hit, a `PreparedCall` with the weight (and
+for the residual its per-call rows) in place. Misses go the op's way
+(`epilogue_ops._miss`: counted, logged once, cuBLAS + the unfused epilogue), so
+decisions, results, counters and logs are the op's. Under torch.compile /
+export / FX or jit tracing, with autograd recording, with a dispatch mode or a
+tensor subclass, the op itself is called, so graphs still hold it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..epilogues import epilogue
+from . import epilogue_ops, ops
+from .eager import _MEMO_LIMIT, ModuleMemo, is_eager
+from .ffi import KernelFunction
+from .table import call_epilogue, call_order
+
+SWIGLU_OP, RESIDUAL_OP = "aotgemm_linear_swiglu", "aotgemm_linear_residual"
+_linear = torch.nn.functional.linear
+_Tensor = torch.Tensor
+
+
+class EpilogueServed:
+    """A hit's recipe for one signature: the prepared kernel call, the output's shape, the epilogue's
+    unfused form when the identity kernel serves the GEMM, and the counter key."""
+
+    __slots__ = ("call", "generic", "m", "x_row", "out_shape", "unfused", "count_key", "cuda_index", "n")
+
+    def __init__(self, c: epilogue_ops.EpilogueDecision, name: str, x: torch.Tensor, prepared) -> None:
+        ep = epilogue(name)
+        fused = c.used == name
+        self.call = prepared
+        self.generic = c.route.fn, c.used
+        self.m, self.x_row, self.n = c.m, c.x_row, c.n
+        self.out_shape = (*x.shape[:-1], ep.output_n(c.n) if fused else c.n)
+        self.unfused = None if fused else ep.unfused
+        self.count_key = (c.dt, c.n, c.k, c.bucket, ops.HIT, name)
+        self.cuda_index = x.device.index if x.device.type == "cuda" else None
+
+
+class EpilogueMissed:
+    """A miss's arguments to epilogue_ops._miss, and its counter key (also the key it is logged under)."""
+
+    __slots__ = ("args", "key")
+
+    def __init__(self, c: epilogue_ops.EpilogueDecision, name: str) -> None:
+        self.args = (c.dt, c.n, c.k, c.bucket, c.reason)
+        self.key = (c.dt, c.n, c.k, c.bucket, c.reason.text, name)
+
+
+def _memo(module, attr: str, weight):
+    """The module's memo for one op (`attr`), rebuilt when the active table or the weight changes."""
+    d = ops._active
+    memo = module.__dict__.get(attr)
+    w_ptr = weight.data_ptr()
+    if memo is None or memo.dispatch is not d or memo.weight is not weight or memo.w_ptr != w_ptr:
+        memo = module.__dict__[attr] = ModuleMemo(d, weight, w_ptr, None, 0)
+    return memo
+
+
+def _plan(memo: ModuleMemo, op: str, x: torch.Tensor, operands: dict):
+    """What to do for this signature: an EpilogueServed, an EpilogueMissed, or None (the op raises its error)."""
+    weight = memo.weight
+    try:
+        epilogue_ops._check(op, x, weight, operands)
+    except Exception:
+        return None
+    name = epilogue_ops.OPS[op]
+    c = epilogue_ops.decision(op, memo.dispatch, x, weight, operands)
+    if c.reason is not ops.Reason.HIT:
+        return EpilogueMissed(c, name)
+    fn = c.route.fn
+    prepared = None
+    if isinstance(fn, KernelFunction):
+        key = (c.route.symbol, c.used)
+        prepared = memo.prepared.get(key)
+        if prepared is None:
+            if memo.wt is None:
+                memo.wt = weight.t()
+            order = call_order(c.used)
+            # the epilogue's [M, N] operands (a residual) change every call: passed per call, rows N apart
+            per_call = tuple(c.n for o in order if o in operands) if c.used == name else ()
+            n_out = epilogue(c.used).output_n(c.n)
+            prepared = memo.prepared[key] = fn.prepared(memo.wt, per_call, order, n_out)
+    return EpilogueServed(c, name, x, prepared)
+
+
+def _run(s: EpilogueServed, memo: ModuleMemo, x: torch.Tensor, x_ptr: int, operands: dict, r) -> torch.Tensor:
+    """Serve a hit: the kernel into a fresh output, then (identity kernel) the epilogue in torch; count it."""
+    out = x.new_empty(s.out_shape)
+    stream = 0 if s.cuda_index is None else ops._raw_stream(s.cuda_index)
+    fused = s.unfused is None
+    if s.call is not None:
+        if fused and r is not None:
+            s.call(x_ptr, s.m, s.x_row, out.data_ptr(), stream, r.data_ptr())
+        else:
+            s.call(x_ptr, s.m, s.x_row, out.data_ptr(), stream)
+    else:  # a stand-in kernel (tests): the op's call convention with tensors
+        fn, used = s.generic
+        m, n, k = s.m, s.n, x.shape[-1]
+        args = {o: t.as_strided((m, n), (n, 1)) for o, t in operands.items()} if fused else {}
+        call_epilogue(fn, used, x.as_strided((m, k), (s.x_row, 1)), memo.weight, out.view(m, -1), args, stream)
+    if not fused:
+        out = s.unfused(out, **operands)
+    ops._count(s.count_key)
+    return out
+
+
+def _missed(s: EpilogueMissed, op: str, x, weight, operands: dict) -> torch.Tensor:
+    if s.key in ops._logged:  # already logged: count it and serve it, as epilogue_ops._miss does
+        ops._count(s.key)
+        return epilogue(s.key[5]).unfused(_linear(x, weight), **operands)
+    return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
+
+
+def swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """aotgemm_linear_swiglu(x, module.aotgemm_gate_up), served and counted exactly as the op would."""
+    weight = module.aotgemm_gate_up
+    if not is_eager(x, weight, None):
+        return torch.ops.aotgemm.aotgemm_linear_swiglu(x, weight)
+    memo = _memo(module, "_aotgemm_memo_swiglu", weight)
+    x_ptr = x.data_ptr()
+    sig = (x.shape, x.stride(), x.dtype, x.device, x_ptr % memo.align)
+    plans = memo.plans
+    s = plans.get(sig)
+    if s is None:
+        if len(plans) >= _MEMO_LIMIT:
+            plans.clear()
+        s = plans[sig] = _plan(memo, SWIGLU_OP, x, {})
+        if s is None:
+            return epilogue_ops.linear_swiglu(x, weight)  # it raises the input error
+    if type(s) is EpilogueServed:
+        return _run(s, memo, x, x_ptr, {}, None)
+    return _missed(s, SWIGLU_OP, x, weight, {})
+
+
+def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """aotgemm_linear_residual(x, module.down_proj.weight, r), served and counted exactly as the op would."""
+    weight = module.down_proj.weight
+    if type(r) is not _Tensor or not is_eager(x, weight, r):
+        return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, r)
+    memo = _memo(module, "_aotgemm_memo_residual", weight)
+    x_ptr = x.data_ptr()
+    sig = (x.shape, x.stride(), x.dtype, x.device, x_ptr % memo.align,
+           r.shape, r.stride(), r.dtype, r.device, r.data_ptr() % memo.align)
+    plans = memo.plans
+    s = plans.get(sig)
+    operands = {"residual": r}
+    if s is None:
+        if len(plans) >= _MEMO_LIMIT:
+            plans.clear()
+        s = plans[sig] = _plan(memo, RESIDUAL_OP, x, operands)
+        if s is None:
+            return epilogue_ops.linear_residual(x, weight, r)  # it raises the input error
+    if type(s) is EpilogueServed:
+        return _run(s, memo, x, x_ptr, operands, r)
+    return _missed(s, RESIDUAL_OP, x, weight, operands)
+
