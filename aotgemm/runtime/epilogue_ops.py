@@ -23,15 +23,14 @@ output is N/2 wide). Names repeat the namespace for the AOTI shim's name
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import torch
 
-from ..dispatch_rule import Device, Reason, decide, operand_contiguous, rows
+from ..dispatch_rule import Reason, decide, operand_contiguous, rows
 from ..epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU, epilogue
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, LINEAR, bucket_for
+from ..problem import DTYPE_BYTES, LINEAR
 from . import ops
 from .log import get_logger
 from .table import call_epilogue, dtype_name
@@ -104,13 +103,9 @@ def decision(op: str, d, x: torch.Tensor, weight: torch.Tensor, operands: dict[s
     if d is None:
         return EpilogueDecision(Reason.NOT_LOADED, dt, n, k, None)
     shape = x.shape
-    m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
-    bucket = bucket_for(m, d.buckets) if d.buckets else None
+    m, bucket = ops.rows_and_bucket(d, shape)
     dev = x.device
-    if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
-        device = Device.SERVED
-    else:
-        device = Device.CPU if dev.type == "cpu" else Device.OTHER
+    device = ops.device_of(d, dev)
     route, used = d.table.get((dt, LINEAR, name, n, k, bucket)), name
     if route is None:  # no entry for the epilogue's problem: the plain GEMM's, the epilogue after it
         route, used = d.table.get((dt, LINEAR, IDENTITY, n, k, bucket)), IDENTITY

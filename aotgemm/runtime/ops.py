@@ -153,6 +153,12 @@ def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
     return torch.nn.functional.linear(x, weight, bias)
 
 
+def rows_and_bucket(d: Dispatch, shape) -> tuple[int, int | None]:
+    """M (x's rows: all but its last dimension) and the bucket of table `d` that serves it."""
+    m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
+    return m, (bucket_for(m, d.buckets) if d.buckets else None)
+
+
 def device_of(d: Dispatch, dev: torch.device) -> Device:
     """Where `dev` is relative to the device the active bundle serves (the rule's `device`)."""
     if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):
@@ -241,8 +247,7 @@ def decision(d: Dispatch | None, x: torch.Tensor, weight: torch.Tensor, bias: to
     if d is None:
         return Decision(Reason.NOT_LOADED, dt, n, k, None)
     shape = x.shape
-    m = shape[0] if len(shape) == 2 else math.prod(shape[:-1])
-    bucket = bucket_for(m, d.buckets) if d.buckets else None
+    m, bucket = rows_and_bucket(d, shape)
     dev = x.device
     device = device_of(d, dev)
     route, epilogue = _lookup(d, dt, n, k, bucket, bias is not None)

@@ -26,7 +26,7 @@ import torch
 from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_form
 from ..epilogues import SCALE_ROW, epilogue as epilogue_of
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, bucket_for, output_dtype, torch_dtype
+from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, output_dtype, torch_dtype
 from . import ops
 from .table import call_epilogue
 
@@ -90,7 +90,7 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     if d is None:
         ops.count_miss(dt, n, k, None, Reason.NOT_LOADED, "scaled_mm")
         return fallback(x, mat2, scale_a, scale_b, epilogue)
-    bucket = bucket_for(m, d.buckets) if d.buckets else None
+    _, bucket = ops.rows_and_bucket(d, x.shape)
     route = None if epilogue is None else d.table.get((dt, LINEAR, epilogue, n, k, bucket))
     w = mat2.t()  # the [N, K] weight the kernel's wt operand is the transpose of
     row = epilogue == SCALE_ROW
