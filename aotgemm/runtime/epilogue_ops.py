@@ -46,15 +46,8 @@ SCHEMAS = {
 def _check(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> None:
     """Raise UnsupportedInput (one line: what is wrong, what to do) unless the call is well formed."""
     where = f"aotgemm::{op}"
-    if weight.dim() != 2:
-        raise UnsupportedInput(f"{where}: weight must be 2-D [N, K], got shape {tuple(weight.shape)}")
+    ops.check_x_and_weight(where, x, weight)
     n, k = weight.shape
-    if x.dim() < 1 or x.shape[-1] != k:
-        raise UnsupportedInput(f"{where}: x has shape {tuple(x.shape)} but weight is [N={n}, K={k}]; "
-                               f"x's last dimension must be K={k}")
-    if x.dtype != weight.dtype or x.device != weight.device:
-        raise UnsupportedInput(f"{where}: x is {x.dtype} on {x.device} but weight is {weight.dtype} on "
-                               f"{weight.device}; they must match")
     if op == "aotgemm_linear_swiglu" and n % 2:
         raise UnsupportedInput(f"{where}: weight must be [gate; up] stacked along N (an even N), got N={n}; "
                                "concatenate the gate and up weights with torch.cat([w_gate, w_up])")

@@ -167,18 +167,24 @@ def device_of(d: Dispatch, dev: torch.device) -> Device:
 
 
 # --- validation -------------------------------------------------------------------
-def check_inputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
-    """Raise UnsupportedInput unless (x, weight, bias) is a well-formed nn.Linear call."""
+def check_x_and_weight(where: str, x: torch.Tensor, weight: torch.Tensor) -> None:
+    """Raise UnsupportedInput (one line, naming op `where`) unless x [..., K] and weight [N, K] go together."""
     if weight.dim() != 2:
-        raise UnsupportedInput(f"aotgemm::aotgemm_linear: weight must be 2-D [N, K], got shape {tuple(weight.shape)}")
+        raise UnsupportedInput(f"{where}: weight must be 2-D [N, K], got shape {tuple(weight.shape)}")
     n, k = weight.shape
     if x.dim() < 1 or x.shape[-1] != k:
-        raise UnsupportedInput(f"aotgemm::aotgemm_linear: x has shape {tuple(x.shape)} but weight is [N={n}, K={k}]; "
+        raise UnsupportedInput(f"{where}: x has shape {tuple(x.shape)} but weight is [N={n}, K={k}]; "
                                f"x's last dimension must be K={k}")
     if x.dtype != weight.dtype:
-        raise UnsupportedInput(f"aotgemm::aotgemm_linear: x is {x.dtype} but weight is {weight.dtype}; they must match")
+        raise UnsupportedInput(f"{where}: x is {x.dtype} but weight is {weight.dtype}; they must match")
     if x.device != weight.device:
-        raise UnsupportedInput(f"aotgemm::aotgemm_linear: x is on {x.device} but weight is on {weight.device}")
+        raise UnsupportedInput(f"{where}: x is on {x.device} but weight is on {weight.device}; they must match")
+
+
+def check_inputs(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+    """Raise UnsupportedInput unless (x, weight, bias) is a well-formed nn.Linear call."""
+    check_x_and_weight("aotgemm::aotgemm_linear", x, weight)
+    n = weight.shape[0]
     if bias is not None:
         if bias.dim() != 1 or bias.shape[0] != n:
             raise UnsupportedInput(f"aotgemm::aotgemm_linear: bias must have shape [N={n}], got {tuple(bias.shape)}")
