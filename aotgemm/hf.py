@@ -26,6 +26,7 @@ as vLLM requires. MoE, MLA and other architectures are out of scope.
 from __future__ import annotations
 
 import json
+import re
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -148,6 +149,12 @@ def manifest_from_hf_file(
         raise ManifestError(f"{where}: line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}); {hint}") from None
     except RecursionError:
         raise ManifestError(f"{where}: JSON nested too deeply; {hint}") from None
+    if name is None and isinstance(cfg, dict) and not cfg.get("_name_or_path"):
+        # No name in the config: the file's ("qwen3-4b-config.json" -> "qwen3-4b"), or its folder's
+        # for a plain config.json, so manifests and bundles say which model they are.
+        p = Path(path).resolve()
+        base = p.parent.name if p.stem.lower() == "config" else re.sub(r"[-_.]?config$", "", p.stem, flags=re.I)
+        name = _default_name({"_name_or_path": base}, tp)
     return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where, fuse=fuse)
 
 

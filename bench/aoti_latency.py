@@ -12,7 +12,10 @@ Rows (each in a FRESH process; TTFO from the process's first line to the first o
                       AOTInductor ones in their own processes, loaded with run_single_threaded=True (the
                       runner's mode for graph capture). A capture that fails is reported with its error.
 Latency: median of --iters runs timed with CUDA events (one forward each), per M in --ms; graph rows time
-replays the same way. Bundle hits per M: aotgemm.runtime.stats() (eager-patched) or aotgemm.aoti.counters()
+replays the same way. Those rows run one after another, so clock drift between processes shows in their
+ratios (up to ~4% at M=2048 on the H200); the comparison to read is the "interleaved" table: one more
+process holding all four forms, their trials alternating (--trials rounds of one forward each per M),
+median and p10-p90 per form, and the ratios eager/eager-patched and aoti/aoti-bundle with their spread. Bundle hits per M: aotgemm.runtime.stats() (eager-patched) or aotgemm.aoti.counters()
 (aoti-bundle) over one forward, "hits/GEMM calls". Every row's output at M=16 is compared with eager's
 (relative Frobenius error). The host-overhead table comes from bench/runtime_overhead.py (same bundle).
 The two packages compile in parallel (CXX=/usr/bin/g++ by default); the whole run takes ~3-4 minutes on the
@@ -88,6 +91,48 @@ def _hits(args):
 
         return (lambda: (aoti.counters()["hits"], aoti.counters()["calls"])), aoti.reset_counters
     return None, None
+
+
+def paired(args) -> dict:
+    """The four forms in one process, their trials interleaved: latency per M with its spread."""
+    import statistics
+
+    import torch
+
+    sys.path.insert(0, str(REPO))
+    import aotgemm.aoti as aoti
+    import aotgemm.runtime as rt
+    from aotgemm.aoti import testing
+
+    dev = args.device
+    model = testing.llama_block_lm_head(dev, seed=SEED, **_dims(args))
+    rt.load(args.bundle, strict=dev == "cuda")
+    patched = testing.llama_block_lm_head(dev, seed=SEED, **_dims(args))
+    rt.patch(patched)
+    plain, bundle = args.package.split(os.pathsep)
+    fns = {"eager": model, "eager-patched": patched, "aoti": torch._inductor.aoti_load_package(plain),
+           "aoti-bundle": aoti.load(bundle)}
+    out: dict = {}
+    with torch.no_grad():
+        for m in (int(v) for v in args.ms.split(",")):
+            x = testing.deterministic_input((m, _hidden(args)), torch.bfloat16, dev)
+            times: dict = {k: [] for k in fns}
+            for fn in fns.values():
+                for _ in range(3):
+                    fn(x)
+            _sync(dev)
+            for _ in range(args.trials):
+                for k, fn in fns.items():
+                    times[k].append(_median_ms(lambda: fn(x), 1, dev))
+            row = {}
+            for k, t in times.items():
+                t = sorted(t)
+                row[k] = {"median_ms": statistics.median(t), "p10_ms": t[len(t) // 10], "p90_ms": t[-1 - len(t) // 10]}
+            for slow, fast in (("eager", "eager-patched"), ("aoti", "aoti-bundle")):
+                r = sorted(a / b for a, b in zip(times[slow], times[fast]))  # per trial: the pair ran back to back
+                row[f"{slow}/{fast}"] = {"median": statistics.median(r), "p10": r[len(r) // 10], "p90": r[-1 - len(r) // 10]}
+            out[str(m)] = row
+    return {"config": "interleaved", "trials": args.trials, "latency": out}
 
 
 def worker(args) -> dict:
@@ -273,6 +318,21 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def interleaved_table(r: dict) -> str:
+    if "error" in r:
+        return "interleaved: " + r["error"][-600:]
+    forms = ("eager", "eager-patched", "aoti", "aoti-bundle")
+    lines = [f"interleaved in one process ({r['trials']} trials per M, the four forms alternating; median (p10-p90) ms "
+             "of one forward; ratios per trial, >1: aotgemm faster)",
+             f"{'M':>5s} " + " ".join(f"{f:>21s}" for f in forms) + f" {'eager/patched':>21s} {'aoti/aoti-bundle':>21s}"]
+    for m, row in r["latency"].items():
+        cells = [f"{row[f]['median_ms']:.3f} ({row[f]['p10_ms']:.3f}-{row[f]['p90_ms']:.3f})" for f in forms]
+        ratios = [f"{row[k]['median']:.3f}x ({row[k]['p10']:.3f}-{row[k]['p90']:.3f})"
+                  for k in ("eager/eager-patched", "aoti/aoti-bundle")]
+        lines.append(f"{m:>5s} " + " ".join(f"{c:>21s}" for c in cells + ratios))
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", default=os.environ.get("AOTGEMM_TEST_BUNDLE"))
@@ -280,6 +340,7 @@ def main() -> None:
     ap.add_argument("--ms", default="1,16,128,2048")
     ap.add_argument("--graph-ms", default="1,16,128")
     ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--trials", type=int, default=40, help="interleaved trials per M (the interleaved table)")
     ap.add_argument("--cxx", default=os.environ.get("CXX") or "/usr/bin/g++")
     ap.add_argument("--work", type=Path, default=None, help="folder for packages and caches (default: a temporary one)")
     ap.add_argument("--skip-aoti", action="store_true", help="eager rows only")
@@ -290,6 +351,9 @@ def main() -> None:
     ap.add_argument("--compile", help=argparse.SUPPRESS)
     ap.add_argument("--package", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker == "interleaved":
+        print(json.dumps(paired(args)))
+        return
     if args.worker:
         print(json.dumps(worker(args)))
         return
@@ -329,6 +393,13 @@ def main() -> None:
     report["rows"] = run_rows(args, packages)
     compare_outputs(args, report["rows"])
     text = table(report)
+    if "plain" in packages and "bundle" in packages:
+        cmd = _me(args, "--worker", "interleaved", "--trials", str(args.trials), "--package",
+                  os.pathsep.join((packages["plain"], packages["bundle"])))
+        p = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.work, "interleaved", True), timeout=300)
+        r = _json_of(p, "interleaved")
+        report["interleaved"] = r
+        text += "\n\n" + interleaved_table(r)
     if not args.skip_overhead and args.device == "cuda":
         p = subprocess.run([sys.executable, str(REPO / "bench" / "runtime_overhead.py"), "--bundle", args.bundle,
                             "--repeats", "3", "--out", str(args.work / "overhead.json")], capture_output=True,

@@ -27,6 +27,7 @@ if has inplace; then
   python3 -m aotgemm.cli bench "$res/inplace/llama-3.1-8b.agb" -o "$res/inplace/bench" > "$res/inplace/bench.log" 2>&1
   echo "inplace bench rc=$?"; grep -E "^geomean" "$res/inplace/bench.log"
 fi
+tuned() { for d in "$res/tuned" "$bundles"; do [ -e "$d/$1.agb" ] && { echo "$d/$1.agb"; return; }; done; }
 for b in "$bundles"/*.agb; do
   name=$(basename "$b" .agb)
   if has tune; then
@@ -34,13 +35,12 @@ for b in "$bundles"/*.agb; do
       > "$res/tuned/$name.tune.log" 2>&1; echo "tune $name rc=$?"; grep -E "^wrote|wall" "$res/tuned/$name.tune.log"
   fi
   if has bench && [[ $name == ${BENCH_ONLY:-*} ]]; then  # BENCH_ONLY: a glob of the bundle names to bench
-    for run in 1 2; do
-      python3 -m aotgemm.cli bench "$res/tuned/$name.agb" -o "$res/bench/run$run" > "$res/bench/$name.run$run.log" 2>&1
+    for run in ${BENCH_RUNS:-1 2}; do  # BENCH_RUNS: which of the two runs (a run split over two device calls)
+      python3 -m aotgemm.cli bench "$(tuned "$name")" -o "$res/bench/run$run" > "$res/bench/$name.run$run.log" 2>&1
       echo "bench $name run$run rc=$?"; grep -E "^geomean" "$res/bench/$name.run$run.log"
     done
   fi
 done
-tuned() { for d in "$res/tuned" "$bundles"; do [ -e "$d/$1.agb" ] && { echo "$d/$1.agb"; return; }; done; }
 # mlp / block: the fused Llama-3.1-8B MLP and decoder layer (issue 13); latency: the Llama block under
 # eager, eager-patched, AOTInductor and AOTInductor + bundle (issue 12). Each uses the tuned bundle when this
 # run tuned one, else the one in BUNDLE_DIR (already tuned, e.g. carried back from an earlier run).

@@ -4,8 +4,9 @@ and a fresh process runs the package through their C shims.
 The block is `x + down(silu(x Wg^T) * (x Wu^T))` with two separate weights (the rewrite concatenates
 them into one constant). The bundle's "kernel library" is the CPU TVM-FFI test library (fused swiglu
 and residual kernels); its swiglu entry of bucket 16 is cuBLAS, so that bucket takes the shim's
-unfused path (mm, then silu * mul through the dispatcher). One AOTInductor compile (about 20 s on
-2 cores).
+unfused path (mm, then silu * mul through the dispatcher): the package is compiled with
+fold_slow_fallbacks=True, without which SwiGLU would stay Inductor's (test_runtime_epilogues checks that
+rule). One AOTInductor compile (about 20 s on 2 cores).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def test_package_serves_swiglu_and_residual_from_the_bundle(tmp_path):
     torch.manual_seed(0)
     model = Block(False).eval()
     torch.save(model.state_dict(), tmp_path / "w.pt")
-    pkg = aoti.compile(model, (torch.randn(2, 5, 64, dtype=torch.bfloat16),), bundle, tmp_path / "block.pt2")
+    pkg = aoti.compile(model, (torch.randn(2, 5, 64, dtype=torch.bfloat16),), bundle, tmp_path / "block.pt2",
+                       fold_slow_fallbacks=True)
     routed = aoti.package_info(pkg).routed
     assert sorted((r.epilogue, r.n, r.k) for r in routed) == [("residual_add", 64, 128), ("swiglu", 256, 64)]
 

@@ -293,7 +293,9 @@ def test_shipped_fp8_manifests_are_their_models_layers_in_fp8(stem):
     repo = Path(__file__).resolve().parents[1]
     fp8, bf16 = load_manifest(repo / "manifests" / f"{stem}-fp8.toml"), load_manifest(repo / "manifests" / f"{stem}.toml")
     assert fp8.dtypes == (FP8,) and fp8.scales == "tensor" and fp8.m_buckets == bf16.m_buckets
-    assert [(x.name, x.n, x.k, x.count) for x in fp8.layers] == [(x.name, x.n, x.k, x.count) for x in bf16.layers]
+    # every layer but the lm_head, which fp8 recipes keep in bf16
+    assert [(x.name, x.n, x.k, x.count) for x in fp8.layers] == [(x.name, x.n, x.k, x.count) for x in bf16.layers
+                                                                 if x.name != "lm_head"]
     assert {x.problem(FP8).epilogue for x in fp8.layers} == {SCALE_TENSOR}
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from aotgemm.cli import main
 from aotgemm.errors import ManifestError
-from aotgemm.hf import manifest_from_hf_config
+from aotgemm.hf import manifest_from_hf_config, manifest_from_hf_file
 from aotgemm.manifest import DEFAULT_M_BUCKETS, LayerSpec, Manifest, load_manifest, parse_manifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +202,7 @@ def test_cli_from_hf_writes_a_file_that_check_accepts(tmp_path):
     assert load_manifest(out).layers == load_manifest(REPO / "manifests" / "llama-3.1-8b.toml").layers
     result = runner.invoke(main, ["manifest", "check", str(out), str(REPO / "manifests" / "llama-3.1-8b.toml")])
     assert result.exit_code == 0, result.output
-    assert result.stdout == (f"{out}: OK: model, 5 layer(s), 14 bucket(s)\n"
+    assert result.stdout == (f"{out}: OK: llama-3.1-8b, 5 layer(s), 14 bucket(s)\n"
                              f"{REPO / 'manifests' / 'llama-3.1-8b.toml'}: OK: llama-3.1-8b, 5 layer(s), 14 bucket(s)\n")
 
 
@@ -278,3 +278,15 @@ def test_cli_from_hf_no_fuse_writes_plain_layers():
     assert fused.exit_code == plain.exit_code == 0, fused.output + plain.output
     assert fused.stdout.count('epilogue = "residual_add"') == 2 and fused.stdout.count('epilogue = "swiglu"') == 1
     assert "epilogue" not in plain.stdout
+
+
+def test_a_config_file_without_a_model_name_names_the_manifest_after_the_file(tmp_path):
+    # the shipped example configs carry no _name_or_path: the manifest is named after the file, or after the
+    # folder of a plain config.json, with the tensor-parallel degree
+    m = manifest_from_hf_file(REPO / "examples" / "hf" / "qwen2.5-32b-config.json", tp=4)
+    assert m.model == "qwen2.5-32b-tp4"
+    folder = tmp_path / "Qwen3-4B"
+    folder.mkdir()
+    (folder / "config.json").write_text((REPO / "examples" / "hf" / "qwen3-4b-config.json").read_text())
+    assert manifest_from_hf_file(folder / "config.json", tp=1).model == "Qwen3-4B"
+    assert manifest_from_hf_file(folder / "config.json", tp=1, name="mine").model == "mine"

@@ -287,3 +287,40 @@ def test_rewrite_leaves_near_misses_alone(tmp_path, kind):
     routed = route_exported_program(ep, set(), epilogue_coverage(bf))
     assert routed == [] and "aotgemm" not in ep.graph_module.code
     assert torch.equal(ep.module()(x), model(x))
+
+
+def test_rewrite_folds_swiglu_only_within_the_m_range_its_kernels_serve(tmp_path):
+    """swiglu's fallback is slower than Inductor's fused silu*mul (Epilogue.cheap_fallback), so a package
+    folds it only when the bundle's kernels serve every M the graph admits; residual_add folds at any M."""
+    from torch.export import Dim
+
+    served = tuple(b for b in testing.TEST_BUCKETS if b <= 16)
+    cublas = {("bfloat16", "swiglu", 256, 64, b) for b in testing.TEST_BUCKETS if b > 16}
+    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"), cublas=cublas)
+    fusable = epilogue_coverage(bf)
+    assert fusable[("bfloat16", "swiglu", 256, 64)] == max(served)
+    assert fusable[("bfloat16", "residual_add", 64, 128)] == float("inf")
+    x = torch.randn(4, 64, dtype=bf16)
+    for max_m, folded in ((1 << 16, ["residual_add"]), (max(served), ["residual_add", "swiglu"]),
+                          (max(served) + 1, ["residual_add"])):
+        model = Block(True).eval()
+        ep = torch.export.export(model, (x,), dynamic_shapes=({0: Dim("m", min=1, max=max_m)},))
+        routed = route_exported_program(ep, set(), fusable)
+        assert sorted(r.epilogue for r in routed) == folded, max_m
+        assert torch.equal(ep.module()(x), model(x))
+    ep = torch.export.export(Block(True).eval(), (x,))  # static M = 4: served
+    assert sorted(r.epilogue for r in route_exported_program(ep, set(), fusable)) == ["residual_add", "swiglu"]
+
+
+def test_swiglu_without_a_kernel_runs_the_unfused_mlps_kernels():
+    """A call no kernel serves computes silu(x Wg^T) * (x Wu^T) from the halves' GEMMs: the unfused MLP's
+    result exactly (same GEMMs on contiguous outputs), and the fused form's within bf16 rounding."""
+    torch.manual_seed(0)
+    x, w = torch.randn(7, 64, dtype=bf16), torch.randn(256, 64, dtype=bf16) / 8
+    ep = epilogue("swiglu")
+    got = ep.linear_unfused(x, w)
+    assert torch.equal(got, F.silu(F.linear(x, w[:128])) * F.linear(x, w[128:]))
+    ref = ep.reference(x, w)
+    assert ((got.float() - ref).norm() / ref.norm()).item() < 1e-2
+    assert torch.equal(epilogue("residual_add").linear_unfused(x, w, residual=torch.ones(7, 256, dtype=bf16)),
+                       F.linear(x, w) + 1)

@@ -35,6 +35,7 @@ runtime's table key. Only kernels and entries of layout "linear" are written
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ from ..bundle import CUBLAS, BundleFile
 from ..bundle.format import HEADER_SIZE
 from .errors import PackageError
 from ..gpus import gpu_model
-from ..epilogues import BIAS, IDENTITY
+from ..epilogues import BIAS, IDENTITY, epilogue
 from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
@@ -88,15 +89,43 @@ def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, in
     return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR and d.kernel != CUBLAS}
 
 
-def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, str, int, int]]:
-    """(dtype, epilogue, n, k) of every epilogue problem (not identity or bias) that `target` (None: any)
-    serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds into one op, and the
-    fp8 torch._scaled_mm calls it routes (their scales' form picks the scale epilogue: scale_tensor,
-    scale_row). Where the bundle has no such kernel, the GEMM and its epilogue stay as they are (Inductor
-    fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
-    targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
-    return {(d.dtype, d.epilogue, d.n, d.k) for t in targets for d in t.dispatch
-            if d.layout == LINEAR and d.kernel != CUBLAS and d.epilogue not in (IDENTITY, BIAS)}
+def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tuple[str, str, int, int], float]:
+    """(dtype, epilogue, n, k) -> the largest M up to which the rewrite may fold that epilogue problem
+    (not identity or bias), for every one that `target` (None: any) serves with a bundle kernel in some
+    bucket: the epilogue patterns the rewrite folds into one op, and the fp8 torch._scaled_mm calls it
+    routes (their scales' form picks the scale epilogue: scale_tensor, scale_row).
+
+    The limit is math.inf for an epilogue whose fallback costs no more than Inductor's kernels
+    (Epilogue.cheap_fallback); for the others (swiglu) it is the largest M such that every M from 1 to
+    it is served by a kernel (every bucket up to it has one): above it, a folded call would pay the
+    slower fallback. Where the bundle has no such kernel, the GEMM and its epilogue stay as they are
+    (Inductor fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
+    buckets = tuple(bundle.index.m_buckets)
+    served: dict[tuple[str, str, int, int], dict[int, bool]] = {}
+    for t in bundle.index.targets:
+        if target is not None and t.gpu != target:
+            continue
+        for d in t.dispatch:
+            if d.layout == LINEAR and d.epilogue not in (IDENTITY, BIAS):
+                by_bucket = served.setdefault((d.dtype, d.epilogue, d.n, d.k), {})
+                by_bucket[d.m_bucket] = by_bucket.get(d.m_bucket, False) or d.kernel != CUBLAS
+    out = {}
+    for key, by_bucket in served.items():
+        if not any(by_bucket.values()):
+            continue
+        if epilogue(key[1]).cheap_fallback:
+            out[key] = math.inf
+            continue
+        limit = 0.0
+        for b in buckets:  # bucket_for: M goes to the smallest bucket >= M, beyond the last to the last
+            if not by_bucket.get(b):
+                break
+            limit = b
+        else:
+            limit = math.inf
+        if limit:
+            out[key] = limit
+    return out
 
 
 @dataclass

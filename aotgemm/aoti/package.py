@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -127,6 +128,7 @@ def compile(  # noqa: A001 - the public name the project asks for
     embed_native: bool = True,
     cxx: str | None = None,
     inductor_configs: dict[str, Any] | None = None,
+    fold_slow_fallbacks: bool = False,
 ) -> str:
     """Compile a model into an AOTInductor package whose covered GEMMs run the bundle's kernels.
 
@@ -138,7 +140,11 @@ def compile(  # noqa: A001 - the public name the project asks for
     records its SHA-256 and index SHA-256 either way. `embed_native`: store
     the libaotgemm_aoti built here as `aotgemm/libaotgemm_aoti.aotgemm-native`, so
     a serving machine needs no compiler and no cache folder. `cxx`: the C++ compiler
-    for the package and libaotgemm_aoti (default $CXX, else g++). Returns the
+    for the package and libaotgemm_aoti (default $CXX, else g++). `fold_slow_fallbacks`:
+    fold SwiGLU wherever the bundle has a kernel for it in some bucket, even when the
+    package admits M that no kernel serves (there the shim runs cuBLAS and torch's silu
+    and mul, slower than Inductor's fused kernel); by default it is folded only where the
+    bundle's kernels serve every M the package admits (meta.epilogue_coverage). Returns the
     package path. The package is written to a temporary file and renamed.
     """
     import torch
@@ -168,6 +174,8 @@ def compile(  # noqa: A001 - the public name the project asks for
     target = _package_target(bf, device)
     covered = meta_mod.coverage(bf, target)
     fusable = meta_mod.epilogue_coverage(bf, target)
+    if fold_slow_fallbacks:
+        fusable = dict.fromkeys(fusable, math.inf)
     routed = route_exported_program(ep, covered, fusable)
     if not routed:
         log.warning("aotgemm.aoti.compile: no GEMM of the model is covered by %s; the package will not use it", bundle_path)

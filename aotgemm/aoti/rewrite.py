@@ -189,7 +189,7 @@ def route_scaled_mm(graph: Graph, covered: set[tuple[str, str, int, int]]) -> li
 
 
 def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]],
-                           fusable: set[tuple[str, str, int, int]] = frozenset()) -> list[Routed]:
+                           fusable=frozenset()) -> list[Routed]:
     """Fold the epilogues the bundle has kernels for (rewrite_epilogues, `fusable`: meta.epilogue_coverage),
     route the remaining covered GEMMs, then the _scaled_mm calls whose scale epilogue problem is in `fusable`."""
     from .rewrite_epilogues import fold_epilogues

@@ -12,13 +12,18 @@ Patterns (gemm(x, W) is any form rewrite._match recognises, without a bias):
 
 A pattern is folded only when (dtype, epilogue, N, K) is in `fusable`
 (meta.epilogue_coverage: a bundle kernel for that epilogue problem on the
-package's target) and every intermediate value has no other user: what the
-bundle cannot serve stays Inductor's (which fuses the epilogue into its own
-pointwise kernels after cuBLAS).
+package's target), the GEMM's rows can never exceed the M up to which
+`fusable` says folding pays (an epilogue whose fallback is slower than
+Inductor's kernels, swiglu, only where the bundle serves every M the graph
+admits; the row bound comes from the exported graph's symbolic shapes), and
+every intermediate value has no other user: what the bundle cannot serve stays
+Inductor's (which fuses the epilogue into its own pointwise kernels after
+cuBLAS).
 """
 
 from __future__ import annotations
 
+import math
 import operator
 
 import torch
@@ -59,6 +64,31 @@ def _plain_gemm(n) -> tuple[Node, Node] | None:
 def _key(x: Node, w: Node, epilogue: str, n: int | None = None) -> tuple[str, str, int, int]:
     wv = _val(w)
     return supported_dtype(_val(x).dtype), epilogue, int(n if n is not None else wv.shape[0]), int(wv.shape[1])
+
+
+def max_rows(x: Node) -> float:
+    """The most rows (all but the last dimension) x can have: its shape's upper bound under the exported
+    graph's range constraints; math.inf when a dimension is unbounded or the bound cannot be read."""
+    rows = 1
+    for d in _val(x).shape[:-1]:
+        if isinstance(d, int):
+            rows *= d
+            continue
+        try:
+            node = d.node
+            upper = node.shape_env.bound_sympy(node.expr).upper
+            rows *= int(upper) if upper.is_finite else math.inf
+        except (AttributeError, TypeError, ValueError):
+            return math.inf
+    return rows
+
+
+def _folds(fusable, key: tuple, x: Node) -> bool:
+    """Whether `fusable` lets the rewrite fold problem `key` fed by x: a set holds problems folded at any M;
+    a mapping (meta.epilogue_coverage) gives each the largest M up to which folding pays."""
+    if key not in fusable:
+        return False
+    return not hasattr(fusable, "get") or max_rows(x) <= fusable[key]
 
 
 def _erase(graph: Graph, *nodes: Node) -> None:
@@ -134,7 +164,7 @@ def _swiglu_two_weights(mul: Node, fusable, consts: _Constants):
         (x, wg), (_, wu) = g, u
         if _val(wg).shape != _val(wu).shape or consts.tensor(wg) is None or consts.tensor(wu) is None:
             continue
-        if _key(x, wg, SWIGLU, 2 * _val(wg).shape[0]) in fusable:
+        if _folds(fusable, _key(x, wg, SWIGLU, 2 * _val(wg).shape[0]), x):
             return x, wg, wu, (mul, a, a.args[0], b)
     return None
 
@@ -163,7 +193,7 @@ def _swiglu_chunked(mul: Node, fusable):
         halves = split.args[1] == (2 if split.target == aten.chunk.default else n // 2)
         if n % 2 or not halves or dim % nd != nd - 1:  # two halves along the last dim only
             continue
-        if _key(x, w, SWIGLU) in fusable:
+        if _folds(fusable, _key(x, w, SWIGLU), x):
             return x, w, (mul, a, g, b, split, split.args[0])
     return None
 
@@ -179,7 +209,7 @@ def _residual(add: Node, fusable):
         gv, rv = _val(gemm), _val(r)
         if rv is None or rv.shape != gv.shape or rv.dtype != gv.dtype or rv.device != gv.device:
             continue
-        if _key(*m, RESIDUAL_ADD) in fusable:
+        if _folds(fusable, _key(*m, RESIDUAL_ADD), m[0]):
             return m[0], m[1], r, (add, gemm)
     return None
 

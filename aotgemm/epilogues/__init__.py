@@ -59,6 +59,17 @@ class Epilogue:
     positive: tuple[str, ...] = ()
     # For a scale epilogue, the `scales` value of a manifest that selects it ("tensor", "row"); else None.
     scales: str | None = None
+    # Whether serving this epilogue without a fused kernel (cuBLAS, then torch) costs no more than what
+    # Inductor compiles for the unfused graph. True where cuBLAS applies it in the GEMM (bias, residual_add:
+    # addmm's beta) or it is the GEMM itself (the scales: _scaled_mm). False for swiglu: torch's silu and
+    # mul are two more passes over the [M, N] result where Inductor runs one fused kernel, 6.5% of a
+    # Llama-3.1-8B decoder layer at M=2048 on the H200 (bench/results/h200-2026-11-30/session3). The
+    # AOTInductor rewrite folds such an epilogue only where the bundle's kernels serve every M the
+    # package admits (aotgemm.aoti.meta.epilogue_coverage).
+    cheap_fallback: bool = True
+    # linear_unfused(x, w, **operands): how torch serves x @ W^T + this epilogue when no kernel does, if
+    # not apply(F.linear(x, w)) (swiglu: the two halves' GEMMs into contiguous outputs, as the unfused MLP).
+    torch_linear: Callable[..., Any] | None = None
 
     def operand_dtype(self, name: str, output_dtype: str) -> str:
         """The dtype name of operand `name` in a problem whose output is `output_dtype`."""
@@ -73,6 +84,14 @@ class Epilogue:
     def unfused(self, plain_out, **operands):
         """The epilogue applied by torch to a plain GEMM's output (the cuBLAS path)."""
         return self.apply(plain_out, **operands)
+
+    def linear_unfused(self, x, w, **operands):
+        """x @ W^T and this epilogue computed by cuBLAS and torch (a call no kernel serves)."""
+        if self.torch_linear is not None:
+            return self.torch_linear(x, w, **operands)
+        import torch
+
+        return self.apply(torch.nn.functional.linear(x, w), **operands)
 
     def stock(self, x, w, out, **operands) -> None:
         """A scale epilogue's stock path, written into `out`: torch._scaled_mm (`scaled_mm`), what the tuner
@@ -181,6 +200,17 @@ def scaled_mm(x, w, scale_a, scale_b, out=None):
     return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=out.dtype, out=out)
 
 
+def _swiglu_linear(x, w):
+    # The halves' GEMMs write contiguous outputs, so silu and mul run torch's vectorised kernels: the
+    # kernels of the unfused MLP (gate_proj, up_proj, silu * mul). One GEMM on [gate; up] would leave
+    # strided halves, which torch's elementwise kernels read at half speed.
+    import torch
+
+    gate, up = w.chunk(2, dim=0)  # row blocks of W: contiguous views, no copy
+    linear = torch.nn.functional.linear
+    return torch.nn.functional.silu(linear(x, gate)) * linear(x, up)
+
+
 def _half(n: int) -> int:
     if n % 2:
         raise UnsupportedProblem(f"swiglu needs an even N ([gate; up] stacked), got N={n}")
@@ -190,7 +220,8 @@ def _half(n: int) -> int:
 register(Epilogue(IDENTITY, (), {}, lambda n: n, _identity))
 register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias, fx_pattern=("aten.add.Tensor",)))
 register(Epilogue(SWIGLU, (), {}, _half, _swiglu, fx_pattern=("aten.split.Tensor", "aten.silu.default",
-                                                             "aten.mul.Tensor")))
+                                                             "aten.mul.Tensor"),
+                  cheap_fallback=False, torch_linear=_swiglu_linear))
 _SCALE_DTYPES = {"scale_a": FLOAT32, "scale_b": FLOAT32}
 register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("1",)}, lambda n: n,
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="tensor"))

@@ -27,7 +27,6 @@ from .ffi import KernelFunction
 from .table import call_epilogue, call_order
 
 SWIGLU_OP, RESIDUAL_OP = "aotgemm_linear_swiglu", "aotgemm_linear_residual"
-_linear = torch.nn.functional.linear
 _Tensor = torch.Tensor
 
 
@@ -120,7 +119,7 @@ def _run(s: EpilogueServed, memo: ModuleMemo, x: torch.Tensor, x_ptr: int, opera
 def _missed(s: EpilogueMissed, op: str, x, weight, operands: dict) -> torch.Tensor:
     if s.key in ops._logged:  # already logged: count it and serve it, as epilogue_ops._miss does
         ops._count(s.key)
-        return epilogue(s.key[5]).unfused(_linear(x, weight), **operands)
+        return epilogue(s.key[5]).linear_unfused(x, weight, **operands)
     return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
 
 

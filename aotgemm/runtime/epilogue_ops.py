@@ -67,7 +67,7 @@ def _miss(op, name, x, weight, operands, dt, n, k, bucket, reason: Reason) -> to
         get_logger().log(level, "cuBLAS + torch serve %s linear N=%d K=%d + %s (M bucket %s): %s (logged once "
                          "per shape, epilogue and reason; see aotgemm.runtime.stats())", dt, n, k, name, bucket,
                          reason.text)
-    return epilogue(name).unfused(torch.nn.functional.linear(x, weight), **operands)
+    return epilogue(name).linear_unfused(x, weight, **operands)
 
 
 @dataclass(frozen=True)
