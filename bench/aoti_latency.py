@@ -109,9 +109,10 @@ def paired(args) -> dict:
     rt.load(args.bundle, strict=dev == "cuda")
     patched = testing.llama_block_lm_head(dev, seed=SEED, **_dims(args))
     rt.patch(patched)
-    plain, bundle = args.package.split(os.pathsep)
-    fns = {"eager": model, "eager-patched": patched, "aoti": torch._inductor.aoti_load_package(plain),
-           "aoti-bundle": aoti.load(bundle)}
+    fns = {"eager": model, "eager-patched": patched}
+    if args.package:  # "PLAIN.pt2:BUNDLE.pt2"; none with --skip-aoti
+        plain, bundle = args.package.split(os.pathsep)
+        fns.update({"aoti": torch._inductor.aoti_load_package(plain), "aoti-bundle": aoti.load(bundle)})
     out: dict = {}
     with torch.no_grad():
         for m in (int(v) for v in args.ms.split(",")):
@@ -128,7 +129,7 @@ def paired(args) -> dict:
             for k, t in times.items():
                 t = sorted(t)
                 row[k] = {"median_ms": statistics.median(t), "p10_ms": t[len(t) // 10], "p90_ms": t[-1 - len(t) // 10]}
-            for slow, fast in (("eager", "eager-patched"), ("aoti", "aoti-bundle")):
+            for slow, fast in (("eager", "eager-patched"), ("aoti", "aoti-bundle"))[:len(fns) // 2]:
                 r = sorted(a / b for a, b in zip(times[slow], times[fast]))  # per trial: the pair ran back to back
                 row[f"{slow}/{fast}"] = {"median": statistics.median(r), "p10": r[len(r) // 10], "p90": r[-1 - len(r) // 10]}
             out[str(m)] = row
@@ -321,14 +322,15 @@ def table(report: dict) -> str:
 def interleaved_table(r: dict) -> str:
     if "error" in r:
         return "interleaved: " + r["error"][-600:]
-    forms = ("eager", "eager-patched", "aoti", "aoti-bundle")
+    forms = tuple(f for f in ("eager", "eager-patched", "aoti", "aoti-bundle") if f in next(iter(r["latency"].values())))
+    pairs = tuple(k for k in ("eager/eager-patched", "aoti/aoti-bundle") if k in next(iter(r["latency"].values())))
     lines = [f"interleaved in one process ({r['trials']} trials per M, the four forms alternating; median (p10-p90) ms "
              "of one forward; ratios per trial, >1: aotgemm faster)",
-             f"{'M':>5s} " + " ".join(f"{f:>21s}" for f in forms) + f" {'eager/patched':>21s} {'aoti/aoti-bundle':>21s}"]
+             f"{'M':>5s} " + " ".join(f"{f:>21s}" for f in forms + pairs)]
     for m, row in r["latency"].items():
         cells = [f"{row[f]['median_ms']:.3f} ({row[f]['p10_ms']:.3f}-{row[f]['p90_ms']:.3f})" for f in forms]
         ratios = [f"{row[k]['median']:.3f}x ({row[k]['p10']:.3f}-{row[k]['p90']:.3f})"
-                  for k in ("eager/eager-patched", "aoti/aoti-bundle")]
+                  for k in pairs]
         lines.append(f"{m:>5s} " + " ".join(f"{c:>21s}" for c in cells + ratios))
     return "\n".join(lines)
 
@@ -393,9 +395,10 @@ def main() -> None:
     report["rows"] = run_rows(args, packages)
     compare_outputs(args, report["rows"])
     text = table(report)
-    if "plain" in packages and "bundle" in packages:
-        cmd = _me(args, "--worker", "interleaved", "--trials", str(args.trials), "--package",
-                  os.pathsep.join((packages["plain"], packages["bundle"])))
+    if ("plain" in packages and "bundle" in packages) or args.skip_aoti:
+        cmd = _me(args, "--worker", "interleaved", "--trials", str(args.trials))
+        if not args.skip_aoti:
+            cmd += ["--package", os.pathsep.join((packages["plain"], packages["bundle"]))]
         p = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.work, "interleaved", True), timeout=300)
         r = _json_of(p, "interleaved")
         report["interleaved"] = r

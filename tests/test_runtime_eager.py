@@ -166,6 +166,10 @@ CASES = [  # (x factory, bias?, n) -- hits, misses of every kind the rule knows,
     (lambda: _x((4, K), offset=8), False, N),          # 16-byte aligned again: served
     (lambda: _x((4, K), transpose=True), False, N),    # non-contiguous
     (lambda: _x((600, K)), False, N),                  # bundle chose cuBLAS
+    (lambda: _x((600, K)), True, N),                   # ... with a bias (addmm)
+    (lambda: _x((3, 200, K)), False, N),               # ... 3-D x (matmul)
+    (lambda: _x((3, 200, K)), True, N),                # ... 3-D x with a bias (F.linear)
+    (lambda: _x((3, 200, K), row=136), False, N),      # ... 3-D x, padded rows
     (lambda: _x((0, K)), False, N),                    # empty
     (lambda: _x((4, K), dtype=torch.float32), False, N),  # unsupported dtype
     (lambda: _x((4, K)), True, N),                     # fused bias kernel
