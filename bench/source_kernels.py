@@ -67,6 +67,8 @@ def main(argv=None) -> int:
             if s in mine and (s, e.problem.key) not in errors:
                 call = timing.kernel_call(mod.get_function(s), e.problem)
                 errors[(s, e.problem.key)] = max(timing.check(call, e.problem, m, seed=m + 17) for m in CHECK_MS)
+    if not errors:
+        sys.exit(f"{a.bundle}: no dispatch entry ranks a kernel of source {a.source!r}")
     bad = {k: v for k, v in errors.items() if not v < timing.TOLERANCE}
     print(f"correctness: {len(errors)} (kernel, problem) pairs, M in {CHECK_MS}, {len(bad)} over "
           f"{timing.TOLERANCE:g}; worst rel. error {max(errors.values()):.2e}", flush=True)
