@@ -1,4 +1,4 @@
-"""Check and time every kernel one source contributed to a bundle, against cuBLAS, on this GPU.
+"""Check and time every kernel one source contributed to a bundle, against the stock path, on this GPU.
 
     python3 bench/source_kernels.py BUNDLE --source quack [--trials 9] [--min-m 256] [-o OUT.json]
 
@@ -6,7 +6,8 @@
 For the bundle's target of this GPU: every kernel of `--source` is checked on each problem it is
 ranked for against a float32 reference on fresh random inputs, output poisoned with NaN
 (timing.check; M = 1, 77, 300, 1000, 2049, so ragged tiles are covered), and then, for each
-dispatch entry (problem, M bucket >= --min-m) that ranks it, timed against cuBLAS in interleaved
+dispatch entry (problem, M bucket >= --min-m) that ranks it, timed against the stock path (cuBLAS; for a
+fused epilogue cuBLAS + the epilogue as Inductor fuses it: timing.cublas_call) in interleaved
 trials over L2-rotated operands in CUDA graphs (timing.GraphTimer / interleaved / compare). Needs
 torch and tvm_ffi only (no DSL). Prints one row per (entry, kernel), the table last.
 """
@@ -84,6 +85,7 @@ def main(argv=None) -> int:
         ops = timing.Operands(p, m, l2, seed=m)
         reps = timing.reps_for(p, m)
         timers = {s: timing.GraphTimer(timing.kernel_call(mod.get_function(s), p), ops, reps=reps) for s in cands}
+        # the stock path: cuBLAS (+ Inductor's fused epilogue for a fused problem: timing.cublas_call)
         timers["cuBLAS"] = timing.GraphTimer(timing.cublas_call(p), ops, reps=reps)
         samples = timing.interleaved(timers, a.trials)
         cub = timing.summarize(samples["cuBLAS"])
@@ -94,17 +96,19 @@ def main(argv=None) -> int:
                          "kernel_us": round(c.kernel.median_us, 2), "cublas_us": round(cub.median_us, 2),
                          "ratio": round(c.ratio_median, 3), "ratio_p20": round(c.ratio_low, 3),
                          "spread_kernel": round(c.kernel.spread, 3), "spread_cublas": round(cub.spread, 3),
-                         "rel_err": errors[(s, p.key)]})
+                         "rel_err": errors[(s, p.key)], "epilogue": p.epilogue,
+                         "baseline": timing.baseline_name(p)})
             r = rows[-1]
-            print(f"{r['layer']:8} M={m:5d} {r['kernel']:18} {r['kernel_us']:9.2f} us  cuBLAS {r['cublas_us']:9.2f} us"
-                  f"  x{r['ratio']:.3f} (p20 {r['ratio_p20']:.3f})", flush=True)
+            print(f"{r['layer']:8} M={m:5d} {r['kernel']:18} {r['kernel_us']:9.2f} us  {r['baseline']} "
+                  f"{r['cublas_us']:9.2f} us  x{r['ratio']:.3f} (p20 {r['ratio_p20']:.3f})", flush=True)
         del ops, timers
     if a.output:
         Path(a.output).write_text(json.dumps({"device": props.name, "source": a.source, "rows": rows,
                                               "errors": {f"{s} {p}": v for (s, p), v in errors.items()}}, indent=1))
-    print(f"\n{target.gpu}: source {a.source}, {len(mine)} kernels; x = cuBLAS time / kernel time, median of "
-          f"{a.trials} interleaved rounds (p20 in brackets)")
-    print(f"{'layer':8} {'M':>5}  {'best kernel':18} {'us':>9} {'cuBLAS us':>9}  ratio   (all kernels: min-max)")
+    print(f"\n{target.gpu}: source {a.source}, {len(mine)} kernels; x = stock time / kernel time, median of "
+          f"{a.trials} interleaved rounds (p20 in brackets); stock = cuBLAS, + the Inductor-fused epilogue for a "
+          "fused one (timing.baseline_name)")
+    print(f"{'layer':8} {'M':>5}  {'best kernel':18} {'us':>9} {'stock us':>9}  ratio   (all kernels: min-max)")
     by_entry: dict[tuple, list] = {}
     for r in rows:
         by_entry.setdefault((r["n"], r["k"], r["m"]), []).append(r)

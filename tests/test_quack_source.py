@@ -38,7 +38,13 @@ def test_enumerates_identity_bf16_fp16_on_hopper_and_blackwell_only():
     assert len(SOURCE.enumerate(BF16, b200)) == len(qs.SM100_DESIGNS)
     assert len(SOURCE.enumerate(BF16.__class__("float16", "linear", "identity", 4096, 4096), h200)) == len(specs)
     assert SOURCE.enumerate(BF16.with_epilogue("bias"), h200) == []
-    assert SOURCE.enumerate(BF16.with_epilogue("swiglu"), h200) == []
+    assert SOURCE.enumerate(BF16.with_epilogue("residual_add"), h200) == []
+    # swiglu: quack's gated epilogue, tiles whose N is a multiple of 32 (128x208 is not)
+    gated = SOURCE.enumerate(BF16.with_epilogue("swiglu"), h200)
+    assert {s.epilogue for s in gated} == {"swiglu"}
+    assert sorted(s.design_dict["tile"][1] for s in gated) == sorted(
+        t[1] for t, _, _ in qs.SM90_DESIGNS if t[1] % qs.GATED_TILE_N == 0)
+    assert [s.design for s in gated] == [s.design for s in specs if s.design_dict["tile"][1] % 32 == 0]
     fp8 = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", 4096, 4096)
     assert SOURCE.enumerate(fp8, h200) == []
     # the same designs serve every N and K: one object per (dtype, design, GPU)
@@ -51,6 +57,10 @@ def test_supports_says_why_not():
     other = GemmProblem("float16", "linear", "identity", 4096, 4096)
     st = SOURCE.supports(spec, other, 512)
     assert not st and "bfloat16" in st.reason
+    # swiglu with N = 8 * odd: the N/2-wide output rows would not be 16-byte multiples
+    odd = GemmProblem("bfloat16", "linear", "swiglu", 4104, 4096)
+    st = SOURCE.supports(SOURCE.enumerate(odd, gpu_model("H200_SXM"))[0], odd, 512)
+    assert not st and "2052" in st.reason
 
 
 def test_rank_offers_nothing_below_min_m_and_orders_by_padded_work():
@@ -106,9 +116,9 @@ def _exports(obj: Path, symbol: str) -> bool:
 
 @needs_quack
 @pytest.mark.build
-@pytest.mark.parametrize("gpu", ["H200_SXM", "B200"])
-def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu):
-    spec = SOURCE.enumerate(BF16, gpu_model(gpu))[0]
+@pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu")])
+def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu, epilogue):
+    spec = SOURCE.enumerate(BF16.with_epilogue(epilogue), gpu_model(gpu))[0]
     obj = tmp_path / "k.o"
     SOURCE.compile(spec, "aotgemm_quack_test", str(obj))
     assert obj.read_bytes()[:4] == b"\x7fELF" and _exports(obj, "aotgemm_quack_test")

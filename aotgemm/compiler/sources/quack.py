@@ -1,4 +1,4 @@
-"""Kernel source `quack`: quack-kernels' (Dao-AILab) plain GEMMs for large M, identity epilogue.
+"""Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M, identity and swiglu epilogues.
 
 Optional (`pip install 'aotgemm[quack]'`): not in DEFAULT_SOURCES, so a
 build uses it only when named (`--sources aotgemm,cutlass_operators,quack`).
@@ -11,7 +11,10 @@ the extra build time is worth it only where someone tunes for those shapes.
 Kernels: quack's own Hopper (sm_90a) and Blackwell (sm_100a) GEMM classes,
 compiled by quack_kernels (the only importer of quack) behind our call
 convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object per
-(dtype, design, GPU model) serves every problem of that dtype. bf16 and fp16.
+(dtype, epilogue, design, GPU model) serves every problem of that dtype and
+epilogue. bf16 and fp16. `swiglu` (W = [gate; up] stacked, out N/2 wide) is
+quack's gated epilogue reading our stacked W as its interleaved layout
+(quack_kernels); it takes tiles whose N is a multiple of 32.
 
 The designs are a small subset of quack's own autotuning space
 (quack.gemm_config), those plausible at large M:
@@ -43,7 +46,7 @@ import os
 import subprocess
 import sys
 
-from ...epilogues import IDENTITY
+from ...epilogues import IDENTITY, SWIGLU
 from ...errors import CompileError
 from ...gpus import GpuModel
 from ...problem import GemmProblem
@@ -51,6 +54,9 @@ from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
 DTYPES = ("bfloat16", "float16")
+EPILOGUES = (IDENTITY, SWIGLU)
+# quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
+GATED_TILE_N = 32
 # Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.
 MIN_M = 256
 # (tile [M, N], cluster [M, N], ping-pong); in preference order for ties. quack's default config first.
@@ -77,14 +83,18 @@ FAMILIES = {"sm_90a": "QuackGemmSm90", "sm_100a": "QuackGemmSm100"}
 COMPILE_TIMEOUT_S = 540
 
 
-def _designs(gpu: GpuModel) -> list[dict]:
+def _designs(gpu: GpuModel, epilogue: str) -> list[dict]:
     out = []
     if gpu.arch == "sm_90a":
         for tile, cluster, pingpong in SM90_DESIGNS:
+            if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
+                continue
             out.append({"tile": list(tile), "cluster": list(cluster), "pingpong": pingpong,
                         "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
     elif gpu.arch == "sm_100a":
         for tile, cluster in SM100_DESIGNS:
+            if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
+                continue
             out.append({"tile": list(tile), "cluster": list(cluster), "clc": True,
                         "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
     return out
@@ -115,11 +125,11 @@ class QuackSource(KernelSource):
     requires = {"quack": "quack-kernels==0.6.5", "triton": "triton", "cutlass": "nvidia-cutlass-dsl[cu13]"}
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        if problem.epilogue != IDENTITY or problem.dtype not in DTYPES or gpu.arch not in FAMILIES:
+        if problem.epilogue not in EPILOGUES or problem.dtype not in DTYPES or gpu.arch not in FAMILIES:
             return []
         return [KernelSpec(self.name, FAMILIES[gpu.arch], canonical_json(d), problem.dtype, problem.layout,
                            problem.epilogue, problem.alignment, gpu.arch, gpu.name)
-                for d in _designs(gpu)]
+                for d in _designs(gpu, problem.epilogue)]
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
         if not spec.serves(problem):
@@ -128,6 +138,9 @@ class QuackSource(KernelSource):
             return Status(False, f"no quack family {spec.family} for {spec.arch}")
         if m < 1:
             return Status(False, "needs M >= 1")
+        if problem.n_out % problem.alignment:
+            return Status(False, f"the output's rows ({problem.n_out}) must be a multiple of {problem.alignment} "
+                                 "elements (16-byte TMA rows)")
         return OK  # M, N, K dynamic; the problem's alignment is the kernel's (16-byte rows)
 
     def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
@@ -142,7 +155,7 @@ class QuackSource(KernelSource):
         return [x[3] for x in scored]
 
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
-        design = dict(spec.design_dict, dtype=spec.dtype, arch=spec.arch)
+        design = dict(spec.design_dict, dtype=spec.dtype, arch=spec.arch, epilogue=spec.epilogue)
         cmd = [sys.executable, "-m", "aotgemm.compiler.sources.quack_kernels", canonical_json(design), symbol,
                object_path]
         # a fresh process: importing quack patches the CuTe DSL process-wide (quack_kernels' docstring)

@@ -23,6 +23,17 @@ machinery (`quack.gemm`, `gemm_interface`, the autotuner, jit_cache) is not
 used: the scheduler options are built here, with the cluster count that
 fits baked in from our GPU table (`max_active_clusters` in the design) as
 the cutlass_operators source does.
+
+The `swiglu` epilogue (W = [gate; up] stacked along N, out N/2 wide =
+silu(gate) * up) uses quack's gated-activation epilogue (`linear_act_mod`,
+mode "acc_pair": it pairs adjacent accumulator columns, gate then up, and
+stores N/2 columns). quack's native gated layout is *interleaved*
+(gate_j, up_j adjacent along N); its `concat_layout=("B",)` re-reads a
+stacked [gate; up] B as interleaved at trace time (layout_utils.
+concat_to_interleave: N becomes (2, N/2) with strides (N/2 * ldb, ldb)),
+so our stacked weights are used as they are, no permutation. The
+pre-activation D is not stored (mD None). quack's tile N must be a multiple
+of 32 for it (quack.gemm_config).
 """
 
 # No `from __future__ import annotations`: the DSL reads the entry point's annotations (cute.Tensor, ...) as objects.
@@ -49,18 +60,27 @@ def build_entry(design: dict):
     el = _dtype(cutlass, design["dtype"])
     tile = tuple(design["tile"])
     cluster = (*design["cluster"], 1)
-    if design["arch"] == "sm_90a":
-        from quack.gemm_default_epi import GemmDefaultSm90 as GemmCls
-
-        # static persistent: the dynamic (tile-counter) scheduler needs a semaphore buffer our call has no slot for
-        gemm = GemmCls(Float32, el, tile, cluster, pingpong=design["pingpong"], is_persistent=True)
-    elif design["arch"] == "sm_100a":
-        from quack.gemm_default_epi import GemmDefaultSm100 as GemmCls
-
-        # cluster launch control: the hardware hands out tiles, no buffer needed
-        gemm = GemmCls(Float32, el, tile, cluster, use_clc_persistence=design["clc"])
-    else:
+    gated = design["epilogue"] == "swiglu"
+    if design["epilogue"] not in ("identity", "swiglu"):
+        raise ValueError(f"quack kernels are built here for the identity and swiglu epilogues, not "
+                         f"{design['epilogue']!r}")
+    sm = {"sm_90a": 9, "sm_100a": 10}.get(design["arch"])
+    if sm is None:
         raise ValueError(f"quack kernels are built here for sm_90a and sm_100a, not {design['arch']}")
+    if gated:
+        GemmCls = _swiglu_class(sm)
+        extra = {"concat_layout": ("B",)}  # our W is [gate; up] stacked; quack pairs interleaved columns
+    else:
+        from quack.gemm_default_epi import GemmDefaultSm90, GemmDefaultSm100
+
+        GemmCls = GemmDefaultSm90 if sm == 9 else GemmDefaultSm100
+        extra = {}
+    if sm == 9:
+        # static persistent: the dynamic (tile-counter) scheduler needs a semaphore buffer our call has no slot for
+        gemm = GemmCls(Float32, el, tile, cluster, pingpong=design["pingpong"], is_persistent=True, **extra)
+    else:
+        # cluster launch control: the hardware hands out tiles, no buffer needed
+        gemm = GemmCls(Float32, el, tile, cluster, use_clc_persistence=design["clc"], **extra)
     gemm.b_transposed = True  # B arrives as wt (K, N), W's [N, K] storage seen column-major
     gemm.a_transposed = False
     gemm.cd_transposed = False
@@ -68,13 +88,64 @@ def build_entry(design: dict):
     clusters = int(design["max_active_clusters"])
     swizzle = int(design.get("max_swizzle", 8))
 
-    @cute.jit
-    def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
-        epilogue = GemmCls.EpilogueArguments()  # identity: D = acc, no C, no alpha/beta, no vectors
-        scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
-        gemm(x, wt, out, None, epilogue, scheduler, None, stream, None, None)
+    Args = GemmCls.EpilogueArguments
+
+    if gated:
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
+            epilogue = Args(mAuxOut=out)  # out = silu(gate) * up, N/2 wide; the pre-activation D is not stored
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, None, None, epilogue, scheduler, None, stream, None, None)
+    else:
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
+            epilogue = Args()  # identity: D = acc, no C, no alpha/beta, no vectors
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, out, None, epilogue, scheduler, None, stream, None, None)
 
     return entry
+
+
+def _swiglu_class(sm: int):
+    """quack's gated-SwiGLU GEMM class for SM major `sm` (acc_pair mode, no C, bias, alpha or vectors)."""
+    _fingerprint_dsl_as_installed_code()
+    from quack.epilogue.library import linear_act_mod
+    from quack.rounding import RoundingMode
+
+    mod = linear_act_mod("swiglu", gated=True, has_c=False, has_rowvec=False, has_colvec=False)
+    # the mint key quack's EpiMod.gemm derives for this mod: no operands, acc_pair, no packed C, no prepass,
+    # round-to-nearest stores, no argument forms, no add-to-output
+    return mod._mint((), sm, True, False, (), RoundingMode.RN, (), False)
+
+
+def _fingerprint_dsl_as_installed_code() -> None:
+    """Let quack fingerprint an epilogue when the CuTe DSL is not under site-packages (`pip install --target`).
+
+    quack keys its epilogue functions by their source and, recursively, what they reference, but stops at
+    "installed" code, which it recognises only by a site-packages / dist-packages / stdlib path
+    (quack.gemm_runtime.identity._is_extern_function). With the DSL elsewhere it recurses into the DSL's
+    internals and fails on a ContextVar: "epilogue fn depends on <ContextVar _LOC_TRANSFORMS> ... which has
+    no fail-closed semantic key" (seen on the H200 host, where the DSL and quack were installed with
+    --target). The key only names quack's own compile cache and minted class, neither of which we use, so
+    treating the DSL's directory as installed code changes nothing we compile.
+    """
+    import cutlass
+
+    import quack.gemm_runtime.identity as identity
+
+    if getattr(identity._is_extern_function, "_aotgemm_dsl_root", None):
+        return
+    dsl_root = os.path.dirname(os.path.abspath(cutlass.__file__)) + os.sep
+    original = identity._is_extern_function
+
+    def is_extern(fn) -> bool:
+        code = getattr(fn, "__code__", None)
+        if code is not None and os.path.abspath(code.co_filename).startswith(dsl_root):
+            return True
+        return original(fn)
+
+    is_extern._aotgemm_dsl_root = dsl_root
+    identity._is_extern_function = is_extern
 
 
 def fake_operands(dtype_name: str):
