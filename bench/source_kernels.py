@@ -1,6 +1,6 @@
 """Check and time every kernel one source contributed to a bundle, against the stock path, on this GPU.
 
-    python3 bench/source_kernels.py BUNDLE --source quack [--trials 9] [--min-m 256] [-o OUT.json]
+    python3 bench/source_kernels.py BUNDLE --source quack [--epilogue E] [--trials 9] [--min-m 256] [-o OUT.json]
 
 `aotgemm tune` reports only the best finalist per entry; this reports each kernel of the source.
 For the bundle's target of this GPU: every kernel of `--source` is checked on each problem it is
@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     ap.add_argument("--source", required=True)
     ap.add_argument("--trials", type=int, default=9)
     ap.add_argument("--min-m", type=int, default=256, help="time only M buckets from this one")
+    ap.add_argument("--epilogue", help="only the problems with this epilogue")
     ap.add_argument("-o", "--output")
     a = ap.parse_args(argv)
 
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
     if target is None:
         sys.exit(f"{a.bundle} has no target for {props.name}")
     mod = timing.load_kernel_library(b.blob(target.library), target.env["link_mode"])
-    mine = {k.symbol: k for k in target.kernels if k.source == a.source}
+    mine = {k.symbol: k for k in target.kernels if k.source == a.source and a.epilogue in (None, k.epilogue)}
     if not mine:
         sys.exit(f"{a.bundle}: no kernel of source {a.source!r} in the {target.gpu} target")
     names = {(ly.n, ly.k): ly.name for ly in b.index.layers}

@@ -1,8 +1,10 @@
 """Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M, identity and swiglu epilogues.
 
 Optional (`pip install 'aotgemm[quack]'`): not in DEFAULT_SOURCES, so a
-build uses it only when named (`--sources aotgemm,cutlass_operators,quack`).
-Enumerating and ranking it is free (a fixed table, no import), but a cold
+build uses it only when named (`--sources aotgemm --sources
+cutlass_operators --sources quack`). A build refuses a named source that is
+not installed, so as a default it would break every install without the
+extra. Enumerating and ranking it is free (a fixed table, no import), but a cold
 build compiles each of its kernels in a process of its own, about 10 s of
 CPU each (quack_kernels explains why), and on the H200 its kernels beat
 cuBLAS only at some M >= 1024 points (1.0-1.12x, /work/shared/NOTES.md):
