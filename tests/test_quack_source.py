@@ -126,6 +126,22 @@ def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu, epilogue):
 
 @needs_quack
 @pytest.mark.build
+def test_a_design_quack_rejects_fails_with_its_reason_and_the_server_goes_on(tmp_path):
+    import dataclasses
+    import json
+
+    from aotgemm.errors import CompileError
+
+    spec = SOURCE.enumerate(BF16, gpu_model("H200_SXM"))[0]
+    bad = dataclasses.replace(spec, design=json.dumps({**spec.design_dict, "tile": [96, 128]}))
+    with pytest.raises(CompileError, match="tile shape M must be 64/128/192 if pingpong"):
+        SOURCE.compile(bad, "aotgemm_quack_bad", str(tmp_path / "bad.o"))
+    SOURCE.compile(spec, "aotgemm_quack_ok", str(tmp_path / "ok.o"))
+    assert _exports(tmp_path / "ok.o", "aotgemm_quack_ok")
+
+
+@needs_quack
+@pytest.mark.build
 def test_build_with_only_quack_links_a_library(tmp_path):
     from aotgemm.bundle import CUBLAS, open_bundle
 

@@ -5,8 +5,9 @@ build uses it only when named (`--sources aotgemm --sources
 cutlass_operators --sources quack`). A build refuses a named source that is
 not installed, so as a default it would break every install without the
 extra. Enumerating and ranking it is free (a fixed table, no import), but a cold
-build compiles each of its kernels in a process of its own, about 10 s of
-CPU each (quack_kernels explains why), and on the H200 its kernels beat
+build compiles its kernels in a process of quack's own per compile worker
+(quack_kernels explains why): about 7 s of CPU to start, then about 3 s per
+kernel, and on the H200 its kernels beat
 cuBLAS only at some M >= 1024 points (1.0-1.12x, /work/shared/NOTES.md):
 the extra build time is worth it only where someone tunes for those shapes.
 
@@ -43,10 +44,14 @@ not the pipeline; the tuner decides on a GPU.
 
 from __future__ import annotations
 
+import atexit
+import json
 import math
 import os
+import select
 import subprocess
 import sys
+import tempfile
 
 from ...epilogues import IDENTITY, SWIGLU
 from ...errors import CompileError
@@ -81,7 +86,7 @@ SM100_DESIGNS = (
     ((128, 128), (1, 1)),
 )
 FAMILIES = {"sm_90a": "QuackGemmSm90", "sm_100a": "QuackGemmSm100"}
-# A cold compile is about 10 s of CPU (7 of them importing quack); this bounds a stuck one.
+# A compile is about 3 s of CPU (plus 7 s importing quack, once per compile worker); this bounds a stuck one.
 COMPILE_TIMEOUT_S = 540
 
 
@@ -158,26 +163,74 @@ class QuackSource(KernelSource):
 
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
         design = dict(spec.design_dict, dtype=spec.dtype, arch=spec.arch, epilogue=spec.epilogue)
-        cmd = [sys.executable, "-m", "aotgemm.compiler.sources.quack_kernels", canonical_json(design), symbol,
-               object_path]
-        # a fresh process: importing quack patches the CuTe DSL process-wide (quack_kernels' docstring)
+        # in quack's own process: importing quack patches the CuTe DSL process-wide (quack_kernels' docstring)
+        err = _CompileServer.for_arch(spec.arch).compile(design, symbol, object_path)
+        if err is not None or not os.path.exists(object_path):
+            tail = (err or "no object written").strip().splitlines()[-20:]
+            raise CompileError(f"quack compile of {spec.short_name()} failed:\n" + "\n".join(tail))
+
+
+class _CompileServer:
+    """A `quack_kernels --serve` process for one architecture, kept for this process's lifetime.
+
+    It exits when its stdin closes, i.e. when this process ends, however it ends. A request that
+    times out or finds it dead stops it; the next request starts a new one.
+    """
+
+    _by_arch: dict[str, _CompileServer] = {}
+
+    @classmethod
+    def for_arch(cls, arch: str) -> _CompileServer:
+        server = cls._by_arch.get(arch)
+        if server is None or server.proc.poll() is not None:
+            server = cls._by_arch[arch] = cls(arch)
+        return server
+
+    def __init__(self, arch: str) -> None:
+        env = dict(os.environ, CUTE_DSL_ARCH=arch, QUACK_ARCH=arch)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        # aotgemm importable from where this module was loaded
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))])
+        self.log = tempfile.TemporaryFile()  # its stderr (the DSL's warnings, a crash's traceback)
+        self.proc = subprocess.Popen([sys.executable, "-m", "aotgemm.compiler.sources.quack_kernels", "--serve"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
+                                     text=True)
+        atexit.register(self.stop)
+
+    def compile(self, design: dict, symbol: str, object_path: str) -> str | None:
+        """None when it compiled; else what went wrong."""
+        self.log.seek(0)
+        self.log.truncate()  # the server shares this offset: what it writes next starts at 0
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, env=_child_env())
-        except subprocess.TimeoutExpired:
-            raise CompileError(f"quack compile of {spec.short_name()} timed out after {COMPILE_TIMEOUT_S} s") from None
-        if r.returncode != 0 or not os.path.exists(object_path):
-            tail = (r.stderr or r.stdout).strip().splitlines()[-20:]
-            raise CompileError(f"quack compile of {spec.short_name()} failed (exit {r.returncode}):\n"
-                               + "\n".join(tail))
+            self.proc.stdin.write(canonical_json({"design": design, "symbol": symbol,
+                                                  "object_path": object_path}) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            return self._died()
+        ready, _, _ = select.select([self.proc.stdout], [], [], COMPILE_TIMEOUT_S)
+        if not ready:
+            self.stop()
+            return f"timed out after {COMPILE_TIMEOUT_S} s"
+        line = self.proc.stdout.readline()
+        if not line:
+            return self._died()
+        reply = json.loads(line)
+        return None if reply["ok"] else reply["error"]
 
+    def _died(self) -> str:
+        code = self.proc.wait()
+        self.log.seek(0)
+        tail = self.log.read().decode(errors="replace")[-4000:]
+        return f"the quack compile server exited with status {code}:\n{tail}"
 
-def _child_env() -> dict:
-    """This process's environment, with aotgemm importable from where this module was loaded."""
-    env = dict(os.environ)
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(os.path.dirname(os.path.dirname(here)))  # the directory holding the aotgemm package
-    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    return env
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 __all__ = ["MIN_M", "SM90_DESIGNS", "SM100_DESIGNS", "QuackSource"]

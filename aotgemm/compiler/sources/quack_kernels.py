@@ -1,13 +1,18 @@
 """Compile one quack-kernels GEMM to a TVM-FFI object with the project's call convention, GPU-free.
 
-The only module that imports quack. It is run as its own process
-(`python -m aotgemm.compiler.sources.quack_kernels DESIGN_JSON SYMBOL OBJECT`)
-by `QuackSource.compile`, because importing quack changes the CuTe DSL for
-the whole process: `quack.dsl` replaces CuTe's tensor `__getitem__` /
-`__setitem__` and installs an AST rewrite of mixed static/dynamic `if`
-tests. A compile worker that goes on to compile another source's kernels
-would compile them under the patched DSL, so the same cache key could name
-different machine code depending on what the worker compiled before.
+The only module that imports quack. It runs in a process of its own, a
+compile server (`python -m aotgemm.compiler.sources.quack_kernels --serve`,
+one per compile worker and architecture, started by `QuackSource.compile`:
+requests and replies are JSON lines), because importing quack changes the
+CuTe DSL for the whole process: `quack.dsl` replaces CuTe's tensor
+`__getitem__` / `__setitem__` and installs an AST rewrite of mixed
+static/dynamic `if` tests. A compile worker that went on to compile another
+source's kernels would compile them under the patched DSL. (Sampled on
+2026-11-30: a decode swap-AB, a decode SIMT and a registry Sm90 kernel came
+out byte-identical after `import quack`; nothing promises that for every
+kernel, and the cache key would not notice.) The server lives as long as its
+worker (it exits when its stdin closes), so quack's import (about 7 s of
+CPU here) is paid once per worker, not per kernel.
 
 What is compiled: quack's own kernel class (`GemmDefaultSm90`, or
 `GemmDefaultSm100` for sm_100a) with the identity epilogue (no alpha, beta,
@@ -164,8 +169,11 @@ def fake_operands(dtype_name: str):
 
 
 def compile_quack(design: dict, symbol: str, object_path: str) -> None:
-    """Compile `design` for its arch and export it as `symbol` to `object_path` (call in a fresh process)."""
+    """Compile `design` for its arch and export it as `symbol` to `object_path` (in a process for quack only)."""
     for var in ARCH_ENV:
+        if os.environ.get(var, design["arch"]) != design["arch"]:
+            # quack caches what it reads from these: one process compiles for one architecture
+            raise ValueError(f"this process compiles for {os.environ[var]}, not {design['arch']}")
         os.environ[var] = design["arch"]
     import cutlass.cute as cute
 
@@ -175,7 +183,30 @@ def compile_quack(design: dict, symbol: str, object_path: str) -> None:
     compiled.export_to_c(object_path, function_name=symbol)
 
 
+def serve() -> None:
+    """Compile requests from stdin, one JSON line each ({"design", "symbol", "object_path"}), until it closes.
+
+    Replies go to the original stdout, one JSON line per request ({"ok": true} or {"ok": false, "error"});
+    anything else printed (the DSL's warnings) is sent to stderr, so it cannot corrupt a reply.
+    """
+    import traceback
+
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    while line := sys.stdin.readline():
+        req = json.loads(line)
+        try:
+            compile_quack(req["design"], req["symbol"], req["object_path"])
+            reply = {"ok": True}
+        except Exception:  # noqa: BLE001  (every failure goes back to the requester, which raises CompileError)
+            reply = {"ok": False, "error": traceback.format_exc()[-4000:]}
+        replies.write(json.dumps(reply) + "\n")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: python -m aotgemm.compiler.sources.quack_kernels DESIGN_JSON SYMBOL OBJECT_PATH")
-    compile_quack(json.loads(sys.argv[1]), sys.argv[2], sys.argv[3])
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    elif len(sys.argv) == 4:
+        compile_quack(json.loads(sys.argv[1]), sys.argv[2], sys.argv[3])
+    else:
+        sys.exit("usage: python -m aotgemm.compiler.sources.quack_kernels (--serve | DESIGN_JSON SYMBOL OBJECT_PATH)")
