@@ -51,6 +51,11 @@ def test_enumerates_identity_bf16_fp16_on_hopper_and_blackwell_only():
     assert SOURCE.enumerate(GemmProblem("bfloat16", "linear", "identity", 1280, 8192), h200) == specs
 
 
+def test_versions_name_quack_and_our_entry_point_code():
+    v = SOURCE.versions()
+    assert v.startswith("quack-kernels ") and ", quack_kernels " in v and len(v.rsplit(" ", 1)[1]) == 16
+
+
 def test_supports_says_why_not():
     spec = SOURCE.enumerate(BF16, gpu_model("H200_SXM"))[0]
     assert SOURCE.supports(spec, BF16, 1) and SOURCE.supports(spec, BF16, 100_000)

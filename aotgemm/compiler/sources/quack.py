@@ -45,6 +45,7 @@ not the pipeline; the tuner decides on a GPU.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import math
 import os
@@ -107,6 +108,12 @@ def _designs(gpu: GpuModel, epilogue: str) -> list[dict]:
     return out
 
 
+def _entry_code_hash() -> str:
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quack_kernels.py")
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
 def cta_tile(spec: KernelSpec) -> tuple[int, int]:
     """The output tile one CTA computes (the 2-CTA MMA of sm_100a splits a 256-row tile over a CTA pair)."""
     d = spec.design_dict
@@ -130,6 +137,10 @@ class QuackSource(KernelSource):
     distributions = ("quack-kernels",)
     # quack imports triton at package import (its autotuner), which a CPU-only torch does not bring.
     requires = {"quack": "quack-kernels==0.6.5", "triton": "triton", "cutlass": "nvidia-cutlass-dsl[cu13]"}
+
+    def versions(self) -> str:
+        # quack's version, and our entry point around its kernels (quack_kernels.py is compiled into each object)
+        return f"{super().versions()}, quack_kernels {_entry_code_hash()}"
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
         if problem.epilogue not in EPILOGUES or problem.dtype not in DTYPES or gpu.arch not in FAMILIES:
