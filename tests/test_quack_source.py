@@ -111,7 +111,7 @@ def test_missing_quack_says_how_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "quack" else real(name, *a))
     st = SOURCE.available()
-    assert not st and "quack-kernels==0.6.5" in st.reason and "pip install" in st.reason
+    assert not st and "quack-kernels==0.6.5" in st.reason and "pip install 'aotgemm[quack]'" in st.reason
 
 
 def _exports(obj: Path, symbol: str) -> bool:

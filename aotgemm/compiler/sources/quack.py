@@ -138,6 +138,10 @@ class QuackSource(KernelSource):
     # quack imports triton at package import (its autotuner), which a CPU-only torch does not bring.
     requires = {"quack": "quack-kernels==0.6.5", "triton": "triton", "cutlass": "nvidia-cutlass-dsl[cu13]"}
 
+    def available(self) -> Status:
+        status = super().available()
+        return status or Status(False, f"{status.reason}, or all of it with aotgemm's extra: pip install 'aotgemm[quack]'")
+
     def versions(self) -> str:
         # quack's version, and our entry point around its kernels (quack_kernels.py is compiled into each object)
         return f"{super().versions()}, quack_kernels {_entry_code_hash()}"
