@@ -16,6 +16,7 @@ from .base import KernelSource, Status
 SOURCES = {
     "aotgemm": "aotgemm.compiler.sources.decode:DecodeSource",
     "cutlass_operators": "aotgemm.compiler.sources.cutlass_operators:CutlassOperatorsSource",
+    "quack": "aotgemm.compiler.sources.quack:QuackSource",  # optional: aotgemm[quack]; not a default (quack.py)
 }
 # What `aotgemm build` uses unless told otherwise, in the order their kernels are
 # preferred when nothing is measured (untuned builds): our decode kernels first

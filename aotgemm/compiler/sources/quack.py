@@ -1,0 +1,251 @@
+"""Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M, identity and swiglu epilogues.
+
+Optional (`pip install 'aotgemm[quack]'`): not in DEFAULT_SOURCES, so a
+build uses it only when named (`--sources aotgemm --sources
+cutlass_operators --sources quack`). A build refuses a named source that is
+not installed, so as a default it would break every install without the
+extra. Enumerating and ranking it is free (a fixed table, no import), but a cold
+build compiles its kernels in a process of quack's own per compile worker
+(quack_kernels explains why): about 7 s of CPU to start, then about 3 s per
+kernel, and on the H200 its kernels beat
+cuBLAS only at some M >= 1024 points (1.0-1.12x, /work/shared/NOTES.md):
+the extra build time is worth it only where someone tunes for those shapes.
+
+Kernels: quack's own Hopper (sm_90a) and Blackwell (sm_100a) GEMM classes,
+compiled by quack_kernels (the only importer of quack) behind our call
+convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object per
+(dtype, epilogue, design, GPU model) serves every problem of that dtype and
+epilogue. bf16 and fp16. `swiglu` (W = [gate; up] stacked, out N/2 wide) is
+quack's gated epilogue reading our stacked W as its interleaved layout
+(quack_kernels); it takes tiles whose N is a multiple of 32.
+
+The designs are a small subset of quack's own autotuning space
+(quack.gemm_config), those plausible at large M:
+- sm_90a: ping-pong 128 x {128, 160, 192, 208} (two consumer warpgroups
+  alternate whole tiles, one's epilogue overlapping the other's MMAs) and
+  cooperative 256 x {128, 192} and 128 x 256, clusters 2x1 (quack's default)
+  and 1x2 for its default tile; static persistent scheduling.
+- sm_100a: 2-CTA 256 x {128, 192, 256} (cluster 2x1) and 1-CTA
+  128 x {128, 256} (cluster 1x1), cluster-launch-control persistence.
+Left out: swap_ab and split-K, which help only at small M (there our decode
+kernels and cuBLAS serve; quack's smallest token-side tile is 128 and it
+measured 0.45-0.8x of cuBLAS at M <= 128), and split-K needs a workspace
+and a semaphore the call convention has no slot for; the dynamic
+tile-counter scheduler of sm_90a needs a semaphore too.
+
+Ranking (no library needed): a kernel is offered for M >= MIN_M only. Among
+those, fewest padded MACs per SM first: the output is cut into CTA tiles,
+the tiles run in waves of as many CTAs as fit at once (our GPU table's
+cluster counts), and a kernel pays for its last wave and its ragged tiles in
+full; ties go to the larger tile (fewer operand bytes per MAC), then to the
+table order below (quack's default config first). It models quantization,
+not the pipeline; the tuner decides on a GPU.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import math
+import os
+import select
+import subprocess
+import sys
+import tempfile
+
+from ...epilogues import IDENTITY, SWIGLU
+from ...errors import CompileError
+from ...gpus import GpuModel
+from ...problem import GemmProblem
+from ..spec import KernelSpec, canonical_json
+from .base import OK, KernelSource, Status
+
+DTYPES = ("bfloat16", "float16")
+EPILOGUES = (IDENTITY, SWIGLU)
+# quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
+GATED_TILE_N = 32
+# Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.
+MIN_M = 256
+# (tile [M, N], cluster [M, N], ping-pong); in preference order for ties. quack's default config first.
+SM90_DESIGNS = (
+    ((128, 192), (2, 1), True),
+    ((128, 192), (1, 2), True),
+    ((128, 128), (2, 1), True),
+    ((128, 160), (2, 1), True),
+    ((128, 208), (2, 1), True),
+    ((256, 128), (2, 1), False),
+    ((256, 192), (2, 1), False),
+    ((128, 256), (2, 1), False),
+)
+# (tile [M, N], cluster [M, N]); an even cluster M with a 256-row tile runs the 2-CTA MMA (128 rows per CTA).
+SM100_DESIGNS = (
+    ((256, 256), (2, 1)),
+    ((256, 192), (2, 1)),
+    ((256, 128), (2, 1)),
+    ((128, 256), (1, 1)),
+    ((128, 128), (1, 1)),
+)
+FAMILIES = {"sm_90a": "QuackGemmSm90", "sm_100a": "QuackGemmSm100"}
+# A compile is about 3 s of CPU (plus 7 s importing quack, once per compile worker); this bounds a stuck one.
+COMPILE_TIMEOUT_S = 540
+
+
+def _designs(gpu: GpuModel, epilogue: str) -> list[dict]:
+    out = []
+    if gpu.arch == "sm_90a":
+        for tile, cluster, pingpong in SM90_DESIGNS:
+            if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
+                continue
+            out.append({"tile": list(tile), "cluster": list(cluster), "pingpong": pingpong,
+                        "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
+    elif gpu.arch == "sm_100a":
+        for tile, cluster in SM100_DESIGNS:
+            if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
+                continue
+            out.append({"tile": list(tile), "cluster": list(cluster), "clc": True,
+                        "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
+    return out
+
+
+def _entry_code_hash() -> str:
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quack_kernels.py")
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+def cta_tile(spec: KernelSpec) -> tuple[int, int]:
+    """The output tile one CTA computes (the 2-CTA MMA of sm_100a splits a 256-row tile over a CTA pair)."""
+    d = spec.design_dict
+    tm, tn = d["tile"]
+    if spec.arch == "sm_100a" and d["cluster"][0] % 2 == 0 and tm == 256:
+        tm //= 2
+    return tm, tn
+
+
+def padded_macs_per_sm(spec: KernelSpec, m: int, n: int) -> int:
+    """MACs per k-step one SM spends on the busiest schedule: whole waves of whole tiles."""
+    d = spec.design_dict
+    tm, tn = cta_tile(spec)
+    tiles = math.ceil(m / tm) * math.ceil(n / tn)
+    at_once = int(d["max_active_clusters"]) * d["cluster"][0] * d["cluster"][1]
+    return math.ceil(tiles / at_once) * tm * tn
+
+
+class QuackSource(KernelSource):
+    name = "quack"
+    distributions = ("quack-kernels",)
+    # quack imports triton at package import (its autotuner), which a CPU-only torch does not bring.
+    requires = {"quack": "quack-kernels==0.6.5", "triton": "triton", "cutlass": "nvidia-cutlass-dsl[cu13]"}
+
+    def available(self) -> Status:
+        status = super().available()
+        return status or Status(False, f"{status.reason}, or all of it with aotgemm's extra: pip install 'aotgemm[quack]'")
+
+    def versions(self) -> str:
+        # quack's version, and our entry point around its kernels (quack_kernels.py is compiled into each object)
+        return f"{super().versions()}, quack_kernels {_entry_code_hash()}"
+
+    def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
+        if problem.epilogue not in EPILOGUES or problem.dtype not in DTYPES or gpu.arch not in FAMILIES:
+            return []
+        return [KernelSpec(self.name, FAMILIES[gpu.arch], canonical_json(d), problem.dtype, problem.layout,
+                           problem.epilogue, problem.alignment, gpu.arch, gpu.name)
+                for d in _designs(gpu, problem.epilogue)]
+
+    def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
+        if not spec.serves(problem):
+            return Status(False, f"built for {spec.dtype}/{spec.layout}/{spec.epilogue}")
+        if spec.family != FAMILIES.get(spec.arch):
+            return Status(False, f"no quack family {spec.family} for {spec.arch}")
+        if m < 1:
+            return Status(False, "needs M >= 1")
+        if problem.n_out % problem.alignment:
+            return Status(False, f"the output's rows ({problem.n_out}) must be a multiple of {problem.alignment} "
+                                 "elements (16-byte TMA rows)")
+        return OK  # M, N, K dynamic; the problem's alignment is the kernel's (16-byte rows)
+
+    def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
+        if m < MIN_M:
+            return []
+        scored = []
+        for i, s in enumerate(specs):
+            if self.supports(s, problem, m):
+                tm, tn = cta_tile(s)
+                scored.append((padded_macs_per_sm(s, m, problem.n), (tm + tn) / (tm * tn), i, s))
+        scored.sort(key=lambda x: x[:3])
+        return [x[3] for x in scored]
+
+    def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
+        design = dict(spec.design_dict, dtype=spec.dtype, arch=spec.arch, epilogue=spec.epilogue)
+        # in quack's own process: importing quack patches the CuTe DSL process-wide (quack_kernels' docstring)
+        err = _CompileServer.for_arch(spec.arch).compile(design, symbol, object_path)
+        if err is not None or not os.path.exists(object_path):
+            tail = (err or "no object written").strip().splitlines()[-20:]
+            raise CompileError(f"quack compile of {spec.short_name()} failed:\n" + "\n".join(tail))
+
+
+class _CompileServer:
+    """A `quack_kernels --serve` process for one architecture, kept for this process's lifetime.
+
+    It exits when its stdin closes, i.e. when this process ends, however it ends. A request that
+    times out or finds it dead stops it; the next request starts a new one.
+    """
+
+    _by_arch: dict[str, _CompileServer] = {}
+
+    @classmethod
+    def for_arch(cls, arch: str) -> _CompileServer:
+        server = cls._by_arch.get(arch)
+        if server is None or server.proc.poll() is not None:
+            server = cls._by_arch[arch] = cls(arch)
+        return server
+
+    def __init__(self, arch: str) -> None:
+        env = dict(os.environ, CUTE_DSL_ARCH=arch, QUACK_ARCH=arch)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        # aotgemm importable from where this module was loaded
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))])
+        self.log = tempfile.TemporaryFile()  # its stderr (the DSL's warnings, a crash's traceback)
+        self.proc = subprocess.Popen([sys.executable, "-m", "aotgemm.compiler.sources.quack_kernels", "--serve"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
+                                     text=True)
+        atexit.register(self.stop)
+
+    def compile(self, design: dict, symbol: str, object_path: str) -> str | None:
+        """None when it compiled; else what went wrong."""
+        self.log.seek(0)
+        self.log.truncate()  # the server shares this offset: what it writes next starts at 0
+        try:
+            self.proc.stdin.write(canonical_json({"design": design, "symbol": symbol,
+                                                  "object_path": object_path}) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            return self._died()
+        ready, _, _ = select.select([self.proc.stdout], [], [], COMPILE_TIMEOUT_S)
+        if not ready:
+            self.stop()
+            return f"timed out after {COMPILE_TIMEOUT_S} s"
+        line = self.proc.stdout.readline()
+        if not line:
+            return self._died()
+        reply = json.loads(line)
+        return None if reply["ok"] else reply["error"]
+
+    def _died(self) -> str:
+        code = self.proc.wait()
+        self.log.seek(0)
+        tail = self.log.read().decode(errors="replace")[-4000:]
+        return f"the quack compile server exited with status {code}:\n{tail}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+__all__ = ["MIN_M", "SM90_DESIGNS", "SM100_DESIGNS", "QuackSource"]

@@ -1,0 +1,212 @@
+"""Compile one quack-kernels GEMM to a TVM-FFI object with the project's call convention, GPU-free.
+
+The only module that imports quack. It runs in a process of its own, a
+compile server (`python -m aotgemm.compiler.sources.quack_kernels --serve`,
+one per compile worker and architecture, started by `QuackSource.compile`:
+requests and replies are JSON lines), because importing quack changes the
+CuTe DSL for the whole process: `quack.dsl` replaces CuTe's tensor
+`__getitem__` / `__setitem__` and installs an AST rewrite of mixed
+static/dynamic `if` tests. A compile worker that went on to compile another
+source's kernels would compile them under the patched DSL. (Sampled on
+2026-11-30: a decode swap-AB, a decode SIMT and a registry Sm90 kernel came
+out byte-identical after `import quack`; nothing promises that for every
+kernel, and the cache key would not notice.) The server lives as long as its
+worker (it exits when its stdin closes), so quack's import (about 7 s of
+CPU here) is paid once per worker, not per kernel.
+
+What is compiled: quack's own kernel class (`GemmDefaultSm90`, or
+`GemmDefaultSm100` for sm_100a) with the identity epilogue (no alpha, beta,
+C or bias), called from our own `@cute.jit` entry point whose signature is
+the one call convention (aotgemm.problem): `fn(x, wt, out, stream)` with x
+[M, K] row-major, wt = W.t() ([K, N], strides (1, ldw)), out [M, N]
+row-major, stream the raw CUDA stream. M, N, K and the leading strides are
+dynamic (multiples of 8 elements: 16-byte rows for TMA), so one object serves
+every problem of its dtype. quack takes B in the caller's (K, N) orientation
+when `b_transposed` is set and 2-D operands without a batch mode (it adds
+one at trace time), which is exactly x and wt. Its host-side launch
+machinery (`quack.gemm`, `gemm_interface`, the autotuner, jit_cache) is not
+used: the scheduler options are built here, with the cluster count that
+fits baked in from our GPU table (`max_active_clusters` in the design) as
+the cutlass_operators source does.
+
+The `swiglu` epilogue (W = [gate; up] stacked along N, out N/2 wide =
+silu(gate) * up) uses quack's gated-activation epilogue (`linear_act_mod`,
+mode "acc_pair": it pairs adjacent accumulator columns, gate then up, and
+stores N/2 columns). quack's native gated layout is *interleaved*
+(gate_j, up_j adjacent along N); its `concat_layout=("B",)` re-reads a
+stacked [gate; up] B as interleaved at trace time (layout_utils.
+concat_to_interleave: N becomes (2, N/2) with strides (N/2 * ldb, ldb)),
+so our stacked weights are used as they are, no permutation. The
+pre-activation D is not stored (mD None). quack's tile N must be a multiple
+of 32 for it (quack.gemm_config).
+"""
+
+# No `from __future__ import annotations`: the DSL reads the entry point's annotations (cute.Tensor, ...) as objects.
+import json
+import os
+import sys
+
+ARCH_ENV = ("CUTE_DSL_ARCH", "QUACK_ARCH")  # quack reads its dispatch/compile target from these when GPU-less
+
+
+def _dtype(cutlass, name: str):
+    return {"bfloat16": cutlass.BFloat16, "float16": cutlass.Float16}[name]
+
+
+def build_entry(design: dict):
+    """The `@cute.jit` entry point fn(x, wt, out, stream) for `design` (see the module docstring)."""
+    import cuda.bindings.driver as cuda
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass import Float32, Int32
+
+    from quack.tile_scheduler import TileSchedulerOptions
+
+    el = _dtype(cutlass, design["dtype"])
+    tile = tuple(design["tile"])
+    cluster = (*design["cluster"], 1)
+    gated = design["epilogue"] == "swiglu"
+    if design["epilogue"] not in ("identity", "swiglu"):
+        raise ValueError(f"quack kernels are built here for the identity and swiglu epilogues, not "
+                         f"{design['epilogue']!r}")
+    sm = {"sm_90a": 9, "sm_100a": 10}.get(design["arch"])
+    if sm is None:
+        raise ValueError(f"quack kernels are built here for sm_90a and sm_100a, not {design['arch']}")
+    if gated:
+        GemmCls = _swiglu_class(sm)
+        extra = {"concat_layout": ("B",)}  # our W is [gate; up] stacked; quack pairs interleaved columns
+    else:
+        from quack.gemm_default_epi import GemmDefaultSm90, GemmDefaultSm100
+
+        GemmCls = GemmDefaultSm90 if sm == 9 else GemmDefaultSm100
+        extra = {}
+    if sm == 9:
+        # static persistent: the dynamic (tile-counter) scheduler needs a semaphore buffer our call has no slot for
+        gemm = GemmCls(Float32, el, tile, cluster, pingpong=design["pingpong"], is_persistent=True, **extra)
+    else:
+        # cluster launch control: the hardware hands out tiles, no buffer needed
+        gemm = GemmCls(Float32, el, tile, cluster, use_clc_persistence=design["clc"], **extra)
+    gemm.b_transposed = True  # B arrives as wt (K, N), W's [N, K] storage seen column-major
+    gemm.a_transposed = False
+    gemm.cd_transposed = False
+    gemm.cd_packed = None
+    clusters = int(design["max_active_clusters"])
+    swizzle = int(design.get("max_swizzle", 8))
+
+    Args = GemmCls.EpilogueArguments
+
+    if gated:
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
+            epilogue = Args(mAuxOut=out)  # out = silu(gate) * up, N/2 wide; the pre-activation D is not stored
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, None, None, epilogue, scheduler, None, stream, None, None)
+    else:
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
+            epilogue = Args()  # identity: D = acc, no C, no alpha/beta, no vectors
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, out, None, epilogue, scheduler, None, stream, None, None)
+
+    return entry
+
+
+def _swiglu_class(sm: int):
+    """quack's gated-SwiGLU GEMM class for SM major `sm` (acc_pair mode, no C, bias, alpha or vectors)."""
+    _fingerprint_dsl_as_installed_code()
+    from quack.epilogue.library import linear_act_mod
+    from quack.rounding import RoundingMode
+
+    mod = linear_act_mod("swiglu", gated=True, has_c=False, has_rowvec=False, has_colvec=False)
+    # the mint key quack's EpiMod.gemm derives for this mod: no operands, acc_pair, no packed C, no prepass,
+    # round-to-nearest stores, no argument forms, no add-to-output
+    return mod._mint((), sm, True, False, (), RoundingMode.RN, (), False)
+
+
+def _fingerprint_dsl_as_installed_code() -> None:
+    """Let quack fingerprint an epilogue when the CuTe DSL is not under site-packages (`pip install --target`).
+
+    quack keys its epilogue functions by their source and, recursively, what they reference, but stops at
+    "installed" code, which it recognises only by a site-packages / dist-packages / stdlib path
+    (quack.gemm_runtime.identity._is_extern_function). With the DSL elsewhere it recurses into the DSL's
+    internals and fails on a ContextVar: "epilogue fn depends on <ContextVar _LOC_TRANSFORMS> ... which has
+    no fail-closed semantic key" (seen on the H200 host, where the DSL and quack were installed with
+    --target). The key only names quack's own compile cache and minted class, neither of which we use, so
+    treating the DSL's directory as installed code changes nothing we compile.
+    """
+    import cutlass
+
+    import quack.gemm_runtime.identity as identity
+
+    if getattr(identity._is_extern_function, "_aotgemm_dsl_root", None):
+        return
+    dsl_root = os.path.dirname(os.path.abspath(cutlass.__file__)) + os.sep
+    original = identity._is_extern_function
+
+    def is_extern(fn) -> bool:
+        code = getattr(fn, "__code__", None)
+        if code is not None and os.path.abspath(code.co_filename).startswith(dsl_root):
+            return True
+        return original(fn)
+
+    is_extern._aotgemm_dsl_root = dsl_root
+    identity._is_extern_function = is_extern
+
+
+def fake_operands(dtype_name: str):
+    """x, wt, out, stream as fake tensors: M, N, K and leading strides dynamic, 16-byte aligned."""
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass.cute.runtime import make_fake_stream, make_fake_tensor
+
+    el = _dtype(cutlass, dtype_name)
+    div = 128 // el.width
+    m, n, k = cute.sym_int32(symbol="M"), cute.sym_int32(divisibility=div), cute.sym_int32(divisibility=div)
+    x = make_fake_tensor(el, (m, k), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
+    wt = make_fake_tensor(el, (k, n), (1, cute.sym_int64(divisibility=div)), assumed_align=16)
+    out = make_fake_tensor(el, (m, n), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
+    return x, wt, out, make_fake_stream()
+
+
+def compile_quack(design: dict, symbol: str, object_path: str) -> None:
+    """Compile `design` for its arch and export it as `symbol` to `object_path` (in a process for quack only)."""
+    for var in ARCH_ENV:
+        if os.environ.get(var, design["arch"]) != design["arch"]:
+            # quack caches what it reads from these: one process compiles for one architecture
+            raise ValueError(f"this process compiles for {os.environ[var]}, not {design['arch']}")
+        os.environ[var] = design["arch"]
+    import cutlass.cute as cute
+
+    entry = build_entry(design)
+    options = (cute.GPUArch(design["arch"]), cute.EnableTVMFFI(True))
+    compiled = cute.compile[options](entry, *fake_operands(design["dtype"]))
+    compiled.export_to_c(object_path, function_name=symbol)
+
+
+def serve() -> None:
+    """Compile requests from stdin, one JSON line each ({"design", "symbol", "object_path"}), until it closes.
+
+    Replies go to the original stdout, one JSON line per request ({"ok": true} or {"ok": false, "error"});
+    anything else printed (the DSL's warnings) is sent to stderr, so it cannot corrupt a reply.
+    """
+    import traceback
+
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    while line := sys.stdin.readline():
+        req = json.loads(line)
+        try:
+            compile_quack(req["design"], req["symbol"], req["object_path"])
+            reply = {"ok": True}
+        except Exception:  # noqa: BLE001  (every failure goes back to the requester, which raises CompileError)
+            reply = {"ok": False, "error": traceback.format_exc()[-4000:]}
+        replies.write(json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    elif len(sys.argv) == 4:
+        compile_quack(json.loads(sys.argv[1]), sys.argv[2], sys.argv[3])
+    else:
+        sys.exit("usage: python -m aotgemm.compiler.sources.quack_kernels (--serve | DESIGN_JSON SYMBOL OBJECT_PATH)")

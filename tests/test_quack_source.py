@@ -1,0 +1,166 @@
+"""Kernel source `quack` (aotgemm/compiler/sources/quack.py): enumeration, support and ranking on the CPU
+with nothing imported; with quack-kernels installed (`pip install '.[quack]'`; CI does not), a real
+cross-compile for sm_90a and sm_100a and a `--sources quack` build that links a library.
+GPU correctness and speed: bench/source_kernels.py on the H200."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aotgemm.compiler.sources import DEFAULT_SOURCES, SOURCES, get_source
+from aotgemm.compiler.sources import quack as qs
+from aotgemm.gpus import gpu_model
+from aotgemm.problem import GemmProblem
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = get_source("quack")
+HAVE_QUACK = SOURCE.available()
+needs_quack = pytest.mark.skipif(not HAVE_QUACK, reason=f"quack source unavailable: {HAVE_QUACK.reason}")
+BF16 = GemmProblem("bfloat16", "linear", "identity", 4096, 4096)
+
+
+def test_registered_but_not_a_default():
+    assert "quack" in SOURCES and "quack" not in DEFAULT_SOURCES
+
+
+def test_enumerates_identity_bf16_fp16_on_hopper_and_blackwell_only():
+    h200, b200 = gpu_model("H200_SXM"), gpu_model("B200")
+    specs = SOURCE.enumerate(BF16, h200)
+    assert len(specs) == len(qs.SM90_DESIGNS) and len(set(specs)) == len(specs)
+    assert {s.family for s in specs} == {"QuackGemmSm90"} and {s.arch for s in specs} == {"sm_90a"}
+    assert all(s.max_m == 0 and s.x_row_stride == 0 for s in specs)  # M, N, K and strides dynamic
+    # baked from our GPU table, so part of the cache key: 2-CTA clusters on an H200 = 66 at once
+    assert {s.design_dict["max_active_clusters"] for s in specs} == {h200.clusters_for(2)}
+    assert len(SOURCE.enumerate(BF16, b200)) == len(qs.SM100_DESIGNS)
+    assert len(SOURCE.enumerate(BF16.__class__("float16", "linear", "identity", 4096, 4096), h200)) == len(specs)
+    assert SOURCE.enumerate(BF16.with_epilogue("bias"), h200) == []
+    assert SOURCE.enumerate(BF16.with_epilogue("residual_add"), h200) == []
+    # swiglu: quack's gated epilogue, tiles whose N is a multiple of 32 (128x208 is not)
+    gated = SOURCE.enumerate(BF16.with_epilogue("swiglu"), h200)
+    assert {s.epilogue for s in gated} == {"swiglu"}
+    assert sorted(s.design_dict["tile"][1] for s in gated) == sorted(
+        t[1] for t, _, _ in qs.SM90_DESIGNS if t[1] % qs.GATED_TILE_N == 0)
+    assert [s.design for s in gated] == [s.design for s in specs if s.design_dict["tile"][1] % 32 == 0]
+    fp8 = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", 4096, 4096)
+    assert SOURCE.enumerate(fp8, h200) == []
+    # the same designs serve every N and K: one object per (dtype, design, GPU)
+    assert SOURCE.enumerate(GemmProblem("bfloat16", "linear", "identity", 1280, 8192), h200) == specs
+
+
+def test_versions_name_quack_and_our_entry_point_code():
+    v = SOURCE.versions()
+    assert v.startswith("quack-kernels ") and ", quack_kernels " in v and len(v.rsplit(" ", 1)[1]) == 16
+
+
+def test_supports_says_why_not():
+    spec = SOURCE.enumerate(BF16, gpu_model("H200_SXM"))[0]
+    assert SOURCE.supports(spec, BF16, 1) and SOURCE.supports(spec, BF16, 100_000)
+    other = GemmProblem("float16", "linear", "identity", 4096, 4096)
+    st = SOURCE.supports(spec, other, 512)
+    assert not st and "bfloat16" in st.reason
+    # swiglu with N = 8 * odd: the N/2-wide output rows would not be 16-byte multiples
+    odd = GemmProblem("bfloat16", "linear", "swiglu", 4104, 4096)
+    st = SOURCE.supports(SOURCE.enumerate(odd, gpu_model("H200_SXM"))[0], odd, 512)
+    assert not st and "2052" in st.reason
+
+
+def test_rank_offers_nothing_below_min_m_and_orders_by_padded_work():
+    h200 = gpu_model("H200_SXM")
+    specs = SOURCE.enumerate(BF16, h200)
+    assert SOURCE.rank(BF16, h200, qs.MIN_M - 1, specs) == []
+    for m in (qs.MIN_M, 1024, 8192):
+        ranked = SOURCE.rank(BF16, h200, m, specs)
+        assert sorted(ranked, key=specs.index) == specs  # a permutation: never invents, prunes none that serve
+        work = [qs.padded_macs_per_sm(s, m, BF16.n) for s in ranked]
+        assert work == sorted(work)
+    # M=1024, N=4096 on 132 SMs: 256x128 tiles are 4*32 = 128 tiles, one wave; 128x192 ones 8*22 = 176, two
+    best = SOURCE.rank(BF16, h200, 1024, specs)[0].design_dict
+    assert best["tile"] == [256, 128]
+    assert qs.padded_macs_per_sm(SOURCE.rank(BF16, h200, 1024, specs)[-1], 1024, 4096) > 256 * 128
+    # rank is deterministic and ignores specs that do not serve the problem
+    fp16 = GemmProblem("float16", "linear", "identity", 4096, 4096)
+    assert SOURCE.rank(fp16, h200, 1024, specs) == []
+
+
+def test_blackwell_2cta_tiles_count_half_the_rows_per_cta():
+    b200 = gpu_model("B200")
+    by_tile = {(tuple(s.design_dict["tile"]), tuple(s.design_dict["cluster"])): s for s in SOURCE.enumerate(BF16, b200)}
+    assert qs.cta_tile(by_tile[((256, 256), (2, 1))]) == (128, 256)
+    assert qs.cta_tile(by_tile[((128, 256), (1, 1))]) == (128, 256)
+
+
+def test_enumerate_and_rank_import_no_kernel_library():
+    code = ("import sys\nfrom aotgemm.compiler.sources import get_source\nfrom aotgemm.gpus import gpu_model\n"
+            "from aotgemm.problem import GemmProblem\ns = get_source('quack')\n"
+            "p = GemmProblem('bfloat16', 'linear', 'identity', 4096, 4096)\n"
+            "for g in ('H200_SXM', 'B200'):\n    s.rank(p, gpu_model(g), 2048, s.enumerate(p, gpu_model(g)))\n"
+            "s.available()\n"
+            "print(sorted(m for m in ('quack', 'triton', 'cutlass', 'torch') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_missing_quack_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "quack" else real(name, *a))
+    st = SOURCE.available()
+    assert not st and "quack-kernels==0.6.5" in st.reason and "pip install 'aotgemm[quack]'" in st.reason
+
+
+def _exports(obj: Path, symbol: str) -> bool:
+    out = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout
+    return f" T __tvm_ffi_{symbol}\n" in out
+
+
+@needs_quack
+@pytest.mark.build
+@pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu")])
+def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu, epilogue):
+    spec = SOURCE.enumerate(BF16.with_epilogue(epilogue), gpu_model(gpu))[0]
+    obj = tmp_path / "k.o"
+    SOURCE.compile(spec, "aotgemm_quack_test", str(obj))
+    assert obj.read_bytes()[:4] == b"\x7fELF" and _exports(obj, "aotgemm_quack_test")
+
+
+@needs_quack
+@pytest.mark.build
+def test_a_design_quack_rejects_fails_with_its_reason_and_the_server_goes_on(tmp_path):
+    import dataclasses
+    import json
+
+    from aotgemm.errors import CompileError
+
+    spec = SOURCE.enumerate(BF16, gpu_model("H200_SXM"))[0]
+    bad = dataclasses.replace(spec, design=json.dumps({**spec.design_dict, "tile": [96, 128]}))
+    with pytest.raises(CompileError, match="tile shape M must be 64/128/192 if pingpong"):
+        SOURCE.compile(bad, "aotgemm_quack_bad", str(tmp_path / "bad.o"))
+    SOURCE.compile(spec, "aotgemm_quack_ok", str(tmp_path / "ok.o"))
+    assert _exports(tmp_path / "ok.o", "aotgemm_quack_ok")
+
+
+@needs_quack
+@pytest.mark.build
+def test_build_with_only_quack_links_a_library(tmp_path):
+    from aotgemm.bundle import CUBLAS, open_bundle
+
+    manifest = tmp_path / "tiny.toml"
+    manifest.write_text('[model]\nname = "tiny"\n\n[build]\ngpus = ["H200_SXM"]\ndtypes = ["bfloat16"]\n'
+                        'm_buckets = [128, 1024]\n\n[[layers]]\nname = "o"\nn = 4096\nk = 4096\ncount = 1\n')
+    out = tmp_path / "tiny.agb"
+    r = subprocess.run([sys.executable, "-m", "aotgemm.cli", "build", str(manifest), "--no-tune", "--top-k", "1",
+                        "--sources", "quack", "--cache-dir", str(tmp_path / "cache"), "-o", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (t,) = open_bundle(out, verify_blobs=True).index.targets
+    assert [k.source for k in t.kernels] == ["quack"] and t.kernels[0].family == "QuackGemmSm90"
+    lib = open_bundle(out).blob(t.library)
+    assert lib[:4] == b"\x7fELF" and f"__tvm_ffi_{t.kernels[0].symbol}".encode() in lib
+    chosen = {d.m_bucket: d.kernel for d in t.dispatch}
+    assert chosen[128] == CUBLAS and chosen[1024] == t.kernels[0].symbol  # below MIN_M quack offers nothing
