@@ -153,8 +153,9 @@ def _fingerprint_dsl_as_installed_code() -> None:
     identity._is_extern_function = is_extern
 
 
-def fake_operands(dtype_name: str):
-    """x, wt, out, stream as fake tensors: M, N, K and leading strides dynamic, 16-byte aligned."""
+def fake_operands(dtype_name: str, epilogue: str = "identity"):
+    """x, wt, out, stream as fake tensors: M, N, K and leading strides dynamic, 16-byte aligned. For swiglu,
+    out's width is its own symbol (N/2: the exported function must not tie it to wt's N)."""
     import cutlass
     import cutlass.cute as cute
     from cutlass.cute.runtime import make_fake_stream, make_fake_tensor
@@ -164,7 +165,8 @@ def fake_operands(dtype_name: str):
     m, n, k = cute.sym_int32(symbol="M"), cute.sym_int32(divisibility=div), cute.sym_int32(divisibility=div)
     x = make_fake_tensor(el, (m, k), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
     wt = make_fake_tensor(el, (k, n), (1, cute.sym_int64(divisibility=div)), assumed_align=16)
-    out = make_fake_tensor(el, (m, n), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
+    n_out = n if epilogue == "identity" else cute.sym_int32(divisibility=div)
+    out = make_fake_tensor(el, (m, n_out), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
     return x, wt, out, make_fake_stream()
 
 
@@ -179,7 +181,7 @@ def compile_quack(design: dict, symbol: str, object_path: str) -> None:
 
     entry = build_entry(design)
     options = (cute.GPUArch(design["arch"]), cute.EnableTVMFFI(True))
-    compiled = cute.compile[options](entry, *fake_operands(design["dtype"]))
+    compiled = cute.compile[options](entry, *fake_operands(design["dtype"], design["epilogue"]))
     compiled.export_to_c(object_path, function_name=symbol)
 
 
