@@ -283,3 +283,28 @@ def test_a_used_module_still_copies_and_pickles(clean_runtime, cpu_dispatch, tmp
             assert m.__dict__.get("_aotgemm_memo") is None
             assert torch.equal(m(x), y)
     assert clean_runtime.stats().hits == {("bfloat16", N, K, 16): 3}
+
+
+def test_hooks_compile_and_tracing_still_run_through_nn_modules_call(clean_runtime, cpu_dispatch):
+    """The patched __call__ goes straight to the eager path only when nn.Module.__call__ would do nothing
+    else: a forward hook, a forward pre-hook and a global hook still run, with the same output."""
+    lin = _module(N, False, bf16, cpu_dispatch)
+    x = _x((4, K))
+    with torch.no_grad():
+        want = lin(x)
+        seen = []
+        h1 = lin.register_forward_pre_hook(lambda m, a: seen.append("pre"))
+        h2 = lin.register_forward_hook(lambda m, a, out: seen.append(("post", torch.equal(out, want))))
+        assert torch.equal(lin(x), want) and seen == ["pre", ("post", True)]
+        h1.remove()
+        h2.remove()
+        g = torch.nn.modules.module.register_module_forward_hook(lambda m, a, out: seen.append("global"))
+        try:
+            assert torch.equal(lin(x), want) and seen[-1] == "global"
+        finally:
+            g.remove()
+        n = len(seen)
+        assert torch.equal(lin(x), want) and len(seen) == n  # no hooks left: the direct path
+        assert torch.equal(lin(input=x), want)  # a keyword argument: nn.Module's own __call__
+    traced = torch.jit.trace(lin, (x,), check_trace=False)
+    assert "aotgemm" in str(traced.graph)

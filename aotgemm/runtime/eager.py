@@ -38,6 +38,8 @@ _grad_enabled = torch.is_grad_enabled
 _dispatch_modes = torch._C._len_torch_dispatch_stack
 _tracing_state = torch._C._get_tracing_state
 _linear = torch.nn.functional.linear
+_module_call = torch.nn.Module.__call__
+_hooks = torch.nn.modules.module  # its _global_*_hooks dicts
 _mm, _addmm, _matmul = torch.mm, torch.addmm, torch.matmul
 
 
@@ -181,3 +183,17 @@ def linear(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         out.add_(bias)
     ops._count(s.count_key)
     return out
+
+
+def module_call(module: torch.nn.Module, *args, **kwargs):
+    """The patched nn.Linear's __call__: straight to `linear` when nn.Module's own __call__ would do nothing
+    but call forward (no hooks, module or global; not compiled with module.compile(); no jit tracing), else
+    nn.Module's. It saves _wrapped_call_impl, _call_impl and forward's frames: ~1.5-2.5 µs a call, about
+    as much as nn.Linear costs over F.linear, the bar of a call the bundle sends to cuBLAS."""
+    if (len(args) == 1 and not kwargs and module._compiled_call_impl is None and _tracing_state() is None
+            and not (module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                     or module._backward_pre_hooks or _hooks._global_forward_hooks
+                     or _hooks._global_forward_pre_hooks or _hooks._global_backward_hooks
+                     or _hooks._global_backward_pre_hooks)):
+        return linear(module, args[0])
+    return _module_call(module, *args, **kwargs)

@@ -44,6 +44,7 @@ from torch import nn
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from . import eager_epilogues as _eager_fused
 from .eager import linear as _eager_linear
+from .eager import module_call as _eager_module_call
 from .table import supported_dtype
 
 _FP8 = torch_dtype(FLOAT8_E4M3)
@@ -123,6 +124,7 @@ class AotGemmLinear(nn.Linear):
     """nn.Linear whose forward calls torch.ops.aotgemm.aotgemm_linear (what patch() turns nn.Linear into)."""
 
     _aotgemm_original_class = nn.Linear
+    __call__ = _eager_module_call  # nn.Module.__call__'s frames skipped when it would only call forward
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         # eager: the op's decisions without the dispatcher (runtime/eager.py); traced or compiled: the op itself
@@ -137,6 +139,7 @@ def _patched_class(cls: type) -> type:
     if sub is None:
         sub = type(cls.__name__, (cls,), {
             "forward": AotGemmLinear.forward,
+            "__call__": _eager_module_call,
             "_aotgemm_original_class": cls,
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
