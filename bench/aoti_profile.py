@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 T0 = time.perf_counter()
+from epilogue_block import time_calls  # noqa: E402  (CUDA events around back-to-back calls)
 
 
 def log(s: str) -> None:
@@ -55,18 +56,6 @@ def packages(model, example, bundle: Path, work: Path):
     routed = [f"{r.node}:{r.epilogue}:{r.n}x{r.k}" for r in aoti.package_info(pkg).routed]
     log(f"bundle package {time.perf_counter() - t0:.1f} s, routed {routed}")
     return torch._inductor.aoti_load_package(plain), aoti.load(pkg), routed
-
-
-def event_ms(fn, x, reps: int) -> float:
-    import torch
-
-    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    a.record()
-    for _ in range(reps):
-        fn(x)
-    b.record()
-    b.synchronize()
-    return a.elapsed_time(b) / reps
 
 
 def kernels_us(fn, x, reps: int) -> dict[str, tuple[float, float]]:
@@ -102,7 +91,7 @@ def compare(name: str, fns: dict, xs: dict, args) -> None:
             for _ in range(args.trials):
                 for k in t:
                     fns[k](x)
-                    t[k].append(event_ms(fns[k], x, args.reps))
+                    t[k].append(time_calls(fns[k], x, args.reps, "cuda"))
             med = {k: statistics.median(v) for k, v in t.items()}
             spread = {k: (sorted(v)[len(v) // 10], sorted(v)[-1 - len(v) // 10]) for k, v in t.items()}
             print(f"\n{name} M={m}: plain {med['plain']:.3f} ms ({spread['plain'][0]:.3f}-{spread['plain'][1]:.3f}), "
