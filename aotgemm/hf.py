@@ -26,8 +26,8 @@ as vLLM requires. MoE, MLA and other architectures are out of scope.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any

@@ -116,3 +116,27 @@ def test_an_interrupted_tune_leaves_no_output_and_the_input_untouched(tmp_path, 
         tune_mod.tune_bundle(src, src)
     assert src.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.agb"]  # no temporary file left either
+
+
+def test_bench_times_a_cublas_choice_once_with_ratio_one(monkeypatch):
+    """A point the bundle serves with cuBLAS runs the baseline's own call: bench times it once (not against
+    itself, which measured only noise) and reports ratio 1; a kernel is timed against the baseline."""
+    from aotgemm import bench, timing
+
+    made = []
+
+    class Timer:
+        def __init__(self, fn, ops, reps, model):
+            made.append(fn)
+            self.fn = fn
+
+    def interleaved(timers, trials):
+        return {k: [float(i + (2 if t.fn == "kernel" else 3)) for i in range(trials)] for k, t in timers.items()}
+
+    monkeypatch.setattr(timing, "GraphTimer", Timer)
+    monkeypatch.setattr(timing, "interleaved", interleaved)
+    c = bench._measure("cublas", "cublas", None, 1, 5, model=False)
+    assert made == ["cublas"] and c.ratio_median == 1.0 and c.kernel == c.cublas
+    made.clear()
+    c = bench._measure("kernel", "cublas", None, 1, 5, model=True)
+    assert made == ["kernel", "cublas"] and c.ratio_median > 1.0

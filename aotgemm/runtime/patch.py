@@ -139,7 +139,7 @@ def _patched_class(cls: type) -> type:
     if sub is None:
         sub = type(cls.__name__, (cls,), {
             "forward": AotGemmLinear.forward,
-            "__call__": _eager_module_call,
+            "__call__": AotGemmLinear.__call__,
             "_aotgemm_original_class": cls,
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
