@@ -296,3 +296,42 @@ def test_call_kernel_builds_the_argument_list_from_the_problem():
     call_kernel(lambda *a: got.append(a), GemmProblem("bfloat16", "linear", "identity", 4, 8), x, w, out, {}, 7)
     (a, wt, o, bb, st), (a2, wt2, o2, st2) = got
     assert a is x and o is out and bb is bias and st == st2 == 7 and wt.shape == (8, 4) and wt.stride() == (1, 8)
+
+
+def test_counters_are_exact_under_threads_and_reads(clean_runtime):
+    """The hot path bumps its counter without a lock (ops._ticks); a reader ticks it too, and
+    subtracts its own ticks: counts stay exact with bumping threads and a reader racing them."""
+    import threading
+
+    from aotgemm.runtime import ops
+
+    key = ("bfloat16", 8, 8, 16, ops.HIT)
+    miss = ("bfloat16", 8, 8, 16, "bundle chose cublas")
+    stop = threading.Event()
+    seen = []
+
+    def bump(k, n):
+        for _ in range(n):
+            ops._count(k)
+
+    def read():
+        while not stop.is_set():
+            seen.append(ops.stats().total_hits)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    workers = [threading.Thread(target=bump, args=(key if i % 2 else miss, 20000)) for i in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    stop.set()
+    reader.join()
+    s = ops.stats()
+    assert (s.total_hits, s.total_misses) == (40000, 40000)
+    assert ops.stats() == s  # reading twice: the readers' ticks are not calls
+    assert seen == sorted(seen) and seen[-1] <= 40000
+    ops.reset_stats()
+    assert ops.stats().total_hits == 0
+    ops._count(key)
+    assert ops.stats().hits == {key[:4]: 1}

@@ -158,7 +158,7 @@ def linear(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         if s is None:
             return ops.linear(x, weight, bias)  # it raises the input error
         if s.key in ops._logged:  # already logged: count it and call cuBLAS, as ops._miss does
-            ops._count(s.key)
+            next(ops._ticks[s.key])  # ops._count, inlined
             wt = memo.wt
             if wt is None:
                 wt = memo.wt = weight.t()
@@ -181,7 +181,7 @@ def linear(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
                           else {}, stream)
     if s.add_bias:
         out.add_(bias)
-    ops._count(s.count_key)
+    next(ops._ticks[s.count_key])  # ops._count, inlined
     return out
 
 

@@ -112,13 +112,13 @@ def _run(s: EpilogueServed, memo: ModuleMemo, x: torch.Tensor, x_ptr: int, opera
         call_epilogue(fn, used, x.as_strided((m, k), (s.x_row, 1)), memo.weight, out.view(m, -1), args, stream)
     if not fused:
         out = s.unfused(out, **operands)
-    ops._count(s.count_key)
+    next(ops._ticks[s.count_key])  # ops._count, inlined
     return out
 
 
 def _missed(s: EpilogueMissed, op: str, x, weight, operands: dict) -> torch.Tensor:
     if s.key in ops._logged:  # already logged: count it and serve it, as epilogue_ops._miss does
-        ops._count(s.key)
+        next(ops._ticks[s.key])  # ops._count, inlined
         return epilogue(s.key[5]).linear_unfused(x, weight, **operands)
     return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
 
