@@ -176,6 +176,42 @@ def test_patch_fuses_the_mlps_and_keeps_the_output(kind):
         assert torch.equal(model(ids).logits.float(), ref)
 
 
+def test_patch_routes_only_what_a_kernel_serves():
+    """With `served` (what rt.patch passes: LoadedBundle.served), a layer the bundle left to cuBLAS at every M
+    keeps nn.Linear's own call, and the MLP / decoder residual are fused only where a kernel serves them."""
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.runtime.table import served as served_of
+
+    def entry(ep, n, k, m, kernel):
+        return DispatchEntry("bfloat16", "linear", ep, n, k, m, kernel, "tuned")
+
+    class T:  # the fields of a Target that served() reads
+        dispatch = (entry("swiglu", 256, 64, 1, "sw"), entry("swiglu", 256, 64, 16, "cublas"),
+                    entry("residual_add", 64, 128, 1, "cublas"), entry("residual_add", 64, 128, 16, "cublas"),
+                    entry("identity", 64, 64, 1, "cublas"), entry("identity", 32, 64, 1, "q"),
+                    entry("bias", 48, 64, 1, "b"))
+    served = served_of([T])
+    assert served == {("bfloat16", 256, 64, "swiglu"), ("bfloat16", 32, 64, "identity"),
+                      ("bfloat16", 48, 64, "bias")}
+    shapes = frozenset({("bfloat16", 256, 64), ("bfloat16", 64, 128), ("bfloat16", 64, 64), ("bfloat16", 32, 64),
+                        ("bfloat16", 48, 64)})
+    torch.manual_seed(0)
+    model = _tiny("llama").to(bf16).eval()
+    layer = model.model.layers[0]
+    names = rt.patch_model(model, shapes, served=served)
+    assert "model.layers.0.mlp" in names  # swiglu has a kernel (at M=1)
+    assert "model.layers.0" not in names  # residual_add: cuBLAS at every M, no identity kernel either
+    assert "model.layers.0.mlp.down_proj" not in names and "model.layers.0.self_attn.o_proj" not in names
+    assert not is_patched(layer.self_attn.o_proj) and not is_patched(layer)
+    rt.unpatch_model(model)
+    lin = torch.nn.Sequential(torch.nn.Linear(64, 32, bias=False, dtype=bf16), torch.nn.Linear(64, 48, dtype=bf16),
+                              torch.nn.Linear(64, 48, bias=False, dtype=bf16))
+    # identity kernel: routed; a bias kernel serves a module with a bias, not one without
+    assert rt.patch_model(lin, shapes, served=served) == ["0", "1"]
+    assert rt.unpatch_model(lin) == ["0", "1"]
+    assert rt.patch_model(lin, shapes) == ["0", "1", "2"]  # without `served`: every held shape
+
+
 def test_patch_leaves_other_mlps_alone():
     class GeluMLP(torch.nn.Module):
         def __init__(self):

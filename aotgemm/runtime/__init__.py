@@ -42,6 +42,7 @@ from .ops import (
 from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
 from .patch import Fp8Linear, patch_model, unpatch_model
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
+from .table import served as _served
 from .table import shapes as _shapes
 
 __all__ = [
@@ -62,7 +63,8 @@ class LoadedBundle:
     `fallback` is True when the environment did not match and strict was off:
     then `target` may be None and every call is served by cuBLAS (counted as
     "environment mismatch"). `shapes` is the set of (dtype, N, K) the bundle
-    holds, which `patch` uses to choose modules.
+    holds; `served`, the (dtype, N, K, epilogue) problems it names a kernel
+    for at some M bucket, which `patch` uses to choose modules.
     """
 
     path: Path
@@ -71,6 +73,7 @@ class LoadedBundle:
     target: Target | None
     fallback: bool
     shapes: frozenset[tuple[str, int, int]]
+    served: frozenset[tuple[str, int, int, str]]
     library_path: Path | None = None
     extracted: bool = False  # this call wrote the library into the cache
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
@@ -171,6 +174,7 @@ def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFa
                       + "; ".join(report.problems), AotGemmFallbackWarning, stacklevel=2)
         dispatch = Dispatch(index.m_buckets, {}, fallback=True, name=str(bundle.path))
         b = LoadedBundle(bundle.path, index, report, report.target, True, _shapes(index.targets),
+                         _served(index.targets),
                          timings=timings, dispatch=dispatch)
         log.info("%s", b.describe())
         if activate:
@@ -197,8 +201,8 @@ def load(path=None, *, strict: bool | None = None, device=None, facts: MachineFa
     timings["resolve"] = t5 - t4
     dev_index = report.facts.device_index if report.facts is not None else None
     dispatch = Dispatch(index.m_buckets, table, device_type="cuda", device_index=dev_index, name=str(bundle.path))
-    b = LoadedBundle(bundle.path, index, report, target, False, _shapes([target]), ext.path, ext.extracted,
-                     timings, dispatch, module)
+    b = LoadedBundle(bundle.path, index, report, target, False, _shapes([target]), _served([target]), ext.path,
+                     ext.extracted, timings, dispatch, module)
     if activate:
         _activate(b)
     log.info("%s", b.describe())
@@ -227,10 +231,11 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
 
 
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
-    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle holds through the op,
-    fuse transformers-style SwiGLU MLPs (and the residual add after them) into the fused-epilogue ops, and
-    route every Fp8Linear of an fp8 shape the bundle holds through aotgemm_scaled_mm (torchao's float8
-    linears are not served: aotgemm/runtime/patch.py says why).
+    """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle serves with a kernel at
+    some M through the op, fuse transformers-style SwiGLU MLPs (and the residual add after them) into the
+    fused-epilogue ops, and route every Fp8Linear of an fp8 shape the bundle serves through
+    aotgemm_scaled_mm (torchao's float8 linears are not served: aotgemm/runtime/patch.py says why). A
+    layer the bundle left to cuBLAS at every M stays as it is: routing it would only add host time.
 
     `bundle` (default: the active one) only chooses the modules; calls are
     served by whichever bundle is active when they run. Weights stay shared
@@ -243,7 +248,7 @@ def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[st
         get_logger().warning("patch(): no bundle is loaded (call aotgemm.runtime.load(path), or load() "
                              "with AOTGEMM_BUNDLE set); nothing patched")
         return []
-    names = patch_model(model, bundle.shapes)
+    names = patch_model(model, bundle.shapes, served=bundle.served)
     get_logger().info("patched %d nn.Linear module(s) for %s", len(names), bundle.path)
     return names
 

@@ -91,7 +91,7 @@ class ModuleMemo:
     def __reduce__(self):
         return (_no_memo, ())
 
-    __slots__ = ("dispatch", "weight", "w_ptr", "bias", "b_ptr", "align", "plans", "wt", "prepared")
+    __slots__ = ("dispatch", "weight", "w_ptr", "bias", "b_ptr", "align", "plans", "wt", "prepared", "halves")
 
     def __init__(self, d, weight, w_ptr, bias, b_ptr) -> None:
         self.dispatch, self.weight, self.w_ptr, self.bias, self.b_ptr = d, weight, w_ptr, bias, b_ptr
@@ -103,6 +103,7 @@ class ModuleMemo:
         self.align = align
         self.plans: dict = {}
         self.wt = None
+        self.halves = None  # a swiglu weight's [gate; up] row blocks, for its misses (eager_epilogues)
         self.prepared: dict = {}  # (symbol, epilogue) -> PreparedCall, shared by the signatures using it
 
     def plan(self, x: torch.Tensor):

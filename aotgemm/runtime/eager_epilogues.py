@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import torch
 
-from ..epilogues import epilogue
+from ..epilogues import SWIGLU, epilogue
 from . import epilogue_ops, ops
 from .eager import _MEMO_LIMIT, ModuleMemo, is_eager
 from .ffi import KernelFunction
 from .table import call_epilogue, call_order
 
 SWIGLU_OP, RESIDUAL_OP = "aotgemm_linear_swiglu", "aotgemm_linear_residual"
+_SWIGLU = epilogue(SWIGLU)
 _Tensor = torch.Tensor
 
 
@@ -116,9 +117,14 @@ def _run(s: EpilogueServed, memo: ModuleMemo, x: torch.Tensor, x_ptr: int, opera
     return out
 
 
-def _missed(s: EpilogueMissed, op: str, x, weight, operands: dict) -> torch.Tensor:
+def _missed(s: EpilogueMissed, op: str, x, memo: ModuleMemo, operands: dict) -> torch.Tensor:
+    weight = memo.weight
     if s.key in ops._logged:  # already logged: count it and serve it, as epilogue_ops._miss does
         next(ops._ticks[s.key])  # ops._count, inlined
+        if op == SWIGLU_OP:  # the same kernels, with W's halves cut once per memo rather than per call
+            if memo.halves is None:
+                memo.halves = weight.chunk(2, dim=0)
+            return _SWIGLU.linear_unfused(x, weight, halves=memo.halves)
         return epilogue(s.key[5]).linear_unfused(x, weight, **operands)
     return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
 
@@ -141,7 +147,7 @@ def swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
             return epilogue_ops.linear_swiglu(x, weight)  # it raises the input error
     if type(s) is EpilogueServed:
         return _run(s, memo, x, x_ptr, {}, None)
-    return _missed(s, SWIGLU_OP, x, weight, {})
+    return _missed(s, SWIGLU_OP, x, memo, {})
 
 
 def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -164,5 +170,5 @@ def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor) -> torch
             return epilogue_ops.linear_residual(x, weight, r)  # it raises the input error
     if type(s) is EpilogueServed:
         return _run(s, memo, x, x_ptr, operands, r)
-    return _missed(s, RESIDUAL_OP, x, weight, operands)
+    return _missed(s, RESIDUAL_OP, x, memo, operands)
 

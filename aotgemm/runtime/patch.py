@@ -41,6 +41,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_TENSOR, SWIGLU
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from . import eager_epilogues as _eager_fused
 from .eager import linear as _eager_linear
@@ -153,20 +154,32 @@ def is_patched(module: nn.Module) -> bool:
     return "_aotgemm_original_class" in type(module).__dict__
 
 
-def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozenset) -> bool:
+def _serves(shapes, served, dt: str, n: int, k: int, epilogues: tuple[str, ...]) -> bool:
+    """Whether (dt, n, k) is in `shapes` and, when `served` is given, one of `epilogues` has a kernel for it
+    there (patch_model)."""
+    if (dt, n, k) not in shapes:
+        return False
+    return served is None or any((dt, n, k, e) in served for e in epilogues)
+
+
+def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozenset, served=None) -> bool:
     """Whether `module` is an nn.Linear (with nn.Linear's forward) or an Fp8Linear whose (dtype, N, K) is in
-    `shapes`."""
+    `shapes` and (`served` given) has a kernel that can serve it: identity (or bias, for a module with a bias;
+    identity + the add serves it too), or a scale epilogue for an Fp8Linear."""
     if is_patched(module):
         return False
     if type(module) is Fp8Linear:
-        return (FLOAT8_E4M3, module.out_features, module.in_features) in shapes
+        return _serves(shapes, served, FLOAT8_E4M3, module.out_features, module.in_features,
+                       (SCALE_TENSOR, SCALE_ROW))
     if not isinstance(module, nn.Linear):
         return False
     if type(module).forward is not nn.Linear.forward or "forward" in module.__dict__:
         return False
     w = module.weight
     dt = supported_dtype(w.dtype)
-    return dt is not None and dt not in SCALED_DTYPES and (dt, module.out_features, module.in_features) in shapes
+    return (dt is not None and dt not in SCALED_DTYPES
+            and _serves(shapes, served, dt, module.out_features, module.in_features,
+                        (IDENTITY, BIAS) if module.bias is not None else (IDENTITY,)))
 
 
 # --- SwiGLU MLPs -------------------------------------------------------------------
@@ -203,10 +216,11 @@ def _forward_matches(cls: type) -> bool:
     return ok
 
 
-def fusable_mlp(module: nn.Module, shapes) -> bool:
+def fusable_mlp(module: nn.Module, shapes, served=None) -> bool:
     """Whether `module` is a SwiGLU MLP `fuse_mlp` can serve: plain bias-free nn.Linear gate_proj and up_proj of
     one shape [I, H] and dtype, a down_proj nn.Linear, a SiLU `act_fn`, a forward that is exactly
-    down_proj(act_fn(gate_proj(x)) * up_proj(x)) (read from its source), and the bundle holding [2I, H]."""
+    down_proj(act_fn(gate_proj(x)) * up_proj(x)) (read from its source), and the bundle holding [2I, H] (with a
+    swiglu or identity kernel, when `served` is given)."""
     if is_patched(module) or "forward" in module.__dict__:
         return False
     g, u, d = (getattr(module, a, None) for a in ("gate_proj", "up_proj", "down_proj"))
@@ -219,7 +233,8 @@ def fusable_mlp(module: nn.Module, shapes) -> bool:
     if not _is_silu(getattr(module, "act_fn", None)) or not _forward_matches(type(module)):
         return False
     dt = supported_dtype(g.weight.dtype)  # fp8 GEMMs are Fp8Linear's (aotgemm_scaled_mm): no swiglu kernels
-    return dt is not None and dt not in SCALED_DTYPES and (dt, 2 * g.out_features, g.in_features) in shapes
+    return (dt is not None and dt not in SCALED_DTYPES
+            and _serves(shapes, served, dt, 2 * g.out_features, g.in_features, (SWIGLU, IDENTITY)))
 
 
 def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -314,7 +329,7 @@ def _residual_fused_forward(cls: type):
     return fn
 
 
-def fuse_decoder_residual(module: nn.Module) -> bool:
+def fuse_decoder_residual(module: nn.Module, shapes=None, served=None) -> bool:
     """Fold a decoder layer's final `residual + self.mlp(...)` into the fused MLP's down_proj GEMM.
 
     Only when `module.mlp` was fused by `fuse_mlp`, its down_proj has no bias, and the layer's forward
@@ -324,7 +339,12 @@ def fuse_decoder_residual(module: nn.Module) -> bool:
     mlp = getattr(module, "mlp", None)
     if is_patched(module) or "forward" in module.__dict__ or not type(mlp).__dict__.get("_aotgemm_fused_mlp"):
         return False
-    if mlp.down_proj.bias is not None or not _plain_linear(mlp.down_proj):
+    d = mlp.down_proj
+    if d.bias is not None or not _plain_linear(d):
+        return False
+    dt = supported_dtype(d.weight.dtype)
+    if shapes is not None and not _serves(shapes, served, dt, d.out_features, d.in_features,
+                                          (RESIDUAL_ADD, IDENTITY)):
         return False
     fwd = _residual_fused_forward(type(module))
     if fwd is None:
@@ -339,19 +359,25 @@ def fuse_decoder_residual(module: nn.Module) -> bool:
     return True
 
 
-def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]]) -> list[str]:
+def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
+                served: frozenset[tuple[str, int, int, str]] | None = None) -> list[str]:
     """Fuse the SwiGLU MLPs (`fuse_mlp`) and the residual add after them (`fuse_decoder_residual`), and route
-    the nn.Linear and Fp8Linear layers whose (dtype, N, K) the bundle holds; the names of the modules changed."""
+    the nn.Linear and Fp8Linear layers whose (dtype, N, K) the bundle holds; the names of the modules changed.
+
+    `served` (LoadedBundle.served: the (dtype, N, K, epilogue) problems with a kernel at some M bucket) narrows
+    that to layers a kernel can serve: a layer the tuner left to cuBLAS at every M keeps nn.Linear's own
+    call, since routing it would only add host time (a miss costs about what nn.Linear's call does). None:
+    every held shape is routed (its calls then show in aotgemm.runtime.stats())."""
     names = []
     for name, module in list(model.named_modules()):
-        if fusable_mlp(module, shapes):
+        if fusable_mlp(module, shapes, served):
             fuse_mlp(module)
             names.append(name)
     for name, module in list(model.named_modules()):
-        if fuse_decoder_residual(module):
+        if fuse_decoder_residual(module, shapes if served is not None else None, served):
             names.append(name)
     for name, module in model.named_modules():
-        if patchable(module, shapes):
+        if patchable(module, shapes, served):
             module.__class__ = _patched_class(type(module))
             names.append(name)
     return names

@@ -78,8 +78,16 @@ def build_table(target: Target, functions: Mapping[str, Callable]) -> dict[tuple
 
 
 def shapes(targets: Iterable[Target]) -> frozenset[tuple[str, int, int]]:
-    """(dtype, N, K) of every nn.Linear-layout problem some target has an entry for (what `patch` routes)."""
+    """(dtype, N, K) of every nn.Linear-layout problem some target has an entry for."""
     return frozenset((d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR)
+
+
+def served(targets: Iterable[Target]) -> frozenset[tuple[str, int, int, str]]:
+    """(dtype, N, K, epilogue) of every nn.Linear-layout problem for which some target names a kernel at some
+    M bucket: what `patch` routes (a problem the tuner left to cuBLAS at every M is not worth a call's host
+    cost; the AOTInductor rewrite leaves such GEMMs to Inductor the same way)."""
+    return frozenset((d.dtype, d.n, d.k, d.epilogue) for t in targets for d in t.dispatch
+                     if d.layout == LINEAR and d.kernel != CUBLAS)
 
 
 _ORDERS: dict[str, tuple[str, ...]] = {}
