@@ -201,7 +201,8 @@ def test_llama_block_eager_compile_and_cuda_graph(loaded, rt):
     dt_name = str(dtype).removeprefix("torch.")
     ref_block = copy.deepcopy(block)  # never patched: cuBLAS
     names = rt.patch(block)
-    assert set(names) == {n for n, (nn_, k) in shapes.items() if (dt_name, nn_, k) in loaded.shapes}, names
+    # what patch routes: the layers an identity kernel serves at some M (LoadedBundle.served)
+    assert set(names) == {n for n, (nn_, k) in shapes.items() if (dt_name, nn_, k, "identity") in loaded.served}, names
     hidden = shapes["qkv"][1]
 
     # eager, 2-D and 3-D inputs
