@@ -326,19 +326,20 @@ def test_rewrite_leaves_near_misses_alone(tmp_path, kind):
 
 
 def test_rewrite_folds_swiglu_only_within_the_m_range_its_kernels_serve(tmp_path):
-    """swiglu's fallback is slower than Inductor's fused silu*mul (Epilogue.cheap_fallback), so a package
-    folds it only when the bundle's kernels serve every M the graph admits; residual_add folds at any M."""
+    """swiglu's and residual_add's fallbacks are slower than what Inductor compiles (Epilogue.cheap_fallback),
+    so a package folds each only when the bundle's kernels serve every M the graph admits."""
     from torch.export import Dim
 
     served = tuple(b for b in testing.TEST_BUCKETS if b <= 16)
     cublas = {("bfloat16", "swiglu", 256, 64, b) for b in testing.TEST_BUCKETS if b > 16}
+    cublas |= {("bfloat16", "residual_add", 64, 128, b) for b in testing.TEST_BUCKETS if b > 128}
     bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"), cublas=cublas)
     fusable = epilogue_coverage(bf)
     assert fusable[("bfloat16", "swiglu", 256, 64)] == max(served)
-    assert fusable[("bfloat16", "residual_add", 64, 128)] == float("inf")
+    assert fusable[("bfloat16", "residual_add", 64, 128)] == 128
     x = torch.randn(4, 64, dtype=bf16)
-    for max_m, folded in ((1 << 16, ["residual_add"]), (max(served), ["residual_add", "swiglu"]),
-                          (max(served) + 1, ["residual_add"])):
+    for max_m, folded in ((1 << 16, []), (max(served), ["residual_add", "swiglu"]),
+                          (max(served) + 1, ["residual_add"]), (128, ["residual_add"]), (129, [])):
         model = Block(True).eval()
         ep = torch.export.export(model, (x,), dynamic_shapes=({0: Dim("m", min=1, max=max_m)},))
         routed = route_exported_program(ep, set(), fusable)

@@ -82,11 +82,13 @@ def index_sha256(bundle: BundleFile) -> str:
 
 
 def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, int, int]]:
-    """(dtype, n, k) of every GEMM that `target` (None: any target) serves with a bundle kernel (not
-    cuBLAS) in some bucket: the GEMMs worth routing to the shim. A GEMM all of whose entries are cuBLAS
-    stays Inductor's own call."""
+    """(dtype, n, k) of every GEMM that `target` (None: any target) serves with an identity-epilogue bundle
+    kernel (not cuBLAS) in some bucket: the plain GEMMs worth routing to the shim (aotgemm_linear; the
+    rewrite keeps a bias as a separate add). A GEMM with no such kernel stays Inductor's own call, even
+    where the bundle has fused-epilogue kernels of its shape (those serve only the folded ops)."""
     targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
-    return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch if d.layout == LINEAR and d.kernel != CUBLAS}
+    return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch
+            if d.layout == LINEAR and d.epilogue == IDENTITY and d.kernel != CUBLAS}
 
 
 def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tuple[str, str, int, int], float]:
@@ -96,7 +98,7 @@ def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tup
     routes (their scales' form picks the scale epilogue: scale_tensor, scale_row).
 
     The limit is math.inf for an epilogue whose fallback costs no more than Inductor's kernels
-    (Epilogue.cheap_fallback); for the others (swiglu) it is the largest M such that every M from 1 to
+    (Epilogue.cheap_fallback: the scale epilogues); for the others (swiglu, residual_add) it is the largest M such that every M from 1 to
     it is served by a kernel (every bucket up to it has one): above it, a folded call would pay the
     slower fallback. Where the bundle has no such kernel, the GEMM and its epilogue stay as they are
     (Inductor fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
