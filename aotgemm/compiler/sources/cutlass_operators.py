@@ -6,6 +6,13 @@ registry asks a GPU for at compile time, how many clusters fit, comes from
 aotgemm.gpus (`_patched_cluster_counts`), which is also baked into the spec's
 design so that it is part of the kernel's cache key.
 
+Fused epilogues (sm_100a only): the registry's EFC class (`PersistentDenseGemmEFCOperator`) fuses an
+epilogue it parses from a small Python function; `bias` and `residual_add` are written as such functions
+(`_EFC_EPILOGUES`) and built compile-only for B200. Hopper has no registry class that takes an epilogue,
+and swiglu pairs output column j with j + N/2, which no elementwise EFC function expresses. An EFC kernel's
+own entry takes (a, b, stream, *epilogue operands, D); `_efc_launcher` wraps it in the bundle's one call
+convention, fn(x, wt, out, *operands, stream), identity EFC kernels included.
+
 Ranking:
 - Blackwell: cutlass.operators' own `nvmatmul` heuristic (sm100 only).
 - Hopper: ours. nvMMH's favourite Hopper configs are mostly not in the
@@ -28,7 +35,7 @@ import pkgutil
 import sys
 from typing import Any, Iterator
 
-from ...epilogues import IDENTITY
+from ...epilogues import BIAS, IDENTITY, RESIDUAL_ADD, epilogue
 from ...gpus import GpuModel, gpu_model
 from ...errors import CompileError
 from ...problem import GemmProblem, alignment_for, torch_dtype
@@ -44,14 +51,25 @@ OPERATOR_CLASSES = {
                 "PersistentDenseGemmPreferredClusterOperator"),
 }
 FALLBACK_CLASSES = {"Sm80TensorOpGemmOperator"}
+EFC_CLASS = "PersistentDenseGemmEFCOperator"
+# The epilogues the EFC class fuses, as the functions it parses: parameters named and ordered as the
+# epilogue's operands (aotgemm.epilogues), so the kernel's operands come in the registry's order, then D.
+_EFC_EPILOGUES = {
+    BIAS: "def epi(accum, bias):\n    D = accum + bias\n    return D\n",
+    RESIDUAL_ADD: "def epi(accum, residual):\n    D = accum + residual\n    return D\n",
+}
+# Recorded in an EFC kernel's design, so its cache key changed when the wrapper came in: EFC objects built
+# before took (x, wt, stream, out) and must not be reused.
+_EFC_CALL = "x,wt,out,operands,stream"
 # The registry's kernels keep M, N and K dynamic; these only pick what to enumerate and compile.
 _REPRESENTATIVE = (128, 4096, 4096)
 _SMEM_BYTES_SM90 = 227 * 1024
 _PRECISION = {"bfloat16": "TST", "float16": "HSH"}  # A/B, accumulator, output (nvMMH letters)
 
 
-def _fake_gemm_args(dtype: str, m: int, n: int, k: int):
-    """GemmArguments for out[m, n] = x[m, k] @ W[n, k]^T on FakeTensors (no GPU, no memory)."""
+def _fake_gemm_args(dtype: str, m: int, n: int, k: int, epilogue_name: str = IDENTITY):
+    """GemmArguments for out[m, n] = epilogue(x[m, k] @ W[n, k]^T) on FakeTensors (no GPU, no memory); an
+    epilogue other than identity as its EFC function (_EFC_EPILOGUES), its operands of the registry's shapes."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
@@ -62,7 +80,14 @@ def _fake_gemm_args(dtype: str, m: int, n: int, k: int):
         x = torch.empty(m, k, dtype=dt, device="cuda")
         w = torch.empty(n, k, dtype=dt, device="cuda")
         out = torch.empty(m, n, dtype=dt, device="cuda")
-        return ops.GemmArguments(x, w.t(), out, accumulator_type=torch.float32)
+        epi = None
+        if epilogue_name != IDENTITY:
+            dims = {"m": m, "n": n}
+            ep = epilogue(epilogue_name)
+            operands = {name: torch.empty(*(dims[d] for d in ep.operand_shapes[name]), dtype=dt, device="cuda")
+                        for name in ep.operands}
+            epi = ops.EpilogueArguments(_EFC_EPILOGUES[epilogue_name], D=out, **operands)
+        return ops.GemmArguments(x, w.t(), out, accumulator_type=torch.float32, epilogue=epi)
 
 
 def _plain(v: Any) -> Any:
@@ -98,17 +123,25 @@ def _sm90_stages(tile_m: int, tile_n: int, tile_k: int, elem_bytes: int = 2) -> 
     return max(2, min(8, (_SMEM_BYTES_SM90 - epilogue) // stage))
 
 
+def fuses(epilogue_name: str, arch: str) -> bool:
+    """Whether the registry builds kernels with this epilogue fused on `arch` (identity: any arch we build for)."""
+    if arch not in OPERATOR_CLASSES:
+        return False
+    return epilogue_name == IDENTITY or (EFC_CLASS in OPERATOR_CLASSES[arch] and epilogue_name in _EFC_EPILOGUES)
+
+
 @functools.lru_cache(maxsize=None)
-def _registry(dtype: str, gpu_name: str) -> tuple[tuple[KernelSpec, Any], ...]:
-    """(spec, operator) for every registry kernel of our classes for `dtype` on `gpu`, registry order.
+def _registry(dtype: str, gpu_name: str, epilogue_name: str = IDENTITY) -> tuple[tuple[KernelSpec, Any], ...]:
+    """(spec, operator) for every registry kernel of our classes for `dtype` and `epilogue_name` on `gpu`,
+    registry order (a fused epilogue: the EFC class's kernels only).
 
     Cached per process: a compile worker enumerates once, then finds each spec it is handed here.
     """
     import cutlass.operators as ops
 
     gpu = gpu_model(gpu_name)
-    allowed = OPERATOR_CLASSES.get(gpu.arch, ())
-    args = _fake_gemm_args(dtype, *_REPRESENTATIVE)
+    allowed = OPERATOR_CLASSES.get(gpu.arch, ()) if epilogue_name == IDENTITY else (EFC_CLASS,)
+    args = _fake_gemm_args(dtype, *_REPRESENTATIVE, epilogue_name)
     out, seen = [], set()
     for op in ops.get_operators(args, target_sm=gpu.target_sm):
         cls = type(op).__name__
@@ -116,7 +149,9 @@ def _registry(dtype: str, gpu_name: str) -> tuple[tuple[KernelSpec, Any], ...]:
             continue
         design = design_of(op)
         design["max_active_clusters"] = gpu.clusters_for(cluster_size(design))
-        spec = KernelSpec(CutlassOperatorsSource.name, cls, canonical_json(design), dtype, "linear", IDENTITY,
+        if cls == EFC_CLASS:
+            design["call"] = _EFC_CALL
+        spec = KernelSpec(CutlassOperatorsSource.name, cls, canonical_json(design), dtype, "linear", epilogue_name,
                           alignment_for(dtype), gpu.arch, gpu.name)
         if spec not in seen:
             seen.add(spec)
@@ -125,7 +160,7 @@ def _registry(dtype: str, gpu_name: str) -> tuple[tuple[KernelSpec, Any], ...]:
 
 
 def _operator(spec: KernelSpec):
-    for s, op in _registry(spec.dtype, spec.gpu):
+    for s, op in _registry(spec.dtype, spec.gpu, spec.epilogue):
         if s == spec:
             return op
     raise CompileError(f"no registry operator matches {spec.family} {spec.design} for {spec.gpu} "
@@ -158,6 +193,39 @@ def _patched_cluster_counts(gpu: GpuModel) -> Iterator[None]:
     finally:
         for m, f in saved:
             m.get_max_active_clusters = f
+
+
+def _efc_launcher(impl, max_active_clusters: int, n_operands: int):
+    """The bundle's call convention, fn(x, wt, out, *operands, stream), over an EFC kernel `impl` whose
+    entry takes (a, b, max_active_clusters, stream, *operands, D): a plain function for cute.jit."""
+    if n_operands == 0:
+        def launch(x, wt, out, stream):
+            impl(x, wt, max_active_clusters, stream, out)
+    elif n_operands == 1:
+        def launch(x, wt, out, operand, stream):
+            impl(x, wt, max_active_clusters, stream, operand, out)
+    else:
+        raise CompileError(f"no EFC launcher for {n_operands} epilogue operands")
+    return launch
+
+
+def _compile_efc(spec: KernelSpec, op, args):
+    """Compile an EFC registry kernel behind `_efc_launcher` (what the class's own compile does, entry
+    aside): its epilogue's parameters (operands, then D) as compile-time tensors, then cute.compile."""
+    import cutlass.cute as cute
+    from cutlass.operators.utils.tensor import TensorWrapper
+
+    def ct(t):
+        t = getattr(t, "tensor", t)  # an Operand wraps its TensorWrapper
+        return t.compile_time_tensor if isinstance(t, TensorWrapper) else t
+
+    params = [ct(p) for p in (args.epilogue.parameters if args.epilogue is not None else [args.out.tensor])]
+    impl = op.impl
+    impl.efc.compile(*params)
+    launch = _efc_launcher(impl, spec.design_dict["max_active_clusters"], len(params) - 1)
+    stream = cute.runtime.make_fake_stream()
+    return cute.compile[cute.GPUArch(spec.arch), cute.EnableTVMFFI(True)](
+        cute.jit(launch), ct(args.A.tensor), ct(args.B.tensor), params[-1], *params[:-1], stream)
 
 
 class _HopperEstimator:
@@ -205,12 +273,12 @@ class CutlassOperatorsSource(KernelSource):
         self._estimators: dict[tuple[str, str], Any] = {}
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        if problem.epilogue != IDENTITY or gpu.arch not in OPERATOR_CLASSES:
-            # Fused epilogues through the registry come with their own operator classes. fp8 problems
-            # (scale epilogues) get none: no Sm90 class takes device-tensor scales, and on sm_100a the
-            # EFC class rejects one-element scales (docs/kernel-sources.md, "fp8").
+        if not fuses(problem.epilogue, gpu.arch):
+            # Fused epilogues: bias and residual_add on sm_100a (the EFC class). fp8 problems (scale
+            # epilogues) get none: no Sm90 class takes device-tensor scales, and on sm_100a the EFC class
+            # rejects one-element scales (docs/kernel-sources.md, "fp8").
             return []
-        return [s for s, _ in _registry(problem.dtype, gpu.name)]
+        return [s for s, _ in _registry(problem.dtype, gpu.name, problem.epilogue)]
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
         if not spec.serves(problem):
@@ -219,7 +287,7 @@ class CutlassOperatorsSource(KernelSource):
             op = _operator(spec)
         except CompileError as e:
             return Status(False, str(e))
-        args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k)
+        args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue)
         target_sm = gpu_model(spec.gpu).target_sm
         return OK if op.supports(args, target_sm=target_sm) else Status(False, "the registry says unsupported")
 
@@ -241,7 +309,7 @@ class CutlassOperatorsSource(KernelSource):
             from cutlass.operators import get_heuristic
 
             by_op = {id(_operator(s)): s for s in usable}
-            args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k)
+            args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue)
             heuristic = get_heuristic("nvmatmul")(gpu=gpu.name)
             ops = heuristic.rank(args, [_operator(s) for s in usable], target_sm=gpu.target_sm, limit=None)
             ranked = [by_op[id(op)] for op in ops]
@@ -252,7 +320,10 @@ class CutlassOperatorsSource(KernelSource):
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
         gpu = gpu_model(spec.gpu)
         op = _operator(spec)
-        args = _fake_gemm_args(spec.dtype, *_REPRESENTATIVE)
+        args = _fake_gemm_args(spec.dtype, *_REPRESENTATIVE, spec.epilogue)
         with _patched_cluster_counts(gpu):
-            artifact = op.compile(args, target_sm=gpu.target_sm)
-        artifact.compiled_obj.export_to_c(object_path, function_name=symbol)
+            if spec.family == EFC_CLASS:  # its own entry's argument order is not the bundle's
+                compiled = _compile_efc(spec, op, args)
+            else:
+                compiled = op.compile(args, target_sm=gpu.target_sm).compiled_obj
+        compiled.export_to_c(object_path, function_name=symbol)
