@@ -150,14 +150,19 @@ def manifest() -> None:
               help="Write the manifest here (default: standard output).")
 @click.option("--no-fuse", is_flag=True,
               help="Plain GEMM layers: no swiglu on gate_up, no residual_add on o and down.")
-def from_hf(config_json, tp, name, gpus, output, no_fuse) -> None:
+@click.option("--m-bucket", "m_buckets", type=click.IntRange(1, 2**31 - 1), multiple=True,
+              help="An M bucket to tune for (repeatable, any order; default 1, 2, 4, ..., 8192). Buckets between "
+                   "the powers of two above 1024 (1536, 3072, 6144) let the tuner keep a large-tile kernel "
+                   "whose lead is lost just above a power-of-two bucket's lower edge (docs/manifest-format.md, build.m_buckets).")
+def from_hf(config_json, tp, name, gpus, output, no_fuse, m_buckets) -> None:
     """Write a manifest from a Hugging Face config.json."""
     from .bundle.io import atomic_write_bytes
     from .hf import manifest_from_hf_file
     from .manifest import dump_manifest
 
     try:
-        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None, fuse=not no_fuse)
+        m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None, fuse=not no_fuse,
+                                  m_buckets=tuple(sorted(set(m_buckets))) or None)
     except AotGemmError as e:
         _fail(e)
     text = dump_manifest(m)

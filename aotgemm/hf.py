@@ -50,11 +50,13 @@ def manifest_from_hf_config(
     gpus: tuple[str, ...] | None = None,
     source: str | None = None,
     fuse: bool = True,
+    m_buckets: tuple[int, ...] | None = None,
 ) -> Manifest:
     """The manifest of the per-rank GEMMs of the model `cfg` (a parsed config.json) at tensor parallelism `tp`.
 
     `fuse`: give gate_up the swiglu epilogue and o and down residual_add (the
-    module docstring); False lists plain GEMMs.
+    module docstring); False lists plain GEMMs. `m_buckets`: the M buckets
+    (default: the manifest format's, powers of two 1 ... 8192).
 
     `name` defaults to the basename of cfg["_name_or_path"] (else "model"),
     with "-tp{tp}" appended when tp > 1; an explicit `name` is used as given.
@@ -117,6 +119,7 @@ def manifest_from_hf_config(
         layers=layers,
         tp=tp,
         source=source,
+        **({"m_buckets": tuple(m_buckets)} if m_buckets else {}),
     )
     # The same rules as a manifest file: alignment of N and K, GPU names, the name's characters...
     return validate_manifest(manifest, where)
@@ -129,6 +132,7 @@ def manifest_from_hf_file(
     name: str | None = None,
     gpus: tuple[str, ...] | None = None,
     fuse: bool = True,
+    m_buckets: tuple[int, ...] | None = None,
 ) -> Manifest:
     """`manifest_from_hf_config` of the config.json file at `path`; every error names the file.
 
@@ -155,7 +159,7 @@ def manifest_from_hf_file(
         p = Path(path).resolve()
         base = p.parent.name if p.stem.lower() == "config" else re.sub(r"[-_.]?config$", "", p.stem, flags=re.I)
         name = _default_name({"_name_or_path": base}, tp)
-    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where, fuse=fuse)
+    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where, fuse=fuse, m_buckets=m_buckets)
 
 
 def _config_int(cfg: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:

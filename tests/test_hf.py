@@ -290,3 +290,15 @@ def test_a_config_file_without_a_model_name_names_the_manifest_after_the_file(tm
     (folder / "config.json").write_text((REPO / "examples" / "hf" / "qwen3-4b-config.json").read_text())
     assert manifest_from_hf_file(folder / "config.json", tp=1).model == "Qwen3-4B"
     assert manifest_from_hf_file(folder / "config.json", tp=1, name="mine").model == "mine"
+
+
+def test_cli_from_hf_sets_m_buckets(tmp_path):
+    out = tmp_path / "m.toml"
+    r = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--m-bucket", "3072", "--m-bucket", "1",
+                                  "--m-bucket", "1536", "--m-bucket", "1536", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert load_manifest(out).m_buckets == (1, 1536, 3072)  # sorted, once each
+    default = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG)])
+    assert "m_buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]" in default.stdout
+    bad = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--m-bucket", "0"])
+    assert bad.exit_code != 0 and "--m-bucket" in bad.output
