@@ -149,22 +149,27 @@ AOTITorchError linear_fallback(const Call& c, const DeviceOps& ops, bool x_row_v
       x2st[0] = K; x2st[1] = 1;
     }
   }
-  // _reinterpret_tensor's offset is an increment on the tensor's own storage offset: 0 keeps it.
+  // _reinterpret_tensor's offset is an increment on the tensor's own storage offset: 0 keeps it. A 2-D x
+  // (with the strides the view would have) and a 2-D out are used as they are: each view is a TensorImpl
+  // made and freed per call, about a quarter of this fallback's host time, and Inductor's own mm call
+  // makes only W^T's.
   int64_t x2s[2] = {M, K};
   int64_t wts[2] = {K, N}, wtst[2] = {c.w_stride1, c.w_stride0};
   int64_t o2s[2] = {M, N}, o2st[2] = {N, 1};
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(xv, 2, x2s, x2st, 0, &x2.h), "reinterpret x");
+  const bool x_as_is = xv == c.x && xdim == 2 && xst[0] == x2st[0] && xst[1] == x2st[1];
+  if (!x_as_is) SHIM_CHECK(aoti_torch__reinterpret_tensor(xv, 2, x2s, x2st, 0, &x2.h), "reinterpret x");
   SHIM_CHECK(aoti_torch__reinterpret_tensor(c.w, 2, wts, wtst, 0, &wt.h), "reinterpret weight");
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(out.h, 2, o2s, o2st, 0, &o2.h), "reinterpret out");
+  if (xdim != 2) SHIM_CHECK(aoti_torch__reinterpret_tensor(out.h, 2, o2s, o2st, 0, &o2.h), "reinterpret out");
+  const AtenTensorHandle x_mm = x_as_is ? c.x : x2.h, out_mm = xdim == 2 ? out.h : o2.h;
   int64_t r_row = 0;
   if (is_bias) {
-    SHIM_CHECK(ops.addmm(o2.h, e.h, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
+    SHIM_CHECK(ops.addmm(out_mm, e.h, x_mm, wt.h, 1.0, 1.0), "addmm_out (fallback)");
   } else if (is_residual && rows(e.ndim, e.sizes, e.strides, &r_row)) {  // the residual as addmm's input: one cuBLAS call
     int64_t r2st[2] = {r_row, 1};
     SHIM_CHECK(aoti_torch__reinterpret_tensor(e.h, 2, o2s, r2st, 0, &r2.h), "reinterpret residual");
-    SHIM_CHECK(ops.addmm(o2.h, r2.h, x2.h, wt.h, 1.0, 1.0), "addmm_out (fallback)");
+    SHIM_CHECK(ops.addmm(out_mm, r2.h, x_mm, wt.h, 1.0, 1.0), "addmm_out (fallback)");
   } else {
-    SHIM_CHECK(ops.mm(o2.h, x2.h, wt.h), "mm_out (fallback)");
+    SHIM_CHECK(ops.mm(out_mm, x_mm, wt.h), "mm_out (fallback)");
     if (is_residual) {
       Handle sum;
       SHIM_CHECK(ops.add(out.h, e.h, 1.0, &sum.h), "add residual (fallback)");

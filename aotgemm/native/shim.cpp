@@ -275,12 +275,20 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
   const int64_t n_out = reason == AOTGEMM_HIT && fused && is_swiglu ? N / 2 : N;
   const int out_dt = dt >= 0 ? aotgemm_dtype_output[dt] : -1;
   const int32_t out_code = out_dt >= 0 ? aoti_dtype_code(aotgemm_dtype_name[out_dt]) : c.dtype;
-  std::vector<int64_t> osz(c.xs, c.xs + c.xdim), ost(c.xdim);
+  // (on the stack up to rank 8: two heap vectors per call showed in the host time of a miss)
+  int64_t osz_small[8], ost_small[8];
+  std::vector<int64_t> osz_big, ost_big;
+  int64_t *osz = osz_small, *ost = ost_small;
+  if (c.xdim > 8) {
+    osz_big.resize(c.xdim); ost_big.resize(c.xdim);
+    osz = osz_big.data(); ost = ost_big.data();
+  }
+  std::copy(c.xs, c.xs + c.xdim, osz);
   osz[c.xdim - 1] = n_out;
   int64_t acc = 1;
   for (int64_t i = c.xdim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
   Handle out;
-  SHIM_CHECK(aoti_torch_empty_strided(c.xdim, osz.data(), ost.data(), out_code, c.dev_type, c.dev_index, &out.h),
+  SHIM_CHECK(aoti_torch_empty_strided(c.xdim, osz, ost, out_code, c.dev_type, c.dev_index, &out.h),
              "empty_strided");
 
   if (reason == AOTGEMM_HIT) {
