@@ -98,9 +98,9 @@ def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tup
     routes (their scales' form picks the scale epilogue: scale_tensor, scale_row).
 
     The limit is math.inf for an epilogue whose fallback costs no more than Inductor's kernels
-    (Epilogue.cheap_fallback: the scale epilogues); for the others (swiglu, residual_add) it is the largest M such that every M from 1 to
-    it is served by a kernel (every bucket up to it has one): above it, a folded call would pay the
-    slower fallback. Where the bundle has no such kernel, the GEMM and its epilogue stay as they are
+    (Epilogue.cheap_fallback: the scale epilogues); for the others (swiglu, residual_add) it is the
+    largest M such that every M from 1 to it is served by a kernel (every bucket up to it has one): above
+    it, a folded call would pay the slower fallback. Where the bundle has no such kernel, the GEMM and its epilogue stay as they are
     (Inductor fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
     buckets = tuple(bundle.index.m_buckets)
     served: dict[tuple[str, str, int, int], dict[int, bool]] = {}

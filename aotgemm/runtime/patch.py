@@ -329,7 +329,7 @@ def _residual_fused_forward(cls: type):
     return fn
 
 
-def fuse_decoder_residual(module: nn.Module, shapes=None, served=None) -> bool:
+def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     """Fold a decoder layer's final `residual + self.mlp(...)` into the fused MLP's down_proj GEMM.
 
     Only when `module.mlp` was fused by `fuse_mlp`, its down_proj has no bias, and the layer's forward
@@ -342,9 +342,9 @@ def fuse_decoder_residual(module: nn.Module, shapes=None, served=None) -> bool:
     d = mlp.down_proj
     if d.bias is not None or not _plain_linear(d):
         return False
-    dt = supported_dtype(d.weight.dtype)
-    if shapes is not None and not _serves(shapes, served, dt, d.out_features, d.in_features,
-                                          (RESIDUAL_ADD, IDENTITY)):
+    # `served` given (patch_model's): only where a residual_add or identity kernel serves down_proj's shape
+    key = (supported_dtype(d.weight.dtype), d.out_features, d.in_features)
+    if served is not None and not any((*key, e) in served for e in (RESIDUAL_ADD, IDENTITY)):
         return False
     fwd = _residual_fused_forward(type(module))
     if fwd is None:
@@ -374,7 +374,7 @@ def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
             fuse_mlp(module)
             names.append(name)
     for name, module in list(model.named_modules()):
-        if fuse_decoder_residual(module, shapes if served is not None else None, served):
+        if fuse_decoder_residual(module, served):
             names.append(name)
     for name, module in model.named_modules():
         if patchable(module, shapes, served):
