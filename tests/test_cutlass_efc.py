@@ -61,7 +61,7 @@ def test_a_b200_build_of_fused_layers_holds_efc_kernels(tmp_path):
     from aotgemm.bundle import CUBLAS, open_bundle
 
     manifest = tmp_path / "fused.toml"
-    manifest.write_text('[model]\nname = "efc"\n\n[build]\ngpus = ["B200"]\ndtypes = ["bfloat16"]\nm_buckets = [16, 256]\n\n'
+    manifest.write_text('[model]\nname = "efc"\n\n[build]\ngpus = ["B200"]\ndtypes = ["bfloat16"]\nm_buckets = [16]\n\n'
                         '[[layers]]\nname = "proj"\nn = 1024\nk = 512\nepilogue = "bias"\n\n'
                         '[[layers]]\nname = "down"\nn = 512\nk = 1024\nepilogue = "residual_add"\n')
     out = tmp_path / "efc.agb"
