@@ -154,12 +154,14 @@ def is_patched(module: nn.Module) -> bool:
     return "_aotgemm_original_class" in type(module).__dict__
 
 
-def _serves(shapes, served, dt: str, n: int, k: int, epilogues: tuple[str, ...]) -> bool:
-    """Whether (dt, n, k) is in `shapes` and, when `served` is given, one of `epilogues` has a kernel for it
-    there (patch_model)."""
-    if (dt, n, k) not in shapes:
-        return False
+def _kernel_for(served, dt: str, n: int, k: int, epilogues: tuple[str, ...]) -> bool:
+    """Whether, when `served` is given (patch_model's), one of `epilogues` has a kernel for (dt, n, k) there."""
     return served is None or any((dt, n, k, e) in served for e in epilogues)
+
+
+def _serves(shapes, served, dt: str, n: int, k: int, epilogues: tuple[str, ...]) -> bool:
+    """Whether (dt, n, k) is in `shapes` and `_kernel_for` it."""
+    return (dt, n, k) in shapes and _kernel_for(served, dt, n, k, epilogues)
 
 
 def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozenset, served=None) -> bool:
@@ -342,9 +344,8 @@ def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     d = mlp.down_proj
     if d.bias is not None or not _plain_linear(d):
         return False
-    # `served` given (patch_model's): only where a residual_add or identity kernel serves down_proj's shape
-    key = (supported_dtype(d.weight.dtype), d.out_features, d.in_features)
-    if served is not None and not any((*key, e) in served for e in (RESIDUAL_ADD, IDENTITY)):
+    if not _kernel_for(served, supported_dtype(d.weight.dtype), d.out_features, d.in_features,
+                       (RESIDUAL_ADD, IDENTITY)):
         return False
     fwd = _residual_fused_forward(type(module))
     if fwd is None:
