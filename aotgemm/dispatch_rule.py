@@ -29,8 +29,9 @@ reason):
     compact row-major [N, K], the epilogue's operands are contiguous
     (`operand_contiguous`: a bias [N] with unit stride, a residual [M, N]
     addressable as rows exactly N apart), and
-    for a kernel compiled for one row stride (x_row_stride, e.g. a decode
-    kernel specialised on K) x's rows are exactly that far apart
+    for a kernel compiled for one row stride (x_row_stride; the shipped
+    sources all take any, but the bundle format allows a kernel that
+    specialises on it) x's rows are exactly that far apart
                                                 else NON_CONTIGUOUS
 10. K, N and the row stride are multiples of the kernel's alignment, and
     every base address is aligned to max(16 bytes, alignment elements)

@@ -23,10 +23,12 @@ import os
 import statistics
 import tempfile
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence, TypeVar
 
 from .epilogues import epilogue
 from .problem import DTYPE_BYTES, FLOAT8_E4M3, SCALED_DTYPES, GemmProblem, torch_dtype
+
+T = TypeVar("T")
 
 # Relative Frobenius error vs a float32 reference, for bf16/fp16 operands, and for fp8 ones (whose
 # reference is computed on the dequantized operands, so only accumulation and the bf16 output round).
@@ -256,13 +258,37 @@ def summarize(samples: list[float]) -> Timing:
     return Timing(med, (hi - lo) / med, len(s))
 
 
+def trial_order(names: Sequence[T], t: int) -> list[T]:
+    """The order of round `t` of interleaved trials: row t of a balanced Latin square (Williams design).
+
+    Over a cycle of rounds (len(names) of them, twice that for an odd count) every side runs in every
+    position equally often, and every side directly follows every other equally often. So nothing that
+    depends on the position in a round (a clock that sags during a burst of work, caches or an allocator
+    warmed by the side before) favours one side. Two sides alternate A-B, B-A. A plain rotation would
+    keep B right after A in three rounds of four when four sides are timed."""
+    n = len(names)
+    if n < 2:
+        return list(names)
+    base, lo, hi = [0], 1, n - 1  # 0, 1, n-1, 2, n-2, ...: consecutive differences all distinct mod n
+    for i in range(1, n):
+        if i % 2:
+            base.append(lo)
+            lo += 1
+        else:
+            base.append(hi)
+            hi -= 1
+    r = t % (n if n % 2 == 0 else 2 * n)
+    order = [(b + r) % n for b in base]
+    if r >= n:  # odd n: the second half of the cycle runs the first half's rows backwards
+        order.reverse()
+    return [names[i] for i in order]
+
+
 def interleaved(timers: dict[str, GraphTimer], trials: int) -> dict[str, list[float]]:
-    """`trials` rounds; each round times every side once, in rotating order (no side always goes first)."""
-    names = list(timers)
-    out: dict[str, list[float]] = {n: [] for n in names}
+    """`trials` rounds; each round times every side once, in `trial_order`."""
+    out: dict[str, list[float]] = {n: [] for n in timers}
     for t in range(trials):
-        for j in range(len(names)):
-            n = names[(t + j) % len(names)]
+        for n in trial_order(list(timers), t):
             out[n].append(timers[n].once())
     return out
 

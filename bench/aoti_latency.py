@@ -14,7 +14,9 @@ Rows (each in a FRESH process; TTFO from the process's first line to the first o
 Latency: median of --iters runs timed with CUDA events (one forward each), per M in --ms; graph rows time
 replays the same way. Those rows run one after another, so clock drift between processes shows in their
 ratios (up to ~4% at M=2048 on the H200); the comparison to read is the "interleaved" table: one more
-process holding all four forms, their trials alternating (--trials rounds of one forward each per M),
+process holding all four forms, their trials alternating (--trials rounds of one forward each per M, in
+aotgemm.timing.trial_order: the forms' order reversed every other round, so neither of a pair always runs
+after the other),
 median and p10-p90 per form, and the ratios eager/eager-patched and aoti/aoti-bundle with their spread. Bundle hits per M: aotgemm.runtime.stats() (eager-patched) or aotgemm.aoti.counters()
 (aoti-bundle) over one forward, "hits/GEMM calls". Every row's output at M=16 is compared with eager's
 (relative Frobenius error). The host-overhead table comes from bench/runtime_overhead.py (same bundle).
@@ -103,6 +105,7 @@ def paired(args) -> dict:
     import aotgemm.aoti as aoti
     import aotgemm.runtime as rt
     from aotgemm.aoti import testing
+    from aotgemm.timing import trial_order
 
     dev = args.device
     model = testing.llama_block_lm_head(dev, seed=SEED, **_dims(args))
@@ -122,9 +125,9 @@ def paired(args) -> dict:
                 for _ in range(3):
                     fn(x)
             _sync(dev)
-            for _ in range(args.trials):
-                for k, fn in fns.items():
-                    times[k].append(_median_ms(lambda: fn(x), 1, dev))
+            for t in range(args.trials):
+                for k in trial_order(list(fns), t):  # forward, then reversed: each pair runs A-B and B-A alike
+                    times[k].append(_median_ms(lambda: fns[k](x), 1, dev))
             row = {}
             for k, t in times.items():
                 t = sorted(t)

@@ -81,6 +81,8 @@ def kernels_us(fn, x, reps: int) -> dict[str, tuple[float, float]]:
 def compare(name: str, fns: dict, xs: dict, args) -> None:
     import torch
 
+    from aotgemm.timing import trial_order
+
     with torch.no_grad():
         for m, x in xs.items():
             ref = fns["eager"](x).float()
@@ -88,8 +90,8 @@ def compare(name: str, fns: dict, xs: dict, args) -> None:
                 err = float((fns[k](x).float() - ref).norm() / ref.norm())
                 print(f"{name} M={m} {k}: rel err vs eager {err:.1e}", flush=True)
             t = {"plain": [], "bundle": []}
-            for _ in range(args.trials):
-                for k in t:
+            for r in range(args.trials):
+                for k in trial_order(list(t), r):  # plain first, then bundle first: neither always follows
                     fns[k](x)
                     t[k].append(time_calls(fns[k], x, args.reps, "cuda"))
             med = {k: statistics.median(v) for k, v in t.items()}
@@ -112,6 +114,7 @@ def eager_host(block, bundle: Path, ms, args) -> None:
 
     import aotgemm.runtime as rt
     from aotgemm.aoti import testing
+    from aotgemm.timing import trial_order
 
     rt.load(bundle)
     patched = copy.deepcopy(block)
@@ -124,8 +127,8 @@ def eager_host(block, bundle: Path, ms, args) -> None:
                     f(x)
             torch.cuda.synchronize()
             a, b = [], []
-            for _ in range(args.trials):
-                for f, acc in ((block, a), (patched, b)):
+            for r in range(args.trials):
+                for f, acc in trial_order(((block, a), (patched, b)), r):
                     t0 = time.thread_time()
                     for _ in range(args.reps):
                         f(x)

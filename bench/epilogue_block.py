@@ -195,6 +195,7 @@ def run(args) -> dict:
         refs = {m: model(x) for m, x in inputs.items()}
     # A copy to patch (the packages were exported from the unpatched layer, which stays the eager row).
     import aotgemm.runtime as rt
+    from aotgemm.timing import trial_order
 
     patched = copy.deepcopy(model)
     loaded = rt.load(bundle, strict=not args.smoke)
@@ -211,8 +212,8 @@ def run(args) -> dict:
                 y = fns[row](x)
                 _sync(device)
                 res[row] = {"rel_err": _rel(y, refs[m]), "hits": _hits(row, fns[row], x, device), "ms": []}
-            for _ in range(args.trials):  # interleaved
-                for row in rows:
+            for t in range(args.trials):  # interleaved, the order reversed every other round
+                for row in trial_order(rows, t):
                     for _ in range(args.warmup):
                         fns[row](x)
                     res[row]["ms"].append(time_calls(fns[row], x, args.reps, device))

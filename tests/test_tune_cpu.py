@@ -41,9 +41,26 @@ def test_interleaving_rotates_which_side_goes_first():
             order.append(self.name)
             return 1.0
 
-    out = timing.interleaved({"a": Fake("a"), "b": Fake("b"), "c": Fake("c")}, 3)
-    assert {k: len(v) for k, v in out.items()} == {"a": 3, "b": 3, "c": 3}
-    assert [order[0], order[3], order[6]] == ["a", "b", "c"]
+    out = timing.interleaved({"a": Fake("a"), "b": Fake("b"), "c": Fake("c")}, 6)
+    assert {k: len(v) for k, v in out.items()} == {"a": 6, "b": 6, "c": 6}
+    assert sorted(order[0::3]) == ["a", "a", "b", "b", "c", "c"]
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_trial_order_balances_positions_and_neighbours(n):
+    """A full cycle of rounds puts every side in every position, and right after every other side,
+    equally often (a balanced Latin square), so no side is favoured by where it runs in a round."""
+    from collections import Counter
+
+    names = [chr(ord("a") + i) for i in range(n)]
+    cycle = n if n % 2 == 0 else 2 * n
+    rounds = [timing.trial_order(names, t) for t in range(cycle)]
+    assert all(sorted(r) == names for r in rounds)
+    positions = Counter((i, side) for r in rounds for i, side in enumerate(r))
+    assert set(positions.values()) == {cycle // n} and len(positions) == n * n
+    follows = Counter((r[i], r[i + 1]) for r in rounds for i in range(n - 1))
+    assert len(follows) == n * (n - 1) and len(set(follows.values())) == 1
+    assert timing.trial_order(["a", "b"], 0) == ["a", "b"] and timing.trial_order(["a", "b"], 1) == ["b", "a"]
 
 
 def test_tune_imports_no_compiler():

@@ -63,8 +63,8 @@ class DecodeSource(KernelSource):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),
                                     problem.dtype, problem.layout, problem.epilogue, problem.alignment,
                                     gpu.arch, gpu.name, max_m=int(d["max_m"]),
-                                    # N, K and x's layout are compile-time constants: x rows must be K apart
-                                    x_row_stride=problem.k))
+                                    # N and K are compile-time constants, x's row stride is not
+                                    x_row_stride=0))
         return specs
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:

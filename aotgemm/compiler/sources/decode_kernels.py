@@ -29,7 +29,9 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   the peers through DSMEM, needs two barriers and was 0.3-1.5 us slower).
 * N and K are compile-time constants (one kernel per weight shape); M is a
   run-time value up to max_m = 8 * nt: x rows past M are clamped to row M-1
-  when loaded (harmless duplicates) and never stored.
+  when loaded (harmless duplicates) and never stored. x's row stride is a
+  run-time value too (any multiple of 16 bytes >= K): an activation cut from
+  a wider tensor (q from a fused qkv output) is served in place.
 * PDL (`pdl`): the weights of the first stages are requested before
   griddepcontrol.wait, and the next kernel is released after the main loop.
 * Fused epilogues (design key "epilogue", absent for identity; not the "epi"
@@ -210,8 +212,10 @@ def _build(d: dict):
         return acc_s
 
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32):
-        # ep: the epilogue's operands in call order (bias, residual, scale_a/scale_b; empty for none)
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32, xs: cutlass.Int32):
+        # ep: the epilogue's operands in call order (bias, residual, scale_a/scale_b; empty for none);
+        # xs: x's row stride in elements (>= K, a multiple of 16 bytes: a slice of a wider tensor,
+        # such as q cut from a fused qkv output, is read in place)
         tid, _, _ = cute.arch.thread_idx()
         bn, bk, _ = cute.arch.block_idx()
         warp = tid // 32
@@ -246,7 +250,7 @@ def _build(d: dict):
             w_base.append((weight_row(bn, wn_i * (16 * MT) + t * 16, ROWS, N, SWI) + g) * K + k_w + c * VEC)
         x_base = []
         for nt in cutlass.range_constexpr(NT):
-            x_base.append(xrows[nt] * K + k_w + c * VEC)
+            x_base.append(xrows[nt] * xs + k_w + c * VEC)
 
         if const_expr(KIND == "swapab_rf"):
             w_atom = cute.make_copy_atom(
@@ -357,7 +361,7 @@ def _build(d: dict):
         m = x.shape[0]
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
         w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
-        kernel(x, w, out, ep, m).launch(
+        kernel(x, w, out, ep, m, x.stride[0]).launch(
             grid=[N // ROWS, CK, 1],
             block=[THREADS, 1, 1],
             cluster=[1, CK, 1] if CK > 1 else None,
@@ -395,7 +399,9 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     n_out = output_n(name, n)
     el = cutlass.Float8E4M3FN if design.get("dtype") == FP8 else cutlass.BFloat16
     sym_m = cute.sym_int32(symbol="M")
-    x = make_fake_tensor(el, (sym_m, k), (k, 1), assumed_align=16)
+    # x's row stride is dynamic, a whole number of 16-byte pieces (the kernels load 16 bytes at a time)
+    sym_xs = cute.sym_int32(divisibility=16 // (1 if el is cutlass.Float8E4M3FN else 2), symbol="x_row_stride")
+    x = make_fake_tensor(el, (sym_m, k), (sym_xs, 1), assumed_align=16)
     wt = make_fake_tensor(el, (k, n), (1, k), assumed_align=16)
     out = make_fake_tensor(cutlass.BFloat16, (sym_m, n_out), (n_out, 1), assumed_align=16)
     extras = fake_operands(name, sym_m, n, n_out)

@@ -80,7 +80,7 @@ def build_simt(d: dict):
         return s
 
     @cute.kernel
-    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32):
+    def kernel(x: cute.Tensor, w: cute.Tensor, out: cute.Tensor, ep: tuple, m: cutlass.Int32, xs: cutlass.Int32):
         tid, _, _ = cute.arch.thread_idx()
         bn, _, _ = cute.arch.block_idx()
         warp = tid // 32
@@ -117,7 +117,7 @@ def build_simt(d: dict):
                     dst = cute.make_tensor(wr.iterator + (u * R + r) * V, cute.make_layout(V))
                     cute.copy(w_atom, src, dst)
                 for mi in cutlass.range_constexpr(MM):
-                    src = cute.make_tensor((x.iterator + xrows[mi] * K + kk).align(16), cute.make_layout(V))
+                    src = cute.make_tensor((x.iterator + xrows[mi] * xs + kk).align(16), cute.make_layout(V))
                     dst = cute.make_tensor(xr.iterator + (u * MM + mi) * V, cute.make_layout(V))
                     cute.copy(x_atom, src, dst)
             if const_expr(FP8_IN):
@@ -164,7 +164,7 @@ def build_simt(d: dict):
     def launch_body(x, wt, out, ep, stream):
         m = x.shape[0]
         w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
-        kernel(x, w, out, ep, m).launch(grid=[N // R, 1, 1], block=[THREADS, 1, 1],
+        kernel(x, w, out, ep, m, x.stride[0]).launch(grid=[N // R, 1, 1], block=[THREADS, 1, 1],
                                         smem=simt_smem_bytes(d), stream=stream, use_pdl=PDL)
 
     return jit_launcher(launch_body, EPI)
