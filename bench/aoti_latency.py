@@ -18,8 +18,10 @@ process holding all four forms, their trials alternating (--trials rounds of one
 aotgemm.timing.trial_order: the forms' order reversed every other round, so neither of a pair always runs
 after the other),
 median and p10-p90 per form, and the ratios eager/eager-patched and aoti/aoti-bundle with their spread. Bundle hits per M: aotgemm.runtime.stats() (eager-patched) or aotgemm.aoti.counters()
-(aoti-bundle) over one forward, "hits/GEMM calls". Every row's output at M=16 is compared with eager's
+(aoti-bundle) over one forward, "hits/GEMM calls" (aoti-bundle: hits/the forward's 5 GEMMs). Every row's output at M=16 is compared with eager's
 (relative Frobenius error). The host-overhead table comes from bench/runtime_overhead.py (same bundle).
+--ttfo-runs N: the two packages' time to first output again, N fresh processes each, alternating, with
+aotgemm's own share of the bundle row's load (aoti.load less torch's loader; the import of aotgemm.aoti).
 The two packages compile in parallel (CXX=/usr/bin/g++ by default); the whole run takes ~3-4 minutes on the
 H200 host. Writes JSON (--out) and prints a table.
 """
@@ -44,6 +46,7 @@ T_START = time.perf_counter()
 REPO = Path(__file__).resolve().parent.parent
 SEED = 0
 GEMMS = 5  # qkv, o, gate_up, down, lm_head
+LOAD_SPLIT: dict = {}  # aotgemm's and torch's shares of loading the aoti-bundle package (_ready)
 
 
 def _dims(args) -> dict:
@@ -76,9 +79,33 @@ def _ready(args, dev):
 
         ok = "run_single_threaded" in inspect.signature(torch._inductor.aoti_load_package).parameters
         return torch._inductor.aoti_load_package(args.package, **({"run_single_threaded": single} if ok else {}))
+    import functools
+
     import aotgemm.aoti as aoti
 
-    return aoti.load(args.package, run_single_threaded=single)
+    # aotgemm's own share of loading: aoti.load less the time in torch's own loader, which aoti.load
+    # calls and the plain row pays too (aotgemm.aoti itself was imported by worker(), timed there; and
+    # torch._inductor, which holds the loader, is imported before the clock starts, as the plain row
+    # imports it inside its own load)
+    inner = [0.0]
+    torch_load = torch._inductor.aoti_load_package
+    t0 = time.perf_counter()
+
+    @functools.wraps(torch_load)  # aoti.load reads the loader's signature (run_single_threaded, device_index)
+    def timed(*a, **k):
+        t = time.perf_counter()
+        try:
+            return torch_load(*a, **k)
+        finally:
+            inner[0] += time.perf_counter() - t
+
+    torch._inductor.aoti_load_package = timed
+    try:
+        runner = aoti.load(args.package, run_single_threaded=single)
+    finally:
+        torch._inductor.aoti_load_package = torch_load
+    LOAD_SPLIT.update(aotgemm_load_s=time.perf_counter() - t0 - inner[0], torch_load_s=inner[0])
+    return runner
 
 
 def _hits(args):
@@ -91,7 +118,8 @@ def _hits(args):
     if name == "aoti-bundle":
         import aotgemm.aoti as aoti
 
-        return (lambda: (aoti.counters()["hits"], aoti.counters()["calls"])), aoti.reset_counters
+        # of the forward's GEMMS: a routed GEMM reaches the shim only at the M its kernels serve (aoti/guard.py)
+        return (lambda: (aoti.counters()["hits"], GEMMS)), aoti.reset_counters
     return None, None
 
 
@@ -143,7 +171,10 @@ def worker(args) -> dict:
     import torch  # timed: part of the time to first output
 
     sys.path.insert(0, str(REPO))
-    from aotgemm.aoti import testing
+    t_import = time.perf_counter()
+    from aotgemm.aoti import testing  # the inputs' helper: every row imports aotgemm.aoti (timed apart)
+
+    LOAD_SPLIT["import_aotgemm_aoti_s"] = time.perf_counter() - t_import
 
     dev = args.device
     torch.zeros(1, device=dev)
@@ -160,7 +191,9 @@ def worker(args) -> dict:
         _sync(dev)
         t_first = time.perf_counter()
         res.update(ttfo_s=t_first - T_START, cuda_init_s=t_cuda - T_START, ready_s=t_ready - t_cuda,
-                   first_run_s=t_first - t_ready, first_m=ms[0])
+                   first_run_s=t_first - t_ready, first_m=ms[0], **LOAD_SPLIT)
+        if args.ttfo_only:
+            return res
         read, reset = _hits(args)
         xs = {m: testing.deterministic_input((m, _hidden(args)), torch.bfloat16, dev) for m in sorted({*ms, *graph_ms})}
         if not args.worker.endswith("-graph"):
@@ -279,6 +312,55 @@ def run_rows(args, packages: dict) -> list[dict]:
     return rows
 
 
+def ttfo_rounds(args, packages: dict) -> dict:
+    """Time to first output of the two packages, `--ttfo-runs` fresh processes each, in trial_order (plain and
+    bundle alternate which goes first): one fresh process reads within about a second of another on this
+    host, so the comparison is of medians and of the per-round differences. Also aotgemm's own share of
+    the bundle row's load (its import and aoti.load less torch's loader, which the plain row pays too)."""
+    import statistics
+
+    from aotgemm.timing import trial_order
+
+    forms = {"aoti": packages["plain"], "aoti-bundle": packages["bundle"]}
+    got: dict = {f: [] for f in forms}
+    share: list = []
+    imports: list = []
+    for r in range(args.ttfo_runs):
+        for name in trial_order(list(forms), r):
+            cmd = _me(args, "--worker", name, "--ttfo-only", "--package", forms[name])
+            p = subprocess.run(cmd, capture_output=True, text=True, env=_env(args.work, name, True), timeout=180)
+            res = _json_of(p, name)
+            if "error" in res:
+                return {"error": res["error"]}
+            got[name].append(res["ttfo_s"])
+            if "aotgemm_load_s" in res:
+                share.append(res["aotgemm_load_s"])
+                imports.append(res["import_aotgemm_aoti_s"])
+    diffs = sorted(b - a for a, b in zip(got["aoti"], got["aoti-bundle"]))
+    out = {f: {"median_s": statistics.median(v), "min_s": min(v), "max_s": max(v), "runs": v} for f, v in got.items()}
+    out["bundle_minus_plain"] = {"median_s": statistics.median(diffs), "min_s": diffs[0], "max_s": diffs[-1]}
+    out["aotgemm_load_s"] = {"median_s": statistics.median(share), "max_s": max(share), "runs": share}
+    out["import_aotgemm_aoti_s"] = {"median_s": statistics.median(imports), "max_s": max(imports), "runs": imports}
+    return out
+
+
+def ttfo_table(t: dict) -> str:
+    if "error" in t:
+        return "time to first output, repeated: " + t["error"][-600:]
+    n = len(t["aoti"]["runs"])
+    return "\n".join([
+        f"time to first output, {n} fresh processes per package, alternating (median, min-max, s)",
+        f"  plain AOTInductor    {t['aoti']['median_s']:.2f} ({t['aoti']['min_s']:.2f}-{t['aoti']['max_s']:.2f})",
+        f"  AOTInductor + bundle {t['aoti-bundle']['median_s']:.2f} ({t['aoti-bundle']['min_s']:.2f}-"
+        f"{t['aoti-bundle']['max_s']:.2f})",
+        f"  bundle - plain, per round: median {t['bundle_minus_plain']['median_s']:+.2f} "
+        f"({t['bundle_minus_plain']['min_s']:+.2f} to {t['bundle_minus_plain']['max_s']:+.2f})",
+        f"  aotgemm's own share of the bundle row: aoti.load less torch's loader median "
+        f"{1e3 * t['aotgemm_load_s']['median_s']:.1f} ms (max {1e3 * t['aotgemm_load_s']['max_s']:.1f}), "
+        f"import aotgemm.aoti median {1e3 * t['import_aotgemm_aoti_s']['median_s']:.1f} ms (max "
+        f"{1e3 * t['import_aotgemm_aoti_s']['max_s']:.1f}; every row here pays it, for the inputs' helper)"])
+
+
 def compare_outputs(args, rows: list[dict]) -> None:
     import torch
 
@@ -319,6 +401,12 @@ def table(report: dict) -> str:
                                                                  if "graph_error" in r else ""))
     lines.append("TTFO: fresh process, from its first line (before `import torch`) to the first output (M="
                  f"{ms[0]}), synchronised. Graph rows: the graph holds one forward; hits counted at capture.")
+    for r in report["rows"]:
+        if "aotgemm_load_s" in r:
+            lines.append(f"{r['config']}: aotgemm's share of the load {1e3 * r['aotgemm_load_s']:.1f} ms (aoti.load "
+                         f"less torch's loader, {r['torch_load_s']:.2f} s); import aotgemm.aoti "
+                         f"{1e3 * r['import_aotgemm_aoti_s']:.1f} ms (every row here pays it); first forward "
+                         f"{1e3 * r['first_run_s']:.1f} ms")
     return "\n".join(lines)
 
 
@@ -350,6 +438,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="folder for packages and caches (default: a temporary one)")
     ap.add_argument("--skip-aoti", action="store_true", help="eager rows only")
     ap.add_argument("--skip-overhead", action="store_true")
+    ap.add_argument("--ttfo-runs", type=int, default=0,
+                    help="also time the two packages' time to first output in this many fresh processes each")
+    ap.add_argument("--ttfo-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--device", default="cuda", help=argparse.SUPPRESS)
     ap.add_argument("--small", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -406,6 +497,9 @@ def main() -> None:
         r = _json_of(p, "interleaved")
         report["interleaved"] = r
         text += "\n\n" + interleaved_table(r)
+    if args.ttfo_runs and "plain" in packages and "bundle" in packages:
+        report["ttfo_rounds"] = ttfo_rounds(args, packages)
+        text += "\n\n" + ttfo_table(report["ttfo_rounds"])
     if not args.skip_overhead and args.device == "cuda":
         p = subprocess.run([sys.executable, str(REPO / "bench" / "runtime_overhead.py"), "--bundle", args.bundle,
                             "--repeats", "3", "--out", str(args.work / "overhead.json")], capture_output=True,

@@ -458,8 +458,9 @@ def report(rows, status, header, shapes, logd):
 
 
 
-def profile_main(outdir: str, spec: str) -> None:
-    """Run each sym:M once (for ncu): fresh random operands, one launch per kernel."""
+def profile_main(outdir: str, spec: str, cublas: bool = False) -> None:
+    """Run each sym:M once (for ncu): fresh random operands, one launch per kernel; with `cublas`, then
+    cuBLAS (torch.mm) once on the same operands, so ncu sees both side by side."""
     import torch
 
     mod, designs = _load(outdir)
@@ -473,6 +474,10 @@ def profile_main(outdir: str, spec: str) -> None:
         mod[sym](x, w.t(), out, torch.cuda.current_stream().cuda_stream)
         torch.cuda.synchronize()
         print(f"profiled {sym} M={m}", flush=True)
+        if cublas:
+            torch.mm(x, w.t(), out=out)
+            torch.cuda.synchronize()
+            print(f"profiled cuBLAS N={d['n']} K={d['k']} M={m}", flush=True)
 
 
 def parse_shapes(argv, default):
@@ -494,7 +499,7 @@ def main(argv):
             TIME_MS = tuple(int(v) for v in argv[argv.index("--ms") + 1].split(","))
         run_main(argv[1], log)
     elif len(argv) >= 3 and argv[0] == "profile":
-        profile_main(argv[1], argv[2])
+        profile_main(argv[1], argv[2], "--cublas" in argv)
     elif len(argv) >= 2 and argv[0] == "table":  # re-print the table from a run's JSON
         data = json.loads(Path(argv[1]).read_text())
         rows = data["rows"]

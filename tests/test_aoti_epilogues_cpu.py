@@ -3,10 +3,12 @@ and a fresh process runs the package through their C shims.
 
 The block is `x + down(silu(x Wg^T) * (x Wu^T))` with two separate weights (the rewrite concatenates
 them into one constant). The bundle's "kernel library" is the CPU TVM-FFI test library (fused swiglu
-and residual kernels); its swiglu entry of bucket 16 is cuBLAS, so that bucket takes the shim's
-unfused path (mm, then silu * mul through the dispatcher): the package is compiled with
-fold_slow_fallbacks=True, without which SwiGLU would stay Inductor's (test_runtime_epilogues checks that
-rule). One AOTInductor compile (about 20 s on 2 cores).
+and residual kernels). Two packages, one AOTInductor compile each (about 20 s on 2 cores):
+- "unguarded": swiglu's entry of bucket 16 is cuBLAS and the package is compiled with
+  fold_slow_fallbacks=True, so that bucket takes the shim's unfused path (mm, then silu * mul through
+  the dispatcher);
+- "guarded": swiglu's kernels serve only M <= 16, and by default the package folds it under a torch.cond
+  on M (aoti/guard.py): above 16 the shim is never called and Inductor's code runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 import aotgemm.aoti as aoti
@@ -46,18 +49,21 @@ print(json.dumps({{"out": out, "counters": aoti.counters()}}))
 """
 
 
-def test_package_serves_swiglu_and_residual_from_the_bundle(tmp_path):
+@pytest.mark.parametrize("guarded", [False, True])
+def test_package_serves_swiglu_and_residual_from_the_bundle(tmp_path, guarded):
     from test_runtime_epilogues import Block
 
     lib = testing.build_cpu_kernel_library(tmp_path / "kernels")
     bundle = tmp_path / "block.agb"
+    swiglu_cublas = (16,) if not guarded else (128, 1024)
     testing.make_bundle(bundle, [("gate_up", 256, 64), ("down", 64, 128)], library=lib,
-                        epilogues=("identity", "residual_add", "swiglu"), cublas={("bfloat16", "swiglu", 256, 64, 16)})
+                        epilogues=("identity", "residual_add", "swiglu"),
+                        cublas={("bfloat16", "swiglu", 256, 64, b) for b in swiglu_cublas})
     torch.manual_seed(0)
     model = Block(False).eval()
     torch.save(model.state_dict(), tmp_path / "w.pt")
     pkg = aoti.compile(model, (torch.randn(2, 5, 64, dtype=torch.bfloat16),), bundle, tmp_path / "block.pt2",
-                       fold_slow_fallbacks=True)
+                       fold_slow_fallbacks=not guarded)
     routed = aoti.package_info(pkg).routed
     assert sorted((r.epilogue, r.n, r.k) for r in routed) == [("residual_add", 64, 128), ("swiglu", 256, 64)]
 
@@ -72,6 +78,9 @@ def test_package_serves_swiglu_and_residual_from_the_bundle(tmp_path):
         shape, err = r["out"][str(b)]
         assert shape == [b, 5, 64] and err < 1e-2, (b, shape, err)
     c = r["counters"]
-    cublas = sum(bucket_for(5 * b, testing.TEST_BUCKETS) == 16 for b in batches)
-    assert c["calls"] == 2 * len(batches)  # one swiglu and one residual call per forward, nothing else
-    assert c["miss_chose_cublas"] == cublas == c["misses"] and c["hits"] == 2 * len(batches) - cublas
+    if not guarded:
+        cublas = sum(bucket_for(5 * b, testing.TEST_BUCKETS) == 16 for b in batches)
+        assert c["calls"] == 2 * len(batches)  # one swiglu and one residual call per forward, nothing else
+        assert c["miss_chose_cublas"] == cublas == c["misses"] and c["hits"] == 2 * len(batches) - cublas
+    else:  # residual at every M; swiglu only at M = 5 and 15 (M = 200 runs Inductor's silu * mul)
+        assert c["calls"] == c["hits"] == len(batches) + 2 and c["misses"] == 0

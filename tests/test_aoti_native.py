@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -101,7 +102,7 @@ def test_coverage_excludes_cublas_only_shapes(tmp_path):
     path = tmp_path / "b.agb"
     testing.make_bundle(path, [("a", 256, 128), ("b", 512, 128)],
                         cublas={("bfloat16", 512, 128, b) for b in testing.TEST_BUCKETS})
-    assert meta_mod.coverage(open_bundle(path)) == {("bfloat16", 256, 128)}
+    assert meta_mod.coverage(open_bundle(path)) == {("bfloat16", 256, 128): ((0, math.inf),)}
 
 
 def test_coverage_is_per_target(tmp_path):
@@ -110,8 +111,8 @@ def test_coverage_is_per_target(tmp_path):
     path = tmp_path / "b.agb"
     testing.make_bundle(path, [("a", 256, 128)], gpus=("H100_SXM", "B200"))
     bf = open_bundle(path)
-    assert meta_mod.coverage(bf, "B200") == meta_mod.coverage(bf, "H100_SXM") == {("bfloat16", 256, 128)}
-    assert meta_mod.coverage(bf, "H200_SXM") == set()
+    assert meta_mod.coverage(bf, "B200") == meta_mod.coverage(bf, "H100_SXM") == {("bfloat16", 256, 128): ((0, math.inf),)}
+    assert meta_mod.coverage(bf, "H200_SXM") == {}
     from aotgemm.aoti.package import _package_target
 
     assert _package_target(bf, "cpu") is None

@@ -325,28 +325,33 @@ def test_rewrite_leaves_near_misses_alone(tmp_path, kind):
     assert torch.equal(ep.module()(x), model(x))
 
 
-def test_rewrite_folds_swiglu_only_within_the_m_range_its_kernels_serve(tmp_path):
-    """swiglu's and residual_add's fallbacks are slower than what Inductor compiles (Epilogue.cheap_fallback),
-    so a package folds each only when the bundle's kernels serve every M the graph admits."""
+def test_rewrite_folds_epilogues_only_at_the_m_their_kernels_serve(tmp_path):
+    """swiglu kernels serve M <= 16 here and residual_add kernels M <= 128: each is folded under a torch.cond
+    on M whose other branch is the computation as it was (guard.py), unless the graph admits no larger M."""
     from torch.export import Dim
 
-    served = tuple(b for b in testing.TEST_BUCKETS if b <= 16)
     cublas = {("bfloat16", "swiglu", 256, 64, b) for b in testing.TEST_BUCKETS if b > 16}
     cublas |= {("bfloat16", "residual_add", 64, 128, b) for b in testing.TEST_BUCKETS if b > 128}
     bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"), cublas=cublas)
     fusable = epilogue_coverage(bf)
-    assert fusable[("bfloat16", "swiglu", 256, 64)] == max(served)
-    assert fusable[("bfloat16", "residual_add", 64, 128)] == 128
-    x = torch.randn(4, 64, dtype=bf16)
-    for max_m, folded in ((1 << 16, []), (max(served), ["residual_add", "swiglu"]),
-                          (max(served) + 1, ["residual_add"]), (128, ["residual_add"]), (129, [])):
+    assert fusable[("bfloat16", "swiglu", 256, 64)] == ((0, 16),)
+    assert fusable[("bfloat16", "residual_add", 64, 128)] == ((0, 128),)
+    for max_m, conds in ((1 << 16, 2), (16, 0), (17, 1), (128, 1), (129, 2)):
         model = Block(True).eval()
+        x = torch.randn(4, 64, dtype=bf16)
         ep = torch.export.export(model, (x,), dynamic_shapes=({0: Dim("m", min=1, max=max_m)},))
         routed = route_exported_program(ep, set(), fusable)
-        assert sorted(r.epilogue for r in routed) == folded, max_m
-        assert torch.equal(ep.module()(x), model(x))
-    ep = torch.export.export(Block(True).eval(), (x,))  # static M = 4: served
+        assert sorted(r.epilogue for r in routed) == ["residual_add", "swiglu"], max_m
+        assert ep.graph_module.code.count("torch.ops.higher_order.cond") == conds, max_m
+        for m in sorted({4, min(max_m, 40)}):  # served by both, and (where the graph admits it) by neither
+            xm = torch.randn(m, 64, dtype=bf16)
+            assert torch.equal(ep.module()(xm), model(xm)), (max_m, m)
+    x = torch.randn(4, 64, dtype=bf16)
+    ep = torch.export.export(Block(True).eval(), (x,))  # static M = 4: served, no cond
     assert sorted(r.epilogue for r in route_exported_program(ep, set(), fusable)) == ["residual_add", "swiglu"]
+    assert "higher_order.cond" not in ep.graph_module.code
+    ep = torch.export.export(Block(True).eval(), (torch.randn(40, 64, dtype=bf16),))  # static M = 40: residual only
+    assert [r.epilogue for r in route_exported_program(ep, set(), fusable)] == ["residual_add"]
 
 
 def test_swiglu_without_a_kernel_runs_the_unfused_mlps_kernels():

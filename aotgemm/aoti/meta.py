@@ -45,7 +45,7 @@ from ..bundle import CUBLAS, BundleFile
 from ..bundle.format import HEADER_SIZE
 from .errors import PackageError
 from ..gpus import gpu_model
-from ..epilogues import BIAS, IDENTITY, epilogue
+from ..epilogues import BIAS, IDENTITY
 from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
@@ -81,53 +81,58 @@ def index_sha256(bundle: BundleFile) -> str:
     return head[24:56].hex()
 
 
-def coverage(bundle: BundleFile, target: str | None = None) -> set[tuple[str, int, int]]:
-    """(dtype, n, k) of every GEMM that `target` (None: any target) serves with an identity-epilogue bundle
-    kernel (not cuBLAS) in some bucket: the plain GEMMs worth routing to the shim (aotgemm_linear; the
-    rewrite keeps a bias as a separate add). A GEMM with no such kernel stays Inductor's own call, even
-    where the bundle has fused-epilogue kernels of its shape (those serve only the folded ops)."""
-    targets = [t for t in bundle.index.targets if target is None or t.gpu == target]
-    return {(d.dtype, d.n, d.k) for t in targets for d in t.dispatch
-            if d.layout == LINEAR and d.epilogue == IDENTITY and d.kernel != CUBLAS}
+Ranges = tuple[tuple[int, float], ...]  # (lo, hi) pairs: lo < M <= hi, hi possibly math.inf; ascending, disjoint
 
 
-def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tuple[str, str, int, int], float]:
-    """(dtype, epilogue, n, k) -> the largest M up to which the rewrite may fold that epilogue problem
-    (not identity or bias), for every one that `target` (None: any) serves with a bundle kernel in some
-    bucket: the epilogue patterns the rewrite folds into one op, and the fp8 torch._scaled_mm calls it
-    routes (their scales' form picks the scale epilogue: scale_tensor, scale_row).
+def served_ranges(bundle: BundleFile, target: str | None = None) -> dict[tuple[str, str, int, int], Ranges]:
+    """(dtype, epilogue, n, k) -> the ranges of M at which `target` (None: any) serves that problem with a
+    bundle kernel, for every problem some bucket serves with one: where a routed call can hit, so where
+    routing it pays (the rewrite guards each routed call with M in these ranges: aoti/guard.py).
 
-    The limit is math.inf for an epilogue whose fallback costs no more than Inductor's kernels
-    (Epilogue.cheap_fallback: the scale epilogues); for the others (swiglu, residual_add) it is the
-    largest M such that every M from 1 to it is served by a kernel (every bucket up to it has one): above
-    it, a folded call would pay the slower fallback. Where the bundle has no such kernel, the GEMM and its epilogue stay as they are
-    (Inductor fuses the epilogue into its own pointwise kernels; _scaled_mm stays cuBLASLt's)."""
+    A bucket b with a kernel covers M from the bucket below it (exclusive) to b, or to the kernel's max_m
+    when that is smaller; the largest bucket also covers every larger M (dispatch_rule.bucket_for), up to
+    the kernel's max_m. The ranges of all the targets considered are merged."""
     buckets = tuple(bundle.index.m_buckets)
-    served: dict[tuple[str, str, int, int], dict[int, bool]] = {}
+    spans: dict[tuple[str, str, int, int], list[tuple[int, float]]] = {}
     for t in bundle.index.targets:
         if target is not None and t.gpu != target:
             continue
+        max_m = {k.symbol: k.max_m for k in t.kernels}
         for d in t.dispatch:
-            if d.layout == LINEAR and d.epilogue not in (IDENTITY, BIAS):
-                by_bucket = served.setdefault((d.dtype, d.epilogue, d.n, d.k), {})
-                by_bucket[d.m_bucket] = by_bucket.get(d.m_bucket, False) or d.kernel != CUBLAS
+            if d.layout != LINEAR or d.kernel == CUBLAS or d.m_bucket not in buckets:
+                continue
+            i = buckets.index(d.m_bucket)
+            lo, hi = (buckets[i - 1] if i else 0), (math.inf if i == len(buckets) - 1 else d.m_bucket)
+            if max_m.get(d.kernel):
+                hi = min(hi, max_m[d.kernel])
+            if hi > lo:
+                spans.setdefault((d.dtype, d.epilogue, d.n, d.k), []).append((lo, hi))
     out = {}
-    for key, by_bucket in served.items():
-        if not any(by_bucket.values()):
-            continue
-        if epilogue(key[1]).cheap_fallback:
-            out[key] = math.inf
-            continue
-        limit = 0.0
-        for b in buckets:  # bucket_for: M goes to the smallest bucket >= M, beyond the last to the last
-            if not by_bucket.get(b):
-                break
-            limit = b
-        else:
-            limit = math.inf
-        if limit:
-            out[key] = limit
+    for key, parts in spans.items():
+        merged: list[list] = []
+        for lo, hi in sorted(parts):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        out[key] = tuple((int(lo), hi if hi == math.inf else int(hi)) for lo, hi in merged)
     return out
+
+
+def coverage(bundle: BundleFile, target: str | None = None) -> dict[tuple[str, int, int], Ranges]:
+    """(dtype, n, k) -> served M ranges of every GEMM that `target` (None: any target) serves with an
+    identity-epilogue bundle kernel in some bucket: the plain GEMMs worth routing to the shim (aotgemm_linear;
+    the rewrite keeps a bias as a separate add), at those M. A GEMM with no such kernel stays Inductor's own
+    call, even where the bundle has fused-epilogue kernels of its shape (those serve only the folded ops)."""
+    return {(dt, n, k): r for (dt, ep, n, k), r in served_ranges(bundle, target).items() if ep == IDENTITY}
+
+
+def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tuple[str, str, int, int], Ranges]:
+    """(dtype, epilogue, n, k) -> served M ranges of every epilogue problem (not identity or bias) that
+    `target` (None: any) serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds
+    into one op, and the fp8 torch._scaled_mm calls it routes (their scales' form picks the scale epilogue:
+    scale_tensor, scale_row), at those M."""
+    return {key: r for key, r in served_ranges(bundle, target).items() if key[1] not in (IDENTITY, BIAS)}
 
 
 @dataclass

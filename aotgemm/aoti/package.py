@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -140,11 +139,15 @@ def compile(  # noqa: A001 - the public name the project asks for
     records its SHA-256 and index SHA-256 either way. `embed_native`: store
     the libaotgemm_aoti built here as `aotgemm/libaotgemm_aoti.aotgemm-native`, so
     a serving machine needs no compiler and no cache folder. `cxx`: the C++ compiler
-    for the package and libaotgemm_aoti (default $CXX, else g++). `fold_slow_fallbacks`:
-    fold SwiGLU wherever the bundle has a kernel for it in some bucket, even when the
-    package admits M that no kernel serves (there the shim runs cuBLAS and torch's silu
-    and mul, slower than Inductor's fused kernel); by default it is folded only where the
-    bundle's kernels serve every M the package admits (meta.epilogue_coverage). Returns the
+    for the package and libaotgemm_aoti (default $CXX, else g++).
+
+    Each covered GEMM and folded epilogue goes to the bundle only at the M its kernels
+    serve (meta.served_ranges): where those are not every M the package admits, a
+    torch.cond on M runs the computation as it was elsewhere (aoti/guard.py), so the
+    package is plain AOTInductor at every M the bundle leaves to cuBLAS.
+    `fold_slow_fallbacks`: fold the epilogues (and route the fp8 calls) at every M
+    instead, with no cond (where no kernel serves, the shim then runs cuBLAS and the
+    unfused epilogue: for SwiGLU slower than Inductor's fused kernel). Returns the
     package path. The package is written to a temporary file and renamed.
     """
     import torch
@@ -174,8 +177,8 @@ def compile(  # noqa: A001 - the public name the project asks for
     target = _package_target(bf, device)
     covered = meta_mod.coverage(bf, target)
     fusable = meta_mod.epilogue_coverage(bf, target)
-    if fold_slow_fallbacks:
-        fusable = dict.fromkeys(fusable, math.inf)
+    if fold_slow_fallbacks:  # folded at every M: a set
+        fusable = set(fusable)
     routed = route_exported_program(ep, covered, fusable)
     if not routed:
         log.warning("aotgemm.aoti.compile: no GEMM of the model is covered by %s; the package will not use it", bundle_path)

@@ -11,8 +11,11 @@ benchmark at compile time anyway). Patterns, with W a 2-D [N, K] tensor:
 
 where t(W) is aten.t / aten.permute(W, [1, 0]) / aten.transpose(W, 0, 1)
 (or its numpy_T / mT forms). A GEMM is routed when its (dtype, N, K) has a
-bundle kernel in some target and bucket: `meta.coverage`. The bias is kept
-as a separate add, which Inductor fuses into the next pointwise kernel.
+bundle kernel in some bucket of the package's target, and only at the M its
+kernels serve (`meta.served_ranges`): where that is not every M the graph
+admits, the op sits in a torch.cond on M whose other branch is the GEMM as
+it was (aotgemm/aoti/guard.py). The bias is kept as a separate add, which
+Inductor fuses into the next pointwise kernel.
 
 fp8 (W8A8):
 
@@ -22,7 +25,7 @@ fp8 (W8A8):
 for e4m3 x [M, K] and mat2 [K, N] with no bias and no scale_result, routed
 only when the bundle has a kernel for the problem its scales select
 (dispatch_rule.scale_form: scale_tensor or scale_row; a per-row scale_a
-selects none): `meta.epilogue_coverage`. Whether mat2 is W^T of a compact W
+selects none): `meta.epilogue_coverage`, guarded on M the same way. Whether mat2 is W^T of a compact W
 is checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
 
 Before all of these, `route_exported_program` folds SwiGLU and residual-add
@@ -38,6 +41,7 @@ from torch.fx import Graph, Node
 from ..dispatch_rule import scale_form
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from ..runtime.table import supported_dtype
+from .guard import guarded, spec_for, traced_call
 from .meta import Routed
 from .op import op as aotgemm_op
 from .op import scaled_mm_op
@@ -95,8 +99,11 @@ def _match(node: Node) -> tuple[Node, Node, Node | None] | None:
     return None
 
 
-def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed]:
-    """Rewrite, in place, every GEMM of `graph` whose (dtype, N, K) is in `covered`."""
+def route_gemms(gm: torch.fx.GraphModule, covered) -> list[Routed]:
+    """Rewrite, in place, every GEMM of gm's graph whose (dtype, N, K) is in `covered`: a set (routed at
+    every M) or a mapping to the M ranges its kernels serve (meta.served_ranges; routed under a torch.cond
+    on M elsewhere: guard.py)."""
+    graph = gm.graph
     op = aotgemm_op()
     routed: list[Routed] = []
     for node in list(graph.nodes):
@@ -113,18 +120,24 @@ def route_gemms(graph: Graph, covered: set[tuple[str, int, int]]) -> list[Routed
             continue
         if not _static(n, k) or xv.dtype != wv.dtype or dtype is None or xv.shape[-1] != k:
             continue
-        if (dtype, int(n), int(k)) not in covered:
+        key = (dtype, int(n), int(k))
+        if key not in covered:
             continue
         if isinstance(b, Node) and _val(b) is None:
             continue
-        with graph.inserting_before(node):
-            new = graph.call_function(op, (x, w))
-            new.meta.update(node.meta)
-            new.meta["val"] = out  # same shape, dtype and (contiguous) strides with or without the bias
-            result = new
-            if b is not None:
-                result = graph.call_function(aten.add.Tensor, (new, b))
-                result.meta.update(node.meta)
+        bias = [b] if isinstance(b, Node) else []
+
+        def on_kernel(g, ins):  # the op, then the bias as a separate add (Inductor fuses it downstream)
+            new = traced_call(g, op, (ins[0], ins[1]))
+            return traced_call(g, aten.add.Tensor, (new, ins[2])) if len(ins) > 2 else new
+
+        def as_was(g, ins):
+            return traced_call(g, aten.linear.default, (ins[0], ins[1], ins[2] if len(ins) > 2 else None))
+
+        spec = spec_for(covered.get(key) if hasattr(covered, "get") else None, x)
+        result = guarded(gm, node, x, [x, w, *bias], spec, on_kernel, as_was)
+        if result is None:
+            continue
         old_t = node.args[1] if node.target in (aten.mm.default, aten.matmul.default) else (
             node.args[2] if node.target == aten.addmm.default else None)
         node.replace_all_uses_with(result)
@@ -152,8 +165,10 @@ def _scaled_mm_call(node: Node):
     return tuple(node.args[:4])
 
 
-def route_scaled_mm(graph: Graph, covered: set[tuple[str, str, int, int]]) -> list[Routed]:
-    """Rewrite, in place, every aten._scaled_mm of `graph` whose (dtype, scale epilogue, N, K) is in `covered`."""
+def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
+    """Rewrite, in place, every aten._scaled_mm of gm's graph whose (dtype, scale epilogue, N, K) is in
+    `covered` (a set, or a mapping to the M ranges its kernels serve, as route_gemms)."""
+    graph = gm.graph
     op = scaled_mm_op()
     routed: list[Routed] = []
     for node in list(graph.nodes):
@@ -175,28 +190,37 @@ def route_scaled_mm(graph: Graph, covered: set[tuple[str, str, int, int]]) -> li
         m = xv.shape[0]
         form = scale_form(m if _static(m) else -1, int(n), tuple(int(d) for d in av.shape),
                           tuple(int(d) for d in bv.shape))
-        if form.epilogue is None or (FLOAT8_E4M3, form.epilogue, int(n), int(k)) not in covered:
+        key = (FLOAT8_E4M3, form.epilogue, int(n), int(k))
+        if form.epilogue is None or key not in covered:
             continue
-        with graph.inserting_before(node):
-            new = graph.call_function(op, tuple(args))
-            new.meta.update(node.meta)
-            new.meta["val"] = out
-        node.replace_all_uses_with(new)
+        rest, kwargs = tuple(node.args[4:]), dict(node.kwargs)
+
+        def on_kernel(g, ins):
+            return traced_call(g, op, tuple(ins))
+
+        def as_was(g, ins):
+            return traced_call(g, aten._scaled_mm.default, (*ins, *rest), kwargs)
+
+        spec = spec_for(covered.get(key) if hasattr(covered, "get") else None, args[0])
+        result = guarded(gm, node, args[0], list(args), spec, on_kernel, as_was)
+        if result is None:
+            continue
+        node.replace_all_uses_with(result)
         graph.erase_node(node)
         routed.append(Routed(node.name, FLOAT8_E4M3, int(n), int(k), form.epilogue))
     graph.lint()
     return routed
 
 
-def route_exported_program(ep: torch.export.ExportedProgram, covered: set[tuple[str, int, int]],
-                           fusable=frozenset()) -> list[Routed]:
-    """Fold the epilogues the bundle has kernels for (rewrite_epilogues, `fusable`: meta.epilogue_coverage),
-    route the remaining covered GEMMs, then the _scaled_mm calls whose scale epilogue problem is in `fusable`."""
+def route_exported_program(ep: torch.export.ExportedProgram, covered, fusable=frozenset()) -> list[Routed]:
+    """Fold the epilogues the bundle has kernels for (rewrite_epilogues; `fusable`: meta.epilogue_coverage),
+    route the remaining covered GEMMs (`covered`: meta.served_ranges' identity problems), then the _scaled_mm
+    calls whose scale epilogue problem is in `fusable`. Sets instead of mappings route at every M."""
     from .rewrite_epilogues import fold_epilogues
 
     routed = fold_epilogues(ep, fusable)
-    routed += route_gemms(ep.graph_module.graph, covered)
+    routed += route_gemms(ep.graph_module, covered)
     if fusable:
-        routed += route_scaled_mm(ep.graph_module.graph, fusable)
+        routed += route_scaled_mm(ep.graph_module, fusable)
     ep.graph_module.recompile()
     return routed

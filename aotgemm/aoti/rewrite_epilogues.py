@@ -12,18 +12,20 @@ Patterns (gemm(x, W) is any form rewrite._match recognises, without a bias):
 
 A pattern is folded only when (dtype, epilogue, N, K) is in `fusable`
 (meta.epilogue_coverage: a bundle kernel for that epilogue problem on the
-package's target), the GEMM's rows can never exceed the M up to which
-`fusable` says folding pays (an epilogue whose fallback is slower than
-Inductor's kernels, swiglu, only where the bundle serves every M the graph
-admits; the row bound comes from the exported graph's symbolic shapes), and
-every intermediate value has no other user: what the bundle cannot serve stays
-Inductor's (which fuses the epilogue into its own pointwise kernels after
-cuBLAS).
+package's target) and every intermediate value has no other user, and only at
+the M the bundle's kernels serve: elsewhere a torch.cond on M runs the
+computation as it was (guard.py), which Inductor compiles as it would have
+(the epilogue fused into its own pointwise kernel after cuBLAS). An unfused
+epilogue after cuBLAS in the shim would be slower than that: torch's silu and
+mul are two passes over the [M, N] result where Inductor runs one kernel (6.5%
+of a Llama-3.1-8B decoder layer at M=2048 on the H200), and the residual's
+fallback copies r into the output before cuBLAS's beta-add GEMM (0.95-0.96x of
+plain AOTInductor on that layer at M=2048; bench/results/h200-2026-11-30/
+session3 and session4).
 """
 
 from __future__ import annotations
 
-import math
 import operator
 
 import torch
@@ -31,6 +33,7 @@ from torch.fx import Graph, Node
 
 from ..epilogues import RESIDUAL_ADD, SWIGLU
 from ..runtime.table import supported_dtype
+from .guard import guarded, spec_for, traced_call
 from .meta import Routed
 from .op import op as aotgemm_op
 from .rewrite import _match, _transposed_weight, _val
@@ -66,29 +69,9 @@ def _key(x: Node, w: Node, epilogue: str, n: int | None = None) -> tuple[str, st
     return supported_dtype(_val(x).dtype), epilogue, int(n if n is not None else wv.shape[0]), int(wv.shape[1])
 
 
-def max_rows(x: Node) -> float:
-    """The most rows (all but the last dimension) x can have: its shape's upper bound under the exported
-    graph's range constraints; math.inf when a dimension is unbounded or the bound cannot be read."""
-    rows = 1
-    for d in _val(x).shape[:-1]:
-        if isinstance(d, int):
-            rows *= d
-            continue
-        try:
-            node = d.node
-            upper = node.shape_env.bound_sympy(node.expr).upper
-            rows *= int(upper) if upper.is_finite else math.inf
-        except (AttributeError, TypeError, ValueError):
-            return math.inf
-    return rows
-
-
-def _folds(fusable, key: tuple, x: Node) -> bool:
-    """Whether `fusable` lets the rewrite fold problem `key` fed by x: a set holds problems folded at any M;
-    a mapping (meta.epilogue_coverage) gives each the largest M up to which folding pays."""
-    if key not in fusable:
-        return False
-    return not hasattr(fusable, "get") or max_rows(x) <= fusable[key]
+def _folds(fusable, key: tuple) -> bool:
+    """Whether the rewrite may fold problem `key`: a kernel serves it at some M (the fold is guarded on M)."""
+    return key in fusable
 
 
 def _erase(graph: Graph, *nodes: Node) -> None:
@@ -164,7 +147,7 @@ def _swiglu_two_weights(mul: Node, fusable, consts: _Constants):
         (x, wg), (_, wu) = g, u
         if _val(wg).shape != _val(wu).shape or consts.tensor(wg) is None or consts.tensor(wu) is None:
             continue
-        if _folds(fusable, _key(x, wg, SWIGLU, 2 * _val(wg).shape[0]), x):
+        if _folds(fusable, _key(x, wg, SWIGLU, 2 * _val(wg).shape[0])):
             return x, wg, wu, (mul, a, a.args[0], b)
     return None
 
@@ -193,7 +176,7 @@ def _swiglu_chunked(mul: Node, fusable):
         halves = split.args[1] == (2 if split.target == aten.chunk.default else n // 2)
         if n % 2 or not halves or dim % nd != nd - 1:  # two halves along the last dim only
             continue
-        if _folds(fusable, _key(x, w, SWIGLU), x):
+        if _folds(fusable, _key(x, w, SWIGLU)):
             return x, w, (mul, a, g, b, split, split.args[0])
     return None
 
@@ -209,21 +192,42 @@ def _residual(add: Node, fusable):
         gv, rv = _val(gemm), _val(r)
         if rv is None or rv.shape != gv.shape or rv.dtype != gv.dtype or rv.device != gv.device:
             continue
-        if _folds(fusable, _key(*m, RESIDUAL_ADD), m[0]):
+        if _folds(fusable, _key(*m, RESIDUAL_ADD)):
             return m[0], m[1], r, (add, gemm)
     return None
 
 
-def _replace(graph: Graph, old: Node, target, args) -> Node:
-    with graph.inserting_before(old):
-        new = graph.call_function(target, args)
-    new.meta.update(old.meta)
+def _swiglu_as_was(g: Graph, ins: list[Node]) -> Node:
+    """silu(gate) * up from one GEMM on [gate; up], split in halves: the computation a folded SwiGLU replaced
+    (for the two-weight form, on the halves of the concatenated weight), for Inductor to compile at the M
+    no kernel serves (it fuses the silu and mul into one kernel reading the halves)."""
+    y = traced_call(g, aten.linear.default, (ins[0], ins[1]))
+    half = int(_val(ins[1]).shape[0]) // 2
+    parts = traced_call(g, aten.split.Tensor, (y, half, -1))
+    gate = traced_call(g, operator.getitem, (parts, 0))
+    up = traced_call(g, operator.getitem, (parts, 1))
+    return traced_call(g, aten.mul.Tensor, (traced_call(g, aten.silu.default, (gate,)), up))
+
+
+def _residual_as_was(g: Graph, ins: list[Node]) -> Node:
+    return traced_call(g, aten.add.Tensor, (traced_call(g, aten.linear.default, (ins[0], ins[1])), ins[2]))
+
+
+def _fold(ep, fusable, old: Node, op, key: tuple, operands: list[Node], as_was) -> bool:
+    """Replace `old` by `op` on `operands` where a kernel serves the rows of x (operands[0]), `as_was` elsewhere
+    (guard.guarded); False when no M of the graph is served."""
+    ranges = fusable.get(key) if hasattr(fusable, "get") else None
+    new = guarded(ep.graph_module, old, operands[0], operands, spec_for(ranges, operands[0]),
+                  lambda g, ins: traced_call(g, op, tuple(ins)), as_was)
+    if new is None:
+        return False
     old.replace_all_uses_with(new)
-    return new
+    return True
 
 
 def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
-    """Rewrite, in place, every epilogue pattern of `ep` whose problem is in `fusable` ({(dtype, epilogue, n, k)})."""
+    """Rewrite, in place, every epilogue pattern of `ep` whose problem is in `fusable`: a set (folded at every
+    M) or a mapping to the M ranges its kernels serve (meta.epilogue_coverage; folded under a torch.cond)."""
     if not fusable:
         return []
     graph = ep.graph_module.graph
@@ -237,12 +241,17 @@ def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
             m2 = _swiglu_two_weights(node, fusable, consts)
             if m2 is not None:
                 x, wg, wu, dead = m2
-                value = torch.cat([consts.tensor(wg).detach(), consts.tensor(wu).detach()])
                 fv = _val(wg)
                 with fv.fake_mode:
                     fake = torch.cat([fv, _val(wu)])
+                key = _key(x, wg, SWIGLU, 2 * fv.shape[0])
+                # the concatenated weight only once folding is certain (a new parameter of the program)
+                if spec_for(fusable.get(key) if hasattr(fusable, "get") else None, x) is None:
+                    continue
+                value = torch.cat([consts.tensor(wg).detach(), consts.tensor(wu).detach()])
                 w = consts.add(graph, value, fake, "gate_up")
-                _replace(graph, node, swiglu, (x, w))
+                if not _fold(ep, fusable, node, swiglu, key, [x, w], _swiglu_as_was):
+                    continue
                 _erase(graph, *dead)
                 consts.drop_unused(graph, wg)
                 consts.drop_unused(graph, wu)
@@ -251,16 +260,16 @@ def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
             m1 = _swiglu_chunked(node, fusable)
             if m1 is not None:
                 x, w, dead = m1
-                _replace(graph, node, swiglu, (x, w))
-                _erase(graph, *dead)
-                routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
+                if _fold(ep, fusable, node, swiglu, _key(x, w, SWIGLU), [x, w], _swiglu_as_was):
+                    _erase(graph, *dead)
+                    routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
         elif node.target in _ADD:
             m3 = _residual(node, fusable)
             if m3 is not None:
                 x, w, r, dead = m3
-                _replace(graph, node, residual, (x, w, r))
-                _erase(graph, *dead)
-                routed.append(Routed(node.name, *_rk(x, w, RESIDUAL_ADD)))
+                if _fold(ep, fusable, node, residual, _key(x, w, RESIDUAL_ADD), [x, w, r], _residual_as_was):
+                    _erase(graph, *dead)
+                    routed.append(Routed(node.name, *_rk(x, w, RESIDUAL_ADD)))
     graph.lint()
     return routed
 

@@ -59,17 +59,6 @@ class Epilogue:
     positive: tuple[str, ...] = ()
     # For a scale epilogue, the `scales` value of a manifest that selects it ("tensor", "row"); else None.
     scales: str | None = None
-    # Whether serving this epilogue without a fused kernel (cuBLAS, then torch) costs no more than what
-    # Inductor compiles for the unfused graph. True where cuBLAS applies it in the GEMM at no extra cost
-    # (bias: addmm's bias epilogue) or it is the GEMM itself (the scales: _scaled_mm). False for swiglu:
-    # torch's silu and mul are two more passes over the [M, N] result where Inductor runs one fused
-    # kernel, 6.5% of a Llama-3.1-8B decoder layer at M=2048 on the H200 (bench/results/h200-2026-11-30/
-    # session3). False for residual_add too: its fallback is cuBLAS's beta-add GEMM after a copy of r into
-    # the output, where Inductor runs the plain GEMM and folds the add into the next RMSNorm; a package
-    # folding it was 0.95-0.96x of plain AOTInductor on that layer at M=2048 (session3, session4). The
-    # AOTInductor rewrite folds such an epilogue only where the bundle's kernels serve every M the
-    # package admits (aotgemm.aoti.meta.epilogue_coverage).
-    cheap_fallback: bool = True
     # linear_unfused(x, w, **operands): how torch serves x @ W^T + this epilogue when no kernel does, if
     # not apply(F.linear(x, w)) (swiglu: the two halves' GEMMs into contiguous outputs, as the unfused MLP).
     torch_linear: Callable[..., Any] | None = None
@@ -225,11 +214,11 @@ register(Epilogue(IDENTITY, (), {}, lambda n: n, _identity))
 register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias, fx_pattern=("aten.add.Tensor",)))
 register(Epilogue(SWIGLU, (), {}, _half, _swiglu, fx_pattern=("aten.split.Tensor", "aten.silu.default",
                                                              "aten.mul.Tensor"),
-                  cheap_fallback=False, torch_linear=_swiglu_linear))
+                  torch_linear=_swiglu_linear))
 _SCALE_DTYPES = {"scale_a": FLOAT32, "scale_b": FLOAT32}
 register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("1",)}, lambda n: n,
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="tensor"))
 register(Epilogue(SCALE_ROW, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("n",)}, lambda n: n,
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="row"))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
-                  fx_pattern=("aten.add.Tensor",), cheap_fallback=False))
+                  fx_pattern=("aten.add.Tensor",)))

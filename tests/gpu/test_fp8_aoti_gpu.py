@@ -1,8 +1,8 @@
 """fp8 (e4m3, per-tensor scales) through AOTInductor on an H100/H200: a model that quantises its
 activations and calls torch._scaled_mm twice is compiled with aotgemm.aoti.compile against a real fp8
-bundle; the package runs on the GPU, its _scaled_mm calls go to the shim, the bundle's kernels serve the
-ones its dispatch gives a kernel (counted), and the output matches the same model run eagerly
-(torch._scaled_mm, cuBLASLt) at every M.
+bundle; the package runs on the GPU, its _scaled_mm calls go to the shim at the M where the bundle's
+dispatch gives them a kernel (and there the kernels serve them, counted), to cuBLASLt elsewhere, and the
+output matches the same model run eagerly (torch._scaled_mm) at every M.
 
     AOTGEMM_TEST_FP8_BUNDLE=/path/llama-3.1-8b-fp8.agb CXX=/usr/bin/g++ pytest -s tests/gpu/test_fp8_aoti_gpu.py
 
@@ -100,6 +100,7 @@ def test_fp8_package_serves_scaled_mm_from_the_bundle(tmp_path):
         report.append(f"M={m}: rel err {err:.2e}, calls {c['calls']}, hits {c['hits']} (expected {want})")
         assert torch.isfinite(got).all(), f"M={m}: non-finite outputs"
         assert err < TOL_REL_L2, report[-1]
-        assert c["calls"] == 2 and c["hits"] == want, report[-1]
+        # the package calls the shim only at the M a kernel serves (a torch.cond on M, aoti/guard.py)
+        assert c["calls"] == want and c["hits"] == want, report[-1]
     print("\n" + "\n".join(report))
     assert any("hits 0 " not in r for r in report), "no M was served by the bundle's kernels"
