@@ -7,6 +7,10 @@ Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
       (link_library, static-runtime) and write OUTDIR/kernels.so and
       OUTDIR/designs.json ({symbol: design}).
 
+  python bench/decode_probe.py profile OUTDIR SYM:M,SYM:M,... [--cublas]
+      (GPU, under ncu) run each kernel once at M on fresh operands; with --cublas,
+      cuBLAS (torch.mm) once after it on the same operands.
+
   python bench/decode_probe.py run OUTDIR [--log DIR]
       (GPU; torch + tvm_ffi only) load the .so, then
       1. correctness: every kernel at every M in 1..max_m on fresh random

@@ -15,7 +15,10 @@ A pattern is folded only when (dtype, epilogue, N, K) is in `fusable`
 package's target) and every intermediate value has no other user, and only at
 the M the bundle's kernels serve: elsewhere a torch.cond on M runs the
 computation as it was (guard.py), which Inductor compiles as it would have
-(the epilogue fused into its own pointwise kernel after cuBLAS). An unfused
+(the epilogue fused into its own pointwise kernel after cuBLAS). The residual
+add is the exception (Epilogue.guard_on_m): folded only where its kernels
+serve every M the graph admits, since under a cond the add could no longer
+merge into the kernel after it. An unfused
 epilogue after cuBLAS in the shim would be slower than that: torch's silu and
 mul are two passes over the [M, N] result where Inductor runs one kernel (6.5%
 of a Llama-3.1-8B decoder layer at M=2048 on the H200), and the residual's
@@ -31,9 +34,9 @@ import operator
 import torch
 from torch.fx import Graph, Node
 
-from ..epilogues import RESIDUAL_ADD, SWIGLU
+from ..epilogues import RESIDUAL_ADD, SWIGLU, epilogue
 from ..runtime.table import supported_dtype
-from .guard import guarded, spec_for, traced_call
+from .guard import ALL, guarded, spec_for, traced_call
 from .meta import Routed
 from .op import op as aotgemm_op
 from .rewrite import _match, _transposed_weight, _val
@@ -213,12 +216,21 @@ def _residual_as_was(g: Graph, ins: list[Node]) -> Node:
     return traced_call(g, aten.add.Tensor, (traced_call(g, aten.linear.default, (ins[0], ins[1])), ins[2]))
 
 
+def _spec(fusable, key: tuple, x: Node):
+    """guard.spec_for the problem's served ranges, None where it may not be folded: an epilogue that may not
+    sit under a cond on M (Epilogue.guard_on_m) only where its kernels serve every M x's rows can take."""
+    spec = spec_for(fusable.get(key) if hasattr(fusable, "get") else None, x)
+    return spec if spec == ALL or spec is None or epilogue(key[1]).guard_on_m else None
+
+
 def _fold(ep, fusable, old: Node, op, key: tuple, operands: list[Node], as_was) -> bool:
     """Replace `old` by `op` on `operands` where a kernel serves the rows of x (operands[0]), `as_was` elsewhere
     (guard.guarded); False when no M of the graph is served."""
-    ranges = fusable.get(key) if hasattr(fusable, "get") else None
-    new = guarded(ep.graph_module, old, operands[0], operands, spec_for(ranges, operands[0]),
-                  lambda g, ins: traced_call(g, op, tuple(ins)), as_was)
+    spec = _spec(fusable, key, operands[0])
+    if spec is None:
+        return False
+    new = guarded(ep.graph_module, old, operands[0], operands, spec, lambda g, ins: traced_call(g, op, tuple(ins)),
+                  as_was)
     if new is None:
         return False
     old.replace_all_uses_with(new)
@@ -246,7 +258,7 @@ def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
                     fake = torch.cat([fv, _val(wu)])
                 key = _key(x, wg, SWIGLU, 2 * fv.shape[0])
                 # the concatenated weight only once folding is certain (a new parameter of the program)
-                if spec_for(fusable.get(key) if hasattr(fusable, "get") else None, x) is None:
+                if _spec(fusable, key, x) is None:
                     continue
                 value = torch.cat([consts.tensor(wg).detach(), consts.tensor(wu).detach()])
                 w = consts.add(graph, value, fake, "gate_up")

@@ -59,6 +59,12 @@ class Epilogue:
     positive: tuple[str, ...] = ()
     # For a scale epilogue, the `scales` value of a manifest that selects it ("tensor", "row"); else None.
     scales: str | None = None
+    # Whether the AOTInductor rewrite may fold this epilogue under a torch.cond on M (aotgemm/aoti/guard.py),
+    # i.e. where its kernels serve only some of the M the package admits. False for residual_add: in the
+    # cond's branch for the other M, the add stays next to its GEMM, where plain Inductor merges it into
+    # the kernel after (the decoder's next RMSNorm), so that branch would run one more kernel per call.
+    # Such an epilogue is folded only where its kernels serve every M the graph admits.
+    guard_on_m: bool = True
     # linear_unfused(x, w, **operands): how torch serves x @ W^T + this epilogue when no kernel does, if
     # not apply(F.linear(x, w)) (swiglu: the two halves' GEMMs into contiguous outputs, as the unfused MLP).
     torch_linear: Callable[..., Any] | None = None
@@ -221,4 +227,4 @@ register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "sca
 register(Epilogue(SCALE_ROW, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("n",)}, lambda n: n,
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="row"))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
-                  fx_pattern=("aten.add.Tensor",)))
+                  fx_pattern=("aten.add.Tensor",), guard_on_m=False))
