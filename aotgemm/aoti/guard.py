@@ -169,32 +169,30 @@ def guarded(parent: GraphModule, old: Node, x: Node, operands: Sequence[Node], s
     Inserted before `old`; None when no M of the graph is served. Unconditional where spec is ALL or
     M is static; else a torch.cond whose branches are new submodules of `parent`."""
     graph = old.graph
+    shape = x.meta["val"].shape[:-1]
+    static = all(isinstance(d, int) for d in shape)
+    if spec is None or (static and not serves(spec, math.prod(shape))):
+        return None
     with graph.inserting_before(old):
-        m = rows(graph, x)
-        static = isinstance(m, int)
-        if spec is None or (static and not serves(spec, m)):
-            return None
         if spec == ALL or static:
             return _keep_meta(routed(graph, list(operands)), old)
-        pred = _predicate(graph, m, spec)
         index = 0
         while hasattr(parent, f"aotgemm_routed_{index}"):
             index += 1
-        _branch(parent, f"aotgemm_routed_{index}", operands, routed)
-        _branch(parent, f"aotgemm_original_{index}", operands, original)
-        outs = [getattr(parent, f"aotgemm_{k}_{index}").graph.output_node().args[0][0].meta["val"]
-                for k in ("routed", "original")]
+        names = f"aotgemm_routed_{index}", f"aotgemm_original_{index}"
+        _branch(parent, names[0], operands, routed)
+        _branch(parent, names[1], operands, original)
+        outs = [getattr(parent, n).graph.output_node().args[0][0].meta["val"] for n in names]
         if outs[0].shape != outs[1].shape or outs[0].dtype != outs[1].dtype or outs[0].stride() != outs[1].stride():
             # cond needs both branches to return the same tensor layout: route unconditionally instead
-            for k in ("routed", "original"):
-                delattr(parent, f"aotgemm_{k}_{index}")
+            for n in names:
+                delattr(parent, n)
             return _keep_meta(routed(graph, list(operands)), old)
-        t_attr = graph.get_attr(f"aotgemm_routed_{index}")
-        f_attr = graph.get_attr(f"aotgemm_original_{index}")
-        cond = graph.call_function(torch.ops.higher_order.cond, (pred, t_attr, f_attr, tuple(operands)))
+        pred = _predicate(graph, rows(graph, x), spec)
+        cond = graph.call_function(torch.ops.higher_order.cond,
+                                   (pred, graph.get_attr(names[0]), graph.get_attr(names[1]), tuple(operands)))
         cond.meta["val"] = (outs[0],)
         out = graph.call_function(operator.getitem, (cond, 0))
         out.meta.update(old.meta)
         out.meta["val"] = outs[0]
         return out
-
