@@ -86,10 +86,11 @@ def max_rows(x: Node) -> float:
     return m
 
 
-def spec_for(ranges: Ranges | None, x: Node):
-    """predicate_spec of `ranges` (None: every M is served) over the rows x can have; None also when x's rows
-    are static and not served."""
-    spec = ALL if ranges is None else predicate_spec(ranges, max_rows(x))
+def spec_for(served, key: tuple, x: Node):
+    """The predicate spec of problem `key` fed by x: `served` is a set of problems (routed at every M: ALL) or
+    a mapping to their M ranges (meta.served_ranges; predicate_spec over the rows x can have). None also
+    when x's rows are static and not served."""
+    spec = predicate_spec(served[key], max_rows(x)) if hasattr(served, "get") else ALL
     if spec is not None and all(isinstance(d, int) for d in x.meta["val"].shape[:-1]):
         return spec if serves(spec, math.prod(x.meta["val"].shape[:-1])) else None
     return spec

@@ -134,7 +134,7 @@ def route_gemms(gm: torch.fx.GraphModule, covered) -> list[Routed]:
         def as_was(g, ins):
             return traced_call(g, aten.linear.default, (ins[0], ins[1], ins[2] if len(ins) > 2 else None))
 
-        spec = spec_for(covered.get(key) if hasattr(covered, "get") else None, x)
+        spec = spec_for(covered, key, x)
         result = guarded(gm, node, x, [x, w, *bias], spec, on_kernel, as_was)
         if result is None:
             continue
@@ -201,7 +201,7 @@ def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
         def as_was(g, ins):
             return traced_call(g, aten._scaled_mm.default, (*ins, *rest), kwargs)
 
-        spec = spec_for(covered.get(key) if hasattr(covered, "get") else None, args[0])
+        spec = spec_for(covered, key, args[0])
         result = guarded(gm, node, args[0], list(args), spec, on_kernel, as_was)
         if result is None:
             continue

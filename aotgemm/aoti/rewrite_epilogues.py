@@ -217,18 +217,15 @@ def _residual_as_was(g: Graph, ins: list[Node]) -> Node:
 
 
 def _spec(fusable, key: tuple, x: Node):
-    """guard.spec_for the problem's served ranges, None where it may not be folded: an epilogue that may not
-    sit under a cond on M (Epilogue.guard_on_m) only where its kernels serve every M x's rows can take."""
-    spec = spec_for(fusable.get(key) if hasattr(fusable, "get") else None, x)
+    """guard.spec_for, None where the problem may not be folded: an epilogue that may not sit under a cond on M
+    (Epilogue.guard_on_m) only where its kernels serve every M x's rows can take."""
+    spec = spec_for(fusable, key, x)
     return spec if spec == ALL or spec is None or epilogue(key[1]).guard_on_m else None
 
 
-def _fold(ep, fusable, old: Node, op, key: tuple, operands: list[Node], as_was) -> bool:
+def _fold(ep, old: Node, op, spec, operands: list[Node], as_was) -> bool:
     """Replace `old` by `op` on `operands` where a kernel serves the rows of x (operands[0]), `as_was` elsewhere
-    (guard.guarded); False when no M of the graph is served."""
-    spec = _spec(fusable, key, operands[0])
-    if spec is None:
-        return False
+    (guard.guarded with `spec`, from _spec); False when no M of the graph is served."""
     new = guarded(ep.graph_module, old, operands[0], operands, spec, lambda g, ins: traced_call(g, op, tuple(ins)),
                   as_was)
     if new is None:
@@ -256,13 +253,13 @@ def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
                 fv = _val(wg)
                 with fv.fake_mode:
                     fake = torch.cat([fv, _val(wu)])
-                key = _key(x, wg, SWIGLU, 2 * fv.shape[0])
                 # the concatenated weight only once folding is certain (a new parameter of the program)
-                if _spec(fusable, key, x) is None:
+                spec = _spec(fusable, _key(x, wg, SWIGLU, 2 * fv.shape[0]), x)
+                if spec is None:
                     continue
                 value = torch.cat([consts.tensor(wg).detach(), consts.tensor(wu).detach()])
                 w = consts.add(graph, value, fake, "gate_up")
-                if not _fold(ep, fusable, node, swiglu, key, [x, w], _swiglu_as_was):
+                if not _fold(ep, node, swiglu, spec, [x, w], _swiglu_as_was):
                     continue
                 _erase(graph, *dead)
                 consts.drop_unused(graph, wg)
@@ -272,14 +269,14 @@ def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
             m1 = _swiglu_chunked(node, fusable)
             if m1 is not None:
                 x, w, dead = m1
-                if _fold(ep, fusable, node, swiglu, _key(x, w, SWIGLU), [x, w], _swiglu_as_was):
+                if _fold(ep, node, swiglu, _spec(fusable, _key(x, w, SWIGLU), x), [x, w], _swiglu_as_was):
                     _erase(graph, *dead)
                     routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
         elif node.target in _ADD:
             m3 = _residual(node, fusable)
             if m3 is not None:
                 x, w, r, dead = m3
-                if _fold(ep, fusable, node, residual, _key(x, w, RESIDUAL_ADD), [x, w, r], _residual_as_was):
+                if _fold(ep, node, residual, _spec(fusable, _key(x, w, RESIDUAL_ADD), x), [x, w, r], _residual_as_was):
                     _erase(graph, *dead)
                     routed.append(Routed(node.name, *_rk(x, w, RESIDUAL_ADD)))
     graph.lint()
