@@ -15,7 +15,7 @@ Latency: median of --iters runs timed with CUDA events (one forward each), per M
 replays the same way. Those rows run one after another, so clock drift between processes shows in their
 ratios (up to ~4% at M=2048 on the H200); the comparison to read is the "interleaved" table: one more
 process holding all four forms, their trials alternating (--trials rounds of one forward each per M, in
-aotgemm.timing.trial_order: the forms' order reversed every other round, so neither of a pair always runs
+aotgemm.timing.trial_order, a balanced Latin square: each form runs in every position, and after every other form, equally often, so neither of a pair always runs
 after the other),
 median and p10-p90 per form, and the ratios eager/eager-patched and aoti/aoti-bundle with their spread. Bundle hits per M: aotgemm.runtime.stats() (eager-patched) or aotgemm.aoti.counters()
 (aoti-bundle) over one forward, "hits/GEMM calls" (aoti-bundle: hits/the forward's 5 GEMMs). Every row's output at M=16 is compared with eager's
@@ -154,7 +154,7 @@ def paired(args) -> dict:
                     fn(x)
             _sync(dev)
             for t in range(args.trials):
-                for k in trial_order(list(fns), t):  # forward, then reversed: each pair runs A-B and B-A alike
+                for k in trial_order(list(fns), t):  # a balanced Latin square: each pair runs A-B and B-A alike
                     times[k].append(_median_ms(lambda: fns[k](x), 1, dev))
             row = {}
             for k, t in times.items():

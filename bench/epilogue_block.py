@@ -212,7 +212,7 @@ def run(args) -> dict:
                 y = fns[row](x)
                 _sync(device)
                 res[row] = {"rel_err": _rel(y, refs[m]), "hits": _hits(row, fns[row], x, device), "ms": []}
-            for t in range(args.trials):  # interleaved, the order reversed every other round
+            for t in range(args.trials):  # interleaved in trial_order (a balanced Latin square)
                 for row in trial_order(rows, t):
                     for _ in range(args.warmup):
                         fns[row](x)

@@ -15,16 +15,15 @@ A pattern is folded only when (dtype, epilogue, N, K) is in `fusable`
 package's target) and every intermediate value has no other user, and only at
 the M the bundle's kernels serve: elsewhere a torch.cond on M runs the
 computation as it was (guard.py), which Inductor compiles as it would have
-(the epilogue fused into its own pointwise kernel after cuBLAS). The residual
-add is the exception (Epilogue.guard_on_m): folded only where its kernels
-serve every M the graph admits, since under a cond the add could no longer
-merge into the kernel after it. An unfused
-epilogue after cuBLAS in the shim would be slower than that: torch's silu and
-mul are two passes over the [M, N] result where Inductor runs one kernel (6.5%
-of a Llama-3.1-8B decoder layer at M=2048 on the H200), and the residual's
-fallback copies r into the output before cuBLAS's beta-add GEMM (0.95-0.96x of
-plain AOTInductor on that layer at M=2048; bench/results/h200-2026-11-30/
-session3 and session4).
+(the epilogue fused into its own pointwise kernel after cuBLAS). The shim's
+unfused fallback would be slower there: torch's silu and mul are two passes
+over the [M, N] result where Inductor runs one kernel (6.5% of a Llama-3.1-8B
+decoder layer at M=2048 on the H200), and the residual's fallback copies r into
+the output before cuBLAS's beta-add GEMM (0.95-0.96x of plain AOTInductor on
+that layer at M=2048; bench/results/h200-2026-11-30/session3 and session4).
+The residual add is the exception to the guard (Epilogue.guard_on_m): it is
+folded only where its kernels serve every M the graph admits, since under a
+cond the add could no longer merge into the kernel after it.
 """
 
 from __future__ import annotations
