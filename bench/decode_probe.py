@@ -152,6 +152,59 @@ def simt_designs(n: int, k: int) -> list[dict]:
     return out
 
 
+def tma_designs(n: int, k: int) -> list[dict]:
+    """Run 6: TMA + wgmma designs (decode_tma) at max_m 16, 32 and 64 next to designs_for's (the
+    cp.async and CUDA-core kernels a build tunes today). Per warpgroup count, the cluster sizes
+    whose grid comes closest to one CTA per SM and to two, with as many stages as fit."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = list(dk.designs_for(n, k, "sm_90a"))
+    for max_m in (16, 32, 64):
+        for wg in (2, 1):
+            grids = []
+            for ck in (1, 2, 4, 8):
+                ctas = n // (64 * wg) * ck
+                if k % (64 * ck) == 0:
+                    grids.append((ctas, ck))
+            picks = {min(grids, key=lambda g: abs(g[0] - 132))[1], min(grids, key=lambda g: abs(g[0] - 264))[1]}
+            for ck in sorted(picks):
+                ctas = n // (64 * wg) * ck
+                stage = (64 * wg + max_m) * 128
+                stages = min(12, (190 if ctas <= 132 else 100) * 1024 // stage, k // (64 * ck))
+                if max_m > 16 and wg == 1:
+                    continue
+                try:
+                    out.append(dk.make_tma_design(n, k, max_m=max_m, wg=wg, stages=max(2, stages), ck=ck))
+                except ValueError as e:
+                    print(f"skip {n}x{k} m{max_m} wg{wg} ck{ck}: {e}")
+    return out
+
+
+def tma_sweep_designs(n: int, k: int) -> list[dict]:
+    """Run 7: designs_for's plus a wider TMA grid at max_m 16, 32, 64: wg 1 and 2, bk 64 and 128,
+    every cluster size whose grid has 48..264 CTAs, with as many stages as fit one CTA per SM (grid
+    <= 132) or two (grid <= 264)."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = list(dk.designs_for(n, k, "sm_90a"))
+    for max_m in (16, 32, 64):
+        for wg in (1, 2):
+            for bk in (64, 128):
+                for ck in (1, 2, 4, 8):
+                    ctas = n // (64 * wg) * ck
+                    if not 48 <= ctas <= 264 or k % (bk * ck):
+                        continue
+                    stage = (64 * wg + max_m) * bk * 2
+                    stages = min(16, (200 if ctas <= 132 else 104) * 1024 // stage, k // (bk * ck))
+                    for st in range(max(2, stages), 1, -1):  # the most that fit
+                        try:
+                            out.append(dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck))
+                            break
+                        except ValueError:
+                            continue
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
     from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
@@ -165,7 +218,7 @@ def _compile_one(args):
 def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> None:
     table = {}
     for n, k in shapes:
-        designs = (simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
+        designs = (tma_sweep_designs(n, k) if explore == 5 else tma_designs(n, k) if explore == 4 else simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
                    else explore_designs(n, k) if explore else probe_designs(n, k, quick))
         table.update(symbol_table(designs))
     compile_and_link(outdir, table)
@@ -190,8 +243,8 @@ def compile_and_link(outdir: str, table: dict) -> None:
     out = Path(outdir)
     (out / "obj").mkdir(parents=True, exist_ok=True)
     jobs = [(d, sym, str(out / "obj" / f"{sym}.o")) for sym, d in table.items()]
-    src_mtime = max(Path(dk.__file__).stat().st_mtime,
-                    (Path(dk.__file__).parent / "decode_simt.py").stat().st_mtime)
+    src_mtime = max((Path(dk.__file__).parent / f).stat().st_mtime
+                    for f in ("decode_kernels.py", "decode_simt.py", "decode_tma.py", "decode_epilogue.py"))
     jobs = [j for j in jobs if not (Path(j[2]).exists() and Path(j[2]).stat().st_mtime > src_mtime)]
     print(f"compiling {len(jobs)} of {len(table)} kernels", flush=True)
     t0 = time.time()
@@ -495,7 +548,7 @@ def parse_shapes(argv, default):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = parse_shapes(argv, SHAPES)
-        compile_main(argv[1], shapes, "--quick" in argv, 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
+        compile_main(argv[1], shapes, "--quick" in argv, 5 if "--tma-sweep" in argv else 4 if "--tma" in argv else 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

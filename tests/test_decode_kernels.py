@@ -16,11 +16,11 @@ LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280,
 def test_designs_for_covers_decode(n, k):
     designs = dk.designs_for(n, k, "sm_90a")
     assert designs, f"no design for {n}x{k}"
-    assert {d["max_m"] for d in designs} == {1, 8, 16}
-    assert len(designs) <= 10
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}
+    assert len(designs) <= 13
     for d in designs:
         assert (d["n"], d["k"]) == (n, k)
-        assert d["kind"] == "simt" or d["max_m"] == 8 * d["nt"]
+        assert d["kind"] in ("simt", "swapab_tma") or d["max_m"] == 8 * d["nt"]
         dk._validate(d)  # raises if the design cannot be built
         assert dk.smem_bytes(d) <= 227 * 1024
 
@@ -30,7 +30,7 @@ def test_design_dicts_are_plain_json():
 
     for d in dk.designs_for(1280, 8192, "sm_90a"):
         assert json.loads(json.dumps(d)) == d
-        assert d["kind"] in ("swapab_cp", "simt") and d["pdl"] is True
+        assert d["kind"] in ("swapab_cp", "simt", "swapab_tma") and d["pdl"] is True
         assert dk.design_name(dict(d)) == dk.design_name(json.loads(json.dumps(d)))
 
 
@@ -108,8 +108,8 @@ FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1
 @pytest.mark.parametrize("n,k", FP8_SHAPES)
 def test_fp8_designs_for_covers_decode(n, k, scale):
     designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
-    assert {d["max_m"] for d in designs} == {1, 8, 16}
-    assert len(designs) <= 10
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}
+    assert len(designs) <= 13
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
     for d in designs:
@@ -117,7 +117,9 @@ def test_fp8_designs_for_covers_decode(n, k, scale):
         assert dk.design_name(d).endswith("_e4m3_scale_" + scale)
         dk._validate(d)
         assert dk.smem_bytes(d) <= 227 * 1024
-        if d["kind"] != "simt":
+        if d["kind"] == "swapab_tma":
+            assert d["bk"] in (128, 256)  # whole 128-byte swizzle atoms of e4m3
+        elif d["kind"] != "simt":
             # a 16-byte piece carries 16 e4m3: 64 k per quad of lanes and unroll step
             assert k % (64 * d["unroll"] * d["wk"] * d["ck"]) == 0
 
@@ -166,7 +168,7 @@ def test_decode_source_enumerates_fp8_scale_problems():
     for ep in ("scale_tensor", "scale_row"):
         p = GemmProblem(FP8, "linear", ep, 4096, 4096)
         specs = src.enumerate(p, h200)
-        assert specs and {s.max_m for s in specs} == {1, 8, 16}
+        assert specs and {s.max_m for s in specs} == {1, 8, 16, 32, 64}
         for s in specs:
             assert (s.dtype, s.epilogue, s.alignment, s.x_row_stride) == (FP8, ep, 16, 0)
             assert s.design_dict["epilogue"] == ep and s.design_dict["dtype"] == FP8
@@ -207,11 +209,13 @@ def test_identity_designs_carry_no_epilogue_key_and_bias_keeps_the_same_choice()
 @pytest.mark.parametrize("n,k", [(28672, 4096), (4096, 4096), (4096, 14336)])
 def test_swiglu_designs_hold_whole_gate_and_up_tiles(n, k):
     designs = dk.designs_for(n, k, "sm_90a", "swiglu")
-    assert {d["max_m"] for d in designs} == {1, 8, 16}
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}
     for d in designs:
         assert d["epilogue"] == "swiglu" and (d["n"], d["k"]) == (n, k)
         if d["kind"] == "simt":
             assert d["rows"] % 2 == 0
+        elif d["kind"] == "swapab_tma":
+            assert d["wg"] == 2  # warpgroup 0 takes gate rows, warpgroup 1 their up rows
         else:
             assert (16 * d["mt"] * d["wn"]) % 32 == 0
 
@@ -271,7 +275,7 @@ def test_decode_source_enumerates_fused_problems():
     for name in FUSED:
         p = GemmProblem("bfloat16", "linear", name, 4096, 4096)
         specs = src.enumerate(p, h200)
-        assert specs and {s.max_m for s in specs} == {1, 8, 16}
+        assert specs and {s.max_m for s in specs} == {1, 8, 16, 32, 64}
         assert all(s.epilogue == name and s.design_dict["epilogue"] == name and s.serves(p) for s in specs)
         assert [s.design_dict for s in specs] == dk.designs_for(4096, 4096, "sm_90a", name)
         ranked = src.rank(p, h200, 8, specs)
@@ -351,3 +355,79 @@ def test_plan_sends_buckets_past_the_fused_kernels_to_cublas_and_refuses_a_probl
                    layers=(LayerSpec("odd", 1000, 1000, 1, "swiglu"),))
     with pytest.raises(NoCandidates, match="supports layer 'odd' \\(bfloat16 linear N=1000 K=1000 \\+ swiglu, M=1\\)"):
         plan_target(odd, gpu_model("H200_SXM"), ("aotgemm",), 5, Memo(None))
+
+
+# --- TMA + wgmma designs (decode_tma) ----------------------------------------------------------
+
+
+def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
+    """The rule's designs keep the grid within one CTA per SM (split-K over a cluster where N/64 tiles
+    are fewer), use whole 128-byte swizzle atoms and fit shared memory; sm_100a gets none (wgmma is a
+    Hopper instruction)."""
+    from aotgemm.compiler.sources import decode_designs as dd
+
+    for n, k in [(5120, 5120), (2048, 8192), (1024, 4096), (3072, 3072), (13824, 5120)]:
+        for max_m in (16, 32, 64):
+            designs = dd.tma_designs_for(n, k, "sm_90a", max_m)
+            assert len(designs) == 2 and designs[0]["bk"] == 128 and designs[1]["bk"] == 64
+            for d in designs:
+                assert d["kind"] == "swapab_tma" and d["max_m"] == max_m and d["pdl"] is True
+                ctas = n // (64 * d["wg"]) * d["ck"]
+                assert ctas <= 132 or d["ck"] == 1
+                assert dk.smem_bytes(d) <= 227 * 1024 and k % (d["bk"] * d["ck"]) == 0
+    assert dd.tma_designs_for(4096, 4096, "sm_100a", 16) == []
+    assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 4096, "sm_100a"))
+
+
+def test_tma_design_validation():
+    d = dk.make_tma_design(4096, 4096, max_m=16, wg=1, bk=128, stages=10, ck=2)
+    assert dk.design_name(d) == "tma10_n4096k4096_m16_wg1bk128ck2_pdl"
+    assert dk.make_tma_design(4096, 4096, max_m=16, dtype=FP8, epilogue="scale_row")["bk"] == 128
+    with pytest.raises(ValueError, match="max_m"):
+        dk.make_tma_design(4096, 4096, max_m=24)
+    with pytest.raises(ValueError, match="128 or 256 bytes"):
+        dk.make_tma_design(4096, 4096, max_m=16, bk=32)
+    with pytest.raises(ValueError, match="multiple of bk\\*ck"):
+        dk.make_tma_design(4096, 3584, max_m=16, bk=128, ck=8)
+    with pytest.raises(ValueError, match="shared memory"):
+        dk.make_tma_design(4096, 4096, max_m=64, wg=2, stages=12)
+    with pytest.raises(ValueError, match="wg must be 2"):
+        dk.make_tma_design(4096, 4096, max_m=16, wg=1, epilogue="swiglu")
+
+
+def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
+    (tmp_path / "dump").mkdir()
+    monkeypatch.setenv("AOTGEMM_DECODE_DUMP", str(tmp_path / "dump"))
+    obj = tmp_path / "k.o"
+    dk.compile_decode(d, "aotgemm_tma_test", str(obj), arch)
+    assert _exports(obj, "aotgemm_tma_test")
+    return "\n".join(p.read_text() for p in (tmp_path / "dump").rglob("*.ptx"))
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("case", [
+    # one CTA per SM, no cluster; bias from the epilogue operands
+    dict(n=4096, k=4096, max_m=16, wg=1, bk=128, stages=10, ck=1, epilogue="bias"),
+    # a cluster of 4 reducing through DSMEM; residual add
+    dict(n=4096, k=4096, max_m=32, wg=1, bk=64, stages=6, ck=4, epilogue="residual_add"),
+    # swiglu: two warpgroups, gate rows and up rows
+    dict(n=8192, k=4096, max_m=64, wg=2, bk=64, stages=4, ck=2, epilogue="swiglu"),
+    # fp8 W8A8 with per-row weight scales
+    dict(n=4096, k=4096, max_m=16, wg=1, bk=256, stages=8, ck=2, epilogue="scale_row", dtype=FP8),
+])
+def test_compile_tma_kernels(tmp_path, monkeypatch, case):
+    """The TMA design compiles for sm_90a to a warp-specialised TMA + wgmma kernel: one k tile's wgmmas
+    per main-loop iteration (bk / k per instruction), TMA tile loads with an mbarrier, PDL's wait and
+    launch, the cluster's DSMEM stores where ck > 1, and nothing spilled to local memory."""
+    pytest.importorskip("cutlass")
+    d = dk.make_tma_design(case.pop("n"), case.pop("k"), **case)
+    ptx = _tma_ptx(tmp_path, monkeypatch, d)
+    fp8 = d.get("dtype") == FP8
+    kind = "e4m3.e4m3" if fp8 else "bf16.bf16"
+    wgmma = f"wgmma.mma_async.sync.aligned.m64n{d['max_m']}k{32 if fp8 else 16}.f32.{kind}"
+    assert ptx.count(wgmma) == d["bk"] // (32 if fp8 else 16)
+    assert "cp.async.bulk.tensor.2d.shared::cta.global" in ptx and "mbarrier.try_wait" in ptx
+    assert "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
+    assert ("st.shared::cluster.f32" in ptx) == (d["ck"] > 1)
+    assert "ld.local" not in ptx and "st.local" not in ptx
+    assert f".reqntid {128 * d['wg'] + 32}, 1, 1" in ptx

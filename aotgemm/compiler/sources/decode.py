@@ -23,7 +23,7 @@ from .base import OK, KernelSource, Status
 
 # The files whose code is compiled into the kernels (their text is the kernels' version), and
 # the one that chooses designs per shape (it decides enumeration, not machine code).
-_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_epilogue.py", "decode_design_dicts.py")
+_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_tma.py", "decode_epilogue.py", "decode_design_dicts.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
 # the input dtypes served (decode_epilogue.EPILOGUES lists the epilogues of each)

@@ -29,6 +29,10 @@ def _validate(d: dict) -> None:
         from .decode_simt import validate_simt
 
         return validate_simt(d)
+    if d["kind"] == "swapab_tma":
+        from .decode_tma import validate_tma
+
+        return validate_tma(d)
     n, k = d["n"], d["k"]
     ks = k_step(d)
     mt, wn, wk, ck, u = d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
@@ -100,10 +104,24 @@ def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 
     return d
 
 
+def make_tma_design(n: int, k: int, *, max_m: int, wg: int = 2, bk: int = 0, stages: int = 6, ck: int = 1,
+                    pdl: bool = True, epilogue: str = IDENTITY, dtype: str = BF16) -> dict:
+    """A TMA + warpgroup-MMA design (decode_tma): max_m 8..64 tokens (the wgmma N side), wg consumer
+    warpgroups of 64 weight rows, bk k per tile (0: one 128-byte swizzle atom, 64 bf16 / 128 e4m3),
+    `stages` TMA stages, ck CTAs per cluster splitting K; epilogue and dtype as for make_design."""
+    d = {"kind": "swapab_tma", "n": n, "k": k, "max_m": max_m, "wg": wg,
+         "bk": bk or 128 // (1 if dtype == FP8 else 2), "stages": stages, "ck": ck, "pdl": bool(pdl)}
+    _validate(with_epilogue(d, epilogue, dtype))
+    return d
+
+
 def design_name(d: dict) -> str:
     tail = ("_e4m3" if d.get("dtype") == FP8 else "") + (f"_{d['epilogue']}" if "epilogue" in d else "")
     if d["kind"] == "simt":
         return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
+                f"{'_pdl' if d['pdl'] else ''}{tail}")
+    if d["kind"] == "swapab_tma":
+        return (f"tma{d['stages']}_n{d['n']}k{d['k']}_m{d['max_m']}_wg{d['wg']}bk{d['bk']}ck{d['ck']}"
                 f"{'_pdl' if d['pdl'] else ''}{tail}")
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
@@ -115,6 +133,10 @@ def smem_bytes(d: dict) -> int:
         from .decode_simt import simt_smem_bytes
 
         return simt_smem_bytes(d)
+    if d["kind"] == "swapab_tma":
+        from .decode_tma import tma_smem_bytes
+
+        return tma_smem_bytes(d)
     rows = 16 * d["mt"] * d["wn"]
     if d["ck"] > 1 and d.get("epi", "push") == "push":
         part = d["ck"] * d["wk"] * 8 * d["nt"] * (rows // d["ck"] + 4) * 4

@@ -8,7 +8,7 @@ shapes the table lacks. decode_kernels.designs_for forwards here.
 
 import math
 
-from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_design, smem_bytes
+from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_design, make_tma_design, smem_bytes
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
@@ -118,6 +118,68 @@ _SIMT_FP8_SM90 = {
 _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
 
 
+# TMA + wgmma designs (decode_tma) per weight shape and max_m, measured on the H200 on 2026-12-01
+# (bench/results/h200-2026-12-01/session6, call B: 339 designs, every one correct at every M): the
+# best two by the mean over the bucket's M (8 and 16 for max_m 16, else max_m) of cuBLAS/ours,
+# plain and with a copy kernel writing x first. Fields "stages,wg,bk,ck". Shapes the table lacks
+# get `_tma_rule`'s, which is what this table mostly says: one 64-row warpgroup, 256-byte k tiles,
+# the cluster split-K that keeps the grid at one CTA per SM, and as many stages as fit.
+_TMA_SM90 = {
+    (1280, 8192): {16: ["10,1,64,8", "10,1,128,4"], 32: ["8,1,128,4", "8,1,64,8"], 64: ["6,1,128,4", "12,1,64,4"]},
+    (1536, 4096): {16: ["4,2,128,8", "4,1,128,8"], 32: ["8,1,128,4", "8,1,128,2"], 64: ["6,1,128,4", "12,1,64,4"]},
+    (4096, 3584): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
+    (4096, 4096): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
+    (4096, 14336): {16: ["10,1,128,2", "10,1,128,1"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
+    (6144, 4096): {16: ["10,1,128,1", "5,1,128,2"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
+    (7168, 4096): {16: ["5,1,128,2", "10,1,128,1"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
+    (8192, 1024): {16: ["4,1,128,2", "4,2,128,2"], 32: ["8,1,128,1", "10,2,64,1"], 64: ["7,2,64,1", "6,1,128,1"]},
+    (28672, 4096): {16: ["5,2,64,1", "2,2,128,1"], 32: ["2,2,128,1", "5,2,64,1"], 64: ["4,2,64,1"]},
+}
+TMA_MAX_M = (16, 32, 64)
+
+
+def _most_stages(n, k, **kw) -> dict | None:
+    """The TMA design with the most stages (up to 16) that fits and is valid, else None."""
+    for stages in range(16, 1, -1):
+        try:
+            return make_tma_design(n, k, stages=stages, **kw)
+        except ValueError:
+            continue
+    return None
+
+
+def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str, tile_bytes: int = 256) -> dict | None:
+    """One warpgroup (two for swiglu, or when N/64 tiles would overfill two CTAs per SM),
+    `tile_bytes` of each row per k tile, the largest cluster split-K that keeps the grid within one
+    CTA per SM (132; the whole-wave case), as many stages as fit."""
+    bk = tile_bytes // (1 if dtype == FP8 else 2)
+    wg = 2 if epilogue == "swiglu" or n // 64 > 2 * 132 else 1
+    cks = [c for c in (8, 4, 2, 1) if k % (bk * c) == 0 and (n // (64 * wg)) * c <= 132] or [1]
+    return _most_stages(n, k, max_m=max_m, wg=wg, bk=bk, ck=cks[0], pdl=True, epilogue=epilogue, dtype=dtype)
+
+
+def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
+                    dtype: str = "bfloat16") -> list[dict]:
+    """Two TMA + wgmma designs of `max_m` for (n, k): the measured ones where valid for `epilogue`
+    and `dtype` (swiglu needs wg 2; fp8 measured none, so 256- and 128-byte tiles of the rule), then
+    the rule's. sm_90a only: wgmma is a Hopper instruction (sm_100a has tcgen05 instead)."""
+    if arch != "sm_90a":
+        return []
+    out: list[dict] = []
+    for spec in _TMA_SM90.get((n, k), {}).get(max_m, []) if dtype != FP8 else []:
+        st, wg, bk, ck = (int(v) for v in spec.split(","))
+        try:
+            out.append(make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, ck=ck, stages=st, pdl=True,
+                                       epilogue=epilogue, dtype=dtype))
+        except ValueError:
+            continue
+    for tile_bytes in (256, 128):
+        d = _tma_rule(n, k, max_m, epilogue, dtype, tile_bytes)
+        if d is not None and d not in out:
+            out.append(d)
+    return out[:2]
+
+
 def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid
     (for `epilogue`: those it allows, e.g. an even row count for swiglu)."""
@@ -148,8 +210,12 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     on the H200: mma.sync work and x traffic grow with the token tile, see
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
-    small grid, four in all, every one with PDL (it saved 0.5-1 us between
-    back-to-back GEMMs and cost nothing elsewhere). A fused `epilogue` keeps the
+    small grid, four in all (sm_90a: three at max_m 8, two at 16), every one with
+    PDL (it saved 0.5-1 us between back-to-back GEMMs and cost nothing
+    elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
+    max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through
+    a deep TMA pipeline, which beat both cuBLAS and the cp.async kernels at
+    M = 16-32 on most shapes. A fused `epilogue` keeps the
     same choice among the designs it allows (swiglu needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
 
@@ -163,6 +229,9 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     fp8 = dtype == FP8
     seen: set = set()
     for nt in (1, 2):
+        # with TMA designs for max_m 16 (sm_90a), fewer cp.async ones: 3 at max_m 8 and 2 at 16, so a
+        # build's top five per bucket (DecodeSource.rank: smallest max_m first) still reach the TMA ones
+        per_bucket = (3 if nt == 1 else 2) if arch == "sm_90a" else 4
         picked: list[dict] = []
         if arch == "sm_90a":
             measured_fp8 = _MEASURED_FP8_SM90.get((n, k)) if fp8 else None
@@ -200,6 +269,8 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
             seen.add(name)
             out.append(d)
             count += 1
-            if count == 4:
+            if count == per_bucket:
                 break
+    for max_m in TMA_MAX_M:
+        out += tma_designs_for(n, k, arch, max_m, epilogue, dtype)
     return out

@@ -59,7 +59,7 @@ cutlass for these kernels, inside functions, so importing it stays cheap.
 
 from ...epilogues import IDENTITY, SWIGLU
 from .decode_design_dicts import (  # noqa: F401  (re-exported: the design API)
-    _validate, design_name, elem_bytes, k_step, make_design, make_simt_design, smem_bytes)
+    _validate, design_name, elem_bytes, k_step, make_design, make_simt_design, make_tma_design, smem_bytes)
 from .decode_epilogue import (  # noqa: F401  (FP8, EPILOGUES re-exported)
     BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, jit_launcher, output_n, push_slot,
     weight_row)
@@ -410,6 +410,10 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
         from .decode_simt import build_simt
 
         fn = build_simt(design)
+    elif design["kind"] == "swapab_tma":
+        from .decode_tma import build_tma
+
+        fn = build_tma(design)
     else:
         fn = _build(design)
     opts = [cute.GPUArch(arch), cute.EnableTVMFFI(True)]

@@ -1,0 +1,281 @@
+"""TMA + warpgroup-MMA swap-AB decode GEMM ("swapab_tma" designs), M up to 64, in the CuTe DSL.
+
+Why a second tensor-core design: at M = 8..64 the cp.async kernel
+(decode_kernels) runs many small CTAs, each re-reading x through L2 and
+keeping 3-4 stages in flight per warp; cuBLAS there (nvjet 128x16, ncu on the
+H200) runs one warp-specialised CTA per SM with an 11-stage TMA pipeline of
+128x64 weight tiles. This design is that shape of kernel, specialised on the
+weight (N, K static), with split-K over a thread-block cluster:
+
+* Swap-AB: weight rows are the warpgroup MMA's M side (64 per consumer
+  warpgroup), tokens its N side (max_m = 8..64, zero-filled by TMA past M).
+* One producer warp issues TMA loads of a 64-row x `bk` tile of W per
+  consumer warpgroup and one max_m x `bk` tile of x per stage, `stages` deep
+  (PipelineTmaAsync: full/empty mbarriers; no thread copies a byte itself).
+  x is read once per CTA per k tile, not once per warp.
+* Consumer warpgroups run wgmma (bf16 m64nXk16, e4m3 m64nXk32) from the
+  swizzled shared-memory tiles, one k tile in flight.
+* Split-K over `ck` CTAs of a cluster: each CTA takes K/ck, pushes its fp32
+  partials into the shared memory of the CTA that owns the rows
+  (st.shared::cluster, decode_epilogue.push_slot), one cluster barrier, then a
+  fixed-order sum: deterministic, no atomics, no workspace. With ck = 1 the
+  partials go through the CTA's own shared memory, which also coalesces the
+  output stores.
+* PDL: the weights of the first `stages` k tiles are requested before
+  griddepcontrol.wait (they do not depend on the previous kernel); x after.
+* Fused epilogues as in decode_kernels (decode_epilogue: bias, residual_add,
+  swiglu for bf16; scale_tensor / scale_row for fp8): swiglu gives warpgroup
+  0 gate rows and warpgroup 1 the matching up rows (weight_row), so wg = 2.
+
+Design fields besides kind/n/k/max_m/pdl: wg (consumer warpgroups: 64*wg
+weight rows per CTA), bk (k per tile: 64 bf16 / 128 e4m3 is one 128-byte
+swizzle atom), stages, ck (cluster split-K). Imports cutlass only inside
+build_tma.
+"""
+
+_SWIZZLE_BYTES = 1024  # a 128-byte-swizzled tile's alignment
+
+
+def _eb(d: dict) -> int:
+    return 1 if d.get("dtype") == "float8_e4m3fn" else 2
+
+
+def _rows(d: dict) -> int:
+    return 64 * d["wg"]
+
+
+def _part(d: dict) -> int:
+    return _rows(d) // d["ck"]
+
+
+def threads(d: dict) -> int:
+    """Consumer warpgroups plus one producer warp."""
+    return 128 * d["wg"] + 32
+
+
+def validate_tma(d: dict) -> None:
+    n, k, bk, ck, wg, s = d["n"], d["k"], d["bk"], d["ck"], d["wg"], d["stages"]
+    swiglu = d.get("epilogue") == "swiglu"
+    if d["max_m"] not in (8, 16, 32, 64):
+        raise ValueError("swapab_tma designs serve max_m 8, 16, 32 or 64 (the wgmma N side)")
+    if wg not in (1, 2):
+        raise ValueError("wg (consumer warpgroups) must be 1 or 2")
+    if bk * _eb(d) not in (128, 256):
+        raise ValueError(f"bk={bk}: a k tile must be 128 or 256 bytes of a row (whole 128-byte swizzle atoms)")
+    if n % _rows(d):
+        raise ValueError(f"n={n} is not a multiple of the CTA's {_rows(d)} rows")
+    if ck not in (1, 2, 4, 8):
+        raise ValueError("cluster size must be 1, 2, 4 or 8")
+    if k % (bk * ck):
+        raise ValueError(f"k={k} is not a multiple of bk*ck = {bk * ck}")
+    if s < 2:
+        raise ValueError("stages must be >= 2")
+    outc = _part(d) // 2 if swiglu else _part(d)
+    if outc > threads(d) or outc < 1:
+        raise ValueError(f"{threads(d)} threads cannot reduce {outc} output columns")
+    if swiglu:
+        if wg != 2:
+            raise ValueError("swiglu: warpgroup 0 takes gate rows and warpgroup 1 their up rows: wg must be 2")
+        if (_rows(d) // 2) % ck:
+            raise ValueError(f"swiglu: ck must divide the CTA's {_rows(d) // 2} gate rows")
+    if tma_smem_bytes(d) > 227 * 1024:
+        raise ValueError(f"needs {tma_smem_bytes(d)} bytes of shared memory")
+
+
+def tma_smem_bytes(d: dict) -> int:
+    eb, s = _eb(d), d["stages"]
+    tiles = s * (_rows(d) + d["max_m"]) * d["bk"] * eb
+    part = d["ck"] * d["max_m"] * (_part(d) + 4) * 4
+    return 2 * s * 8 + 2 * _SWIZZLE_BYTES + tiles + part + 64
+
+
+def build_tma(d: dict):
+    """The @cute.jit launcher for swapab_tma design d.  Imports cutlass."""
+    import cutlass
+    import cutlass.cute as cute
+    import cutlass.pipeline as pipeline
+    import cutlass.utils.hopper_helpers as sm90_utils
+    from cutlass import const_expr
+    from cutlass._mlir import ir as _ir
+    from cutlass._mlir.dialects import llvm as _llvm
+    from cutlass.cute.nvgpu import cpasync, warpgroup
+    from cutlass.cutlass_dsl import dsl_user_op
+    from cutlass.tensor_utils import LayoutEnum
+
+    from .decode_epilogue import column_factor, epilogue_value, jit_launcher, push_slot, weight_row
+
+    BF16, F32 = cutlass.BFloat16, cutlass.Float32
+    FP8_IN = d.get("dtype") == "float8_e4m3fn"
+    EL = cutlass.Float8E4M3FN if FP8_IN else BF16
+    N, K = d["n"], d["k"]
+    BN, BK, S, CK, WG, PDL = d["max_m"], d["bk"], d["stages"], d["ck"], d["wg"], d["pdl"]
+    ROWS = _rows(d)
+    PART = _part(d)
+    LDP = PART + 4                 # token stride of the partials (spreads banks)
+    EPI = d.get("epilogue", "identity")
+    SWI = EPI == "swiglu"
+    OUT_ROWS = ROWS // 2 if SWI else ROWS
+    OUTC = PART // 2 if SWI else PART
+    THREADS = threads(d)
+    FIN = (THREADS // OUTC) * OUTC  # threads of the output stage (whole token rows of columns)
+    KT = K // (BK * CK)            # k tiles per CTA
+    PRE = min(S, KT)               # k tiles whose weights are requested up front
+    PRODUCER_WARP = 4 * WG
+    MMA_K = 32 if FP8_IN else 16
+    STAGE_BYTES = (ROWS + BN) * BK * _eb(d)
+
+    @dsl_user_op
+    def st_dsmem_f32(addr, val, *, loc=None, ip=None):
+        # st.shared::cluster of one fp32 at a 32-bit DSMEM address (mapa result)
+        _llvm.inline_asm(None, [addr.ir_value(loc=loc, ip=ip), val.ir_value(loc=loc, ip=ip)],
+                         "st.shared::cluster.f32 [$0], $1;", "r,f",
+                         has_side_effects=True, loc=loc, ip=ip)
+
+    @cute.kernel
+    def kernel(tma_w: cute.CopyAtom, mW: cute.Tensor, tma_x: cute.CopyAtom, mX: cute.Tensor,
+               out: cute.Tensor, ep: tuple, m: cutlass.Int32, tiled_mma: cute.TiledMma,
+               sa_layout: cute.ComposedLayout, sb_layout: cute.ComposedLayout):
+        tid, _, _ = cute.arch.thread_idx()
+        bn, bk, _ = cute.arch.block_idx()
+        warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
+        if warp == PRODUCER_WARP:
+            cpasync.prefetch_descriptor(tma_w)
+            cpasync.prefetch_descriptor(tma_x)
+
+        smem = cutlass.memory.SmemAllocator()
+        bars = smem.allocate_array(cutlass.Int64, 2 * S, byte_alignment=8)
+        sA = smem.allocate_tensor(EL, sa_layout.outer, byte_alignment=_SWIZZLE_BYTES, swizzle=sa_layout.inner)
+        sB = smem.allocate_tensor(EL, sb_layout.outer, byte_alignment=_SWIZZLE_BYTES, swizzle=sb_layout.inner)
+        part = smem.allocate_tensor(F32, cute.make_layout(CK * BN * LDP), byte_alignment=16)
+
+        # the pipeline is CTA-local (the cluster only reduces): one empty-barrier arrive per consumer warp
+        pipe = pipeline.PipelineTmaAsync.create(
+            barrier_storage=bars, num_stages=S,
+            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
+            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 4 * WG),
+            tx_count=STAGE_BYTES, cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
+
+        # (64, BK, N/64, K/BK) and (BN, BK, M tiles, K/BK); a stage holds WG weight tiles (slot
+        # stage*WG + j) and one x tile
+        gW = cute.local_tile(mW, (64, BK), (None, None))
+        gX = cute.local_tile(mX, (BN, BK), (None, None))
+        tAsA, tAgA = cpasync.tma_partition(tma_w, 0, cute.make_layout(1), cute.group_modes(sA, 0, 2),
+                                           cute.group_modes(gW, 0, 2))
+        tBsB, tBgB = cpasync.tma_partition(tma_x, 0, cute.make_layout(1), cute.group_modes(sB, 0, 2),
+                                           cute.group_modes(gX, 0, 2))
+        k0 = bk * KT
+
+        thr = tiled_mma.get_slice(tid % 128)
+        coords = thr.partition_C(cute.make_identity_tensor((64, BN)))  # (row, token) of each accumulator
+        acc = cute.make_rmem_tensor(coords.shape, F32)
+
+        if warp == PRODUCER_WARP:
+            st = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
+            # the weights of the first k tiles do not depend on the previous kernel
+            for i in cutlass.range_constexpr(PRE):
+                pipe.producer_acquire(st)
+                for j in cutlass.range_constexpr(WG):
+                    tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
+                    cute.copy(tma_w, tAgA[(None, tile, k0 + i)], tAsA[(None, st.index * WG + j)],
+                              tma_bar_ptr=pipe.producer_get_barrier(st))
+                st.advance()
+            if const_expr(PDL):
+                cute.arch.griddepcontrol_wait()
+            xs = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
+            for i in cutlass.range_constexpr(PRE):
+                cute.copy(tma_x, tBgB[(None, 0, k0 + i)], tBsB[(None, xs.index)],
+                          tma_bar_ptr=pipe.producer_get_barrier(xs))
+                xs.advance()
+            for i in cutlass.range(PRE, KT, unroll=1):
+                pipe.producer_acquire(st)
+                for j in cutlass.range_constexpr(WG):
+                    tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
+                    cute.copy(tma_w, tAgA[(None, tile, k0 + i)], tAsA[(None, st.index * WG + j)],
+                              tma_bar_ptr=pipe.producer_get_barrier(st))
+                cute.copy(tma_x, tBgB[(None, 0, k0 + i)], tBsB[(None, st.index)],
+                          tma_bar_ptr=pipe.producer_get_barrier(st))
+                st.advance()
+            pipe.producer_tail(st)
+        else:
+            wgi = warp // 4
+            tCrA = tiled_mma.make_fragment_A(thr.partition_A(sA))
+            tCrB = tiled_mma.make_fragment_B(thr.partition_B(sB))
+            rd = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, S)
+            rl = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, S)
+            acc.fill(0.0)
+            tiled_mma.set(warpgroup.Field.ACCUMULATE, True)
+            warpgroup.fence()
+            for kt in cutlass.range(KT, unroll=1):
+                pipe.consumer_wait(rd)
+                for kb in cutlass.range_constexpr(BK // MMA_K):
+                    cute.gemm(tiled_mma, acc, tCrA[(None, None, kb, rd.index * WG + wgi)],
+                              tCrB[(None, None, kb, rd.index)], acc)
+                warpgroup.commit_group()
+                rd.advance()
+                if kt > 0:
+                    # the previous k tile's wgmma is done: its stage may be refilled
+                    warpgroup.wait_group(1)
+                    pipe.consumer_release(rl)
+                    rl.advance()
+            warpgroup.wait_group(0)
+            pipe.consumer_release(rl)
+
+            # partials -> the shared memory of the cluster CTA that owns the row, [source CTA][token][slot]
+            for i in cutlass.range_constexpr(cute.size(acc)):
+                row, tok = coords[i]
+                owner, pslot = push_slot(wgi * 64 + row, ROWS, PART, SWI)
+                off = (bk * BN + tok) * LDP + pslot
+                if const_expr(CK > 1):
+                    dst = cute.arch.map_dsmem_ptr(part.iterator + off, owner)
+                    st_dsmem_f32(cutlass.Int32(dst.toint()), acc[i])
+                else:
+                    part[off] = acc[i]
+
+        if const_expr(PDL):
+            cute.arch.griddepcontrol_launch_dependents()
+            # the epilogue's operands may come from the previous kernel (the producer waited already)
+            cute.arch.griddepcontrol_wait()
+        if const_expr(CK > 1):
+            cute.arch.cluster_arrive()
+            cute.arch.cluster_wait()
+        else:
+            cute.arch.sync_threads()
+        # this CTA owns output columns [bk*OUTC, (bk+1)*OUTC) of the CTA tile; fixed summation order
+        if tid < FIN:
+            rr = tid % OUTC
+            col = bn * OUT_ROWS + bk * OUTC + rr
+            colf = column_factor(EPI, col, ep)  # fp8: scale_a * scale_b[col], read once
+            for tok in cutlass.range(tid // OUTC, m, FIN // OUTC, unroll=1):
+                g = cutlass.Float32(0.0)
+                u = cutlass.Float32(0.0)
+                for q in cutlass.range_constexpr(CK):
+                    g = g + part[(q * BN + tok) * LDP + rr]
+                    if const_expr(SWI):
+                        u = u + part[(q * BN + tok) * LDP + OUTC + rr]
+                sums = (g, u) if SWI else (g,)
+                out[tok, col] = epilogue_value(EPI, sums, tok, col, ep, colf).to(BF16)
+
+    def launch_body(x, wt, out, ep, stream):
+        # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
+        w = cute.make_tensor(wt.iterator, cute.make_layout((N, K), stride=(K, 1)))
+        k_major = LayoutEnum.ROW_MAJOR  # W [N, K] and x [M, K] are both K-major
+        atom = cute.nvgpu.warpgroup.make_smem_layout_atom(sm90_utils.get_smem_layout_atom(k_major, EL, BK), EL)
+        sa_layout = cute.tile_to_shape(atom, (64, BK, S * WG), order=(0, 1, 2))
+        sb_layout = cute.tile_to_shape(atom, (BN, BK, S), order=(0, 1, 2))
+        tiled_mma = sm90_utils.make_trivial_tiled_mma(
+            EL, EL, k_major.sm90_mma_major_mode(), k_major.sm90_mma_major_mode(), F32, (1, 1, 1),
+            tiler_mn=(64, BN))
+        tma_w, mW = cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), w,
+                                                cute.slice_(sa_layout, (None, None, 0)), (64, BK))
+        tma_x, mX = cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), x,
+                                                cute.slice_(sb_layout, (None, None, 0)), (BN, BK))
+        kernel(tma_w, mW, tma_x, mX, out, ep, x.shape[0], tiled_mma, sa_layout, sb_layout).launch(
+            grid=[N // ROWS, CK, 1],
+            block=[THREADS, 1, 1],
+            cluster=[1, CK, 1] if CK > 1 else None,
+            smem=tma_smem_bytes(d),
+            stream=stream,
+            use_pdl=PDL,
+        )
+
+    return jit_launcher(launch_body, EPI)
