@@ -366,15 +366,21 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
     Hopper instruction)."""
     from aotgemm.compiler.sources import decode_designs as dd
 
-    for n, k in [(5120, 5120), (2048, 8192), (1024, 4096), (3072, 3072), (13824, 5120)]:
+    for n, k in [(5120, 5120), (2048, 8192), (1024, 4096), (3072, 3072), (13824, 5120), (5120, 1280)]:
         for max_m in (16, 32, 64):
-            designs = dd.tma_designs_for(n, k, "sm_90a", max_m)
-            assert len(designs) == 2 and designs[0]["bk"] == 128 and designs[1]["bk"] == 64
-            for d in designs:
+            first, second = dd.tma_designs_for(n, k, "sm_90a", max_m)
+            for d in (first, second):
                 assert d["kind"] == "swapab_tma" and d["max_m"] == max_m and d["pdl"] is True
-                ctas = n // (64 * d["wg"]) * d["ck"]
-                assert ctas <= 132 or d["ck"] == 1
                 assert dk.smem_bytes(d) <= 227 * 1024 and k % (d["bk"] * d["ck"]) == 0
+            ctas = n // (64 * first["wg"]) * first["ck"]
+            assert first["bk"] == 128 and (ctas <= 132 or first["ck"] == 1)
+            if ctas < 100 and second["ck"] > first["ck"]:  # idle SMs: a wider split, two CTAs per SM
+                assert n // (64 * second["wg"]) * second["ck"] <= 264 and dk.smem_bytes(second) <= 113 * 1024
+            else:
+                assert (second["ck"], second["bk"]) == (first["ck"], 64)
+    # 5120 x 1280 (a TP-4 o_proj): 80 one-warpgroup tiles, K too short to split for one CTA per SM
+    first, second = dd.tma_designs_for(5120, 1280, "sm_90a", 16)
+    assert (first["ck"], second["ck"]) == (1, 2)
     assert dd.tma_designs_for(4096, 4096, "sm_100a", 16) == []
     assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 4096, "sm_100a"))
 

@@ -31,6 +31,7 @@ import operator
 from typing import Callable, Sequence
 
 import torch
+from torch._dispatch.python import enable_python_dispatcher
 from torch.fx import Graph, GraphModule, Node
 
 Ranges = Sequence[tuple[int, float]]  # meta.Ranges: (lo, hi) with lo < M <= hi
@@ -104,7 +105,9 @@ def traced_call(graph: Graph, target, args: tuple, kwargs: dict | None = None) -
     fake = next((v for v in [*vals, *kvals.values()] if isinstance(v, torch.Tensor)), None)
     node = graph.call_function(target, args, kwargs)
     if fake is not None and hasattr(fake, "fake_mode"):
-        with fake.fake_mode:
+        # the Python dispatcher decomposes composite ops (aten.linear) the way export traced them; called
+        # straight, torch 2.11's C++ linear asks a symbolic-size tensor for numel() and raises
+        with fake.fake_mode, enable_python_dispatcher():
             node.meta["val"] = target(*vals, **kvals)
     else:
         node.meta["val"] = target(*vals, **kvals)

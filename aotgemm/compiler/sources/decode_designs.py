@@ -138,24 +138,41 @@ _TMA_SM90 = {
 TMA_MAX_M = (16, 32, 64)
 
 
-def _most_stages(n, k, **kw) -> dict | None:
-    """The TMA design with the most stages (up to 16) that fits and is valid, else None."""
-    for stages in range(16, 1, -1):
+def _most_stages(n, k, smem_cap: int = 227 * 1024, **kw) -> dict | None:
+    """The TMA design with the most stages (up to 16, and no more than a CTA's k tiles: more would only
+    hold shared memory) that is valid and fits in smem_cap bytes."""
+    for stages in range(max(2, min(16, k // (kw["bk"] * kw["ck"]))), 1, -1):
         try:
-            return make_tma_design(n, k, stages=stages, **kw)
+            d = make_tma_design(n, k, stages=stages, **kw)
         except ValueError:
             continue
+        if smem_bytes(d) <= smem_cap:
+            return d
     return None
 
 
-def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str, tile_bytes: int = 256) -> dict | None:
-    """One warpgroup (two for swiglu, or when N/64 tiles would overfill two CTAs per SM),
-    `tile_bytes` of each row per k tile, the largest cluster split-K that keeps the grid within one
-    CTA per SM (132; the whole-wave case), as many stages as fit."""
-    bk = tile_bytes // (1 if dtype == FP8 else 2)
+def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dict]:
+    """What the H200 sweep says, for shapes the table lacks. First: one warpgroup (two for swiglu,
+    or when N/64 tiles would overfill two CTAs per SM), 256-byte k tiles, the largest cluster
+    split-K that keeps the grid within one CTA per SM (132), as many stages as fit. Second: where
+    that grid leaves SMs idle (< 100 CTAs: few rows, a short K), the next split-K with two CTAs per
+    SM; else the same grid with 128-byte tiles and twice the stages."""
+    eb = 1 if dtype == FP8 else 2
     wg = 2 if epilogue == "swiglu" or n // 64 > 2 * 132 else 1
-    cks = [c for c in (8, 4, 2, 1) if k % (bk * c) == 0 and (n // (64 * wg)) * c <= 132] or [1]
-    return _most_stages(n, k, max_m=max_m, wg=wg, bk=bk, ck=cks[0], pdl=True, epilogue=epilogue, dtype=dtype)
+    tiles = n // (64 * wg)
+
+    def design(tile_bytes, ck, smem_cap=227 * 1024):
+        return _most_stages(n, k, smem_cap, max_m=max_m, wg=wg, bk=tile_bytes // eb, ck=ck, pdl=True,
+                            epilogue=epilogue, dtype=dtype)
+
+    cks = [c for c in (8, 4, 2, 1) if k % (256 // eb * c) == 0 and tiles * c <= 132] or [1]
+    first = design(256, cks[0])
+    more = [c for c in (2 * cks[0], 4 * cks[0]) if c <= 8 and k % (256 // eb * c) == 0 and tiles * c <= 264]
+    if first is not None and tiles * cks[0] < 100 and more:
+        second = design(256, more[0], 113 * 1024)
+    else:
+        second = design(128, cks[0])
+    return [d for d in (first, second) if d is not None]
 
 
 def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
@@ -173,10 +190,7 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
                                        epilogue=epilogue, dtype=dtype))
         except ValueError:
             continue
-    for tile_bytes in (256, 128):
-        d = _tma_rule(n, k, max_m, epilogue, dtype, tile_bytes)
-        if d is not None and d not in out:
-            out.append(d)
+    out += [d for d in _tma_rule(n, k, max_m, epilogue, dtype) if d not in out]
     return out[:2]
 
 
