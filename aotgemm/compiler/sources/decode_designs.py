@@ -178,7 +178,7 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
 def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                     dtype: str = "bfloat16") -> list[dict]:
     """Two TMA + wgmma designs of `max_m` for (n, k): the measured ones where valid for `epilogue`
-    and `dtype` (swiglu needs wg 2; fp8 measured none, so 256- and 128-byte tiles of the rule), then
+    and `dtype` (swiglu needs wg 2; fp8 has no measured entries, so it gets the rule's two), then
     the rule's. sm_90a only: wgmma is a Hopper instruction (sm_100a has tcgen05 instead)."""
     if arch != "sm_90a":
         return []
