@@ -174,10 +174,20 @@ forget_images() {
     # would be reused after a source change), and a stage taken whole from the cache cannot be
     # bind-mounted by a later stage (buildah#4375). So every pass starts from the base images alone.
     podman rmi --force "$IMAGE:builder" "$IMAGE:runtime" >/dev/null 2>&1 || true
-    local i
+    local i dangling
     for i in 1 2 3 4 5 6 7 8; do
-        [ -n "$(podman images --quiet --filter dangling=true)" ] || break
-        podman image prune --force >/dev/null
+        dangling=$(podman images --quiet --no-trunc --filter dangling=true)
+        [ -n "$dangling" ] || break
+        podman image prune --force >/dev/null 2>&1 && continue
+        # A container still holds an untagged image: one of buildah's working containers ("external"
+        # to podman) outlived its build step (seen once in CI, after the warm rebuild). Remove the
+        # containers made from untagged images, which are ours, and try again.
+        podman ps --all --external --no-trunc --format '{{.ID}} {{.ImageID}}' 2>/dev/null \
+            | while read -r cid iid; do
+                if grep -qF "${iid#sha256:}" <<<"$dangling"; then podman rm --force --time 0 "$cid" >/dev/null 2>&1 || true; fi
+            done
+        podman image prune --force >/dev/null 2>&1 \
+            || { say "warning: untagged images are still in use after removing their containers: $(podman image prune --force 2>&1 | tail -n 1)"; break; }
     done
 }
 
