@@ -180,28 +180,33 @@ def tma_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-def tma_sweep_designs(n: int, k: int) -> list[dict]:
-    """Run 7: designs_for's plus a wider TMA grid at max_m 16, 32, 64: wg 1 and 2, bk 64 and 128,
-    every cluster size whose grid has 48..264 CTAs, with as many stages as fit one CTA per SM (grid
-    <= 132) or two (grid <= 264)."""
+def tma_sweep_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
+                      with_designs_for: bool = True) -> list[dict]:
+    """Run 7: designs_for's plus a wider TMA grid at max_m 16, 32, 64: wg 1 and 2, k tiles of 128 and
+    256 bytes (64 and 128 bf16, 128 and 256 e4m3), every cluster size whose grid has 48..264 CTAs,
+    with as many stages as fit one CTA per SM (grid <= 132) or two (grid <= 264)."""
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    out = list(dk.designs_for(n, k, "sm_90a"))
+    eb = 1 if dtype == "float8_e4m3fn" else 2
+    out = list(dk.designs_for(n, k, "sm_90a", epilogue, dtype)) if with_designs_for else []
     for max_m in (16, 32, 64):
         for wg in (1, 2):
-            for bk in (64, 128):
+            for bk in (128 // eb, 256 // eb):
                 for ck in (1, 2, 4, 8):
                     ctas = n // (64 * wg) * ck
                     if not 48 <= ctas <= 264 or k % (bk * ck):
                         continue
-                    stage = (64 * wg + max_m) * bk * 2
+                    stage = (64 * wg + max_m) * bk * eb
                     stages = min(16, (200 if ctas <= 132 else 104) * 1024 // stage, k // (bk * ck))
                     for st in range(max(2, stages), 1, -1):  # the most that fit
                         try:
-                            out.append(dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck))
-                            break
+                            d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck,
+                                                   epilogue=epilogue, dtype=dtype)
                         except ValueError:
                             continue
+                        if d not in out:
+                            out.append(d)
+                        break
     return out
 
 

@@ -3,14 +3,16 @@
 The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
-  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore]
+  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
       for "tensor" only, more geometries (explore_designs) to learn what the
-      untuned fp8 design choice misses; OUTDIR/explore.json lists them.
+      untuned fp8 design choice misses; OUTDIR/explore.json lists them. --tma-sweep adds instead
+      the TMA + wgmma grid of decode_probe.tma_sweep_designs (max_m 16/32/64, wg 1/2, k tiles of
+      128/256 bytes, every cluster split with 48..264 CTAs), for "tensor" only.
 
-  python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--budget S]
+  python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--scales tensor,row] [--budget S]
       (GPU; torch + tvm_ffi only)
       1. correctness: every kernel at every M in 1..max_m on fresh random fp8
          x and W and random positive float32 scales, output poisoned with NaN,
@@ -25,7 +27,12 @@ needs neither the CuTe DSL nor a compiler):
          [M, 1], scale_b [1, N]).
       Prints a table last: shape, M, scales, best kernel, ours us, _scaled_mm
       us, speedup (median of paired ratios), % of the fp8 byte floor (W bytes /
-      4.26 TB/s), spread. Writes fp8_decode_probe.json/.txt to --log.
+      4.26 TB/s), spread; then, of the MODEL_TOP fastest timed again in model
+      mode (a copy kernel writes x before each GEMM), the best there.
+
+  python bench/fp8_decode_probe.py table LOGDIR
+      (anywhere) from a --tma-sweep run's JSON, the per-shape TMA table
+      (decode_designs._TMA_FP8_SM90) it implies. Writes fp8_decode_probe.json/.txt to --log.
 """
 
 import json
@@ -44,9 +51,13 @@ HBM_TBPS = 4.26
 L2_BYTES = 60 * 2**20
 TOL = 1e-2
 FP8 = "float8_e4m3fn"
-SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1024), (1280, 8192)]
+SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1024), (1280, 8192),
+          # the other fp8 manifests' layers: Llama-3.1-70B TP8, Qwen2.5-32B TP4, Qwen3-4B
+          (7168, 8192), (8192, 3584), (1792, 5120), (5120, 1280), (13824, 5120), (5120, 6912),
+          (6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)]
 TIME_MS = (1, 2, 4, 8, 16)
 SCALES = ("tensor", "row")
+MODEL_TOP = 4  # per point, the fastest back to back are timed again in model mode
 
 
 # --------------------------------------------------------------------------- CPU half
@@ -74,15 +85,18 @@ def explore_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-def compile_main(outdir: str, shapes, explore: bool = False) -> None:
+def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = False) -> None:
     from aotgemm.compiler.sources import decode_kernels as dk
 
     table, extra = {}, []
     for n, k in shapes:
         table.update(decode_probe.symbol_table(
             d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)))
-        if explore:
-            more = decode_probe.symbol_table(explore_designs(n, k))
+        if explore or tma_sweep:
+            more = decode_probe.symbol_table(
+                explore_designs(n, k) if explore
+                else decode_probe.tma_sweep_designs(n, k, dtype=FP8, epilogue="scale_tensor", with_designs_for=False))
+            more = {s: d for s, d in more.items() if s not in table}
             extra += list(more)
             table.update(more)
     decode_probe.compile_and_link(outdir, table)
@@ -172,17 +186,18 @@ def floor_us(n, k):
     return n * k / (HBM_TBPS * 1e6)
 
 
-def time_point(mod, designs, n, k, m, scale, cands, trials=15):
-    """{name: (Timing, Comparison vs _scaled_mm)} for the candidates, trials interleaved."""
+def time_point(mod, designs, n, k, m, scale, cands, trials=15, model=False):
+    """{name: Comparison vs _scaled_mm} for the candidates, trials interleaved; with `model`, a copy
+    kernel writes x just before each GEMM (aotgemm.timing's model mode, the figure the tuner decides by)."""
     import torch
 
     from aotgemm.timing import GraphTimer, compare, interleaved
 
     ops = Fp8Operands(m, n, k, scale)
     reps = max(2, min(20, int(600 / max(floor_us(n, k), 1.0))))
-    timers = {"_scaled_mm": GraphTimer(scaled_mm_call, ops, reps=reps)}
+    timers = {"_scaled_mm": GraphTimer(scaled_mm_call, ops, reps=reps, model=model)}
     for sym in cands:
-        timers[sym] = GraphTimer(kernel_call(mod[sym]), ops, reps=reps)
+        timers[sym] = GraphTimer(kernel_call(mod[sym]), ops, reps=reps, model=model)
     samples = interleaved(timers, trials)
     res = {sym: compare(samples[sym], samples["_scaled_mm"]) for sym in cands}
     del timers, ops
@@ -233,11 +248,16 @@ def run_main(outdir: str, log: str, budget_s: float = 1e9) -> None:
                     continue
                 t1 = time.time()
                 res = time_point(mod, designs, n, k, m, scale, cands)
+                top = sorted(res, key=lambda s: res[s].kernel.median_us)[:MODEL_TOP]
+                mres = time_point(mod, designs, n, k, m, scale, top, model=True)
                 for sym, c in res.items():
+                    mc = mres.get(sym)
                     rows.append({"n": n, "k": k, "m": m, "scale": scale, "symbol": sym, "explore": sym in explore,
                                  "us": c.kernel.median_us, "spread": c.kernel.spread,
                                  "mm_us": c.cublas.median_us, "mm_spread": c.cublas.spread,
-                                 "ratio": c.ratio_median, "ratio_low": c.ratio_low})
+                                 "ratio": c.ratio_median, "ratio_low": c.ratio_low,
+                                 "model_us": mc and mc.kernel.median_us, "mm_model_us": mc and mc.cublas.median_us,
+                                 "model_ratio": mc and mc.ratio_median})
                 best = min(res, key=lambda s: res[s].kernel.median_us)
                 print(f"{n}x{k} M={m} {scale}: _scaled_mm {res[best].cublas.median_us:.2f} us, best {best[8:]} "
                       f"{res[best].kernel.median_us:.2f} us [{time.time() - t1:.1f} s]", flush=True)
@@ -253,7 +273,7 @@ def report(rows, status, header, logd):
              "_scaled_mm/ours; %floor: W bytes / 4.26 TB/s over ours; spread: (p90-p10)/median, the larger of "
              "the two sides; '| explore': a faster design outside designs_for",
              f"{'shape':>11} {'M':>3} {'scale':<6} {'best kernel':<42} {'ours us':>7} {'_s_mm us':>8} "
-             f"{'speedup':>7} {'%floor':>6} {'spread':>6}"]
+             f"{'speedup':>7} {'%floor':>6} {'spread':>6} | {'best in model':<42} {'model':>6} {'_s_mm':>6} {'x':>5}"]
     geo = {s: [] for s in SCALES}
     for key in sorted({(r["n"], r["k"], r["m"], r["scale"]) for r in rows},
                       key=lambda t: (SHAPES.index((t[0], t[1])), t[2], t[3])):
@@ -266,6 +286,9 @@ def report(rows, status, header, logd):
         lines.append(f"{f'{n}x{k}':>11} {m:>3} {scale:<6} {b['symbol'][8:]:<42} {b['us']:7.2f} {b['mm_us']:8.2f} "
                      f"{b['ratio']:7.2f} {100 * floor_us(n, k) / b['us']:6.1f} "
                      f"{100 * max(b['spread'], b['mm_spread']):5.1f}%"
+                     + (f" | {bm['symbol'][8:]:<42} {bm['model_us']:6.2f} {bm['mm_model_us']:6.2f} {bm['model_ratio']:5.2f}"
+                        if (bm := min((r for r in rows if (r["n"], r["k"], r["m"], r["scale"]) == key
+                                       and r.get("model_us")), key=lambda r: r["model_us"], default=None)) else "")
                      + (f" | explore {bx['symbol'][8:]} {bx['us']:.2f}" if bx and bx["us"] < b["us"] else ""))
     for s, v in geo.items():
         if v:
@@ -281,17 +304,49 @@ def report(rows, status, header, logd):
     print(text, flush=True)
 
 
+def table_main(logd: str) -> None:
+    """From a --tma-sweep run's fp8_decode_probe.json: per shape and TMA bucket (max_m 16/32/64, timed at
+    M = max_m), the two fastest TMA designs as decode_designs._TMA_FP8_SM90 entries ("stages,wg,bk,ck"),
+    ranked by the model-mode time where it was taken (the figure the tuner decides by), else back to back."""
+    import re
+
+    data = json.loads((Path(logd) / "fp8_decode_probe.json").read_text())
+    out: dict = {}
+    for r in data["rows"]:
+        sym = r["symbol"]
+        mm = re.match(r"aotgemm_tma(\d+)_n(\d+)k(\d+)_m(\d+)_wg(\d+)bk(\d+)ck(\d+)", sym)
+        if not mm or r["scale"] != "tensor":
+            continue
+        st, n, k, max_m, wg, bk, ck = (int(v) for v in mm.groups())
+        if r["m"] != max_m:
+            continue
+        key = (n, k)
+        model = r.get("model_us")
+        out.setdefault(key, {}).setdefault(max_m, []).append(
+            (0 if model else 1, model or r["us"], f"{st},{wg},{bk},{ck}", r["ratio"], r.get("model_ratio")))
+    print("_TMA_FP8_SM90 = {")
+    for (n, k) in sorted(out):
+        ent = {mx: [e[2] for e in sorted(v)[:2]] for mx, v in sorted(out[(n, k)].items())}
+        best = {mx: f"{sorted(v)[0][3]:.2f}/{(sorted(v)[0][4] or float('nan')):.2f}" for mx, v in sorted(out[(n, k)].items())}
+        print(f"    ({n}, {k}): {ent},  # x back to back / in model: {best}")
+    print("}")
+
+
 def main(argv):
-    global TIME_MS
+    global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = decode_probe.parse_shapes(argv, SHAPES)
-        compile_main(argv[1], shapes, "--explore" in argv)
+        compile_main(argv[1], shapes, "--explore" in argv, "--tma-sweep" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:
             TIME_MS = tuple(int(v) for v in argv[argv.index("--ms") + 1].split(","))
         budget = float(argv[argv.index("--budget") + 1]) if "--budget" in argv else 1e9
+        if "--scales" in argv:
+            SCALES = tuple(argv[argv.index("--scales") + 1].split(","))
         run_main(argv[1], log, budget)
+    elif len(argv) >= 2 and argv[0] == "table":
+        table_main(argv[1])
     elif argv and argv[0] == "_check":
         check_child(argv[1], argv[3:], argv[2])
     else:

@@ -131,6 +131,16 @@ def build_tma(d: dict):
                          "st.shared::cluster.f32 [$0], $1;", "r,f",
                          has_side_effects=True, loc=loc, ip=ip)
 
+    def load_w(pipe, st, tma_w, tAgA, tAsA, bn, kt):
+        # stage st's weight tiles (one per consumer warpgroup) of k tile kt, once the slot is free; a
+        # function of the launcher, not of the kernel: the DSL's staged loops cannot call closures
+        # (so not preprocessed either: a Python range unrolls it)
+        pipe.producer_acquire(st)
+        for j in range(WG):
+            tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
+            cute.copy(tma_w, tAgA[(None, tile, kt)], tAsA[(None, st.index * WG + j)],
+                      tma_bar_ptr=pipe.producer_get_barrier(st))
+
     @cute.kernel
     def kernel(tma_w: cute.CopyAtom, mW: cute.Tensor, tma_x: cute.CopyAtom, mX: cute.Tensor,
                out: cute.Tensor, ep: tuple, m: cutlass.Int32, tiled_mma: cute.TiledMma,
@@ -173,11 +183,7 @@ def build_tma(d: dict):
             st = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
             # the weights of the first k tiles do not depend on the previous kernel
             for i in cutlass.range_constexpr(PRE):
-                pipe.producer_acquire(st)
-                for j in cutlass.range_constexpr(WG):
-                    tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
-                    cute.copy(tma_w, tAgA[(None, tile, k0 + i)], tAsA[(None, st.index * WG + j)],
-                              tma_bar_ptr=pipe.producer_get_barrier(st))
+                load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i)
                 st.advance()
             if const_expr(PDL):
                 cute.arch.griddepcontrol_wait()
@@ -187,11 +193,7 @@ def build_tma(d: dict):
                           tma_bar_ptr=pipe.producer_get_barrier(xs))
                 xs.advance()
             for i in cutlass.range(PRE, KT, unroll=1):
-                pipe.producer_acquire(st)
-                for j in cutlass.range_constexpr(WG):
-                    tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
-                    cute.copy(tma_w, tAgA[(None, tile, k0 + i)], tAsA[(None, st.index * WG + j)],
-                              tma_bar_ptr=pipe.producer_get_barrier(st))
+                load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i)
                 cute.copy(tma_x, tBgB[(None, 0, k0 + i)], tBsB[(None, st.index)],
                           tma_bar_ptr=pipe.producer_get_barrier(st))
                 st.advance()
