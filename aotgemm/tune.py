@@ -21,8 +21,11 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    (e.g. from PDL overlapping a GEMM with itself) did not hold in a model:
    the down GEMM at M=16 won 1.07x back to back but 1.01x in a model, and the
    Llama-3.1-8B MLP it sat in ran 0.965x (bench/results/h200-2026-11-30/final).
-   The winner must then also not lose back to back (`NO_LOSS`), the figure
-   `aotgemm bench` reports first.
+   The winner must then also not lose back to back, the figure `aotgemm bench`
+   reports first: its median ratio there reaches `NO_LOSS`, and its 20th
+   percentile `NO_LOSS_LOW` (a median of 1.00 over a 7% spread let an fp8
+   gate_up kernel through that `aotgemm bench` then timed at 0.97x,
+   bench/results/h200-2026-12-01/session7/B).
 4. Every chosen kernel is checked again at the end on fresh inputs; one
    that fails goes back to cuBLAS.
 """
@@ -43,6 +46,7 @@ from .problem import GemmProblem
 FINALISTS = 3
 MARGIN = 0.03
 NO_LOSS = 1.0  # the chosen kernel's median ratio back to back (plain timing) must reach this
+NO_LOSS_LOW = 0.98  # ... and its 20th-percentile ratio there this
 TRIALS = 15
 SCREEN_TRIALS = 3
 
@@ -65,7 +69,7 @@ class TuneRow:
     spread: float  # cuBLAS's (p90 - p10) / median
     baseline: str = timing.CUBLAS_BASELINE  # what "cuBLAS" stands for here (timing.baseline_name)
     # Why the best finalist was not chosen ("" when it was, or when none beat the margin at the bucket's M):
-    # "edge" (it lost at the lower edge) or "back to back" (it lost NO_LOSS in plain timing).
+    # "edge" (it lost at the lower edge) or "back to back" (below NO_LOSS or NO_LOSS_LOW in plain timing).
     rejected: str = ""
     b2b_ratio: float | None = None  # its median ratio back to back, when that was measured
 
@@ -213,8 +217,10 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         best, eops = cand, None  # the edge's operands freed before the back-to-back trials, as before
         ps = timing.interleaved({best: timing.GraphTimer(timing.kernel_call(fns[best], p), ops, reps=reps),
                                  CUBLAS: timing.GraphTimer(timing.cublas_call(p), ops, reps=reps)}, trials)
-        b2b = timing.compare(ps[best], ps[CUBLAS]).ratio_median
-        chosen, rejected = (best, "") if b2b >= NO_LOSS else (CUBLAS, "back to back")
+        bc = timing.compare(ps[best], ps[CUBLAS])
+        b2b = bc.ratio_median
+        ok = b2b >= NO_LOSS and bc.ratio_low >= NO_LOSS_LOW
+        chosen, rejected = (best, "") if ok else (CUBLAS, "back to back")
         break
     del ops, eops
     c = comps.get(best) if best else None

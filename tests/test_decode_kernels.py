@@ -385,6 +385,25 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
     assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 4096, "sm_100a"))
 
 
+@pytest.mark.parametrize("dtype,epilogues", [("bfloat16", ("identity",)), (FP8, ("scale_tensor", "scale_row"))])
+def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
+    """Every entry of the measured TMA tables (bf16 _TMA_SM90, e4m3 _TMA_FP8_SM90) makes a valid design
+    for its dtype's epilogues, and tma_designs_for returns the table's designs before the rule's."""
+    from aotgemm.compiler.sources import decode_designs as dd
+
+    table = dd._TMA_FP8_SM90 if dtype == FP8 else dd._TMA_SM90
+    for (n, k), buckets in table.items():
+        for max_m, specs in buckets.items():
+            assert max_m in dd.TMA_MAX_M and 1 <= len(specs) <= 2
+            for epi in epilogues:
+                got = dd.tma_designs_for(n, k, "sm_90a", max_m, epi, dtype)
+                for spec, d in zip(specs, got):
+                    st, wg, bk, ck = (int(v) for v in spec.split(","))
+                    assert (d["stages"], d["wg"], d["bk"], d["ck"]) == (st, wg, bk, ck), (n, k, max_m, spec)
+                    assert d.get("epilogue", "identity") == epi and dk.smem_bytes(d) <= 227 * 1024
+                    assert (d.get("dtype") == FP8) == (dtype == FP8)
+
+
 def test_tma_design_validation():
     d = dk.make_tma_design(4096, 4096, max_m=16, wg=1, bk=128, stages=10, ck=2)
     assert dk.design_name(d) == "tma10_n4096k4096_m16_wg1bk128ck2_pdl"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# GPU call B (session 7; B2 with R=/tmp/s7b2: the same after the stricter back-to-back rule of the tuner): tune
+# and run 2 of each, back to back.
+set -uo pipefail
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/rt .gpu/whl/*.whl .gpu/whl-tf/*.whl >/dev/null 2>&1
+export PYTHONPATH=/tmp/rt:$PWD CXX=/usr/bin/g++ PYTHONUNBUFFERED=1 AOTGEMM_CACHE_DIR=/tmp/agc
+R=${R:-/tmp/s7b}; mkdir -p $R/tune $R/bench
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; date -u; git log --oneline | head -1
+B="llama-3.1-8b-fp8 qwen2.5-32b-tp4-fp8 llama-3.1-70b-tp8-fp8 qwen3-4b-tp1-fp8"
+for n in $B; do
+  /usr/bin/time -f "tune wall %e s" timeout 100 python3 -m aotgemm.cli tune .gpu/s7/b/$n.agb -o $R/tune/$n.agb > $R/tune/$n.tune.log 2>&1
+  echo "tune $n rc=$?"; grep -E "wall|entries served|wrong|FAIL|rror|EXCLUDED" $R/tune/$n.tune.log | head -5
+  tar czf $OUT/$(basename $R).tgz -C $R .
+done
+for run in run1 run2; do
+  for n in $B; do
+    timeout 45 python3 -m aotgemm.cli bench $R/tune/$n.agb -o $R/bench/$run > $R/bench/$n.$run.log 2>&1
+    echo "bench $run $n rc=$?"; grep -E "^geomean" -A2 $R/bench/$n.$run.log
+  done
+  tar czf $OUT/$(basename $R).tgz -C $R .
+done
+date -u
