@@ -25,7 +25,12 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    reports first: its median ratio there reaches `NO_LOSS`, and its 20th
    percentile `NO_LOSS_LOW` (a median of 1.00 over a 7% spread let an fp8
    gate_up kernel through that `aotgemm bench` then timed at 0.97x,
-   bench/results/h200-2026-12-01/session7/B).
+   bench/results/h200-2026-12-01/session7/B). Last, the model-mode win is
+   drawn again `FRESH_DRAWS` times, each on newly allocated operands and newly
+   captured graphs, and must not lose (`NO_LOSS`) in any: torch._scaled_mm on
+   the fp8 gate_up (28672x4096) at M <= 8 ran 30 us on some allocations and
+   32.5 us on others within one process, so one draw could crown a kernel that
+   `aotgemm bench`, drawing again, timed at 0.98x (session7/B2).
 4. Every chosen kernel is checked again at the end on fresh inputs; one
    that fails goes back to cuBLAS.
 """
@@ -47,6 +52,7 @@ FINALISTS = 3
 MARGIN = 0.03
 NO_LOSS = 1.0  # the chosen kernel's median ratio back to back (plain timing) must reach this
 NO_LOSS_LOW = 0.98  # ... and its 20th-percentile ratio there this
+FRESH_DRAWS = 2  # model-mode re-draws, on fresh operands and graphs, the winner must not lose in
 TRIALS = 15
 SCREEN_TRIALS = 3
 
@@ -69,9 +75,11 @@ class TuneRow:
     spread: float  # cuBLAS's (p90 - p10) / median
     baseline: str = timing.CUBLAS_BASELINE  # what "cuBLAS" stands for here (timing.baseline_name)
     # Why the best finalist was not chosen ("" when it was, or when none beat the margin at the bucket's M):
-    # "edge" (it lost at the lower edge) or "back to back" (below NO_LOSS or NO_LOSS_LOW in plain timing).
+    # "edge" (it lost at the lower edge), "back to back" (below NO_LOSS or NO_LOSS_LOW in plain timing) or
+    # "fresh operands" (below NO_LOSS in a model-mode re-draw).
     rejected: str = ""
     b2b_ratio: float | None = None  # its median ratio back to back, when that was measured
+    fresh_ratios: tuple[float, ...] = ()  # its median ratios in the fresh draws taken
 
 
 @dataclass
@@ -150,7 +158,9 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
              + (f"  (baseline: {row.baseline})" if row.baseline != timing.CUBLAS_BASELINE else "")
              + (f"  best {row.kernel_us:.2f} us rejected: {row.rejected}"
                 + (f" (M={row.edge_m} x{row.edge_ratio:.3f})" if row.rejected == "edge" and row.edge_ratio else "")
-                + (f" (x{row.b2b_ratio:.3f})" if row.rejected == "back to back" else "") if row.rejected else ""))
+                + (f" (x{row.b2b_ratio:.3f})" if row.rejected == "back to back" else "")
+                + (f" (x{row.fresh_ratios[-1]:.3f})" if row.rejected == "fresh operands" else "")
+                if row.rejected else ""))
 
     # Final check of every choice on fresh inputs; a failure goes back to cuBLAS.
     final = []
@@ -188,7 +198,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     comps = {s: timing.compare(samples[s], samples[CUBLAS]) for s in timers}
     cub_t = timing.summarize(samples[CUBLAS])
     best = max(comps, key=lambda s: (comps[s].ratio_median, s)) if comps else None
-    chosen, edge_ratio, rejected, b2b = CUBLAS, None, "", None
+    chosen, edge_ratio, rejected, b2b, fresh = CUBLAS, None, "", None, []
     # The finalists that win at M, best first; the first that also wins at the lower edge is taken. A
     # kernel's lead can vanish just above a bucket's lower edge (one more wave of tiles: quack's 128x160
     # SwiGLU kernel won 1.25x at M=1024 and 2048 but 0.985x at M=1025, a 128x128 one may not), so each
@@ -219,8 +229,24 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
                                  CUBLAS: timing.GraphTimer(timing.cublas_call(p), ops, reps=reps)}, trials)
         bc = timing.compare(ps[best], ps[CUBLAS])
         b2b = bc.ratio_median
-        ok = b2b >= NO_LOSS and bc.ratio_low >= NO_LOSS_LOW
-        chosen, rejected = (best, "") if ok else (CUBLAS, "back to back")
+        if b2b < NO_LOSS or bc.ratio_low < NO_LOSS_LOW:
+            rejected = "back to back"
+            break
+        del ps
+        ops = None  # freed before the fresh draws allocate theirs
+        for draw in range(1, FRESH_DRAWS + 1):
+            fops = timing.Operands(p, m, l2, seed=m + 7919 * draw)
+            fs = timing.interleaved({best: timing.GraphTimer(timing.kernel_call(fns[best], p), fops, reps=reps,
+                                                             model=True),
+                                     CUBLAS: timing.GraphTimer(timing.cublas_call(p), fops, reps=reps, model=True)},
+                                    trials)
+            del fops
+            fresh.append(timing.compare(fs[best], fs[CUBLAS]).ratio_median)
+            if fresh[-1] < NO_LOSS:
+                rejected = "fresh operands"
+                break
+        else:
+            chosen = best
         break
     del ops, eops
     c = comps.get(best) if best else None
@@ -230,7 +256,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     row = TuneRow("", p.n, p.k, p.epilogue, m, edge, chosen, len(good),
                   c.kernel.median_us if c else None, cub_t.median_us,
                   c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
-                  timing.baseline_name(p), rejected, b2b)
+                  timing.baseline_name(p), rejected, b2b, tuple(fresh))
     return entry, row
 
 
