@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU call B (session 7): tune the four fp8 bundles (fp8 TMA table from call A), then aotgemm bench run 1
 # and run 2 of each, back to back. B2 (R=/tmp/s7b2): the same with the stricter back-to-back rule of the tuner.
+# B3 (R=/tmp/s7b3): the same with the fresh-operand re-draws of the tuner.
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/rt .gpu/whl/*.whl .gpu/whl-tf/*.whl >/dev/null 2>&1
 export PYTHONPATH=/tmp/rt:$PWD CXX=/usr/bin/g++ PYTHONUNBUFFERED=1 AOTGEMM_CACHE_DIR=/tmp/agc
