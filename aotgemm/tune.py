@@ -213,11 +213,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         else:
             if eops is None:
                 eops, ereps = timing.Operands(p, edge, l2, seed=edge), timing.reps_for(p, edge)
-            es = timing.interleaved({cand: timing.GraphTimer(timing.kernel_call(fns[cand], p), eops, reps=ereps,
-                                                             model=True),
-                                     CUBLAS: timing.GraphTimer(timing.cublas_call(p), eops, reps=ereps, model=True)},
-                                    trials)
-            ec = timing.compare(es[cand], es[CUBLAS])
+            ec = _versus(fns[cand], p, eops, ereps, trials)
             edge_ok = ec.wins(MARGIN)
             if cand == winners[0] or edge_ok:
                 edge_ratio = ec.ratio_median
@@ -225,23 +221,15 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
             rejected = "edge"
             continue
         best, eops = cand, None  # the edge's operands freed before the back-to-back trials, as before
-        ps = timing.interleaved({best: timing.GraphTimer(timing.kernel_call(fns[best], p), ops, reps=reps),
-                                 CUBLAS: timing.GraphTimer(timing.cublas_call(p), ops, reps=reps)}, trials)
-        bc = timing.compare(ps[best], ps[CUBLAS])
+        bc = _versus(fns[best], p, ops, reps, trials, model=False)
         b2b = bc.ratio_median
         if b2b < NO_LOSS or bc.ratio_low < NO_LOSS_LOW:
             rejected = "back to back"
             break
-        del ps
         ops = None  # freed before the fresh draws allocate theirs
         for draw in range(1, FRESH_DRAWS + 1):
-            fops = timing.Operands(p, m, l2, seed=m + 7919 * draw)
-            fs = timing.interleaved({best: timing.GraphTimer(timing.kernel_call(fns[best], p), fops, reps=reps,
-                                                             model=True),
-                                     CUBLAS: timing.GraphTimer(timing.cublas_call(p), fops, reps=reps, model=True)},
-                                    trials)
-            del fops
-            fresh.append(timing.compare(fs[best], fs[CUBLAS]).ratio_median)
+            fresh.append(_versus(fns[best], p, timing.Operands(p, m, l2, seed=m + 7919 * draw), reps, trials)
+                         .ratio_median)
             if fresh[-1] < NO_LOSS:
                 rejected = "fresh operands"
                 break
@@ -258,6 +246,14 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
                   c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
                   timing.baseline_name(p), rejected, b2b, tuple(fresh))
     return entry, row
+
+
+def _versus(fn, p: GemmProblem, ops, reps: int, trials: int, model: bool = True) -> timing.Comparison:
+    """Kernel `fn` against the baseline on `ops`, in `trials` interleaved rounds (as in a model unless
+    `model` is False: back to back)."""
+    s = timing.interleaved({"kernel": timing.GraphTimer(timing.kernel_call(fn, p), ops, reps=reps, model=model),
+                            CUBLAS: timing.GraphTimer(timing.cublas_call(p), ops, reps=reps, model=model)}, trials)
+    return timing.compare(s["kernel"], s[CUBLAS])
 
 
 def _driver_version() -> int | None:
