@@ -28,11 +28,12 @@ needs neither the CuTe DSL nor a compiler):
       Prints a table last: shape, M, scales, best kernel, ours us, _scaled_mm
       us, speedup (median of paired ratios), % of the fp8 byte floor (W bytes /
       4.26 TB/s), spread; then, of the MODEL_TOP fastest timed again in model
-      mode (a copy kernel writes x before each GEMM), the best there.
+      mode (a copy kernel writes x before each GEMM), the best there. Writes
+      fp8_decode_probe.json/.txt to --log.
 
   python bench/fp8_decode_probe.py table LOGDIR
       (anywhere) from a --tma-sweep run's JSON, the per-shape TMA table
-      (decode_designs._TMA_FP8_SM90) it implies. Writes fp8_decode_probe.json/.txt to --log.
+      (decode_designs._TMA_FP8_SM90) it implies.
 """
 
 import json
@@ -326,9 +327,10 @@ def table_main(logd: str) -> None:
             (0 if model else 1, model or r["us"], f"{st},{wg},{bk},{ck}", r["ratio"], r.get("model_ratio")))
     print("_TMA_FP8_SM90 = {")
     for (n, k) in sorted(out):
-        ent = {mx: [e[2] for e in sorted(v)[:2]] for mx, v in sorted(out[(n, k)].items())}
-        best = {mx: f"{sorted(v)[0][3]:.2f}/{(sorted(v)[0][4] or float('nan')):.2f}" for mx, v in sorted(out[(n, k)].items())}
-        print(f"    ({n}, {k}): {ent},  # x back to back / in model: {best}")
+        ranked = {mx: sorted(v) for mx, v in sorted(out[(n, k)].items())}
+        ent = {mx: [e[2] for e in v[:2]] for mx, v in ranked.items()}
+        best = {mx: f"{v[0][3]:.2f}/{(v[0][4] or float('nan')):.2f}" for mx, v in ranked.items()}
+        print(f"    ({n}, {k}): {ent},  # x back to back / in model: {best}".replace("'", '"'))
     print("}")
 
 

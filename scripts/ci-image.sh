@@ -174,7 +174,7 @@ forget_images() {
     # would be reused after a source change), and a stage taken whole from the cache cannot be
     # bind-mounted by a later stage (buildah#4375). So every pass starts from the base images alone.
     podman rmi --force "$IMAGE:builder" "$IMAGE:runtime" >/dev/null 2>&1 || true
-    local i dangling
+    local i dangling err
     for i in 1 2 3 4 5 6 7 8; do
         dangling=$(podman images --quiet --no-trunc --filter dangling=true)
         [ -n "$dangling" ] || break
@@ -186,8 +186,8 @@ forget_images() {
             | while read -r cid iid; do
                 if grep -qF "${iid#sha256:}" <<<"$dangling"; then podman rm --force --time 0 "$cid" >/dev/null 2>&1 || true; fi
             done
-        podman image prune --force >/dev/null 2>&1 \
-            || { say "warning: untagged images are still in use after removing their containers: $(podman image prune --force 2>&1 | tail -n 1)"; break; }
+        err=$(podman image prune --force 2>&1 >/dev/null) \
+            || { say "warning: untagged images are still in use after removing their containers: $(tail -n 1 <<<"$err")"; break; }
     done
 }
 
