@@ -7,6 +7,7 @@ import pytest
 
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
 de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
+from aotgemm.compiler.sources.decode_tma import promote_group  # noqa: E402
 
 LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
                 (1536, 4096), (4096, 3584), (7168, 4096)]
@@ -439,10 +440,12 @@ def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
     dict(n=8192, k=4096, max_m=64, wg=2, bk=64, stages=4, ck=2, epilogue="swiglu"),
     # fp8 W8A8 with per-row weight scales
     dict(n=4096, k=4096, max_m=16, wg=1, bk=256, stages=8, ck=2, epilogue="scale_row", dtype=FP8),
+    # fp8 with an odd number of k tiles per CTA (1280 / 256 = 5): the promotion's tail tile
+    dict(n=5120, k=1280, max_m=32, wg=1, bk=256, stages=6, ck=1, epilogue="scale_tensor", dtype=FP8),
 ])
 def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     """The TMA design compiles for sm_90a to a warp-specialised TMA + wgmma kernel: one k tile's wgmmas
-    per main-loop iteration (bk / k per instruction), TMA tile loads with an mbarrier, PDL's wait and
+    per main-loop iteration (bk / k per instruction; a group of k tiles for e4m3, which promotes), TMA tile loads with an mbarrier, PDL's wait and
     launch, the cluster's DSMEM stores where ck > 1, and nothing spilled to local memory."""
     pytest.importorskip("cutlass")
     d = dk.make_tma_design(case.pop("n"), case.pop("k"), **case)
@@ -450,7 +453,11 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     fp8 = d.get("dtype") == FP8
     kind = "e4m3.e4m3" if fp8 else "bf16.bf16"
     wgmma = f"wgmma.mma_async.sync.aligned.m64n{d['max_m']}k{32 if fp8 else 16}.f32.{kind}"
-    assert ptx.count(wgmma) == d["bk"] // (32 if fp8 else 16)
+    # e4m3 promotes each k tile into float32, in groups of promote_group(d) k tiles (the loop body) and one
+    # group of the rest after it
+    kt, group = d["k"] // (d["bk"] * d["ck"]), promote_group(d)
+    tiles_in_code = ((group if kt >= group else 0) + kt % group) if fp8 else 1
+    assert ptx.count(wgmma) == tiles_in_code * d["bk"] // (32 if fp8 else 16)
     assert "cp.async.bulk.tensor.2d.shared::cta.global" in ptx and "mbarrier.try_wait" in ptx
     assert "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
     assert ("st.shared::cluster.f32" in ptx) == (d["ck"] > 1)

@@ -21,13 +21,14 @@ SOURCE = get_source("quack")
 HAVE_QUACK = SOURCE.available()
 needs_quack = pytest.mark.skipif(not HAVE_QUACK, reason=f"quack source unavailable: {HAVE_QUACK.reason}")
 BF16 = GemmProblem("bfloat16", "linear", "identity", 4096, 4096)
+FP8 = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", 4096, 4096)
 
 
 def test_registered_but_not_a_default():
     assert "quack" in SOURCES and "quack" not in DEFAULT_SOURCES
 
 
-def test_enumerates_identity_bf16_fp16_on_hopper_and_blackwell_only():
+def test_enumerates_bf16_fp16_and_fp8_on_hopper_and_blackwell_only():
     h200, b200 = gpu_model("H200_SXM"), gpu_model("B200")
     specs = SOURCE.enumerate(BF16, h200)
     assert len(specs) == len(qs.SM90_DESIGNS) and len(set(specs)) == len(specs)
@@ -45,8 +46,20 @@ def test_enumerates_identity_bf16_fp16_on_hopper_and_blackwell_only():
     assert sorted(s.design_dict["tile"][1] for s in gated) == sorted(
         t[1] for t, _, _ in qs.SM90_DESIGNS if t[1] % qs.GATED_TILE_N == 0)
     assert [s.design for s in gated] == [s.design for s in specs if s.design_dict["tile"][1] % 32 == 0]
-    fp8 = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", 4096, 4096)
-    assert SOURCE.enumerate(fp8, h200) == []
+    # fp8 e4m3: the same designs with the dequantizing epilogue, for both scale forms (and no 16-bit epilogue),
+    # offered on sm_100a only (quack.FP8_ARCHS: on sm_90a quack's promoted accumulation serialises its MMAs)
+    assert qs.FP8_ARCHS == ("sm_100a",)
+    for scales in ("scale_tensor", "scale_row"):
+        problem = GemmProblem("float8_e4m3fn", "linear", scales, 4096, 4096)
+        assert SOURCE.enumerate(problem, h200) == []
+        fp8 = qs.specs(problem, h200)  # what the probe measures
+        assert [s.design for s in fp8] == [s.design for s in specs]
+        assert {(s.dtype, s.epilogue) for s in fp8} == {("float8_e4m3fn", scales)}
+        on_b200 = SOURCE.enumerate(problem, b200)
+        assert [s.design for s in on_b200] == [s.design for s in SOURCE.enumerate(BF16, b200)]
+        assert {(s.dtype, s.epilogue, s.arch) for s in on_b200} == {("float8_e4m3fn", scales, "sm_100a")}
+    assert qs.EPILOGUES["float8_e4m3fn"] == ("scale_tensor", "scale_row")
+    assert not {"scale_tensor", "scale_row"} & set(qs.EPILOGUES["bfloat16"] + qs.EPILOGUES["float16"])
     # the same designs serve every N and K: one object per (dtype, design, GPU)
     assert SOURCE.enumerate(GemmProblem("bfloat16", "linear", "identity", 1280, 8192), h200) == specs
 
@@ -121,9 +134,12 @@ def _exports(obj: Path, symbol: str) -> bool:
 
 @needs_quack
 @pytest.mark.build
-@pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu")])
+@pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu"),
+                                         ("H200_SXM", "scale_tensor"), ("H200_SXM", "scale_row"),
+                                         ("B200", "scale_row")])
 def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu, epilogue):
-    spec = SOURCE.enumerate(BF16.with_epilogue(epilogue), gpu_model(gpu))[0]
+    problem = FP8.with_epilogue(epilogue) if epilogue.startswith("scale_") else BF16.with_epilogue(epilogue)
+    spec = qs.specs(problem, gpu_model(gpu))[0]  # fp8 on sm_90a too: enumerate leaves it out, the probe compiles it
     obj = tmp_path / "k.o"
     SOURCE.compile(spec, "aotgemm_quack_test", str(obj))
     assert obj.read_bytes()[:4] == b"\x7fELF" and _exports(obj, "aotgemm_quack_test")

@@ -31,6 +31,9 @@ KERNEL_MS = (1, 7, 100, 1000, 3000)
 MODEL_MS = (1, 7, 128, 1000)
 KERNEL_TOL = 1e-2  # ||out - ref|| / ||ref|| against a float32 reference
 MODEL_TOL = 2e-2  # patched vs unpatched, both bf16/fp16 end to end
+# (b) and the fallbacks run bf16/fp16 nn.Linear / rt.linear; fp8 layers are served through rt.scaled_mm
+NO_16BIT_LAYERS = ("the bundle holds no bf16/fp16 layers for rt.linear (an fp8 bundle is served through "
+                   "aotgemm.runtime.scaled_mm: tests/gpu/test_fp8_aoti_gpu.py)")
 
 
 def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
@@ -94,33 +97,37 @@ def _kernel_cases(loaded):
 
 @torch.no_grad()
 def test_every_kernel_directly(loaded, no_tf32):
-    """Each kernel called through the call convention (aotgemm.runtime.table.call_kernel), M up to its max_m."""
+    """Each kernel called through the call convention (aotgemm.runtime.table.call_kernel), M up to its max_m.
+
+    Every dtype the bundle holds: bf16/fp16, and fp8 e4m3 with its scales (the reference then is the float32
+    GEMM of the dequantized operands), on timing.random_operands' fresh draws."""
     from aotgemm.epilogues import epilogue
     from aotgemm.problem import GemmProblem
     from aotgemm.runtime.table import call_kernel
+    from aotgemm.timing import random_operands, torch_dtype
 
     dev = torch.device("cuda", torch.cuda.current_device())
     kernels = {k.symbol: k for k in loaded.target.kernels}
     failures, runs = [], 0
-    torch.manual_seed(1234)
+    gen = torch.Generator(dev).manual_seed(1234)
     for symbol, shapes in sorted(_kernel_cases(loaded).items()):
         kern = kernels[symbol]
         fn = loaded.module.get_function(symbol)
-        dtype = DTYPES[kern.dtype]
         epi = epilogue(kern.epilogue)
         for (n, k), ms in sorted(shapes.items()):
             problem = GemmProblem(kern.dtype, kern.layout, kern.epilogue, n, k)
-            w = torch.randn(n, k, device=dev, dtype=dtype)
-            operands = {name: torch.randn(n, device=dev, dtype=dtype) for name in epi.operands}  # [n] operands
             for m in sorted(ms):
                 if kern.max_m and m > kern.max_m:
                     continue
-                x = torch.randn(m, k, device=dev, dtype=dtype)  # fresh inputs every run
+                x, w, operands = random_operands(problem, m, gen, dev)  # fresh inputs every run
                 if m > 1 and not kern.x_row_stride and m == max(v for v in ms if not kern.max_m or v <= kern.max_m):
                     # its largest M also with x's rows padded (a slice of a wider tensor, as q of a fused
                     # qkv output is): a kernel that takes any row stride must read the rows where they are
-                    x = torch.randn(m, k + 64, device=dev, dtype=dtype)[:, :k]
-                out = torch.full((m, problem.n_out), float("nan"), device=dev, dtype=dtype)  # poisoned
+                    wide = torch.empty(m, k + 64, device=dev, dtype=x.dtype)
+                    wide[:, :k] = x
+                    x = wide[:, :k]
+                out = torch.full((m, problem.n_out), float("nan"), device=dev,
+                                 dtype=torch_dtype(problem.out_dtype))  # poisoned
                 call_kernel(fn, problem, x, w, out, operands, torch.cuda.current_stream(dev).cuda_stream)
                 ref = epi.reference(x, w, **operands)
                 torch.cuda.synchronize(dev)
@@ -133,7 +140,7 @@ def test_every_kernel_directly(loaded, no_tf32):
                 err = rel_err(out, ref)
                 if not err < KERNEL_TOL:
                     failures.append(f"{symbol} N={n} K={k} M={m} x row stride {x.stride(0)}: rel. error {err:.3e}")
-            del w, operands
+                del x, w, operands, out, ref
     print(f"\n{runs} kernel runs over {len(kernels)} kernels, {len(failures)} failed")
     assert runs > 0, "the target has no kernels to test"
     assert not failures, f"{len(failures)} of {runs} runs wrong:\n" + "\n".join(failures[:40])
@@ -166,8 +173,10 @@ def _block_for(loaded) -> tuple[LlamaBlock, torch.dtype, dict[str, tuple[int, in
     (qkv_n, hidden), (o_n, q_width), (gu_n, gu_k), (down_n, down_k) = (layers[n] for n in names)
     if not (o_n == hidden == gu_k == down_n and gu_n == 2 * down_k and q_width <= qkv_n):
         pytest.skip(f"the bundle's layers do not form a Llama block: {layers}")
-    held = {dt for dt, n, k in loaded.shapes if (n, k) in set(layers.values())}
-    dt_name = "bfloat16" if "bfloat16" in held or not held else sorted(held)[0]
+    held = {dt for dt, n, k in loaded.shapes if (n, k) in set(layers.values())} & set(DTYPES)
+    if not held:
+        pytest.skip(NO_16BIT_LAYERS)
+    dt_name = "bfloat16" if "bfloat16" in held else sorted(held)[0]
     torch.manual_seed(0)
     block = LlamaBlock(hidden, qkv_n, q_width, gu_n, down_k)
     for p in block.parameters():
@@ -266,7 +275,10 @@ def test_llama_block_eager_compile_and_cuda_graph(loaded, rt):
 
 @torch.no_grad()
 def test_bias_side_stream_and_fallbacks(loaded, rt):
-    dt_name, n, k = sorted(loaded.shapes)[0]
+    shapes = sorted(s for s in loaded.shapes if s[0] in DTYPES)
+    if not shapes:
+        pytest.skip(NO_16BIT_LAYERS)
+    dt_name, n, k = shapes[0]
     dtype = DTYPES[dt_name]
     w = torch.randn(n, k, device="cuda", dtype=dtype) / math.sqrt(k)
     bias = torch.randn(n, device="cuda", dtype=dtype)

@@ -14,7 +14,11 @@ weight (N, K static), with split-K over a thread-block cluster:
   (PipelineTmaAsync: full/empty mbarriers; no thread copies a byte itself).
   x is read once per CTA per k tile, not once per warp.
 * Consumer warpgroups run wgmma (bf16 m64nXk16, e4m3 m64nXk32) from the
-  swizzled shared-memory tiles, one k tile in flight.
+  swizzled shared-memory tiles, one k tile in flight. e4m3 promotes: each k
+  tile's MMAs go into a zeroed temporary that is added into the float32
+  accumulator once the next tile's MMAs are issued (promote_group: k tiles
+  per loop iteration and drain), the numerics of torch._scaled_mm's default
+  (use_fast_accum=False) rather than of its fast mode.
 * Split-K over `ck` CTAs of a cluster: each CTA takes K/ck, pushes its fp32
   partials into the shared memory of the CTA that owns the rows
   (st.shared::cluster, decode_epilogue.push_slot), one cluster barrier, then a
@@ -82,6 +86,12 @@ def validate_tma(d: dict) -> None:
         raise ValueError(f"needs {tma_smem_bytes(d)} bytes of shared memory")
 
 
+def promote_group(d: dict) -> int:
+    """k tiles per drain of an e4m3 design's promoting main loop: a temporary of max_m/2 registers per tile in
+    flight, about 64 registers of them in all."""
+    return max(2, min(8, 128 // d["max_m"]))
+
+
 def tma_smem_bytes(d: dict) -> int:
     eb, s = _eb(d), d["stages"]
     tiles = s * (_rows(d) + d["max_m"]) * d["bk"] * eb
@@ -122,6 +132,11 @@ def build_tma(d: dict):
     PRE = min(S, KT)               # k tiles whose weights are requested up front
     PRODUCER_WARP = 4 * WG
     MMA_K = 32 if FP8_IN else 16
+    # Hopper's e4m3 wgmma keeps fewer bits than float32 in the accumulator it adds into; promoting each k tile
+    # into a float32 sum (as cuBLASLt does for torch._scaled_mm's default, use_fast_accum=False) gives its
+    # numerics: the error of whole-K accumulation was up to 1.6x _scaled_mm's (session 8, fp8_accum_probe).
+    PROMOTE = FP8_IN
+    PG = promote_group(d)
     STAGE_BYTES = (ROWS + BN) * BK * _eb(d)
 
     @dsl_user_op
@@ -140,6 +155,23 @@ def build_tma(d: dict):
             tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
             cute.copy(tma_w, tAgA[(None, tile, kt)], tAsA[(None, st.index * WG + j)],
                       tma_bar_ptr=pipe.producer_get_barrier(st))
+
+    def issue_k_tile(tiled_mma, dst, tCrA, tCrB, stage, wgi):
+        # the wgmmas of one k tile into dst, which the first one zeroes; committed as one group. Launcher
+        # scope for the same reason as load_w. A fresh atom, as its ACCUMULATE field changes within the tile.
+        atom = cute.make_mma_atom(tiled_mma.op)
+        warpgroup.fence()
+        for kb in range(BK // MMA_K):
+            atom.set(warpgroup.Field.ACCUMULATE, kb > 0)
+            cute.gemm(atom, dst, tCrA[(None, None, kb, stage * WG + wgi)], tCrB[(None, None, kb, stage)], dst)
+        warpgroup.commit_group()
+
+    def add_done_k_tile(pipe, rl, acc, done, pending):
+        # once at most `pending` wgmma groups are in flight (done's is not), add its temporary into acc and
+        # free its stage (rl: read, not advanced here; the caller's loop body advances it)
+        warpgroup.wait_group(pending)
+        acc.store(acc.load() + done.load())
+        pipe.consumer_release(rl)
 
     @cute.kernel
     def kernel(tma_w: cute.CopyAtom, mW: cute.Tensor, tma_x: cute.CopyAtom, mX: cute.Tensor,
@@ -205,22 +237,45 @@ def build_tma(d: dict):
             rd = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, S)
             rl = pipeline.make_pipeline_state(pipeline.PipelineUserType.Consumer, S)
             acc.fill(0.0)
-            tiled_mma.set(warpgroup.Field.ACCUMULATE, True)
-            warpgroup.fence()
-            for kt in cutlass.range(KT, unroll=1):
-                pipe.consumer_wait(rd)
-                for kb in cutlass.range_constexpr(BK // MMA_K):
-                    cute.gemm(tiled_mma, acc, tCrA[(None, None, kb, rd.index * WG + wgi)],
-                              tCrB[(None, None, kb, rd.index)], acc)
-                warpgroup.commit_group()
-                rd.advance()
-                if kt > 0:
-                    # the previous k tile's wgmma is done: its stage may be refilled
-                    warpgroup.wait_group(1)
-                    pipe.consumer_release(rl)
-                    rl.advance()
-            warpgroup.wait_group(0)
-            pipe.consumer_release(rl)
+            if const_expr(PROMOTE):
+                # e4m3: each k tile into a zeroed temporary, added into acc once its wgmma is done. Groups of PG
+                # k tiles (then one of the KT % PG left), each tile into a temporary made for its group: while
+                # one tile's temporary is added, the next tile's MMAs run, and the pipeline drains once per
+                # group. No temporary lives across iterations, so ptxas keeps the wgmmas asynchronous (one
+                # carried round the loop made it serialise every wgmma: C7514/C7515). The pipeline states
+                # advance here, in the loop body: the DSL threads only plain locals rebound in the body.
+                for piece in cutlass.range_constexpr(2):
+                    size = (PG, KT % PG)[piece]
+                    groups = (KT // PG, 1 if KT % PG else 0)[piece]
+                    if const_expr(size > 0 and groups > 0):
+                        for _ in cutlass.range(groups, unroll=1):
+                            tmp = [cute.make_rmem_tensor(coords.shape, F32) for _ in range(size)]
+                            for i in cutlass.range_constexpr(size):
+                                pipe.consumer_wait(rd)
+                                issue_k_tile(tiled_mma, tmp[i], tCrA, tCrB, rd.index, wgi)
+                                rd.advance()
+                                if const_expr(i > 0):
+                                    add_done_k_tile(pipe, rl, acc, tmp[i - 1], 1)
+                                    rl.advance()
+                            add_done_k_tile(pipe, rl, acc, tmp[size - 1], 0)
+                            rl.advance()
+            else:
+                tiled_mma.set(warpgroup.Field.ACCUMULATE, True)
+                warpgroup.fence()
+                for kt in cutlass.range(KT, unroll=1):
+                    pipe.consumer_wait(rd)
+                    for kb in cutlass.range_constexpr(BK // MMA_K):
+                        cute.gemm(tiled_mma, acc, tCrA[(None, None, kb, rd.index * WG + wgi)],
+                                  tCrB[(None, None, kb, rd.index)], acc)
+                    warpgroup.commit_group()
+                    rd.advance()
+                    if kt > 0:
+                        # the previous k tile's wgmma is done: its stage may be refilled
+                        warpgroup.wait_group(1)
+                        pipe.consumer_release(rl)
+                        rl.advance()
+                warpgroup.wait_group(0)
+                pipe.consumer_release(rl)
 
             # partials -> the shared memory of the cluster CTA that owns the row, [source CTA][token][slot]
             for i in cutlass.range_constexpr(cute.size(acc)):

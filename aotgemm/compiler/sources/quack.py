@@ -15,7 +15,11 @@ Kernels: quack's own Hopper (sm_90a) and Blackwell (sm_100a) GEMM classes,
 compiled by quack_kernels (the only importer of quack) behind our call
 convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object per
 (dtype, epilogue, design, GPU model) serves every problem of that dtype and
-epilogue. bf16 and fp16. `swiglu` (W = [gate; up] stacked, out N/2 wide) is
+epilogue. bf16 and fp16 with the identity and `swiglu` epilogues; fp8 e4m3
+(W8A8, bf16 out) with the scale epilogues `scale_tensor` and `scale_row`,
+dequantized in quack's epilogue (quack_kernels), for the large M where
+`torch._scaled_mm` is the alternative: on sm_100a only (FP8_ARCHS says why
+not on sm_90a, with the measured numbers). `swiglu` (W = [gate; up] stacked, out N/2 wide) is
 quack's gated epilogue reading our stacked W as its interleaved layout
 (quack_kernels); it takes tiles whose N is a multiple of 32.
 
@@ -54,15 +58,24 @@ import subprocess
 import sys
 import tempfile
 
-from ...epilogues import IDENTITY, SWIGLU
+from ...epilogues import IDENTITY, SCALE_ROW, SCALE_TENSOR, SWIGLU
 from ...errors import CompileError
 from ...gpus import GpuModel
-from ...problem import GemmProblem
+from ...problem import FLOAT8_E4M3, GemmProblem
 from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
-DTYPES = ("bfloat16", "float16")
-EPILOGUES = (IDENTITY, SWIGLU)
+# Where fp8 is offered. Not sm_90a: there quack 0.6.5 keeps _scaled_mm's default numerics (partial sums promoted
+# into float32 every k tile) by waiting for each k tile's warpgroup MMAs before the next (wait_group(0)), which
+# serialises the tensor cores: 0.13-0.50x of torch._scaled_mm over M = 256-8192 on the four fp8 manifests (tuned
+# on the H200, 2026-12-01), and with fast accumulation only 0.75-1.07x of _scaled_mm's fast mode
+# (bench/quack_fp8_probe.py). quack's sm_100a GEMM has no such step (its MMA accumulates into float32 tensor
+# memory); compile-only here, the tuner decides on a B200.
+FP8_ARCHS = ("sm_100a",)
+# dtype -> the epilogues built for it
+EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU),
+             "float8_e4m3fn": (SCALE_TENSOR, SCALE_ROW)}
+DTYPES = tuple(EPILOGUES)
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
 GATED_TILE_N = 32
 # Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.
@@ -132,6 +145,16 @@ def padded_macs_per_sm(spec: KernelSpec, m: int, n: int) -> int:
     return math.ceil(tiles / at_once) * tm * tn
 
 
+def specs(problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
+    """Every design of this source for `problem` on `gpu`, before enumerate's fp8 architecture gate
+    (bench/quack_fp8_probe.py measures the designs that gate keeps out)."""
+    if problem.epilogue not in EPILOGUES.get(problem.dtype, ()) or gpu.arch not in FAMILIES:
+        return []
+    return [KernelSpec(QuackSource.name, FAMILIES[gpu.arch], canonical_json(d), problem.dtype, problem.layout,
+                       problem.epilogue, problem.alignment, gpu.arch, gpu.name)
+            for d in _designs(gpu, problem.epilogue)]
+
+
 class QuackSource(KernelSource):
     name = "quack"
     distributions = ("quack-kernels",)
@@ -147,11 +170,9 @@ class QuackSource(KernelSource):
         return f"{super().versions()}, quack_kernels {_entry_code_hash()}"
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        if problem.epilogue not in EPILOGUES or problem.dtype not in DTYPES or gpu.arch not in FAMILIES:
+        if problem.dtype == FLOAT8_E4M3 and gpu.arch not in FP8_ARCHS:
             return []
-        return [KernelSpec(self.name, FAMILIES[gpu.arch], canonical_json(d), problem.dtype, problem.layout,
-                           problem.epilogue, problem.alignment, gpu.arch, gpu.name)
-                for d in _designs(gpu, problem.epilogue)]
+        return specs(problem, gpu)
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
         if not spec.serves(problem):
@@ -248,4 +269,4 @@ class _CompileServer:
                 self.proc.wait()
 
 
-__all__ = ["MIN_M", "SM90_DESIGNS", "SM100_DESIGNS", "QuackSource"]
+__all__ = ["FP8_ARCHS", "MIN_M", "SM90_DESIGNS", "SM100_DESIGNS", "QuackSource", "specs"]

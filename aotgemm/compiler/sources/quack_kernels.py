@@ -39,6 +39,14 @@ concat_to_interleave: N becomes (2, N/2) with strides (N/2 * ldb, ldb)),
 so our stacked weights are used as they are, no permutation. The
 pre-activation D is not stored (mD None). quack's tile N must be a multiple
 of 32 for it (quack.gemm_config).
+
+The fp8 scale epilogues (e4m3 x and W, bf16 out = acc * scale_a * scale_b,
+the call `fn(x, wt, out, scale_a, scale_b, stream)`) use a dequantizing
+epilogue written with quack's epilogue frontend (`gemm_epilogue`, minted into
+a class of quack's Hopper or Blackwell GEMM): scale_a is read in the kernel
+through its pointer, scale_b too (`scale_tensor`) or as a vector along N
+broadcast over M (`scale_row`); the same tiles as 16-bit, quack's k-tile
+widening to 128 elements for 8-bit operands.
 """
 
 # No `from __future__ import annotations`: the DSL reads the entry point's annotations (cute.Tensor, ...) as objects.
@@ -50,7 +58,12 @@ ARCH_ENV = ("CUTE_DSL_ARCH", "QUACK_ARCH")  # quack reads its dispatch/compile t
 
 
 def _dtype(cutlass, name: str):
-    return {"bfloat16": cutlass.BFloat16, "float16": cutlass.Float16}[name]
+    return {"bfloat16": cutlass.BFloat16, "float16": cutlass.Float16, "float8_e4m3fn": cutlass.Float8E4M3FN}[name]
+
+
+# Our scale epilogue -> the kind of quack epilogue operand its scale_b is: a one-element scalar read through a
+# pointer (per-tensor), or a vector along the output's N broadcast over M (per output channel).
+SCALE_B_KIND = {"scale_tensor": "scalar", "scale_row": "row"}
 
 
 def build_entry(design: dict):
@@ -65,24 +78,30 @@ def build_entry(design: dict):
     el = _dtype(cutlass, design["dtype"])
     tile = tuple(design["tile"])
     cluster = (*design["cluster"], 1)
-    gated = design["epilogue"] == "swiglu"
-    if design["epilogue"] not in ("identity", "swiglu"):
-        raise ValueError(f"quack kernels are built here for the identity and swiglu epilogues, not "
-                         f"{design['epilogue']!r}")
+    epilogue = design["epilogue"]
+    if epilogue not in ("identity", "swiglu", *SCALE_B_KIND):
+        raise ValueError(f"quack kernels are built here for the identity, swiglu and scale epilogues, not "
+                         f"{epilogue!r}")
     sm = {"sm_90a": 9, "sm_100a": 10}.get(design["arch"])
     if sm is None:
         raise ValueError(f"quack kernels are built here for sm_90a and sm_100a, not {design['arch']}")
-    if gated:
+    extra = {}
+    if epilogue == "swiglu":
         GemmCls = _swiglu_class(sm)
         extra = {"concat_layout": ("B",)}  # our W is [gate; up] stacked; quack pairs interleaved columns
+    elif epilogue in SCALE_B_KIND:
+        GemmCls = _dequantize_class(sm, SCALE_B_KIND[epilogue])
     else:
         from quack.gemm_default_epi import GemmDefaultSm90, GemmDefaultSm100
 
         GemmCls = GemmDefaultSm90 if sm == 9 else GemmDefaultSm100
-        extra = {}
     if sm == 9:
-        # static persistent: the dynamic (tile-counter) scheduler needs a semaphore buffer our call has no slot for
-        gemm = GemmCls(Float32, el, tile, cluster, pingpong=design["pingpong"], is_persistent=True, **extra)
+        # static persistent: the dynamic (tile-counter) scheduler needs a semaphore buffer our call has no slot for.
+        # fp8: quack's default slow accumulation (the MMA's partial sums promoted into float32 every k-block),
+        # the numerics of torch._scaled_mm's default (use_fast_accum=False), which is what the tuner compares with.
+        # "fp8_fast_accum" is for bench/quack_fp8_probe.py only: the source's designs never set it.
+        gemm = GemmCls(Float32, el, tile, cluster, pingpong=design["pingpong"], is_persistent=True,
+                       fp8_fast_accum=bool(design.get("fp8_fast_accum", False)), **extra)
     else:
         # cluster launch control: the hardware hands out tiles, no buffer needed
         gemm = GemmCls(Float32, el, tile, cluster, use_clc_persistence=design["clc"], **extra)
@@ -95,18 +114,31 @@ def build_entry(design: dict):
 
     Args = GemmCls.EpilogueArguments
 
-    if gated:
+    if epilogue == "swiglu":
         @cute.jit
         def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
-            epilogue = Args(mAuxOut=out)  # out = silu(gate) * up, N/2 wide; the pre-activation D is not stored
+            epi = Args(mAuxOut=out)  # out = silu(gate) * up, N/2 wide; the pre-activation D is not stored
             scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
-            gemm(x, wt, None, None, epilogue, scheduler, None, stream, None, None)
+            gemm(x, wt, None, None, epi, scheduler, None, stream, None, None)
+    elif epilogue in SCALE_B_KIND:
+        per_tensor = SCALE_B_KIND[epilogue] == "scalar"
+
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, scale_a: cute.Tensor, scale_b: cute.Tensor,
+                  stream: cuda.CUstream):
+            # a one-element scale is read through its pointer in the kernel (it lives on the device: no sync)
+            if cutlass.const_expr(per_tensor):
+                epi = Args(scale_a=scale_a.iterator, scale_b=scale_b.iterator)
+            else:
+                epi = Args(scale_a=scale_a.iterator, scale_b=scale_b)
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, out, None, epi, scheduler, None, stream, None, None)
     else:
         @cute.jit
         def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
-            epilogue = Args()  # identity: D = acc, no C, no alpha/beta, no vectors
+            epi = Args()  # identity: D = acc, no C, no alpha/beta, no vectors
             scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
-            gemm(x, wt, out, None, epilogue, scheduler, None, stream, None, None)
+            gemm(x, wt, out, None, epi, scheduler, None, stream, None, None)
 
     return entry
 
@@ -121,6 +153,25 @@ def _swiglu_class(sm: int):
     # the mint key quack's EpiMod.gemm derives for this mod: no operands, acc_pair, no packed C, no prepass,
     # round-to-nearest stores, no argument forms, no add-to-output
     return mod._mint((), sm, True, False, (), RoundingMode.RN, (), False)
+
+
+def _dequantize_class(sm: int, scale_b_kind: str):
+    """quack's GEMM class for SM major `sm` with the fp8 dequantizing epilogue D = acc * scale_a * scale_b.
+
+    Written with quack's epilogue frontend (a function over the float32 accumulator, minted into a GEMM class):
+    scale_a is a one-element scalar; scale_b one too ("scalar") or a float32 vector along N ("row")."""
+    _fingerprint_dsl_as_installed_code()
+    from quack.epilogue.frontend import gemm_epilogue
+    from quack.rounding import RoundingMode
+
+    @gemm_epilogue()
+    def dequantize(acc, scale_a, scale_b):
+        return {"D": acc * scale_a * scale_b}
+
+    # the mint key quack's EpiMod.gemm derives: these two operands, no acc pairing, no packed C, no prepass,
+    # round-to-nearest stores, no argument forms, no add-to-output
+    kinds = (("scale_a", "scalar"), ("scale_b", scale_b_kind))
+    return dequantize._mint(kinds, sm, False, False, (), RoundingMode.RN, (), False)
 
 
 def _fingerprint_dsl_as_installed_code() -> None:
@@ -154,20 +205,28 @@ def _fingerprint_dsl_as_installed_code() -> None:
 
 
 def fake_operands(dtype_name: str, epilogue: str = "identity"):
-    """x, wt, out, stream as fake tensors: M, N, K and leading strides dynamic, 16-byte aligned. For swiglu,
-    out's width is its own symbol (N/2: the exported function must not tie it to wt's N)."""
+    """The entry point's arguments as fake tensors: x, wt, out (and scale_a, scale_b for a scale epilogue),
+    stream. M, N, K and leading strides dynamic, rows 16-byte aligned. For swiglu, out's width is its own
+    symbol (N/2: the exported function must not tie it to wt's N). fp8 (e4m3) x and W give a bf16 out,
+    scale_a float32 [1], scale_b float32 [1] or [N]."""
     import cutlass
     import cutlass.cute as cute
     from cutlass.cute.runtime import make_fake_stream, make_fake_tensor
 
     el = _dtype(cutlass, dtype_name)
-    div = 128 // el.width
+    out_el = cutlass.BFloat16 if el.width == 8 else el  # aotgemm.problem.OUTPUT_DTYPE of an fp8 problem
+    div, out_div = 128 // el.width, 128 // out_el.width
     m, n, k = cute.sym_int32(symbol="M"), cute.sym_int32(divisibility=div), cute.sym_int32(divisibility=div)
     x = make_fake_tensor(el, (m, k), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
     wt = make_fake_tensor(el, (k, n), (1, cute.sym_int64(divisibility=div)), assumed_align=16)
-    n_out = n if epilogue == "identity" else cute.sym_int32(divisibility=div)
-    out = make_fake_tensor(el, (m, n_out), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
-    return x, wt, out, make_fake_stream()
+    n_out = cute.sym_int32(divisibility=out_div) if epilogue == "swiglu" else n
+    out = make_fake_tensor(out_el, (m, n_out), (cute.sym_int64(divisibility=out_div), 1), assumed_align=16)
+    if epilogue not in SCALE_B_KIND:
+        return x, wt, out, make_fake_stream()
+    # float32 scales, only 4-byte aligned: quack reads scale_b [N] one element per copy
+    scale_a = make_fake_tensor(cutlass.Float32, (1,), (1,), assumed_align=4)
+    scale_b = make_fake_tensor(cutlass.Float32, (n if SCALE_B_KIND[epilogue] == "row" else 1,), (1,), assumed_align=4)
+    return x, wt, out, scale_a, scale_b, make_fake_stream()
 
 
 def compile_quack(design: dict, symbol: str, object_path: str) -> None:
