@@ -13,15 +13,16 @@ the extra build time is worth it only where someone tunes for those shapes.
 
 Kernels: quack's own Hopper (sm_90a) and Blackwell (sm_100a) GEMM classes,
 compiled by quack_kernels (the only importer of quack) behind our call
-convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object per
-(dtype, epilogue, design, GPU model) serves every problem of that dtype and
-epilogue. bf16 and fp16 with the identity and `swiglu` epilogues; fp8 e4m3
-(W8A8, bf16 out) with the scale epilogues `scale_tensor` and `scale_row`,
-dequantized in quack's epilogue (quack_kernels), for the large M where
-`torch._scaled_mm` is the alternative: on sm_100a only (FP8_ARCHS says why
-not on sm_90a, with the measured numbers). `swiglu` (W = [gate; up] stacked, out N/2 wide) is
-quack's gated epilogue reading our stacked W as its interleaved layout
-(quack_kernels); it takes tiles whose N is a multiple of 32.
+convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object
+per (dtype, epilogue, design, GPU model) serves every problem of that dtype
+and epilogue. bf16 and fp16 with the identity and `swiglu` epilogues; fp8
+e4m3 (W8A8, bf16 out) with the scale epilogues `scale_tensor` and
+`scale_row`, dequantized in quack's epilogue (quack_kernels), for the large
+M where `torch._scaled_mm` is the alternative: on sm_100a only (FP8_ARCHS
+says why not on sm_90a, with the measured numbers). `swiglu` (W = [gate; up]
+stacked, out N/2 wide) is quack's gated epilogue reading our stacked W as
+its interleaved layout (quack_kernels); it takes tiles whose N is a multiple
+of 32.
 
 The designs are a small subset of quack's own autotuning space
 (quack.gemm_config), those plausible at large M:
@@ -73,9 +74,7 @@ from .base import OK, KernelSource, Status
 # memory); compile-only here, the tuner decides on a B200.
 FP8_ARCHS = ("sm_100a",)
 # dtype -> the epilogues built for it
-EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU),
-             "float8_e4m3fn": (SCALE_TENSOR, SCALE_ROW)}
-DTYPES = tuple(EPILOGUES)
+EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU), FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW)}
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
 GATED_TILE_N = 32
 # Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.
