@@ -10,7 +10,11 @@ where it chose cuBLAS) and cuBLAS itself (for a fused epilogue, cuBLAS plus
 the epilogue as Inductor runs it: `timing.baseline_name`, in each row) in
 interleaved rounds of the same run (aotgemm.timing), twice: alone, and each GEMM right after a small kernel
 that writes its input, as in a model (a gain that only shows alone does not
-count). Prints a table, writes JSON and a PNG plot of the speedup.
+count). With `pdl_writer`, a third time: after that writer as Inductor compiles
+it with its programmatic dependent launch on (timing.PDL_WRITER), against the
+baseline compiled the same way: what a model compiled with
+TORCHINDUCTOR_ENABLE_PDL=1 runs. Prints a table, writes JSON and a PNG plot of
+the speedup.
 """
 
 from __future__ import annotations
@@ -26,20 +30,23 @@ from .errors import EnvironmentMismatch, NoGpu
 from .gpus import identify
 
 
-def _measure(call_kernel, call_cublas, ops, reps: int, trials: int, model: bool) -> timing.Comparison:
+def _measure(call_kernel, call_cublas, ops, reps: int, trials: int, model: bool,
+             writer_kind: str = timing.COPY_WRITER) -> timing.Comparison:
+    kw = {"reps": reps, "model": model, "writer_kind": writer_kind}
     if call_kernel is call_cublas:
         # The bundle chose cuBLAS: what runs is the baseline's own call, timed once; its ratio is 1 by
         # construction (timing the call against itself measured only noise: 0.988x at one point).
-        s = timing.interleaved({"c": timing.GraphTimer(call_cublas, ops, reps=reps, model=model)}, trials)
+        s = timing.interleaved({"c": timing.GraphTimer(call_cublas, ops, **kw)}, trials)
         return timing.compare(s["c"], s["c"])
-    timers = {"k": timing.GraphTimer(call_kernel, ops, reps=reps, model=model),
-              "c": timing.GraphTimer(call_cublas, ops, reps=reps, model=model)}
+    timers = {"k": timing.GraphTimer(call_kernel, ops, **kw), "c": timing.GraphTimer(call_cublas, ops, **kw)}
     s = timing.interleaved(timers, trials)
     return timing.compare(s["k"], s["c"])
 
 
-def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, trials: int = 15) -> dict:
-    """Time each layer x bucket's chosen kernel against cuBLAS, plain and after an x-writing kernel."""
+def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, trials: int = 15,
+              pdl_writer: bool = False) -> dict:
+    """Time each layer x bucket's chosen kernel against cuBLAS, plain and after an x-writing kernel (and,
+    with `pdl_writer`, after that kernel compiled by Inductor with PDL on)."""
     import torch
     from rich.console import Console
     from rich.table import Table
@@ -67,12 +74,13 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
         for layer in layers:
             problem = layer.problem(dtype)  # an fp8 layer's takes the scale epilogue of its scales
             cublas = timing.cublas_call(problem)
+            cublas_pdl = timing.cublas_call(problem, pdl=True) if pdl_writer else None
             for m in b.index.m_buckets:
                 d = entries.get(problem.key + (m,))
                 chosen = d.kernel if d else CUBLAS
-                call = cublas
+                call, call_pdl = cublas, cublas_pdl
                 if chosen != CUBLAS:
-                    call = timing.kernel_call(mod.get_function(chosen), problem)
+                    call = call_pdl = timing.kernel_call(mod.get_function(chosen), problem)
                     err = max(timing.check(call, problem, mm, seed=mm) for mm in {m, max(1, m - 1)}
                               if kernels[chosen].serves(mm))
                     if not err < timing.TOLERANCE:
@@ -82,6 +90,8 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                 reps = timing.reps_for(problem, m)
                 plain = _measure(call, cublas, ops, reps, trials, model=False)
                 in_model = _measure(call, cublas, ops, reps, trials, model=True)
+                pdl = _measure(call_pdl, cublas_pdl, ops, reps, trials, model=True,
+                               writer_kind=timing.PDL_WRITER) if pdl_writer else None
                 del ops
                 floor = timing.floor_for(problem, m, model.floor_bandwidth_gbps, model.floor_tflops)
                 rows.append({
@@ -96,6 +106,11 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                     "tuned_us": d.kernel_us if d and d.kernel != CUBLAS else (d.cublas_us if d else None),
                     "floor_us": round(floor, 3), "pct_of_floor": round(100 * floor / plain.kernel.median_us, 1),
                     "spread": round(max(plain.kernel.spread, plain.cublas.spread), 4)})
+                if pdl:
+                    rows[-1].update(pdl_model_us=round(pdl.kernel.median_us, 3),
+                                    pdl_model_cublas_us=round(pdl.cublas.median_us, 3),
+                                    pdl_model_speedup=round(pdl.ratio_median, 4),
+                                    pdl_model_spread=round(max(pdl.kernel.spread, pdl.cublas.spread), 4))
     def geo(xs):
         return round(math.exp(sum(math.log(x) for x in xs) / len(xs)), 4) if xs else None
 
@@ -113,16 +128,22 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                "ceiling_speedup_m_le_16": geo([r["cublas_us"] / r["floor_us"] for r in small]),
                "worst": min(rows, key=lambda r: r["speedup"]),
                "worst_model": min(rows, key=lambda r: r["model_speedup"]), "rows": rows}
+    if pdl_writer:
+        summary.update(geomean_pdl_model_speedup=geo([r["pdl_model_speedup"] for r in rows]),
+                       geomean_pdl_model_speedup_m_le_16=geo([r["pdl_model_speedup"] for r in small]),
+                       worst_pdl_model=min(rows, key=lambda r: r["pdl_model_speedup"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{date.today().isoformat()}-{model.name}-{Path(bundle_path).stem}"
     (out_dir / f"{stem}.json").write_text(json.dumps(summary, indent=1))
     table = Table(title=f"{props.name}: bundle choice vs cuBLAS ({trials} interleaved CUDA-graph rounds, medians, us)")
-    for col in ("layer", "M", "chosen", "us", "cuBLAS", "x", "in model x", "% floor", "spread"):
+    cols = ["layer", "M", "chosen", "us", "cuBLAS", "x", "in model x"] + (["PDL model x"] if pdl_writer else [])
+    for col in cols + ["% floor", "spread"]:
         table.add_column(col, justify="right" if col not in ("layer", "chosen") else "left")
     for r in rows:
         name = r["chosen"] if r["chosen"] == CUBLAS else f"{r['source']}:{r['chosen'][8:16]}"
+        pdl_cell = [f"{r['pdl_model_speedup']:.3f}"] if pdl_writer else []
         table.add_row(r["layer"], str(r["m"]), name, f"{r['us']:.2f}", f"{r['cublas_us']:.2f}",
-                      f"{r['speedup']:.3f}", f"{r['model_speedup']:.3f}", f"{r['pct_of_floor']:.0f}%",
+                      f"{r['speedup']:.3f}", f"{r['model_speedup']:.3f}", *pdl_cell, f"{r['pct_of_floor']:.0f}%",
                       f"{100 * r['spread']:.1f}%")
     console = Console(width=120, record=True)
     console.print(table)
@@ -137,6 +158,12 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                   f"M={wm['m']} {wm['model_speedup']:.3f}x); lowest % of floor at M<=16: "
                   f"{summary['min_pct_of_floor_m_le_16']}%; a kernel at the floor everywhere would reach "
                   f"{summary['ceiling_speedup']:.3f}x ({summary['ceiling_speedup_m_le_16']:.3f}x at M<=16)")
+    if pdl_writer:
+        wp = summary["worst_pdl_model"]
+        console.print(f"in a model compiled with Inductor's PDL (x written by its PDL kernel just before; the "
+                      f"baseline's epilogues compiled with PDL too): {summary['geomean_pdl_model_speedup']:.3f}x "
+                      f"({summary['geomean_pdl_model_speedup_m_le_16']:.3f}x at M<=16); worst {wp['layer']} "
+                      f"M={wp['m']} {wp['pdl_model_speedup']:.3f}x")
     (out_dir / f"{stem}.txt").write_text(console.export_text())
     try:
         _plot(rows, out_dir / f"{stem}.png", props.name)

@@ -196,12 +196,15 @@ def manifest_check(paths) -> None:
               default=None, help="Benchmark these layers (default: the bundle's).")
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench/results"),
               show_default=True, help="Where to write the JSON and the plot.")
-def bench(bundle, manifest_path, out_dir) -> None:
+@click.option("--pdl-writer", is_flag=True,
+              help="Also time each GEMM after its input's writer as Inductor compiles it with PDL on "
+                   "(TORCHINDUCTOR_ENABLE_PDL=1), against a baseline compiled the same way.")
+def bench(bundle, manifest_path, out_dir, pdl_writer) -> None:
     """Re-measure BUNDLE's choices against cuBLAS on this GPU; print a table, write JSON and a plot."""
     try:
         from .bench import run_bench
 
-        run_bench(bundle, manifest_path, out_dir)
+        run_bench(bundle, manifest_path, out_dir, pdl_writer=pdl_writer)
     except AotGemmError as e:
         _fail(e)
 

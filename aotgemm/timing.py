@@ -6,6 +6,11 @@ together span 3x the L2, so weights that would not stay in L2 in a real
 model do not here. Optionally each GEMM is preceded by a small non-GEMM
 kernel that writes x, as the layer before it does in a model (a gain from
 overlapping a launch with its predecessor, e.g. PDL, only counts there).
+That kernel is torch's copy (`COPY_WRITER`: a plain launch, as in eager and
+in Inductor's default code), or the same copy compiled by Inductor with its
+programmatic dependent launch on (`PDL_WRITER`, TORCHINDUCTOR_ENABLE_PDL=1),
+which lets a GEMM launched with PDL start before the writer ends; then a
+fused epilogue's Inductor baseline is compiled with PDL on too.
 Trials of the sides are interleaved, so clock drift hits all of them alike,
 and compared pairwise (`Comparison`).
 
@@ -103,6 +108,42 @@ class Operands:
         return len(self.sets)
 
 
+# How model mode writes x before each GEMM (GraphTimer(model=True, writer=...)).
+COPY_WRITER = "copy"  # torch's copy kernel, a plain launch: what eager and Inductor's default code run
+# x.copy_(src) compiled by Inductor with triton.enable_pdl: a PDL launch whose Triton kernel waits for the
+# kernel before it (gdc_wait), loads, and then releases its dependents (gdc_launch_dependents) before it
+# stores; a GEMM launched with PDL may then start, and request its weights, while the writer finishes.
+PDL_WRITER = "inductor-pdl"
+WRITERS = (COPY_WRITER, PDL_WRITER)
+_PDL_COPY: list = []  # the compiled PDL writer, made once
+
+
+def _allow_recompiles(torch) -> None:
+    """Let one torch.compile'd function serve many shapes: past dynamo's recompile limit it runs eagerly."""
+    for knob in ("recompile_limit", "cache_size_limit"):
+        if hasattr(torch._dynamo.config, knob):
+            setattr(torch._dynamo.config, knob, max(64, getattr(torch._dynamo.config, knob)))
+
+
+def writer(kind: str) -> Callable:
+    """write(x, src): copies src into x with the kernel of `kind` (WRITERS). The PDL one is compiled on first
+    use, on the device of the tensors it is given: call it once per shape before any CUDA-graph capture."""
+    import torch
+
+    if kind == COPY_WRITER:
+        return lambda x, src: x.copy_(src)
+    if kind != PDL_WRITER:
+        raise ValueError(f"unknown model-mode writer {kind!r}; use one of {', '.join(WRITERS)}")
+    if not _PDL_COPY:
+        _allow_recompiles(torch)
+
+        def write(x, src):
+            x.copy_(src)
+
+        _PDL_COPY.append(torch.compile(write, dynamic=True, fullgraph=True, options={"triton.enable_pdl": True}))
+    return _PDL_COPY[0]
+
+
 def kernel_call(fn, problem: GemmProblem) -> Callable:
     """A callable (x, w, out, extras) that calls kernel `fn` by the one call convention (runtime.table)."""
     import torch
@@ -120,19 +161,20 @@ SCALED_MM_BASELINE = "torch._scaled_mm"  # fp8 (scale epilogues): cuBLASLt, or t
 INDUCTOR_BASELINE = "cuBLAS + Inductor-fused epilogue"
 EAGER_BASELINE = "cuBLAS + eager torch epilogue"
 
-# epilogue name -> (compiled function or None, why not compiled)
-_INDUCTOR: dict[str, tuple[Callable | None, str]] = {}
+# (epilogue name, pdl) -> (compiled function or None, why not compiled)
+_INDUCTOR: dict[tuple[str, bool], tuple[Callable | None, str]] = {}
 
 
-def _inductor_epilogue(name: str) -> tuple[Callable | None, str]:
+def _inductor_epilogue(name: str, pdl: bool = False) -> tuple[Callable | None, str]:
     """torch.compile of out <- epilogue(x @ W^T, operands), dynamic shapes, tried once on the GPU.
 
     Inductor emits the mm as an extern cuBLAS call and the epilogue (and the
     write into `out`) as one fused Triton pointwise kernel: what a compiled
-    model runs without aotgemm. None (and the reason) where it cannot compile.
+    model runs without aotgemm (with `pdl`, as Inductor compiles it with its
+    triton.enable_pdl on). None (and the reason) where it cannot compile.
     """
-    if name in _INDUCTOR:
-        return _INDUCTOR[name]
+    if (name, pdl) in _INDUCTOR:
+        return _INDUCTOR[name, pdl]
     import torch
 
     ep = epilogue(name)
@@ -141,12 +183,9 @@ def _inductor_epilogue(name: str) -> tuple[Callable | None, str]:
         out.copy_(ep.unfused(torch.mm(x, w.t()), **dict(zip(ep.operands, operands))))
 
     try:
-        # one graph per epilogue for all N and K (and M >= 2; M = 1 is specialised): a tune
-        # over many shapes must not reach dynamo's recompile limit, past which it runs eagerly
-        for knob in ("recompile_limit", "cache_size_limit"):
-            if hasattr(torch._dynamo.config, knob):
-                setattr(torch._dynamo.config, knob, max(64, getattr(torch._dynamo.config, knob)))
-        fn = torch.compile(unfused, dynamic=True, fullgraph=True)
+        # one graph per epilogue for all N and K (and M >= 2; M = 1 is specialised)
+        _allow_recompiles(torch)
+        fn = torch.compile(unfused, dynamic=True, fullgraph=True, options={"triton.enable_pdl": pdl})
         probe = GemmProblem("bfloat16", "linear", name, 64, 64)
         for m in (1, 3):  # compile both graphs now, before any CUDA-graph capture
             x, w, extras = random_operands(probe, m, torch.Generator(device="cuda").manual_seed(m))
@@ -156,10 +195,10 @@ def _inductor_epilogue(name: str) -> tuple[Callable | None, str]:
             if not torch.allclose(out.float(), ref.float(), rtol=2e-2, atol=2e-2):
                 raise RuntimeError("the compiled epilogue disagrees with the eager one")
         torch.cuda.synchronize()
-        _INDUCTOR[name] = (fn, "")
+        _INDUCTOR[name, pdl] = (fn, "")
     except Exception as e:  # noqa: BLE001  (no Triton, no compiler, a dynamo limit...: fall back, and say so)
-        _INDUCTOR[name] = (None, f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
-    return _INDUCTOR[name]
+        _INDUCTOR[name, pdl] = (None, f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}")
+    return _INDUCTOR[name, pdl]
 
 
 def baseline_name(problem: GemmProblem) -> str:
@@ -173,9 +212,10 @@ def baseline_name(problem: GemmProblem) -> str:
     return INDUCTOR_BASELINE if fn is not None else f"{EAGER_BASELINE} (Inductor unavailable: {why})"
 
 
-def cublas_call(problem: GemmProblem) -> Callable:
+def cublas_call(problem: GemmProblem, pdl: bool = False) -> Callable:
     """The stock path (what runs without aotgemm): cuBLAS, then for a fused epilogue the epilogue as
-    Inductor runs it (compiled here, before any capture), else as eager torch ops (`baseline_name`)."""
+    Inductor runs it (compiled here, before any capture; with `pdl`, with Inductor's PDL on), else as eager
+    torch ops (`baseline_name`)."""
     import torch
 
     ep = epilogue(problem.epilogue)
@@ -187,7 +227,7 @@ def cublas_call(problem: GemmProblem) -> Callable:
         def call(x, w, out, extras):
             ep.stock(x, w, out, **extras)
         return call
-    fn, _ = _inductor_epilogue(problem.epilogue)
+    fn, _ = _inductor_epilogue(problem.epilogue, pdl)
     if fn is not None:
         def call(x, w, out, extras):
             fn(x, w, out, *(extras[o] for o in ep.operands))
@@ -216,11 +256,15 @@ def check(call: Callable, problem: GemmProblem, m: int, seed: int) -> float:
 class GraphTimer:
     """`call` captured `reps` times in one CUDA graph over rotating operands; `once()` times one replay."""
 
-    def __init__(self, call: Callable, ops: Operands, *, reps: int = 20, model: bool = False) -> None:
+    def __init__(self, call: Callable, ops: Operands, *, reps: int = 20, model: bool = False,
+                 writer_kind: str = COPY_WRITER) -> None:
         import torch
 
         self.reps = reps
-        for i in range(len(ops)):  # warm-up outside the graph (first launches load modules)
+        write = writer(writer_kind)
+        for i in range(len(ops)):  # warm-up outside the graph (first launches load modules, compile the writer)
+            if model:
+                write(ops.sets[i][0], ops.sources[i])
             call(*ops.sets[i][:2], ops.outs[i], ops.sets[i][2])
         torch.cuda.synchronize()
         self.graph = torch.cuda.CUDAGraph()
@@ -229,7 +273,7 @@ class GraphTimer:
                 i = r % len(ops)
                 x, w, extras = ops.sets[i]
                 if model:
-                    x.copy_(ops.sources[i])
+                    write(x, ops.sources[i])
                 call(x, w, ops.outs[i], extras)
         self.graph.replay()
         torch.cuda.synchronize()

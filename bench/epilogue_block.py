@@ -15,6 +15,17 @@ GEMM). Rows:
   aoti            torch._inductor.aoti_compile_and_package of the exported layer (M dynamic)
   aoti-bundle     aotgemm.aoti.compile: epilogues the bundle has kernels for folded into the fused
                   ops (swiglu, residual add), the other covered GEMMs routed, the rest Inductor's
+With --compiled, four more rows, each torch.compile (Inductor, default mode, static M) replayed on the GPU
+from a CUDA graph of one forward (decode servers replay graphs; without one the host paces a layer at
+small M, and no launch could overlap its predecessor):
+  compiled / compiled-patched           the layer / the patched layer
+  compiled-pdl / compiled-pdl-patched   the same with Inductor's programmatic dependent launch
+                  (triton.enable_pdl, TORCHINDUCTOR_ENABLE_PDL=1): its Triton kernels launch with PDL,
+                  wait before reading what the kernel before them wrote, and release their dependents
+                  once their loads are issued. The bundle's kernels are PDL launches too (most request
+                  their first weight tiles before their own wait), so a Triton kernel before one (RMSNorm,
+                  SwiGLU) may overlap it; how far cuBLAS's kernels take part is what the rows show.
+                  `pdl_sites` counts the gdc_launch_dependents calls in the generated code.
 Timing: CUDA events around `reps` back-to-back calls, trials of the four interleaved, medians
 (and the p10-p90 spread) per call. Hits: the op's stats (eager-patched) or the shim's counters
 (aoti-bundle) over one forward, after warm-up. Each row's output is checked against the eager
@@ -45,6 +56,10 @@ SMOKE = dict(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_k
 MS = (1, 16, 128, 2048)
 SMOKE_MS = (1, 5, 16)
 ROWS = ("eager", "eager-patched", "aoti", "aoti-bundle")
+COMPILED_ROWS = ("compiled", "compiled-patched", "compiled-pdl", "compiled-pdl-patched")
+# The ratios the table prints: (row, its baseline).
+RATIOS = (("eager-patched", "eager"), ("aoti-bundle", "aoti"), ("compiled-patched", "compiled"),
+          ("compiled-pdl-patched", "compiled-pdl"), ("compiled-pdl-patched", "compiled"))
 POSITION = 7  # the rotary position of every token (any fixed value)
 
 
@@ -159,6 +174,70 @@ def _compile_aoti(model, example, bundle, work: Path, smoke: bool, log) -> dict:
     return out
 
 
+class _GraphedForward:
+    """A compiled forward replayed from CUDA graphs, one per M, each captured on that M's input tensor."""
+
+    def __init__(self, fn, inputs: dict) -> None:
+        import torch
+
+        self.graphs, self.outs, self.ptrs = {}, {}, {}
+        for m, x in inputs.items():
+            for _ in range(2):  # warm-up outside the graph (Triton autotuning, lazy module loads)
+                fn(x)
+            torch.cuda.synchronize()
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                self.outs[m] = fn(x)
+            self.graphs[m], self.ptrs[m] = g, x.data_ptr()
+
+    def __call__(self, x):
+        m = x.shape[0]
+        if self.ptrs.get(m) != x.data_ptr():
+            raise ValueError(f"no graph was captured on this input (M={m}): replay reads the captured tensor")
+        self.graphs[m].replay()
+        return self.outs[m]
+
+
+def _compile_rows(model, patched, inputs: dict, device: str, log) -> tuple[dict, dict]:
+    """The COMPILED_ROWS (graphed on the GPU), and per row: bundle hits of one forward per M (patched rows)
+    and the gdc_launch_dependents calls in Inductor's generated code (`pdl_sites`)."""
+    from unittest import mock
+
+    import torch
+    from torch._inductor.graph import GraphLowering
+
+    import aotgemm.runtime as rt
+
+    fns, info = {}, {}
+    # All four rows compile the same forward (one Dynamo cache, one entry per row and M); past the default
+    # limit of 8 Dynamo would run the rest eagerly.
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 4 * len(inputs) + 4)
+    for row in COMPILED_ROWS:
+        t0 = time.perf_counter()
+        # Without the FX graph cache every compile generates its code, which pdl_sites reads (what
+        # torch._inductor.utils.run_and_get_code captures, without its Dynamo reset of the other rows).
+        fn = torch.compile(patched if "patched" in row else model, dynamic=False,
+                           options={"triton.enable_pdl": "pdl" in row, "fx_graph_cache": False})
+        code, hits = [], {}
+        with torch.no_grad():
+            for m, x in inputs.items():
+                rt.reset_stats()
+                with mock.patch.object(GraphLowering, "save_output_code", code.append):
+                    fn(x)  # compiles for this M, then runs once
+                _sync(device)
+                s = rt.stats()
+                hits[m] = {"hits": s.total_hits, "misses": s.total_misses, "by_reason": s.by_reason(),
+                           "fused": sorted({e for (e, *_rest) in s.epilogues})}
+            fns[row] = _GraphedForward(fn, inputs) if device == "cuda" else fn
+        sites = sum(c.count("gdc_launch_dependents()") for c in code)
+        if not code:
+            raise RuntimeError(f"{row}: Inductor generated no code to read (was the compile cached?)")
+        info[row] = {"hits": hits if "patched" in row else None, "pdl_sites": sites}
+        log(f"{row}: compiled for M in {list(inputs)} in {time.perf_counter() - t0:.1f} s; its {len(code)} "
+            f"generated modules call gdc_launch_dependents {sites} times")
+    return fns, info
+
+
 def smoke_bundle(work: Path, hidden: int, inter: int) -> Path:
     """A valid bundle (test library, H100 target) holding the tiny layer's shapes: on the CPU it loads in
     fallback (every call served by torch, counted); enough to run every path of this script."""
@@ -202,7 +281,11 @@ def run(args) -> dict:
     patched_mods = rt.patch(patched)
     log(f"patched: {patched_mods}")
     fns["eager-patched"] = patched
-    rows = [r for r in ROWS if r in fns]
+    compiled_info = {}
+    if args.compiled:
+        compiled_fns, compiled_info = _compile_rows(model, patched, inputs, device, log)
+        fns.update(compiled_fns)
+    rows = [r for r in ROWS + COMPILED_ROWS if r in fns]
     results = []
     with torch.no_grad():
         for m in ms:
@@ -211,7 +294,9 @@ def run(args) -> dict:
             for row in rows:
                 y = fns[row](x)
                 _sync(device)
-                res[row] = {"rel_err": _rel(y, refs[m]), "hits": _hits(row, fns[row], x, device), "ms": []}
+                hits = compiled_info[row]["hits"][m] if row in compiled_info and compiled_info[row]["hits"] \
+                    else _hits(row, fns[row], x, device)
+                res[row] = {"rel_err": _rel(y, refs[m]), "hits": hits, "ms": []}
             for t in range(args.trials):  # interleaved in trial_order (a balanced Latin square)
                 for row in trial_order(rows, t):
                     for _ in range(args.warmup):
@@ -228,6 +313,7 @@ def run(args) -> dict:
         "smoke": args.smoke, "device": _device_name(device), "torch": torch.__version__,
         "transformers": __import__("transformers").__version__, "bundle": str(bundle),
         "bundle_fallback": loaded.fallback, "patched_modules": patched_mods, "aoti_routed": routed,
+        "pdl_sites": {r: i["pdl_sites"] for r, i in compiled_info.items()},
         "reps": args.reps, "trials": args.trials, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "results": results,
     }
@@ -240,19 +326,22 @@ def _device_name(device: str) -> str:
 
 
 def table(report: dict) -> str:
-    rows = [r for r in ROWS if r in report["results"][0]["rows"]]
-    head = "| M | " + " | ".join(f"{r} ms" for r in rows) + " | patched/eager | aoti-bundle/aoti | hits (patched; aoti-bundle) | max rel err |"
-    lines = [head, "|" + "---|" * (len(rows) + 5)]
+    """Per M and row: median ms (p10-p90), bundle hits, error against eager; then the speedups (RATIOS)."""
+    present = report["results"][0]["rows"]
+    rows = [r for r in ROWS + COMPILED_ROWS if r in present]
+    lines = ["| M | row | ms per forward (p10-p90) | bundle hits | rel err vs eager |", "|---|---|---|---|---|"]
+    for res in report["results"]:
+        for row in rows:
+            r, h = res["rows"][row], res["rows"][row]["hits"]
+            hits = f"{h['hits']}/{h['hits'] + h['misses']}" if h else "-"
+            lines.append(f"| {res['m']} | {row} | {r['median_ms']:.3f} ({r['p10_ms']:.3f}-{r['p90_ms']:.3f}) | "
+                         f"{hits} | {r['rel_err']:.1e} |")
+    ratios = [(a, b) for a, b in RATIOS if a in present and b in present]
+    lines += ["", "| M | " + " | ".join(f"{b} / {a}" for a, b in ratios) + " |", "|---|" + "---|" * len(ratios)]
     for res in report["results"]:
         r = res["rows"]
-        cells = [f"{r[x]['median_ms']:.3f} ({r[x]['p10_ms']:.3f}-{r[x]['p90_ms']:.3f})" for x in rows]
-        sp = f"{r['eager']['median_ms'] / r['eager-patched']['median_ms']:.3f}x"
-        sa = f"{r['aoti']['median_ms'] / r['aoti-bundle']['median_ms']:.3f}x" if "aoti" in r else "-"
-        hp = r["eager-patched"]["hits"]
-        ha = r.get("aoti-bundle", {}).get("hits")
-        hits = f"{hp['hits']}/{hp['hits'] + hp['misses']}" + (f"; {ha['hits']}/{ha['hits'] + ha['misses']}" if ha else "")
-        err = max(r[x]["rel_err"] for x in rows)
-        lines.append(f"| {res['m']} | " + " | ".join(cells) + f" | {sp} | {sa} | {hits} | {err:.1e} |")
+        lines.append(f"| {res['m']} | " + " | ".join(f"{r[b]['median_ms'] / r[a]['median_ms']:.3f}x"
+                                                     for a, b in ratios) + " |")
     return "\n".join(lines)
 
 
@@ -266,6 +355,8 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2, help="untimed calls before each trial")
     p.add_argument("--smoke", action="store_true", help="tiny config on the CPU, a generated bundle (no GPU)")
     p.add_argument("--aoti", action="store_true", help="with --smoke: also build the two AOTInductor packages")
+    p.add_argument("--compiled", action="store_true", help="also the four torch.compile rows (with and without "
+                   "Inductor's PDL), CUDA-graphed on the GPU")
     p.add_argument("--no-aoti", action="store_true", help="eager rows only (about 2 of the 4 minutes are the "
                    "two AOTInductor compiles)")
     args = p.parse_args(argv)

@@ -1,6 +1,6 @@
 """The Llama-3.1-8B MLP with fused-epilogue kernels from a bundle vs cuBLAS + Inductor-fused elementwise.
 
-    python bench/mlp_fused.py BUNDLE [--m 1,16,128,2048] [--trials 15] [-o bench/results/mlp_fused.json]
+    python bench/mlp_fused.py BUNDLE [--m 1,16,128,2048] [--trials 15] [--pdl-writer] [-o OUT.json]
 
 The MLP of one decoder layer at M tokens (TP1, bf16):
 
@@ -14,7 +14,10 @@ layer cuBLAS plus the epilogue as Inductor runs it (aotgemm.timing.cublas_call,
 the tuner's and `aotgemm bench`'s baseline; eager torch ops where Inductor
 cannot run, named in the output). Both are timed the aotgemm.timing way: CUDA
 graphs over L2-rotated operands, interleaved rounds, medians and spread, plain
-and in "model" mode (x written by a small kernel just before each MLP).
+and in "model" mode (x written by a small kernel just before each MLP); with
+--pdl-writer also in "PDL model" mode: that kernel, and the baseline's
+epilogues, compiled by Inductor with its programmatic dependent launch on
+(timing.PDL_WRITER; a model compiled with TORCHINDUCTOR_ENABLE_PDL=1).
 Correctness first: the MLP output against a float32 reference on fresh
 random data, output poisoned. Needs torch and tvm_ffi only (no DSL). Prints a
 table and writes JSON (atomically).
@@ -84,6 +87,7 @@ def main(argv=None) -> int:
     ap.add_argument("bundle")
     ap.add_argument("--m", default="1,16,128,2048", help="token counts (comma-separated)")
     ap.add_argument("--trials", type=int, default=15)
+    ap.add_argument("--pdl-writer", action="store_true", help="also time both after Inductor's PDL writer")
     ap.add_argument("-o", "--output", default=None, help="JSON to write (default bench/results/mlp_fused-DATE.json)")
     a = ap.parse_args(argv)
 
@@ -109,17 +113,17 @@ def main(argv=None) -> int:
               "down": GemmProblem("bfloat16", "linear", "residual_add", HIDDEN, INTER)}
     baselines = {name: timing.baseline_name(p) for name, p in layers.items()}  # compiles Inductor's graphs now
 
-    def path_for(name: str, m: int):
+    def path_for(name: str, m: int, pdl: bool = False):
         """(callable, label) of our path for layer `name` at M: the bundle's kernel, or the baseline's."""
         p = layers[name]
         e = entries.get(p.key + (bucket_for(m, buckets),))
         if e is None:
-            return timing.cublas_call(p), "baseline (no entry)"
+            return timing.cublas_call(p, pdl), "baseline (no entry)"
         if e.kernel == CUBLAS:
-            return timing.cublas_call(p), "baseline (bundle: cuBLAS)"
+            return timing.cublas_call(p, pdl), "baseline (bundle: cuBLAS)"
         k = kernels[e.kernel]
         if not k.serves(m):
-            return timing.cublas_call(p), f"baseline (M > max_m {k.max_m})"
+            return timing.cublas_call(p, pdl), f"baseline (M > max_m {k.max_m})"
         return timing.kernel_call(mod.get_function(e.kernel), p), f"{k.family.removeprefix('decode_')} m{k.max_m}"
 
     timing.warm_up()
@@ -145,14 +149,20 @@ def main(argv=None) -> int:
         est = sum(timing.floor_for(p, m, model.floor_bandwidth_gbps, model.floor_tflops) for p in layers.values())
         reps = max(2, min(20, int(timing.REPLAY_TARGET_US / max(est, 1.0))))
         res = {}
-        for mode in (False, True):
-            timers = {"ours": timing.GraphTimer(ours, ops, reps=reps, model=mode),
-                      "base": timing.GraphTimer(base, ops, reps=reps, model=mode)}
+        modes = [(False, timing.COPY_WRITER), (True, timing.COPY_WRITER)] + \
+            ([(True, timing.PDL_WRITER)] if a.pdl_writer else [])
+        for mode, writer_kind in modes:
+            pdl = writer_kind == timing.PDL_WRITER
+            ours_w = mlp_call(path_for("gate_up", m, pdl)[0], path_for("down", m, pdl)[0]) if pdl else ours
+            base_w = mlp_call(timing.cublas_call(layers["gate_up"], pdl), timing.cublas_call(layers["down"], pdl))
+            kw = {"reps": reps, "model": mode, "writer_kind": writer_kind}
+            timers = {"ours": timing.GraphTimer(ours_w, ops, **kw), "base": timing.GraphTimer(base_w, ops, **kw)}
             s = timing.interleaved(timers, a.trials)
-            res[mode] = timing.compare(s["ours"], s["base"])
+            res[mode, writer_kind] = timing.compare(s["ours"], s["base"])
         del ops
         torch.cuda.empty_cache()
-        c, cm = res[False], res[True]
+        c, cm = res[False, timing.COPY_WRITER], res[True, timing.COPY_WRITER]
+        cp = res.get((True, timing.PDL_WRITER))
         rows.append({"m": m, "gate_up": gu_label, "down": dn_label, "rel_err": err,
                      "us": round(c.kernel.median_us, 3), "baseline_us": round(c.cublas.median_us, 3),
                      "speedup": round(c.ratio_median, 4), "speedup_p20": round(c.ratio_low, 4),
@@ -160,6 +170,10 @@ def main(argv=None) -> int:
                      "model_speedup": round(cm.ratio_median, 4),
                      "floor_us": round(est, 3), "pct_of_floor": round(100 * est / c.kernel.median_us, 1),
                      "spread": round(max(c.kernel.spread, c.cublas.spread, cm.kernel.spread, cm.cublas.spread), 4)})
+        if cp:
+            rows[-1].update(pdl_model_us=round(cp.kernel.median_us, 3),
+                            pdl_model_baseline_us=round(cp.cublas.median_us, 3), pdl_model_speedup=round(cp.ratio_median, 4),
+                            pdl_model_spread=round(max(cp.kernel.spread, cp.cublas.spread), 4))
 
     doc = {"what": "Llama-3.1-8B MLP (gate_up+swiglu, down+residual), TP1 bf16: fused kernels vs baseline",
            "gpu": props.name, "date": date.today().isoformat(), "bundle": str(a.bundle), "torch": torch.__version__,
@@ -176,11 +190,12 @@ def main(argv=None) -> int:
     for name, base_name in baselines.items():
         print(f"  baseline of {name}: {base_name}")
     print(f"{'M':>5} {'gate_up path':28} {'down path':28} {'ours':>9} {'base':>9} {'x':>6} {'x p20':>6} "
-          f"{'model x':>7} {'%floor':>6} {'spread':>6} {'rel err':>8}")
+          f"{'model x':>7} {'PDL x':>6} {'%floor':>6} {'spread':>6} {'rel err':>8}")
     for r in rows:
+        pdl_x = f"{r['pdl_model_speedup']:6.3f}" if "pdl_model_speedup" in r else f"{'-':>6}"
         print(f"{r['m']:5d} {r['gate_up'][:28]:28} {r['down'][:28]:28} {r['us']:9.2f} {r['baseline_us']:9.2f} "
-              f"{r['speedup']:6.3f} {r['speedup_p20']:6.3f} {r['model_speedup']:7.3f} {r['pct_of_floor']:5.0f}% "
-              f"{100 * r['spread']:5.1f}% {r['rel_err']:8.1e}")
+              f"{r['speedup']:6.3f} {r['speedup_p20']:6.3f} {r['model_speedup']:7.3f} {pdl_x} "
+              f"{r['pct_of_floor']:5.0f}% {100 * r['spread']:5.1f}% {r['rel_err']:8.1e}")
     bad = [r for r in rows if not r["rel_err"] < timing.TOLERANCE]
     print(f"wrote {out_path} in {doc['seconds']} s" + (f"; WRONG at M={[r['m'] for r in bad]}" if bad else ""))
     return 1 if bad else 0

@@ -1,6 +1,6 @@
-"""bench/epilogue_block.py --smoke: the lead's GPU benchmark script runs end to end on the CPU (tiny
-Llama config, generated bundle loaded in fallback, no AOTInductor), writes its JSON and table, and the
-patched layer's output equals the unpatched one's."""
+"""bench/epilogue_block.py --smoke --compiled: the lead's GPU benchmark script runs end to end on the CPU
+(tiny Llama config, generated bundle loaded in fallback, no AOTInductor, the four torch.compile rows),
+writes its JSON and table, and the patched layer's output equals the unpatched one's."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def test_smoke_mode_runs_and_reports(tmp_path):
     pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
     out = tmp_path / "block.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "epilogue_block.py"), "--smoke", "--out", str(out)],
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "epilogue_block.py"), "--smoke", "--compiled",
+                           "--out", str(out)],
                           capture_output=True, text=True, timeout=600, cwd=str(tmp_path), env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -28,11 +29,19 @@ def test_smoke_mode_runs_and_reports(tmp_path):
     assert [r["m"] for r in report["results"]] == [1, 5, 16]
     for res in report["results"]:
         rows = res["rows"]
-        assert set(rows) == {"eager", "eager-patched"}
-        assert rows["eager-patched"]["rel_err"] < 1e-2 and rows["eager"]["rel_err"] == 0
-        hits = rows["eager-patched"]["hits"]
-        # fallback on the CPU: q, k, v, o, the fused gate_up and down + residual, all counted as misses
-        assert hits["hits"] == 0 and hits["misses"] == 6 and hits["by_reason"] == {"environment mismatch": 6}
-        assert hits["fused"] == ["residual_add", "swiglu"]
-        assert all(t > 0 for t in rows["eager"]["ms"])
+        assert set(rows) == {"eager", "eager-patched", "compiled", "compiled-patched", "compiled-pdl",
+                             "compiled-pdl-patched"}
+        assert rows["eager"]["rel_err"] == 0
+        for row in ("eager-patched", "compiled-patched", "compiled-pdl-patched"):
+            assert rows[row]["rel_err"] < 1e-2, row
+            hits = rows[row]["hits"]
+            # fallback on the CPU: q, k, v, o, the fused gate_up and down + residual, all counted as misses
+            assert hits["hits"] == 0 and hits["misses"] == 6 and hits["by_reason"] == {"environment mismatch": 6}
+            assert hits["fused"] == ["residual_add", "swiglu"]
+        for row in ("compiled", "compiled-pdl"):  # Inductor's code (its bf16 rounding, not eager's)
+            assert rows[row]["rel_err"] < 1e-2 and rows[row]["hits"] is None, row
+        assert all(t > 0 for row in rows.values() for t in row["ms"])
+    # Inductor's PDL is CUDA-only: on the CPU no generated module releases a dependent
+    assert report["pdl_sites"] == dict.fromkeys(("compiled", "compiled-patched", "compiled-pdl",
+                                                 "compiled-pdl-patched"), 0)
     assert report["table"].splitlines()[0].startswith("| M |") and report["table"] in proc.stdout

@@ -143,8 +143,8 @@ def test_bench_times_a_cublas_choice_once_with_ratio_one(monkeypatch):
     made = []
 
     class Timer:
-        def __init__(self, fn, ops, reps, model):
-            made.append(fn)
+        def __init__(self, fn, ops, reps, model, writer_kind):
+            made.append((fn, model, writer_kind))
             self.fn = fn
 
     def interleaved(timers, trials):
@@ -153,10 +153,14 @@ def test_bench_times_a_cublas_choice_once_with_ratio_one(monkeypatch):
     monkeypatch.setattr(timing, "GraphTimer", Timer)
     monkeypatch.setattr(timing, "interleaved", interleaved)
     c = bench._measure("cublas", "cublas", None, 1, 5, model=False)
-    assert made == ["cublas"] and c.ratio_median == 1.0 and c.kernel == c.cublas
+    assert made == [("cublas", False, timing.COPY_WRITER)] and c.ratio_median == 1.0 and c.kernel == c.cublas
     made.clear()
     c = bench._measure("kernel", "cublas", None, 1, 5, model=True)
-    assert made == ["kernel", "cublas"] and c.ratio_median > 1.0
+    assert made == [("kernel", True, timing.COPY_WRITER), ("cublas", True, timing.COPY_WRITER)]
+    assert c.ratio_median > 1.0
+    made.clear()  # the PDL column: both sides after the same (PDL) writer
+    bench._measure("kernel", "cublas", None, 1, 5, model=True, writer_kind=timing.PDL_WRITER)
+    assert made == [("kernel", True, timing.PDL_WRITER), ("cublas", True, timing.PDL_WRITER)]
 
 
 @pytest.mark.parametrize("b2b_ratios,fresh_ratio,why", [
