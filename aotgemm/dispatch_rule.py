@@ -41,12 +41,13 @@ reason):
 fp8 (aotgemm_scaled_mm, torch._scaled_mm's semantics): before the rule, the
 scales' shapes pick the problem's epilogue (`scale_form`, also ported to C++):
 one element each -> scale_tensor; scale_a of one element and scale_b of N
-([N] or [1, N]) -> scale_row; scale_a [M, 1] (M > 1) with scale_b [1, N] ->
-no epilogue (no kernel takes a per-row activation scale), so NO_ENTRY; any
-other form is an error. The rule then runs as above with dtype float8_e4m3fn,
-x and W (= mat2^T) as the aligned pointers plus scale_b for scale_row, and
-"operands contiguous" meaning scale_b has unit stride (scale_row); the
-one-element scales have no alignment requirement.
+([N] or [1, N]) -> scale_row; scale_a [M, 1] (M > 1) with scale_b [1, N]
+(_scaled_mm's row-wise form) -> scale_rowwise; any other form is an error.
+The rule then runs as above with dtype float8_e4m3fn, x and W (= mat2^T) as
+the aligned pointers plus the scales the kernel indexes (those of more than
+one value per the epilogue's operand shapes: scale_row's scale_b,
+scale_rowwise's both), and "operands contiguous" meaning those have unit
+stride; the one-element scales have no alignment requirement.
 
 No copy is ever made to reach a kernel: an x that is not addressable as rows
 goes to cuBLAS, which takes any strides. For a call with a bias, the entry of
@@ -151,12 +152,13 @@ class ScaleForm(enum.IntEnum):
 
     TENSOR = 0  # scale_a and scale_b of one element each
     ROW = 1  # scale_a of one element, scale_b of N ([N] or [1, N]): one per output column
-    ROWWISE_A = 2  # torch._scaled_mm's row-wise form, scale_a [M, 1] with M > 1: no kernel takes it
+    ROWWISE = 2  # torch._scaled_mm's row-wise form: scale_a [M, 1] with M > 1 (one per token), scale_b [1, N]
     INVALID = 3  # anything else: the op raises
 
     @property
     def epilogue(self) -> str | None:
-        return {ScaleForm.TENSOR: "scale_tensor", ScaleForm.ROW: "scale_row"}.get(self)
+        return {ScaleForm.TENSOR: "scale_tensor", ScaleForm.ROW: "scale_row",
+                ScaleForm.ROWWISE: "scale_rowwise"}.get(self)
 
 
 def scale_form(m: int, n: int, a_shape: Sequence[int], b_shape: Sequence[int]) -> ScaleForm:
@@ -173,7 +175,7 @@ def scale_form(m: int, n: int, a_shape: Sequence[int], b_shape: Sequence[int]) -
             return ScaleForm.ROW
         return ScaleForm.INVALID
     if tuple(a_shape) == (m, 1) and tuple(b_shape) == (1, n):
-        return ScaleForm.ROWWISE_A
+        return ScaleForm.ROWWISE
     return ScaleForm.INVALID
 
 
@@ -199,11 +201,14 @@ def rows(sizes: Sequence[int], strides: Sequence[int]) -> int | None:
 
 
 def operand_contiguous(shape: Sequence[str], m: int, n: int, sizes: Sequence[int], strides: Sequence[int]) -> bool:
-    """Whether an epilogue operand of declared `shape` (Epilogue.operand_shapes: ("n",) or ("m", "n")) can be
-    handed to a kernel as is: a [N] vector with unit stride, or [..., N] rows that are exactly N apart (what the
-    kernels index: `r[i * N + j]`). Its sizes were checked by the op; this is layout only."""
+    """Whether an epilogue operand of declared `shape` (Epilogue.operand_shapes: ("n",), ("m",) or ("m", "n"))
+    can be handed to a kernel as is: a vector with unit stride (given as [N], [1, N] or [M, 1]: every
+    dimension of more than one element has unit stride, and there is at most one), or [..., N] rows that are
+    exactly N apart (what the kernels index: `v[i]`, `r[i * N + j]`). Its sizes were checked by the op; this
+    is layout only."""
     if len(shape) == 1:
-        return n <= 1 or strides[-1] == 1
+        spanned = [st for d, st in zip(sizes, strides) if d > 1]  # the strides of the dimensions it spans
+        return len(spanned) <= 1 and all(st == 1 for st in spanned)
     row = rows(sizes, strides)
     return row is not None and (m <= 1 or row == n)
 

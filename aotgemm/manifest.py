@@ -47,7 +47,8 @@ class LayerSpec:
     k: int
     count: int = 1
     epilogue: str = epilogues.IDENTITY
-    # fp8 builds: the layer's scales ("tensor" | "row"), the build's unless the layer names its own; else None.
+    # fp8 builds: the layer's scales ("tensor" | "row" | "rowwise"), the build's unless the layer names its
+    # own; else None.
     scales: str | None = None
 
     def problem(self, dtype: str) -> GemmProblem:
@@ -64,7 +65,7 @@ class Manifest:
     m_buckets: tuple[int, ...] = DEFAULT_M_BUCKETS
     tp: int = 1
     source: str | None = None  # where the shapes came from (HF repo id, config path), informational
-    scales: str | None = None  # build.scales: the default scales of fp8 layers ("tensor" | "row")
+    scales: str | None = None  # build.scales: the default scales of fp8 layers (epilogues.scale_kinds())
 
 
 # The keys each table may hold, in the order dump_manifest writes them.
@@ -176,7 +177,8 @@ def _check_scales(value: Any, field: str, where: str) -> None:
     _check_type(value, str, field, where)
     if value not in epilogues.scale_kinds():
         raise _error(where, field, f"unknown scales {value!r}; use \"tensor\" (one float32 scale for x and one "
-                     "for W) or \"row\" (one for x, one per output channel of W)"
+                     "for W), \"row\" (one for x, one per output channel of W) or \"rowwise\" (one per token of x, "
+                     "one per output channel of W)"
                      + _did_you_mean(value, epilogues.scale_kinds()))
 
 
@@ -221,7 +223,7 @@ def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], build_sca
     scales = scales if scales is not None else build_scales
     if scaled and scales is None:
         raise _error(where, f"{path}.scales", f"{scaled[0]} layers need scales: set build.scales (or this "
-                     "layer's scales) to \"tensor\" or \"row\"")
+                     "layer's scales) to \"tensor\", \"row\" or \"rowwise\"")
     if scaled and epilogue != epilogues.IDENTITY:
         raise _error(where, f"{path}.epilogue", f"{scaled[0]} layers take only their scale epilogue (from "
                      f"scales), not {epilogue!r}; remove the epilogue, or build this model without {scaled[0]}")

@@ -139,14 +139,15 @@ def scale_epilogue_names() -> tuple[str, ...]:
 
 def epilogue_for(dtype: str, epilogue: str, scales: str | None) -> str:
     """The epilogue of a layer's problem in `dtype`: for a scaled dtype (fp8) the scale epilogue its
-    `scales` ("tensor" | "row") selects, which replaces the layer's own (identity); else the layer's own."""
+    `scales` ("tensor" | "row" | "rowwise") selects, which replaces the layer's own (identity); else the
+    layer's own."""
     if dtype not in SCALED_DTYPES:
         return epilogue
     from .epilogues import IDENTITY, for_scales
 
     if scales is None:
-        raise UnsupportedProblem(f"a {dtype} problem needs scales (\"tensor\" or \"row\"): set build.scales "
-                                 "in the manifest")
+        raise UnsupportedProblem(f"a {dtype} problem needs scales (\"tensor\", \"row\" or \"rowwise\"): set "
+                                 "build.scales in the manifest")
     if epilogue != IDENTITY:
         raise UnsupportedProblem(f"{dtype} layers take only their scale epilogue, not {epilogue!r}")
     return for_scales(scales).name

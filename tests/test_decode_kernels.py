@@ -105,7 +105,7 @@ FP8 = "float8_e4m3fn"
 FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1024), (1280, 8192)]
 
 
-@pytest.mark.parametrize("scale", ["tensor", "row"])
+@pytest.mark.parametrize("scale", ["tensor", "row", "rowwise"])
 @pytest.mark.parametrize("n,k", FP8_SHAPES)
 def test_fp8_designs_for_covers_decode(n, k, scale):
     designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
@@ -164,9 +164,9 @@ def test_decode_source_enumerates_fp8_scale_problems():
     from aotgemm.gpus import gpu_model
     from aotgemm.problem import DTYPES, GemmProblem
 
-    assert FP8 in DTYPES and {"scale_tensor", "scale_row"} <= set(epilogues.names())
+    assert FP8 in DTYPES and {"scale_tensor", "scale_row", "scale_rowwise"} <= set(epilogues.names())
     src, h200 = DecodeSource(), gpu_model("H200_SXM")
-    for ep in ("scale_tensor", "scale_row"):
+    for ep in ("scale_tensor", "scale_row", "scale_rowwise"):
         p = GemmProblem(FP8, "linear", ep, 4096, 4096)
         specs = src.enumerate(p, h200)
         assert specs and {s.max_m for s in specs} == {1, 8, 16, 32, 64}
@@ -292,11 +292,11 @@ def test_decode_source_enumerates_fused_problems():
 @pytest.mark.build
 @pytest.mark.parametrize("arch", ["sm_90a", "sm_100a"])
 @pytest.mark.parametrize("kind", ["swapab_cp", "simt"])
-@pytest.mark.parametrize("scale", ["tensor", "row"])
+@pytest.mark.parametrize("scale", ["tensor", "row", "rowwise"])
 def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
     """fp8 kernels build for sm_90a and sm_100a; the PTX shows e4m3 mma.sync m16n8k32 fed by whole
-    16-byte shared-memory loads (tensor core), or paired e4m3x2 conversions (SIMT: not scalarised),
-    and the dequantisation reads scale_b per column only for "row"."""
+    16-byte shared-memory loads (tensor core), or paired e4m3x2 conversions (SIMT: not scalarised);
+    the exported function takes the scales as operands 4 and 5, whatever their form."""
     pytest.importorskip("cutlass")
     d = _fp8_design(kind, scale)
     (tmp_path / "dump").mkdir()
@@ -386,7 +386,8 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
     assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 4096, "sm_100a"))
 
 
-@pytest.mark.parametrize("dtype,epilogues", [("bfloat16", ("identity",)), (FP8, ("scale_tensor", "scale_row"))])
+@pytest.mark.parametrize("dtype,epilogues", [("bfloat16", ("identity",)),
+                                            (FP8, ("scale_tensor", "scale_row", "scale_rowwise"))])
 def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
     """Every entry of the measured TMA tables (bf16 _TMA_SM90, e4m3 _TMA_FP8_SM90) makes a valid design
     for its dtype's epilogues, and tma_designs_for returns the table's designs before the rule's."""
@@ -442,6 +443,8 @@ def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
     dict(n=4096, k=4096, max_m=16, wg=1, bk=256, stages=8, ck=2, epilogue="scale_row", dtype=FP8),
     # fp8 with an odd number of k tiles per CTA (1280 / 256 = 5): the promotion's tail tile
     dict(n=5120, k=1280, max_m=32, wg=1, bk=256, stages=6, ck=1, epilogue="scale_tensor", dtype=FP8),
+    # fp8 with per-token activation scales (scale_a [M]), one CTA per SM
+    dict(n=4096, k=4096, max_m=64, wg=1, bk=128, stages=6, ck=1, epilogue="scale_rowwise", dtype=FP8),
 ])
 def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     """The TMA design compiles for sm_90a to a warp-specialised TMA + wgmma kernel: one k tile's wgmmas

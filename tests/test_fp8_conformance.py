@@ -25,10 +25,11 @@ from aotgemm.dispatch_rule import ScaleForm, scale_form
 HERE = Path(__file__).resolve().parent
 FP8 = torch.float8_e4m3fn
 LAYERS = [("up", 256, 128), ("down", 128, 256)]
-# "up": scale_tensor and scale_row kernels in every bucket but 16 (cuBLAS, both forms); "down" has no
-# scale_row entries at all, and no scale_tensor entry in bucket 1024.
-CUBLAS = {("float8_e4m3fn", "scale_tensor", 256, 128, 16), ("float8_e4m3fn", "scale_row", 256, 128, 16)}
-SKIP = {("float8_e4m3fn", "scale_row", 128, 256, b) for b in testing.TEST_BUCKETS} | \
+# "up": scale_tensor, scale_row and scale_rowwise kernels in every bucket but 16 (cuBLAS, every form); "down"
+# has no scale_row or scale_rowwise entries at all, and no scale_tensor entry in bucket 1024.
+SCALES = ("scale_tensor", "scale_row", "scale_rowwise")
+CUBLAS = {("float8_e4m3fn", e, 256, 128, 16) for e in SCALES}
+SKIP = {("float8_e4m3fn", e, 128, 256, b) for b in testing.TEST_BUCKETS for e in ("scale_row", "scale_rowwise")} | \
     {("float8_e4m3fn", "scale_tensor", 128, 256, 1024)}
 
 
@@ -54,7 +55,13 @@ def case_tensors(name: str):
         "row_m129": lambda: (_fp8(129, 128, 5), up, sa, sb_up),
         "row_2d": lambda: (_fp8(20, 128, 5), up, sa.reshape(1, 1), sb_up.reshape(1, 256)),
         "row_m2_cublas": lambda: (_fp8(2, 128, 5), up, sa, sb_up),
-        "rowwise_a": lambda: (_fp8(20, 128, 5), up, _f32(20, 3).reshape(20, 1), sb_up.reshape(1, 256)),
+        "rowwise_m20": lambda: (_fp8(20, 128, 5), up, _f32(20, 3).reshape(20, 1), sb_up.reshape(1, 256)),
+        "rowwise_m3000": lambda: (_fp8(3000, 128, 5), up, _f32(3000, 3).reshape(3000, 1), sb_up.reshape(1, 256)),
+        "rowwise_m9_cublas": lambda: (_fp8(9, 128, 5), up, _f32(9, 3).reshape(9, 1), sb_up.reshape(1, 256)),
+        "rowwise_no_entry": lambda: (_fp8(20, 256, 5), down, _f32(20, 3).reshape(20, 1), _f32(128, 4).reshape(1, 128)),
+        "rowwise_a_strided": lambda: (_fp8(20, 128, 5), up, _f32(40, 3).reshape(20, 2)[:, :1], sb_up.reshape(1, 256)),
+        "rowwise_a_unaligned": lambda: (_fp8(20, 128, 5), up, _f32(20, 3, offset=1).reshape(20, 1),
+                                        sb_up.reshape(1, 256)),
         "row_no_entry": lambda: (_fp8(20, 256, 5), down, sa, _f32(128, 4)),
         "tensor_no_entry_bucket": lambda: (_fp8(1000, 256, 5), down, sa, _f32(1, 4)),
         "tensor_down": lambda: (_fp8(100, 256, 5), down, sa, _f32(1, 4)),
@@ -72,7 +79,8 @@ def case_tensors(name: str):
 EXPECTED = {
     "tensor_m1": "HIT", "tensor_m17": "HIT", "tensor_0d": "HIT", "tensor_m16_cublas": "CHOSE_CUBLAS",
     "tensor_m3000": "HIT", "row_m1": "HIT", "row_m129": "HIT", "row_2d": "HIT", "row_m2_cublas": "CHOSE_CUBLAS",
-    "rowwise_a": "NO_ENTRY", "row_no_entry": "NO_ENTRY", "tensor_no_entry_bucket": "NO_ENTRY",
+    "rowwise_m20": "HIT", "rowwise_m3000": "HIT", "rowwise_m9_cublas": "CHOSE_CUBLAS", "rowwise_no_entry": "NO_ENTRY",
+    "rowwise_a_strided": "NON_CONTIGUOUS", "rowwise_a_unaligned": "UNALIGNED", "row_no_entry": "NO_ENTRY", "tensor_no_entry_bucket": "NO_ENTRY",
     "tensor_down": "HIT", "w_column_major": "NON_CONTIGUOUS", "x_padded_rows": "HIT",
     "x_padded_rows_unaligned": "UNALIGNED", "scale_b_strided": "NON_CONTIGUOUS",
     "scale_b_unaligned": "UNALIGNED", "scale_a_unaligned_ok": "HIT", "empty_m": "EMPTY",
@@ -106,16 +114,17 @@ def bundle(tmp_path_factory) -> Path:
     lib_bytes = testing.build_cpu_kernel_library(tmp_path_factory.mktemp("kernels"))
     path = tmp_path_factory.mktemp("fp8") / "fp8.agb"
     testing.make_bundle(path, LAYERS, library=lib_bytes, dtypes=("float8_e4m3fn",), cublas=CUBLAS, skip=SKIP,
-                        alignment=16, epilogues=("scale_tensor", "scale_row"), scales="tensor")
+                        alignment=16, epilogues=SCALES, scales="tensor")
     return path
 
 
 class PyKernel:
-    """The test library's fp8 kernels in Python: fn(x, wt, out, scale_a [1], scale_b [1] or [N], stream)."""
+    """The test library's fp8 kernels in Python: fn(x, wt, out, scale_a [1] or [M], scale_b [1] or [N], stream)."""
 
     def __call__(self, a, wt, out, sa, sb, stream):
-        assert stream == 0 and a.stride(1) == 1 and wt.stride(0) == 1 and sa.shape == (1,)
-        out.copy_((a.float() @ wt.float() * sa * sb).to(out.dtype))
+        assert stream == 0 and a.stride(1) == 1 and wt.stride(0) == 1 and sa.shape[0] in (1, a.shape[0])
+        assert sa.stride() == sb.stride() == (1,)
+        out.copy_((a.float() @ wt.float() * sa.reshape(-1, 1) * sb).to(out.dtype))
 
 
 def run_python(bundle: Path, names) -> dict:

@@ -131,7 +131,7 @@ def epilogue_coverage(bundle: BundleFile, target: str | None = None) -> dict[tup
     """(dtype, epilogue, n, k) -> served M ranges of every epilogue problem (not identity or bias) that
     `target` (None: any) serves with a bundle kernel in some bucket: the epilogue patterns the rewrite folds
     into one op, and the fp8 torch._scaled_mm calls it routes (their scales' form picks the scale epilogue:
-    scale_tensor, scale_row), at those M."""
+    scale_tensor, scale_row, scale_rowwise), at those M."""
     return {key: r for key, r in served_ranges(bundle, target).items() if key[1] not in (IDENTITY, BIAS)}
 
 

@@ -24,8 +24,9 @@ fp8 (W8A8):
 
 for e4m3 x [M, K] and mat2 [K, N] with no bias and no scale_result, routed
 only when the bundle has a kernel for the problem its scales select
-(dispatch_rule.scale_form: scale_tensor or scale_row; a per-row scale_a
-selects none): `meta.epilogue_coverage`, guarded on M the same way. Whether mat2 is W^T of a compact W
+(dispatch_rule.scale_form: scale_tensor, scale_row, or scale_rowwise for a
+per-token scale_a [M, 1], M dynamic or not): `meta.epilogue_coverage`,
+guarded on M the same way. Whether mat2 is W^T of a compact W
 is checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
 
 Before all of these, `route_exported_program` folds SwiGLU and residual-add
@@ -165,6 +166,18 @@ def _scaled_mm_call(node: Node):
     return tuple(node.args[:4])
 
 
+def _scale_a_shape(shape, m) -> tuple[int, ...] | None:
+    """scale_a's shape as scale_form takes it, with x's M written -1 where it is symbolic (a per-token
+    scale_a [M, 1] of a graph with a dynamic M, made from x in the graph); None for any other symbolic size."""
+    if _static(*shape):
+        return tuple(int(d) for d in shape)
+    expr = getattr(getattr(m, "node", None), "expr", None)
+    if len(shape) == 2 and shape[1] == 1 and expr is not None and \
+            getattr(getattr(shape[0], "node", None), "expr", None) == expr:
+        return (-1, 1)
+    return None
+
+
 def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
     """Rewrite, in place, every aten._scaled_mm of gm's graph whose (dtype, scale epilogue, N, K) is in
     `covered` (a set, or a mapping to the M ranges its kernels serve, as route_gemms)."""
@@ -185,11 +198,13 @@ def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
         if av.dtype != torch.float32 or bv.dtype != torch.float32:
             continue
         k, n = mv.shape
-        if not _static(n, k, *av.shape, *bv.shape) or xv.shape[-1] != k:
+        if not _static(n, k, *bv.shape) or xv.shape[-1] != k:
             continue
         m = xv.shape[0]
-        form = scale_form(m if _static(m) else -1, int(n), tuple(int(d) for d in av.shape),
-                          tuple(int(d) for d in bv.shape))
+        a_shape = _scale_a_shape(av.shape, m)
+        if a_shape is None:
+            continue
+        form = scale_form(m if _static(m) else -1, int(n), a_shape, tuple(int(d) for d in bv.shape))
         key = (FLOAT8_E4M3, form.epilogue, int(n), int(k))
         if form.epilogue is None or key not in covered:
             continue

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from ..bundle.format import FORMAT_VERSION
-from ..epilogues import OUTPUT, epilogue, names
+from ..epilogues import OUTPUT, epilogue, indexed, names
 from ..problem import DTYPE_BYTES, LEADING_OPERANDS, OUTPUT_DTYPE, ROW_ALIGN_BYTES, TRAILING_OPERANDS
 from ..dispatch_rule import Reason, ScaleForm
 from .meta import VERSION as META_VERSION
@@ -103,7 +103,7 @@ def render() -> str:
             "static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"
             + ", ".join(_c_str(operand_dtype_kind(k)) for k in kinds) + "};",
             "/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);",
-            " * 0: the fixed operands, [N] vectors (unit stride) and single values. From Epilogue.operand_shapes. */",
+            " * 0: the fixed operands, vectors of M or N (unit stride) and single values. From Epilogue.operand_shapes. */",
             "static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {"
             + ", ".join("1" if len(shaped.get(k, ())) == 2 else "0" for k in kinds) + "};",
             f"#define AOTGEMM_MAX_OPERANDS {longest}",
@@ -116,6 +116,13 @@ def render() -> str:
         order = LEADING_OPERANDS + epilogue(e).operands + TRAILING_OPERANDS
         cells = [f"AOTGEMM_OPERAND_{k.upper()}" for k in order] + ["-1"] * (longest + 1 - len(order))
         out.append(f"    {{{', '.join(cells)}}},  /* {e} */")
+    out += ["};",
+            "/* 1: epilogue e indexes operand k (declared of M or N elements: its layout and alignment are checked,",
+            " * dispatch_rule.operand_contiguous); 0: a single value, or not an operand of e. */",
+            "static const int aotgemm_epilogue_indexes[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_OPERAND_KINDS] = {"]
+    for e in eps:
+        shapes = epilogue(e).operand_shapes
+        out.append("    {" + ", ".join("1" if indexed(shapes.get(k, ("1",))) else "0" for k in kinds) + f"}},  /* {e} */")
     out += ["};", "",
             "/* How aotgemm_scaled_mm's scales are given (aotgemm.dispatch_rule.ScaleForm, scale_form), and the",
             " * epilogue each form takes (NULL: none; no kernel serves it). */",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
 from ..bundle.format import CUBLAS, ENVIRONMENT_KEYS
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_TENSOR, SWIGLU
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ..problem import FLOAT8_E4M3, LINEAR
 from ..gpus import gpu_model
 from .native import DeviceSpec, _tvm_ffi_dirs
@@ -32,7 +32,8 @@ TEST_RESIDUAL_SYMBOL = {"bfloat16": "aotgemm_test_gemm_residual_bf16", "float16"
 TEST_SWIGLU_SYMBOL = {"bfloat16": "aotgemm_test_gemm_swiglu_bf16", "float16": "aotgemm_test_gemm_swiglu_f16"}
 # The fp8 kernels of the scale epilogues (fn(x, wt, out, scale_a, scale_b, stream), bf16 out).
 TEST_SCALE_SYMBOL = {SCALE_TENSOR: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_tensor_fp8"},
-                     SCALE_ROW: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_row_fp8"}}
+                     SCALE_ROW: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_row_fp8"},
+                     SCALE_ROWWISE: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_rowwise_fp8"}}
 TEST_BUCKETS = (1, 16, 128, 1024)
 
 _KERNEL_SOURCE = r"""
@@ -103,27 +104,30 @@ float load_e4m3(uint8_t v) {
   return s ? -f : f;
 }
 
-// fp8 W8A8 with a scale epilogue: out = (x @ W^T) * scale_a * scale_b (scale_b [1] or [N]), bf16 out.
+// fp8 W8A8 with a scale epilogue: out = (x @ W^T) * scale_a * scale_b (scale_a [1], or [M] per token;
+// scale_b [1] or [N]), bf16 out.
 void gemm_fp8(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorView O, tvm::ffi::TensorView SA,
-              tvm::ffi::TensorView SB, int64_t stream, bool row) {
+              tvm::ffi::TensorView SB, int64_t stream, bool row, bool per_token = false) {
   TVM_FFI_ICHECK_EQ(B.stride(0), 1) << "B must be column-major (W^T)";
   TVM_FFI_ICHECK_EQ(A.stride(1), 1) << "A must be row-major";
   TVM_FFI_ICHECK_EQ(stream, 0) << "CPU kernels get no stream";
   const int64_t M = A.size(0), K = A.size(1), N = B.size(1);
   TVM_FFI_ICHECK_EQ(SA.ndim(), 1);
-  TVM_FFI_ICHECK_EQ(SA.size(0), 1);
+  TVM_FFI_ICHECK_EQ(SA.size(0), per_token ? M : 1);
+  TVM_FFI_ICHECK_EQ(SA.stride(0), 1);
   TVM_FFI_ICHECK_EQ(SB.ndim(), 1);
   TVM_FFI_ICHECK_EQ(SB.size(0), row ? N : 1);
+  TVM_FFI_ICHECK_EQ(SB.stride(0), 1);
   const uint8_t* a = static_cast<const uint8_t*>(A.data_ptr());
   const uint8_t* b = static_cast<const uint8_t*>(B.data_ptr());
-  const float sa = *static_cast<const float*>(SA.data_ptr());
+  const float* sa_p = static_cast<const float*>(SA.data_ptr());
   const float* sb = static_cast<const float*>(SB.data_ptr());
   uint16_t* o = static_cast<uint16_t*>(O.data_ptr());
   for (int64_t i = 0; i < M; i++)
     for (int64_t j = 0; j < N; j++) {
       float acc = 0.f;
       for (int64_t k = 0; k < K; k++) acc += load_e4m3(a[i * A.stride(0) + k]) * load_e4m3(b[k + j * B.stride(1)]);
-      o[i * O.stride(0) + j * O.stride(1)] = store(acc * sa * sb[row ? j : 0], true);
+      o[i * O.stride(0) + j * O.stride(1)] = store(acc * sa_p[per_token ? i : 0] * sb[row ? j : 0], true);
     }
 }
 
@@ -152,6 +156,7 @@ void gemm_swiglu(TV A, TV B, TV O, int64_t stream, bool bf16) {
 
 void gemm_scale_tensor_fp8(TV A, TV B, TV O, TV SA, TV SB, int64_t s) { gemm_fp8(A, B, O, SA, SB, s, false); }
 void gemm_scale_row_fp8(TV A, TV B, TV O, TV SA, TV SB, int64_t s) { gemm_fp8(A, B, O, SA, SB, s, true); }
+void gemm_scale_rowwise_fp8(TV A, TV B, TV O, TV SA, TV SB, int64_t s) { gemm_fp8(A, B, O, SA, SB, s, true, true); }
 void gemm_bf16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, true); }
 void gemm_f16(TV A, TV B, TV O, int64_t s) { gemm(A, B, O, nullptr, s, false); }
 void gemm_bias_bf16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, true); }
@@ -172,6 +177,7 @@ TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_bf16, gemm_swiglu_bf16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_f16, gemm_swiglu_f16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_tensor_fp8, gemm_scale_tensor_fp8);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_row_fp8, gemm_scale_row_fp8);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_rowwise_fp8, gemm_scale_rowwise_fp8);
 """
 
 

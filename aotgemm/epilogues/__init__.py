@@ -6,8 +6,10 @@ the output is, the float32 reference a kernel is checked against, and the
 unfused form (a plain GEMM's output, then torch ops) that the runtime falls
 back to and the tuner times a fused kernel against.
 
-Scale epilogues (`scale_tensor`, `scale_row`) are how quantized (fp8) GEMMs
-dequantize: out = acc * scale_a * scale_b, with float32 scales. They are the
+Scale epilogues (`scale_tensor`, `scale_row`, `scale_rowwise`) are how
+quantized (fp8) GEMMs dequantize: out = acc * scale_a * scale_b, with float32
+scales: one each (per tensor); scale_b per output channel; or scale_a per
+token too (torch._scaled_mm's row-wise form, torchao's PerRow). They are the
 only epilogues of fp8 problems, and fp8 problems the only users of them
 (aotgemm.problem.GemmProblem checks both ways). Their stock path is
 `torch._scaled_mm`, not a plain GEMM followed by torch ops.
@@ -33,6 +35,7 @@ SWIGLU = "swiglu"
 RESIDUAL_ADD = "residual_add"
 SCALE_TENSOR = "scale_tensor"
 SCALE_ROW = "scale_row"
+SCALE_ROWWISE = "scale_rowwise"
 # An operand dtype meaning "the problem's output dtype" (aotgemm.problem.OUTPUT_DTYPE): bias, residual.
 OUTPUT = "output"
 FLOAT32 = "float32"
@@ -57,7 +60,8 @@ class Epilogue:
     operand_dtypes: dict[str, str] = field(default_factory=dict)
     # Operands that must be positive (scales); random ones are drawn from [0.5, 1.5).
     positive: tuple[str, ...] = ()
-    # For a scale epilogue, the `scales` value of a manifest that selects it ("tensor", "row"); else None.
+    # For a scale epilogue, the `scales` value of a manifest that selects it ("tensor", "row", "rowwise");
+    # else None.
     scales: str | None = None
     # Whether the AOTInductor rewrite may fold this epilogue under a torch.cond on M (aotgemm/aoti/guard.py),
     # i.e. where its kernels serve only some of the M the package admits. False for residual_add: in the
@@ -126,8 +130,15 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
+def indexed(shape: tuple[str, ...]) -> bool:
+    """Whether a kernel indexes an operand of declared `shape` (Epilogue.operand_shapes): one of M or N
+    elements, or [M, N]; not a single value ("1",). The dispatch rule checks such an operand's layout and
+    alignment (aotgemm.dispatch_rule.operand_contiguous; the C shim through aotgemm_epilogue_indexes)."""
+    return any(d != "1" for d in shape)
+
+
 def for_scales(scales: str) -> Epilogue:
-    """The scale epilogue a manifest's `scales = "tensor" | "row"` selects."""
+    """The scale epilogue a manifest's `scales = "tensor" | "row" | "rowwise"` selects."""
     for e in _REGISTRY.values():
         if e.scales == scales:
             return e
@@ -164,6 +175,11 @@ def _scale(acc, scale_a, scale_b):
     return acc * scale_a * scale_b
 
 
+def _scale_rowwise(acc, scale_a, scale_b):
+    # scale_a [M], one per token (row of x and of out); scale_b [N], one per output column
+    return acc * scale_a.reshape(-1, 1) * scale_b
+
+
 _ROWWISE_A: dict[int, tuple] = {}  # id(scale_a [1]) -> (weakref to it, its [M, 1] copy): see scaled_mm
 
 
@@ -184,15 +200,17 @@ def _rowwise_a(scale_a, m: int):
 def scaled_mm(x, w, scale_a, scale_b, out=None):
     """The stock fp8 GEMM of a scale epilogue's operands: torch._scaled_mm(x, W^T, ..., out_dtype=bf16).
 
-    scale_a [1] with scale_b [1] is _scaled_mm's per-tensor form. scale_b [N] (scale_row) needs its
-    row-wise form, which takes scale_a [M, 1] and scale_b [1, N], both contiguous: scale_b is viewed as
-    [1, N]; scale_a is copied to [M, 1] once per tensor and kept while it lives (a CUDA graph that replays
-    this call then times _scaled_mm alone, as a caller with per-row scales of its own would run it).
+    scale_a [1] with scale_b [1] is _scaled_mm's per-tensor form. scale_b [N] (scale_row, scale_rowwise)
+    needs its row-wise form, which takes scale_a [M, 1] and scale_b [1, N], both contiguous: scale_b is
+    viewed as [1, N]; scale_a [M] (scale_rowwise) as [M, 1]; scale_a [1] (scale_row) is copied to [M, 1]
+    once per tensor and kept while it lives (a CUDA graph that replays this call then times _scaled_mm
+    alone, as a caller with per-row scales of its own would run it).
     """
     import torch
 
     if scale_b.numel() != 1:
-        scale_a, scale_b = _rowwise_a(scale_a, x.shape[0]), scale_b.reshape(1, -1).contiguous()
+        scale_a = scale_a.reshape(-1, 1) if scale_a.numel() != 1 else _rowwise_a(scale_a, x.shape[0])
+        scale_b = scale_b.reshape(1, -1).contiguous()
     if out is None:
         return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=torch.bfloat16)
     return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=out.dtype, out=out)
@@ -226,5 +244,8 @@ register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "sca
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="tensor"))
 register(Epilogue(SCALE_ROW, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("n",)}, lambda n: n,
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="row"))
+register(Epilogue(SCALE_ROWWISE, ("scale_a", "scale_b"), {"scale_a": ("m",), "scale_b": ("n",)}, lambda n: n,
+                  _scale_rowwise, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"),
+                  scales="rowwise"))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
                   fx_pattern=("aten.add.Tensor",), guard_on_m=False))

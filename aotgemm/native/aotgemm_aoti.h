@@ -114,7 +114,7 @@ int aotgemm_aoti_decide(const aotgemm_rule_input* in);
 
 /* How the scales of an fp8 call (aoti_torch_*_aotgemm_scaled_mm) are given, for scale_a and scale_b of
  * the given sizes and an [M, N] output (aotgemm.dispatch_rule.scale_form): an aotgemm_scale_form of
- * aotgemm_rule.h (TENSOR, ROW, ROWWISE_A: no kernel takes it, INVALID: the shim refuses the call). */
+ * aotgemm_rule.h (TENSOR, ROW, ROWWISE, each selecting a scale epilogue; INVALID: the shim refuses the call). */
 int aotgemm_aoti_scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a_sizes, int64_t b_ndim,
                             const int64_t* b_sizes);
 

@@ -56,7 +56,7 @@ int scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a, int64_t b
     if ((b_ndim == 1 && b[0] == n) || (b_ndim == 2 && b[0] == 1 && b[1] == n)) return AOTGEMM_SCALES_ROW;
     return AOTGEMM_SCALES_INVALID;
   }
-  if (a_ndim == 2 && a[0] == m && a[1] == 1 && b_ndim == 2 && b[0] == 1 && b[1] == n) return AOTGEMM_SCALES_ROWWISE_A;
+  if (a_ndim == 2 && a[0] == m && a[1] == 1 && b_ndim == 2 && b[0] == 1 && b[1] == n) return AOTGEMM_SCALES_ROWWISE;
   return AOTGEMM_SCALES_INVALID;
 }
 
@@ -104,7 +104,12 @@ int decide(const RuleInput& in) {
 
 bool operand_contiguous(bool is_rows, int64_t m, int64_t n, int64_t ndim, const int64_t* sizes,
                         const int64_t* strides) {
-  if (!is_rows) return n <= 1 || strides[ndim - 1] == 1;
+  if (!is_rows) {  // a vector ([N], [1, N] or [M, 1]): at most one dimension of more than one element, unit stride
+    int spanned = 0;
+    for (int64_t i = 0; i < ndim; i++)
+      if (sizes[i] > 1 && (++spanned > 1 || strides[i] != 1)) return false;
+    return true;
+  }
   int64_t row = 0;
   return rows(ndim, sizes, strides, &row) && (m <= 1 || row == n);
 }

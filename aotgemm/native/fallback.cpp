@@ -118,6 +118,16 @@ AOTITorchError scaled_mm_fallback(const Call& c, Handle& out, int32_t out_code, 
     if (AOTITorchError rc = contiguous_view(b.h, 1, c.N, 0, b.strides[b.ndim - 1], c.dev_type, c.dev_index, &sb2))
       return rc;
     a_use = sa2.h; b_use = sb2.h;
+  } else if (c.scale_form == AOTGEMM_SCALES_ROWWISE) {
+    // _scaled_mm's row-wise form takes contiguous scales only; the op takes any strides (as the Python op)
+    if (a.strides[0] != 1) {
+      if (AOTITorchError rc = contiguous_view(a.h, c.M, 1, a.strides[0], 0, c.dev_type, c.dev_index, &sa2)) return rc;
+      a_use = sa2.h;
+    }
+    if (b.strides[1] != 1) {
+      if (AOTITorchError rc = contiguous_view(b.h, 1, c.N, 0, b.strides[1], c.dev_type, c.dev_index, &sb2)) return rc;
+      b_use = sb2.h;
+    }
   }
   int32_t out_dtype = out_code;
   SHIM_CHECK(fallback_mm(out.h, c.x, c.w, a_use, b_use, nullptr, nullptr, &out_dtype, 0), "_scaled_mm_out (fallback)");

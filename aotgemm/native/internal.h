@@ -175,7 +175,7 @@ struct RuleInput {
 int decide(const RuleInput& in);  // an aotgemm_reason
 // aotgemm.dispatch_rule.rows: the row stride of x [..., K] as [M, K] without a copy; false if none.
 bool rows(int64_t ndim, const int64_t* sizes, const int64_t* strides, int64_t* row);
-// aotgemm.dispatch_rule.operand_contiguous: an epilogue operand as a kernel indexes it ([N] with unit stride,
+// aotgemm.dispatch_rule.operand_contiguous: an epilogue operand as a kernel indexes it (a vector with unit stride,
 // or [M, N] rows exactly N apart when `is_rows`).
 bool operand_contiguous(bool is_rows, int64_t m, int64_t n, int64_t ndim, const int64_t* sizes,
                         const int64_t* strides);

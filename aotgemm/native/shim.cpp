@@ -174,7 +174,7 @@ AOTITorchError check_linear(bool cuda, int want, AtenTensorHandle x, AtenTensorH
 }
 
 // aotgemm_scaled_mm, as aotgemm.runtime.scaled_mm.check_inputs checks it: e4m3 x [M, K] and mat2 [K, N], float32
-// scales of a form dispatch_rule.scale_form knows; the form selects the scale epilogue (none: ROWWISE_A).
+// scales of a form dispatch_rule.scale_form knows; the form selects the scale epilogue.
 AOTITorchError check_scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle sa,
                                AtenTensorHandle sb, Call* c) {
   c->cuda = cuda; c->scaled = true; c->x = x; c->w = mat2;
@@ -217,10 +217,12 @@ AOTITorchError check_scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle m
     return shim_error(fmt("aotgemm: scaled_mm: scales of %lld-D and %lld-D do not fit M=%lld N=%lld: give one "
                           "scale each, scale_a of 1 element with scale_b [N] or [1, N], or scale_a [M, 1] with "
                           "scale_b [1, N]", (long long)a.ndim, (long long)b.ndim, (long long)c->M, (long long)c->N));
-  // scale_row's scale_b is [N] data the kernel indexes; every other scale is one value
-  b.checked = c->scale_form == AOTGEMM_SCALES_ROW;
   const char* ep_name = aotgemm_scale_form_epilogue[c->scale_form];
   c->want = ep_name ? epilogue_index(ep_name) : -1;
+  // the scales the epilogue indexes (scale_row's scale_b, scale_rowwise's both): their layout and alignment
+  // are the rule's to check; a single value has none
+  a.checked = c->want >= 0 && aotgemm_epilogue_indexes[c->want][AOTGEMM_OPERAND_SCALE_A];
+  b.checked = c->want >= 0 && aotgemm_epilogue_indexes[c->want][AOTGEMM_OPERAND_SCALE_B];
   SHIM_CHECK(aoti_torch_get_data_ptr(x, &c->px), "get_data_ptr");
   SHIM_CHECK(aoti_torch_get_data_ptr(mat2, &c->pw), "get_data_ptr");
   return AOTI_TORCH_SUCCESS;

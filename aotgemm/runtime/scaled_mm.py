@@ -11,12 +11,12 @@ scales are float32; the output is [M, N] bf16 (problem.OUTPUT_DTYPE). The scale 
     1 element      1 element          scale_tensor       a bundle kernel, else _scaled_mm (per-tensor)
     1 element      N ([N] or [1, N])  scale_row          a bundle kernel, else _scaled_mm (row-wise, with
                                                          scale_a broadcast to [M, 1])
-    [M, 1], M > 1  [1, N]             none               _scaled_mm (row-wise), counted as "no entry": no
-                                                         kernel takes a per-row activation scale
+    [M, 1], M > 1  [1, N]             scale_rowwise      a bundle kernel, else _scaled_mm (row-wise)
 
 The lookup is by problem key + bucket_for(M), the decision is aotgemm.dispatch_rule.decide (the same rule
-as aotgemm_linear and the AOTInductor shim, with x, W and, for scale_row, scale_b as the aligned pointers),
-and every call is counted in aotgemm.runtime.stats() under dtype "float8_e4m3fn". Nothing is compiled.
+as aotgemm_linear and the AOTInductor shim, with x, W and the scales the epilogue indexes as the aligned
+pointers: scale_row's scale_b, scale_rowwise's both), and every call is counted in aotgemm.runtime.stats()
+under dtype "float8_e4m3fn". Nothing is compiled.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_form
-from ..epilogues import SCALE_ROW, epilogue as epilogue_of
+from ..epilogues import SCALE_ROW, SCALE_ROWWISE, epilogue as epilogue_of, indexed
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, output_dtype, torch_dtype
 from . import ops
@@ -33,7 +33,6 @@ from .table import call_epilogue
 OP = "aotgemm::aotgemm_scaled_mm"
 _FP8 = torch_dtype(FLOAT8_E4M3)
 _OUT = torch_dtype(output_dtype(FLOAT8_E4M3))
-_SCALE_B_ROW = epilogue_of(SCALE_ROW).operand_shapes["scale_b"]  # ("n",): scale_row's scale_b, read with unit stride
 
 ops._LIB.define("aotgemm_scaled_mm(Tensor x, Tensor mat2, Tensor scale_a, Tensor scale_b) -> Tensor")
 
@@ -42,10 +41,9 @@ def _err(msg: str) -> UnsupportedInput:
     return UnsupportedInput(f"{OP}: {msg}")
 
 
-def scale_epilogue(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str | None:
-    """The scale epilogue that serves these scales (SCALE_TENSOR, SCALE_ROW), or None for _scaled_mm's
-    row-wise form with a per-row scale_a (no kernel takes it): dispatch_rule.scale_form. Raises
-    UnsupportedInput for any other form."""
+def scale_epilogue(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str:
+    """The scale epilogue that serves these scales (scale_tensor, scale_row, scale_rowwise):
+    dispatch_rule.scale_form. Raises UnsupportedInput for any other form."""
     m, n = x.shape[0], mat2.shape[1]
     form = scale_form(m, n, tuple(scale_a.shape), tuple(scale_b.shape))
     if form is ScaleForm.INVALID:
@@ -55,7 +53,7 @@ def scale_epilogue(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, s
     return form.epilogue
 
 
-def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str | None:
+def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str:
     """Raise UnsupportedInput unless this is a well-formed call; return its scale epilogue (scale_epilogue)."""
     if x.dim() != 2 or mat2.dim() != 2:
         raise _err(f"x and mat2 must be 2-D ([M, K] and [K, N]), got {tuple(x.shape)} and {tuple(mat2.shape)}")
@@ -73,11 +71,14 @@ def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, sca
 
 
 def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
-             epilogue: str | None) -> torch.Tensor:
-    """torch._scaled_mm of the call; a scale_row call becomes _scaled_mm's row-wise form."""
+             epilogue: str) -> torch.Tensor:
+    """torch._scaled_mm of the call; a scale_row call becomes _scaled_mm's row-wise form (scale_rowwise's
+    scales are in that form already; made contiguous, which _scaled_mm requires and the op does not)."""
     if epilogue == SCALE_ROW:
         scale_a = scale_a.reshape(1, 1).expand(x.shape[0], 1).contiguous()
         scale_b = scale_b.reshape(1, -1).contiguous()
+    elif epilogue == SCALE_ROWWISE:  # _scaled_mm's row-wise form takes contiguous scales only
+        scale_a, scale_b = scale_a.contiguous(), scale_b.contiguous()
     return torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=_OUT)
 
 
@@ -91,12 +92,15 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
         ops.count_miss(dt, n, k, None, Reason.NOT_LOADED, "scaled_mm")
         return fallback(x, mat2, scale_a, scale_b, epilogue)
     _, bucket = ops.rows_and_bucket(d, x.shape)
-    route = None if epilogue is None else d.table.get((dt, LINEAR, epilogue, n, k, bucket))
+    route = d.table.get((dt, LINEAR, epilogue, n, k, bucket))
     w = mat2.t()  # the [N, K] weight the kernel's wt operand is the transpose of
-    row = epilogue == SCALE_ROW
+    ep = epilogue_of(epilogue)
+    scales = {"scale_a": scale_a, "scale_b": scale_b}
+    # the scales the kernel indexes (of M or N values): their layout and alignment are the rule's to check
+    vectors = [(scales[o], ep.operand_shapes[o]) for o in ep.operands if indexed(ep.operand_shapes[o])]
     x_row = rows(x.shape, x.stride())
-    pointers = (x.data_ptr(), w.data_ptr(), scale_b.data_ptr()) if row else (x.data_ptr(), w.data_ptr())
-    contiguous = not row or operand_contiguous(_SCALE_B_ROW, m, n, scale_b.shape, scale_b.stride())
+    pointers = (x.data_ptr(), w.data_ptr(), *(t.data_ptr() for t, _ in vectors))
+    contiguous = all(operand_contiguous(shape, m, n, t.shape, t.stride()) for t, shape in vectors)
     reason = decide(loaded=True, fallback=d.fallback, dtype_supported=True, device=ops.device_of(d, x.device),
                     m=m, n=n, k=k, entry=None if route is None else route.entry, x_row=x_row,
                     w_strides=w.stride(), operands_contiguous=contiguous,
@@ -106,8 +110,10 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
         return fallback(x, mat2, scale_a, scale_b, epilogue)
     x2 = x if x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
     out = torch.empty((m, n), dtype=_OUT, device=x.device)
-    # the kernel's scales: scale_a [1], scale_b [1] (scale_tensor) or [N] (scale_row), float32
-    operands = {"scale_a": scale_a.reshape(1), "scale_b": scale_b.reshape(n if row else 1)}
+    # the kernel's scales, float32 vectors of their declared length: scale_a [1] or [M] (scale_rowwise), scale_b
+    # [1] or [N] (unit stride where indexed: checked by the rule, so these are views)
+    extent = {"1": 1, "m": m, "n": n}
+    operands = {o: scales[o].reshape(extent[ep.operand_shapes[o][0]]) for o in ep.operands}
     # The plain call convention, not KernelFunction.prepared: a prepared block fixes every operand but x and
     # out per (kernel, weight) and gives out W's dtype, while scale_a is the activation's (a new tensor per
     # call where x is quantized per call, as Fp8Linear does) and out is bf16 for fp8 W.

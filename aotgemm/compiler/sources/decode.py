@@ -2,8 +2,9 @@
 
 Each kernel is specialised on one weight shape (N and K are compile-time
 constants), one input dtype (bf16, or fp8 e4m3 W8A8) and one epilogue (bf16:
-identity, bias, residual_add, swiglu; fp8: the scale epilogue scale_tensor or
-scale_row that dequantises; fused in the output stage, decode_epilogue.EPILOGUES)
+identity, bias, residual_add, swiglu; fp8: the scale epilogue scale_tensor,
+scale_row or scale_rowwise that dequantises; fused in the output stage,
+decode_epilogue.EPILOGUES)
 and serves M up to its design's `max_m`; larger M is never routed
 to it (the bundle records max_m and the runtime checks it). The design dicts
 and the compile entry point live in decode_kernels, the only module that

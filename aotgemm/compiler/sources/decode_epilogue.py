@@ -10,8 +10,8 @@ is one of DecodeSource's kernel files (its text keys their cache entries).
   identity designs and their cache keys are what they were before); never
   the "epi" key, which names the cluster reduction. fp8 (e4m3, W8A8) designs
   dequantise through a scale epilogue, and only through one: scale_tensor
-  (scale_a [1], scale_b [1]) or scale_row (scale_a [1], scale_b [N]), both
-  float32.
+  (scale_a [1], scale_b [1]), scale_row (scale_a [1], scale_b [N]) or
+  scale_rowwise (scale_a [M], one per token, scale_b [N]), all float32.
 * `weight_row`: which weight row a CTA's logical row reads. swiglu (W = [gate;
   up] along N) gives a CTA gate rows and then their matching up rows.
 * `push_slot`: where the cluster's split-K partial of a row is reduced: with
@@ -19,8 +19,9 @@ is one of DecodeSource's kernel files (its text keys their cache entries).
 * `column_factor` and `epilogue_value`: the epilogue in fp32, rounded once to
   bf16 by the caller (cuBLAS + torch rounds the GEMM's output first, then the
   epilogue's); what it reads per output column whatever the token (the
-  dequantisation factor scale_a * scale_b[col]) is read once, before the
-  token loop.
+  dequantisation factor scale_a * scale_b[col]; scale_b[col] for
+  scale_rowwise, whose scale_a[tok] is read per token) is read once, before
+  the token loop.
 * `jit_launcher` and `fake_operands`: the exported signature
   fn(x, wt, out, *the epilogue's operands, stream), from the operands the
   epilogue registry lists (`operand_specs`).
@@ -28,14 +29,14 @@ is one of DecodeSource's kernel files (its text keys their cache entries).
 Imports cutlass only inside the functions the kernels call while tracing.
 """
 
-from ...epilogues import BIAS, FLOAT32, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_TENSOR, SWIGLU
+from ...epilogues import BIAS, FLOAT32, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ...epilogues import epilogue as _epilogue
 
 BF16 = "bfloat16"
 FP8 = "float8_e4m3fn"
 
 # input dtype -> the epilogues these kernels fuse for it (aotgemm.epilogues' names)
-EPILOGUES = {BF16: (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU), FP8: (SCALE_TENSOR, SCALE_ROW)}
+EPILOGUES = {BF16: (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU), FP8: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
 
 
 def validate_epilogue(d: dict) -> None:
@@ -110,10 +111,13 @@ def push_slot(r, rows: int, part: int, swiglu: bool):
 
 def column_factor(name: str, col, ep):
     """What epilogue `name` reads per output column whatever the token, once before the token
-    loop (fp32): the dequantisation factor scale_a * scale_b[col] (scale_b[0] per tensor); None
-    for the others. ep: the epilogue's operands, in call order."""
+    loop (fp32): the dequantisation factor scale_a * scale_b[col] (scale_b[0] per tensor;
+    scale_b[col] alone for scale_rowwise, whose scale_a is per token); None for the others.
+    ep: the epilogue's operands, in call order."""
     if name == SCALE_ROW:
         return ep[0][0] * ep[1][col]
+    if name == SCALE_ROWWISE:
+        return ep[1][col]
     if name == SCALE_TENSOR:
         return ep[0][0] * ep[1][0]
     return None
@@ -124,7 +128,8 @@ def epilogue_value(name: str, acc, tok, col, ep, colf=None):
 
     acc: the fp32 sums, (gate, up) for swiglu, (sum,) otherwise; ep: the
     epilogue's operands in call order (bias [N]; residual [M, N]; scale_a,
-    scale_b); colf: column_factor's value for this column. All in fp32, then
+    scale_b); colf: column_factor's value for this column; tok: the token
+    (row of x and out), in [0, M). All in fp32, then
     the caller rounds once to bf16; cuBLAS + torch rounds the GEMM to bf16
     first and the epilogue's result again, so the fused output is the closer
     one to the float32 reference.
@@ -143,6 +148,8 @@ def epilogue_value(name: str, acc, tok, col, ep, colf=None):
         v = v + ep[0][tok, col].to(F32)
     elif name in (SCALE_TENSOR, SCALE_ROW):
         v = v * colf  # dequantise once, on the fp32 sum
+    elif name == SCALE_ROWWISE:
+        v = v * ep[0][tok] * colf  # _scaled_mm's order: sum * scale_a[tok] * scale_b[col]
     return v
 
 

@@ -46,8 +46,9 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   apiece); the DSL reads an e4m3 A fragment as contiguous registers, so each
   piece's 4-byte words are interleaved with the other row's on the way from
   shared memory. Dequantisation is the design's scale epilogue (scale_tensor,
-  scale_row): the fp32 sum times scale_a * scale_b[col], once, before the
-  bf16 store (decode_epilogue.column_factor).
+  scale_row, scale_rowwise): the fp32 sum times scale_a * scale_b[col]
+  (scale_a[tok] with scale_rowwise), once, before the bf16 store
+  (decode_epilogue.column_factor, epilogue_value).
 
 M = 1 is served better by a CUDA-core kernel (decode_simt, kind "simt",
 max_m 1; see make_simt_design); compile_decode builds either kind. Design dicts

@@ -28,7 +28,7 @@ weight (N, K static), with split-K over a thread-block cluster:
 * PDL: the weights of the first `stages` k tiles are requested before
   griddepcontrol.wait (they do not depend on the previous kernel); x after.
 * Fused epilogues as in decode_kernels (decode_epilogue: bias, residual_add,
-  swiglu for bf16; scale_tensor / scale_row for fp8): swiglu gives warpgroup
+  swiglu for bf16; scale_tensor / scale_row / scale_rowwise for fp8): swiglu gives warpgroup
   0 gate rows and warpgroup 1 the matching up rows (weight_row), so wg = 2.
 
 Design fields besides kind/n/k/max_m/pdl: wg (consumer warpgroups: 64*wg
