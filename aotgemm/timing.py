@@ -118,7 +118,7 @@ WRITERS = (COPY_WRITER, PDL_WRITER)
 _PDL_COPY: list = []  # the compiled PDL writer, made once
 
 
-def _allow_recompiles(torch) -> None:
+def allow_recompiles(torch) -> None:
     """Let one torch.compile'd function serve many shapes: past dynamo's recompile limit it runs eagerly."""
     for knob in ("recompile_limit", "cache_size_limit"):
         if hasattr(torch._dynamo.config, knob):
@@ -135,7 +135,7 @@ def writer(kind: str) -> Callable:
     if kind != PDL_WRITER:
         raise ValueError(f"unknown model-mode writer {kind!r}; use one of {', '.join(WRITERS)}")
     if not _PDL_COPY:
-        _allow_recompiles(torch)
+        allow_recompiles(torch)
 
         def write(x, src):
             x.copy_(src)
@@ -184,7 +184,7 @@ def _inductor_epilogue(name: str, pdl: bool = False) -> tuple[Callable | None, s
 
     try:
         # one graph per epilogue for all N and K (and M >= 2; M = 1 is specialised)
-        _allow_recompiles(torch)
+        allow_recompiles(torch)
         fn = torch.compile(unfused, dynamic=True, fullgraph=True, options={"triton.enable_pdl": pdl})
         probe = GemmProblem("bfloat16", "linear", name, 64, 64)
         for m in (1, 3):  # compile both graphs now, before any CUDA-graph capture

@@ -208,10 +208,12 @@ def _compile_rows(model, patched, inputs: dict, device: str, log) -> tuple[dict,
 
     import aotgemm.runtime as rt
 
+    from aotgemm.timing import allow_recompiles
+
     fns, info = {}, {}
     # All four rows compile the same forward (one Dynamo cache, one entry per row and M); past the default
     # limit of 8 Dynamo would run the rest eagerly.
-    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 4 * len(inputs) + 4)
+    allow_recompiles(torch)
     for row in COMPILED_ROWS:
         t0 = time.perf_counter()
         # Without the FX graph cache every compile generates its code, which pdl_sites reads (what
