@@ -125,6 +125,15 @@ def allow_recompiles(torch) -> None:
             setattr(torch._dynamo.config, knob, max(64, getattr(torch._dynamo.config, knob)))
 
 
+def require_inductor_pdl(torch) -> None:
+    """Raise, saying why, where this torch's Inductor cannot emit PDL (its triton.enable_pdl came in 2.10)."""
+    import torch._inductor.config as inductor_config
+
+    if not hasattr(inductor_config.triton, "enable_pdl"):
+        raise RuntimeError(f"torch {torch.__version__}'s Inductor has no triton.enable_pdl (programmatic dependent "
+                           "launch); the PDL writer needs torch 2.10 or later")
+
+
 def writer(kind: str) -> Callable:
     """write(x, src): copies src into x with the kernel of `kind` (WRITERS). The PDL one is compiled on first
     use, on the device of the tensors it is given: call it once per shape before any CUDA-graph capture."""
@@ -135,6 +144,7 @@ def writer(kind: str) -> Callable:
     if kind != PDL_WRITER:
         raise ValueError(f"unknown model-mode writer {kind!r}; use one of {', '.join(WRITERS)}")
     if not _PDL_COPY:
+        require_inductor_pdl(torch)
         allow_recompiles(torch)
 
         def write(x, src):

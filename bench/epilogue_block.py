@@ -208,8 +208,9 @@ def _compile_rows(model, patched, inputs: dict, device: str, log) -> tuple[dict,
 
     import aotgemm.runtime as rt
 
-    from aotgemm.timing import allow_recompiles
+    from aotgemm.timing import allow_recompiles, require_inductor_pdl
 
+    require_inductor_pdl(torch)
     fns, info = {}, {}
     # All four rows compile the same forward (one Dynamo cache, one entry per row and M); past the default
     # limit of 8 Dynamo would run the rest eagerly.
