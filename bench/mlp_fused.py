@@ -131,7 +131,6 @@ def main(argv=None) -> int:
     for m in [int(v) for v in a.m.split(",")]:
         (gu, gu_label), (dn, dn_label) = path_for("gate_up", m), path_for("down", m)
         ours = mlp_call(gu, dn)
-        base = mlp_call(timing.cublas_call(layers["gate_up"]), timing.cublas_call(layers["down"]))
         # correctness of our path, fresh data, output poisoned
         g = torch.Generator(device="cuda").manual_seed(77 + m)
         x = torch.randn(m, HIDDEN, device="cuda", generator=g).to(torch.bfloat16)
