@@ -8,6 +8,7 @@ The bundle must hold a target for this GPU and match this machine (strict load).
 (a) every kernel of this GPU's target, called directly through tvm_ffi, against a
     float32 reference on fresh random inputs, output poisoned with NaN before each run,
     at M = 1, 7, 100, 1000, 3000 and at each bucket (and its lower edge) the kernel serves;
+    and each chosen PDL kernel right after Inductor's PDL kernel writes its x (it must wait);
 (b) a Llama-style block (fused qkv, o, gate_up, down with SiLU * up) patched vs unpatched:
     eager, torch.compile, CUDA graph (replayed after changing the input in place);
     stats show hits for the bundle's shapes, and replays are not counted.
@@ -144,6 +145,61 @@ def test_every_kernel_directly(loaded, no_tf32):
     print(f"\n{runs} kernel runs over {len(kernels)} kernels, {len(failures)} failed")
     assert runs > 0, "the target has no kernels to test"
     assert not failures, f"{len(failures)} of {runs} runs wrong:\n" + "\n".join(failures[:40])
+
+
+@torch.no_grad()
+def test_kernels_read_x_only_after_a_pdl_writer(loaded, no_tf32):
+    """Under Inductor's PDL (TORCHINDUCTOR_ENABLE_PDL=1) the kernel that writes x releases the next one before
+    it stores, and a bundle kernel launched with PDL then runs alongside it: it must read x (and its epilogue
+    operands) only after its griddepcontrol.wait. In one CUDA graph, per chosen kernel and bucket: x poisoned
+    with NaN by a plain copy, x written by Inductor's PDL copy (timing.writer), the kernel. A kernel that read
+    x early returns NaN or the previous replay's values; each of three replays gets a new source."""
+    from aotgemm.bundle import CUBLAS
+    from aotgemm.epilogues import epilogue
+    from aotgemm.problem import GemmProblem
+    from aotgemm.runtime.table import call_kernel
+    from aotgemm.timing import PDL_WRITER, random_operands, torch_dtype, writer
+
+    dev = torch.device("cuda", torch.cuda.current_device())
+    write = writer(PDL_WRITER)
+    kernels = {k.symbol: k for k in loaded.target.kernels}
+    gen = torch.Generator(dev).manual_seed(4321)
+    failures, runs = [], 0
+    for e in loaded.target.dispatch:
+        if e.kernel == CUBLAS or not kernels[e.kernel].design_dict.get("pdl"):
+            continue
+        kern, m = kernels[e.kernel], e.m_bucket
+        problem = GemmProblem(kern.dtype, kern.layout, kern.epilogue, e.n, e.k)
+        x, w, operands = random_operands(problem, m, gen, dev)
+        src = torch.empty_like(x)
+        poison = torch.full_like(x.float(), float("nan")).to(x.dtype)
+        out = torch.empty(m, problem.n_out, device=dev, dtype=torch_dtype(problem.out_dtype))
+
+        def step():
+            x.copy_(poison)
+            write(x, src)
+            call_kernel(loaded.module.get_function(e.kernel), problem, x, w, out, operands,
+                        torch.cuda.current_stream(dev).cuda_stream)
+
+        src.copy_(random_operands(problem, m, gen, dev)[0])
+        step()  # compiles the writer for this shape, outside the capture
+        torch.cuda.synchronize(dev)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            step()
+        for _ in range(3):
+            src.copy_(random_operands(problem, m, gen, dev)[0])
+            out.fill_(float("nan"))
+            graph.replay()
+            torch.cuda.synchronize(dev)
+            runs += 1
+            err = rel_err(out, epilogue(kern.epilogue).reference(src, w, **operands))
+            if not err < KERNEL_TOL:
+                failures.append(f"{e.kernel} N={e.n} K={e.k} M={m}: rel. error {err:.3e} after the PDL writer")
+    if runs == 0:
+        pytest.skip("the bundle's dispatch chooses no PDL kernel")
+    print(f"\n{runs} replays (poison, PDL writer, kernel), {len(failures)} wrong")
+    assert not failures, "\n".join(failures[:40])
 
 
 # --- (b) a Llama-style block ---------------------------------------------------------
