@@ -103,7 +103,8 @@ def render() -> str:
             "static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"
             + ", ".join(_c_str(operand_dtype_kind(k)) for k in kinds) + "};",
             "/* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);",
-            " * 0: the fixed operands, vectors of M or N (unit stride) and single values. From Epilogue.operand_shapes. */",
+            " * 0: the fixed operands, vectors of M or N (unit stride) and single values. From",
+            " * Epilogue.operand_shapes. */",
             "static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {"
             + ", ".join("1" if len(shaped.get(k, ())) == 2 else "0" for k in kinds) + "};",
             f"#define AOTGEMM_MAX_OPERANDS {longest}",
@@ -122,7 +123,8 @@ def render() -> str:
             "static const int aotgemm_epilogue_indexes[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_OPERAND_KINDS] = {"]
     for e in eps:
         shapes = epilogue(e).operand_shapes
-        out.append("    {" + ", ".join("1" if indexed(shapes.get(k, ("1",))) else "0" for k in kinds) + f"}},  /* {e} */")
+        cells = ["1" if indexed(shapes.get(k, ("1",))) else "0" for k in kinds]
+        out.append("    {" + ", ".join(cells) + f"}},  /* {e} */")
     out += ["};", "",
             "/* How aotgemm_scaled_mm's scales are given (aotgemm.dispatch_rule.ScaleForm, scale_form), and the",
             " * epilogue each form takes (NULL: none; no kernel serves it). */",

@@ -88,7 +88,8 @@ enum aotgemm_operand {
  * dtype), "output" (its output dtype), a dtype name ("float32"), or "" (the stream). */
 static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input", "input", "output", "", "output", "output", "float32", "float32"};
 /* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);
- * 0: the fixed operands, vectors of M or N (unit stride) and single values. From Epilogue.operand_shapes. */
+ * 0: the fixed operands, vectors of M or N (unit stride) and single values. From
+ * Epilogue.operand_shapes. */
 static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1, 0, 0};
 #define AOTGEMM_MAX_OPERANDS 6
 #define AOTGEMM_EPILOGUE_COUNT 7

@@ -41,7 +41,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SWIGLU, for_scales
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from . import eager_epilogues as _eager_fused
 from .eager import linear as _eager_linear
@@ -64,9 +64,8 @@ def quantize_per_row(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (x.float() / scale).clamp(-_FP8_MAX, _FP8_MAX).to(_FP8), scale
 
 
-# Fp8Linear's scale forms: name -> (per-output-channel weight scale, per-token activation scale, its epilogue)
-_FP8_FORMS = {"tensor": (False, False, SCALE_TENSOR), "row": (True, False, SCALE_ROW),
-              "rowwise": (True, True, SCALE_ROWWISE)}
+# Fp8Linear's scale forms (a manifest's `scales`): name -> (per-output-channel weight scale, per-token x scale)
+_FP8_FORMS = {"tensor": (False, False), "row": (True, False), "rowwise": (True, True)}
 
 
 class Fp8Linear(nn.Module):
@@ -104,8 +103,8 @@ class Fp8Linear(nn.Module):
 
     @property
     def scale_epilogue(self) -> str:
-        """The epilogue of this layer's fp8 problem (aotgemm.epilogues.for_scales(self.scales))."""
-        return _FP8_FORMS[self.scales][2]
+        """The epilogue of this layer's fp8 problem: the one a manifest's `scales` names."""
+        return for_scales(self.scales).name
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, scales: str = "tensor") -> Fp8Linear:
@@ -114,7 +113,7 @@ class Fp8Linear(nn.Module):
         if scales not in _FP8_FORMS:
             raise ValueError(f"Fp8Linear.from_linear: scales must be one of {', '.join(map(repr, _FP8_FORMS))}, "
                              f"got {scales!r}")
-        per_channel, per_token, _ = _FP8_FORMS[scales]
+        per_channel, per_token = _FP8_FORMS[scales]
         w = linear.weight.detach()
         amax = w.abs().amax(dim=1).float() if per_channel else w.abs().amax().float().reshape(1)
         scale = amax.clamp(min=1e-12) / _FP8_MAX

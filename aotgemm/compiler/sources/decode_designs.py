@@ -255,7 +255,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     same choice among the designs it allows (swiglu needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
 
-    fp8 (dtype "float8_e4m3fn", a scale epilogue; the output stage is not timed apart): the fp8
+    fp8 (dtype "float8_e4m3fn", any of the scale epilogues, which share the designs): the fp8
     table's designs (_MEASURED_FP8_SM90); for a shape it lacks, the first two of
     the bf16 table's geometries that are valid with 1-byte weights (same bytes in
     flight, half the chunks), then the best by `_score`.
