@@ -43,6 +43,10 @@ scales' shapes pick the problem's epilogue (`scale_form`, also ported to C++):
 one element each -> scale_tensor; scale_a of one element and scale_b of N
 ([N] or [1, N]) -> scale_row; scale_a [M, 1] (M > 1) with scale_b [1, N]
 (_scaled_mm's row-wise form) -> scale_rowwise; any other form is an error.
+At M = 1 the per-token form is one scale_a value too, so its call reads as
+scale_row; a scale_rowwise kernel computes the same there, and the lookup
+takes the scale_rowwise entry when the bundle has no scale_row one
+(`scale_epilogues`): a row-wise bundle serves a batch of one.
 The rule then runs as above with dtype float8_e4m3fn, x and W (= mat2^T) as
 the aligned pointers plus the scales the kernel indexes (those of more than
 one value per the epilogue's operand shapes: scale_row's scale_b,
@@ -159,6 +163,19 @@ class ScaleForm(enum.IntEnum):
     def epilogue(self) -> str | None:
         return {ScaleForm.TENSOR: "scale_tensor", ScaleForm.ROW: "scale_row",
                 ScaleForm.ROWWISE: "scale_rowwise"}.get(self)
+
+    @property
+    def single_row_epilogue(self) -> str | None:
+        """The epilogue that also serves this form when M = 1, where it computes the same: a per-output-channel
+        call of one row is a per-token one (its one scale_a value is the row's scale)."""
+        return "scale_rowwise" if self is ScaleForm.ROW else None
+
+
+def scale_epilogues(form: ScaleForm, m: int) -> tuple[str, ...]:
+    """The epilogues whose bundle entries serve a call of this scale form at M rows, in the order looked up:
+    the form's own, then at M = 1 its single_row_epilogue (see the module docstring)."""
+    own = (form.epilogue,) if form.epilogue else ()
+    return own + ((form.single_row_epilogue,) if m == 1 and form.single_row_epilogue else ())
 
 
 def scale_form(m: int, n: int, a_shape: Sequence[int], b_shape: Sequence[int]) -> ScaleForm:

@@ -24,13 +24,15 @@ from aotgemm.dispatch_rule import ScaleForm, scale_form
 
 HERE = Path(__file__).resolve().parent
 FP8 = torch.float8_e4m3fn
-LAYERS = [("up", 256, 128), ("down", 128, 256)]
+LAYERS = [("up", 256, 128), ("down", 128, 256), ("qkv", 384, 128)]
 # "up": scale_tensor, scale_row and scale_rowwise kernels in every bucket but 16 (cuBLAS, every form); "down"
-# has no scale_row or scale_rowwise entries at all, and no scale_tensor entry in bucket 1024.
+# has no scale_row or scale_rowwise entries at all, and no scale_tensor entry in bucket 1024; "qkv" has
+# scale_rowwise entries only (a row-wise bundle's layer), which serve its scale_row form at M = 1.
 SCALES = ("scale_tensor", "scale_row", "scale_rowwise")
 CUBLAS = {("float8_e4m3fn", e, 256, 128, 16) for e in SCALES}
 SKIP = {("float8_e4m3fn", e, 128, 256, b) for b in testing.TEST_BUCKETS for e in ("scale_row", "scale_rowwise")} | \
-    {("float8_e4m3fn", "scale_tensor", 128, 256, 1024)}
+    {("float8_e4m3fn", "scale_tensor", 128, 256, 1024)} | \
+    {("float8_e4m3fn", e, 384, 128, b) for b in testing.TEST_BUCKETS for e in ("scale_tensor", "scale_row")}
 
 
 def _fp8(m, k, seed):
@@ -43,8 +45,8 @@ def _f32(numel, seed, offset=0):
 
 def case_tensors(name: str):
     """(x, mat2, scale_a, scale_b) of case `name`: built identically in every process."""
-    up, down = _fp8(256, 128, 1).t(), _fp8(128, 256, 2).t()
-    sa, sb_up = _f32(1, 3), _f32(256, 4)
+    up, down, qkv = _fp8(256, 128, 1).t(), _fp8(128, 256, 2).t(), _fp8(384, 128, 6).t()
+    sa, sb_up, sb_qkv = _f32(1, 3), _f32(256, 4), _f32(384, 4)
     table = {
         "tensor_m1": lambda: (_fp8(1, 128, 5), up, sa, _f32(1, 4)),
         "tensor_m17": lambda: (_fp8(17, 128, 5), up, sa, _f32(1, 4)),
@@ -62,6 +64,13 @@ def case_tensors(name: str):
         "rowwise_a_strided": lambda: (_fp8(20, 128, 5), up, _f32(40, 3).reshape(20, 2)[:, :1], sb_up.reshape(1, 256)),
         "rowwise_a_unaligned": lambda: (_fp8(20, 128, 5), up, _f32(20, 3, offset=1).reshape(20, 1),
                                         sb_up.reshape(1, 256)),
+        "rowwise_only_m1": lambda: (_fp8(1, 128, 5), qkv, _f32(1, 3).reshape(1, 1), sb_qkv.reshape(1, 384)),
+        "rowwise_only_m1_flat": lambda: (_fp8(1, 128, 5), qkv, sa, sb_qkv),
+        "rowwise_only_m1_a_unaligned": lambda: (_fp8(1, 128, 5), qkv, _f32(1, 3, offset=1).reshape(1, 1),
+                                                sb_qkv.reshape(1, 384)),
+        "rowwise_only_m20": lambda: (_fp8(20, 128, 5), qkv, _f32(20, 3).reshape(20, 1), sb_qkv.reshape(1, 384)),
+        "rowwise_only_row_m2": lambda: (_fp8(2, 128, 5), qkv, sa, sb_qkv),
+        "rowwise_only_tensor_m1": lambda: (_fp8(1, 128, 5), qkv, sa, _f32(1, 4)),
         "row_no_entry": lambda: (_fp8(20, 256, 5), down, sa, _f32(128, 4)),
         "tensor_no_entry_bucket": lambda: (_fp8(1000, 256, 5), down, sa, _f32(1, 4)),
         "tensor_down": lambda: (_fp8(100, 256, 5), down, sa, _f32(1, 4)),
@@ -80,7 +89,11 @@ EXPECTED = {
     "tensor_m1": "HIT", "tensor_m17": "HIT", "tensor_0d": "HIT", "tensor_m16_cublas": "CHOSE_CUBLAS",
     "tensor_m3000": "HIT", "row_m1": "HIT", "row_m129": "HIT", "row_2d": "HIT", "row_m2_cublas": "CHOSE_CUBLAS",
     "rowwise_m20": "HIT", "rowwise_m3000": "HIT", "rowwise_m9_cublas": "CHOSE_CUBLAS", "rowwise_no_entry": "NO_ENTRY",
-    "rowwise_a_strided": "NON_CONTIGUOUS", "rowwise_a_unaligned": "UNALIGNED", "row_no_entry": "NO_ENTRY", "tensor_no_entry_bucket": "NO_ENTRY",
+    "rowwise_a_strided": "NON_CONTIGUOUS", "rowwise_a_unaligned": "UNALIGNED",
+    # a row-wise-only layer: at M = 1 (scale_a of one value: the scale_row form) its scale_rowwise entry serves,
+    # which indexes scale_a (so checks its alignment); not at M = 2, nor for per-tensor scales
+    "rowwise_only_m1": "HIT", "rowwise_only_m1_flat": "HIT", "rowwise_only_m1_a_unaligned": "UNALIGNED",
+    "rowwise_only_m20": "HIT", "rowwise_only_row_m2": "NO_ENTRY", "rowwise_only_tensor_m1": "NO_ENTRY", "row_no_entry": "NO_ENTRY", "tensor_no_entry_bucket": "NO_ENTRY",
     "tensor_down": "HIT", "w_column_major": "NON_CONTIGUOUS", "x_padded_rows": "HIT",
     "x_padded_rows_unaligned": "UNALIGNED", "scale_b_strided": "NON_CONTIGUOUS",
     "scale_b_unaligned": "UNALIGNED", "scale_a_unaligned_ok": "HIT", "empty_m": "EMPTY",

@@ -63,6 +63,18 @@ def test_scale_form():
     assert [f.epilogue for f in ScaleForm] == ["scale_tensor", "scale_row", "scale_rowwise", None]
 
 
+def test_scale_epilogues_at_one_row():
+    """At M = 1 a per-token call's one scale_a value reads as the scale_row form; a scale_rowwise entry serves it
+    where the bundle has no scale_row one (the same numbers at one row). Nothing else has a second epilogue."""
+    from aotgemm.dispatch_rule import scale_epilogues
+
+    assert scale_epilogues(ScaleForm.ROW, 1) == ("scale_row", "scale_rowwise")
+    assert scale_epilogues(ScaleForm.ROW, 2) == ("scale_row",)
+    assert scale_epilogues(ScaleForm.TENSOR, 1) == ("scale_tensor",)
+    assert scale_epilogues(ScaleForm.ROWWISE, 5) == ("scale_rowwise",)
+    assert scale_epilogues(ScaleForm.INVALID, 1) == ()
+
+
 @pytest.mark.parametrize("shape, sizes, strides, ok", [
     (("n",), (32,), (1,), True), (("n",), (32,), (2,), False), (("n",), (1, 32), (32, 1), True),
     (("n",), (1, 32), (64, 2), False), (("m",), (5, 1), (1, 1), True), (("m",), (5, 1), (1, 7), True),
@@ -269,6 +281,8 @@ class ScaledMM(torch.nn.Module):
 @pytest.mark.parametrize("form, m, covered, routed", [
     ("tensor", 16, {("float8_e4m3fn", "scale_tensor", N, K)}, True),
     ("row_2d", 1, {("float8_e4m3fn", "scale_row", N, K)}, True),
+    ("row_2d", 1, {("float8_e4m3fn", "scale_rowwise", N, K)}, True),  # at M = 1 the row-wise kernel serves it
+    ("row_2d", 1, {("float8_e4m3fn", "scale_tensor", N, K)}, False),
     ("tensor", 16, {("float8_e4m3fn", "scale_row", N, K)}, False),  # the bundle serves the other scale form only
     ("rowwise", 16, {("float8_e4m3fn", "scale_row", N, K), ("float8_e4m3fn", "scale_tensor", N, K)}, False),
     ("rowwise", 16, {("float8_e4m3fn", "scale_rowwise", N, K)}, True),
@@ -285,7 +299,7 @@ def test_rewrite_routes_scaled_mm_only_where_the_bundle_has_a_kernel(form, m, co
     assert (torch.ops.aten._scaled_mm.default in targets) is not routed
     assert len(got) == int(routed)
     if routed:
-        assert (got[0].dtype, got[0].n, got[0].k) == ("float8_e4m3fn", N, K)
+        assert (got[0].dtype, got[0].epilogue, got[0].n, got[0].k) in covered
         m = ScaledMM(form, m)
         assert torch.equal(ep.module()(x), m(x)) or rel(ep.module()(x), m(x).float()) < 1e-2
 

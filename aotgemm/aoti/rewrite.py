@@ -25,7 +25,9 @@ fp8 (W8A8):
 for e4m3 x [M, K] and mat2 [K, N] with no bias and no scale_result, routed
 only when the bundle has a kernel for the problem its scales select
 (dispatch_rule.scale_form: scale_tensor, scale_row, or scale_rowwise for a
-per-token scale_a [M, 1], M dynamic or not): `meta.epilogue_coverage`,
+per-token scale_a [M, 1], M dynamic or not; at a static M = 1 a scale_rowwise
+kernel serves the scale_row form too, dispatch_rule.scale_epilogues):
+`meta.epilogue_coverage`,
 guarded on M the same way. Whether mat2 is W^T of a compact W
 is checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
 
@@ -37,9 +39,9 @@ epilogues into the fused-epilogue ops where the bundle has kernels for them
 from __future__ import annotations
 
 import torch
-from torch.fx import Graph, Node
+from torch.fx import Node
 
-from ..dispatch_rule import scale_form
+from ..dispatch_rule import scale_epilogues, scale_form
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from ..runtime.table import supported_dtype
 from .guard import guarded, spec_for, traced_call
@@ -204,9 +206,12 @@ def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
         a_shape = _scale_a_shape(av.shape, m)
         if a_shape is None:
             continue
-        form = scale_form(m if _static(m) else -1, int(n), a_shape, tuple(int(d) for d in bv.shape))
-        key = (FLOAT8_E4M3, form.epilogue, int(n), int(k))
-        if form.epilogue is None or key not in covered:
+        m_static = int(m) if _static(m) else -1
+        form = scale_form(m_static, int(n), a_shape, tuple(int(d) for d in bv.shape))
+        # the form's epilogue, or at a static M = 1 the one that also serves it (scale_epilogues), as the shim looks up
+        key = next((key for e in scale_epilogues(form, m_static)
+                    if (key := (FLOAT8_E4M3, e, int(n), int(k))) in covered), None)
+        if key is None:
             continue
         rest, kwargs = tuple(node.args[4:]), dict(node.kwargs)
 
@@ -222,7 +227,7 @@ def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
             continue
         node.replace_all_uses_with(result)
         graph.erase_node(node)
-        routed.append(Routed(node.name, FLOAT8_E4M3, int(n), int(k), form.epilogue))
+        routed.append(Routed(node.name, FLOAT8_E4M3, int(n), int(k), key[1]))
     graph.lint()
     return routed
 

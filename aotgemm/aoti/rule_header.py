@@ -132,7 +132,12 @@ def render() -> str:
     out += [f"  AOTGEMM_SCALES_{f.name} = {int(f)}," for f in ScaleForm]
     out += [f"  AOTGEMM_SCALE_FORM_COUNT = {len(ScaleForm)}", "};",
             "static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"
-            + ", ".join(_c_str(f.epilogue) if f.epilogue else "NULL" for f in ScaleForm) + "};"]
+            + ", ".join(_c_str(f.epilogue) if f.epilogue else "NULL" for f in ScaleForm) + "};",
+            "/* The epilogue that also serves a form at M = 1, looked up when the bundle has no entry of the form's",
+            " * own (ScaleForm.single_row_epilogue, dispatch_rule.scale_epilogues); NULL: none. */",
+            "static const char* const aotgemm_scale_form_single_row_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"
+            + ", ".join(_c_str(f.single_row_epilogue) if f.single_row_epilogue else "NULL" for f in ScaleForm)
+            + "};"]
     out += ["",
             "/* The bucket that serves M rows: the smallest bucket >= M, else the largest",
             " * (aotgemm.problem.bucket_for). `buckets` ascending, n >= 1. */",

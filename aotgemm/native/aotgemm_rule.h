@@ -126,6 +126,9 @@ enum aotgemm_scale_form {
   AOTGEMM_SCALE_FORM_COUNT = 4
 };
 static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"scale_tensor", "scale_row", "scale_rowwise", NULL};
+/* The epilogue that also serves a form at M = 1, looked up when the bundle has no entry of the form's
+ * own (ScaleForm.single_row_epilogue, dispatch_rule.scale_epilogues); NULL: none. */
+static const char* const aotgemm_scale_form_single_row_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {NULL, "scale_rowwise", NULL, NULL};
 
 /* The bucket that serves M rows: the smallest bucket >= M, else the largest
  * (aotgemm.problem.bucket_for). `buckets` ascending, n >= 1. */

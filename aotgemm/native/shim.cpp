@@ -219,10 +219,10 @@ AOTITorchError check_scaled_mm(bool cuda, AtenTensorHandle x, AtenTensorHandle m
                           "scale_b [1, N]", (long long)a.ndim, (long long)b.ndim, (long long)c->M, (long long)c->N));
   const char* ep_name = aotgemm_scale_form_epilogue[c->scale_form];
   c->want = ep_name ? epilogue_index(ep_name) : -1;
-  // the scales the epilogue indexes (scale_row's scale_b, scale_rowwise's both): their layout and alignment
-  // are the rule's to check; a single value has none
-  a.checked = c->want >= 0 && aotgemm_epilogue_indexes[c->want][AOTGEMM_OPERAND_SCALE_A];
-  b.checked = c->want >= 0 && aotgemm_epilogue_indexes[c->want][AOTGEMM_OPERAND_SCALE_B];
+  // at M = 1, the epilogue whose entry serves the call where the bundle has none of want's
+  // (dispatch_rule.scale_epilogues; a row-wise bundle serving a batch of one)
+  const char* single_row = aotgemm_scale_form_single_row_epilogue[c->scale_form];
+  c->single_row_want = c->M == 1 && single_row ? epilogue_index(single_row) : -1;
   SHIM_CHECK(aoti_torch_get_data_ptr(x, &c->px), "get_data_ptr");
   SHIM_CHECK(aoti_torch_get_data_ptr(mat2, &c->pw), "get_data_ptr");
   return AOTI_TORCH_SUCCESS;
@@ -244,11 +244,17 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
   in.dtype_supported = dt >= 0;
   in.device = c.cuda ? (c.dev_index == s->device_index ? 0 : 2) : (s->cpu_kernels ? 0 : 1);
   in.m = M; in.n = N; in.k = K;
-  int used = epilogue_identity(), kidx = -2;
-  if (dt >= 0 && c.want >= 0 && !s->buckets.empty())
-    kidx = lookup(*s, dt, c.want, N, K, aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size()), &used);
-  if (c.scaled && used != c.want) kidx = -2;  // a scale epilogue has no unfused form after an identity kernel
-  const bool fused = used == c.want && c.want != epilogue_identity();
+  int used = epilogue_identity(), kidx = -2, want = c.want;
+  if (dt >= 0 && want >= 0 && !s->buckets.empty()) {
+    const int64_t bucket = aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size());
+    kidx = lookup(*s, dt, want, N, K, bucket, &used);
+    if (c.scaled && used != want && c.single_row_want >= 0) {
+      want = c.single_row_want;
+      kidx = lookup(*s, dt, want, N, K, bucket, &used);
+    }
+  }
+  if (c.scaled && used != want) kidx = -2;  // a scale epilogue has no unfused form after an identity kernel
+  const bool fused = used == want && want != epilogue_identity();
   const Kernel* kern = kidx >= 0 ? &s->kernels[kidx] : nullptr;
   in.entry = kidx == -2 ? 0 : kidx == -1 ? 1 : 2;
   if (kern) { in.alignment = kern->alignment; in.max_m = kern->max_m; in.x_row_stride = kern->x_row_stride; }
@@ -262,7 +268,9 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
   if (fused)
     for (int kind = 0; kind < AOTGEMM_OPERAND_KINDS; kind++) {
       const Operand& o = c.operand[kind];
-      if (!o.h || !o.checked) continue;
+      // the operands the epilogue indexes (of M or N values: a fused-epilogue op's residual and bias, a scale
+      // epilogue's scales but a single value): their layout and alignment are the rule's to check
+      if (!o.h || !(c.scaled ? aotgemm_epilogue_indexes[want][kind] : o.checked)) continue;
       in.operands_contiguous = in.operands_contiguous &&
                                operand_contiguous(aotgemm_operand_is_rows[kind], M, N, o.ndim, o.sizes, o.strides);
       in.pointers[in.n_pointers++] = (uint64_t)(uintptr_t)o.data;

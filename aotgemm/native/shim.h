@@ -64,6 +64,7 @@ struct Call {
   void *px = nullptr, *pw = nullptr;
   Operand operand[AOTGEMM_OPERAND_KINDS];  // by kind (aotgemm_operand); only the epilogue's are set
   int scale_form = AOTGEMM_SCALES_INVALID;  // scaled: aotgemm.dispatch_rule.scale_form
+  int single_row_want = -1;  // scaled, M = 1: the epilogue looked up where want has no entry (scale_epilogues)
 };
 
 // silu(gate) * up of a plain GEMM output `plain` [..., N] (N = 2 I): Epilogue swiglu's unfused form. Returns a

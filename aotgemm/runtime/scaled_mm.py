@@ -13,6 +13,9 @@ scales are float32; the output is [M, N] bf16 (problem.OUTPUT_DTYPE). The scale 
                                                          scale_a broadcast to [M, 1])
     [M, 1], M > 1  [1, N]             scale_rowwise      a bundle kernel, else _scaled_mm (row-wise)
 
+At M = 1 a per-token call's scale_a is one value, so its form reads as scale_row; where the bundle has no
+scale_row entry its scale_rowwise one serves it (the same numbers at one row: dispatch_rule.scale_epilogues).
+
 The lookup is by problem key + bucket_for(M), the decision is aotgemm.dispatch_rule.decide (the same rule
 as aotgemm_linear and the AOTInductor shim, with x, W and the scales the epilogue indexes as the aligned
 pointers: scale_row's scale_b, scale_rowwise's both), and every call is counted in aotgemm.runtime.stats()
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_form
+from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_epilogues, scale_form
 from ..epilogues import SCALE_ROW, SCALE_ROWWISE, epilogue as epilogue_of, indexed
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, output_dtype, torch_dtype
@@ -41,8 +44,8 @@ def _err(msg: str) -> UnsupportedInput:
     return UnsupportedInput(f"{OP}: {msg}")
 
 
-def scale_epilogue(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str:
-    """The scale epilogue that serves these scales (scale_tensor, scale_row, scale_rowwise):
+def scales_form(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> ScaleForm:
+    """The form of these scales, which selects the scale epilogue (scale_tensor, scale_row, scale_rowwise):
     dispatch_rule.scale_form. Raises UnsupportedInput for any other form."""
     m, n = x.shape[0], mat2.shape[1]
     form = scale_form(m, n, tuple(scale_a.shape), tuple(scale_b.shape))
@@ -50,11 +53,11 @@ def scale_epilogue(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, s
         raise _err(f"scale_a {tuple(scale_a.shape)} and scale_b {tuple(scale_b.shape)} for M={m}, N={n}: give one "
                    f"scale each (per tensor), scale_a of 1 element with scale_b [N] or [1, N] (per output channel), "
                    f"or scale_a [M, 1] with scale_b [1, N] (torch._scaled_mm's row-wise form)")
-    return form.epilogue
+    return form
 
 
-def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> str:
-    """Raise UnsupportedInput unless this is a well-formed call; return its scale epilogue (scale_epilogue)."""
+def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> ScaleForm:
+    """Raise UnsupportedInput unless this is a well-formed call; return its scales' form (scales_form)."""
     if x.dim() != 2 or mat2.dim() != 2:
         raise _err(f"x and mat2 must be 2-D ([M, K] and [K, N]), got {tuple(x.shape)} and {tuple(mat2.shape)}")
     if x.shape[1] != mat2.shape[0]:
@@ -67,7 +70,7 @@ def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, sca
     for name, t in (("mat2", mat2), ("scale_a", scale_a), ("scale_b", scale_b)):
         if t.device != x.device:
             raise _err(f"{name} is on {t.device} but x is on {x.device}")
-    return scale_epilogue(x, mat2, scale_a, scale_b)
+    return scales_form(x, mat2, scale_a, scale_b)
 
 
 def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
@@ -84,7 +87,8 @@ def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b
 
 def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> torch.Tensor:
     """torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16), from a bundle kernel when it can."""
-    epilogue = check_inputs(x, mat2, scale_a, scale_b)
+    form = check_inputs(x, mat2, scale_a, scale_b)
+    epilogue = form.epilogue
     (m, k), n = x.shape, mat2.shape[1]
     dt = FLOAT8_E4M3
     d = ops.get_active()
@@ -92,9 +96,14 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
         ops.count_miss(dt, n, k, None, Reason.NOT_LOADED, "scaled_mm")
         return fallback(x, mat2, scale_a, scale_b, epilogue)
     _, bucket = ops.rows_and_bucket(d, x.shape)
-    route = d.table.get((dt, LINEAR, epilogue, n, k, bucket))
+    for served in scale_epilogues(form, m):  # the form's own epilogue, then at M = 1 the one that also serves it
+        route = d.table.get((dt, LINEAR, served, n, k, bucket))
+        if route is not None:
+            break
+    else:
+        served, route = epilogue, None
     w = mat2.t()  # the [N, K] weight the kernel's wt operand is the transpose of
-    ep = epilogue_of(epilogue)
+    ep = epilogue_of(served)
     scales = {"scale_a": scale_a, "scale_b": scale_b}
     # the scales the kernel indexes (of M or N values): their layout and alignment are the rule's to check
     vectors = [(scales[o], ep.operand_shapes[o]) for o in ep.operands if indexed(ep.operand_shapes[o])]
@@ -117,7 +126,7 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     # The plain call convention, not KernelFunction.prepared: a prepared block fixes every operand but x and
     # out per (kernel, weight) and gives out W's dtype, while scale_a is the activation's (a new tensor per
     # call where x is quantized per call, as Fp8Linear does) and out is bf16 for fp8 W.
-    call_epilogue(route.fn, epilogue, x2, w, out, operands, ops._current_stream(x.device))
+    call_epilogue(route.fn, served, x2, w, out, operands, ops._current_stream(x.device))
     ops._count((dt, n, k, bucket, ops.HIT))
     return out
 

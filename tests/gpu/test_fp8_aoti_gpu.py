@@ -1,13 +1,14 @@
-"""fp8 (e4m3, per-tensor scales) through AOTInductor on an H100/H200: a model that quantises its
-activations and calls torch._scaled_mm twice is compiled with aotgemm.aoti.compile against a real fp8
+"""fp8 (e4m3) through AOTInductor on an H100/H200: a model that quantises its activations (per tensor, or
+per token when the bundle is a row-wise one) and calls torch._scaled_mm twice is compiled with aotgemm.aoti.compile against a real fp8
 bundle; the package runs on the GPU, its _scaled_mm calls go to the shim at the M where the bundle's
 dispatch gives them a kernel (and there the kernels serve them, counted), to cuBLASLt elsewhere, and the
 output matches the same model run eagerly (torch._scaled_mm) at every M.
 
     AOTGEMM_TEST_FP8_BUNDLE=/path/llama-3.1-8b-fp8.agb CXX=/usr/bin/g++ pytest -s tests/gpu/test_fp8_aoti_gpu.py
 
-Needs: an NVIDIA GPU the bundle was built for, and a bundle with per-tensor-scale (scale_tensor) fp8
-entries for N x K = 4096 x 4096 and 6144 x 4096 (manifests/llama-3.1-8b-fp8.toml builds one). About a
+Needs: an NVIDIA GPU the bundle was built for, and a bundle with per-tensor (scale_tensor) or per-token
+(scale_rowwise) fp8 entries for N x K = 4096 x 4096 and 6144 x 4096 (manifests/llama-3.1-8b-fp8.toml and
+manifests/llama-3.1-8b-fp8-rowwise.toml build them). About a
 minute, most of it Inductor's compile.
 """
 
@@ -31,20 +32,23 @@ pytestmark = [
 
 
 class Fp8Pair(torch.nn.Module):
-    """o then qkv in fp8: each activation quantised per tensor (amax / 448), weights e4m3 with one scale."""
+    """o then qkv in fp8. Per tensor: each activation quantised with one scale (amax / 448), weights e4m3 with
+    one. Per token (torchao's PerRow): one scale per row of the activation ([M, 1]) and one per output
+    channel of the weight ([1, N]), torch._scaled_mm's row-wise form."""
 
-    def __init__(self):
+    def __init__(self, per_token: bool):
         super().__init__()
+        self.per_token = per_token
         gen = torch.Generator(device="cuda").manual_seed(7)
         for name, n, k in (("o", HIDDEN, HIDDEN), ("qkv", QKV, HIDDEN)):
             w = torch.randn(n, k, generator=gen, device="cuda") * k ** -0.5
-            scale = w.abs().amax() / 448.0
+            scale = w.abs().amax(dim=1, keepdim=True) / 448.0 if per_token else w.abs().amax() / 448.0
             self.register_buffer(f"{name}_w", (w / scale).to(torch.float8_e4m3fn))
-            self.register_buffer(f"{name}_s", scale.reshape(1).float())
+            self.register_buffer(f"{name}_s", scale.reshape(1, n).float() if per_token else scale.reshape(1).float())
 
-    @staticmethod
-    def _quant(x):
-        scale = (x.abs().amax().float() / 448.0).clamp(min=1e-12).reshape(1)
+    def _quant(self, x):
+        amax = x.abs().amax(dim=-1, keepdim=True) if self.per_token else x.abs().amax().reshape(1)
+        scale = (amax.float() / 448.0).clamp(min=1e-12)
         return (x.float() / scale).clamp(-448.0, 448.0).to(torch.float8_e4m3fn), scale
 
     def forward(self, x):
@@ -54,14 +58,14 @@ class Fp8Pair(torch.nn.Module):
         return torch._scaled_mm(q, self.qkv_w.t(), sa, self.qkv_s, out_dtype=torch.bfloat16)
 
 
-def _expected_kernel(index_target, buckets, n: int, k: int, m: int) -> bool:
-    """Whether the bundle's dispatch gives (scale_tensor, n, k) a kernel at M (the rule's entry and max_m)."""
+def _expected_kernel(index_target, buckets, epilogue: str, n: int, k: int, m: int) -> bool:
+    """Whether the bundle's dispatch gives (epilogue, n, k) a kernel at M (the rule's entry and max_m)."""
     from aotgemm.problem import bucket_for
 
     b = bucket_for(m, buckets)
     kernels = {kk.symbol: kk for kk in index_target.kernels}
     for e in index_target.dispatch:
-        if (e.dtype, e.epilogue, e.n, e.k, e.m_bucket) == ("float8_e4m3fn", "scale_tensor", n, k, b):
+        if (e.dtype, e.epilogue, e.n, e.k, e.m_bucket) == ("float8_e4m3fn", epilogue, n, k, b):
             kern = kernels.get(e.kernel)
             return kern is not None and (not kern.max_m or m <= kern.max_m)
     return False
@@ -78,7 +82,10 @@ def test_fp8_package_serves_scaled_mm_from_the_bundle(tmp_path):
     assert gpu is not None, "the bundle has no target for this GPU"
     target = next(t for t in bf.index.targets if t.gpu == gpu)
 
-    model = Fp8Pair()
+    forms = {e.epilogue for e in target.dispatch if (e.dtype, e.n, e.k) == ("float8_e4m3fn", HIDDEN, HIDDEN)}
+    assert forms & {"scale_tensor", "scale_rowwise"}, f"no per-tensor or per-token fp8 entries: {forms}"
+    epi = "scale_rowwise" if "scale_rowwise" in forms else "scale_tensor"
+    model = Fp8Pair(per_token=epi == "scale_rowwise")
     example = (torch.randn(8, HIDDEN, device="cuda", dtype=torch.bfloat16),)
     cxx = os.environ.get("CXX") or ("/usr/bin/g++" if os.path.exists("/usr/bin/g++") else None)
     pkg = aoti.compile(model, example, BUNDLE, tmp_path / "fp8_pair.pt2", cxx=cxx)
@@ -96,8 +103,9 @@ def test_fp8_package_serves_scaled_mm_from_the_bundle(tmp_path):
         c = aoti.counters()
         ref = model(x)
         err = ((got.float() - ref.float()).norm() / ref.float().norm()).item()
-        want = sum(_expected_kernel(target, bf.index.m_buckets, n, k, m) for n, k in ((HIDDEN, HIDDEN), (QKV, HIDDEN)))
-        report.append(f"M={m}: rel err {err:.2e}, calls {c['calls']}, hits {c['hits']} (expected {want})")
+        want = sum(_expected_kernel(target, bf.index.m_buckets, epi, n, k, m)
+                   for n, k in ((HIDDEN, HIDDEN), (QKV, HIDDEN)))
+        report.append(f"{epi} M={m}: rel err {err:.2e}, calls {c['calls']}, hits {c['hits']} (expected {want})")
         assert torch.isfinite(got).all(), f"M={m}: non-finite outputs"
         assert err < TOL_REL_L2, report[-1]
         # the package calls the shim only at the M a kernel serves (a torch.cond on M, aoti/guard.py)

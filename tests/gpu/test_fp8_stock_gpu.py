@@ -1,5 +1,6 @@
 """fp8 on an H100/H200 without a bundle kernel: the stock path the tuner and bench time kernels against
-(torch._scaled_mm, per tensor and row-wise), the op's fallback, and the timing machinery on fp8 operands.
+(torch._scaled_mm, per tensor, per output channel and per token), the op's fallback, and the timing
+machinery on fp8 operands.
 
     pytest -s tests/gpu/test_fp8_stock_gpu.py
 
@@ -15,7 +16,7 @@ import pytest
 import torch
 
 from aotgemm import timing
-from aotgemm.epilogues import SCALE_ROW, SCALE_TENSOR, epilogue
+from aotgemm.epilogues import SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, epilogue
 from aotgemm.problem import FLOAT8_E4M3, GemmProblem
 
 pytestmark = [
@@ -25,9 +26,10 @@ pytestmark = [
                        reason="fp8 tensor cores need sm_89 or newer"),
 ]
 SHAPES = [(4096, 4096), (1280, 8192), (28672, 4096)]
+SCALE_EPILOGUES = [SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE]
 
 
-@pytest.mark.parametrize("epi", [SCALE_TENSOR, SCALE_ROW])
+@pytest.mark.parametrize("epi", SCALE_EPILOGUES)
 @pytest.mark.parametrize("n, k", SHAPES)
 @pytest.mark.parametrize("m", [1, 16, 300])
 def test_stock_path_matches_the_dequantized_reference(epi, n, k, m):
@@ -37,7 +39,7 @@ def test_stock_path_matches_the_dequantized_reference(epi, n, k, m):
     assert err < timing.TOLERANCE
 
 
-@pytest.mark.parametrize("epi", [SCALE_TENSOR, SCALE_ROW])
+@pytest.mark.parametrize("epi", SCALE_EPILOGUES)
 def test_op_without_a_bundle_is_scaled_mm(epi):
     import aotgemm.runtime as rt
 
@@ -46,13 +48,16 @@ def test_op_without_a_bundle_is_scaled_mm(epi):
     p = GemmProblem(FLOAT8_E4M3, "linear", epi, 4096, 4096)
     g = torch.Generator(device="cuda").manual_seed(3)
     x, w, ex = timing.random_operands(p, 7, g)
-    y = rt.scaled_mm(x, w.t(), ex["scale_a"], ex["scale_b"])
+    sa, sb = ex["scale_a"], ex["scale_b"]
+    if epi == SCALE_ROWWISE:  # the epilogue's [M] and [N] as the op takes them: _scaled_mm's [M, 1] and [1, N]
+        sa, sb = sa.reshape(-1, 1), sb.reshape(1, -1)
+    y = rt.scaled_mm(x, w.t(), sa, sb)
     ref = epilogue(epi).reference(x, w, **ex)
     assert y.dtype == torch.bfloat16 and ((y.float() - ref).norm() / ref.norm()).item() < timing.TOLERANCE
     assert rt.stats().by_reason() == {"not loaded": 1}
 
 
-@pytest.mark.parametrize("epi", [SCALE_TENSOR, SCALE_ROW])
+@pytest.mark.parametrize("epi", SCALE_EPILOGUES)
 def test_stock_path_replays_in_a_cuda_graph(epi):
     p = GemmProblem(FLOAT8_E4M3, "linear", epi, 4096, 4096)
     ops = timing.Operands(p, 16, torch.cuda.get_device_properties(0).L2_cache_size)
