@@ -37,7 +37,9 @@ def test_smoke_mode_runs_and_reports(tmp_path):
             hits = rows[row]["hits"]
             # fallback on the CPU: q, k, v, o, the fused gate_up and down + residual, all counted as misses
             assert hits["hits"] == 0 and hits["misses"] == 6 and hits["by_reason"] == {"environment mismatch": 6}
-            assert hits["fused"] == ["residual_add", "swiglu"]
+            # eager: the fused ops, each missing; compiled: no kernel serves any M of a fallback bundle, so
+            # the graph holds aotgemm_linear and the epilogues in Inductor's code (unfused_when_compiled)
+            assert hits["fused"] == ([] if row.startswith("compiled") else ["residual_add", "swiglu"]), row
         for row in ("compiled", "compiled-pdl"):  # Inductor's code (its bf16 rounding, not eager's)
             assert rows[row]["rel_err"] < 1e-2 and rows[row]["hits"] is None, row
         assert all(t > 0 for row in rows.values() for t in row["ms"])

@@ -367,3 +367,43 @@ def test_swiglu_without_a_kernel_runs_the_unfused_mlps_kernels():
     assert ((got.float() - ref).norm() / ref.norm()).item() < 1e-2
     assert torch.equal(epilogue("residual_add").linear_unfused(x, w, residual=torch.ones(7, 256, dtype=bf16)),
                        F.linear(x, w) + 1)
+
+
+def test_compile_unfuses_where_the_bundle_has_no_kernel():
+    """torch.compile at a static M: where the table has the fused kernels (bucket 16) the graph holds the fused
+    ops; where the tuner kept cuBLAS (bucket 128) it holds aotgemm_linear and the epilogues' torch ops instead,
+    which Inductor fuses with their neighbours as in the unpatched model. The same numbers either way, and
+    every GEMM still counted per call."""
+    torch.manual_seed(0)
+    model = _tiny("llama").to(bf16).eval()
+    kern, res = Kern("swiglu"), Kern("residual_add")
+    set_active(Dispatch((16, 128), {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", kern),
+                                    ("bfloat16", "linear", "swiglu", 256, 64, 128): Route(None, None),
+                                    ("bfloat16", "linear", "residual_add", 64, 128, 16): Route("res", res),
+                                    ("bfloat16", "linear", "residual_add", 64, 128, 128): Route(None, None)},
+                        device_type="cpu"))
+    rt.patch_model(model, frozenset({("bfloat16", 256, 64), ("bfloat16", 64, 128)}))
+    mlp = model.model.layers[0].mlp
+    graphs = []
+
+    def backend(gm, inputs):
+        graphs.append({getattr(n.target, "__name__", str(n.target)) for n in gm.graph.nodes if n.op == "call_function"})
+        return gm.forward
+
+    fn = torch.compile(lambda h, r: mlp.aotgemm_residual(h, r), backend=backend, dynamic=False, fullgraph=True)
+    for m, fused in ((14, True), (100, False)):
+        h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
+        rt.reset_stats()
+        with torch.no_grad():
+            got = fn(h, r)
+        ref = r.float() + epilogue("swiglu").reference(h, mlp.aotgemm_gate_up) @ mlp.down_proj.weight.float().t()
+        assert rel(got, ref) < 2e-2, m
+        ops = {t for t in graphs[-1] if "aotgemm" in t}
+        if fused:
+            assert ops == {"aotgemm_linear_swiglu", "aotgemm_linear_residual"}, ops
+            assert rt.stats().total_hits == 2
+        else:
+            assert ops == {"aotgemm_linear"} and "silu" in graphs[-1], graphs[-1]
+            assert rt.stats().misses == {("bfloat16", 256, 64, 128, "no entry"): 1,
+                                         ("bfloat16", 64, 128, 128, "no entry"): 1}
+    assert (kern.calls, res.calls) == (1, 1) and len(graphs) == 2

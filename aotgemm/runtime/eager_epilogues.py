@@ -13,21 +13,24 @@ for the residual its per-call rows) in place. Misses go the op's way
 (`epilogue_ops._miss`: counted, logged once, cuBLAS + the unfused epilogue), so
 decisions, results, counters and logs are the op's. Under torch.compile /
 export / FX or jit tracing, with autograd recording, with a dispatch mode or a
-tensor subclass, the op itself is called, so graphs still hold it.
+tensor subclass, the op itself is called, so graphs still hold it; except that
+torch.compile, at a static M whose bucket has no kernel for the epilogue, gets
+aotgemm_linear and the epilogue's torch ops, which Inductor fuses with their
+neighbours as in the unpatched model (epilogue_ops.unfused_when_compiled).
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..epilogues import SWIGLU, epilogue
+from ..epilogues import RESIDUAL_ADD, SWIGLU, epilogue
 from . import epilogue_ops, ops
 from .eager import _MEMO_LIMIT, ModuleMemo, is_eager
 from .ffi import KernelFunction
 from .table import call_epilogue, call_order
 
 SWIGLU_OP, RESIDUAL_OP = "aotgemm_linear_swiglu", "aotgemm_linear_residual"
-_SWIGLU = epilogue(SWIGLU)
+_SWIGLU, _RESIDUAL = epilogue(SWIGLU), epilogue(RESIDUAL_ADD)
 _Tensor = torch.Tensor
 
 
@@ -133,6 +136,8 @@ def swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """aotgemm_linear_swiglu(x, module.aotgemm_gate_up), served and counted exactly as the op would."""
     weight = module.aotgemm_gate_up
     if not is_eager(x, weight, None):
+        if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):  # Inductor fuses silu * mul, as unpatched
+            return _SWIGLU.unfused(torch.ops.aotgemm.aotgemm_linear(x, weight, None))
         return torch.ops.aotgemm.aotgemm_linear_swiglu(x, weight)
     memo = _memo(module, "_aotgemm_memo_swiglu", weight)
     x_ptr = x.data_ptr()
@@ -154,6 +159,8 @@ def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor) -> torch
     """aotgemm_linear_residual(x, module.down_proj.weight, r), served and counted exactly as the op would."""
     weight = module.down_proj.weight
     if type(r) is not _Tensor or not is_eager(x, weight, r):
+        if epilogue_ops.unfused_when_compiled(RESIDUAL_OP, x, weight):  # Inductor fuses the add, as unpatched
+            return _RESIDUAL.unfused(torch.ops.aotgemm.aotgemm_linear(x, weight, None), residual=r)
         return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, r)
     memo = _memo(module, "_aotgemm_memo_residual", weight)
     x_ptr = x.data_ptr()

@@ -23,6 +23,7 @@ output is N/2 wide). Names repeat the namespace for the AOTI shim's name
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +31,7 @@ import torch
 from ..dispatch_rule import Reason, decide, operand_contiguous, rows
 from ..epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU, epilogue
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, LINEAR
+from ..problem import DTYPE_BYTES, LINEAR, bucket_for
 from . import ops
 from .log import get_logger
 from .table import call_epilogue, dtype_name
@@ -116,6 +117,34 @@ def decision(op: str, d, x: torch.Tensor, weight: torch.Tensor, operands: dict[s
                     w_strides=weight.stride(), operands_contiguous=contiguous, pointers=pointers,
                     element_bytes=DTYPE_BYTES.get(dt, 0))
     return EpilogueDecision(reason, dt, n, k, bucket, route, used, m, x_row)
+
+
+@torch._dynamo.assume_constant_result
+def _has_kernel(dtype: torch.dtype, name: str, n: int, k: int, m: int) -> bool:
+    """Whether the active table has a kernel for (dtype, epilogue `name`, n, k) in M's bucket that serves M.
+    Called while torch.compile traces (assume_constant_result: evaluated then, its answer a constant of the
+    graph), so a graph keeps the table's answer of when it was compiled, as an AOTInductor package does."""
+    d = ops.get_active()
+    if d is None or d.fallback or not d.buckets:  # (a fallback bundle, of another GPU or driver, runs none)
+        return False
+    route = d.table.get((dtype_name(dtype), LINEAR, name, n, k, bucket_for(m, d.buckets)))
+    return route is not None and route.fn is not None and (not route.max_m or m <= route.max_m)
+
+
+def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether torch.compile, tracing a call of epilogue op `op`, should write it as aotgemm_linear followed by
+    the epilogue's torch ops (Epilogue.unfused) instead of the opaque fused op: at a static M whose bucket has
+    no kernel for the epilogue's problem (the tuner kept cuBLAS there, or the bundle lacks it). Inductor then
+    fuses the epilogue with its neighbours, as it does in the unpatched model, which is what the tuner timed
+    the fused kernel against; the opaque op would run it as separate torch kernels after cuBLAS. At a dynamic
+    M the op stays (it decides per call); outside torch.compile, and under torch.export (whose graph is served
+    per call by the AOTInductor shim, aotgemm.aoti), this is False."""
+    if not torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return False
+    lead = x.shape[:-1]
+    if not all(isinstance(d, int) for d in lead):
+        return False
+    return not _has_kernel(x.dtype, OPS[op], weight.shape[0], weight.shape[1], math.prod(lead))
 
 
 def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> torch.Tensor:
