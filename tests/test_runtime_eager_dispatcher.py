@@ -164,10 +164,13 @@ def test_fused_mlp_eager_calls_skip_the_dispatcher(clean, kernels, m):
         assert {o for _, o in served} == {"bundle chose cublas" if m == 100 else "no entry"}
 
 
-def test_export_of_a_patched_decoder_layer_holds_the_fused_ops(clean, kernels):
-    """The eager paths step aside when torch.export traces: the graph calls the ops, and stays correct."""
+@pytest.mark.parametrize("m", [1, 3])
+def test_export_of_a_patched_decoder_layer_holds_the_fused_ops(clean, kernels, m):
+    """The eager paths step aside when torch.export traces: the graph calls the ops, and stays correct. At a
+    static M whose bucket has no fused kernel (M = 3: bucket 16, identity kernels only) it calls aotgemm_linear
+    and the epilogues' torch ops instead (epilogue_ops.unfused_when_compiled)."""
     model = _decoder_layer()
-    x = torch.randn(3, 1, H, dtype=bf16)
+    x = torch.randn(m, 1, H, dtype=bf16)
     shapes = [("swiglu", 2 * I, H), ("residual_add", H, I)]
     set_active(table(kernels, shapes))
     patch_model(model, frozenset(("bfloat16", n, k) for _, n, k in shapes))
@@ -175,6 +178,10 @@ def test_export_of_a_patched_decoder_layer_holds_the_fused_ops(clean, kernels):
         want = model(x)
         ep = torch.export.export(model, (x,))
     targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
-    assert {"aotgemm.aotgemm_linear_swiglu.default", "aotgemm.aotgemm_linear_residual.default"} <= targets
+    fused = {"aotgemm.aotgemm_linear_swiglu.default", "aotgemm.aotgemm_linear_residual.default"}
+    if m == 1:
+        assert fused <= targets
+    else:
+        assert not fused & targets and "aotgemm.aotgemm_linear.default" in targets, targets
     with torch.no_grad():
         assert torch.equal(ep.module()(x), want)

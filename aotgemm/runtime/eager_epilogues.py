@@ -14,9 +14,10 @@ for the residual its per-call rows) in place. Misses go the op's way
 decisions, results, counters and logs are the op's. Under torch.compile /
 export / FX or jit tracing, with autograd recording, with a dispatch mode or a
 tensor subclass, the op itself is called, so graphs still hold it; except that
-torch.compile, at a static M whose bucket has no kernel for the epilogue, gets
-aotgemm_linear and the epilogue's torch ops, which Inductor fuses with their
-neighbours as in the unpatched model (epilogue_ops.unfused_when_compiled).
+torch.compile (and torch.export), at a static M whose bucket has no kernel for
+the epilogue, get aotgemm_linear and the epilogue's torch ops, which Inductor
+fuses with their neighbours as in the unpatched model
+(epilogue_ops.unfused_when_compiled).
 """
 
 from __future__ import annotations

@@ -137,9 +137,9 @@ def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> boo
     no kernel for the epilogue's problem (the tuner kept cuBLAS there, or the bundle lacks it). Inductor then
     fuses the epilogue with its neighbours, as it does in the unpatched model, which is what the tuner timed
     the fused kernel against; the opaque op would run it as separate torch kernels after cuBLAS. At a dynamic
-    M the op stays (it decides per call); outside torch.compile, and under torch.export (whose graph is served
-    per call by the AOTInductor shim, aotgemm.aoti), this is False."""
-    if not torch.compiler.is_compiling() or torch.compiler.is_exporting():
+    M the op stays (it decides per call); outside torch.compile (or torch.export, alike) this is False.
+    (torch.compiler.is_exporting cannot tell the two apart: under torch 2.11's Dynamo it is True in both.)"""
+    if not torch.compiler.is_compiling():
         return False
     lead = x.shape[:-1]
     if not all(isinstance(d, int) for d in lead):
