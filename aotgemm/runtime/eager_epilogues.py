@@ -137,8 +137,12 @@ def swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """aotgemm_linear_swiglu(x, module.aotgemm_gate_up), served and counted exactly as the op would."""
     weight = module.aotgemm_gate_up
     if not is_eager(x, weight, None):
-        if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):  # Inductor fuses silu * mul, as unpatched
-            return _SWIGLU.unfused(torch.ops.aotgemm.aotgemm_linear(x, weight, None))
+        if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):
+            # the unpatched MLP's graph: gate's and up's GEMMs (the buffer's two halves, contiguous views), then
+            # silu * mul, which Inductor fuses into one kernel; each GEMM still aotgemm_linear's, counted
+            gate, up = weight.chunk(2, dim=0)
+            linear = torch.ops.aotgemm.aotgemm_linear
+            return torch.nn.functional.silu(linear(x, gate, None)) * linear(x, up, None)
         return torch.ops.aotgemm.aotgemm_linear_swiglu(x, weight)
     memo = _memo(module, "_aotgemm_memo_swiglu", weight)
     x_ptr = x.data_ptr()
