@@ -62,10 +62,16 @@ def built(tmp_path_factory):
     return {"work": work, "package": Path(pkg), "info": info}
 
 
+# The block's epilogue patterns (aotgemm.aoti.testing.llama_block_lm_head): SiLU*mul after gate_up, residual adds
+# after o and down. A fused bundle's kernels for them fold those GEMMs into the fused ops (rewrite_epilogues).
+BLOCK_EPILOGUES = {"swiglu": ("gate_up",), "residual_add": ("o", "down")}
+
+
 def test_block_gemms_are_routed(built):
-    """Exactly the GEMMs this GPU's target serves with a kernel in some bucket go to the shim; the
-    ones the tuner gave to cuBLAS in every bucket stay Inductor's own calls."""
-    from aotgemm.aoti.meta import coverage
+    """Exactly the GEMMs this GPU's target serves with a kernel in some bucket go to the shim (as plain GEMMs,
+    or folded with their epilogue where a fused bundle has kernels for it); the ones the tuner gave to cuBLAS
+    in every bucket stay Inductor's own calls."""
+    from aotgemm.aoti.meta import coverage, epilogue_coverage
     from aotgemm.aoti.package import _package_target
     from aotgemm.aoti.testing import LLAMA_8B_GEMMS
     from aotgemm.bundle import open_bundle
@@ -74,6 +80,8 @@ def test_block_gemms_are_routed(built):
     target = _package_target(bf, "cuda")
     assert target is not None, "the bundle has no target for this GPU"
     served = {(n, k) for dt, n, k in coverage(bf, target) if dt == "bfloat16"}
+    served |= {(n, k) for dt, ep, n, k in epilogue_coverage(bf, target) if dt == "bfloat16"
+               and (n, k) in {LLAMA_8B_GEMMS[layer] for layer in BLOCK_EPILOGUES.get(ep, ())}}
     routed = {(r.n, r.k) for r in built["info"].routed}
     model = set(LLAMA_8B_GEMMS.values())
     assert routed == model & served, (routed, model & served)
@@ -98,9 +106,15 @@ FRESH = """
         info = aoti.package_info({package!r})
         strided = {strided!r}  # (n, k) of GEMMs whose x is a strided view (o takes a slice of qkv's output)
         compact_only = set({compact_only!r})  # kernels compiled for x rows exactly K apart (x_row_stride)
+        # the target's dispatch: (dtype, epilogue, n, k, bucket) -> (kernel or "cublas", the kernel's max_m)
+        entries, buckets = {entries!r}, {buckets!r}
+        def kernel_at(r, m):  # the kernel that serves routed GEMM r (plain or fused) at M, else None
+            b = next((x for x in buckets if m <= x), buckets[-1])
+            kernel, max_m = entries.get((r.dtype, r.epilogue, r.n, r.k, b), ("cublas", 0))
+            return None if kernel == "cublas" or (max_m and m > max_m) else kernel
         def expected_hits(m):
             # the rule: a kernel compiled for compact rows gets a strided x (M > 1) only as a cuBLAS miss
-            return sum(1 for r in info.routed if (s := aoti.lookup(r.dtype, r.n, r.k, m)) not in (None, "cublas")
+            return sum(1 for r in info.routed if (s := kernel_at(r, m)) is not None
                        and not (m > 1 and (r.n, r.k) in strided and s in compact_only))
         res = {{"ttfo_s": t_first - T0, "import_s": t_import - T0, "load_s": t_load - t_import,
                "first_run_s": t_first - t_load, "counters_first": first, "expected_first": expected_hits(1),
@@ -134,9 +148,16 @@ def test_fresh_process_serves_from_the_bundle_with_nothing_compiled(built):
     from aotgemm.aoti.testing import LLAMA_8B_GEMMS
     from aotgemm.bundle import open_bundle
 
-    compact_only = sorted(k.symbol for t in open_bundle(BUNDLE).index.targets for k in t.kernels if k.x_row_stride)
+    from aotgemm.aoti.package import _package_target
+
+    bf = open_bundle(BUNDLE)
+    compact_only = sorted(k.symbol for t in bf.index.targets for k in t.kernels if k.x_row_stride)
+    target = bf.index.target(_package_target(bf, "cuda"))
+    max_m = {k.symbol: k.max_m for k in target.kernels}
+    entries = {(e.dtype, e.epilogue, e.n, e.k, e.m_bucket): (e.kernel, max_m.get(e.kernel, 0)) for e in target.dispatch}
     code = textwrap.dedent(FRESH.format(package=str(built["package"]), hidden=HIDDEN, seed=SEED, ms=list(MS),
-                                        strided=[LLAMA_8B_GEMMS["o"]], compact_only=compact_only))
+                                        strided=[LLAMA_8B_GEMMS["o"]], compact_only=compact_only, entries=entries,
+                                        buckets=tuple(bf.index.m_buckets)))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -153,10 +174,7 @@ def test_fresh_process_serves_from_the_bundle_with_nothing_compiled(built):
     shims = list((work / "fresh-aotgemm-cache" / "native").glob("*/libaotgemm_aoti.so"))
     assert len(shims) == 1 and len(shims[0].parent.name) == 64, shims
     # the bundle's kernels served the GEMMs
-    from aotgemm.aoti.package import _package_target
-    from aotgemm.bundle import open_bundle
-
-    assert r["state"]["mode"] == "kernels" and r["state"]["target"] == _package_target(open_bundle(BUNDLE), "cuda")
+    assert r["state"]["mode"] == "kernels" and r["state"]["target"] == target.gpu
     assert r["expected_hits"] > 0, "the bundle's target serves none of the block's GEMMs with a kernel"
     assert r["counters_first"]["hits"] == r["expected_first"]
     assert r["counters"]["hits"] == r["expected_hits"]
