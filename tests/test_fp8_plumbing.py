@@ -299,6 +299,12 @@ def test_shipped_fp8_manifests_are_their_models_layers_in_fp8(stem):
     assert [(x.name, x.n, x.k, x.count) for x in fp8.layers] == [(x.name, x.n, x.k, x.count) for x in bf16.layers
                                                                  if x.name != "lm_head"]
     assert {x.problem(FP8).epilogue for x in fp8.layers} == {SCALE_TENSOR}
+    # the per-token form of the same layers
+    rowwise = load_manifest(repo / "manifests" / f"{stem}-fp8-rowwise.toml")
+    assert rowwise.scales == "rowwise" and rowwise.m_buckets == fp8.m_buckets and rowwise.model == f"{fp8.model}-rowwise"
+    assert (rowwise.gpus, rowwise.dtypes, rowwise.tp, rowwise.source) == (fp8.gpus, fp8.dtypes, fp8.tp, fp8.source)
+    assert [(x.name, x.n, x.k, x.count) for x in rowwise.layers] == [(x.name, x.n, x.k, x.count) for x in fp8.layers]
+    assert {x.problem(FP8).epilogue for x in rowwise.layers} == {"scale_rowwise"}
 
 
 def test_rowwise_scale_a_copy_lives_as_long_as_scale_a():
