@@ -119,16 +119,21 @@ def decision(op: str, d, x: torch.Tensor, weight: torch.Tensor, operands: dict[s
     return EpilogueDecision(reason, dt, n, k, bucket, route, used, m, x_row)
 
 
-@torch._dynamo.assume_constant_result
 def _has_kernel(dtype: torch.dtype, name: str, n: int, k: int, m: int) -> bool:
     """Whether the active table has a kernel for (dtype, epilogue `name`, n, k) in M's bucket that serves M.
-    Called while torch.compile traces (assume_constant_result: evaluated then, its answer a constant of the
-    graph), so a graph keeps the table's answer of when it was compiled, as an AOTInductor package does."""
+    Called while torch.compile traces, and marked as torch._dynamo.assume_constant_result marks a function
+    (below): evaluated then, its answer a constant of the graph, so a graph keeps the table's answer of when
+    it was compiled, as an AOTInductor package does."""
     d = ops.get_active()
     if d is None or d.fallback or not d.buckets:  # (a fallback bundle, of another GPU or driver, runs none)
         return False
     route = d.table.get((dtype_name(dtype), LINEAR, name, n, k, bucket_for(m, d.buckets)))
     return route is not None and route.fn is not None and (not route.max_m or m <= route.max_m)
+
+
+# What torch._dynamo.assume_constant_result(_has_kernel) does, without importing torch._dynamo, which would add
+# ~1.8 s to `import aotgemm.runtime` (tests/test_runtime_epilogues.py checks that the decorator still sets it).
+_has_kernel._dynamo_marked_constant = True
 
 
 def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> bool:
