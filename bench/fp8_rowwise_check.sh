@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# On an H200 (one device call, about 5 minutes): the per-token fp8 kernels (epilogue scale_rowwise) on the GPU.
-# Every kernel of an untuned rowwise bundle called directly against the float32 reference on the dequantized
-# operands, NaN-poisoned outputs (tests/gpu/test_runtime_gpu.py::test_every_kernel_directly); then the bundle
-# tuned against torch._scaled_mm's row-wise form and `aotgemm bench` of it, twice.
-# The bundle is built on the CPU beforehand from the Llama-3.1-8B fp8 manifest with per-token scales:
-#   sed 's/^scales = "tensor"/scales = "rowwise"/; s/^name = "llama-3.1-8b-fp8"/name = "llama-3.1-8b-fp8-rowwise"/' \
-#     manifests/llama-3.1-8b-fp8.toml > /tmp/rowwise.toml
-#   aotgemm build /tmp/rowwise.toml --gpu H200_SXM --no-tune -o .gpu/llama-3.1-8b-fp8-rowwise.agb
+# On an H200 (one device call, about 1 minute): an fp8 bundle's kernels on the GPU, made for the per-token form
+# (epilogue scale_rowwise; session 10's B and C) and as good for the per-channel one (scale_row). Every kernel of
+# the untuned bundle called directly against the float32 reference on the dequantized operands, NaN-poisoned
+# outputs (tests/gpu/test_runtime_gpu.py::test_every_kernel_directly); then the bundle tuned against
+# torch._scaled_mm's row-wise form and `aotgemm bench` of it, twice.
+# The bundle is built on the CPU beforehand, e.g. from a shipped per-token manifest:
+#   aotgemm build manifests/llama-3.1-8b-fp8-rowwise.toml --gpu H200_SXM --no-tune -o .gpu/llama-3.1-8b-fp8-rowwise.agb
+# or, per channel, from the per-tensor one:
+#   sed 's/^scales = "tensor"/scales = "row"/; s/^name = "\(.*\)-fp8"/name = "\1-fp8-row"/' \
+#     manifests/llama-3.1-8b-fp8.toml > /tmp/row.toml
 # Usage (device call): bash bench/fp8_rowwise_check.sh UNTUNED.agb $OUT/rowwise
 set -uo pipefail
 bundle=${1:?untuned rowwise bundle}; out=${2:?output dir}
