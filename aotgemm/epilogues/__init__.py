@@ -87,13 +87,14 @@ class Epilogue:
         """The epilogue applied by torch to a plain GEMM's output (the cuBLAS path)."""
         return self.apply(plain_out, **operands)
 
-    def linear_unfused(self, x, w, **operands):
-        """x @ W^T and this epilogue computed by cuBLAS and torch (a call no kernel serves)."""
+    def linear_unfused(self, x, w, linear=None, **operands):
+        """x @ W^T and this epilogue computed by cuBLAS and torch (a call no kernel serves). `linear(x, w)`
+        computes the GEMMs (default F.linear; the compiled fused MLP passes aotgemm_linear's)."""
         if self.torch_linear is not None:
-            return self.torch_linear(x, w, **operands)
+            return self.torch_linear(x, w, linear=linear, **operands)
         import torch
 
-        return self.apply(torch.nn.functional.linear(x, w), **operands)
+        return self.apply((linear or torch.nn.functional.linear)(x, w), **operands)
 
     def stock(self, x, w, out, **operands) -> None:
         """A scale epilogue's stock path, written into `out`: torch._scaled_mm (`scaled_mm`), what the tuner
@@ -216,7 +217,7 @@ def scaled_mm(x, w, scale_a, scale_b, out=None):
     return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=out.dtype, out=out)
 
 
-def _swiglu_linear(x, w, halves=None):
+def _swiglu_linear(x, w, halves=None, linear=None):
     # The halves' GEMMs write contiguous outputs, so silu and mul run torch's vectorised kernels: the
     # kernels of the unfused MLP (gate_proj, up_proj, silu * mul). One GEMM on [gate; up] would leave
     # strided halves, which torch's elementwise kernels read at half speed. `halves`: W's two row blocks
@@ -224,7 +225,7 @@ def _swiglu_linear(x, w, halves=None):
     import torch
 
     gate, up = halves if halves is not None else w.chunk(2, dim=0)  # contiguous views, no copy
-    linear = torch.nn.functional.linear
+    linear = linear or torch.nn.functional.linear
     return torch.nn.functional.silu(linear(x, gate)) * linear(x, up)
 
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import torch
 
-from ..epilogues import RESIDUAL_ADD, SWIGLU, epilogue
+from ..epilogues import SWIGLU, epilogue
 from . import epilogue_ops, ops
 from .eager import _MEMO_LIMIT, ModuleMemo, is_eager
 from .ffi import KernelFunction
 from .table import call_epilogue, call_order
 
 SWIGLU_OP, RESIDUAL_OP = "aotgemm_linear_swiglu", "aotgemm_linear_residual"
-_SWIGLU, _RESIDUAL = epilogue(SWIGLU), epilogue(RESIDUAL_ADD)
+_SWIGLU = epilogue(SWIGLU)
 _Tensor = torch.Tensor
 
 
@@ -137,12 +137,8 @@ def swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """aotgemm_linear_swiglu(x, module.aotgemm_gate_up), served and counted exactly as the op would."""
     weight = module.aotgemm_gate_up
     if not is_eager(x, weight, None):
-        if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):
-            # the unpatched MLP's graph: gate's and up's GEMMs (the buffer's two halves, contiguous views), then
-            # silu * mul, which Inductor fuses into one kernel; each GEMM still aotgemm_linear's, counted
-            gate, up = weight.chunk(2, dim=0)
-            linear = torch.ops.aotgemm.aotgemm_linear
-            return torch.nn.functional.silu(linear(x, gate, None)) * linear(x, up, None)
+        if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):  # Inductor fuses silu * mul, as unpatched
+            return epilogue_ops.compiled_unfused(SWIGLU_OP, x, weight, {})
         return torch.ops.aotgemm.aotgemm_linear_swiglu(x, weight)
     memo = _memo(module, "_aotgemm_memo_swiglu", weight)
     x_ptr = x.data_ptr()
@@ -165,7 +161,7 @@ def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor) -> torch
     weight = module.down_proj.weight
     if type(r) is not _Tensor or not is_eager(x, weight, r):
         if epilogue_ops.unfused_when_compiled(RESIDUAL_OP, x, weight):  # Inductor fuses the add, as unpatched
-            return _RESIDUAL.unfused(torch.ops.aotgemm.aotgemm_linear(x, weight, None), residual=r)
+            return epilogue_ops.compiled_unfused(RESIDUAL_OP, x, weight, {"residual": r})
         return torch.ops.aotgemm.aotgemm_linear_residual(x, weight, r)
     memo = _memo(module, "_aotgemm_memo_residual", weight)
     x_ptr = x.data_ptr()

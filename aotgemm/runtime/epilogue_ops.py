@@ -152,6 +152,17 @@ def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> boo
     return not _has_kernel(x.dtype, OPS[op], weight.shape[0], weight.shape[1], math.prod(lead))
 
 
+def compiled_unfused(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]):
+    """What torch.compile traces for a call of epilogue op `op` where `unfused_when_compiled`: the unpatched
+    layer's GEMMs (swiglu: gate's and up's, Epilogue.linear_unfused) as aotgemm_linear calls, still counted,
+    and the epilogue in torch ops for Inductor to fuse."""
+    return epilogue(OPS[op]).linear_unfused(x, weight, linear=_plain_linear, **operands)
+
+
+def _plain_linear(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aotgemm.aotgemm_linear(x, w, None)
+
+
 def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> torch.Tensor:
     """out = epilogue(x @ weight.T, operands) for the epilogue op `op`: a bundle kernel when the rule allows."""
     _check(op, x, weight, operands)
