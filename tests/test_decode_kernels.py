@@ -466,3 +466,35 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     assert ("st.shared::cluster.f32" in ptx) == (d["ck"] > 1)
     assert "ld.local" not in ptx and "st.local" not in ptx
     assert f".reqntid {128 * d['wg'] + 32}, 1, 1" in ptx
+
+
+def test_rank_puts_each_kinds_smallest_tile_first():
+    """At M = 2..8 the build's top five hold the TMA kernels (max_m 16 at the least) beside the cp.async
+    max_m 8 ones, not the cp.async max_m 16 designs, which only pad more than their max_m 8 siblings
+    (on the H200 a TMA max_m 16 kernel beat every cp.async one at M = 16 on Qwen2.5-32B TP4's fp8 o,
+    which cuBLAS then kept at M = 2..8 for want of it: session 8, E3)."""
+    from aotgemm.compiler.sources.decode import DecodeSource
+    from aotgemm.gpus import gpu_model
+    from aotgemm.problem import GemmProblem
+
+    src, h200 = DecodeSource(), gpu_model("H200_SXM")
+    for dtype, epilogue in (("bfloat16", "identity"), ("float8_e4m3fn", "scale_tensor")):
+        p = GemmProblem(dtype, "linear", epilogue, 5120, 1280)
+        specs = src.enumerate(p, h200)
+        for m in (2, 8):
+            top = [(s.family, s.max_m) for s in src.rank(p, h200, m, specs)[:5]]
+            assert top == [("decode_swapab_cp", 8)] * 3 + [("decode_swapab_tma", 16)] * 2, (dtype, m, top)
+        top16 = [(s.family, s.max_m) for s in src.rank(p, h200, 16, specs)[:5]]
+        assert top16 == [("decode_swapab_cp", 16)] * 2 + [("decode_swapab_tma", 16)] * 2 + [("decode_swapab_tma", 32)]
+        # every kind's designs for a larger M still come, after the smallest of each kind
+        assert len(src.rank(p, h200, 2, specs)) == sum(s.max_m >= 2 for s in specs)
+
+
+def test_designs_split_k_by_three_where_k_has_a_factor_of_three():
+    """Qwen2.5-32B TP4's down (5120 x 6912): in e4m3 K is 54 chunks of 128, which splits over at most two
+    warps by powers of two; the scored designs now take three (or six) warps per CTA."""
+    picked = dk.designs_for(5120, 6912, "sm_90a", "scale_tensor", "float8_e4m3fn")
+    cp = [d for d in picked if d["kind"] == "swapab_cp"]
+    assert cp and all(d["wk"] in (3, 6) for d in cp), [dk.design_name(d) for d in cp]
+    # a power-of-two K keeps its designs (the table's, or powers of two by score)
+    assert all(d["wk"] in (1, 2, 4) for d in dk.designs_for(4096, 4096, "sm_90a") if d["kind"] == "swapab_cp")

@@ -80,9 +80,17 @@ class DecodeSource(KernelSource):
 
     def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
         # designs_for lists designs best-first for their M range; among those that serve M,
-        # the one with the smallest max_m wastes the fewest padded token columns.
-        usable = [(s.max_m, i, s) for i, s in enumerate(specs) if self.supports(s, problem, m)]
-        return [s for _, _, s in sorted(usable)]
+        # the one with the smallest max_m wastes the fewest padded token columns. But that holds
+        # within one kind of kernel only: a kind's designs for a larger M go after every kind's
+        # smallest that serves M, so that at M = 2..8 the TMA kernels (max_m 16 at the least)
+        # reach a build's top k beside the cp.async ones (max_m 8), instead of the cp.async
+        # max_m 16 designs, which only pad more than their max_m 8 siblings.
+        usable = [(i, s) for i, s in enumerate(specs) if self.supports(s, problem, m)]
+        smallest = {}
+        for _, s in usable:
+            smallest[s.family] = min(smallest.get(s.family, s.max_m), s.max_m)
+        order = sorted((s.max_m > smallest[s.family], s.max_m, i) for i, s in usable)
+        return [specs[i] for _, _, i in order]
 
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
         from .decode_kernels import compile_decode

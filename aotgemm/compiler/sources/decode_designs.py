@@ -284,7 +284,10 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
         scored = []
         for mt in (1, 2):
             for wn in (1, 2):
-                for wk in (1, 2, 4):
+                # 3 and 6 warps for a K with a factor of 3 (Qwen2.5-32B TP4's down, K = 6912: in e4m3
+                # 54 chunks of 128, which powers of two split over at most 2 warps, and the score
+                # then finds too few warps streaming W)
+                for wk in (1, 2, 3, 4, 6):
                     for ck in (1, 2, 4, 8):
                         for unroll in (2, 4):
                             for stages in (3, 4):
