@@ -83,7 +83,11 @@ def test_fp8_package_serves_scaled_mm_from_the_bundle(tmp_path):
     target = next(t for t in bf.index.targets if t.gpu == gpu)
 
     forms = {e.epilogue for e in target.dispatch if (e.dtype, e.n, e.k) == ("float8_e4m3fn", HIDDEN, HIDDEN)}
-    assert forms & {"scale_tensor", "scale_rowwise"}, f"no per-tensor or per-token fp8 entries: {forms}"
+    if not forms & {"scale_tensor", "scale_rowwise"}:
+        # a per-channel (scales = "row") bundle: torch._scaled_mm takes a per-tensor scale_a only with a per-tensor
+        # scale_b, so a model calling it with per-channel weight scales passes scale_a as [M, 1], the per-token form
+        pytest.skip(f"AOTGEMM_TEST_FP8_BUNDLE has no per-tensor or per-token fp8 entries for {HIDDEN}x{HIDDEN} "
+                    f"(only {sorted(forms)}): build one from manifests/llama-3.1-8b-fp8.toml or -fp8-rowwise.toml")
     epi = "scale_rowwise" if "scale_rowwise" in forms else "scale_tensor"
     model = Fp8Pair(per_token=epi == "scale_rowwise")
     example = (torch.randn(8, HIDDEN, device="cuda", dtype=torch.bfloat16),)
