@@ -170,6 +170,18 @@ def test_torch_compile_counts_each_call(fallback, clean_runtime):
     assert clean_runtime.stats().misses == {("bfloat16", 256, 128, 16, "environment mismatch"): 3}
 
 
+def test_ops_keep_inductor_default_layout_constraint():
+    """The ops take their inputs with the strides eager gives them (Inductor's default for custom ops). Tagged
+    flexible_layout, Inductor materialised a fused input read by several ops once instead of once per op, but
+    chose a column-major layout for it, and the compiled patched decoder layer ran 4.6x slower at M = 16 and
+    38x at 128 on the H200 (bench/results/h200-2026-12-01/session11, G)."""
+    import aotgemm.runtime  # noqa: F401  (registers every op)
+
+    for op in ("aotgemm_linear", "aotgemm_linear_swiglu", "aotgemm_linear_residual", "aotgemm_scaled_mm"):
+        tags = getattr(torch.ops.aotgemm, op).default.tags
+        assert torch.Tag.flexible_layout not in tags, op
+
+
 # --- the kernel path, on CPU, with Python "kernels" -------------------------------------------
 class FakeKernel:
     """Stands in for a tvm_ffi kernel: computes out = A @ B like the real one and records its calls."""

@@ -232,6 +232,10 @@ except AttributeError:  # CPU-only torch builds
 # torch._dynamo (and sympy, ~800 modules) on the first call, which cost 4-5 s of
 # "first GEMM" on the H100 host (bench/results/h100-2026-11-25/startup.log).
 _LIB = torch.library.Library("aotgemm", "DEF")
+# No layout tag: Inductor hands the ops their inputs with eager's strides. It then writes a fused input once per
+# op that reads it (the RMSNorm output twice for a patched MLP's gate and up GEMMs), but tagged flexible_layout
+# it chose a column-major layout for that input: the compiled patched decoder layer ran 38x slower at M = 128
+# (bench/results/h200-2026-12-01/session11, G; tests/test_runtime_ops.py holds it).
 _LIB.define("aotgemm_linear(Tensor x, Tensor weight, Tensor? bias=None) -> Tensor")
 
 
