@@ -2,7 +2,7 @@
 
 Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
 
-  python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick]
+  python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick | --tma | --tma-sweep | --mid-sweep | --edges]
       (CPU) cross-compile a set of designs for sm_90a, link them into one .so
       (link_library, static-runtime) and write OUTDIR/kernels.so and
       OUTDIR/designs.json ({symbol: design}).
@@ -41,6 +41,11 @@ TOL = 1e-2
 SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
           (1536, 4096), (4096, 3584), (7168, 4096)]
 TIME_MS = (1, 2, 4, 8, 12, 16, 32)
+# --mid-sweep (session 12): TMA designs for the buckets above the decode ones, where cuBLAS ran the
+# tensor-parallel shapes at 43-56% of the floor (M = 128, 256; bench/results/h200-2026-12-01/session8/A)
+MID_MAX_MS = (128, 256)
+MID_SHAPES = [(6144, 4096), (4096, 4096), (1792, 5120), (5120, 1280), (1280, 8192), (8192, 1024), (6144, 2560),
+              (2560, 4096), (2560, 9728), (4096, 14336), (5120, 6912), (8192, 3584)]
 
 
 # --------------------------------------------------------------------------- CPU half
@@ -181,15 +186,16 @@ def tma_designs(n: int, k: int) -> list[dict]:
 
 
 def tma_sweep_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
-                      with_designs_for: bool = True) -> list[dict]:
-    """Run 7: designs_for's plus a wider TMA grid at max_m 16, 32, 64: wg 1 and 2, k tiles of 128 and
-    256 bytes (64 and 128 bf16, 128 and 256 e4m3), every cluster size whose grid has 48..264 CTAs,
-    with as many stages as fit one CTA per SM (grid <= 132) or two (grid <= 264)."""
+                      with_designs_for: bool = True, max_ms=(16, 32, 64), min_stages: int = 2) -> list[dict]:
+    """Run 7: designs_for's plus a wider TMA grid at max_m 16, 32, 64 (or `max_ms`): wg 1 and 2, k tiles
+    of 128 and 256 bytes (64 and 128 bf16, 128 and 256 e4m3), every cluster size whose grid has 48..264
+    CTAs, with as many stages as fit one CTA per SM (grid <= 132) or two (grid <= 264), and at least
+    `min_stages` (session 12's max_m 128/256 sweep: 3, as a 128-token x tile leaves room for few)."""
     from aotgemm.compiler.sources import decode_kernels as dk
 
     eb = 1 if dtype == "float8_e4m3fn" else 2
     out = list(dk.designs_for(n, k, "sm_90a", epilogue, dtype)) if with_designs_for else []
-    for max_m in (16, 32, 64):
+    for max_m in max_ms:
         for wg in (1, 2):
             for bk in (128 // eb, 256 // eb):
                 for ck in (1, 2, 4, 8):
@@ -198,7 +204,7 @@ def tma_sweep_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
                         continue
                     stage = (64 * wg + max_m) * bk * eb
                     stages = min(16, (200 if ctas <= 132 else 104) * 1024 // stage, k // (bk * ck))
-                    for st in range(max(2, stages), 1, -1):  # the most that fit
+                    for st in range(max(2, stages), min_stages - 1, -1):  # the most that fit
                         try:
                             d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck,
                                                    epilogue=epilogue, dtype=dtype)
@@ -208,6 +214,17 @@ def tma_sweep_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
                             out.append(d)
                         break
     return out
+
+
+def edge_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
+    """--edges (session 12): designs_for's TMA designs (max_m 16, 32, 64) and the --mid-sweep grid, to time
+    at each bucket's M and its lower edge (M = 9, 17, 33, 65, 129), where a max_m-row x box read past M had
+    made them slow."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    tma = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_tma"]
+    return tma + tma_sweep_designs(n, k, dtype=dtype, epilogue=epilogue, with_designs_for=False,
+                                   max_ms=MID_MAX_MS, min_stages=3)
 
 
 def _compile_one(args):
@@ -223,7 +240,9 @@ def _compile_one(args):
 def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> None:
     table = {}
     for n, k in shapes:
-        designs = (tma_sweep_designs(n, k) if explore == 5 else tma_designs(n, k) if explore == 4 else simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
+        designs = (edge_designs(n, k) if explore == 7 else
+                   tma_sweep_designs(n, k, with_designs_for=False, max_ms=MID_MAX_MS, min_stages=3)
+                   if explore == 6 else tma_sweep_designs(n, k) if explore == 5 else tma_designs(n, k) if explore == 4 else simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
                    else explore_designs(n, k) if explore else probe_designs(n, k, quick))
         table.update(symbol_table(designs))
     compile_and_link(outdir, table)
@@ -553,7 +572,7 @@ def parse_shapes(argv, default):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = parse_shapes(argv, SHAPES)
-        compile_main(argv[1], shapes, "--quick" in argv, 5 if "--tma-sweep" in argv else 4 if "--tma" in argv else 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
+        compile_main(argv[1], shapes, "--quick" in argv, 7 if "--edges" in argv else 6 if "--mid-sweep" in argv else 5 if "--tma-sweep" in argv else 4 if "--tma" in argv else 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

@@ -3,12 +3,14 @@
 The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
-  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep]
+  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
       for "tensor" only, more geometries (explore_designs) to learn what the
-      untuned fp8 design choice misses; OUTDIR/explore.json lists them. --tma-sweep adds instead
+      untuned fp8 design choice misses; OUTDIR/explore.json lists them. --mid-sweep compiles only
+      decode_probe's max_m 128/256 TMA grid ("tensor"), for M above the decode buckets; --edges adds
+      designs_for's TMA designs, to time at each bucket's lower edge. --tma-sweep adds instead
       the TMA + wgmma grid of decode_probe.tma_sweep_designs (max_m 16/32/64, wg 1/2, k tiles of
       128/256 bytes, every cluster split with 48..264 CTAs), for "tensor" only.
 
@@ -86,11 +88,18 @@ def explore_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = False) -> None:
+def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = False, mid: bool = False,
+                 edges: bool = False) -> None:
     from aotgemm.compiler.sources import decode_kernels as dk
 
     table, extra = {}, []
     for n, k in shapes:
+        if mid or edges:  # decode_probe's max_m 128/256 grid (scale "tensor"); with edges, designs_for's TMA ones
+            table.update(decode_probe.symbol_table(
+                decode_probe.edge_designs(n, k, dtype=FP8, epilogue="scale_tensor") if edges else
+                decode_probe.tma_sweep_designs(n, k, dtype=FP8, epilogue="scale_tensor", with_designs_for=False,
+                                               max_ms=decode_probe.MID_MAX_MS, min_stages=3)))
+            continue
         table.update(decode_probe.symbol_table(
             d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)))
         if explore or tma_sweep:
@@ -338,7 +347,8 @@ def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = decode_probe.parse_shapes(argv, SHAPES)
-        compile_main(argv[1], shapes, "--explore" in argv, "--tma-sweep" in argv)
+        compile_main(argv[1], shapes, "--explore" in argv, "--tma-sweep" in argv, "--mid-sweep" in argv,
+                     "--edges" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:

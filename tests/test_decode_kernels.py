@@ -7,7 +7,7 @@ import pytest
 
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
 de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
-from aotgemm.compiler.sources.decode_tma import promote_group  # noqa: E402
+from aotgemm.compiler.sources.decode_tma import promote_group, x_box_plan, x_boxes  # noqa: E402
 
 LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
                 (1536, 4096), (4096, 3584), (7168, 4096)]
@@ -420,6 +420,30 @@ def test_tma_design_validation():
         dk.make_tma_design(4096, 4096, max_m=64, wg=2, stages=12)
     with pytest.raises(ValueError, match="wg must be 2"):
         dk.make_tma_design(4096, 4096, max_m=16, wg=1, epilogue="swiglu")
+    # 128 and 256 tokens (bench/decode_probe.py --mid-sweep); e4m3 stops at 128 (its promotion's registers)
+    assert dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4)["max_m"] == 128
+    assert dk.make_tma_design(1792, 5120, max_m=256, wg=1, bk=64, stages=3, ck=4)["max_m"] == 256
+    with pytest.raises(ValueError, match="e4m3 swapab_tma designs serve max_m up to 128"):
+        dk.make_tma_design(1792, 5120, max_m=256, wg=1, stages=3, ck=4, dtype=FP8, epilogue="scale_tensor")
+
+
+@pytest.mark.parametrize("max_m", [8, 16, 32, 64, 128, 256])
+def test_x_box_plan_loads_m_rounded_up_to_8_rows_in_aligned_boxes(max_m):
+    """x's rows are loaded as distinct power-of-two boxes summing to M rounded up to 8 (never more than 7 rows
+    past M: a box read past M is zero-filled by TMA, slowly), each at a row that is a multiple of its height,
+    and one max_m box when M = max_m."""
+    boxes = x_boxes({"max_m": max_m})
+    assert boxes[0] == max_m and boxes[-1] == 8 and all(a == 2 * b for a, b in zip(boxes, boxes[1:]))
+    for m in range(1, max_m + 1):
+        rows, use, offsets = x_box_plan(m, max_m)
+        assert m <= rows < m + 8 and rows % 8 == 0
+        loaded = [(box, off) for box, u, off in zip(boxes, use, offsets) if u]
+        assert sum(box for box, _ in loaded) == rows
+        covered = 0
+        for box, off in loaded:  # adjacent, in order, each aligned to its height
+            assert off == covered and off % box == 0
+            covered += box
+    assert x_box_plan(max_m, max_m)[1] == [True] + [False] * (len(boxes) - 1)
 
 
 def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
@@ -445,6 +469,8 @@ def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
     dict(n=5120, k=1280, max_m=32, wg=1, bk=256, stages=6, ck=1, epilogue="scale_tensor", dtype=FP8),
     # fp8 with per-token activation scales (scale_a [M]), one CTA per SM
     dict(n=4096, k=4096, max_m=64, wg=1, bk=128, stages=6, ck=1, epilogue="scale_rowwise", dtype=FP8),
+    # 128 tokens: x in up to five boxes (128, 64, 32, 16, 8 rows)
+    dict(n=1792, k=5120, max_m=128, wg=1, bk=64, stages=7, ck=4),
 ])
 def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     """The TMA design compiles for sm_90a to a warp-specialised TMA + wgmma kernel: one k tile's wgmmas
@@ -462,6 +488,8 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     tiles_in_code = ((group if kt >= group else 0) + kt % group) if fp8 else 1
     assert ptx.count(wgmma) == tiles_in_code * d["bk"] // (32 if fp8 else 16)
     assert "cp.async.bulk.tensor.2d.shared::cta.global" in ptx and "mbarrier.try_wait" in ptx
+    # the stage's x bytes follow M: expected apart from the weights' (x_box_plan)
+    assert "mbarrier.expect_tx" in ptx
     assert "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
     assert ("st.shared::cluster.f32" in ptx) == (d["ck"] > 1)
     assert "ld.local" not in ptx and "st.local" not in ptx

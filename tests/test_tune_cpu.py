@@ -207,3 +207,39 @@ def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(mon
     assert row.rejected == why and row.ratio == pytest.approx(1.06)
     if why != "back to back":
         assert len(row.fresh_ratios) == (tune.FRESH_DRAWS if not why else 1)
+
+
+@pytest.mark.parametrize("model_ratios,b2b_ratios,chosen", [
+    ({"k1": 1.060, "k2": 1.055}, {"k1": 1.02, "k2": 1.22}, "k2"),  # tied as in a model: the faster back to back
+    ({"k1": 1.100, "k2": 1.050}, {"k1": 1.02, "k2": 1.22}, "k1"),  # a lead as in a model decides
+    ({"k1": 1.060, "k2": 1.055}, {"k1": 1.22, "k2": 1.02}, "k1"),
+])
+def test_finalists_tied_as_in_a_model_go_in_order_of_their_time_back_to_back(monkeypatch, model_ratios, b2b_ratios,
+                                                                             chosen):
+    """Two finalists that both win as in a model, within TIE of each other, are tried in order of their time
+    back to back (the one that is faster there is taken); a model-mode lead larger than TIE still decides."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import CUBLAS, DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.model = call, model
+
+    def interleaved(timers, trials):  # cuBLAS 10 us; a kernel 10/ratio, its ratio by mode
+        return {name: [10.0] * trials if t.side == "cublas"
+                else [10.0 / (model_ratios if t.model else b2b_ratios)[t.side]] * trials
+                for name, t in timers.items()}
+
+    monkeypatch.setattr(timing, "Operands", lambda p, m, l2, seed=0: SimpleNamespace(seed=seed))
+    monkeypatch.setattr(timing, "reps_for", lambda p, m: 1)
+    monkeypatch.setattr(timing, "GraphTimer", Timer)
+    monkeypatch.setattr(timing, "interleaved", interleaved)
+    monkeypatch.setattr(timing, "kernel_call", lambda fn, p: fn)
+    monkeypatch.setattr(timing, "cublas_call", lambda p: "cublas")
+    p = GemmProblem("bfloat16", "linear", "identity", 2560, 9728)
+    e = DispatchEntry("bfloat16", "linear", "identity", 2560, 9728, 8, CUBLAS, "heuristic", ranked=("k1", "k2"))
+    kernels = {k: SimpleNamespace(serves=lambda m: True) for k in ("k1", "k2")}
+    entry, row = tune._decide(e, p, 8, 8, ["k1", "k2"], {"k1": "k1", "k2": "k2"}, kernels, 0, 15)
+    assert entry.kernel == chosen and row.rejected == ""
+    assert row.b2b_ratio == pytest.approx(b2b_ratios[chosen])

@@ -157,6 +157,10 @@ _TMA_FP8_SM90 = {
     (19456, 2560): {16: ["5,2,128,1", "6,2,256,1"], 32: ["10,2,128,1", "2,2,256,1"], 64: ["7,2,128,1", "4,2,128,1"]},
     (28672, 4096): {16: ["2,2,256,1", "6,2,256,1"], 32: ["2,2,256,1", "10,2,128,1"], 64: ["7,2,128,1", "3,2,256,1"]},
 }
+# The buckets builds offer TMA designs for. decode_tma also builds max_m 128 and 256 (bench/decode_probe.py
+# --mid-sweep); on the H200 none beat cuBLAS by 3% in a model at both edges of a bucket on the 12 shapes of
+# decode_probe.MID_SHAPES (session12/call2): 64 weight rows per CTA read x's 128 rows from L2 once per CTA,
+# twice the weight's bytes, and two warpgroups leave room for too few stages.
 TMA_MAX_M = (16, 32, 64)
 
 

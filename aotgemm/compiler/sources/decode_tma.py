@@ -8,11 +8,19 @@ H200) runs one warp-specialised CTA per SM with an 11-stage TMA pipeline of
 weight (N, K static), with split-K over a thread-block cluster:
 
 * Swap-AB: weight rows are the warpgroup MMA's M side (64 per consumer
-  warpgroup), tokens its N side (max_m = 8..64, zero-filled by TMA past M).
+  warpgroup), tokens its N side (max_m = 8..256; builds offer 8..64, see
+  decode_designs.TMA_MAX_M).
 * One producer warp issues TMA loads of a 64-row x `bk` tile of W per
-  consumer warpgroup and one max_m x `bk` tile of x per stage, `stages` deep
-  (PipelineTmaAsync: full/empty mbarriers; no thread copies a byte itself).
-  x is read once per CTA per k tile, not once per warp.
+  consumer warpgroup and the x rows of a max_m x `bk` tile per stage,
+  `stages` deep (PipelineTmaAsync: full/empty mbarriers; no thread copies a
+  byte itself). x is read once per CTA per k tile, not once per warp.
+* x rows in power-of-two boxes (`x_boxes`): M rounded up to 8 rows, as a sum
+  of boxes of max_m, max_m/2, ..., 8 rows, each one 128-byte swizzle atom of
+  k wide, and the stage's transaction bytes set from M at run time. One
+  max_m-row box read past M is zero-filled by TMA, and that fill was slow: a
+  max_m 64 kernel lost to cuBLAS at M = 33 where it won at 64 (session 8's
+  "rejected: edge" lines), and a max_m 128 one ran 17.7 us at M = 65 against
+  13.4 us at 128 on 4096 x 4096 (session 12).
 * Consumer warpgroups run wgmma (bf16 m64nXk16, e4m3 m64nXk32) from the
   swizzled shared-memory tiles, one k tile in flight. e4m3 promotes: each k
   tile's MMAs go into a zeroed temporary that is added into the float32
@@ -60,8 +68,12 @@ def threads(d: dict) -> int:
 def validate_tma(d: dict) -> None:
     n, k, bk, ck, wg, s = d["n"], d["k"], d["bk"], d["ck"], d["wg"], d["stages"]
     swiglu = d.get("epilogue") == "swiglu"
-    if d["max_m"] not in (8, 16, 32, 64):
-        raise ValueError("swapab_tma designs serve max_m 8, 16, 32 or 64 (the wgmma N side)")
+    if d["max_m"] not in (8, 16, 32, 64, 128, 256):
+        raise ValueError("swapab_tma designs serve max_m 8, 16, 32, 64, 128 or 256 (the wgmma N side)")
+    if _eb(d) == 1 and d["max_m"] > 128:
+        # e4m3 promotes each k tile through temporaries of max_m/2 registers: at 256 tokens two of them and
+        # the accumulator would take 384 registers a thread
+        raise ValueError("e4m3 swapab_tma designs serve max_m up to 128")
     if wg not in (1, 2):
         raise ValueError("wg (consumer warpgroups) must be 1 or 2")
     if bk * _eb(d) not in (128, 256):
@@ -84,6 +96,27 @@ def validate_tma(d: dict) -> None:
             raise ValueError(f"swiglu: ck must divide the CTA's {_rows(d) // 2} gate rows")
     if tma_smem_bytes(d) > 227 * 1024:
         raise ValueError(f"needs {tma_smem_bytes(d)} bytes of shared memory")
+
+
+def x_boxes(d: dict) -> list[int]:
+    """The heights of the TMA boxes x is loaded in: max_m, max_m/2, ..., 8 rows (M rounded up to 8 is a sum
+    of distinct ones)."""
+    return [d["max_m"] >> i for i in range(d["max_m"].bit_length()) if d["max_m"] >> i >= 8]
+
+
+def x_box_plan(m, max_m: int, minimum=min):
+    """How x's first M rows are loaded: M rounded up to 8 rows (at most max_m), as a sum of distinct box heights
+    of x_boxes (its binary digits). Returns (rows, use, offsets): per box height, whether it is loaded and at
+    which row, a multiple of its height (a TMA box index). For Python ints, and for the kernel's run-time
+    Int32 M with minimum=cutlass.min: the one definition of the rule the kernel runs and the tests check."""
+    rows = minimum((m + 7) // 8 * 8, max_m)
+    use, offsets = [], []
+    covered = rows - rows  # zero, of M's type
+    for box in x_boxes({"max_m": max_m}):
+        use.append((rows & box) != 0)
+        offsets.append(covered)
+        covered = covered + (rows & box)
+    return rows, use, offsets
 
 
 def promote_group(d: dict) -> int:
@@ -109,7 +142,7 @@ def build_tma(d: dict):
     from cutlass._mlir import ir as _ir
     from cutlass._mlir.dialects import llvm as _llvm
     from cutlass.cute.nvgpu import cpasync, warpgroup
-    from cutlass.cutlass_dsl import dsl_user_op
+    from cutlass.cutlass_dsl import dsl_user_op, if_generate
     from cutlass.tensor_utils import LayoutEnum
 
     from .decode_epilogue import column_factor, epilogue_value, jit_launcher, push_slot, weight_row
@@ -137,7 +170,10 @@ def build_tma(d: dict):
     # numerics: the error of whole-K accumulation was up to 1.6x _scaled_mm's (session 8, fp8_accum_probe).
     PROMOTE = FP8_IN
     PG = promote_group(d)
-    STAGE_BYTES = (ROWS + BN) * BK * _eb(d)
+    W_BYTES = ROWS * BK * _eb(d)   # a stage's weight bytes; its x bytes depend on M (x_box_plan)
+    KA = BK * _eb(d) // 128        # 128-byte swizzle atoms of k per tile; an x box is one atom wide
+    BKA = BK // KA
+    XB = x_boxes(d)
 
     @dsl_user_op
     def st_dsmem_f32(addr, val, *, loc=None, ip=None):
@@ -146,15 +182,32 @@ def build_tma(d: dict):
                          "st.shared::cluster.f32 [$0], $1;", "r,f",
                          has_side_effects=True, loc=loc, ip=ip)
 
-    def load_w(pipe, st, tma_w, tAgA, tAsA, bn, kt):
+    def load_w(pipe, st, tma_w, tAgA, tAsA, bn, kt, x_bytes):
         # stage st's weight tiles (one per consumer warpgroup) of k tile kt, once the slot is free; a
         # function of the launcher, not of the kernel: the DSL's staged loops cannot call closures
-        # (so not preprocessed either: a Python range unrolls it)
-        pipe.producer_acquire(st)
+        # (so not preprocessed either: a Python range unrolls it). The stage's x bytes (M-dependent) are
+        # expected before the arrive that expects its weight bytes, so that the stage cannot complete on
+        # the weights alone.
+        pipe.sync_object_empty.wait(st.index, st.phase)
+        with cute.arch.elect_one():
+            cute.arch.mbarrier_expect_tx(pipe.producer_get_barrier(st), x_bytes)
+        pipe.sync_object_full.arrive(st.index, pipe.producer_mask)
         for j in range(WG):
             tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
             cute.copy(tma_w, tAgA[(None, tile, kt)], tAsA[(None, st.index * WG + j)],
                       tma_bar_ptr=pipe.producer_get_barrier(st))
+
+    def load_x(pipe, st, tma_xs, tXg, tXs, use, off, kt):
+        # stage st's x rows of k tile kt: the boxes M's decomposition uses (`use`), at their row offsets
+        # (not preprocessed, as load_w: the run-time condition is an explicit if_generate)
+        def boxes(b):
+            for a in range(KA):
+                cute.copy(tma_xs[b], tXg[b][(None, off[b] // XB[b], kt * KA + a)],
+                          tXs[b][(None, ((st.index * KA + a) * BN + off[b]) // XB[b])],
+                          tma_bar_ptr=pipe.producer_get_barrier(st))
+
+        for b in range(len(XB)):
+            if_generate(use[b], lambda b=b: boxes(b))
 
     def issue_k_tile(tiled_mma, dst, tCrA, tCrB, stage, wgi):
         # the wgmmas of one k tile into dst, which the first one zeroes; committed as one group. Launcher
@@ -174,15 +227,16 @@ def build_tma(d: dict):
         pipe.consumer_release(rl)
 
     @cute.kernel
-    def kernel(tma_w: cute.CopyAtom, mW: cute.Tensor, tma_x: cute.CopyAtom, mX: cute.Tensor,
+    def kernel(tma_w: cute.CopyAtom, mW: cute.Tensor, tma_xs: tuple, mXs: tuple,
                out: cute.Tensor, ep: tuple, m: cutlass.Int32, tiled_mma: cute.TiledMma,
-               sa_layout: cute.ComposedLayout, sb_layout: cute.ComposedLayout):
+               sa_layout: cute.ComposedLayout, sb_layout: cute.ComposedLayout, xb_layouts: tuple):
         tid, _, _ = cute.arch.thread_idx()
         bn, bk, _ = cute.arch.block_idx()
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         if warp == PRODUCER_WARP:
             cpasync.prefetch_descriptor(tma_w)
-            cpasync.prefetch_descriptor(tma_x)
+            for b in cutlass.range_constexpr(len(XB)):
+                cpasync.prefetch_descriptor(tma_xs[b])
 
         smem = cutlass.memory.SmemAllocator()
         bars = smem.allocate_array(cutlass.Int64, 2 * S, byte_alignment=8)
@@ -195,16 +249,25 @@ def build_tma(d: dict):
             barrier_storage=bars, num_stages=S,
             producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
             consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 4 * WG),
-            tx_count=STAGE_BYTES, cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
+            tx_count=W_BYTES, cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
 
-        # (64, BK, N/64, K/BK) and (BN, BK, M tiles, K/BK); a stage holds WG weight tiles (slot
-        # stage*WG + j) and one x tile
+        # (64, BK, N/64, K/BK); a stage holds WG weight tiles (slot stage*WG + j) and one x tile, which
+        # each x box size views as (rows, BKA, boxes): box i of that size is rows [i*rows, (i+1)*rows) of
+        # k atom (i*rows // BN) % KA of stage i*rows // (BN*KA) (sb_layout's order: rows, then k, then stage)
         gW = cute.local_tile(mW, (64, BK), (None, None))
-        gX = cute.local_tile(mX, (BN, BK), (None, None))
         tAsA, tAgA = cpasync.tma_partition(tma_w, 0, cute.make_layout(1), cute.group_modes(sA, 0, 2),
                                            cute.group_modes(gW, 0, 2))
-        tBsB, tBgB = cpasync.tma_partition(tma_x, 0, cute.make_layout(1), cute.group_modes(sB, 0, 2),
-                                           cute.group_modes(gX, 0, 2))
+        tXg, tXs = [], []
+        for b in cutlass.range_constexpr(len(XB)):
+            sXb = cute.make_tensor(sB.iterator, xb_layouts[b].outer)
+            gXb = cute.local_tile(mXs[b], (XB[b], BKA), (None, None))
+            s_part, g_part = cpasync.tma_partition(tma_xs[b], 0, cute.make_layout(1), cute.group_modes(sXb, 0, 2),
+                                                   cute.group_modes(gXb, 0, 2))
+            tXs.append(s_part)
+            tXg.append(g_part)
+        # M rounded up to 8 rows as a sum of distinct box heights: which boxes, at which rows
+        rows8, x_use, x_off = x_box_plan(m, BN, cutlass.min)
+        x_bytes = rows8 * (BK * _eb(d))
         k0 = bk * KT
 
         thr = tiled_mma.get_slice(tid % 128)
@@ -215,19 +278,17 @@ def build_tma(d: dict):
             st = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
             # the weights of the first k tiles do not depend on the previous kernel
             for i in cutlass.range_constexpr(PRE):
-                load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i)
+                load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i, x_bytes)
                 st.advance()
             if const_expr(PDL):
                 cute.arch.griddepcontrol_wait()
             xs = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
             for i in cutlass.range_constexpr(PRE):
-                cute.copy(tma_x, tBgB[(None, 0, k0 + i)], tBsB[(None, xs.index)],
-                          tma_bar_ptr=pipe.producer_get_barrier(xs))
+                load_x(pipe, xs, tma_xs, tXg, tXs, x_use, x_off, k0 + i)
                 xs.advance()
             for i in cutlass.range(PRE, KT, unroll=1):
-                load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i)
-                cute.copy(tma_x, tBgB[(None, 0, k0 + i)], tBsB[(None, st.index)],
-                          tma_bar_ptr=pipe.producer_get_barrier(st))
+                load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i, x_bytes)
+                load_x(pipe, st, tma_xs, tXg, tXs, x_use, x_off, k0 + i)
                 st.advance()
             pipe.producer_tail(st)
         else:
@@ -324,9 +385,17 @@ def build_tma(d: dict):
             tiler_mn=(64, BN))
         tma_w, mW = cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), w,
                                                 cute.slice_(sa_layout, (None, None, 0)), (64, BK))
-        tma_x, mX = cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), x,
-                                                cute.slice_(sb_layout, (None, None, 0)), (BN, BK))
-        kernel(tma_w, mW, tma_x, mX, out, ep, x.shape[0], tiled_mma, sa_layout, sb_layout).launch(
+        xb_layouts, tma_xs, mXs = [], [], []
+        for rows in XB:
+            # the same shared memory as sb_layout, as (rows, one k atom, boxes)
+            layout = cute.tile_to_shape(atom, (rows, BKA, S * KA * BN // rows), order=(0, 1, 2))
+            tma_x, mX = cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), x,
+                                                    cute.slice_(layout, (None, None, 0)), (rows, BKA))
+            xb_layouts.append(layout)
+            tma_xs.append(tma_x)
+            mXs.append(mX)
+        kernel(tma_w, mW, tuple(tma_xs), tuple(mXs), out, ep, x.shape[0], tiled_mma, sa_layout, sb_layout,
+               tuple(xb_layouts)).launch(
             grid=[N // ROWS, CK, 1],
             block=[THREADS, 1, 1],
             cluster=[1, CK, 1] if CK > 1 else None,
