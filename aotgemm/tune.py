@@ -255,10 +255,10 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
 def _break_model_ties(winners: list[str], comps: dict, fns: dict, p: GemmProblem, ops, reps: int,
                       trials: int) -> list[str]:
     """The winners (best first as in a model), with those that tie the first as in a model (median ratio within
-    `TIE` of it) put in order of their time back to back. As in a model they are the same speed, and back to
-    back, where a kernel's PDL prefetch overlaps the previous GEMM, they were not: on Qwen3-4B's down (2560 x
-    9728) at M = 1..8 two kernels both ran 1.18x as in a model, and the one the tuner took by 0.3% ran 1.02x
-    back to back against the other's 1.22x (session 12)."""
+    `TIE` of it) put in order of their time back to back. As in a model they are the same speed within the
+    trials' spread; back to back they need not be: on Qwen3-4B's down (2560 x 9728) at M = 1 and 2, a TMA
+    kernel the tuner took at 1.18-1.19x as in a model ran 1.02-1.03x back to back in `aotgemm bench`, and the
+    cp.async kernel within 1% of it as in a model (1.17x) ran 1.20-1.21x there (session 12, calls 4 and 5)."""
     tied = [s for s in winners if comps[s].ratio_median >= comps[winners[0]].ratio_median * (1 - TIE)]
     if len(tied) < 2:
         return winners
