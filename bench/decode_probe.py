@@ -216,6 +216,13 @@ def tma_sweep_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
     return out
 
 
+def mid_sweep_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
+    """--mid-sweep (session 12): the TMA grid of tma_sweep_designs at max_m 128 and 256 (MID_MAX_MS), at least
+    3 stages, without designs_for's."""
+    return tma_sweep_designs(n, k, dtype=dtype, epilogue=epilogue, with_designs_for=False, max_ms=MID_MAX_MS,
+                             min_stages=3)
+
+
 def edge_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
     """--edges (session 12): designs_for's TMA designs (max_m 16, 32, 64) and the --mid-sweep grid, to time
     at each bucket's M and its lower edge (M = 9, 17, 33, 65, 129), where a max_m-row x box read past M had
@@ -223,8 +230,7 @@ def edge_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "id
     from aotgemm.compiler.sources import decode_kernels as dk
 
     tma = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_tma"]
-    return tma + tma_sweep_designs(n, k, dtype=dtype, epilogue=epilogue, with_designs_for=False,
-                                   max_ms=MID_MAX_MS, min_stages=3)
+    return tma + mid_sweep_designs(n, k, dtype=dtype, epilogue=epilogue)
 
 
 def _compile_one(args):
@@ -240,9 +246,7 @@ def _compile_one(args):
 def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> None:
     table = {}
     for n, k in shapes:
-        designs = (edge_designs(n, k) if explore == 7 else
-                   tma_sweep_designs(n, k, with_designs_for=False, max_ms=MID_MAX_MS, min_stages=3)
-                   if explore == 6 else tma_sweep_designs(n, k) if explore == 5 else tma_designs(n, k) if explore == 4 else simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
+        designs = (edge_designs(n, k) if explore == 7 else mid_sweep_designs(n, k) if explore == 6 else tma_sweep_designs(n, k) if explore == 5 else tma_designs(n, k) if explore == 4 else simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
                    else explore_designs(n, k) if explore else probe_designs(n, k, quick))
         table.update(symbol_table(designs))
     compile_and_link(outdir, table)

@@ -96,9 +96,8 @@ def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = F
     for n, k in shapes:
         if mid or edges:  # decode_probe's max_m 128/256 grid (scale "tensor"); with edges, designs_for's TMA ones
             table.update(decode_probe.symbol_table(
-                decode_probe.edge_designs(n, k, dtype=FP8, epilogue="scale_tensor") if edges else
-                decode_probe.tma_sweep_designs(n, k, dtype=FP8, epilogue="scale_tensor", with_designs_for=False,
-                                               max_ms=decode_probe.MID_MAX_MS, min_stages=3)))
+                (decode_probe.edge_designs if edges else decode_probe.mid_sweep_designs)(
+                    n, k, dtype=FP8, epilogue="scale_tensor")))
             continue
         table.update(decode_probe.symbol_table(
             d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)))

@@ -432,7 +432,7 @@ def test_x_box_plan_loads_m_rounded_up_to_8_rows_in_aligned_boxes(max_m):
     """x's rows are loaded as distinct power-of-two boxes summing to M rounded up to 8 (never more than 7 rows
     past M: a box read past M is zero-filled by TMA, slowly), each at a row that is a multiple of its height,
     and one max_m box when M = max_m."""
-    boxes = x_boxes({"max_m": max_m})
+    boxes = x_boxes(max_m)
     assert boxes[0] == max_m and boxes[-1] == 8 and all(a == 2 * b for a, b in zip(boxes, boxes[1:]))
     for m in range(1, max_m + 1):
         rows, use, offsets = x_box_plan(m, max_m)

@@ -98,10 +98,10 @@ def validate_tma(d: dict) -> None:
         raise ValueError(f"needs {tma_smem_bytes(d)} bytes of shared memory")
 
 
-def x_boxes(d: dict) -> list[int]:
+def x_boxes(max_m: int) -> list[int]:
     """The heights of the TMA boxes x is loaded in: max_m, max_m/2, ..., 8 rows (M rounded up to 8 is a sum
     of distinct ones)."""
-    return [d["max_m"] >> i for i in range(d["max_m"].bit_length()) if d["max_m"] >> i >= 8]
+    return [max_m >> i for i in range(max_m.bit_length()) if max_m >> i >= 8]
 
 
 def x_box_plan(m, max_m: int, minimum=min):
@@ -112,7 +112,7 @@ def x_box_plan(m, max_m: int, minimum=min):
     rows = minimum((m + 7) // 8 * 8, max_m)
     use, offsets = [], []
     covered = rows - rows  # zero, of M's type
-    for box in x_boxes({"max_m": max_m}):
+    for box in x_boxes(max_m):
         use.append((rows & box) != 0)
         offsets.append(covered)
         covered = covered + (rows & box)
@@ -173,7 +173,7 @@ def build_tma(d: dict):
     W_BYTES = ROWS * BK * _eb(d)   # a stage's weight bytes; its x bytes depend on M (x_box_plan)
     KA = BK * _eb(d) // 128        # 128-byte swizzle atoms of k per tile; an x box is one atom wide
     BKA = BK // KA
-    XB = x_boxes(d)
+    XB = x_boxes(BN)
 
     @dsl_user_op
     def st_dsmem_f32(addr, val, *, loc=None, ip=None):
