@@ -10,10 +10,12 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    (and logged), never chosen.
 2. Clocks at steady state first (`timing.warm_up`).
 3. Per entry: a short screening of the candidates at the bucket's M; the
-   best `FINALISTS` and the baseline (cuBLAS; for a fused epilogue cuBLAS and
+   best `FINALISTS` (and the fastest back to back of those that tie the best
+   as in a model, `_screen`) and the baseline (cuBLAS; for a fused epilogue cuBLAS and
    the epilogue as Inductor runs it, `timing.baseline_name`) are then timed in `TRIALS` interleaved rounds
    (`timing.interleaved`). A kernel is chosen only if it beats cuBLAS by
-   `MARGIN` in the median round and in 80% of rounds (`Comparison.wins`),
+   `MARGIN`, or by half cuBLAS's spread where that is wider (`margin_over`),
+   in the median round and in 80% of rounds (`Comparison.wins`),
    at the bucket's M *and* at its lower edge (previous bucket + 1; the
    finalists that win at M are tried there best first; those that tie the
    best as in a model, within `TIE`, are tried in order of their time back to
@@ -24,7 +26,8 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    the down GEMM at M=16 won 1.07x back to back but 1.01x in a model, and the
    Llama-3.1-8B MLP it sat in ran 0.965x (bench/results/h200-2026-11-30/final).
    The winner must then also not lose back to back, the figure `aotgemm bench`
-   reports first: its median ratio there reaches `NO_LOSS`, and its 20th
+   reports first: its median ratio there reaches `NO_LOSS` (more over a wide
+   spread, `back_to_back_floor`), and its 20th
    percentile `NO_LOSS_LOW` (a median of 1.00 over a 7% spread let an fp8
    gate_up kernel through that `aotgemm bench` then timed at 0.97x,
    bench/results/h200-2026-12-01/session7/B). Last, the model-mode win is
@@ -52,7 +55,10 @@ from .problem import GemmProblem
 
 FINALISTS = 3
 MARGIN = 0.03
-NO_LOSS = 1.0  # the chosen kernel's median ratio back to back (plain timing) must reach this
+# The chosen kernel's median ratio back to back (plain timing) must reach this, and more where cuBLAS's trials
+# spread wide (`back_to_back_floor`). 1.01, not 1.00: a kernel tuned at 1.00 back to back ran 0.988x in
+# `aotgemm bench` (Qwen3-4B's qkv at M = 16, H200, session 13, call D), and no point may fall below 0.99x there.
+NO_LOSS = 1.01
 NO_LOSS_LOW = 0.98  # ... and its 20th-percentile ratio there this
 FRESH_DRAWS = 2  # model-mode re-draws, on fresh operands and graphs, the winner must not lose in
 TRIALS = 15
@@ -194,9 +200,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     cub = timing.GraphTimer(timing.cublas_call(p), ops, reps=reps, model=True)
     timers = {s: timing.GraphTimer(timing.kernel_call(fns[s], p), ops, reps=reps, model=True) for s in good}
     if len(timers) > FINALISTS:
-        screen = timing.interleaved(timers, SCREEN_TRIALS)
-        keep = sorted(timers, key=lambda s: (sorted(screen[s])[SCREEN_TRIALS // 2], s))[:FINALISTS]
-        timers = {s: timers[s] for s in keep}
+        timers = {s: timers[s] for s in _screen(timers, fns, p, ops, reps)}
     samples = timing.interleaved({**timers, CUBLAS: cub}, trials)
     comps = {s: timing.compare(samples[s], samples[CUBLAS]) for s in timers}
     cub_t = timing.summarize(samples[CUBLAS])
@@ -206,7 +210,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     # kernel's lead can vanish just above a bucket's lower edge (one more wave of tiles: quack's 128x160
     # SwiGLU kernel won 1.25x at M=1024 and 2048 but 0.985x at M=1025, a 128x128 one may not), so each
     # is tried there before cuBLAS keeps the bucket.
-    winners = sorted((s for s in comps if comps[s].wins(MARGIN)), key=lambda s: (-comps[s].ratio_median, s))
+    winners = sorted((s for s in comps if comps[s].wins(margin_over(cub_t))), key=lambda s: (-comps[s].ratio_median, s))
     winners = _break_model_ties(winners, comps, fns, p, ops, reps, trials)
     eops = None  # the edge's operands, made once for all the finalists tried there
     for cand in winners:
@@ -218,7 +222,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
             if eops is None:
                 eops, ereps = timing.Operands(p, edge, l2, seed=edge), timing.reps_for(p, edge)
             ec = _versus(fns[cand], p, eops, ereps, trials)
-            edge_ok = ec.wins(MARGIN)
+            edge_ok = ec.wins(margin_over(ec.cublas))
             if cand == winners[0] or edge_ok:
                 edge_ratio = ec.ratio_median
         if not edge_ok:
@@ -227,7 +231,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         best, eops = cand, None  # the edge's operands freed before the back-to-back trials, as before
         bc = _versus(fns[best], p, ops, reps, trials, model=False)
         b2b = bc.ratio_median
-        if b2b < NO_LOSS or bc.ratio_low < NO_LOSS_LOW:
+        if b2b < back_to_back_floor(bc.cublas) or bc.ratio_low < NO_LOSS_LOW:
             rejected = "back to back"
             break
         ops = None  # freed before the fresh draws allocate theirs
@@ -238,7 +242,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
                 rejected = "fresh operands"
                 break
         else:
-            chosen = best
+            chosen, rejected = best, ""  # a finalist before it may have lost at the edge
         break
     del ops, eops
     c = comps.get(best) if best else None
@@ -250,6 +254,42 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
                   c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
                   timing.baseline_name(p), rejected, b2b, tuple(fresh))
     return entry, row
+
+
+def _screen(timers: dict, fns: dict, p: GemmProblem, ops, reps: int) -> list[str]:
+    """The finalists: the `FINALISTS` fastest as in a model over `SCREEN_TRIALS` rounds, and the fastest back to
+    back among the candidates near the best as in a model (within 2 `TIE`: three rounds are noisy), when it is
+    not one of them. As in a model several designs often tie, and three rounds picked among them by chance: on
+    Qwen3-4B's down (2560 x 9728) at M = 2 and 4, one tune kept a cp.async kernel that ran 1.21-1.22x back to
+    back, and the next a TMA kernel at 1.05x, the two 1.16x as in a model (H200, session 13, calls B and C)."""
+    screen = timing.interleaved(timers, SCREEN_TRIALS)
+    median = {s: sorted(screen[s])[SCREEN_TRIALS // 2] for s in timers}
+    keep = sorted(timers, key=lambda s: (median[s], s))[:FINALISTS]
+    near = [s for s in sorted(timers) if median[s] <= median[keep[0]] * (1 + 2 * TIE)]
+    if any(s not in keep for s in near):
+        plain = timing.interleaved({s: timing.GraphTimer(timing.kernel_call(fns[s], p), ops, reps=reps, model=False)
+                                    for s in near}, SCREEN_TRIALS)
+        fastest = min(near, key=lambda s: (sorted(plain[s])[SCREEN_TRIALS // 2], s))
+        if fastest not in keep:
+            keep.append(fastest)
+    return keep
+
+
+def margin_over(cublas: timing.Timing) -> float:
+    """The win a kernel needs over cuBLAS: `MARGIN`, or half cuBLAS's spread over the trials (p90 - p10 over
+    the median) where that is wider, so that a win is claimed only where it stands above the noise. At M = 8192
+    the trials spread 10-19% (the clocks move under long compute-bound GEMMs): quack's kernel on Llama-3.1-70B
+    TP8's down won there by 3.5% as in a model in tuning, and `aotgemm bench` then timed it at 0.98-0.99x back
+    to back (H200, session 13, call B). Below M = 256 the spread is 0.3-3%, and `MARGIN` decides."""
+    return max(MARGIN, cublas.spread / 2)
+
+
+def back_to_back_floor(cublas: timing.Timing) -> float:
+    """The median ratio back to back a winner must reach: `NO_LOSS`, raised by what half cuBLAS's spread there
+    exceeds `MARGIN` by. quack's kernel on Llama-3.1-70B TP8's down at M = 8192 passed the tuner back to back
+    and won 1.03x as in a model, and `aotgemm bench` timed it at 0.97x back to back over an 8-13% spread
+    (H200, session 13, call D)."""
+    return NO_LOSS + max(0.0, cublas.spread / 2 - MARGIN)
 
 
 def _break_model_ties(winners: list[str], comps: dict, fns: dict, p: GemmProblem, ops, reps: int,

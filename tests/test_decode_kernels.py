@@ -518,6 +518,38 @@ def test_rank_puts_each_kinds_smallest_tile_first():
         assert len(src.rank(p, h200, 2, specs)) == sum(s.max_m >= 2 for s in specs)
 
 
+def test_shortlist_keeps_designs_that_pad_no_more_than_one_kept():
+    """The top five at M = 2..8 hold TMA max_m 16 designs, so the cp.async max_m 16 ones stay too (Qwen3-4B's
+    down at M = 4 and 8 ran one at 1.19-1.21x in session 8, and 1.02x without it in session 12); at most half
+    again the top k, so `--top-k 1` keeps one; the plan keeps the shortlist."""
+    from aotgemm.compiler.memo import Memo
+    from aotgemm.compiler.plan import plan_target
+    from aotgemm.compiler.sources.decode import DecodeSource
+    from aotgemm.gpus import gpu_model
+    from aotgemm.manifest import parse_manifest
+    from aotgemm.problem import GemmProblem
+
+    src, h200 = DecodeSource(), gpu_model("H200_SXM")
+    p = GemmProblem("bfloat16", "linear", "identity", 2560, 9728)
+    specs = src.enumerate(p, h200)
+    for m in (2, 4, 8):
+        kept = [(s.family, s.max_m) for s in src.shortlist(src.rank(p, h200, m, specs), 5)]
+        assert kept == ([("decode_swapab_cp", 8)] * 3 + [("decode_swapab_tma", 16)] * 2
+                        + [("decode_swapab_cp", 16)] * 2), (m, kept)
+    kept16 = src.shortlist(src.rank(p, h200, 16, specs), 5)
+    assert [s.max_m for s in kept16] == [16, 16, 16, 16, 32, 32]
+    assert len(src.shortlist(src.rank(p, h200, 4, specs), 1)) == 1
+    assert len(src.shortlist(src.rank(p, h200, 4, specs), 2)) == 3
+    assert src.shortlist([], 5) == []
+    # the plan keeps it, and the kernels are those the next bucket keeps anyway
+    m = parse_manifest('[model]\nname = "q"\n[build]\ngpus = ["H200_SXM"]\ndtypes = ["bfloat16"]\n'
+                       'm_buckets = [4, 16, 32]\n'
+                       '[[layers]]\nname = "down"\nn = 2560\nk = 9728\n', "test")
+    plan = plan_target(m, h200, ("aotgemm",), 5, Memo(None))
+    at = {c.m_bucket: c.ranked for c in plan.choices}
+    assert len(at[4]) == 7 and set(at[4]) - set(at[16]) == {s for s in at[4] if s.max_m == 8}
+
+
 def test_designs_split_k_by_three_where_k_has_a_factor_of_three():
     """Qwen2.5-32B TP4's down (5120 x 6912): in e4m3 K is 54 chunks of 128, which splits over at most two
     warps by powers of two; the scored designs now take three (or six) warps per CTA."""

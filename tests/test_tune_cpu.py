@@ -9,6 +9,7 @@ import pytest
 
 import bundle_samples as S
 from aotgemm import timing
+from aotgemm.bundle.format import CUBLAS as CUBLAS_SYMBOL
 from aotgemm.errors import EnvironmentMismatch, NoGpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,11 +164,24 @@ def test_bench_times_a_cublas_choice_once_with_ratio_one(monkeypatch):
     assert made == [("kernel", True, timing.PDL_WRITER), ("cublas", True, timing.PDL_WRITER)]
 
 
+def fake_timing(monkeypatch, timer, interleaved, seed_is_m=False):
+    """Run tune._decide on made-up timings: `timer` stands in for timing.GraphTimer (it gets the call, which is
+    "cublas" or the candidate's entry in `fns`, and the operands, whose `seed` is the draw's, or M with
+    `seed_is_m`), and `interleaved(timers, trials)` returns each timer's samples."""
+    monkeypatch.setattr(timing, "Operands",
+                        lambda p, m, l2, seed=0: SimpleNamespace(seed=m if seed_is_m else seed))
+    monkeypatch.setattr(timing, "reps_for", lambda p, m: 1)
+    monkeypatch.setattr(timing, "GraphTimer", timer)
+    monkeypatch.setattr(timing, "interleaved", interleaved)
+    monkeypatch.setattr(timing, "kernel_call", lambda fn, p: fn)
+    monkeypatch.setattr(timing, "cublas_call", lambda p: "cublas")
+
+
 @pytest.mark.parametrize("b2b_ratios,fresh_ratio,why", [
-    ([1.01] * 15, 1.05, ""),                           # no loss anywhere: the model-mode winner is kept
-    ([1.00] * 9 + [0.93] * 6, 1.05, "back to back"),   # median 1.00 back to back, 0.93 in 6 rounds of 15
-    ([0.99] * 15, 1.05, "back to back"),               # a median below NO_LOSS back to back
-    ([1.01] * 15, 0.98, "fresh operands"),             # the baseline ran faster on other operands
+    ([1.02] * 15, 1.05, ""),                           # no loss anywhere: the model-mode winner is kept
+    ([1.02] * 9 + [0.93] * 6, 1.05, "back to back"),   # median 1.02 back to back, 0.93 in 6 rounds of 15
+    ([1.00] * 15, 1.05, "back to back"),               # a median below NO_LOSS (1.01) back to back
+    ([1.02] * 15, 1.00, "fresh operands"),             # the baseline ran faster on other operands
 ])
 def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(monkeypatch, b2b_ratios, fresh_ratio,
                                                                              why):
@@ -193,16 +207,11 @@ def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(mon
                 out[name] = [10.0 / (1.06 if t.seed == 16 else fresh_ratio)] * trials
         return out
 
-    monkeypatch.setattr(timing, "Operands", lambda p, m, l2, seed=0: SimpleNamespace(seed=seed))
-    monkeypatch.setattr(timing, "reps_for", lambda p, m: 1)
-    monkeypatch.setattr(timing, "GraphTimer", Timer)
-    monkeypatch.setattr(timing, "interleaved", interleaved)
-    monkeypatch.setattr(timing, "kernel_call", lambda fn, p: "kernel")
-    monkeypatch.setattr(timing, "cublas_call", lambda p: "cublas")
+    fake_timing(monkeypatch, Timer, interleaved)
     p = GemmProblem("bfloat16", "linear", "identity", 4096, 4096)
     e = DispatchEntry("bfloat16", "linear", "identity", 4096, 4096, 16, CUBLAS, "heuristic", ranked=("k1",))
     kernels = {"k1": SimpleNamespace(serves=lambda m: True)}
-    entry, row = tune._decide(e, p, 16, 16, ["k1"], {"k1": None}, kernels, 0, 15)
+    entry, row = tune._decide(e, p, 16, 16, ["k1"], {"k1": "kernel"}, kernels, 0, 15)
     assert entry.kernel == ("k1" if not why else CUBLAS)
     assert row.rejected == why and row.ratio == pytest.approx(1.06)
     if why != "back to back":
@@ -231,15 +240,94 @@ def test_finalists_tied_as_in_a_model_go_in_order_of_their_time_back_to_back(mon
                 else [10.0 / (model_ratios if t.model else b2b_ratios)[t.side]] * trials
                 for name, t in timers.items()}
 
-    monkeypatch.setattr(timing, "Operands", lambda p, m, l2, seed=0: SimpleNamespace(seed=seed))
-    monkeypatch.setattr(timing, "reps_for", lambda p, m: 1)
-    monkeypatch.setattr(timing, "GraphTimer", Timer)
-    monkeypatch.setattr(timing, "interleaved", interleaved)
-    monkeypatch.setattr(timing, "kernel_call", lambda fn, p: fn)
-    monkeypatch.setattr(timing, "cublas_call", lambda p: "cublas")
+    fake_timing(monkeypatch, Timer, interleaved)
     p = GemmProblem("bfloat16", "linear", "identity", 2560, 9728)
     e = DispatchEntry("bfloat16", "linear", "identity", 2560, 9728, 8, CUBLAS, "heuristic", ranked=("k1", "k2"))
     kernels = {k: SimpleNamespace(serves=lambda m: True) for k in ("k1", "k2")}
     entry, row = tune._decide(e, p, 8, 8, ["k1", "k2"], {"k1": "k1", "k2": "k2"}, kernels, 0, 15)
     assert entry.kernel == chosen and row.rejected == ""
     assert row.b2b_ratio == pytest.approx(b2b_ratios[chosen])
+
+
+@pytest.mark.parametrize("cublas_spread,chosen", [(0.02, "k1"), (0.20, CUBLAS_SYMBOL), (0.11, CUBLAS_SYMBOL)])
+def test_a_win_inside_cublas_spread_is_not_claimed(monkeypatch, cublas_spread, chosen):
+    """A kernel 6% faster in every round wins where cuBLAS's trials spread 2%, and not where they spread 20%
+    (half of it, 10%, is the margin there: `tune.margin_over`); where they spread 11% it wins as in a model
+    (5.5% < 6%) but must then reach NO_LOSS + 2.5% back to back (`tune.back_to_back_floor`), where it
+    runs 1.02x (its plain trials here)."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.model = call, model
+
+    def interleaved(timers, trials):  # cuBLAS around 10 us with the given p10-p90 width; the kernel 6% faster
+        base = [10.0 * (1 + cublas_spread * (i / (trials - 1) - 0.5) * 1.25) for i in range(trials)]
+        return {name: base if t.side == "cublas" else [b / (1.06 if t.model else 1.02) for b in base]
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved)
+    p = GemmProblem("bfloat16", "linear", "identity", 8192, 3584)
+    e = DispatchEntry("bfloat16", "linear", "identity", 8192, 3584, 8192, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
+    kernels = {"k1": SimpleNamespace(serves=lambda m: True)}
+    entry, row = tune._decide(e, p, 8192, 8192, ["k1"], {"k1": "kernel"}, kernels, 0, 15)
+    assert row.spread == pytest.approx(cublas_spread, rel=0.1)
+    assert entry.kernel == chosen and row.ratio == pytest.approx(1.06)
+
+
+def test_a_finalist_taken_after_another_lost_at_the_edge_is_logged_as_chosen(monkeypatch):
+    """The first finalist loses at the lower edge, the second wins there and is taken: the row says it was
+    chosen (no 'rejected: edge' left from the first)."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.m = call, ops.seed
+
+    ratios = {("k1", 16): 1.10, ("k2", 16): 1.06, ("k1", 9): 0.95, ("k2", 9): 1.05}
+
+    def interleaved(timers, trials):
+        return {name: [10.0] * trials if t.side == "cublas" else [10.0 / ratios.get((t.side, t.m), 1.06)] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)
+    p = GemmProblem("bfloat16", "linear", "identity", 4096, 4096)
+    e = DispatchEntry("bfloat16", "linear", "identity", 4096, 4096, 16, CUBLAS_SYMBOL, "heuristic", ranked=("k1", "k2"))
+    kernels = {k: SimpleNamespace(serves=lambda m: True) for k in ("k1", "k2")}
+    entry, row = tune._decide(e, p, 16, 9, ["k1", "k2"], {"k1": "k1", "k2": "k2"}, kernels, 0, 15)
+    assert entry.kernel == "k2" and row.rejected == ""
+
+
+def test_the_fastest_back_to_back_of_a_model_mode_tie_reaches_the_finals(monkeypatch):
+    """Five candidates tie as in a model (within 0.4%); the one that is fastest back to back screens fifth as in
+    a model, joins the three finalists (`tune._screen`), and the tie-break takes it."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    names = ["k1", "k2", "k3", "k4", "k5"]
+    model = dict(zip(names, (1.062, 1.061, 1.060, 1.059, 1.058)))
+    b2b = {**{s: 1.02 for s in names}, "k5": 1.22}
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.model = call, model
+
+    def interleaved(timers, trials):
+        return {name: [10.0] * trials if t.side == "cublas" else [10.0 / (model if t.model else b2b)[t.side]] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved)
+    p = GemmProblem("bfloat16", "linear", "identity", 2560, 9728)
+    e = DispatchEntry("bfloat16", "linear", "identity", 2560, 9728, 4, CUBLAS_SYMBOL, "heuristic", ranked=tuple(names))
+    kernels = {k: SimpleNamespace(serves=lambda m: True) for k in names}
+    entry, row = tune._decide(e, p, 4, 4, names, {k: k for k in names}, kernels, 0, 15)
+    assert entry.kernel == "k5" and row.b2b_ratio == pytest.approx(1.22)
+    # a candidate outside the tie (2 TIE) is not added
+    model["k5"] = 1.062 / (1 + 3 * tune.TIE)
+    entry, _ = tune._decide(e, p, 4, 4, names, {k: k for k in names}, kernels, 0, 15)
+    assert entry.kernel == "k1"

@@ -1,8 +1,9 @@
 """Stage 1 of a build: for one GPU model, which kernels to compile for each (problem, M bucket).
 
 Every source enumerates specs for each problem, and ranks those that serve
-each bucket best-first; the plan keeps each source's top-k, sources in the
-build's preference order. Both steps are memoised (aotgemm.compiler.memo):
+each bucket best-first; the plan keeps each source's shortlist of that
+ranking (its top k, `KernelSource.shortlist`), sources in the build's
+preference order. Both steps are memoised (aotgemm.compiler.memo):
 a warm rebuild imports no kernel library at all.
 """
 
@@ -99,7 +100,7 @@ def plan_target(manifest: Manifest, gpu: GpuModel, source_names: tuple[str, ...]
         for m in manifest.m_buckets:
             ranked: list[KernelSpec] = []
             for s in sources:
-                ranked += _rank(s, problem, gpu, m, specs[s.name], memo)[:top_k]
+                ranked += s.shortlist(_rank(s, problem, gpu, m, specs[s.name], memo), top_k)
             mine.append(Choice(problem, m, tuple(ranked)))
         # A bucket no kernel serves (a fused epilogue above the decode kernels' max_m) runs
         # cuBLAS and the epilogue as torch ops; a problem no kernel serves at any M is an error.

@@ -9,6 +9,7 @@ Rules every source keeps:
 - it is the only module that imports its library, and only inside its methods
   (enumerating specs for a dry run or a cache hit must not need it);
 - `rank` orders and may prune the specs it is given; it never invents one;
+- `shortlist` cuts a ranking to what a build keeps (its top k unless the source says why more);
 - `supports` returns a `Status` carrying the reason, never raises;
 - `compile` runs in a spawned worker with no GPU, and is given only the spec
   (a frozen, picklable value), never a live library object;
@@ -94,6 +95,10 @@ class KernelSource(ABC):
     @abstractmethod
     def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
         """`specs` that serve `problem` at M, best-first by this source's model; may prune, never invents."""
+
+    def shortlist(self, ranked: list[KernelSpec], top_k: int) -> list[KernelSpec]:
+        """What a build keeps of `ranked` (one problem and M bucket): its first `top_k`."""
+        return ranked[:top_k]
 
     @abstractmethod
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:

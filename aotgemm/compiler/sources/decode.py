@@ -92,6 +92,20 @@ class DecodeSource(KernelSource):
         order = sorted((s.max_m > smallest[s.family], s.max_m, i) for i, s in usable)
         return [specs[i] for _, _, i in order]
 
+    def shortlist(self, ranked: list[KernelSpec], top_k: int) -> list[KernelSpec]:
+        # `rank` orders by padding (max_m) only, and that cannot order the kinds of kernel against
+        # each other (on the H200 they trade places by shape). So the cut does not keep one design
+        # and drop another that pads no more, up to half again the top k (`--top-k 1` keeps one):
+        # with the top five at M = 2..8 holding the TMA max_m 16 designs, the two cp.async max_m 16
+        # ones stay too. Without them, Qwen3-4B's down (2560 x 9728) lost its cp.async max_m 16
+        # kernel at M = 4 and 8: 1.02x back to back against 1.19-1.21x before (H200, session 12).
+        # At the default top k the designs added are those the next bucket keeps anyway: a build
+        # compiles as many kernels as before, and tunes a few more.
+        kept = ranked[:top_k]
+        widest = max((s.max_m for s in kept), default=0)
+        ties = [s for s in ranked[top_k:] if s.max_m <= widest]
+        return kept + ties[:top_k // 2]
+
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
         from .decode_kernels import compile_decode
 
