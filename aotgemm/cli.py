@@ -221,12 +221,16 @@ def tune(bundle, output, gpu_index, trials) -> None:
     """Tune BUNDLE's target for this GPU against cuBLAS, with only the runtime installed (no compiler).
 
     Chooses among the candidates each dispatch entry keeps (`ranked`); other
-    GPU models' targets are copied unchanged.
+    GPU models' targets are copied unchanged. Every decision, with its finalists'
+    ratios, goes to TUNED with the suffix .tune.json.
     """
     try:
+        from .bundle.io import atomic_write_bytes
         from .tune import tune_bundle
 
         result, log = tune_bundle(bundle, output, gpu_index=gpu_index, trials=trials)
+        # every decision with its finalists and ratios, as `aotgemm build` writes it beside the bundle
+        atomic_write_bytes(Path(output).with_suffix(".tune.json"), json.dumps(log.to_doc(), indent=1).encode())
     except AotGemmError as e:
         _fail(e)
     click.echo(f"wrote {output}: {result.gpu} tuned on {log.device} in {result.seconds:.1f} s; "

@@ -89,6 +89,8 @@ class TuneRow:
     rejected: str = ""
     b2b_ratio: float | None = None  # its median ratio back to back, when that was measured
     fresh_ratios: tuple[float, ...] = ()  # its median ratios in the fresh draws taken
+    # the candidates timed in the interleaved rounds, with their median ratios as in a model (`_screen` chose them)
+    finalists: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -252,7 +254,8 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     row = TuneRow("", p.n, p.k, p.epilogue, m, edge, chosen, len(good),
                   c.kernel.median_us if c else None, cub_t.median_us,
                   c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
-                  timing.baseline_name(p), rejected, b2b, tuple(fresh))
+                  timing.baseline_name(p), rejected, b2b, tuple(fresh),
+                  tuple((s, round(comps[s].ratio_median, 4)) for s in sorted(comps)))
     return entry, row
 
 

@@ -82,7 +82,7 @@ def test_tune_without_a_gpu_is_one_clear_line(tmp_path):
     if "CUDA GPU" not in r.stderr:
         pytest.skip("a GPU is present here")
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, r.stderr
-    assert not (tmp_path / "t.agb").exists()
+    assert not (tmp_path / "t.agb").exists() and not (tmp_path / "t.tune.json").exists()
 
 
 def _pretend_gpu(monkeypatch, name, sms=132):
@@ -327,6 +327,7 @@ def test_the_fastest_back_to_back_of_a_model_mode_tie_reaches_the_finals(monkeyp
     kernels = {k: SimpleNamespace(serves=lambda m: True) for k in names}
     entry, row = tune._decide(e, p, 4, 4, names, {k: k for k in names}, kernels, 0, 15)
     assert entry.kernel == "k5" and row.b2b_ratio == pytest.approx(1.22)
+    assert [(s, round(r, 3)) for s, r in row.finalists] == [("k1", 1.062), ("k2", 1.061), ("k3", 1.06), ("k5", 1.058)]
     # a candidate outside the tie (2 TIE) is not added
     model["k5"] = 1.062 / (1 + 3 * tune.TIE)
     entry, _ = tune._decide(e, p, 4, 4, names, {k: k for k in names}, kernels, 0, 15)

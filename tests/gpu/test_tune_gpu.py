@@ -87,6 +87,9 @@ def test_aotgemm_tune_rewrites_only_this_gpus_target(tmp_path):
             assert after.kernels == before.kernels
         else:
             assert after == before  # other GPU models untouched
+    log = json.loads(out.with_suffix(".tune.json").read_text())  # every decision, with its finalists
+    assert len(log["rows"]) == len(t.dispatch) and log["device"] == torch.cuda.get_device_name(0)
+    assert all(r["chosen"] == "cublas" or r["chosen"] in {s for s, _ in r["finalists"]} for r in log["rows"])
     again = subprocess.run([sys.executable, "-m", "aotgemm.cli", "tune", str(out), "-o", str(out), "--trials", "5"],
                            capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -33,7 +33,7 @@ import functools
 import importlib
 import pkgutil
 import sys
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ...epilogues import BIAS, IDENTITY, RESIDUAL_ADD, epilogue
 from ...gpus import GpuModel, gpu_model
@@ -159,10 +159,17 @@ def _registry(dtype: str, gpu_name: str, epilogue_name: str = IDENTITY) -> tuple
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=None)
+def _operators_by_spec(dtype: str, gpu_name: str, epilogue_name: str) -> dict[KernelSpec, Any]:
+    return dict(_registry(dtype, gpu_name, epilogue_name))
+
+
 def _operator(spec: KernelSpec):
-    for s, op in _registry(spec.dtype, spec.gpu, spec.epilogue):
-        if s == spec:
-            return op
+    # a dict, not a scan of the registry: ranking looks up every spec at every M bucket (B200: 888 specs per
+    # problem), and comparing specs one by one took most of a rank call
+    op = _operators_by_spec(spec.dtype, spec.gpu, spec.epilogue).get(spec)
+    if op is not None:
+        return op
     raise CompileError(f"no registry operator matches {spec.family} {spec.design} for {spec.gpu} "
                       "(the installed nvidia-cutlass-operators enumerates other kernels)")
 
@@ -281,18 +288,31 @@ class CutlassOperatorsSource(KernelSource):
         return [s for s, _ in _registry(problem.dtype, gpu.name, problem.epilogue)]
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
+        return self._supports(spec, problem, lambda: _fake_gemm_args(problem.dtype, m, problem.n, problem.k,
+                                                                     problem.epilogue))
+
+    def _supports(self, spec: KernelSpec, problem: GemmProblem, args: Callable[[], Any]) -> Status:
+        """`supports`, with the registry's arguments for the problem at M made by `args` (when needed)."""
         if not spec.serves(problem):
             return Status(False, f"built for {spec.dtype}/{spec.layout}/{spec.epilogue}")
         try:
             op = _operator(spec)
         except CompileError as e:
             return Status(False, str(e))
-        args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue)
         target_sm = gpu_model(spec.gpu).target_sm
-        return OK if op.supports(args, target_sm=target_sm) else Status(False, "the registry says unsupported")
+        return OK if op.supports(args(), target_sm=target_sm) else Status(False, "the registry says unsupported")
 
     def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
-        usable = [s for s in specs if self.supports(s, problem, m)]
+        # the registry's arguments for this problem at M, made once for every spec (they took most of a
+        # rank call when each spec made its own)
+        made = []
+
+        def args():
+            if not made:
+                made.append(_fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue))
+            return made[0]
+
+        usable = [s for s in specs if self._supports(s, problem, args)]
         if gpu.arch == "sm_90a":
             key = (gpu.name, problem.dtype)
             est = self._estimators.get(key) or self._estimators.setdefault(key, _HopperEstimator(gpu, problem.dtype))
@@ -309,9 +329,8 @@ class CutlassOperatorsSource(KernelSource):
             from cutlass.operators import get_heuristic
 
             by_op = {id(_operator(s)): s for s in usable}
-            args = _fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue)
             heuristic = get_heuristic("nvmatmul")(gpu=gpu.name)
-            ops = heuristic.rank(args, [_operator(s) for s in usable], target_sm=gpu.target_sm, limit=None)
+            ops = heuristic.rank(args(), [_operator(s) for s in usable], target_sm=gpu.target_sm, limit=None)
             ranked = [by_op[id(op)] for op in ops]
         else:
             ranked = []
