@@ -2,7 +2,8 @@
 
 Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
 
-  python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick | --tma | --tma-sweep | --mid-sweep | --edges]
+  python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick | --tma | --tma-sweep | --mid-sweep | --edges
+                                              | --balance]
       (CPU) cross-compile a set of designs for sm_90a, link them into one .so
       (link_library, static-runtime) and write OUTDIR/kernels.so and
       OUTDIR/designs.json ({symbol: design}).
@@ -44,6 +45,8 @@ TIME_MS = (1, 2, 4, 8, 12, 16, 32)
 # --mid-sweep (session 12): TMA designs for the buckets above the decode ones, where cuBLAS ran the
 # tensor-parallel shapes at 43-56% of the floor (M = 128, 256; bench/results/h200-2026-12-01/session8/A)
 MID_MAX_MS = (128, 256)
+# --balance: the weights of more than 32 MB in the shipped manifests (Llama-3.1-8B gate_up and down)
+BALANCE_SHAPES = [(28672, 4096), (4096, 14336)]
 MID_SHAPES = [(6144, 4096), (4096, 4096), (1792, 5120), (5120, 1280), (1280, 8192), (8192, 1024), (6144, 2560),
               (2560, 4096), (2560, 9728), (4096, 14336), (5120, 6912), (8192, 3584)]
 
@@ -233,6 +236,41 @@ def edge_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "id
     return tma + mid_sweep_designs(n, k, dtype=dtype, epilogue=epilogue)
 
 
+def balance_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
+                    max_ms=(8, 16)) -> list[dict]:
+    """--balance (for session 14): TMA designs for the large weights, whose tiles do not spread evenly over
+    132 SMs. 28672 x 4096 in 64-row tiles is 448 CTAs, 3.39 per SM, so at one to four CTAs resident some SMs
+    stream a tile more than others. The best kernel at M = 16 (224 128-row CTAs) ran 57.9 us against cuBLAS's
+    55.3-55.9 us and the 52.2 us of the M = 1 CUDA-core kernel (session 12, call 5). Per warpgroup count, k
+    tile and cluster split-K (up to 8: 1792 CTAs), as many stages as let 1, 2, 3 and 4 CTAs share an SM's
+    227 KB; designs_for's TMA designs first."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
+
+    eb = 1 if dtype == "float8_e4m3fn" else 2
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_tma"
+           and d["max_m"] in max_ms]
+    for max_m in max_ms:
+        for wg in (1, 2):
+            for bk in (128 // eb, 256 // eb):
+                for ck in (1, 2, 4, 8):
+                    if k % (bk * ck) or n % (64 * wg):
+                        continue
+                    for resident in (1, 2, 3, 4):
+                        fits = None
+                        for st in range(2, min(16, k // (bk * ck)) + 1):
+                            try:
+                                d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck,
+                                                       epilogue=epilogue, dtype=dtype)
+                            except ValueError:
+                                continue
+                            if resident * (tma_smem_bytes(d) + 1024) <= 228 * 1024:
+                                fits = d
+                        if fits is not None and fits not in out:
+                            out.append(fits)
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
     from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
@@ -243,11 +281,17 @@ def _compile_one(args):
     return symbol, time.time() - t
 
 
-def compile_main(outdir: str, shapes, quick: bool, explore: bool = False) -> None:
+# `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
+GRIDS = {"--balance": lambda n, k: balance_designs(n, k), "--edges": lambda n, k: edge_designs(n, k),
+         "--mid-sweep": lambda n, k: mid_sweep_designs(n, k), "--tma-sweep": lambda n, k: tma_sweep_designs(n, k),
+         "--tma": tma_designs, "--simt": simt_designs, "--explore2": explore2_designs, "--explore": explore_designs}
+
+
+def compile_main(outdir: str, shapes, argv) -> None:
+    flag = next((f for f in GRIDS if f in argv), None)
     table = {}
     for n, k in shapes:
-        designs = (edge_designs(n, k) if explore == 7 else mid_sweep_designs(n, k) if explore == 6 else tma_sweep_designs(n, k) if explore == 5 else tma_designs(n, k) if explore == 4 else simt_designs(n, k) if explore == 3 else explore2_designs(n, k) if explore == 2
-                   else explore_designs(n, k) if explore else probe_designs(n, k, quick))
+        designs = GRIDS[flag](n, k) if flag else probe_designs(n, k, "--quick" in argv)
         table.update(symbol_table(designs))
     compile_and_link(outdir, table)
 
@@ -575,8 +619,8 @@ def parse_shapes(argv, default):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = parse_shapes(argv, SHAPES)
-        compile_main(argv[1], shapes, "--quick" in argv, 7 if "--edges" in argv else 6 if "--mid-sweep" in argv else 5 if "--tma-sweep" in argv else 4 if "--tma" in argv else 3 if "--simt" in argv else 2 if "--explore2" in argv else "--explore" in argv)
+        shapes = parse_shapes(argv, BALANCE_SHAPES if "--balance" in argv else SHAPES)
+        compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
