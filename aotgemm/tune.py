@@ -281,7 +281,7 @@ def _screen(timers: dict, fns: dict, p: GemmProblem, ops, reps: int) -> list[str
 def margin_over(cublas: timing.Timing) -> float:
     """The win a kernel needs over cuBLAS: `MARGIN`, or half cuBLAS's spread over the trials (p90 - p10 over
     the median) where that is wider, so that a win is claimed only where it stands above the noise. At M = 8192
-    the trials spread 10-19% (the clocks move under long compute-bound GEMMs): quack's kernel on Llama-3.1-70B
+    the trials spread 8-19% (the clocks move under long compute-bound GEMMs): quack's kernel on Llama-3.1-70B
     TP8's down won there by 3.5% as in a model in tuning, and `aotgemm bench` then timed it at 0.98-0.99x back
     to back (H200, session 13, call B). Below M = 256 the spread is 0.3-3%, and `MARGIN` decides."""
     return max(MARGIN, cublas.spread / 2)

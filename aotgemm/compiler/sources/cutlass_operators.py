@@ -305,13 +305,7 @@ class CutlassOperatorsSource(KernelSource):
     def rank(self, problem: GemmProblem, gpu: GpuModel, m: int, specs: list[KernelSpec]) -> list[KernelSpec]:
         # the registry's arguments for this problem at M, made once for every spec (they took most of a
         # rank call when each spec made its own)
-        made = []
-
-        def args():
-            if not made:
-                made.append(_fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue))
-            return made[0]
-
+        args = functools.cache(lambda: _fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue))
         usable = [s for s in specs if self._supports(s, problem, args)]
         if gpu.arch == "sm_90a":
             key = (gpu.name, problem.dtype)
