@@ -6,7 +6,9 @@ form for scale_row), not cuBLAS's mm: their rows' "cuBLAS" columns time it
 x and W and twice the bf16 peak (`timing.floor_for`).
 
 Times, for every layer x M bucket, the kernel the bundle chose (or cuBLAS
-where it chose cuBLAS) and cuBLAS itself (for a fused epilogue, cuBLAS plus
+where it chose cuBLAS), and where the tuner split a bucket (DispatchEntry.min_m)
+also at the lowest M its kernel serves ("split" rows: in the worst point, not in
+the geomeans, which stay over the buckets' M), and cuBLAS itself (for a fused epilogue, cuBLAS plus
 the epilogue as Inductor runs it: `timing.baseline_name`, in each row) in
 interleaved rounds of the same run (aotgemm.timing), twice: alone, and each GEMM right after a small kernel
 that writes its input, as in a model (a gain that only shows alone does not
@@ -30,15 +32,25 @@ from .errors import EnvironmentMismatch, NoGpu
 from .gpus import identify
 
 
+# Untimed interleaved rounds before a point's trials. The correctness check before a point runs a float32
+# reference GEMM; timed straight after it, the first trials of large GEMMs ran at other clocks: at M = 4096-8192
+# back to back, bench's spread was 10-20% and its medians 0.977-0.991x where the tuner, whose screening rounds
+# precede its trials, saw a 0.1-1% spread and 1.03x (H200, session 14, call C).
+WARMUP_ROUNDS = 3
+
+
 def _measure(call_kernel, call_cublas, ops, reps: int, trials: int, model: bool,
              writer_kind: str = timing.COPY_WRITER) -> timing.Comparison:
     kw = {"reps": reps, "model": model, "writer_kind": writer_kind}
     if call_kernel is call_cublas:
         # The bundle chose cuBLAS: what runs is the baseline's own call, timed once; its ratio is 1 by
         # construction (timing the call against itself measured only noise: 0.988x at one point).
-        s = timing.interleaved({"c": timing.GraphTimer(call_cublas, ops, **kw)}, trials)
+        timers = {"c": timing.GraphTimer(call_cublas, ops, **kw)}
+        timing.interleaved(timers, WARMUP_ROUNDS)
+        s = timing.interleaved(timers, trials)
         return timing.compare(s["c"], s["c"])
     timers = {"k": timing.GraphTimer(call_kernel, ops, **kw), "c": timing.GraphTimer(call_cublas, ops, **kw)}
+    timing.interleaved(timers, WARMUP_ROUNDS)
     s = timing.interleaved(timers, trials)
     return timing.compare(s["k"], s["c"])
 
@@ -75,8 +87,12 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
             problem = layer.problem(dtype)  # an fp8 layer's takes the scale epilogue of its scales
             cublas = timing.cublas_call(problem)
             cublas_pdl = timing.cublas_call(problem, pdl=True) if pdl_writer else None
-            for m in b.index.m_buckets:
-                d = entries.get(problem.key + (m,))
+            # each bucket's M; and where the tuner split a bucket (min_m), the lowest M its kernel serves too
+            points = [(bm, bm) for bm in b.index.m_buckets]
+            points += [(d.min_m, bm) for bm in b.index.m_buckets
+                       if (d := entries.get(problem.key + (bm,))) and d.min_m and d.kernel != CUBLAS]
+            for m, bucket in sorted(points, key=lambda x: (x[1], x[0] != x[1])):
+                d = entries.get(problem.key + (bucket,))
                 chosen = d.kernel if d else CUBLAS
                 call, call_pdl = cublas, cublas_pdl
                 if chosen != CUBLAS:
@@ -97,6 +113,8 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                 rows.append({
                     "layer": layer.name, "dtype": dtype, "epilogue": problem.epilogue, "n": layer.n, "k": layer.k,
                     "m": m, "baseline": timing.baseline_name(problem), "chosen": chosen,
+                    # split: M is the lowest of its bucket the kernel serves (DispatchEntry.min_m), not the bucket's
+                    "split": m != bucket,
                     "source": kernels[chosen].source if chosen != CUBLAS else CUBLAS,
                     "us": round(plain.kernel.median_us, 3), "cublas_us": round(plain.cublas.median_us, 3),
                     "speedup": round(plain.ratio_median, 4),
@@ -114,6 +132,9 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
     def geo(xs):
         return round(math.exp(sum(math.log(x) for x in xs) / len(xs)), 4) if xs else None
 
+    # The geomeans are over the buckets' M (the same points with or without splits); the worst over every point.
+    splits = [r for r in rows if r["split"]]
+    rows_all, rows = rows, [r for r in rows if not r["split"]]
     small = [r for r in rows if r["m"] <= 16]
     summary = {"gpu": props.name, "date": date.today().isoformat(), "bundle": str(bundle_path),
                "torch": torch.__version__, "trials": trials,
@@ -126,12 +147,13 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                # can ask for (cuBLAS already at 97% of the floor leaves at most 1.03x there)
                "ceiling_speedup": geo([r["cublas_us"] / r["floor_us"] for r in rows]),
                "ceiling_speedup_m_le_16": geo([r["cublas_us"] / r["floor_us"] for r in small]),
-               "worst": min(rows, key=lambda r: r["speedup"]),
-               "worst_model": min(rows, key=lambda r: r["model_speedup"]), "rows": rows}
+               "splits": len(splits),
+               "worst": min(rows_all, key=lambda r: r["speedup"]),
+               "worst_model": min(rows_all, key=lambda r: r["model_speedup"]), "rows": rows_all}
     if pdl_writer:
         summary.update(geomean_pdl_model_speedup=geo([r["pdl_model_speedup"] for r in rows]),
                        geomean_pdl_model_speedup_m_le_16=geo([r["pdl_model_speedup"] for r in small]),
-                       worst_pdl_model=min(rows, key=lambda r: r["pdl_model_speedup"]))
+                       worst_pdl_model=min(rows_all, key=lambda r: r["pdl_model_speedup"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{date.today().isoformat()}-{model.name}-{Path(bundle_path).stem}"
     (out_dir / f"{stem}.json").write_text(json.dumps(summary, indent=1))
@@ -139,10 +161,10 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
     cols = ["layer", "M", "chosen", "us", "cuBLAS", "x", "in model x"] + (["PDL model x"] if pdl_writer else [])
     for col in cols + ["% floor", "spread"]:
         table.add_column(col, justify="right" if col not in ("layer", "chosen") else "left")
-    for r in rows:
+    for r in rows_all:
         name = r["chosen"] if r["chosen"] == CUBLAS else f"{r['source']}:{r['chosen'][8:16]}"
         pdl_cell = [f"{r['pdl_model_speedup']:.3f}"] if pdl_writer else []
-        table.add_row(r["layer"], str(r["m"]), name, f"{r['us']:.2f}", f"{r['cublas_us']:.2f}",
+        table.add_row(r["layer"], f"{r['m']}" + (" split" if r["split"] else ""), name, f"{r['us']:.2f}", f"{r['cublas_us']:.2f}",
                       f"{r['speedup']:.3f}", f"{r['model_speedup']:.3f}", *pdl_cell, f"{r['pct_of_floor']:.0f}%",
                       f"{100 * r['spread']:.1f}%")
     console = Console(width=120, record=True)
@@ -151,11 +173,12 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
         console.print(f"baseline of the {', '.join(sorted({r['epilogue'] for r in rows if r['baseline'] == name}))} "
                       f"layers: {name}")
     w, wm = summary["worst"], summary["worst_model"]
+    over_splits = f", of {len(rows_all)} points with the {len(splits)} where a split bucket begins" if splits else ""
     console.print(f"geomean over cuBLAS: {summary['geomean_speedup']:.3f}x over {len(rows)} points "
                   f"({summary['geomean_speedup_m_le_16']:.3f}x at M<=16); in a model (x written just before): "
                   f"{summary['geomean_model_speedup']:.3f}x ({summary['geomean_model_speedup_m_le_16']:.3f}x at "
                   f"M<=16); worst {w['layer']} M={w['m']} {w['speedup']:.3f}x (in a model: {wm['layer']} "
-                  f"M={wm['m']} {wm['model_speedup']:.3f}x); lowest % of floor at M<=16: "
+                  f"M={wm['m']} {wm['model_speedup']:.3f}x{over_splits}); lowest % of floor at M<=16: "
                   f"{summary['min_pct_of_floor_m_le_16']}%; a kernel at the floor everywhere would reach "
                   f"{summary['ceiling_speedup']:.3f}x ({summary['ceiling_speedup_m_le_16']:.3f}x at M<=16)")
     if pdl_writer:

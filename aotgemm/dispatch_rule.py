@@ -22,7 +22,9 @@ reason):
  4. x is on the device the bundle serves        else CPU_TENSOR / OTHER_DEVICE
  5. M, N and K are all non-zero                 else EMPTY
  6. the bundle has an entry for (problem, bucket_for(M))   else NO_ENTRY
- 7. the entry names a kernel                    else CHOSE_CUBLAS
+ 7. the entry names a kernel, and M >= its min_m (a tuned split of the
+    bucket: the kernel won from there up, cuBLAS below)
+                                                else CHOSE_CUBLAS
  8. M <= the kernel's max_m (0: any M)          else ABOVE_MAX_M
  9. x is addressable as [M, K] rows without a copy (unit stride along K,
     leading dimensions collapsible, rows not overlapping), the weight is a
@@ -146,6 +148,7 @@ class Entry:
     alignment: int = 1
     max_m: int = 0  # 0: any M
     x_row_stride: int = 0  # the one row stride of x the kernel takes; 0: any >= K
+    min_m: int = 0  # the entry's DispatchEntry.min_m: cuBLAS serves M below it (0: none)
 
 
 CUBLAS_ENTRY = Entry(False)
@@ -249,7 +252,7 @@ def decide(*, loaded: bool, fallback: bool, dtype_supported: bool, device: Devic
         return Reason.EMPTY
     if entry is None:
         return Reason.NO_ENTRY
-    if not entry.kernel:
+    if not entry.kernel or m < entry.min_m:
         return Reason.CHOSE_CUBLAS
     if entry.max_m and m > entry.max_m:
         return Reason.ABOVE_MAX_M

@@ -95,7 +95,8 @@ def entry_key(layer, dtype: str, layout: str, m: int) -> tuple | None:
 
 def dispatch_grid(t: Target, layers, m_buckets, dtype: str, layout: str) -> list[list[str | None]]:
     # Layers carry their epilogue; the dispatch key is the layer's problem plus the bucket.
-    """Per layer, per M bucket: the short name of the chosen kernel, `cublas`, or None (no entry)."""
+    """Per layer, per M bucket: the short name of the chosen kernel (with `M>=min_m` where the tuner split the
+    bucket: cuBLAS below), `cublas`, or None (no entry)."""
     kernels = {k.symbol: k for k in t.kernels}
     entries = {d.key: d for d in t.dispatch}
     grid = []
@@ -103,7 +104,8 @@ def dispatch_grid(t: Target, layers, m_buckets, dtype: str, layout: str) -> list
         row = []
         for m in m_buckets:
             e = entries.get(entry_key(layer, dtype, layout, m))
-            row.append(None if e is None else CUBLAS if e.kernel == CUBLAS else kernel_short(kernels[e.kernel]))
+            row.append(None if e is None else CUBLAS if e.kernel == CUBLAS else
+                       kernel_short(kernels[e.kernel]) + (f" M>={e.min_m}" if e.min_m else ""))
         grid.append(row)
     return grid
 

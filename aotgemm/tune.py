@@ -19,7 +19,9 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    at the bucket's M *and* at its lower edge (previous bucket + 1; the
    finalists that win at M are tried there best first; those that tie the
    best as in a model, within `TIE`, are tried in order of their time back to
-   back). These
+   back). Where none wins at the lower edge, the bucket is split
+   (`_split_from`): the best serves it from the lowest M it wins at, found by
+   bisection, and cuBLAS below (DispatchEntry.min_m). These
    trials run as in a model: a small kernel writes x just before each GEMM
    (`GraphTimer(model=True)`), because a gain that only shows back to back
    (e.g. from PDL overlapping a GEMM with itself) did not hold in a model:
@@ -64,6 +66,9 @@ FRESH_DRAWS = 2  # model-mode re-draws, on fresh operands and graphs, the winner
 TRIALS = 15
 TIE = 0.01  # finalists whose model-mode ratios are within this of the best are ordered by their time back to back
 SCREEN_TRIALS = 3
+# Bisection steps of a bucket split (`_split_from`): the split lands within 1/8 of the bucket of where the kernel's
+# lead begins.
+SPLIT_PROBES = 3
 
 
 @dataclass
@@ -91,6 +96,10 @@ class TuneRow:
     fresh_ratios: tuple[float, ...] = ()  # its median ratios in the fresh draws taken
     # the candidates timed in the interleaved rounds, with their median ratios as in a model (`_screen` chose them)
     finalists: tuple[tuple[str, float], ...] = ()
+    # where the bucket was split (`_split_from`): the chosen kernel serves M >= min_m, cuBLAS below; 0: not split.
+    # split_probes: (M, median ratio as in a model) of each bisection step.
+    min_m: int = 0
+    split_probes: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass
@@ -166,6 +175,7 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
         _say(f"{row.layer:10} M={m:5d} {entry.kernel[:24]:24} "
              f"{(row.kernel_us or row.cublas_us):9.2f} us  cuBLAS {row.cublas_us:9.2f} us"
              + (f"  x{row.ratio:.3f}" if row.ratio else "")
+             + (f"  from M={row.min_m} (M={row.edge_m} x{row.edge_ratio:.3f})" if row.min_m else "")
              + (f"  (baseline: {row.baseline})" if row.baseline != timing.CUBLAS_BASELINE else "")
              + (f"  best {row.kernel_us:.2f} us rejected: {row.rejected}"
                 + (f" (M={row.edge_m} x{row.edge_ratio:.3f})" if row.rejected == "edge" and row.edge_ratio else "")
@@ -179,7 +189,7 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
         if e.kernel != CUBLAS:
             call = timing.kernel_call(calls_by_symbol[e.kernel], e.problem)
             i = buckets.index(e.m_bucket)
-            ms = {e.m_bucket, buckets[i - 1] + 1 if i > 0 else 1}
+            ms = {e.m_bucket, e.min_m or (buckets[i - 1] + 1 if i > 0 else 1)}
             err = max(timing.check(call, e.problem, mm, seed=0xA07 + mm) for mm in ms)
             if err >= timing.TOLERANCE:
                 log.reverted.append((e.kernel, e.problem.describe(), f"rel. error {err:.2e}"))
@@ -215,6 +225,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     winners = sorted((s for s in comps if comps[s].wins(margin_over(cub_t))), key=lambda s: (-comps[s].ratio_median, s))
     winners = _break_model_ties(winners, comps, fns, p, ops, reps, trials)
     eops = None  # the edge's operands, made once for all the finalists tried there
+    pick, min_m, probes = None, 0, ()
     for cand in winners:
         if edge == m:
             edge_ok = True
@@ -227,36 +238,68 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
             edge_ok = ec.wins(margin_over(ec.cublas))
             if cand == winners[0] or edge_ok:
                 edge_ratio = ec.ratio_median
-        if not edge_ok:
-            rejected = "edge"
-            continue
-        best, eops = cand, None  # the edge's operands freed before the back-to-back trials, as before
+        if edge_ok:
+            pick = cand
+            break
+        rejected = "edge"
+    eops = None  # freed before the trials below allocate theirs
+    if pick is None and winners:
+        # none wins at the lower edge: rather than lose the bucket to cuBLAS whole, the best at M serves it from
+        # the lowest M it wins at, cuBLAS below
+        pick = winners[0]
+        min_m, probes = _split_from(fns[pick], p, edge, m, l2, trials)
+    if pick is not None:
+        best = pick
         bc = _versus(fns[best], p, ops, reps, trials, model=False)
         b2b = bc.ratio_median
         if b2b < back_to_back_floor(bc.cublas) or bc.ratio_low < NO_LOSS_LOW:
             rejected = "back to back"
-            break
-        ops = None  # freed before the fresh draws allocate theirs
-        for draw in range(1, FRESH_DRAWS + 1):
-            fresh.append(_versus(fns[best], p, timing.Operands(p, m, l2, seed=m + 7919 * draw), reps, trials)
-                         .ratio_median)
-            if fresh[-1] < NO_LOSS:
-                rejected = "fresh operands"
-                break
         else:
-            chosen, rejected = best, ""  # a finalist before it may have lost at the edge
-        break
-    del ops, eops
+            ops = None  # freed before the fresh draws allocate theirs
+            for draw in range(1, FRESH_DRAWS + 1):
+                fresh.append(_versus(fns[best], p, timing.Operands(p, m, l2, seed=m + 7919 * draw), reps, trials)
+                             .ratio_median)
+                if fresh[-1] < NO_LOSS:
+                    rejected = "fresh operands"
+                    break
+            else:
+                chosen, rejected = best, ""  # a finalist before it may have lost at the edge
+    if chosen == CUBLAS:
+        min_m = 0
+    del ops
     c = comps.get(best) if best else None
     entry = dataclasses.replace(
         e, kernel=chosen, decided_by="tuned", cublas_us=round(cub_t.median_us, 3),
-        kernel_us=round(c.kernel.median_us, 3) if chosen != CUBLAS else None)
+        kernel_us=round(c.kernel.median_us, 3) if chosen != CUBLAS else None, min_m=min_m)
     row = TuneRow("", p.n, p.k, p.epilogue, m, edge, chosen, len(good),
                   c.kernel.median_us if c else None, cub_t.median_us,
                   c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
                   timing.baseline_name(p), rejected, b2b, tuple(fresh),
-                  tuple((s, round(comps[s].ratio_median, 4)) for s in sorted(comps)))
+                  tuple((s, round(comps[s].ratio_median, 4)) for s in sorted(comps)), min_m, probes)
     return entry, row
+
+
+def _split_from(fn, p: GemmProblem, edge: int, m: int, l2: int, trials: int) -> tuple[int, tuple]:
+    """Where kernel `fn`, which wins at the bucket's M `m` but not at its lower edge `edge`, starts to win as in a
+    model: bisection over (edge, m] in `SPLIT_PROBES` steps, each a win by `margin_over` or not. Returns (the
+    lowest M it was seen to win at, which may be m itself; the probes as (M, median ratio)).
+
+    Why: a kernel's lead is often lost only near a bucket's lower edge, where its tiles pad the most. On the H200
+    (session 14, call B) the fused Llama-3.1-8B gate_up kernel won 1.06x at M = 16 and 1.011x at 9; a 128-row
+    tile kernel 1.27x at M = 256 and 0.61x at 129; 15-27 of a bf16 bundle's 70-85 buckets were lost whole that
+    way (session 13, call D)."""
+    lost, won, probes = edge, m, []
+    for _ in range(SPLIT_PROBES):
+        if won - lost <= 1:
+            break
+        mid = (lost + won) // 2
+        c = _versus(fn, p, timing.Operands(p, mid, l2, seed=mid), timing.reps_for(p, mid), trials)
+        probes.append((mid, round(c.ratio_median, 4)))
+        if c.wins(margin_over(c.cublas)):
+            won = mid
+        else:
+            lost = mid
+    return won, tuple(probes)
 
 
 def _screen(timers: dict, fns: dict, p: GemmProblem, ops, reps: int) -> list[str]:

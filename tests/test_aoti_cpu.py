@@ -34,12 +34,15 @@ from aotgemm.bundle import bucket_for
 REPO = Path(__file__).resolve().parent.parent
 K, HIDDEN = 128, 256
 # bucket 16 of "up" is a cuBLAS entry; bucket 1024 of "down" has no entry at all. So the package routes
-# "up" at M <= 1 or M > 16 and "down" at M <= 128 (each under a torch.cond on M, aoti/guard.py; the
-# "up" predicate is the two-boundary one), and runs Inductor's own GEMM at the other M.
+# "up" at M <= 1, 16 < M <= 128 or M >= 500 (SPLIT, below) and "down" at M <= 128 (each under a torch.cond on
+# M, aoti/guard.py; the "up" predicate is the max-of-ranges one), and runs Inductor's own GEMM at the other M.
 CUBLAS = {("bfloat16", HIDDEN, K, 16)}
 SKIP = {("bfloat16", K, HIDDEN, 1024)}
+# the tuner split bucket 1024 of "up": its kernel serves M >= 500 there (cuBLAS 129..499), so "up" is served
+# at M <= 1, 16 < M <= 128 and M >= 500: more boundaries than a product holds, the "any" predicate
+SPLIT = {("bfloat16", HIDDEN, K, 1024): 500}
 MS = (1, 5, 16, 17, 300, 2000)
-ROUTED_CALLS = sum(m <= 1 or m > 16 for m in MS) + sum(m <= 128 for m in MS)  # 4 + 4
+ROUTED_CALLS = sum(m <= 1 or 16 < m <= 128 or m >= 500 for m in MS) + sum(m <= 128 for m in MS)  # 3 + 4
 
 
 class MLP(torch.nn.Module):
@@ -57,7 +60,8 @@ def built(tmp_path_factory):
     work = tmp_path_factory.mktemp("aoti-cpu")
     lib = testing.build_cpu_kernel_library(work / "kernels")
     bundle = work / "mlp.agb"
-    testing.make_bundle(bundle, [("up", HIDDEN, K), ("down", K, HIDDEN)], library=lib, cublas=CUBLAS, skip=SKIP)
+    testing.make_bundle(bundle, [("up", HIDDEN, K), ("down", K, HIDDEN)], library=lib, cublas=CUBLAS, skip=SKIP,
+                        min_m=SPLIT)
     torch.manual_seed(0)
     model = MLP().to(torch.bfloat16).eval()
     torch.save(model.state_dict(), work / "weights.pt")
@@ -160,11 +164,12 @@ def test_fresh_process_runs_the_bundle_kernels(built, tmp_path):
     assert r["registered"] is False
     assert r["state"]["mode"] == "kernels" and r["state"]["target"] == "H100_SXM"
     c = r["counters"]
-    # per forward: up + down, each only at the M its kernels serve (bucket 16 of "up" is a cuBLAS entry,
-    # bucket 1024 of "down" has no entry: there the cond runs Inductor's GEMM and the shim is not called)
+    # per forward: up + down, each only at the M its kernels serve (bucket 16 of "up" is a cuBLAS entry, and
+    # bucket 1024 of it from M = 500 only; bucket 1024 of "down" has no entry: there the cond runs Inductor's
+    # GEMM and the shim is not called)
     buckets = [bucket_for(m, testing.TEST_BUCKETS) for m in MS]
     assert buckets == [1, 16, 16, 128, 1024, 1024]
-    assert c["calls"] == ROUTED_CALLS == 8 and c["hits"] == ROUTED_CALLS and c["misses"] == 0
+    assert c["calls"] == ROUTED_CALLS == 7 and c["hits"] == ROUTED_CALLS and c["misses"] == 0
     for m in MS:
         torch.testing.assert_close(torch.tensor(r["out"][str(m)]), _eager(built["model"], m), atol=3e-2, rtol=3e-2)
     assert any((tmp_path / "cache" / "lib").rglob("h100_sxm.so.ok"))  # the runtime's cache and marker

@@ -28,9 +28,10 @@ BIG = 1 << 16
     (((16, INF),), BIG, ("gt", 16)),
     (((16, 128),), BIG, ("between", 16, 128)),
     (((0, 1), (16, INF)), BIG, ("outside", 1, 16)),
-    (((0, 8), (32, 64), (1024, INF)), BIG, ("outside", 8, 1024)),  # the middle range is left to Inductor
-    (((0, 8), (32, 64)), BIG, ("le", 8)),  # more boundaries than one relational holds: the lowest range
-    (((8, 16), (32, 64)), BIG, ("between", 8, 16)),
+    # more than two boundaries: a max over the ranges (None: no upper boundary)
+    (((0, 8), (32, 64), (1024, INF)), BIG, ("any", ((0, 8), (32, 64), (1024, None)))),
+    (((0, 8), (32, 64)), BIG, ("any", ((0, 8), (32, 64)))),
+    (((8, 16), (32, 64)), BIG, ("any", ((8, 16), (32, 64)))),
     (((0, 8), (32, 64)), 40, ("outside", 8, 32)),  # the second range reaches the largest M the graph admits
     (((32, 64),), 16, None),  # nothing the graph admits is served
     ((), BIG, None),
@@ -43,9 +44,8 @@ def _in(ranges, m):
     return any(lo < m <= hi for lo, hi in ranges)
 
 
-def test_the_predicate_never_routes_an_m_no_kernel_serves():
-    """Over random served sets: the spec routes a subset of the served M, all of them where the set has at
-    most two boundaries inside [1, max_m]."""
+def test_the_predicate_routes_exactly_the_served_m():
+    """Over random served sets of one to three ranges: the spec routes exactly the served M in [1, max_m]."""
     rnd = random.Random(0)
     for _ in range(300):
         cuts = sorted(rnd.sample(range(1, 300), rnd.randint(1, 6)))
@@ -63,10 +63,7 @@ def test_the_predicate_never_routes_an_m_no_kernel_serves():
         spec = guard.predicate_spec(ranges, max_m)
         served = {m for m in range(1, 400) if m <= max_m and _in(ranges, m)}
         routed = {m for m in range(1, 400) if m <= max_m and guard.serves(spec, m)}
-        assert routed <= served, (ranges, max_m, spec)
-        boundaries = sum((lo > 0 and lo < max_m) + (hi < max_m) for lo, hi in ranges if lo < max_m)
-        if boundaries <= 2 and not (len(ranges) > 1 and boundaries == 2 and ranges[0][0] > 0):
-            assert routed == served, (ranges, max_m, spec)
+        assert routed == served, (ranges, max_m, spec)
 
 
 def test_served_ranges_follow_buckets_kernels_and_max_m(tmp_path):
@@ -81,6 +78,9 @@ def test_served_ranges_follow_buckets_kernels_and_max_m(tmp_path):
     testing.make_bundle(path2, [("c", 256, 128)], max_m=1024)  # the largest bucket, but no M above it
     assert meta.served_ranges(open_bundle(path2))[("bfloat16", "identity", 256, 128)] == ((0, 1024),)
     assert meta.coverage(open_bundle(path2)) == {("bfloat16", 256, 128): ((0, 1024),)}
+    path3 = tmp_path / "d.agb"  # the tuner split bucket 128: its kernel serves M >= 100 there, cuBLAS 17..99
+    testing.make_bundle(path3, [("d", 256, 128)], min_m={("bfloat16", 256, 128, 128): 100})
+    assert meta.served_ranges(open_bundle(path3))[("bfloat16", "identity", 256, 128)] == ((0, 16), (99, INF))
 
 
 class Lin(torch.nn.Module):
@@ -92,7 +92,8 @@ class Lin(torch.nn.Module):
         return self.l(x) * 2
 
 
-@pytest.mark.parametrize("ranges", [((0, 16),), ((16, INF),), ((16, 128),), ((0, 1), (16, INF))])
+@pytest.mark.parametrize("ranges", [((0, 16),), ((16, INF),), ((16, 128),), ((0, 1), (16, INF)),
+                                    ((0, 1), (16, 128), (999, INF)), ((1, 2), (16, 17), (128, 1000))])
 def test_routed_only_at_served_m(ranges):
     """The exported graph calls aotgemm_linear exactly at the M in `ranges` (the op's calls are counted by
     the runtime: misses, with no bundle loaded) and Inductor's linear elsewhere, with the same result."""

@@ -86,7 +86,7 @@ def test_meta_round_trip(bundle):
     assert info.device == "cuda" and info.m_buckets == bf.index.m_buckets
     assert info.inputs[0].shape == (-1, 128) and info.routed[0].n == 256
     t = bf.index.targets[0]
-    assert info.dispatch["H100_SXM"] == [(*d.key, d.kernel) for d in t.dispatch]
+    assert info.dispatch["H100_SXM"] == [(*d.key, d.kernel, d.min_m) for d in t.dispatch]
     # every line is TAB-separated and the library line points at the blob's bytes
     lib_line = next(ln for ln in text.splitlines() if ln.startswith("library\t")).split("\t")
     blob = bf.index.blob(t.library)

@@ -336,6 +336,15 @@ SCHEMA_CASES = {
                               "index.targets[0].library: 'missing.so' names no blob"),
     "m_bucket not in m_buckets": (_set(["targets", 1, "dispatch", 1, "m_bucket"], 7),
                                   "index.targets[1].dispatch[1].m_bucket: 7 is not one of m_buckets [1, 16, 128, 1024]"),
+    # a tuned split (min_m) lies above the bucket's lower edge, up to its M, on an entry that names a kernel
+    "min_m at the lower edge": (_set(["targets", 1, "dispatch", 2, "min_m"], 17),
+                                "index.targets[1].dispatch[2].min_m: 17 must lie in (17, 128]"),
+    "min_m above the bucket": (_set(["targets", 1, "dispatch", 2, "min_m"], 129),
+                               "index.targets[1].dispatch[2].min_m: 129 must lie in (17, 128]"),
+    "min_m on a cuBLAS entry": (_set(["targets", 1, "dispatch", 6, "min_m"], 100),
+                                "index.targets[1].dispatch[6].min_m: 100 must lie in (17, 128]"),
+    "min_m not an integer": (_set(["targets", 1, "dispatch", 2, "min_m"], "64"),
+                             "index.targets[1].dispatch[2].min_m: expected an integer, got str"),
     # order and uniqueness
     "unsorted dispatch": (_swap(["targets", 1, "dispatch"], 0, 1),
                           "index.targets[1].dispatch: entries are not in canonical (sorted) order"),
@@ -411,3 +420,18 @@ def test_from_obj_is_the_inverse_of_to_obj():
     full = S.sample_full_index()
     assert BundleIndex.from_obj(full.to_obj()) == full
     assert BundleIndex.from_obj(copy.deepcopy(full.to_obj())).to_obj() == full.to_obj()
+
+
+def test_a_tuned_split_round_trips_and_is_absent_when_unset(tmp_path):
+    """DispatchEntry.min_m (the tuner's split of a bucket) is stored and read back; an entry without one writes no
+    `min_m` key, so an index without splits is the same bytes as before the field existed."""
+    index = S.sample_index()
+    h100 = index.target("H100_SXM")
+    assert all("min_m" not in d.to_obj() for d in h100.dispatch)
+    split = tuple(replace(d, min_m=100) if (d.n, d.k, d.m_bucket) == (4096, 4096, 128) else d for d in h100.dispatch)
+    index = replace(index, targets=tuple(replace(t, dispatch=split) if t.gpu == "H100_SXM" else t
+                                         for t in index.targets))
+    write_bundle(tmp_path / "s.agb", index, S.sample_blobs())
+    back = open_bundle(tmp_path / "s.agb").index.target("H100_SXM")
+    assert [(d.m_bucket, d.min_m) for d in back.dispatch if (d.n, d.k) == (4096, 4096)] == \
+        [(1, 0), (16, 0), (128, 100), (1024, 0)]

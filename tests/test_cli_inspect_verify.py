@@ -428,3 +428,17 @@ def test_render_bundle_to_a_given_console(bundle):
 def test_bundle_json_is_json_serialisable(bundle):
     doc = bundle_json(open_bundle(bundle))
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_inspect_shows_where_a_split_bucket_begins(tmp_path):
+    """An entry the tuner split (min_m) shows its kernel with `M>=min_m`: cuBLAS serves the bucket below it."""
+    from aotgemm.inspect import dispatch_grid
+
+    index = S.sample_index()
+    h100 = index.target("H100_SXM")
+    split = tuple(replace(d, min_m=100) if (d.n, d.k, d.m_bucket) == (4096, 4096, 128) else d for d in h100.dispatch)
+    h100 = replace(h100, dispatch=split)
+    grid = dispatch_grid(h100, index.layers, index.m_buckets, "bfloat16", "linear")
+    o_proj = grid[[x.name for x in index.layers].index("o_proj")]
+    assert o_proj == ["cublas", "cutlass_operators 64x128 c1x1", "cutlass_operators 128x128 c1x2 M>=100",
+                      "cutlass_operators 128x256 c2x1"]

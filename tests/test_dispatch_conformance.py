@@ -42,6 +42,8 @@ CUBLAS = {("bfloat16", "identity", 256, 128, 16), ("bfloat16", "bias", 256, 128,
 SKIP = {("bfloat16", "identity", 128, 256, 1024), ("bfloat16", "bias", 128, 256, 1024),
         ("bfloat16", "bias", 256, 128, 128)}
 MAX_M = {"bfloat16": 0, "float16": 1024}  # fp16 kernels serve M <= 1024 only
+# the tuner split bucket 128 of "down": its kernel serves M >= 100 there, cuBLAS M = 17..99
+MIN_M = {("bfloat16", "identity", 128, 256, 128): 100}
 
 
 def test_generated_header_is_current():
@@ -72,7 +74,7 @@ def _c_decide(lib, **kw) -> Reason:
         alignment=e.alignment if e else 1, max_m=e.max_m if e else 0,
         x_row_valid=kw["x_row"] is not None, x_row=kw["x_row"] or 0, w_stride0=kw["w_strides"][0],
         w_stride1=kw["w_strides"][1], operands_contiguous=kw["operands_contiguous"], n_pointers=len(ptrs),
-        element_bytes=kw["element_bytes"], x_row_stride=e.x_row_stride if e else 0)
+        element_bytes=kw["element_bytes"], x_row_stride=e.x_row_stride if e else 0, min_m=e.min_m if e else 0)
     for i, p in enumerate(ptrs):
         c.pointers[i] = p
     return Reason(lib.aotgemm_aoti_decide(ctypes.byref(c)))
@@ -87,7 +89,9 @@ def _rule_grid():
         "device": list(Device), "m": [0, 1, 2, 20, 1024, 1025], "n": [0, 256, 252], "k": [0, 128, 124, 1],
         "entry": [None, Entry(False), Entry(True, 8, 0), Entry(True, 8, 1024), Entry(True, 16, 0), Entry(True, 1, 20),
                   # a kernel compiled for x rows exactly K apart (a decode kernel specialised on K)
-                  Entry(True, 8, 64, 128)],
+                  Entry(True, 8, 64, 128),
+                  # tuned splits of the bucket (min_m): the kernel from M = 20 up, from 21 up, and from 1025 up
+                  Entry(True, 8, 0, 0, 20), Entry(True, 8, 1024, 0, 21), Entry(True, 8, 0, 0, 1025)],
         "x_row": [None, 128, 136, 132, 64, 1], "w_strides": [(128, 1), (1, 256), (256, 1)],
         "operands_contiguous": [True, False], "pointers": [(4096, 8192), (4098, 8192), (4096, 8200), (4112, 8192, 6)],
         "element_bytes": [2, 4],
@@ -178,6 +182,7 @@ def case_tensors(name: str):
         "no_entry_shape": lambda: (_x(20, 128), _w(999, 128), None),
         "no_entry_bucket": lambda: (_x(2000, 256), down, None),
         "down_m100": lambda: (_x(100, 256), down, None),
+        "down_m99": lambda: (_x(99, 256), down, None),  # below the split of bucket 128 (MIN_M)
         "bias_fused": lambda: (_x(400, 128).reshape(2, 200, 128)[1], up, _b(256)),  # bucket 1024: a bias kernel
         "bias_fused_m1": lambda: (_x(1, 128), up, _b(256)),
         "bias_unfused": lambda: (_x(100, 128), up, _b(256)),  # bucket 128: no bias entry, identity kernel + add
@@ -200,7 +205,7 @@ EXPECTED = {
     "x_ptr_unaligned": "UNALIGNED", "w_transposed": "NON_CONTIGUOUS", "w_ptr_unaligned": "UNALIGNED",
     "k_unaligned": "UNALIGNED", "empty_m": "EMPTY", "empty_m_3d": "EMPTY", "empty_k": "EMPTY",
     "float32": "UNSUPPORTED_DTYPE", "no_entry_shape": "NO_ENTRY", "no_entry_bucket": "NO_ENTRY",
-    "down_m100": "HIT", "bias_strided_unfused": "HIT", "bias_fused": "HIT", "bias_fused_m1": "HIT", "bias_unfused": "HIT",
+    "down_m100": "HIT", "down_m99": "CHOSE_CUBLAS", "bias_strided_unfused": "HIT", "bias_fused": "HIT", "bias_fused_m1": "HIT", "bias_unfused": "HIT",
     "bias_cublas": "CHOSE_CUBLAS", "bias_strided": "NON_CONTIGUOUS", "bias_ptr_unaligned": "UNALIGNED",
 }
 CASES = list(EXPECTED)
@@ -220,7 +225,7 @@ def kernel_lib(tmp_path_factory) -> bytes:
 def bundle(tmp_path_factory, kernel_lib) -> Path:
     path = tmp_path_factory.mktemp("conformance") / "conformance.agb"
     testing.make_bundle(path, LAYERS, library=kernel_lib, dtypes=("bfloat16", "float16"), cublas=CUBLAS, skip=SKIP,
-                        max_m=MAX_M, epilogues=("identity", "bias"))
+                        max_m=MAX_M, epilogues=("identity", "bias"), min_m=MIN_M)
     return path
 
 

@@ -332,3 +332,59 @@ def test_the_fastest_back_to_back_of_a_model_mode_tie_reaches_the_finals(monkeyp
     model["k5"] = 1.062 / (1 + 3 * tune.TIE)
     entry, _ = tune._decide(e, p, 4, 4, names, {k: k for k in names}, kernels, 0, 15)
     assert entry.kernel == "k1"
+
+
+@pytest.mark.parametrize("lead_from,min_m,probes", [
+    (180, 192, ((192, 1.27), (160, 0.6), (176, 0.6))),   # the lead begins at 180: served from 192 (1/8 bucket)
+    (130, 144, ((192, 1.27), (160, 1.27), (144, 1.27))),  # from just above the edge: down to 1/8 of the bucket
+    (300, 256, ((192, 0.6), (224, 0.6), (240, 0.6))),   # it wins at M = 256 only
+])
+def test_a_kernel_that_loses_only_near_the_lower_edge_serves_the_bucket_from_where_it_wins(monkeypatch, lead_from,
+                                                                                           min_m, probes):
+    """Bucket (128, 256]: the one finalist wins 1.27x at M = 256 and at every M from `lead_from` up, 0.6x below
+    (a 128-row tile at M = 129 pads half its work). It loses at the lower edge, so rather than cuBLAS keeping the
+    whole bucket, `_split_from` bisects (SPLIT_PROBES steps) and the entry's kernel serves M >= min_m."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.m = call, ops.seed
+
+    def interleaved(timers, trials):
+        return {name: [10.0] * trials if t.side == "cublas" else
+                [10.0 / (1.27 if t.m >= lead_from or t.m == 256 or t.m > 1000 else 0.6)] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)  # fresh draws: seeds past 1000, at M = 256
+    p = GemmProblem("bfloat16", "linear", "identity", 28672, 4096)
+    e = DispatchEntry("bfloat16", "linear", "identity", 28672, 4096, 256, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
+    entry, row = tune._decide(e, p, 256, 129, ["k1"], {"k1": "k1"}, {"k1": SimpleNamespace(serves=lambda m: True)},
+                              0, 15)
+    assert (entry.kernel, entry.min_m, row.min_m, row.rejected) == ("k1", min_m, min_m, "")
+    assert row.split_probes == probes and row.edge_ratio == pytest.approx(0.6)
+
+
+def test_a_split_kernel_that_loses_back_to_back_leaves_the_bucket_to_cublas(monkeypatch):
+    """The split is only where the bucket's winner would be served: one that then fails the back-to-back rule
+    leaves the whole bucket to cuBLAS, with no min_m."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.m, self.model = call, ops.seed, model
+
+    def interleaved(timers, trials):
+        return {name: [10.0] * trials if t.side == "cublas" else
+                [10.0 / (0.95 if not t.model else 1.27 if t.m >= 150 else 0.6)] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)
+    p = GemmProblem("bfloat16", "linear", "identity", 28672, 4096)
+    e = DispatchEntry("bfloat16", "linear", "identity", 28672, 4096, 256, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
+    entry, row = tune._decide(e, p, 256, 129, ["k1"], {"k1": "k1"}, {"k1": SimpleNamespace(serves=lambda m: True)},
+                              0, 15)
+    assert (entry.kernel, entry.min_m, row.min_m, row.rejected) == (CUBLAS_SYMBOL, 0, 0, "back to back")

@@ -11,17 +11,23 @@ with M the call's rows. AOTInductor compiles both branches and tests pred on the
 input's sizes: at an M no kernel serves, the package runs Inductor's own code.
 
 pred is a single sympy relational: Inductor's C++ wrapper takes no Or/And as a cond predicate (torch
-2.13: "'Or' object has no attribute 'expand'"). So the served set is written with at most two boundaries,
-half-integers that no M equals:
+2.13: "'Or' object has no attribute 'expand'"). So the served set is written with boundaries at
+half-integers that no M equals, with at most two as a product:
 
     from 1 to hi:                       M <= hi
     above lo:                           M > lo
     between lo and hi:                  (2M - 2lo - 1) * (2hi + 1 - 2M) > 0
     from 1 to hi1, and above lo2:       (2M - 2hi1 - 1) * (2M - 2lo2 - 1) > 0
 
-(at most (2 * 65536)^2 for the packages' largest M: no overflow in int64). A served set that needs more
-boundaries keeps its lowest range (decode's), or its lowest and highest where those reach M = 1 and the
-largest M: a subset, so never an M no kernel serves (`predicate_spec`).
+(at most (2 * 65536)^2 for the packages' largest M: no overflow in int64), and with more as a max over the
+ranges of each range's min distance inside it ("any"):
+
+    max over ranges of min(2M - 2lo - 1, 2hi + 1 - 2M) > 0
+
+torch.sym_max / torch.sym_min, printed std::max / std::min by the C++ wrapper; every term within
+2 * 65536 + 1. A bucket split by the tuner (DispatchEntry.min_m) leaves the cuBLAS M below it out of the
+served set, so a problem's set often has five or more ranges (Llama-3.1-8B's gate_up tuned on the H200,
+session 14: ten); the product forms kept only the lowest, or the lowest and highest, of them.
 """
 
 from __future__ import annotations
@@ -39,8 +45,9 @@ ALL = "all"
 
 
 def predicate_spec(ranges: Ranges, max_m: float) -> tuple | str | None:
-    """How to test "a kernel serves M" for M in [1, max_m]: ALL (always), None (never), or one of
-    ("le", hi), ("gt", lo), ("between", lo, hi), ("outside", hi1, lo2) (see the module docstring)."""
+    """How to test "a kernel serves M" for M in [1, max_m]: ALL (always), None (never), one of
+    ("le", hi), ("gt", lo), ("between", lo, hi), ("outside", hi1, lo2), or ("any", ((lo, hi or None), ...))
+    where the set has more than two boundaries (None: no upper one) (see the module docstring)."""
     parts = [(lo, min(hi, max_m)) for lo, hi in ranges if lo < max_m and hi > lo]
     if not parts:
         return None
@@ -48,9 +55,11 @@ def predicate_spec(ranges: Ranges, max_m: float) -> tuple | str | None:
     first, last = parts[0], parts[-1]
     if first[0] == 0 and top(first[1]):
         return ALL
-    if len(parts) > 1 and first[0] == 0 and top(last[1]):
+    if len(parts) == 2 and first[0] == 0 and top(last[1]):
         return ("outside", int(first[1]), int(last[0]))
-    lo, hi = first  # otherwise the lowest range alone: decode's, where the bundle's own kernels win
+    if len(parts) > 1:
+        return ("any", tuple((int(lo), None if top(hi) else int(hi)) for lo, hi in parts))
+    lo, hi = first
     return ("le", int(hi)) if lo == 0 else ("gt", int(lo)) if top(hi) else ("between", int(lo), int(hi))
 
 
@@ -67,6 +76,8 @@ def serves(spec, m: int) -> bool:
         return m > spec[1]
     if kind == "between":
         return spec[1] < m <= spec[2]
+    if kind == "any":
+        return any(lo < m and (hi is None or m <= hi) for lo, hi in spec[1])
     return m <= spec[1] or m > spec[2]
 
 
@@ -138,6 +149,15 @@ def _predicate(graph: Graph, m: Node, spec) -> Node:
     if kind == "gt":
         return traced_call(graph, operator.gt, (m, spec[1]))
     two_m = traced_call(graph, operator.mul, (m, 2))
+    if kind == "any":  # max over the ranges of min(2M - 2lo - 1, 2hi + 1 - 2M) > 0
+        best = None
+        for lo, hi in spec[1]:
+            above = traced_call(graph, operator.sub, (two_m, 2 * lo + 1)) if lo > 0 else None
+            below = traced_call(graph, operator.sub, (2 * hi + 1, two_m)) if hi is not None else None
+            term = (traced_call(graph, torch.sym_min, (above, below)) if above is not None and below is not None
+                    else above if above is not None else below)
+            best = term if best is None else traced_call(graph, torch.sym_max, (best, term))
+        return traced_call(graph, operator.gt, (best, 0))
     if kind == "between":
         a = traced_call(graph, operator.sub, (two_m, 2 * spec[1] + 1))
         b = traced_call(graph, operator.sub, (2 * spec[2] + 1, two_m))

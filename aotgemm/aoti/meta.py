@@ -7,7 +7,7 @@ identification from aotgemm/gpus.py) comes from here, and the C side checks
 the bundle against it (index SHA-256, blob SHA-256s) before using anything.
 
 Grammar: UTF-8 lines, fields separated by one TAB, no TAB or newline inside a
-field. First line `aotgemm-aoti-meta<TAB>2` (VERSION, also AOTGEMM_META_VERSION in the
+field. First line `aotgemm-aoti-meta<TAB>3` (VERSION, also AOTGEMM_META_VERSION in the
 generated aotgemm/native/aotgemm_rule.h). Then, in this order:
 
     generator  <str>                       informational
@@ -24,11 +24,12 @@ generated aotgemm/native/aotgemm_rule.h). Then, in this order:
       env      <key> <value>               one per environment key; "-" for nil
       library  <blob> <offset in file> <stored size> <size> <sha256> <content sha256>
       kernel   <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m> <x_row_stride>
-      dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas>
+      dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas> <min_m>
     end
 
 A dispatch line is a GemmProblem key plus the bucket (aotgemm.problem): the
-runtime's table key. Only kernels and entries of layout "linear" are written
+runtime's table key; then the entry's choice, and the smallest M its kernel
+serves (DispatchEntry.min_m, 0: the whole bucket; version 3 added it). Only kernels and entries of layout "linear" are written
 (the only layout of format v2, and the only one the shim serves).
 """
 
@@ -49,7 +50,7 @@ from ..epilogues import BIAS, IDENTITY
 from ..problem import LINEAR
 
 MAGIC = "aotgemm-aoti-meta"
-VERSION = 2
+VERSION = 3
 META_RECORD = "aotgemm/meta.aotgemm-meta"
 BUNDLE_RECORD = "aotgemm/bundle.agb"
 # The libaotgemm_aoti the package was compiled with (an extension the .pt2 loaders ignore).
@@ -89,8 +90,8 @@ def served_ranges(bundle: BundleFile, target: str | None = None) -> dict[tuple[s
     bundle kernel, for every problem some bucket serves with one: where a routed call can hit, so where
     routing it pays (the rewrite guards each routed call with M in these ranges: aoti/guard.py).
 
-    A bucket b with a kernel covers M from the bucket below it (exclusive) to b, or to the kernel's max_m
-    when that is smaller; the largest bucket also covers every larger M (dispatch_rule.bucket_for), up to
+    A bucket b with a kernel covers M from the bucket below it (exclusive), or from the entry's min_m, to b,
+    or to the kernel's max_m when that is smaller; the largest bucket also covers every larger M (dispatch_rule.bucket_for), up to
     the kernel's max_m. The ranges of all the targets considered are merged."""
     buckets = tuple(bundle.index.m_buckets)
     spans: dict[tuple[str, str, int, int], list[tuple[int, float]]] = {}
@@ -103,6 +104,7 @@ def served_ranges(bundle: BundleFile, target: str | None = None) -> dict[tuple[s
                 continue
             i = buckets.index(d.m_bucket)
             lo, hi = (buckets[i - 1] if i else 0), (math.inf if i == len(buckets) - 1 else d.m_bucket)
+            lo = max(lo, d.min_m - 1)
             if max_m.get(d.kernel):
                 hi = min(hi, max_m[d.kernel])
             if hi > lo:
@@ -163,8 +165,8 @@ class MetaInfo:
     inputs: list[InputSpec] = field(default_factory=list)
     routed: list[Routed] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
-    # target -> [(dtype, layout, epilogue, n, k, m_bucket, kernel)]: DispatchEntry.key + (kernel,)
-    dispatch: dict[str, list[tuple[str, str, str, int, int, int, str]]] = field(default_factory=dict)
+    # target -> [(dtype, layout, epilogue, n, k, m_bucket, kernel, min_m)]: DispatchEntry.key + (kernel, min_m)
+    dispatch: dict[str, list[tuple[str, str, str, int, int, int, str, int]]] = field(default_factory=dict)
 
 
 def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], routed: Iterable[Routed],
@@ -201,7 +203,7 @@ def render(bundle: BundleFile, *, device: str, inputs: Sequence[InputSpec], rout
                                    k.x_row_stride))
         for d in t.dispatch:
             if d.layout == LINEAR:
-                lines.append(_line("dispatch", *d.key, d.kernel))
+                lines.append(_line("dispatch", *d.key, d.kernel, d.min_m))
         lines.append("end")
     return "\n".join(lines) + "\n"
 
@@ -234,7 +236,7 @@ def parse(text: str) -> MetaInfo:
             targets.append(current)
             dispatch[current] = []
         elif key == "dispatch" and current:
-            dispatch[current].append((r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7]))
+            dispatch[current].append((r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7], int(r[8])))
     if info is None:
         raise PackageError("meta has no bundle line")
     return MetaInfo(*info, device=device, m_buckets=buckets, inputs=inputs, routed=routed, targets=targets,

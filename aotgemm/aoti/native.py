@@ -45,7 +45,7 @@ HEADERS = tuple(NATIVE_DIR / name for name in ("aotgemm_aoti.h", "aotgemm_rule.h
 HEADER = HEADERS[0]
 LIB_NAME = "libaotgemm_aoti.so"
 LINK_NAME = "aotgemm_aoti"  # what `-l` takes: aot_inductor.custom_op_libs
-ABI_VERSION = 4
+ABI_VERSION = 5
 
 # Return codes of the C API (aotgemm_aoti.h)
 OK, ERR_PACKAGE, ERR_BUNDLE_MISSING, ERR_BUNDLE_CORRUPT, ERR_WRONG_GPU, ERR_NO_GPU, ERR_DRIVER, ERR_LIBRARY, ERR_STATE = range(9)
@@ -238,7 +238,7 @@ class RuleInput(ctypes.Structure):
                 ("x_row_valid", ctypes.c_int32), ("x_row", ctypes.c_int64), ("w_stride0", ctypes.c_int64),
                 ("w_stride1", ctypes.c_int64), ("operands_contiguous", ctypes.c_int32),
                 ("n_pointers", ctypes.c_int32), ("pointers", ctypes.c_uint64 * 4), ("element_bytes", ctypes.c_int64),
-                ("x_row_stride", ctypes.c_int64)]
+                ("x_row_stride", ctypes.c_int64), ("min_m", ctypes.c_int64)]
 
 
 _lib: ctypes.CDLL | None = None

@@ -208,15 +208,18 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
                 m_buckets: Sequence[int] = TEST_BUCKETS, cublas: Iterable[tuple] = (),
                 skip: Iterable[tuple] = (), alignment: int = 8, max_m: int | dict[str, int] = 0,
                 epilogues: Iterable[str] = (IDENTITY,), model: str = "test-model",
-                environment: dict | None = None, scales: str | None = None) -> BundleIndex:
+                environment: dict | None = None, scales: str | None = None,
+                min_m: dict[tuple, int] | None = None) -> BundleIndex:
     """Write a valid bundle: every (layer, dtype, epilogue, bucket) served by the test kernel of its dtype
     and epilogue (alignment `alignment`, serving M <= `max_m`, 0: any; a dict: per dtype), except the keys in `cublas` (entry
-    "cublas") and in `skip` (no entry at all). A key is (dtype, n, k, bucket) for the identity epilogue,
-    or (dtype, epilogue, n, k, bucket)."""
+    "cublas") and in `skip` (no entry at all); the keys of `min_m` are served from that M up (a tuned split,
+    DispatchEntry.min_m). A key is (dtype, n, k, bucket) for the identity epilogue, or (dtype, epilogue, n, k,
+    bucket)."""
     def norm(keys):
         return {key if len(key) == 5 else (key[0], IDENTITY, *key[1:]) for key in keys}
 
     cublas, skip = norm(cublas), norm(skip)
+    splits = {key if len(key) == 5 else (key[0], IDENTITY, *key[1:]): m for key, m in (min_m or {}).items()}
     dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
     symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL, RESIDUAL_ADD: TEST_RESIDUAL_SYMBOL,
                SWIGLU: TEST_SWIGLU_SYMBOL, **TEST_SCALE_SYMBOL}
@@ -238,7 +241,8 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
                         if key in skip:
                             continue
                         kern = CUBLAS if key in cublas else symbols[ep][dt]
-                        dispatch.append(DispatchEntry(dt, LINEAR, ep, n, k, b, kern, "heuristic"))
+                        dispatch.append(DispatchEntry(dt, LINEAR, ep, n, k, b, kern, "heuristic",
+                                                      min_m=splits.get(key, 0)))
         dispatch = tuple(sorted({d.key: d for d in dispatch}.values(), key=lambda d: d.key))
         targets.append(Target(gpu, g.arch, g.sm_count, lib_name, _environment(**(environment or {})),
                               (("test", "aotgemm.aoti.testing"),), kernels, dispatch))

@@ -275,6 +275,10 @@ class DispatchEntry:
     kernel_us: float | None = None
     cublas_us: float | None = None
     ranked: tuple[str, ...] = ()  # the kernels kept for this entry, best-first by the heuristic: what a re-tune chooses from
+    # The smallest M the kernel serves in this bucket; cuBLAS serves the bucket's M below it. 0: the whole bucket.
+    # The tuner sets it where a kernel wins at the bucket's M but not at its lower edge (tune._split_from): it
+    # serves from the lowest M it was measured to win at, and the bucket is not lost to cuBLAS whole.
+    min_m: int = 0
 
     @property
     def problem(self) -> GemmProblem:
@@ -288,7 +292,7 @@ class DispatchEntry:
     @classmethod
     def from_obj(cls, o: Any, where: str) -> DispatchEntry:
         o = _map(o, where, ("dtype", "layout", "epilogue", "n", "k", "m_bucket", "kernel", "decided_by",
-                            "kernel_us", "cublas_us", "ranked"))
+                            "kernel_us", "cublas_us", "ranked"), optional=("min_m",))
         ranked = tuple(_str(x, f"{where}.ranked[{i}]")
                        for i, x in enumerate(_list(o["ranked"], where + ".ranked", MAX_RANKED)))
         if len(set(ranked)) != len(ranked) or CUBLAS in ranked:
@@ -299,13 +303,16 @@ class DispatchEntry:
             _int(o["n"], where + ".n", 1), _int(o["k"], where + ".k", 1), _int(o["m_bucket"], where + ".m_bucket", 1),
             _str(o["kernel"], where + ".kernel"), _str(o["decided_by"], where + ".decided_by", DECIDED_BY),
             _opt_float(o["kernel_us"], where + ".kernel_us"), _opt_float(o["cublas_us"], where + ".cublas_us"),
-            ranked,
+            ranked, _int(o.get("min_m", 0), where + ".min_m", 0, 1 << 31),
         ), where)
 
     def to_obj(self) -> dict:
-        return {"cublas_us": self.cublas_us, "decided_by": self.decided_by, "dtype": self.dtype,
-                "epilogue": self.epilogue, "k": self.k, "kernel": self.kernel, "kernel_us": self.kernel_us,
-                "layout": self.layout, "m_bucket": self.m_bucket, "n": self.n, "ranked": list(self.ranked)}
+        o = {"cublas_us": self.cublas_us, "decided_by": self.decided_by, "dtype": self.dtype,
+             "epilogue": self.epilogue, "k": self.k, "kernel": self.kernel, "kernel_us": self.kernel_us,
+             "layout": self.layout, "m_bucket": self.m_bucket, "n": self.n, "ranked": list(self.ranked)}
+        if self.min_m:  # written only when set: an index without splits is the same bytes as before the field
+            o["min_m"] = self.min_m
+        return o
 
 
 @dataclass(frozen=True)
@@ -447,6 +454,12 @@ class BundleIndex:
                 if d.m_bucket not in buckets:
                     raise _fail(f"index.targets[{i}].dispatch[{j}].m_bucket",
                                 f"{d.m_bucket} is not one of m_buckets {list(buckets)}")
+                if d.min_m:
+                    lower = buckets[buckets.index(d.m_bucket) - 1] if d.m_bucket != buckets[0] else 0
+                    if d.kernel == CUBLAS or not lower + 1 < d.min_m <= d.m_bucket:
+                        raise _fail(f"index.targets[{i}].dispatch[{j}].min_m",
+                                    f"{d.min_m} must lie in ({lower + 1}, {d.m_bucket}] (the bucket's M above its "
+                                    "lower edge), and only on an entry that names a kernel")
         return cls(_str(o["generator"], "index.generator"), _str(o["model"], "index.model"), layers, buckets,
                    tuple(targets), tuple(blobs))
 

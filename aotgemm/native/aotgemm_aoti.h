@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define AOTGEMM_AOTI_ABI_VERSION 4
+#define AOTGEMM_AOTI_ABI_VERSION 5
 
 /* Return codes. Python maps each to one exception class (aotgemm/aoti/native.py). */
 enum {
@@ -109,6 +109,7 @@ typedef struct aotgemm_rule_input {
   uint64_t pointers[4];
   int64_t element_bytes;
   int64_t x_row_stride; /* the one row stride of x the kernel takes; 0: any >= K */
+  int64_t min_m;        /* the entry's: cuBLAS serves M below it (a tuned split of the bucket); 0: none */
 } aotgemm_rule_input;
 int aotgemm_aoti_decide(const aotgemm_rule_input* in);
 
@@ -127,7 +128,7 @@ const char* aotgemm_aoti_last_error(void);
 
 /* The dispatch decision for a well-formed GEMM of M rows (contiguous,
  * aligned, no bias), as the shim makes it: the kernel symbol, "cublas" (the
- * bundle chose cuBLAS, or M is above the kernel's max_m), or NULL when there
+ * bundle chose cuBLAS, at this M or at all, or M is above the kernel's max_m), or NULL when there
  * is no entry / no target loaded. The string lives as long as the process. */
 const char* aotgemm_aoti_lookup(const char* dtype, int64_t n, int64_t k, int64_t m);
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AOTGEMM_META_VERSION 2
+#define AOTGEMM_META_VERSION 3
 #define AOTGEMM_BUNDLE_FORMAT_VERSION 2
 #define AOTGEMM_ROW_ALIGN_BYTES 16
 

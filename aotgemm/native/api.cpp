@@ -92,6 +92,7 @@ AOTGEMM_EXPORT int aotgemm_aoti_decide(const aotgemm_rule_input* in) {
   r.device = in->device;
   r.m = in->m; r.n = in->n; r.k = in->k;
   r.entry = in->entry; r.alignment = in->alignment; r.max_m = in->max_m; r.x_row_stride = in->x_row_stride;
+  r.min_m = in->min_m;
   r.x_row_valid = in->x_row_valid; r.x_row = in->x_row;
   r.w_stride0 = in->w_stride0; r.w_stride1 = in->w_stride1;
   r.operands_contiguous = in->operands_contiguous;
@@ -124,9 +125,11 @@ AOTGEMM_EXPORT const char* aotgemm_aoti_lookup(const char* dtype, int64_t n, int
   const int dt = dtype_index(dtype);
   if (dt < 0) return nullptr;
   int epilogue = 0;
-  const int idx = lookup(*s, dt, epilogue_identity(), n, k, aotgemm_bucket_for(m, s->buckets.data(), s->buckets.size()), &epilogue);
+  int64_t min_m = 0;
+  const int idx = lookup(*s, dt, epilogue_identity(), n, k, aotgemm_bucket_for(m, s->buckets.data(), s->buckets.size()),
+                         &epilogue, &min_m);
   if (idx == -2) return nullptr;
-  if (idx == -1) return kCublas;
+  if (idx == -1 || m < min_m) return kCublas;
   const Kernel& kern = s->kernels[idx];
   return kern.max_m && m > kern.max_m ? kCublas : kern.symbol.c_str();
 }

@@ -89,7 +89,7 @@ int decide(const RuleInput& in) {
   if (in.device != 0) return AOTGEMM_MISS_OTHER_DEVICE;
   if (in.m == 0 || in.n == 0 || in.k == 0) return AOTGEMM_MISS_EMPTY;
   if (in.entry == 0) return AOTGEMM_MISS_NO_ENTRY;
-  if (in.entry == 1) return AOTGEMM_MISS_CHOSE_CUBLAS;
+  if (in.entry == 1 || in.m < in.min_m) return AOTGEMM_MISS_CHOSE_CUBLAS;
   if (in.max_m && in.m > in.max_m) return AOTGEMM_MISS_ABOVE_MAX_M;
   if (!in.x_row_valid || (in.m > 1 && in.x_row < in.k) || in.w_stride0 != in.k || in.w_stride1 != 1 ||
       !in.operands_contiguous || (in.m > 1 && in.x_row_stride && in.x_row != in.x_row_stride))
@@ -114,17 +114,22 @@ bool operand_contiguous(bool is_rows, int64_t m, int64_t n, int64_t ndim, const 
   return rows(ndim, sizes, strides, &row) && (m <= 1 || row == n);
 }
 
-int lookup(const State& s, int dtype, int want, int64_t n, int64_t k, int64_t bucket, int* epilogue) {
+int lookup(const State& s, int dtype, int want, int64_t n, int64_t k, int64_t bucket, int* epilogue,
+           int64_t* min_m) {
+  *min_m = 0;
   if (want != epilogue_identity()) {
     auto it = s.dispatch.find(Key{dtype, want, n, k, bucket});
     if (it != s.dispatch.end()) {
       *epilogue = want;
-      return it->second;
+      *min_m = it->second.min_m;
+      return it->second.kernel;
     }
   }
   *epilogue = epilogue_identity();
   auto it = s.dispatch.find(Key{dtype, epilogue_identity(), n, k, bucket});
-  return it == s.dispatch.end() ? -2 : it->second;
+  if (it == s.dispatch.end()) return -2;
+  *min_m = it->second.min_m;
+  return it->second.kernel;
 }
 
 }  // namespace aotgemm

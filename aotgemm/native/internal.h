@@ -71,6 +71,7 @@ struct MetaKernel {
 struct MetaEntry {
   std::string dtype, layout, epilogue, kernel;
   int64_t n = 0, k = 0, m_bucket = 0;
+  int64_t min_m = 0;  // DispatchEntry.min_m: the kernel serves M >= min_m of the bucket, cuBLAS below
 };
 struct MetaTarget {
   std::string gpu, arch;
@@ -136,6 +137,10 @@ struct Kernel {
   int64_t alignment = 1, max_m = 0, x_row_stride = 0;
   tvm::ffi::Function fn;
 };
+struct Route {
+  int kernel;     // kernel index, or -1 for cuBLAS
+  int64_t min_m;  // DispatchEntry.min_m: the kernel serves M >= min_m of the bucket (0: all of it)
+};
 struct Key {
   int dtype, epilogue;
   int64_t n, k, bucket;
@@ -147,7 +152,7 @@ struct State {
   std::string package, bundle_name, bundle_sha256, index_sha256, library_path, target_gpu, warning;
   std::vector<int64_t> buckets;
   std::vector<Kernel> kernels;
-  std::map<Key, int> dispatch;  // -> kernel index, or -1 for cuBLAS
+  std::map<Key, Route> dispatch;
   int device_index = -1;
   bool cpu_kernels = false;
   bool extracted = false;  // this process wrote the library into the cache
@@ -164,6 +169,7 @@ struct RuleInput {
   int entry = 0;  // 0: none, 1: cuBLAS, 2: a kernel
   int64_t alignment = 1, max_m = 0;
   int64_t x_row_stride = 0;  // the one row stride of x the kernel takes; 0: any >= K
+  int64_t min_m = 0;  // the entry's: cuBLAS serves M below it (0: none)
   bool x_row_valid = false;
   int64_t x_row = 0;
   int64_t w_stride0 = 0, w_stride1 = 0;
@@ -180,9 +186,10 @@ bool rows(int64_t ndim, const int64_t* sizes, const int64_t* strides, int64_t* r
 bool operand_contiguous(bool is_rows, int64_t m, int64_t n, int64_t ndim, const int64_t* sizes,
                         const int64_t* strides);
 // The entry serving (dtype, epilogue `want`, n, k, bucket): the `want` problem's when the state has one,
-// else the identity problem's. Sets *epilogue to the one used; returns the kernel index, -1 (cuBLAS), or
-// -2 (no entry).
-int lookup(const State& s, int dtype, int want, int64_t n, int64_t k, int64_t bucket, int* epilogue);
+// else the identity problem's. Sets *epilogue to the one used and *min_m to the entry's; returns the kernel
+// index, -1 (cuBLAS), or -2 (no entry).
+int lookup(const State& s, int dtype, int want, int64_t n, int64_t k, int64_t bucket, int* epilogue,
+           int64_t* min_m);
 
 struct Counters {
   std::atomic<int64_t> calls{0}, misses{0};

@@ -222,7 +222,7 @@ bool load_library(const MetaTarget& t, const std::string& path, State* s, Failur
         }
         idx = it->second;
       }
-      s->dispatch[Key{dt, ep, e.n, e.k, e.m_bucket}] = idx;
+      s->dispatch[Key{dt, ep, e.n, e.k, e.m_bucket}] = Route{idx, e.min_m};
     }
     s->module = mod;
   } catch (const std::exception& e) {

@@ -63,9 +63,10 @@ bool parse_meta(const std::string& text, Meta* m, std::string* why) {
                a >= 1 && b >= 0 && c >= 0) {
       // kernel <symbol> <source> <dtype> <layout> <epilogue> <alignment> <max_m> <x_row_stride>
       t->kernels.push_back(MetaKernel{f[1], f[2], f[3], f[4], f[5], a, b, c});
-    } else if (key == "dispatch" && f.size() == 8 && to_i64(f[4], &a) && to_i64(f[5], &b) && to_i64(f[6], &c)) {
-      // dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas>
-      t->dispatch.push_back(MetaEntry{f[1], f[2], f[3], f[7], a, b, c});
+    } else if (key == "dispatch" && f.size() == 9 && to_i64(f[4], &a) && to_i64(f[5], &b) && to_i64(f[6], &c) &&
+               to_i64(f[8], &d) && d >= 0) {
+      // dispatch <dtype> <layout> <epilogue> <n> <k> <m_bucket> <symbol|cublas> <min_m>
+      t->dispatch.push_back(MetaEntry{f[1], f[2], f[3], f[7], a, b, c, d});
     } else if (key == "end") {
       t = nullptr;
     } else {

@@ -245,19 +245,23 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
   in.device = c.cuda ? (c.dev_index == s->device_index ? 0 : 2) : (s->cpu_kernels ? 0 : 1);
   in.m = M; in.n = N; in.k = K;
   int used = epilogue_identity(), kidx = -2, want = c.want;
+  int64_t min_m = 0;
   if (dt >= 0 && want >= 0 && !s->buckets.empty()) {
     const int64_t bucket = aotgemm_bucket_for(M, s->buckets.data(), s->buckets.size());
-    kidx = lookup(*s, dt, want, N, K, bucket, &used);
+    kidx = lookup(*s, dt, want, N, K, bucket, &used, &min_m);
     if (c.scaled && used != want && c.single_row_want >= 0) {
       want = c.single_row_want;
-      kidx = lookup(*s, dt, want, N, K, bucket, &used);
+      kidx = lookup(*s, dt, want, N, K, bucket, &used, &min_m);
     }
   }
   if (c.scaled && used != want) kidx = -2;  // a scale epilogue has no unfused form after an identity kernel
   const bool fused = used == want && want != epilogue_identity();
   const Kernel* kern = kidx >= 0 ? &s->kernels[kidx] : nullptr;
   in.entry = kidx == -2 ? 0 : kidx == -1 ? 1 : 2;
-  if (kern) { in.alignment = kern->alignment; in.max_m = kern->max_m; in.x_row_stride = kern->x_row_stride; }
+  if (kern) {
+    in.alignment = kern->alignment; in.max_m = kern->max_m; in.x_row_stride = kern->x_row_stride;
+    in.min_m = min_m;
+  }
   int64_t x_row = 0;
   in.x_row_valid = rows(c.xdim, c.xs, c.xst, &x_row);
   in.x_row = x_row;

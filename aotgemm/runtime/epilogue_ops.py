@@ -128,7 +128,7 @@ def _has_kernel(dtype: torch.dtype, name: str, n: int, k: int, m: int) -> bool:
     if d is None or d.fallback or not d.buckets:  # (a fallback bundle, of another GPU or driver, runs none)
         return False
     route = d.table.get((dtype_name(dtype), LINEAR, name, n, k, bucket_for(m, d.buckets)))
-    return route is not None and route.fn is not None and (not route.max_m or m <= route.max_m)
+    return route is not None and route.serves(m)
 
 
 # What torch._dynamo.assume_constant_result(_has_kernel) does, without importing torch._dynamo, which would add

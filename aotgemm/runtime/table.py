@@ -43,10 +43,16 @@ class Route:
     alignment: int = 8
     max_m: int = 0  # 0: any M
     x_row_stride: int = 0  # 0: any row stride >= K
+    min_m: int = 0  # the entry's tuned lower bound (DispatchEntry.min_m): cuBLAS below it; 0: none
     entry: Entry = field(init=False, repr=False, compare=False)  # the rule's view of it, made once
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "entry", CUBLAS_ENTRY if self.fn is None else Entry(True, self.alignment, self.max_m, self.x_row_stride))
+        object.__setattr__(self, "entry", CUBLAS_ENTRY if self.fn is None else
+                           Entry(True, self.alignment, self.max_m, self.x_row_stride, self.min_m))
+
+    def serves(self, m: int) -> bool:
+        """Whether the entry's kernel serves M rows, as far as M goes (the rule's checks 7 and 8)."""
+        return self.fn is not None and m >= self.min_m and (not self.max_m or m <= self.max_m)
 
 
 @dataclass
@@ -73,7 +79,7 @@ def build_table(target: Target, functions: Mapping[str, Callable]) -> dict[tuple
         if (k.dtype, k.layout, k.epilogue) != (e.dtype, e.layout, e.epilogue):
             raise MalformedIndex(f"target {target.gpu}: dispatch entry {e.key} names kernel {k.symbol!r}, "
                                  f"which is {k.dtype}/{k.layout}/{k.epilogue}")
-        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment, k.max_m, k.x_row_stride)
+        table[e.key] = Route(k.symbol, functions[k.symbol], k.alignment, k.max_m, k.x_row_stride, e.min_m)
     return table
 
 

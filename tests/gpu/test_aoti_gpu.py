@@ -106,12 +106,16 @@ FRESH = """
         info = aoti.package_info({package!r})
         strided = {strided!r}  # (n, k) of GEMMs whose x is a strided view (o takes a slice of qkv's output)
         compact_only = set({compact_only!r})  # kernels compiled for x rows exactly K apart (x_row_stride)
-        # the target's dispatch: (dtype, epilogue, n, k, bucket) -> (kernel or "cublas", the kernel's max_m)
+        # the target's dispatch: (dtype, epilogue, n, k, bucket) -> (kernel or "cublas", the kernel's max_m,
+        # the entry's min_m: a tuned split of the bucket, cuBLAS below it)
         entries, buckets = {entries!r}, {buckets!r}
+        guarded = set({guarded!r})  # (dtype, epilogue, n, k, M) whose torch.cond guard calls the shim
         def kernel_at(r, m):  # the kernel that serves routed GEMM r (plain or fused) at M, else None
+            if (r.dtype, r.epilogue, r.n, r.k, m) not in guarded:
+                return None  # the package runs Inductor's own code there (aoti/guard.py): no shim call
             b = next((x for x in buckets if m <= x), buckets[-1])
-            kernel, max_m = entries.get((r.dtype, r.epilogue, r.n, r.k, b), ("cublas", 0))
-            return None if kernel == "cublas" or (max_m and m > max_m) else kernel
+            kernel, max_m, min_m = entries.get((r.dtype, r.epilogue, r.n, r.k, b), ("cublas", 0, 0))
+            return None if kernel == "cublas" or (max_m and m > max_m) or m < min_m else kernel
         def expected_hits(m):
             # the rule: a kernel compiled for compact rows gets a strided x (M > 1) only as a cuBLAS miss
             return sum(1 for r in info.routed if (s := kernel_at(r, m)) is not None
@@ -154,10 +158,16 @@ def test_fresh_process_serves_from_the_bundle_with_nothing_compiled(built):
     compact_only = sorted(k.symbol for t in bf.index.targets for k in t.kernels if k.x_row_stride)
     target = bf.index.target(_package_target(bf, "cuda"))
     max_m = {k.symbol: k.max_m for k in target.kernels}
-    entries = {(e.dtype, e.epilogue, e.n, e.k, e.m_bucket): (e.kernel, max_m.get(e.kernel, 0)) for e in target.dispatch}
+    entries = {(e.dtype, e.epilogue, e.n, e.k, e.m_bucket): (e.kernel, max_m.get(e.kernel, 0), e.min_m)
+               for e in target.dispatch}
+    # where each routed GEMM's guard (one predicate of at most two boundaries over the M its kernels serve)
+    # lets a call reach the shim; a bucket split (min_m) adds boundaries, so a guard may keep fewer of them
+    from aotgemm.aoti import guard, meta
+    guarded = sorted((*key, m) for key, ranges in meta.served_ranges(bf, target.gpu).items() for m in MS + (1,)
+                     if guard.serves(guard.predicate_spec(ranges, 1 << 16), m))
     code = textwrap.dedent(FRESH.format(package=str(built["package"]), hidden=HIDDEN, seed=SEED, ms=list(MS),
                                         strided=[LLAMA_8B_GEMMS["o"]], compact_only=compact_only, entries=entries,
-                                        buckets=tuple(bf.index.m_buckets)))
+                                        buckets=tuple(bf.index.m_buckets), guarded=guarded))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])

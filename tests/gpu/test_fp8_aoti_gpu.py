@@ -59,7 +59,7 @@ class Fp8Pair(torch.nn.Module):
 
 
 def _expected_kernel(index_target, buckets, epilogue: str, n: int, k: int, m: int) -> bool:
-    """Whether the bundle's dispatch gives (epilogue, n, k) a kernel at M (the rule's entry and max_m)."""
+    """Whether the bundle's dispatch gives (epilogue, n, k) a kernel at M (the rule's entry, its min_m, max_m)."""
     from aotgemm.problem import bucket_for
 
     b = bucket_for(m, buckets)
@@ -67,7 +67,7 @@ def _expected_kernel(index_target, buckets, epilogue: str, n: int, k: int, m: in
     for e in index_target.dispatch:
         if (e.dtype, e.epilogue, e.n, e.k, e.m_bucket) == ("float8_e4m3fn", epilogue, n, k, b):
             kern = kernels.get(e.kernel)
-            return kern is not None and (not kern.max_m or m <= kern.max_m)
+            return kern is not None and m >= e.min_m and (not kern.max_m or m <= kern.max_m)
     return False
 
 

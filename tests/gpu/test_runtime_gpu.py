@@ -251,8 +251,7 @@ def _o_is_strided_miss(loaded, dt_name, shapes, m) -> bool:
     """The block feeds o a slice of qkv's output (rows qkv_n apart): a kernel compiled for compact rows
     (x_row_stride = K) must not take it when M > 1; the rule sends it to cuBLAS as non-contiguous."""
     route = _routes(loaded, dt_name, shapes, m)["o"]
-    return (m > 1 and route is not None and route.fn is not None and bool(route.x_row_stride)
-            and (not route.max_m or m <= route.max_m))
+    return m > 1 and route is not None and route.serves(m) and bool(route.x_row_stride)
 
 
 def _expected_hits(loaded, dt_name: str, shapes: dict[str, tuple[int, int]], m: int) -> set[tuple]:
@@ -260,7 +259,7 @@ def _expected_hits(loaded, dt_name: str, shapes: dict[str, tuple[int, int]], m: 
 
     b = bucket_for(m, loaded.index.m_buckets)
     return {(dt_name, *shapes[name], b) for name, route in _routes(loaded, dt_name, shapes, m).items()
-            if route is not None and route.fn is not None and (not route.max_m or m <= route.max_m)
+            if route is not None and route.serves(m)  # a kernel, M within its max_m and the entry's min_m
             and not (name == "o" and _o_is_strided_miss(loaded, dt_name, shapes, m))}
 
 
