@@ -175,7 +175,8 @@ def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> 
         _say(f"{row.layer:10} M={m:5d} {entry.kernel[:24]:24} "
              f"{(row.kernel_us or row.cublas_us):9.2f} us  cuBLAS {row.cublas_us:9.2f} us"
              + (f"  x{row.ratio:.3f}" if row.ratio else "")
-             + (f"  from M={row.min_m} (M={row.edge_m} x{row.edge_ratio:.3f})" if row.min_m else "")
+             + (f"  from M={row.min_m}" + (f" (M={row.edge_m} x{row.edge_ratio:.3f})" if row.edge_ratio else "")
+                if row.min_m else "")
              + (f"  (baseline: {row.baseline})" if row.baseline != timing.CUBLAS_BASELINE else "")
              + (f"  best {row.kernel_us:.2f} us rejected: {row.rejected}"
                 + (f" (M={row.edge_m} x{row.edge_ratio:.3f})" if row.rejected == "edge" and row.edge_ratio else "")
@@ -379,7 +380,7 @@ class RetuneResult:
     gpu: str
     entries: int
     chosen: int  # entries served by a kernel after tuning
-    changed: tuple[tuple[str, str, str], ...]  # (entry, before, after) where the choice moved
+    changed: tuple[tuple[str, str, str], ...]  # (entry, before, after) where the choice (kernel, min_m) moved
     seconds: float
 
 
@@ -419,9 +420,12 @@ def tune_bundle(path, output, *, gpu_index: int = 0, trials: int = TRIALS) -> tu
                                   "with `aotgemm build`, which keeps the top-ranked kernels per entry)")
     t0 = time.perf_counter()
     tuned, log = tune_target(target, b.blob(target.library), b.index.layers, trials=trials)
-    before = {e.key: e.kernel for e in target.dispatch}
-    changed = tuple((f"{e.problem.describe()} M<={e.m_bucket}", before[e.key], e.kernel)
-                    for e in tuned.dispatch if before[e.key] != e.kernel)
+    def choice(e: DispatchEntry) -> str:  # the kernel, and where a split bucket's kernel starts serving
+        return e.kernel + (f" from M={e.min_m}" if e.min_m else "")
+
+    before = {e.key: choice(e) for e in target.dispatch}
+    changed = tuple((f"{e.problem.describe()} M<={e.m_bucket}", before[e.key], choice(e))
+                    for e in tuned.dispatch if before[e.key] != choice(e))
     targets = tuple(tuned if t.gpu == target.gpu else t for t in b.index.targets)
     index = dataclasses.replace(b.index, targets=targets, blobs=())
     write_bundle(Path(output), index, {blob.name: b.blob(blob.name) for blob in b.index.blobs})
