@@ -42,17 +42,13 @@ WARMUP_ROUNDS = 3
 def _measure(call_kernel, call_cublas, ops, reps: int, trials: int, model: bool,
              writer_kind: str = timing.COPY_WRITER) -> timing.Comparison:
     kw = {"reps": reps, "model": model, "writer_kind": writer_kind}
-    if call_kernel is call_cublas:
-        # The bundle chose cuBLAS: what runs is the baseline's own call, timed once; its ratio is 1 by
-        # construction (timing the call against itself measured only noise: 0.988x at one point).
-        timers = {"c": timing.GraphTimer(call_cublas, ops, **kw)}
-        timing.interleaved(timers, WARMUP_ROUNDS)
-        s = timing.interleaved(timers, trials)
-        return timing.compare(s["c"], s["c"])
-    timers = {"k": timing.GraphTimer(call_kernel, ops, **kw), "c": timing.GraphTimer(call_cublas, ops, **kw)}
+    # Where the bundle chose cuBLAS, what runs is the baseline's own call, timed once; its ratio is 1 by
+    # construction (timing the call against itself measured only noise: 0.988x at one point).
+    timers = {} if call_kernel is call_cublas else {"k": timing.GraphTimer(call_kernel, ops, **kw)}
+    timers["c"] = timing.GraphTimer(call_cublas, ops, **kw)
     timing.interleaved(timers, WARMUP_ROUNDS)
     s = timing.interleaved(timers, trials)
-    return timing.compare(s["k"], s["c"])
+    return timing.compare(s.get("k", s["c"]), s["c"])
 
 
 def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, trials: int = 15,
@@ -88,10 +84,13 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
             cublas = timing.cublas_call(problem)
             cublas_pdl = timing.cublas_call(problem, pdl=True) if pdl_writer else None
             # each bucket's M; and where the tuner split a bucket (min_m), the lowest M its kernel serves too
-            points = [(bm, bm) for bm in b.index.m_buckets]
-            points += [(d.min_m, bm) for bm in b.index.m_buckets
-                       if (d := entries.get(problem.key + (bm,))) and d.min_m and d.kernel != CUBLAS]
-            for m, bucket in sorted(points, key=lambda x: (x[1], x[0] != x[1])):
+            points = []  # (M, its bucket)
+            for bucket in b.index.m_buckets:
+                d = entries.get(problem.key + (bucket,))
+                points.append((bucket, bucket))
+                if d and d.min_m and d.kernel != CUBLAS:
+                    points.append((d.min_m, bucket))
+            for m, bucket in points:
                 d = entries.get(problem.key + (bucket,))
                 chosen = d.kernel if d else CUBLAS
                 call, call_pdl = cublas, cublas_pdl

@@ -215,11 +215,11 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
     "cublas") and in `skip` (no entry at all); the keys of `min_m` are served from that M up (a tuned split,
     DispatchEntry.min_m). A key is (dtype, n, k, bucket) for the identity epilogue, or (dtype, epilogue, n, k,
     bucket)."""
-    def norm(keys):
-        return {key if len(key) == 5 else (key[0], IDENTITY, *key[1:]) for key in keys}
+    def full(key):  # (dtype, epilogue, n, k, bucket)
+        return key if len(key) == 5 else (key[0], IDENTITY, *key[1:])
 
-    cublas, skip = norm(cublas), norm(skip)
-    splits = {key if len(key) == 5 else (key[0], IDENTITY, *key[1:]): m for key, m in (min_m or {}).items()}
+    cublas, skip = {full(key) for key in cublas}, {full(key) for key in skip}
+    splits = {full(key): m for key, m in (min_m or {}).items()}
     dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
     symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL, RESIDUAL_ADD: TEST_RESIDUAL_SYMBOL,
                SWIGLU: TEST_SWIGLU_SYMBOL, **TEST_SCALE_SYMBOL}
