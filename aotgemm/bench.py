@@ -32,13 +32,6 @@ from .errors import EnvironmentMismatch, NoGpu
 from .gpus import identify
 
 
-# Untimed interleaved rounds before a point's trials. The correctness check before a point runs a float32
-# reference GEMM; timed straight after it, the first trials of large GEMMs ran at other clocks: at M = 4096-8192
-# back to back, bench's spread was 10-20% and its medians 0.977-0.991x where the tuner, whose screening rounds
-# precede its trials, saw a 0.1-1% spread and 1.03x (H200, session 14, call C).
-WARMUP_ROUNDS = 3
-
-
 def _measure(call_kernel, call_cublas, ops, reps: int, trials: int, model: bool,
              writer_kind: str = timing.COPY_WRITER) -> timing.Comparison:
     kw = {"reps": reps, "model": model, "writer_kind": writer_kind}
@@ -46,8 +39,7 @@ def _measure(call_kernel, call_cublas, ops, reps: int, trials: int, model: bool,
     # construction (timing the call against itself measured only noise: 0.988x at one point).
     timers = {} if call_kernel is call_cublas else {"k": timing.GraphTimer(call_kernel, ops, **kw)}
     timers["c"] = timing.GraphTimer(call_cublas, ops, **kw)
-    timing.interleaved(timers, WARMUP_ROUNDS)
-    s = timing.interleaved(timers, trials)
+    s = timing.interleaved(timers, trials, warmup=timing.WARMUP_ROUNDS)
     return timing.compare(s.get("k", s["c"]), s["c"])
 
 

@@ -338,8 +338,18 @@ def trial_order(names: Sequence[T], t: int) -> list[T]:
     return [names[i] for i in order]
 
 
-def interleaved(timers: dict[str, GraphTimer], trials: int) -> dict[str, list[float]]:
-    """`trials` rounds; each round times every side once, in `trial_order`."""
+# Untimed interleaved rounds before a benchmark's trials (`interleaved(..., warmup=WARMUP_ROUNDS)`). Timed straight
+# after a correctness check (a float32 reference GEMM), the first trials of large GEMMs ran at other clocks: at
+# M = 4096-8192 back to back, `aotgemm bench`'s spread was 10-20% and its medians 0.977-0.991x where the tuner,
+# whose screening rounds precede its trials, saw a 0.1-1% spread and 1.03x (H200, session 14, call C).
+WARMUP_ROUNDS = 3
+
+
+def interleaved(timers: dict[str, GraphTimer], trials: int, warmup: int = 0) -> dict[str, list[float]]:
+    """`trials` rounds, after `warmup` untimed ones; each round times every side once, in `trial_order`."""
+    for t in range(warmup):
+        for n in trial_order(list(timers), t):
+            timers[n].once()
     out: dict[str, list[float]] = {n: [] for n in timers}
     for t in range(trials):
         for n in trial_order(list(timers), t):

@@ -160,6 +160,31 @@ def simt_designs(n: int, k: int) -> list[dict]:
     return out
 
 
+# --simt-k (session 15): weights whose K no design of decode_designs' fixed CUDA-core fallback divides
+# (K / 256 = 5, 10, 27, 38 for bf16), so builds offered them no M = 1 kernel
+SIMT_K_SHAPES = [(5120, 1280), (5120, 6912), (6144, 2560), (19456, 2560), (2560, 9728), (151936, 2560)]
+
+
+def simt_k_designs(n: int, k: int) -> list[dict]:
+    """--simt-k: every valid max_m 1 CUDA-core design with 2-8 rows, 2-10 warps and 1-2 16-byte loads per row in
+    flight (at most 8 per lane), next to the designs_for kernels a build times at M = 1 (its max_m 8 ones and its
+    first TMA max_m 16 one)."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    built = dk.designs_for(n, k, "sm_90a")
+    out = [d for d in built if d["max_m"] == 8][:3] + [d for d in built if d["kind"] == "swapab_tma"][:1]
+    for rows in (2, 4, 8):
+        for warps in (2, 3, 4, 5, 6, 8, 9, 10):
+            for unroll in (1, 2):
+                if rows * unroll > 8:
+                    continue
+                try:
+                    out.append(dk.make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True))
+                except ValueError:
+                    continue
+    return out
+
+
 def tma_designs(n: int, k: int) -> list[dict]:
     """Run 6: TMA + wgmma designs (decode_tma) at max_m 16, 32 and 64 next to designs_for's (the
     cp.async and CUDA-core kernels a build tunes today). Per warpgroup count, the cluster sizes
@@ -271,6 +296,41 @@ def balance_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = 
     return out
 
 
+def multicast_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
+                      max_ms=(64, 128, 256)) -> list[dict]:
+    """--multicast (session 15): TMA designs whose x tile is multicast over cn = 2 or 4 CTAs along the weight
+    rows (decode_tma's "cn"), at max_m 64, 128 and 256, where 64-row CTAs each read x through L2 and lost to
+    cuBLAS (--mid-sweep, session 12). Per max_m, warpgroup count and cn: 128-byte k tiles, the largest
+    cluster split-K whose grid fits one CTA per SM (132), and the next one up at two CTAs per SM, each with
+    as many stages as fit."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
+
+    eb = 1 if dtype == "float8_e4m3fn" else 2
+    bk = 128 // eb
+    out = []
+    for max_m in max_ms:
+        for wg in ((1, 2) if max_m <= 128 else (1,)):
+            tiles = n // (64 * wg)
+            for cn in (2, 4):
+                cks = [c for c in (1, 2, 4, 8) if cn * c <= 8 and k % (bk * c) == 0]
+                one = [c for c in cks if tiles * c <= 132] or cks[:1]
+                picks = [(one[-1], 227)] + [(c, 113) for c in cks if c > one[-1] and tiles * c <= 264][:1]
+                for ck, cap in picks:
+                    best = None
+                    for st in range(2, min(16, k // (bk * ck)) + 1):
+                        try:
+                            d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck, cn=cn,
+                                                   epilogue=epilogue, dtype=dtype)
+                        except ValueError:
+                            continue
+                        if tma_smem_bytes(d) + 1024 <= cap * 1024:
+                            best = d
+                    if best is not None and best not in out:
+                        out.append(best)
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
     from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
@@ -282,7 +342,7 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--balance": lambda n, k: balance_designs(n, k), "--edges": lambda n, k: edge_designs(n, k),
+GRIDS = {"--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k), "--edges": lambda n, k: edge_designs(n, k),
          "--mid-sweep": lambda n, k: mid_sweep_designs(n, k), "--tma-sweep": lambda n, k: tma_sweep_designs(n, k),
          "--tma": tma_designs, "--simt": simt_designs, "--explore2": explore2_designs, "--explore": explore_designs}
 
@@ -619,7 +679,9 @@ def parse_shapes(argv, default):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = parse_shapes(argv, BALANCE_SHAPES if "--balance" in argv else SHAPES)
+        shapes = parse_shapes(argv, BALANCE_SHAPES if "--balance" in argv else
+                              MID_SHAPES if "--multicast" in argv else
+                              SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS

@@ -13,7 +13,8 @@ runs the baseline's path for that layer, and the row says so. baseline: per
 layer cuBLAS plus the epilogue as Inductor runs it (aotgemm.timing.cublas_call,
 the tuner's and `aotgemm bench`'s baseline; eager torch ops where Inductor
 cannot run, named in the output). Both are timed the aotgemm.timing way: CUDA
-graphs over L2-rotated operands, interleaved rounds, medians and spread, plain
+graphs over L2-rotated operands, interleaved rounds after untimed warm-up ones
+(timing.WARMUP_ROUNDS, as `aotgemm bench`), medians and spread, plain
 and in "model" mode (x written by a small kernel just before each MLP); with
 --pdl-writer also in "PDL model" mode: that kernel, and the baseline's
 epilogues, compiled by Inductor with its programmatic dependent launch on
@@ -156,7 +157,7 @@ def main(argv=None) -> int:
             base_w = mlp_call(timing.cublas_call(layers["gate_up"], pdl), timing.cublas_call(layers["down"], pdl))
             kw = {"reps": reps, "model": mode, "writer_kind": writer_kind}
             timers = {"ours": timing.GraphTimer(ours_w, ops, **kw), "base": timing.GraphTimer(base_w, ops, **kw)}
-            s = timing.interleaved(timers, a.trials)
+            s = timing.interleaved(timers, a.trials, warmup=timing.WARMUP_ROUNDS)
             res[mode, writer_kind] = timing.compare(s["ours"], s["base"])
         del ops
         torch.cuda.empty_cache()

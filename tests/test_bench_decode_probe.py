@@ -39,6 +39,18 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--balance", "--edges", "--mid-sweep", "--tma-sweep", "--tma", "--simt",
-                                "--explore2", "--explore"}
+    assert set(probe.GRIDS) == {"--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep", "--tma",
+                                "--simt", "--explore2", "--explore"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges"))
+
+
+def test_multicast_grid_shares_x_over_groups_that_fit_a_cluster():
+    """--multicast: every design multicasts x over 2 or 4 CTAs, within a portable cluster (cn * ck <= 8),
+    at each of max_m 64, 128 and 256, and the grids that fit one CTA per SM come first per group."""
+    probe = _probe()
+    for n, k in probe.MID_SHAPES:
+        designs = probe.multicast_designs(n, k)
+        assert {d["max_m"] for d in designs} == {64, 128, 256}, (n, k)
+        for d in designs:
+            assert d["cn"] in (2, 4) and d["cn"] * d["ck"] <= 8
+            assert (n // (64 * d["wg"])) % d["cn"] == 0

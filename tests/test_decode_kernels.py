@@ -85,6 +85,22 @@ def test_simt_design_validation():
         dk.make_simt_design(4096, 4096, max_m=8, rows=4, warps=4, unroll=1)  # simt serves max_m <= 4
 
 
+@pytest.mark.parametrize("n,k,warps", [(5120, 1280, 5), (6144, 2560, 10), (5120, 6912, 9), (2560, 9728, 2),
+                                       (3072, 2304, 9), (2048, 1792, 7)])
+def test_every_k_of_whole_warp_loads_gets_m1_designs(n, k, warps):
+    """A K that none of the fixed CUDA-core designs divides (K / 256 = 5, 10, 27, 38 in Qwen2.5-32B TP4 and
+    Qwen3-4B) still gets two M = 1 designs, with the most warps (up to 10) that split its 256-element warp
+    loads evenly: the shapes session 15 timed from its table, others from the divisor rule."""
+    from aotgemm.compiler.sources.decode_designs import simt_designs_for
+
+    for arch in ("sm_90a", "sm_100a"):
+        designs = simt_designs_for(n, k, arch)
+        assert len(designs) == 2 and all(d["max_m"] == 1 and d["pdl"] for d in designs), (arch, designs)
+        assert max(d["warps"] for d in designs) == warps
+    # a K that is no whole number of warp loads has none (the tensor-core kernels serve M = 1 there)
+    assert simt_designs_for(1024, 640, "sm_90a") == []
+
+
 @pytest.mark.build
 def test_compile_sm100a(tmp_path):
     """The kernels use only sm_80/sm_90 instructions (mma.sync, cp.async, clusters), so they
@@ -425,6 +441,14 @@ def test_tma_design_validation():
     assert dk.make_tma_design(1792, 5120, max_m=256, wg=1, bk=64, stages=3, ck=4)["max_m"] == 256
     with pytest.raises(ValueError, match="e4m3 swapab_tma designs serve max_m up to 128"):
         dk.make_tma_design(1792, 5120, max_m=256, wg=1, stages=3, ck=4, dtype=FP8, epilogue="scale_tensor")
+    # x multicast over cn CTAs along the weight rows: named when set, absent (old names, old cache keys) when 1
+    mc = dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=2)
+    assert mc["cn"] == 2 and dk.design_name(mc) == "tma7_n1792k5120_m128_wg1bk64ck4cn2_pdl"
+    assert "cn" not in dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=1)
+    with pytest.raises(ValueError, match="cn\\*ck at most 8"):
+        dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=4)
+    with pytest.raises(ValueError, match="do not split into clusters of cn=4"):
+        dk.make_tma_design(1792, 5120, max_m=64, wg=2, bk=64, stages=4, ck=1, cn=4)  # 14 row tiles
 
 
 @pytest.mark.parametrize("max_m", [8, 16, 32, 64, 128, 256])
@@ -471,6 +495,8 @@ def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
     dict(n=4096, k=4096, max_m=64, wg=1, bk=128, stages=6, ck=1, epilogue="scale_rowwise", dtype=FP8),
     # 128 tokens: x in up to five boxes (128, 64, 32, 16, 8 rows)
     dict(n=1792, k=5120, max_m=128, wg=1, bk=64, stages=7, ck=4),
+    # x multicast over 2 CTAs along the weight rows, in a 2 x 4 cluster that also splits K
+    dict(n=1792, k=5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=2),
 ])
 def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     """The TMA design compiles for sm_90a to a warp-specialised TMA + wgmma kernel: one k tile's wgmmas
@@ -488,10 +514,15 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     tiles_in_code = ((group if kt >= group else 0) + kt % group) if fp8 else 1
     assert ptx.count(wgmma) == tiles_in_code * d["bk"] // (32 if fp8 else 16)
     assert "cp.async.bulk.tensor.2d.shared::cta.global" in ptx and "mbarrier.try_wait" in ptx
+    # with cn > 1 x arrives by multicast, and consumers free a stage in every CTA of the multicast group
+    multicast = ".multicast::cluster" in ptx
+    assert multicast == ("cn" in d)
+    assert ("mbarrier.arrive.shared::cluster" in ptx) == ("cn" in d)
     # the stage's x bytes follow M: expected apart from the weights' (x_box_plan)
     assert "mbarrier.expect_tx" in ptx
     assert "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
     assert ("st.shared::cluster.f32" in ptx) == (d["ck"] > 1)
+    assert ("barrier.cluster.wait" in ptx) == (d["ck"] * d.get("cn", 1) > 1)
     assert "ld.local" not in ptx and "st.local" not in ptx
     assert f".reqntid {128 * d['wg'] + 32}, 1, 1" in ptx
 

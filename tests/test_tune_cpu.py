@@ -46,6 +46,12 @@ def test_interleaving_rotates_which_side_goes_first():
     assert {k: len(v) for k, v in out.items()} == {"a": 6, "b": 6, "c": 6}
     assert sorted(order[0::3]) == ["a", "a", "b", "b", "c", "c"]
 
+    # warm-up rounds run every side, in the same balanced order, and are not returned
+    order.clear()
+    out = timing.interleaved({"a": Fake("a"), "b": Fake("b")}, 4, warmup=timing.WARMUP_ROUNDS)
+    assert {k: len(v) for k, v in out.items()} == {"a": 4, "b": 4}
+    assert len(order) == 2 * (4 + timing.WARMUP_ROUNDS) and order[:4] == ["a", "b", "b", "a"]
+
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5])
 def test_trial_order_balances_positions_and_neighbours(n):
@@ -148,7 +154,8 @@ def test_bench_times_a_cublas_choice_once_with_ratio_one(monkeypatch):
             made.append((fn, model, writer_kind))
             self.fn = fn
 
-    def interleaved(timers, trials):
+    def interleaved(timers, trials, warmup=0):
+        assert warmup == timing.WARMUP_ROUNDS  # bench warms every point up before its trials
         return {k: [float(i + (2 if t.fn == "kernel" else 3)) for i in range(trials)] for k, t in timers.items()}
 
     monkeypatch.setattr(timing, "GraphTimer", Timer)

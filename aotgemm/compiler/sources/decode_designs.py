@@ -85,9 +85,25 @@ _SIMT_SM90 = {
     (4096, 4096): ["2,8,2", "4,8,1"], (4096, 3584): ["4,7,2", "8,7,1"],
     (1280, 8192): ["2,8,2", "4,8,1"], (8192, 1024): ["4,4,1", "4,2,2"],
     (1536, 4096): ["2,8,2", "4,8,1"],
+    # K = 5, 10, 27 and 38 times 256, which no design of _SIMT_FALLBACK divides: every valid design with 2-8
+    # rows, 2-10 warps and up to 8 loads in flight, timed at M = 1 on the H200 on 2026-12-01
+    # (bench/results/h200-2026-12-01/session15/callD, decode_probe --simt-k), the best two by plain + model.
+    # They beat the max_m 8 tensor-core kernels builds had offered there (5120x1280: 4.59 against 5.11 us)
+    # except on 2560x9728, whose K leaves 2 warps (15.03 against 14.12 us).
+    (5120, 1280): ["4,5,1", "2,5,1"], (6144, 2560): ["2,10,1", "4,5,1"], (19456, 2560): ["2,10,1", "2,5,2"],
+    (151936, 2560): ["2,10,1", "2,5,1"], (5120, 6912): ["4,9,1", "2,9,1"], (2560, 9728): ["2,2,1", "4,2,1"],
 }
-# for other shapes: the first two of these that divide the shape
+# for other shapes: the first two of these that divide the shape, else `_simt_by_divisor`'s
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
+
+
+def _simt_by_divisor(k: int, vec: int) -> list[str]:
+    """bf16 designs for a K that no _SIMT_FALLBACK design divides: a warp reads 32 lanes x `vec` elements per
+    load, so the warps must divide K / (32 * vec); the most warps of up to 10 that do (then the next most), 2
+    and 4 rows, one load per row in flight (what won at K = 5, 10 and 27 times 256, session 15)."""
+    loads = k // (32 * vec)
+    warps = [w for w in range(10, 1, -1) if loads % w == 0][:2]
+    return [f"{rows},{w},1" for w in warps for rows in (2, 4)]
 
 
 # fp8 (e4m3, W8A8) on the H200 on 2026-11-30 (bench/results/h200-2026-11-30/fp8_decode_probe_run1.*):
@@ -160,7 +176,12 @@ _TMA_FP8_SM90 = {
 # The buckets builds offer TMA designs for. decode_tma also builds max_m 128 and 256 (bench/decode_probe.py
 # --mid-sweep); on the H200 none beat cuBLAS by 3% in a model at both edges of a bucket on the 12 shapes of
 # decode_probe.MID_SHAPES (session12/call2): 64 weight rows per CTA read x's 128 rows from L2 once per CTA,
-# twice the weight's bytes, and two warpgroups leave room for too few stages.
+# twice the weight's bytes, and two warpgroups leave room for too few stages. Multicasting x over 2 or 4 CTAs
+# along the weight rows (decode_tma's "cn"; bench/decode_probe.py --multicast, session15/callB) did not change
+# that: 154 designs, all correct, and in a model none beat cuBLAS at M = 96-256 on the 12 shapes by more than
+# 2% (1792 x 5120), most lost by 10-60%. At M = 33-64 none beat cuBLAS by 3% in a model where the designs
+# builds offer lose, and where those win they were faster (1792 x 5120 at M = 64: 7.81 us against 8.14). So
+# x's L2 traffic was not what held them back: at M = 128 a 4096 x 4096 GEMM is also 5.4 us of tensor work.
 TMA_MAX_M = (16, 32, 64)
 
 
@@ -221,12 +242,14 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
 
 
 def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
-    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid
-    (for `epilogue`: those it allows, e.g. an even row count for swiglu)."""
+    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid of the fixed list
+    (for `epilogue`: those it allows, e.g. an even row count for swiglu), else (bf16) `_simt_by_divisor`'s.
+    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there)."""
     if dtype == FP8:
         specs = (_SIMT_FP8_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FP8_FALLBACK
     else:
-        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK
+        # (the divisor rule is bf16's only: its fp8 designs are untimed)
+        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
     out = []
     for spec in specs:
         rows, warps, unroll = (int(v) for v in spec.split(","))

@@ -33,6 +33,13 @@ weight (N, K static), with split-K over a thread-block cluster:
   fixed-order sum: deterministic, no atomics, no workspace. With ck = 1 the
   partials go through the CTA's own shared memory, which also coalesces the
   output stores.
+* x multicast over `cn` CTAs of a cluster along the weight rows (cn > 1): they
+  need the same x tile, so the first of them loads it once from L2 into all
+  their shared memories (TMA multicast), and each stage is refilled only when
+  all cn CTAs have released it (the pipeline's consumers signal every peer).
+  Without it, at M = 64-256 a 64-row CTA reads as many or more x bytes as
+  weight bytes through L2, and the max_m 128/256 designs ran the tensor-
+  parallel shapes at 40-60% of the HBM floor (session 12, --mid-sweep).
 * PDL: the weights of the first `stages` k tiles are requested before
   griddepcontrol.wait (they do not depend on the previous kernel); x after.
 * Fused epilogues as in decode_kernels (decode_epilogue: bias, residual_add,
@@ -41,7 +48,7 @@ weight (N, K static), with split-K over a thread-block cluster:
 
 Design fields besides kind/n/k/max_m/pdl: wg (consumer warpgroups: 64*wg
 weight rows per CTA), bk (k per tile: 64 bf16 / 128 e4m3 is one 128-byte
-swizzle atom), stages, ck (cluster split-K). Imports cutlass only inside
+swizzle atom), stages, ck (cluster split-K), cn (x multicast; absent for 1). Imports cutlass only inside
 build_tma.
 """
 
@@ -54,6 +61,10 @@ def _eb(d: dict) -> int:
 
 def _rows(d: dict) -> int:
     return 64 * d["wg"]
+
+
+def _cn(d: dict) -> int:
+    return d.get("cn", 1)
 
 
 def _part(d: dict) -> int:
@@ -82,6 +93,12 @@ def validate_tma(d: dict) -> None:
         raise ValueError(f"n={n} is not a multiple of the CTA's {_rows(d)} rows")
     if ck not in (1, 2, 4, 8):
         raise ValueError("cluster size must be 1, 2, 4 or 8")
+    cn = _cn(d)
+    if cn not in (1, 2, 4, 8) or cn * ck > 8:
+        raise ValueError(f"cn={cn}: the x multicast group must be 1, 2, 4 or 8 CTAs, and cn*ck at most 8 "
+                         "(a portable cluster)")
+    if (n // _rows(d)) % cn:
+        raise ValueError(f"n={n}: its {n // _rows(d)} row tiles do not split into clusters of cn={cn}")
     if k % (bk * ck):
         raise ValueError(f"k={k} is not a multiple of bk*ck = {bk * ck}")
     if s < 2:
@@ -152,6 +169,8 @@ def build_tma(d: dict):
     EL = cutlass.Float8E4M3FN if FP8_IN else BF16
     N, K = d["n"], d["k"]
     BN, BK, S, CK, WG, PDL = d["max_m"], d["bk"], d["stages"], d["ck"], d["wg"], d["pdl"]
+    CN = _cn(d)
+    CLUSTER = CN * CK
     ROWS = _rows(d)
     PART = _part(d)
     LDP = PART + 4                 # token stride of the partials (spreads banks)
@@ -197,14 +216,18 @@ def build_tma(d: dict):
             cute.copy(tma_w, tAgA[(None, tile, kt)], tAsA[(None, st.index * WG + j)],
                       tma_bar_ptr=pipe.producer_get_barrier(st))
 
-    def load_x(pipe, st, tma_xs, tXg, tXs, use, off, kt):
+    def load_x(pipe, st, tma_xs, tXg, tXs, use, off, kt, mcast):
         # stage st's x rows of k tile kt: the boxes M's decomposition uses (`use`), at their row offsets
-        # (not preprocessed, as load_w: the run-time condition is an explicit if_generate)
+        # (not preprocessed, as load_w: the run-time condition is an explicit if_generate). With x
+        # multicast (CN > 1) the callers are the first CTA of each multicast group, and `mcast` the
+        # group's CTAs: the same shared-memory offset and barrier in each receives the tile.
+        to_group = {"mcast_mask": mcast} if CN > 1 else {}
+
         def boxes(b):
             for a in range(KA):
                 cute.copy(tma_xs[b], tXg[b][(None, off[b] // XB[b], kt * KA + a)],
                           tXs[b][(None, ((st.index * KA + a) * BN + off[b]) // XB[b])],
-                          tma_bar_ptr=pipe.producer_get_barrier(st))
+                          tma_bar_ptr=pipe.producer_get_barrier(st), **to_group)
 
         for b in range(len(XB)):
             if_generate(use[b], lambda b=b: boxes(b))
@@ -244,12 +267,27 @@ def build_tma(d: dict):
         sB = smem.allocate_tensor(EL, sb_layout.outer, byte_alignment=_SWIZZLE_BYTES, swizzle=sb_layout.inner)
         part = smem.allocate_tensor(F32, cute.make_layout(CK * BN * LDP), byte_alignment=16)
 
-        # the pipeline is CTA-local (the cluster only reduces): one empty-barrier arrive per consumer warp
-        pipe = pipeline.PipelineTmaAsync.create(
-            barrier_storage=bars, num_stages=S,
-            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
-            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 4 * WG),
-            tx_count=W_BYTES, cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
+        if const_expr(CN > 1):
+            # x multicast: a stage is free once the consumer warps of all CN CTAs that receive its x tile
+            # have released it. Cluster (CN, CK) as the pipeline's (v, m, n, k) = (1, CN, CK, 1); its "n"
+            # multicast mode signals the CTAs that share this one's ck coordinate: the multicast group.
+            pipe = pipeline.PipelineTmaAsync.create(
+                barrier_storage=bars, num_stages=S,
+                producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
+                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 128 * WG),
+                tx_count=W_BYTES, cta_layout_vmnk=cute.make_layout((1, CN, CK, 1)), mcast_mode_mn=(0, 1),
+                enable_multicast_signaling=True)
+        else:
+            # the pipeline is CTA-local (the cluster only reduces): one empty-barrier arrive per consumer warp
+            pipe = pipeline.PipelineTmaAsync.create(
+                barrier_storage=bars, num_stages=S,
+                producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
+                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 4 * WG),
+                tx_count=W_BYTES, cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
+        # this CTA's place in its x multicast group (the cluster's x coordinate) and the group's CTA mask
+        # (cluster ranks cn + ck*CN)
+        cn_idx = bn % CN
+        mcast = cutlass.Int16(cutlass.Int32((1 << CN) - 1) << (bk * CN)) if CN > 1 else None
 
         # (64, BK, N/64, K/BK); a stage holds WG weight tiles (slot stage*WG + j) and one x tile, which
         # each x box size views as (rows, BKA, boxes): box i of that size is rows [i*rows, (i+1)*rows) of
@@ -268,6 +306,8 @@ def build_tma(d: dict):
         # M rounded up to 8 rows as a sum of distinct box heights: which boxes, at which rows
         rows8, x_use, x_off = x_box_plan(m, BN, cutlass.min)
         x_bytes = rows8 * (BK * _eb(d))
+        # every CTA expects its stages' x bytes (load_w); with multicast the group's first CTA loads them
+        x_load = [u & (cn_idx == 0) for u in x_use] if CN > 1 else x_use
         k0 = bk * KT
 
         thr = tiled_mma.get_slice(tid % 128)
@@ -284,11 +324,11 @@ def build_tma(d: dict):
                 cute.arch.griddepcontrol_wait()
             xs = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
             for i in cutlass.range_constexpr(PRE):
-                load_x(pipe, xs, tma_xs, tXg, tXs, x_use, x_off, k0 + i)
+                load_x(pipe, xs, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast)
                 xs.advance()
             for i in cutlass.range(PRE, KT, unroll=1):
                 load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i, x_bytes)
-                load_x(pipe, st, tma_xs, tXg, tXs, x_use, x_off, k0 + i)
+                load_x(pipe, st, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast)
                 st.advance()
             pipe.producer_tail(st)
         else:
@@ -344,7 +384,8 @@ def build_tma(d: dict):
                 owner, pslot = push_slot(wgi * 64 + row, ROWS, PART, SWI)
                 off = (bk * BN + tok) * LDP + pslot
                 if const_expr(CK > 1):
-                    dst = cute.arch.map_dsmem_ptr(part.iterator + off, owner)
+                    # cluster rank of the owner: the same multicast-group place, ck coordinate `owner`
+                    dst = cute.arch.map_dsmem_ptr(part.iterator + off, cn_idx + owner * CN if CN > 1 else owner)
                     st_dsmem_f32(cutlass.Int32(dst.toint()), acc[i])
                 else:
                     part[off] = acc[i]
@@ -353,7 +394,8 @@ def build_tma(d: dict):
             cute.arch.griddepcontrol_launch_dependents()
             # the epilogue's operands may come from the previous kernel (the producer waited already)
             cute.arch.griddepcontrol_wait()
-        if const_expr(CK > 1):
+        if const_expr(CLUSTER > 1):
+            # also keeps a multicast group's CTAs resident until none will write into another's shared memory
             cute.arch.cluster_arrive()
             cute.arch.cluster_wait()
         else:
@@ -389,8 +431,8 @@ def build_tma(d: dict):
         for rows in XB:
             # the same shared memory as sb_layout, as (rows, one k atom, boxes)
             layout = cute.tile_to_shape(atom, (rows, BKA, S * KA * BN // rows), order=(0, 1, 2))
-            tma_x, mX = cpasync.make_tiled_tma_atom(cpasync.CopyBulkTensorTileG2SOp(), x,
-                                                    cute.slice_(layout, (None, None, 0)), (rows, BKA))
+            op = cpasync.CopyBulkTensorTileG2SMulticastOp() if CN > 1 else cpasync.CopyBulkTensorTileG2SOp()
+            tma_x, mX = cpasync.make_tiled_tma_atom(op, x, cute.slice_(layout, (None, None, 0)), (rows, BKA))
             xb_layouts.append(layout)
             tma_xs.append(tma_x)
             mXs.append(mX)
@@ -398,7 +440,7 @@ def build_tma(d: dict):
                tuple(xb_layouts)).launch(
             grid=[N // ROWS, CK, 1],
             block=[THREADS, 1, 1],
-            cluster=[1, CK, 1] if CK > 1 else None,
+            cluster=[CN, CK, 1] if CLUSTER > 1 else None,
             smem=tma_smem_bytes(d),
             stream=stream,
             use_pdl=PDL,
