@@ -101,6 +101,20 @@ def test_every_k_of_whole_warp_loads_gets_m1_designs(n, k, warps):
     assert simt_designs_for(1024, 640, "sm_90a") == []
 
 
+def test_e4m3_m1_designs_follow_the_same_divisor_rule():
+    """e4m3 warps read 512 elements per load: K = 2560 (Qwen3-4B) splits over 5 warps (session 15, call F:
+    correct, and the fastest at M = 1 with both scale epilogues); K = 1280 and 6912 are no whole number of
+    loads, so no CUDA-core design."""
+    from aotgemm.compiler.sources.decode_designs import simt_designs_for
+
+    for scale in ("scale_tensor", "scale_row"):
+        designs = simt_designs_for(6144, 2560, "sm_90a", scale, FP8)
+        assert [(d["rows"], d["warps"]) for d in designs] == [(2, 5), (4, 5)]
+        assert all(d["dtype"] == FP8 and d["epilogue"] == scale for d in designs)
+        assert simt_designs_for(5120, 1280, "sm_90a", scale, FP8) == []
+        assert simt_designs_for(5120, 6912, "sm_90a", scale, FP8) == []
+
+
 @pytest.mark.build
 def test_compile_sm100a(tmp_path):
     """The kernels use only sm_80/sm_90 instructions (mma.sync, cp.async, clusters), so they

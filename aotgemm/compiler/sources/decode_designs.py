@@ -98,9 +98,10 @@ _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1",
 
 
 def _simt_by_divisor(k: int, vec: int) -> list[str]:
-    """bf16 designs for a K that no _SIMT_FALLBACK design divides: a warp reads 32 lanes x `vec` elements per
-    load, so the warps must divide K / (32 * vec); the most warps of up to 10 that do (then the next most), 2
-    and 4 rows, one load per row in flight (what won at K = 5, 10 and 27 times 256, session 15)."""
+    """Designs for a K that no design of the fixed lists divides: a warp reads 32 lanes x `vec` elements per
+    load (8 bf16, 16 e4m3), so the warps must divide K / (32 * vec); the most warps of up to 10 that do (then
+    the next most), 2 and 4 rows, one load per row in flight (what won at bf16 K = 5, 10 and 27 times 256,
+    session 15)."""
     loads = k // (32 * vec)
     warps = [w for w in range(10, 1, -1) if loads % w == 0][:2]
     return [f"{rows},{w},1" for w in warps for rows in (2, 4)]
@@ -243,13 +244,13 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
 
 def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid of the fixed list
-    (for `epilogue`: those it allows, e.g. an even row count for swiglu), else (bf16) `_simt_by_divisor`'s.
+    (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
     None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there)."""
     if dtype == FP8:
         specs = (_SIMT_FP8_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FP8_FALLBACK
     else:
-        # (the divisor rule is bf16's only: its fp8 designs are untimed)
-        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
+        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK
+    specs += _simt_by_divisor(k, 16 if dtype == FP8 else 8)
     out = []
     for spec in specs:
         rows, warps, unroll = (int(v) for v in spec.split(","))
