@@ -37,9 +37,10 @@ weight (N, K static), with split-K over a thread-block cluster:
   need the same x tile, so the first of them loads it once from L2 into all
   their shared memories (TMA multicast), and each stage is refilled only when
   all cn CTAs have released it (the pipeline's consumers signal every peer).
-  Without it, at M = 64-256 a 64-row CTA reads as many or more x bytes as
-  weight bytes through L2, and the max_m 128/256 designs ran the tensor-
-  parallel shapes at 40-60% of the HBM floor (session 12, --mid-sweep).
+  At M = 64-256 a 64-row CTA otherwise reads as many x bytes as weight bytes
+  or more through L2. Measured on the H200 (session 15, decode_probe
+  --multicast): correct, and no faster in a model, so builds do not offer it
+  (decode_designs.TMA_MAX_M says why).
 * PDL: the weights of the first `stages` k tiles are requested before
   griddepcontrol.wait (they do not depend on the previous kernel); x after.
 * Fused epilogues as in decode_kernels (decode_epilogue: bias, residual_add,
