@@ -39,8 +39,8 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep", "--tma",
-                                "--simt", "--explore2", "--explore"}
+    assert set(probe.GRIDS) == {"--simt-k", "--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep",
+                                "--tma", "--simt", "--explore2", "--explore"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges"))
 
 
@@ -54,3 +54,14 @@ def test_multicast_grid_shares_x_over_groups_that_fit_a_cluster():
         for d in designs:
             assert d["cn"] in (2, 4) and d["cn"] * d["ck"] <= 8
             assert (n // (64 * d["wg"])) % d["cn"] == 0
+
+
+def test_simt_k_grid_times_every_valid_m1_design_beside_the_built_ones():
+    """--simt-k: on each weight whose K the fixed CUDA-core designs could not split, every valid max_m 1 design
+    (its warps divide K's 256-element loads), next to the tensor-core kernels a build offers at M = 1."""
+    probe = _probe()
+    for n, k in probe.SIMT_K_SHAPES:
+        designs = probe.simt_k_designs(n, k)
+        simt = [d for d in designs if d["kind"] == "simt"]
+        assert simt and all(d["max_m"] == 1 and (k // 256) % (d["warps"] * d["unroll"]) == 0 for d in simt)
+        assert any(d["kind"] != "simt" for d in designs), (n, k)
