@@ -303,8 +303,7 @@ def multicast_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
     cuBLAS (--mid-sweep, session 12). Per max_m, warpgroup count and cn: 128-byte k tiles, the largest
     cluster split-K whose grid fits one CTA per SM (132), and the next one up at two CTAs per SM, each with
     as many stages as fit."""
-    from aotgemm.compiler.sources import decode_kernels as dk
-    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
+    from aotgemm.compiler.sources.decode_designs import _most_stages
 
     eb = 1 if dtype == "float8_e4m3fn" else 2
     bk = 128 // eb
@@ -317,15 +316,9 @@ def multicast_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
                 one = [c for c in cks if tiles * c <= 132] or cks[:1]
                 picks = [(one[-1], 227)] + [(c, 113) for c in cks if c > one[-1] and tiles * c <= 264][:1]
                 for ck, cap in picks:
-                    best = None
-                    for st in range(2, min(16, k // (bk * ck)) + 1):
-                        try:
-                            d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, stages=st, ck=ck, cn=cn,
-                                                   epilogue=epilogue, dtype=dtype)
-                        except ValueError:
-                            continue
-                        if tma_smem_bytes(d) + 1024 <= cap * 1024:
-                            best = d
+                    # 1 KB of the cap left to the runtime's reserved shared memory
+                    best = _most_stages(n, k, (cap - 1) * 1024, max_m=max_m, wg=wg, bk=bk, ck=ck, cn=cn, pdl=True,
+                                        epilogue=epilogue, dtype=dtype)
                     if best is not None and best not in out:
                         out.append(best)
     return out

@@ -268,23 +268,19 @@ def build_tma(d: dict):
         sB = smem.allocate_tensor(EL, sb_layout.outer, byte_alignment=_SWIZZLE_BYTES, swizzle=sb_layout.inner)
         part = smem.allocate_tensor(F32, cute.make_layout(CK * BN * LDP), byte_alignment=16)
 
-        if const_expr(CN > 1):
-            # x multicast: a stage is free once the consumer warps of all CN CTAs that receive its x tile
-            # have released it. Cluster (CN, CK) as the pipeline's (v, m, n, k) = (1, CN, CK, 1); its "n"
-            # multicast mode signals the CTAs that share this one's ck coordinate: the multicast group.
-            pipe = pipeline.PipelineTmaAsync.create(
-                barrier_storage=bars, num_stages=S,
-                producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
-                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 128 * WG),
-                tx_count=W_BYTES, cta_layout_vmnk=cute.make_layout((1, CN, CK, 1)), mcast_mode_mn=(0, 1),
-                enable_multicast_signaling=True)
-        else:
-            # the pipeline is CTA-local (the cluster only reduces): one empty-barrier arrive per consumer warp
-            pipe = pipeline.PipelineTmaAsync.create(
-                barrier_storage=bars, num_stages=S,
-                producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
-                consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 4 * WG),
-                tx_count=W_BYTES, cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
+        # Without multicast the pipeline is CTA-local (the cluster only reduces): one empty-barrier arrive per
+        # consumer warp. With it, a stage is free once the consumer warps of all CN CTAs that receive its x tile
+        # have released it: cluster (CN, CK) as the pipeline's (v, m, n, k) = (1, CN, CK, 1), whose "n"
+        # multicast mode signals the CTAs sharing this one's ck coordinate (the multicast group), and the
+        # consumer group is then given in threads (the pipeline counts the arrives).
+        multicast = dict(cta_layout_vmnk=cute.make_layout((1, CN, CK, 1)), mcast_mode_mn=(0, 1),
+                         enable_multicast_signaling=True) if CN > 1 else \
+            dict(cta_layout_vmnk=cute.make_layout((1, 1, 1, 1)))
+        pipe = pipeline.PipelineTmaAsync.create(
+            barrier_storage=bars, num_stages=S,
+            producer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread),
+            consumer_group=pipeline.CooperativeGroup(pipeline.Agent.Thread, 128 * WG if CN > 1 else 4 * WG),
+            tx_count=W_BYTES, **multicast)
         # this CTA's place in its x multicast group (the cluster's x coordinate) and the group's CTA mask
         # (cluster ranks cn + ck*CN)
         cn_idx = bn % CN
