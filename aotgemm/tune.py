@@ -97,9 +97,11 @@ class TuneRow:
     # the candidates timed in the interleaved rounds, with their median ratios as in a model (`_screen` chose them)
     finalists: tuple[tuple[str, float], ...] = ()
     # where the bucket was split (`_split_from`): the chosen kernel serves M >= min_m, cuBLAS below; 0: not split.
-    # split_probes: (M, median ratio as in a model) of each bisection step.
+    # split_probes: (M, median ratio as in a model) of each bisection step; split_b2b: (M, median ratio back to
+    # back) at each start tried for the split, lowest first (`_split_start_back_to_back`).
     min_m: int = 0
     split_probes: tuple[tuple[int, float], ...] = ()
+    split_b2b: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass
@@ -218,7 +220,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     comps = {s: timing.compare(samples[s], samples[CUBLAS]) for s in timers}
     cub_t = timing.summarize(samples[CUBLAS])
     best = max(comps, key=lambda s: (comps[s].ratio_median, s)) if comps else None
-    chosen, edge_ratio, rejected, b2b, fresh = CUBLAS, None, "", None, []
+    chosen, edge_ratio, rejected, b2b, fresh, split_b2b = CUBLAS, None, "", None, [], ()
     # The finalists that win at M, best first; the first that also wins at the lower edge is taken. A
     # kernel's lead can vanish just above a bucket's lower edge (one more wave of tiles: quack's 128x160
     # SwiGLU kernel won 1.25x at M=1024 and 2048 but 0.985x at M=1025, a 128x128 one may not), so each
@@ -265,6 +267,8 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
                     break
             else:
                 chosen, rejected = best, ""  # a finalist before it may have lost at the edge
+                if min_m and min_m < m:
+                    min_m, split_b2b = _split_start_back_to_back(fns[best], p, min_m, m, probes, l2, trials)
     if chosen == CUBLAS:
         min_m = 0
     del ops
@@ -276,7 +280,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
                   c.kernel.median_us if c else None, cub_t.median_us,
                   c.ratio_median if c else None, c.ratio_low if c else None, edge_ratio, cub_t.spread,
                   timing.baseline_name(p), rejected, b2b, tuple(fresh),
-                  tuple((s, round(comps[s].ratio_median, 4)) for s in sorted(comps)), min_m, probes)
+                  tuple((s, round(comps[s].ratio_median, 4)) for s in sorted(comps)), min_m, probes, split_b2b)
     return entry, row
 
 
@@ -301,6 +305,26 @@ def _split_from(fn, p: GemmProblem, edge: int, m: int, l2: int, trials: int) -> 
         else:
             lost = mid
     return won, tuple(probes)
+
+
+def _split_start_back_to_back(fn, p: GemmProblem, min_m: int, m: int, probes: tuple, l2: int,
+                              trials: int) -> tuple[int, tuple]:
+    """Where a split bucket's kernel starts: the lowest M it won at as in a model (min_m, then the bisection's
+    other winning probes, then the bucket's M, which passed already) that it also does not lose at back to back
+    (`back_to_back_floor`, `NO_LOSS_LOW`), the rule the bucket's M is held to. Returns (that M, the (M, median
+    ratio back to back) of each start tried).
+
+    Why: `aotgemm bench` also times a split's lowest M, back to back, and a start chosen as in a model alone ran
+    0.988x there: quack's kernel on Llama-3.1-8B's lm_head from M = 352 (559.9 against 553.1 us; 1.043x in a
+    model; H200, session 16, call E)."""
+    starts = sorted({min_m, *(pm for pm, _ in probes if min_m < pm < m)})
+    tried = []
+    for start in starts:
+        c = _versus(fn, p, timing.Operands(p, start, l2, seed=start), timing.reps_for(p, start), trials, model=False)
+        tried.append((start, round(c.ratio_median, 4)))
+        if c.ratio_median >= back_to_back_floor(c.cublas) and c.ratio_low >= NO_LOSS_LOW:
+            return start, tuple(tried)
+    return m, tuple(tried)
 
 
 def _screen(timers: dict, fns: dict, p: GemmProblem, ops, reps: int) -> list[str]:

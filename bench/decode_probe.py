@@ -324,6 +324,38 @@ def multicast_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
     return out
 
 
+# --out-stage (session 16): the weights of the four shipped bf16 manifests' layers below the lm_head
+OUT_STAGE_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1792, 5120), (5120, 1280),
+                    (13824, 5120), (5120, 6912), (6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)]
+
+
+def out_stage_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
+    """--out-stage (session 16): designs_for's TMA designs, then designs at max_m 128 and 256 with 128-byte k
+    tiles: per warpgroup count, the largest cluster split-K whose clusters the GPU holds at once with one CTA
+    per SM (H200: 30 of 4 CTAs, 15 of 8; gpus.py), and the next one up at two CTAs per SM, each with as many
+    stages as fit. Built before and after a change to decode_tma's output stage, to time the two."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources.decode_designs import _most_stages
+    from aotgemm.gpus import GPU_MODELS
+
+    eb = 1 if dtype == "float8_e4m3fn" else 2
+    clusters = GPU_MODELS["H200_SXM"].clusters_for
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_tma"]
+    for max_m in MID_MAX_MS:
+        for wg in (1, 2):
+            tiles = n // (64 * wg)
+            cks = [c for c in (1, 2, 4, 8) if k % (128 // eb * c) == 0]
+            one = [c for c in cks if tiles * c <= 132 and tiles <= clusters(c)] or cks[:1]
+            picks = [(one[-1], 227)] + [(c, 113) for c in cks if c > one[-1] and tiles * c <= 264
+                                        and tiles <= 2 * clusters(c)][:1]
+            for ck, cap in picks:
+                best = _most_stages(n, k, (cap - 1) * 1024, max_m=max_m, wg=wg, bk=128 // eb, ck=ck, pdl=True,
+                                    epilogue=epilogue, dtype=dtype)
+                if best is not None and best not in out:
+                    out.append(best)
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
     from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
@@ -335,7 +367,7 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k), "--edges": lambda n, k: edge_designs(n, k),
+GRIDS = {"--out-stage": lambda n, k: out_stage_designs(n, k), "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k), "--edges": lambda n, k: edge_designs(n, k),
          "--mid-sweep": lambda n, k: mid_sweep_designs(n, k), "--tma-sweep": lambda n, k: tma_sweep_designs(n, k),
          "--tma": tma_designs, "--simt": simt_designs, "--explore2": explore2_designs, "--explore": explore_designs}
 
@@ -533,12 +565,24 @@ def time_shape(mod, designs, n, k, m, cands, trials=11, reps=20):
     for sym in cands:
         fn = mod[sym]
         calls[sym] = (lambda f: lambda x, w, o: f(x, w.t(), o, torch.cuda.current_stream().cuda_stream))(fn)
+    res = time_calls(calls, ops, trials, reps, copy=True)
+    del ops
+    return res
+
+
+def time_calls(calls: dict, ops: _Ops, trials: int, reps: int, copy: bool = False) -> dict:
+    """{key: {fig: (median_us, spread)}}: each of `calls` (key -> fn(x, w, out)) captured in a CUDA graph of
+    `reps` launches over ops' L2-rotated copies, plain and after a copy kernel writes x ("model"), and with
+    `copy` that copy kernel alone (key "copy", to report the model figure net of it); all graphs replayed
+    round-robin in `trials` rounds, each timed with CUDA events. spread: (max - min) / median."""
+    import torch
+
     graphs = {}
-    for name, call in calls.items():
-        graphs[(name, "plain")] = _graph(call, ops, False, reps)
-        graphs[(name, "model")] = _graph(call, ops, True, reps)
-    # the copy kernel alone, to report the model figure net of it
-    graphs[("copy", "model")] = _graph(lambda x, w, o: None, ops, True, reps)
+    for key, call in calls.items():
+        graphs[(key, "plain")] = _graph(call, ops, False, reps)
+        graphs[(key, "model")] = _graph(call, ops, True, reps)
+    if copy:
+        graphs[("copy", "model")] = _graph(lambda x, w, o: None, ops, True, reps)
     times = {key: [] for key in graphs}
     st, en = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(trials):
@@ -549,10 +593,10 @@ def time_shape(mod, designs, n, k, m, cands, trials=11, reps=20):
             en.synchronize()
             times[key].append(st.elapsed_time(en) * 1e3 / reps)
     res = {}
-    for (name, fig), ts in times.items():
+    for (key, fig), ts in times.items():
         med = statistics.median(ts)
-        res.setdefault(name, {})[fig] = (med, (max(ts) - min(ts)) / med)
-    del graphs, ops
+        res.setdefault(key, {})[fig] = (med, (max(ts) - min(ts)) / med)
+    del graphs
     torch.cuda.synchronize()
     return res
 
@@ -672,7 +716,8 @@ def parse_shapes(argv, default):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = parse_shapes(argv, BALANCE_SHAPES if "--balance" in argv else
+        shapes = parse_shapes(argv, OUT_STAGE_SHAPES if "--out-stage" in argv else
+                              BALANCE_SHAPES if "--balance" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)
         compile_main(argv[1], shapes, argv)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--simt-k", "--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep",
+    assert set(probe.GRIDS) == {"--out-stage", "--simt-k", "--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep",
                                 "--tma", "--simt", "--explore2", "--explore"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges"))
 
@@ -65,3 +66,43 @@ def test_simt_k_grid_times_every_valid_m1_design_beside_the_built_ones():
         simt = [d for d in designs if d["kind"] == "simt"]
         assert simt and all(d["max_m"] == 1 and (k // 256) % (d["warps"] * d["unroll"]) == 0 for d in simt)
         assert any(d["kind"] != "simt" for d in designs), (n, k)
+
+
+def test_out_stage_grid_keeps_every_cluster_grid_in_one_wave():
+    """--out-stage: designs_for's TMA designs first (the kernels a build offers), then max_m 128 and 256 designs
+    whose clusters the H200 holds at once: at most 30 of 4 CTAs and 15 of 8 with one CTA per SM (twice that
+    at two per SM: 113 KB of shared memory or less)."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.gpus import GPU_MODELS
+
+    probe = _probe()
+    held = GPU_MODELS["H200_SXM"].clusters_for
+    for n, k in probe.OUT_STAGE_SHAPES:
+        designs = probe.out_stage_designs(n, k)
+        offered = [d for d in dk.designs_for(n, k, "sm_90a") if d["kind"] == "swapab_tma"]
+        assert designs[:len(offered)] == offered
+        mid = designs[len(offered):]
+        assert {d["max_m"] for d in mid} == {128, 256}, (n, k)
+        for d in mid:
+            clusters = n // (64 * d["wg"])
+            per_sm = 2 if dk.smem_bytes(d) <= 113 * 1024 else 1
+            assert clusters <= per_sm * held(d["ck"]) or d["ck"] == 1, (n, k, d)
+
+
+def test_ab_probe_table_reprints_a_run_with_its_geomean(tmp_path, capsys):
+    """bench/ab_probe.py's `table` re-prints a run from its JSON: per weight and M the best of each build, and the
+    geomean of A's time over B's (> 1: B faster) over the (design, M) pairs, overall and per M."""
+    spec = importlib.util.spec_from_file_location("ab_probe", REPO / "bench" / "ab_probe.py")
+    ab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ab)
+    row = dict(n=4096, k=4096, cublas_us=12.0, cublas_model_us=13.0, a_model_us=1.0, b_model_us=1.0,
+               a_spread=0.01, b_spread=0.01)
+    rows = [dict(row, m=8, symbol="aotgemm_x1", a_us=10.0, b_us=8.0),    # B 1.25x faster
+            dict(row, m=8, symbol="aotgemm_x2", a_us=9.0, b_us=11.25),   # B 0.8x as fast
+            dict(row, m=16, symbol="aotgemm_x1", a_us=10.0, b_us=10.0)]
+    path = tmp_path / "ab_probe.json"
+    path.write_text(json.dumps(rows))
+    ab.table(str(path))
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and "M=8" in out[0] and "A/B 1.000 over 2" in out[0] and "best B    8.00 x1" in out[0]
+    assert out[-1].startswith("geomean A/B over 3 (design, M): 1.0000") and "M=8: 1.000, M=16: 1.000" in out[-1]

@@ -7,7 +7,7 @@ import pytest
 
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
 de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
-from aotgemm.compiler.sources.decode_tma import promote_group, x_box_plan, x_boxes  # noqa: E402
+from aotgemm.compiler.sources.decode_tma import out_vec, promote_group, x_box_plan, x_boxes  # noqa: E402
 
 LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
                 (1536, 4096), (4096, 3584), (7168, 4096)]
@@ -393,9 +393,12 @@ def test_plan_sends_buckets_past_the_fused_kernels_to_cublas_and_refuses_a_probl
 
 def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
     """The rule's designs keep the grid within one CTA per SM (split-K over a cluster where N/64 tiles
-    are fewer), use whole 128-byte swizzle atoms and fit shared memory; sm_100a gets none (wgmma is a
-    Hopper instruction)."""
+    are fewer) and its clusters within what the GPU holds at once (30 of 4 CTAs, 15 of 8, with one CTA per
+    SM), use whole 128-byte swizzle atoms and fit shared memory; sm_100a gets none (wgmma is a Hopper
+    instruction)."""
     from aotgemm.compiler.sources import decode_designs as dd
+
+    assert (dd._clusters_held(2), dd._clusters_held(4), dd._clusters_held(8), dd._clusters_held(4, 2)) == (66, 30, 15, 60)
 
     for n, k in [(5120, 5120), (2048, 8192), (1024, 4096), (3072, 3072), (13824, 5120), (5120, 1280)]:
         for max_m in (16, 32, 64):
@@ -405,6 +408,8 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
                 assert dk.smem_bytes(d) <= 227 * 1024 and k % (d["bk"] * d["ck"]) == 0
             ctas = n // (64 * first["wg"]) * first["ck"]
             assert first["bk"] == 128 and (ctas <= 132 or first["ck"] == 1)
+            for d, per_sm in ((first, 1), (second, 2)):  # no cluster at ck = 1
+                assert d["ck"] == 1 or n // (64 * d["wg"]) <= dd._clusters_held(d["ck"], per_sm), (n, k, max_m, d)
             if ctas < 100 and second["ck"] > first["ck"]:  # idle SMs: a wider split, two CTAs per SM
                 assert n // (64 * second["wg"]) * second["ck"] <= 264 and dk.smem_bytes(second) <= 113 * 1024
             else:
@@ -412,6 +417,9 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
     # 5120 x 1280 (a TP-4 o_proj): 80 one-warpgroup tiles, K too short to split for one CTA per SM
     first, second = dd.tma_designs_for(5120, 1280, "sm_90a", 16)
     assert (first["ck"], second["ck"]) == (1, 2)
+    # 2048 x 8192: 32 tiles; a 4-way split would be 32 clusters of 4, two more than fit: two waves
+    first, second = dd.tma_designs_for(2048, 8192, "sm_90a", 16)
+    assert (first["ck"], second["ck"]) == (2, 4) and dk.smem_bytes(second) <= 113 * 1024
     assert dd.tma_designs_for(4096, 4096, "sm_100a", 16) == []
     assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 4096, "sm_100a"))
 
@@ -463,6 +471,19 @@ def test_tma_design_validation():
         dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=4)
     with pytest.raises(ValueError, match="do not split into clusters of cn=4"):
         dk.make_tma_design(1792, 5120, max_m=64, wg=2, bk=64, stages=4, ck=1, cn=4)  # 14 row tiles
+
+
+def test_out_vec_reads_four_columns_where_a_cta_owns_64_or_more():
+    """The output stage reads 4 partial columns per load where the CTA owns 64 * wg / ck >= 64 output columns
+    (half that for swiglu, whose gate and up rows pair up), and one where a wider cluster split leaves it fewer
+    (measured slower with 4 on the H200: session 16, call C)."""
+    def owning(wg, ck, epilogue="identity"):
+        n = 8192 if epilogue == "swiglu" else 4096
+        return out_vec(dk.make_tma_design(n, 4096, max_m=16, wg=wg, bk=64, stages=4, ck=ck, epilogue=epilogue))
+
+    assert (owning(1, 1), owning(2, 1), owning(2, 2)) == (4, 4, 4)
+    assert (owning(1, 2), owning(1, 4), owning(2, 4), owning(2, 8)) == (1, 1, 1, 1)
+    assert (owning(2, 1, "swiglu"), owning(2, 2, "swiglu")) == (4, 1)
 
 
 @pytest.mark.parametrize("max_m", [8, 16, 32, 64, 128, 256])
@@ -536,6 +557,8 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     assert "mbarrier.expect_tx" in ptx
     assert "griddepcontrol.wait" in ptx and "griddepcontrol.launch_dependents" in ptx
     assert ("st.shared::cluster.f32" in ptx) == (d["ck"] > 1)
+    # a CTA owning 64 or more output columns reads its partials 4 columns per 16-byte load
+    assert ("ld.shared.v4.f32" in ptx) == (out_vec(d) == 4)
     assert ("barrier.cluster.wait" in ptx) == (d["ck"] * d.get("cn", 1) > 1)
     assert "ld.local" not in ptx and "st.local" not in ptx
     assert f".reqntid {128 * d['wg'] + 32}, 1, 1" in ptx

@@ -341,6 +341,27 @@ def test_the_fastest_back_to_back_of_a_model_mode_tie_reaches_the_finals(monkeyp
     assert entry.kernel == "k1"
 
 
+def _decide_bucket_256(monkeypatch, ratio):
+    """tune._decide for the bucket (128, 256] of a 28672 x 4096 weight with one finalist, k1, whose ratio over
+    cuBLAS in every round is ratio(M, model) (M past 1000: a fresh draw at M = 256)."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.m, self.model = call, ops.seed, model
+
+    def interleaved(timers, trials):
+        return {name: [10.0] * trials if t.side == "cublas" else [10.0 / ratio(t.m, t.model)] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)
+    p = GemmProblem("bfloat16", "linear", "identity", 28672, 4096)
+    e = DispatchEntry("bfloat16", "linear", "identity", 28672, 4096, 256, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
+    return tune._decide(e, p, 256, 129, ["k1"], {"k1": "k1"}, {"k1": SimpleNamespace(serves=lambda m: True)}, 0, 15)
+
+
 @pytest.mark.parametrize("lead_from,min_m,probes", [
     (180, 192, ((192, 1.27), (160, 0.6), (176, 0.6))),   # the lead begins at 180: served from 192 (1/8 bucket)
     (130, 144, ((192, 1.27), (160, 1.27), (144, 1.27))),  # from just above the edge: down to 1/8 of the bucket
@@ -351,47 +372,33 @@ def test_a_kernel_that_loses_only_near_the_lower_edge_serves_the_bucket_from_whe
     """Bucket (128, 256]: the one finalist wins 1.27x at M = 256 and at every M from `lead_from` up, 0.6x below
     (a 128-row tile at M = 129 pads half its work). It loses at the lower edge, so rather than cuBLAS keeping the
     whole bucket, `_split_from` bisects (SPLIT_PROBES steps) and the entry's kernel serves M >= min_m."""
-    from aotgemm import tune
-    from aotgemm.bundle.format import DispatchEntry
-    from aotgemm.problem import GemmProblem
-
-    class Timer:
-        def __init__(self, call, ops, *, reps, model=False):
-            self.side, self.m = call, ops.seed
-
-    def interleaved(timers, trials):
-        return {name: [10.0] * trials if t.side == "cublas" else
-                [10.0 / (1.27 if t.m >= lead_from or t.m == 256 or t.m > 1000 else 0.6)] * trials
-                for name, t in timers.items()}
-
-    fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)  # fresh draws: seeds past 1000, at M = 256
-    p = GemmProblem("bfloat16", "linear", "identity", 28672, 4096)
-    e = DispatchEntry("bfloat16", "linear", "identity", 28672, 4096, 256, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
-    entry, row = tune._decide(e, p, 256, 129, ["k1"], {"k1": "k1"}, {"k1": SimpleNamespace(serves=lambda m: True)},
-                              0, 15)
+    entry, row = _decide_bucket_256(monkeypatch, lambda m, model: 1.27 if m >= lead_from or m == 256 or m > 1000
+                                    else 0.6)
     assert (entry.kernel, entry.min_m, row.min_m, row.rejected) == ("k1", min_m, min_m, "")
     assert row.split_probes == probes and row.edge_ratio == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("b2b_from,min_m,tried", [
+    (140, 144, ((144, 1.27),)),                            # wins back to back where it wins as in a model
+    (155, 160, ((144, 0.98), (160, 1.27))),                # not at 144: from the next winning probe
+    (250, 256, ((144, 0.98), (160, 0.98), (192, 0.98))),   # at no probe: from the bucket's M only
+])
+def test_a_split_starts_where_the_kernel_also_holds_back_to_back(monkeypatch, b2b_from, min_m, tried):
+    """Bucket (128, 256]: the finalist wins 1.27x as in a model from M = 140 up (the bisection settles on 144) and
+    back to back only from `b2b_from` (0.98x below: a loss `aotgemm bench` would show at the split's lowest M).
+    The split starts at the lowest winning probe that also passes back to back, else at the bucket's M."""
+    def ratio(m, model):
+        if m > 1000 or m == 256:  # fresh draws and the bucket's M: wins either way
+            return 1.27
+        return (1.27 if m >= 140 else 0.6) if model else (1.27 if m >= b2b_from else 0.98)
+
+    entry, row = _decide_bucket_256(monkeypatch, ratio)
+    assert row.split_probes == ((192, 1.27), (160, 1.27), (144, 1.27))
+    assert (entry.kernel, entry.min_m, row.min_m, row.split_b2b) == ("k1", min_m, min_m, tried)
 
 
 def test_a_split_kernel_that_loses_back_to_back_leaves_the_bucket_to_cublas(monkeypatch):
     """The split is only where the bucket's winner would be served: one that then fails the back-to-back rule
     leaves the whole bucket to cuBLAS, with no min_m."""
-    from aotgemm import tune
-    from aotgemm.bundle.format import DispatchEntry
-    from aotgemm.problem import GemmProblem
-
-    class Timer:
-        def __init__(self, call, ops, *, reps, model=False):
-            self.side, self.m, self.model = call, ops.seed, model
-
-    def interleaved(timers, trials):
-        return {name: [10.0] * trials if t.side == "cublas" else
-                [10.0 / (0.95 if not t.model else 1.27 if t.m >= 150 else 0.6)] * trials
-                for name, t in timers.items()}
-
-    fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)
-    p = GemmProblem("bfloat16", "linear", "identity", 28672, 4096)
-    e = DispatchEntry("bfloat16", "linear", "identity", 28672, 4096, 256, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
-    entry, row = tune._decide(e, p, 256, 129, ["k1"], {"k1": "k1"}, {"k1": SimpleNamespace(serves=lambda m: True)},
-                              0, 15)
+    entry, row = _decide_bucket_256(monkeypatch, lambda m, model: 0.95 if not model else 1.27 if m >= 150 else 0.6)
     assert (entry.kernel, entry.min_m, row.min_m, row.rejected) == (CUBLAS_SYMBOL, 0, 0, "back to back")

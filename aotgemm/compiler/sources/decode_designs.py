@@ -12,6 +12,17 @@ from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_des
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
+
+def _clusters_held(ck: int, per_sm: int = 1) -> int:
+    """How many clusters of ck CTAs an sm_90a GPU runs at once with per_sm CTAs resident per SM: a cluster
+    lives inside one GPC, so the H100/H200 SXM hold 30 clusters of 4 CTAs (not 132 / 4 = 33) and 15 of 8
+    (gpus.py, measured). A grid of more clusters runs in two waves: session 16 saw a 32-cluster split-K
+    design active for half its time (ncu: 24.4k of 49.6k cycles)."""
+    from ...gpus import GPU_MODELS
+
+    return GPU_MODELS["H200_SXM"].clusters_for(ck) * per_sm
+
+
 def _ctas(d: dict) -> int:
     return d["n"] // (16 * d["mt"] * d["wn"]) * d["ck"]
 
@@ -202,20 +213,28 @@ def _most_stages(n, k, smem_cap: int = 227 * 1024, **kw) -> dict | None:
 def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dict]:
     """What the H200 sweep says, for shapes the table lacks. First: one warpgroup (two for swiglu,
     or when N/64 tiles would overfill two CTAs per SM), 256-byte k tiles, the largest cluster
-    split-K that keeps the grid within one CTA per SM (132), as many stages as fit. Second: where
-    that grid leaves SMs idle (< 100 CTAs: few rows, a short K), the next split-K with two CTAs per
-    SM; else the same grid with 128-byte tiles and twice the stages."""
+    split-K that keeps the grid within one CTA per SM (132) and its clusters within what the GPU holds at
+    once (`_clusters_held`), as many stages as fit (as fit two CTAs per SM where the grid has 133-264).
+    Second: where that grid leaves SMs idle (< 100 CTAs: few rows, a short K), the next split-K with two
+    CTAs per SM; else the same grid with 128-byte tiles and twice the stages."""
     eb = 1 if dtype == FP8 else 2
     wg = 2 if epilogue == "swiglu" or n // 64 > 2 * 132 else 1
     tiles = n // (64 * wg)
 
     def design(tile_bytes, ck, smem_cap=227 * 1024):
+        # a grid of 133-264 CTAs gets the shared memory for two per SM, so that all are resident at once: on
+        # 13824 x 5120 and 19456 x 2560 at M = 8-16 the second wave of one CTA per SM cost 3-8% (session 16,
+        # call D). Larger grids (an lm_head's) keep deep pipelines and run in waves.
+        if 132 < tiles * ck <= 264:
+            smem_cap = min(smem_cap, 113 * 1024)
         return _most_stages(n, k, smem_cap, max_m=max_m, wg=wg, bk=tile_bytes // eb, ck=ck, pdl=True,
                             epilogue=epilogue, dtype=dtype)
 
-    cks = [c for c in (8, 4, 2, 1) if k % (256 // eb * c) == 0 and tiles * c <= 132] or [1]
+    cks = [c for c in (8, 4, 2, 1) if k % (256 // eb * c) == 0 and tiles * c <= 132
+           and tiles <= _clusters_held(c)] or [1]
     first = design(256, cks[0])
-    more = [c for c in (2 * cks[0], 4 * cks[0]) if c <= 8 and k % (256 // eb * c) == 0 and tiles * c <= 264]
+    more = [c for c in (2 * cks[0], 4 * cks[0]) if c <= 8 and k % (256 // eb * c) == 0 and tiles * c <= 264
+            and tiles <= _clusters_held(c, 2)]
     if first is not None and tiles * cks[0] < 100 and more:
         second = design(256, more[0], 113 * 1024)
     else:
