@@ -255,7 +255,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         best = pick
         bc = _versus(fns[best], p, ops, reps, trials, model=False)
         b2b = bc.ratio_median
-        if b2b < back_to_back_floor(bc.cublas) or bc.ratio_low < NO_LOSS_LOW:
+        if not _holds_back_to_back(bc):
             rejected = "back to back"
         else:
             ops = None  # freed before the fresh draws allocate theirs
@@ -311,7 +311,7 @@ def _split_start_back_to_back(fn, p: GemmProblem, min_m: int, m: int, probes: tu
                               trials: int) -> tuple[int, tuple]:
     """Where a split bucket's kernel starts: the lowest M it won at as in a model (min_m, then the bisection's
     other winning probes, then the bucket's M, which passed already) that it also does not lose at back to back
-    (`back_to_back_floor`, `NO_LOSS_LOW`), the rule the bucket's M is held to. Returns (that M, the (M, median
+    (`_holds_back_to_back`, the rule the bucket's M is held to). Returns (that M, the (M, median
     ratio back to back) of each start tried).
 
     Why: `aotgemm bench` also times a split's lowest M, back to back, and a start chosen as in a model alone ran
@@ -322,7 +322,7 @@ def _split_start_back_to_back(fn, p: GemmProblem, min_m: int, m: int, probes: tu
     for start in starts:
         c = _versus(fn, p, timing.Operands(p, start, l2, seed=start), timing.reps_for(p, start), trials, model=False)
         tried.append((start, round(c.ratio_median, 4)))
-        if c.ratio_median >= back_to_back_floor(c.cublas) and c.ratio_low >= NO_LOSS_LOW:
+        if _holds_back_to_back(c):
             return start, tuple(tried)
     return m, tuple(tried)
 
@@ -353,6 +353,12 @@ def margin_over(cublas: timing.Timing) -> float:
     TP8's down won there by 3.5% as in a model in tuning, and `aotgemm bench` then timed it at 0.98-0.99x back
     to back (H200, session 13, call B). Below M = 256 the spread is 0.3-3%, and `MARGIN` decides."""
     return max(MARGIN, cublas.spread / 2)
+
+
+def _holds_back_to_back(c: timing.Comparison) -> bool:
+    """A winner's back-to-back rule: its median ratio reaches `back_to_back_floor` and its 20th percentile
+    `NO_LOSS_LOW`."""
+    return c.ratio_median >= back_to_back_floor(c.cublas) and c.ratio_low >= NO_LOSS_LOW
 
 
 def back_to_back_floor(cublas: timing.Timing) -> float:

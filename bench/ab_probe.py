@@ -26,13 +26,8 @@ import decode_probe as dp  # noqa: E402
 
 def time_pair(mods, n, k, m, syms, trials=11, reps=20):
     """{(build, sym) or ("cublas", ""): {fig: (median_us, spread)}}, all graphs timed round-robin."""
-    import torch
-
     ops = dp._Ops(m, n, k)
-    calls = {("cublas", ""): lambda x, w, o: torch.mm(x, w.t(), out=o)}
-    for b, mod in mods.items():
-        for s in syms:
-            calls[(b, s)] = (lambda f: lambda x, w, o: f(x, w.t(), o, torch.cuda.current_stream().cuda_stream))(mod[s])
+    calls = {("cublas", ""): dp.cublas_call, **{(b, s): dp.kernel_call(mod[s]) for b, mod in mods.items() for s in syms}}
     res = dp.time_calls(calls, ops, trials, reps)
     del ops
     return res

@@ -296,6 +296,17 @@ def balance_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = 
     return out
 
 
+def _ck_picks(tiles: int, cks: list[int], held=None) -> list[tuple[int, int]]:
+    """(cluster split-K, shared-memory cap in KB) per design of a mid-M grid: the largest of `cks` whose grid fits
+    one CTA per SM (132; with `held`, also its clusters within held(ck, CTAs per SM)), else the smallest, with
+    227 KB; then the next one up whose grid fits two CTAs per SM, with 113 KB."""
+    def fits(c, per_sm):
+        return tiles * c <= 132 * per_sm and (held is None or tiles <= held(c, per_sm))
+
+    one = [c for c in cks if fits(c, 1)] or cks[:1]
+    return [(one[-1], 227)] + [(c, 113) for c in cks if c > one[-1] and fits(c, 2)][:1]
+
+
 def multicast_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
                       max_ms=(64, 128, 256)) -> list[dict]:
     """--multicast (session 15): TMA designs whose x tile is multicast over cn = 2 or 4 CTAs along the weight
@@ -313,9 +324,7 @@ def multicast_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
             tiles = n // (64 * wg)
             for cn in (2, 4):
                 cks = [c for c in (1, 2, 4, 8) if cn * c <= 8 and k % (bk * c) == 0]
-                one = [c for c in cks if tiles * c <= 132] or cks[:1]
-                picks = [(one[-1], 227)] + [(c, 113) for c in cks if c > one[-1] and tiles * c <= 264][:1]
-                for ck, cap in picks:
+                for ck, cap in _ck_picks(tiles, cks):
                     # 1 KB of the cap left to the runtime's reserved shared memory
                     best = _most_stages(n, k, (cap - 1) * 1024, max_m=max_m, wg=wg, bk=bk, ck=ck, cn=cn, pdl=True,
                                         epilogue=epilogue, dtype=dtype)
@@ -335,20 +344,14 @@ def out_stage_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
     per SM (H200: 30 of 4 CTAs, 15 of 8; gpus.py), and the next one up at two CTAs per SM, each with as many
     stages as fit. Built before and after a change to decode_tma's output stage, to time the two."""
     from aotgemm.compiler.sources import decode_kernels as dk
-    from aotgemm.compiler.sources.decode_designs import _most_stages
-    from aotgemm.gpus import GPU_MODELS
+    from aotgemm.compiler.sources.decode_designs import _clusters_held, _most_stages
 
     eb = 1 if dtype == "float8_e4m3fn" else 2
-    clusters = GPU_MODELS["H200_SXM"].clusters_for
     out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_tma"]
     for max_m in MID_MAX_MS:
         for wg in (1, 2):
-            tiles = n // (64 * wg)
             cks = [c for c in (1, 2, 4, 8) if k % (128 // eb * c) == 0]
-            one = [c for c in cks if tiles * c <= 132 and tiles <= clusters(c)] or cks[:1]
-            picks = [(one[-1], 227)] + [(c, 113) for c in cks if c > one[-1] and tiles * c <= 264
-                                        and tiles <= 2 * clusters(c)][:1]
-            for ck, cap in picks:
+            for ck, cap in _ck_picks(n // (64 * wg), cks, _clusters_held):
                 best = _most_stages(n, k, (cap - 1) * 1024, max_m=max_m, wg=wg, bk=128 // eb, ck=ck, pdl=True,
                                     epilogue=epilogue, dtype=dtype)
                 if best is not None and best not in out:
@@ -367,7 +370,9 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--out-stage": lambda n, k: out_stage_designs(n, k), "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k), "--edges": lambda n, k: edge_designs(n, k),
+GRIDS = {"--out-stage": lambda n, k: out_stage_designs(n, k), "--simt-k": simt_k_designs,
+         "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k),
+         "--edges": lambda n, k: edge_designs(n, k),
          "--mid-sweep": lambda n, k: mid_sweep_designs(n, k), "--tma-sweep": lambda n, k: tma_sweep_designs(n, k),
          "--tma": tma_designs, "--simt": simt_designs, "--explore2": explore2_designs, "--explore": explore_designs}
 
@@ -558,16 +563,25 @@ def _graph(call, ops, model: bool, reps: int = 20):
 
 def time_shape(mod, designs, n, k, m, cands, trials=11, reps=20):
     """{name: {fig: (median_us, spread)}} for cuBLAS, the copy alone, and each candidate; interleaved."""
-    import torch
-
     ops = _Ops(m, n, k)
-    calls = {"cublas": lambda x, w, o: torch.mm(x, w.t(), out=o)}
-    for sym in cands:
-        fn = mod[sym]
-        calls[sym] = (lambda f: lambda x, w, o: f(x, w.t(), o, torch.cuda.current_stream().cuda_stream))(fn)
+    calls = {"cublas": cublas_call, **{sym: kernel_call(mod[sym]) for sym in cands}}
     res = time_calls(calls, ops, trials, reps, copy=True)
     del ops
     return res
+
+
+def kernel_call(fn):
+    """fn(x, w, out) for an exported kernel (x [M, K], W [N, K], out [M, N]) on the current stream."""
+    import torch
+
+    return lambda x, w, o: fn(x, w.t(), o, torch.cuda.current_stream().cuda_stream)
+
+
+def cublas_call(x, w, o):
+    """The baseline: torch.mm (cuBLAS) into out."""
+    import torch
+
+    torch.mm(x, w.t(), out=o)
 
 
 def time_calls(calls: dict, ops: _Ops, trials: int, reps: int, copy: bool = False) -> dict:
@@ -697,11 +711,11 @@ def profile_main(outdir: str, spec: str, cublas: bool = False) -> None:
         w = (torch.randn(d["n"], d["k"], device="cuda") / math.sqrt(d["k"])).to(torch.bfloat16)
         out = torch.empty(int(m), d["n"], device="cuda", dtype=torch.bfloat16)
         torch.cuda.synchronize()
-        mod[sym](x, w.t(), out, torch.cuda.current_stream().cuda_stream)
+        kernel_call(mod[sym])(x, w, out)
         torch.cuda.synchronize()
         print(f"profiled {sym} M={m}", flush=True)
         if cublas:
-            torch.mm(x, w.t(), out=out)
+            cublas_call(x, w, out)
             torch.cuda.synchronize()
             print(f"profiled cuBLAS N={d['n']} K={d['k']} M={m}", flush=True)
 
