@@ -3,7 +3,7 @@
 Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
 
   python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick | --tma | --tma-sweep | --mid-sweep | --edges
-                                              | --balance]
+                                              | --balance | --simt-m | ...]
       (CPU) cross-compile a set of designs for sm_90a, link them into one .so
       (link_library, static-runtime) and write OUTDIR/kernels.so and
       OUTDIR/designs.json ({symbol: design}).
@@ -12,7 +12,7 @@ Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
       (GPU, under ncu) run each kernel once at M on fresh operands; with --cublas,
       cuBLAS (torch.mm) once after it on the same operands.
 
-  python bench/decode_probe.py run OUTDIR [--log DIR]
+  python bench/decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4] [--all-buckets]
       (GPU; torch + tvm_ffi only) load the .so, then
       1. correctness: every kernel at every M in 1..max_m on fresh random
          inputs, output poisoned with NaN; rel. Frobenius error vs a float32
@@ -182,6 +182,41 @@ def simt_k_designs(n: int, k: int) -> list[dict]:
                     out.append(dk.make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True))
                 except ValueError:
                     continue
+    return out
+
+
+# --simt-m (session 17): the weights of the four shipped bf16 manifests, for CUDA-core kernels at M = 2-4
+SIMT_M_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (128256, 4096), (1792, 5120),
+                 (5120, 1280), (13824, 5120), (5120, 6912), (6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)]
+
+
+def simt_m_designs(n: int, k: int) -> list[dict]:
+    """--simt-m: CUDA-core designs at max_m 2 and 4 (2-8 rows, 3-10 warps, 1-2 loads per row in flight) and
+    designs_for's CUDA-core ones, next to the kernels a build times at M = 2-4 without max_m 2 (designs_for's
+    cp.async max_m 8 and TMA max_m 16 ones, two each). Time with `run --all-buckets`. Session 17 call A ran it
+    with an L2 bulk prefetch variant of each (bench/results/h200-2026-12-02/session17/scripts/l2_prefetch.patch),
+    10-15% slower everywhere."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    built = dk.designs_for(n, k, "sm_90a")
+    out = ([d for d in built if d["kind"] == "swapab_cp" and d["max_m"] == 8][:2]
+           + [d for d in built if d["kind"] == "swapab_tma" and d["max_m"] == 16][:2])
+    layouts = [(d["max_m"], d["rows"], d["warps"], d["unroll"]) for d in built if d["kind"] == "simt"]
+    per_warp = k // 256  # 512-byte warp loads per row
+    warps = [w for w in (8, 4, 10, 5, 6, 3) if per_warp % w == 0][:2]
+    for max_m in (2, 4):
+        for rows in (2, 4, 8):
+            for w in warps:
+                for unroll in (1, 2):
+                    if rows >= max_m and rows * unroll <= 8:
+                        layouts.append((max_m, rows, w, unroll))
+    for max_m, rows, w, unroll in layouts:
+        try:
+            d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=w, unroll=unroll, pdl=True)
+        except ValueError:
+            continue
+        if d not in out:
+            out.append(d)
     return out
 
 
@@ -370,7 +405,7 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--out-stage": lambda n, k: out_stage_designs(n, k), "--simt-k": simt_k_designs,
+GRIDS = {"--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k), "--simt-k": simt_k_designs,
          "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k),
          "--edges": lambda n, k: edge_designs(n, k),
          "--mid-sweep": lambda n, k: mid_sweep_designs(n, k), "--tma-sweep": lambda n, k: tma_sweep_designs(n, k),
@@ -615,7 +650,7 @@ def time_calls(calls: dict, ops: _Ops, trials: int, reps: int, copy: bool = Fals
     return res
 
 
-def run_main(outdir: str, log: str) -> None:
+def run_main(outdir: str, log: str, all_buckets: bool = False) -> None:
     import torch
 
     logd = Path(log)
@@ -634,9 +669,10 @@ def run_main(outdir: str, log: str) -> None:
     shapes = sorted({(d["n"], d["k"]) for d in designs.values()}, key=lambda s: SHAPES.index(s) if s in SHAPES else 99)
     for n, k in shapes:
         for m in TIME_MS:
-            # candidates: the designs of the two smallest max_m buckets that hold m
+            # candidates: the designs of the three smallest max_m buckets that hold m (--all-buckets: of all)
             buckets = sorted({d["max_m"] for d in good.values() if (d["n"], d["k"]) == (n, k) and d["max_m"] >= m})
-            cands = [s for s, d in good.items() if (d["n"], d["k"]) == (n, k) and d["max_m"] in buckets[:3]]
+            buckets = buckets if all_buckets else buckets[:3]
+            cands = [s for s, d in good.items() if (d["n"], d["k"]) == (n, k) and d["max_m"] in buckets]
             if not cands:
                 continue
             t1 = time.time()
@@ -730,7 +766,8 @@ def parse_shapes(argv, default):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = parse_shapes(argv, OUT_STAGE_SHAPES if "--out-stage" in argv else
+        shapes = parse_shapes(argv, SIMT_M_SHAPES if "--simt-m" in argv else
+                              OUT_STAGE_SHAPES if "--out-stage" in argv else
                               BALANCE_SHAPES if "--balance" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)
@@ -740,7 +777,7 @@ def main(argv):
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:
             TIME_MS = tuple(int(v) for v in argv[argv.index("--ms") + 1].split(","))
-        run_main(argv[1], log)
+        run_main(argv[1], log, "--all-buckets" in argv)
     elif len(argv) >= 3 and argv[0] == "profile":
         profile_main(argv[1], argv[2], "--cublas" in argv)
     elif len(argv) >= 2 and argv[0] == "table":  # re-print the table from a run's JSON

@@ -40,9 +40,9 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--out-stage", "--simt-k", "--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep",
+    assert set(probe.GRIDS) == {"--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges", "--mid-sweep", "--tma-sweep",
                                 "--tma", "--simt", "--explore2", "--explore"}
-    assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges"))
+    assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
 
 
 def test_multicast_grid_shares_x_over_groups_that_fit_a_cluster():
@@ -106,3 +106,27 @@ def test_ab_probe_table_reprints_a_run_with_its_geomean(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 3 and "M=8" in out[0] and "A/B 1.000 over 2" in out[0] and "best B    8.00 x1" in out[0]
     assert out[-1].startswith("geomean A/B over 3 (design, M): 1.0000") and "M=8: 1.000, M=16: 1.000" in out[-1]
+
+
+def test_simt_m_grid_sets_cuda_core_designs_beside_the_tensor_core_ones():
+    """--simt-m: CUDA-core designs at max_m 2 and 4 (rows at least max_m), next to the cp.async max_m 8 and TMA
+    max_m 16 designs a build times at M = 2-4, for every weight of its list; all valid, no duplicates."""
+    probe = _probe()
+    for n, k in probe.SIMT_M_SHAPES:
+        designs = probe.simt_m_designs(n, k)
+        kinds = {(d["kind"], d["max_m"]) for d in designs}
+        # (an lm_head's 128256 rows get no cp.async design: designs_for scores its grids out)
+        assert {("swapab_tma", 16), ("simt", 1)} <= kinds and (("swapab_cp", 8) in kinds or n > 100000), (n, k)
+        names = [dk_name(d) for d in designs]
+        assert len(set(names)) == len(names)
+        for d in designs:
+            if d["kind"] == "simt":
+                assert d["rows"] >= d["max_m"] or d["max_m"] == 1
+    # where K splits over 4-10 warps, both new buckets are there
+    assert {d["max_m"] for d in probe.simt_m_designs(4096, 4096) if d["kind"] == "simt"} == {1, 2, 4}
+
+
+def dk_name(d):
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    return dk.design_name(d)

@@ -17,8 +17,8 @@ LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280,
 def test_designs_for_covers_decode(n, k):
     designs = dk.designs_for(n, k, "sm_90a")
     assert designs, f"no design for {n}x{k}"
-    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}
-    assert len(designs) <= 13
+    assert {d["max_m"] for d in designs} == {1, 2, 8, 16, 32, 64}
+    assert len(designs) <= 15
     for d in designs:
         assert (d["n"], d["k"]) == (n, k)
         assert d["kind"] in ("simt", "swapab_tma") or d["max_m"] == 8 * d["nt"]
@@ -101,6 +101,27 @@ def test_every_k_of_whole_warp_loads_gets_m1_designs(n, k, warps):
     assert simt_designs_for(1024, 640, "sm_90a") == []
 
 
+@pytest.mark.parametrize("n,k", [(28672, 4096), (5120, 1280), (2560, 9728), (3072, 2304)])
+def test_m2_designs(n, k):
+    """Two CUDA-core max_m 2 designs per bf16 weight whose K is whole warp loads, for every epilogue that the
+    weight allows (swiglu: an even row count), on both architectures; none for e4m3 (not measured)."""
+    from aotgemm.compiler.sources.decode_designs import simt_designs_for
+
+    for arch in ("sm_90a", "sm_100a"):
+        for epilogue in ("identity", "residual_add", "swiglu"):
+            designs = simt_designs_for(n, k, arch, epilogue, max_m=2)
+            assert len(designs) == 2 and all(d["kind"] == "simt" and d["max_m"] == 2 for d in designs)
+            assert len({dk.design_name(d) for d in designs}) == 2
+            for d in designs:
+                dk._validate(d)
+                assert epilogue != "swiglu" or d["rows"] % 2 == 0
+    # the measured table first on the H200 (session 17, call A)
+    assert [(d["rows"], d["warps"], d["unroll"]) for d in simt_designs_for(28672, 4096, "sm_90a", max_m=2)] == \
+        [(2, 4, 2), (4, 8, 1)]
+    assert simt_designs_for(4096, 4096, "sm_90a", "scale_tensor", FP8, max_m=2) == []
+    assert simt_designs_for(1024, 640, "sm_90a", max_m=2) == []
+
+
 def test_e4m3_m1_designs_follow_the_same_divisor_rule():
     """e4m3 warps read 512 elements per load: K = 2560 (Qwen3-4B) splits over 5 warps (session 15, call F:
     correct, and the fastest at M = 1 with both scale epilogues); K = 1280 and 6912 are no whole number of
@@ -139,7 +160,7 @@ FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1
 @pytest.mark.parametrize("n,k", FP8_SHAPES)
 def test_fp8_designs_for_covers_decode(n, k, scale):
     designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
-    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}  # no CUDA-core max_m 2: not measured in e4m3
     assert len(designs) <= 13
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
@@ -240,7 +261,7 @@ def test_identity_designs_carry_no_epilogue_key_and_bias_keeps_the_same_choice()
 @pytest.mark.parametrize("n,k", [(28672, 4096), (4096, 4096), (4096, 14336)])
 def test_swiglu_designs_hold_whole_gate_and_up_tiles(n, k):
     designs = dk.designs_for(n, k, "sm_90a", "swiglu")
-    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}
+    assert {d["max_m"] for d in designs} == {1, 2, 8, 16, 32, 64}
     for d in designs:
         assert d["epilogue"] == "swiglu" and (d["n"], d["k"]) == (n, k)
         if d["kind"] == "simt":
@@ -306,7 +327,7 @@ def test_decode_source_enumerates_fused_problems():
     for name in FUSED:
         p = GemmProblem("bfloat16", "linear", name, 4096, 4096)
         specs = src.enumerate(p, h200)
-        assert specs and {s.max_m for s in specs} == {1, 8, 16, 32, 64}
+        assert specs and {s.max_m for s in specs} == {1, 2, 8, 16, 32, 64}
         assert all(s.epilogue == name and s.design_dict["epilogue"] == name and s.serves(p) for s in specs)
         assert [s.design_dict for s in specs] == dk.designs_for(4096, 4096, "sm_90a", name)
         ranked = src.rank(p, h200, 8, specs)
@@ -577,8 +598,11 @@ def test_rank_puts_each_kinds_smallest_tile_first():
     for dtype, epilogue in (("bfloat16", "identity"), ("float8_e4m3fn", "scale_tensor")):
         p = GemmProblem(dtype, "linear", epilogue, 5120, 1280)
         specs = src.enumerate(p, h200)
-        for m in (2, 8):
+        for m in (2, 4, 8):
             top = [(s.family, s.max_m) for s in src.rank(p, h200, m, specs)[:5]]
+            if m == 2 and dtype == "bfloat16":  # the CUDA-core max_m 2 designs first (bf16 only)
+                assert top == [("decode_simt", 2)] * 2 + [("decode_swapab_cp", 8)] * 3, top
+                continue
             assert top == [("decode_swapab_cp", 8)] * 3 + [("decode_swapab_tma", 16)] * 2, (dtype, m, top)
         top16 = [(s.family, s.max_m) for s in src.rank(p, h200, 16, specs)[:5]]
         assert top16 == [("decode_swapab_cp", 16)] * 2 + [("decode_swapab_tma", 16)] * 2 + [("decode_swapab_tma", 32)]
@@ -600,10 +624,14 @@ def test_shortlist_keeps_designs_that_pad_no_more_than_one_kept():
     src, h200 = DecodeSource(), gpu_model("H200_SXM")
     p = GemmProblem("bfloat16", "linear", "identity", 2560, 9728)
     specs = src.enumerate(p, h200)
-    for m in (2, 4, 8):
+    for m in (4, 8):
         kept = [(s.family, s.max_m) for s in src.shortlist(src.rank(p, h200, m, specs), 5)]
         assert kept == ([("decode_swapab_cp", 8)] * 3 + [("decode_swapab_tma", 16)] * 2
                         + [("decode_swapab_cp", 16)] * 2), (m, kept)
+    # at M = 2 the CUDA-core max_m 2 designs take the TMA ones' places in the top five, and the TMA kind's
+    # first stays (session 17)
+    kept = [(s.family, s.max_m) for s in src.shortlist(src.rank(p, h200, 2, specs), 5)]
+    assert kept == [("decode_simt", 2)] * 2 + [("decode_swapab_cp", 8)] * 3 + [("decode_swapab_tma", 16)], kept
     kept16 = src.shortlist(src.rank(p, h200, 16, specs), 5)
     assert [s.max_m for s in kept16] == [16, 16, 16, 16, 32, 32]
     assert len(src.shortlist(src.rank(p, h200, 4, specs), 1)) == 1

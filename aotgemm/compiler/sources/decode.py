@@ -94,17 +94,27 @@ class DecodeSource(KernelSource):
 
     def shortlist(self, ranked: list[KernelSpec], top_k: int) -> list[KernelSpec]:
         # `rank` orders by padding (max_m) only, and that cannot order the kinds of kernel against
-        # each other (on the H200 they trade places by shape). So the cut does not keep one design
-        # and drop another that pads no more, up to half again the top k (`--top-k 1` keeps one):
-        # with the top five at M = 2..8 holding the TMA max_m 16 designs, the two cp.async max_m 16
-        # ones stay too. Without them, Qwen3-4B's down (2560 x 9728) lost its cp.async max_m 16
-        # kernel at M = 4 and 8: 1.02x back to back against 1.19-1.21x before (H200, session 12).
+        # each other (on the H200 they trade places by shape). So the cut keeps, up to half again the
+        # top k (`--top-k 1` keeps one):
+        # - first, each kind's first design that the top k lacks. At M = 2 the two CUDA-core max_m 2
+        #   designs and three cp.async max_m 8 ones fill the top five; the TMA max_m 16 ones served M = 2
+        #   on most weights before (H200, session 17);
+        # - then the designs that pad no more than one kept. With the top five at M = 4..8 holding the TMA
+        #   max_m 16 designs, the two cp.async max_m 16 ones stay too. Without them, Qwen3-4B's down
+        #   (2560 x 9728) lost its cp.async max_m 16 kernel at M = 4 and 8: 1.02x back to back against
+        #   1.19-1.21x before (H200, session 12).
         # At the default top k the designs added are those the next bucket keeps anyway: a build
         # compiles as many kernels as before, and tunes a few more.
         kept = ranked[:top_k]
+        kinds = {s.family for s in kept}
         widest = max((s.max_m for s in kept), default=0)
-        ties = [s for s in ranked[top_k:] if s.max_m <= widest]
-        return kept + ties[:top_k // 2]
+        extra = []
+        for s in ranked[top_k:]:
+            if s.family not in kinds:
+                kinds.add(s.family)
+                extra.append(s)
+        extra += [s for s in ranked[top_k:] if s.max_m <= widest and s not in extra]
+        return kept + extra[:top_k // 2]
 
     def compile(self, spec: KernelSpec, symbol: str, object_path: str) -> None:
         from .decode_kernels import compile_decode

@@ -106,6 +106,23 @@ _SIMT_SM90 = {
 }
 # for other shapes: the first two of these that divide the shape, else `_simt_by_divisor`'s
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
+# CUDA-core designs for M = 2 (max_m 2), "rows,warps,unroll": of 2-8 rows, 3-10 warps and 1-2 loads per row in
+# flight, the best two at M = 2 by plain + model time on the H200 (bench/results/h200-2026-12-02/session17,
+# call A, `decode_probe --simt-m`). They beat every kernel builds timed at M = 2 before (cp.async max_m 8, TMA
+# max_m 16) on all 12 weights, by 1.2-13% back to back (5120x1280: 4.59 against 5.20 us; 28672x4096: 53.8
+# against 56.2, where cuBLAS took 56.0). At max_m 4 the same kernels lose at M = 3-4: four tokens' x values
+# and 4 x rows accumulators take 140-150 registers, three CTAs of 128 threads per SM, and the weight bytes
+# those lanes hold in flight (48 KB per SM) do not stream W at the HBM rate (28672x4096: 63 us, cuBLAS 56).
+# Neither an L2 bulk prefetch of the rows nor a persistent grid with x in shared memory changed that (the
+# same session, calls A and D: 10-15% slower, and 0.71x-0.96x of cuBLAS).
+_SIMT_M2_SM90 = {
+    (6144, 4096): ["2,4,2", "4,8,1"], (4096, 4096): ["2,4,2", "4,4,1"], (28672, 4096): ["2,4,2", "4,8,1"],
+    (4096, 14336): ["4,8,1", "2,4,2"], (128256, 4096): ["2,4,2", "4,8,1"], (1792, 5120): ["2,4,1", "8,10,1"],
+    (5120, 1280): ["4,5,1", "2,5,1"], (13824, 5120): ["4,4,1", "2,10,1"], (5120, 6912): ["4,3,1", "8,3,1"],
+    (6144, 2560): ["2,5,1", "4,10,1"], (2560, 4096): ["2,4,2", "2,4,1"], (19456, 2560): ["4,5,1", "2,5,1"],
+}
+# for other shapes, after the max_m 1 table's layouts for the shape: the first two of these that divide it
+_SIMT_M2_FALLBACK = ["2,4,2", "4,8,1", "4,4,1", "2,4,1"]
 
 
 def _simt_by_divisor(k: int, vec: int) -> list[str]:
@@ -261,20 +278,28 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
     return out[:2]
 
 
-def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
-    """Two max_m=1 CUDA-core designs with PDL: the measured ones, else the first valid of the fixed list
-    (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
-    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there)."""
+def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16",
+                     max_m: int = 1) -> list[dict]:
+    """Two CUDA-core designs with PDL for max_m 1 or (bf16) 2: the measured ones, else the first valid of the
+    fixed list (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
+    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there). None for e4m3
+    at max_m 2: not measured (its 16-element loads and conversions are other work per register)."""
+    measured = arch == "sm_90a"
     if dtype == FP8:
-        specs = (_SIMT_FP8_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FP8_FALLBACK
+        if max_m != 1:
+            return []
+        specs = (_SIMT_FP8_SM90.get((n, k), []) if measured else []) + _SIMT_FP8_FALLBACK
+    elif max_m == 2:
+        specs = ((_SIMT_M2_SM90.get((n, k), []) + _SIMT_SM90.get((n, k), []) if measured else [])
+                 + _SIMT_M2_FALLBACK)
     else:
-        specs = (_SIMT_SM90.get((n, k), []) if arch == "sm_90a" else []) + _SIMT_FALLBACK
+        specs = (_SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK
     specs += _simt_by_divisor(k, 16 if dtype == FP8 else 8)
     out = []
     for spec in specs:
         rows, warps, unroll = (int(v) for v in spec.split(","))
         try:
-            d = make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
+            d = make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll, pdl=True,
                                  epilogue=epilogue, dtype=dtype)
         except ValueError:
             continue
@@ -288,7 +313,8 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
 def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
-    First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`). Then two
+    First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`), and (bf16) two
+    for M = 2 (max_m 2, which beat the tensor-core kernels there on the H200). Then two
     tensor-core buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
     on the H200: mma.sync work and x traffic grow with the token tile, see
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
@@ -309,6 +335,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     """
     sms = _SM_COUNT.get(arch, 132)
     out: list[dict] = simt_designs_for(n, k, arch, epilogue, dtype)
+    out += simt_designs_for(n, k, arch, epilogue, dtype, max_m=2)
     fp8 = dtype == FP8
     seen: set = set()
     for nt in (1, 2):
