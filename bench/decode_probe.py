@@ -190,21 +190,22 @@ SIMT_M_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1282
                  (5120, 1280), (13824, 5120), (5120, 6912), (6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)]
 
 
-def simt_m_designs(n: int, k: int) -> list[dict]:
-    """--simt-m: CUDA-core designs at max_m 2 and 4 (2-8 rows, 3-10 warps, 1-2 loads per row in flight) and
-    designs_for's CUDA-core ones, next to the kernels a build times at M = 2-4 without max_m 2 (designs_for's
-    cp.async max_m 8 and TMA max_m 16 ones, two each). Time with `run --all-buckets`. Session 17 call A ran it
-    with an L2 bulk prefetch variant of each (bench/results/h200-2026-12-02/session17/scripts/l2_prefetch.patch),
-    10-15% slower everywhere."""
+def simt_m_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
+                   max_ms=(2, 4)) -> list[dict]:
+    """--simt-m: CUDA-core designs at max_m 2 and 4 (`max_ms`; 2-8 rows, 3-10 warps, 1-2 loads per row in
+    flight) and designs_for's CUDA-core ones, next to the kernels a build times at M = 2-4 without max_m 2
+    (designs_for's cp.async max_m 8 and TMA max_m 16 ones, two each). Time with `run --all-buckets`. Session 17
+    call A ran it with an L2 bulk prefetch variant of each
+    (bench/results/h200-2026-12-02/session17/scripts/l2_prefetch.patch), 10-15% slower everywhere."""
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    built = dk.designs_for(n, k, "sm_90a")
+    built = dk.designs_for(n, k, "sm_90a", epilogue, dtype)
     out = ([d for d in built if d["kind"] == "swapab_cp" and d["max_m"] == 8][:2]
            + [d for d in built if d["kind"] == "swapab_tma" and d["max_m"] == 16][:2])
     layouts = [(d["max_m"], d["rows"], d["warps"], d["unroll"]) for d in built if d["kind"] == "simt"]
-    per_warp = k // 256  # 512-byte warp loads per row
+    per_warp = k // (512 if dtype == "float8_e4m3fn" else 256)  # a warp's 16-byte loads along a row
     warps = [w for w in (8, 4, 10, 5, 6, 3) if per_warp % w == 0][:2]
-    for max_m in (2, 4):
+    for max_m in max_ms:
         for rows in (2, 4, 8):
             for w in warps:
                 for unroll in (1, 2):
@@ -212,7 +213,8 @@ def simt_m_designs(n: int, k: int) -> list[dict]:
                         layouts.append((max_m, rows, w, unroll))
     for max_m, rows, w, unroll in layouts:
         try:
-            d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=w, unroll=unroll, pdl=True)
+            d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=w, unroll=unroll, pdl=True,
+                                    epilogue=epilogue, dtype=dtype)
         except ValueError:
             continue
         if d not in out:

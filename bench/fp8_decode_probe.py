@@ -3,7 +3,8 @@
 The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
-  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges]
+  python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges
+                                                  | --simt-m]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
@@ -12,9 +13,11 @@ needs neither the CuTe DSL nor a compiler):
       decode_probe's max_m 128/256 TMA grid ("tensor"), for M above the decode buckets; --edges adds
       designs_for's TMA designs, to time at each bucket's lower edge. --tma-sweep adds instead
       the TMA + wgmma grid of decode_probe.tma_sweep_designs (max_m 16/32/64, wg 1/2, k tiles of
-      128/256 bytes, every cluster split with 48..264 CTAs), for "tensor" only.
+      128/256 bytes, every cluster split with 48..264 CTAs), for "tensor" only. --simt-m compiles only
+      decode_probe's CUDA-core max_m 2 grid (simt_m_designs) with both scale epilogues.
 
   python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--scales tensor,row] [--budget S]
+                                              [--all-buckets]
       (GPU; torch + tvm_ffi only)
       1. correctness: every kernel at every M in 1..max_m on fresh random fp8
          x and W and random positive float32 scales, output poisoned with NaN,
@@ -89,11 +92,16 @@ def explore_designs(n: int, k: int) -> list[dict]:
 
 
 def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = False, mid: bool = False,
-                 edges: bool = False) -> None:
+                 edges: bool = False, simt_m: bool = False) -> None:
     from aotgemm.compiler.sources import decode_kernels as dk
 
     table, extra = {}, []
     for n, k in shapes:
+        if simt_m:  # decode_probe's CUDA-core max_m 2 grid, with both scale epilogues
+            table.update(decode_probe.symbol_table(
+                d for scale in SCALES
+                for d in decode_probe.simt_m_designs(n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))))
+            continue
         if mid or edges:  # decode_probe's max_m 128/256 grid (scale "tensor"); with edges, designs_for's TMA ones
             table.update(decode_probe.symbol_table(
                 (decode_probe.edge_designs if edges else decode_probe.mid_sweep_designs)(
@@ -214,7 +222,7 @@ def time_point(mod, designs, n, k, m, scale, cands, trials=15, model=False):
     return res
 
 
-def run_main(outdir: str, log: str, budget_s: float = 1e9) -> None:
+def run_main(outdir: str, log: str, budget_s: float = 1e9, all_buckets: bool = False) -> None:
     import torch
 
     from aotgemm.timing import warm_up
@@ -251,7 +259,8 @@ def run_main(outdir: str, log: str, budget_s: float = 1e9) -> None:
                     print(f"time budget of {budget_s:.0f} s spent: skipping {n}x{k} M={m} {scale}", flush=True)
                     continue
                 mine = {s: d for s, d in good.items() if (d["n"], d["k"]) == (n, k) and scales_of(d) == scale}
-                buckets = sorted({d["max_m"] for d in mine.values() if d["max_m"] >= m})[:2]
+                # the designs of the two smallest max_m buckets that hold m (--all-buckets: of all)
+                buckets = sorted({d["max_m"] for d in mine.values() if d["max_m"] >= m})[:None if all_buckets else 2]
                 cands = sorted(s for s, d in mine.items() if d["max_m"] in buckets)
                 if not cands:
                     continue
@@ -347,7 +356,7 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = decode_probe.parse_shapes(argv, SHAPES)
         compile_main(argv[1], shapes, "--explore" in argv, "--tma-sweep" in argv, "--mid-sweep" in argv,
-                     "--edges" in argv)
+                     "--edges" in argv, "--simt-m" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:
@@ -355,7 +364,7 @@ def main(argv):
         budget = float(argv[argv.index("--budget") + 1]) if "--budget" in argv else 1e9
         if "--scales" in argv:
             SCALES = tuple(argv[argv.index("--scales") + 1].split(","))
-        run_main(argv[1], log, budget)
+        run_main(argv[1], log, budget, "--all-buckets" in argv)
     elif len(argv) >= 2 and argv[0] == "table":
         table_main(argv[1])
     elif argv and argv[0] == "_check":

@@ -130,3 +130,16 @@ def dk_name(d):
     from aotgemm.compiler.sources import decode_kernels as dk
 
     return dk.design_name(d)
+
+
+def test_simt_m_grid_in_e4m3():
+    """The same grid in e4m3 (fp8_decode_probe compile --simt-m, per scale epilogue): a warp's 16-byte loads carry
+    512 elements of a row, so K = 4096 splits over 8 or 4 warps and K = 3584 over none of the grid's counts."""
+    probe = _probe()
+    fp8 = "float8_e4m3fn"
+    designs = probe.simt_m_designs(4096, 4096, dtype=fp8, epilogue="scale_row", max_ms=(2,))
+    simt2 = [d for d in designs if d["kind"] == "simt" and d["max_m"] == 2]
+    assert simt2 and all(d["dtype"] == fp8 and d["epilogue"] == "scale_row" for d in designs)
+    assert {d["warps"] for d in simt2} == {8, 4}
+    assert not [d for d in probe.simt_m_designs(8192, 3584, dtype=fp8, epilogue="scale_tensor", max_ms=(2,))
+                if d["kind"] == "simt" and d["max_m"] == 2]

@@ -283,7 +283,8 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
     """Two CUDA-core designs with PDL for max_m 1 or (bf16) 2: the measured ones, else the first valid of the
     fixed list (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
     None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there). None for e4m3
-    at max_m 2: not measured (its 16-element loads and conversions are other work per register)."""
+    at max_m 2: on the H200 it ran 0.91x-1.04x of the best tensor-core kernel at M = 2 on the 11 fp8 weights
+    with a design for its K, and below 1.0x on 8 of them with per-tensor scales (session 17, call E)."""
     measured = arch == "sm_90a"
     if dtype == FP8:
         if max_m != 1:
