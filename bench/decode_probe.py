@@ -407,8 +407,9 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k), "--simt-k": simt_k_designs,
-         "--multicast": lambda n, k: multicast_designs(n, k), "--balance": lambda n, k: balance_designs(n, k),
+GRIDS = {"--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
+         "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
+         "--balance": lambda n, k: balance_designs(n, k),
          "--edges": lambda n, k: edge_designs(n, k),
          "--mid-sweep": lambda n, k: mid_sweep_designs(n, k), "--tma-sweep": lambda n, k: tma_sweep_designs(n, k),
          "--tma": tma_designs, "--simt": simt_designs, "--explore2": explore2_designs, "--explore": explore_designs}
