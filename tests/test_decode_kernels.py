@@ -161,7 +161,7 @@ FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1
 @pytest.mark.parametrize("n,k", FP8_SHAPES)
 def test_fp8_designs_for_covers_decode(n, k, scale):
     designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
-    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}  # no CUDA-core max_m 2: not measured in e4m3
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}  # no CUDA-core max_m 2 in e4m3 (test_m2_designs)
     assert len(designs) <= 13
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
