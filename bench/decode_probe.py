@@ -443,8 +443,9 @@ def compile_and_link(outdir: str, table: dict) -> None:
     out = Path(outdir)
     (out / "obj").mkdir(parents=True, exist_ok=True)
     jobs = [(d, sym, str(out / "obj" / f"{sym}.o")) for sym, d in table.items()]
-    src_mtime = max((Path(dk.__file__).parent / f).stat().st_mtime
-                    for f in ("decode_kernels.py", "decode_simt.py", "decode_tma.py", "decode_epilogue.py"))
+    from aotgemm.compiler.sources.decode import KERNEL_FILES
+
+    src_mtime = max((Path(dk.__file__).parent / f).stat().st_mtime for f in KERNEL_FILES)
     jobs = [j for j in jobs if not (Path(j[2]).exists() and Path(j[2]).stat().st_mtime > src_mtime)]
     print(f"compiling {len(jobs)} of {len(table)} kernels", flush=True)
     t0 = time.time()

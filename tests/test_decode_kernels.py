@@ -7,7 +7,8 @@ import pytest
 
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
 de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
-from aotgemm.compiler.sources.decode_tma import out_vec, promote_group, x_box_plan, x_boxes  # noqa: E402
+from aotgemm.compiler.sources.decode_tma import (  # noqa: E402
+    _EVICT_FIRST, out_vec, promote_group, x_box_plan, x_boxes)
 
 LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
                 (1536, 4096), (4096, 3584), (7168, 4096)]
@@ -368,7 +369,9 @@ def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
         # the main loop (not unrolled) reads each 16-byte piece back with one 16-byte load
         assert ptx.count("ld.shared.v4.b32") == d["unroll"] * (2 * d["mt"] + d["nt"])
         assert ptx.count("mma.sync") == d["unroll"] * d["mt"] * d["nt"] * 2
-        assert "cp.async.cg.shared.global" in ptx
+        # every weight cp.async (.cg) asks L2 to evict it first; x's (.ca) do not
+        assert "createpolicy.fractional.L2::evict_first" in ptx
+        assert ptx.count("cp.async.cg.shared.global") == ptx.count("cp.async.cg.shared.global.L2::cache_hint") > 0
 
 
 @pytest.mark.build
@@ -571,6 +574,8 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     tiles_in_code = ((group if kt >= group else 0) + kt % group) if fp8 else 1
     assert ptx.count(wgmma) == tiles_in_code * d["bk"] // (32 if fp8 else 16)
     assert "cp.async.bulk.tensor.2d.shared::cta.global" in ptx and "mbarrier.try_wait" in ptx
+    # the weight tiles' loads carry the L2 evict-first policy (a 64-bit immediate)
+    assert f", {_EVICT_FIRST};" in ptx
     # with cn > 1 x arrives by multicast, and consumers free a stage in every CTA of the multicast group
     multicast = ".multicast::cluster" in ptx
     assert multicast == ("cn" in d)

@@ -309,6 +309,41 @@ def test_a_finalist_taken_after_another_lost_at_the_edge_is_logged_as_chosen(mon
     assert entry.kernel == "k2" and row.rejected == ""
 
 
+@pytest.mark.parametrize("b2b_ratios,chosen,why", [
+    ({"k1": 1.00, "k2": 1.09}, "k2", ""),              # the best as in a model loses back to back: the next holds
+    ({"k1": 1.00, "k2": 1.00}, CUBLAS_SYMBOL, "back to back"),  # neither holds: the best's reason is logged
+])
+def test_a_finalist_that_holds_back_to_back_is_taken_when_the_best_does_not(monkeypatch, b2b_ratios, chosen, why):
+    """Two finalists win as in a model (1.08x and 1.05x, more than TIE apart); the better one runs 1.00x back to
+    back (below NO_LOSS). The second is then tried: taken where it holds back to back and on fresh operands, as
+    on Llama-3.1-8B's qkv at M = 16 (a TMA kernel without cluster split-K, session 18), else cuBLAS."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    model_ratios = {"k1": 1.08, "k2": 1.05}
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.model = call, model
+
+    def interleaved(timers, trials):
+        return {name: [10.0] * trials if t.side == "cublas"
+                else [10.0 / (model_ratios if t.model else b2b_ratios)[t.side]] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved)
+    p = GemmProblem("bfloat16", "linear", "identity", 6144, 4096)
+    e = DispatchEntry("bfloat16", "linear", "identity", 6144, 4096, 16, CUBLAS_SYMBOL, "heuristic",
+                      ranked=("k1", "k2"))
+    kernels = {k: SimpleNamespace(serves=lambda m: True) for k in ("k1", "k2")}
+    entry, row = tune._decide(e, p, 16, 9, ["k1", "k2"], {"k1": "k1", "k2": "k2"}, kernels, 0, 15)
+    assert entry.kernel == chosen and row.rejected == why
+    shown = chosen if chosen != CUBLAS_SYMBOL else "k1"  # the row's kernel: the one taken, or the best tried
+    assert row.ratio == pytest.approx(model_ratios[shown]) and row.b2b_ratio == pytest.approx(b2b_ratios[shown])
+    assert len(row.fresh_ratios) == (tune.FRESH_DRAWS if not why else 0)
+
+
 def test_the_fastest_back_to_back_of_a_model_mode_tie_reaches_the_finals(monkeypatch):
     """Five candidates tie as in a model (within 0.4%); the one that is fastest back to back screens fifth as in
     a model, joins the three finalists (`tune._screen`), and the tie-break takes it."""

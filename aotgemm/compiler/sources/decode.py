@@ -24,7 +24,8 @@ from .base import OK, KernelSource, Status
 
 # The files whose code is compiled into the kernels (their text is the kernels' version), and
 # the one that chooses designs per shape (it decides enumeration, not machine code).
-_KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_tma.py", "decode_epilogue.py", "decode_design_dicts.py")
+KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_tma.py", "decode_epilogue.py", "decode_design_dicts.py",
+                "decode_ptx.py")
 _DESIGN_FILES = ("decode_designs.py",)
 ARCHS = ("sm_90a", "sm_100a")
 # the input dtypes served (decode_epilogue.EPILOGUES lists the epilogues of each)
@@ -35,7 +36,7 @@ def _code_hash() -> str:
     """The kernels are this package's own code: their source text is their version."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for name in _KERNEL_FILES:
+    for name in KERNEL_FILES:
         h.update(name.encode() + b"\0" + (here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -49,7 +50,7 @@ class DecodeSource(KernelSource):
 
     def code_files(self) -> tuple[str, ...]:
         here = Path(__file__).resolve().parent
-        return (__file__, *(str(here / f) for f in _DESIGN_FILES + _KERNEL_FILES))
+        return (__file__, *(str(here / f) for f in _DESIGN_FILES + KERNEL_FILES))
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
         from .decode_epilogue import EPILOGUES
