@@ -88,12 +88,9 @@ def _build(d: dict):
     import cutlass
     import cutlass.cute as cute
     from cutlass import const_expr
-    from cutlass._mlir import ir as _ir
-    from cutlass._mlir.dialects import llvm as _llvm
     from cutlass.cute.nvgpu import cpasync
-    from cutlass.cutlass_dsl import dsl_user_op
 
-    from .decode_ptx import cp_async_16b_read_once, evict_first_policy
+    from .decode_ptx import cp_async_16b_read_once, evict_first_policy, ld_dsmem_f32, st_dsmem_f32
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
     FP8_IN = d.get("dtype") == FP8
@@ -125,21 +122,6 @@ def _build(d: dict):
     SLOTS = U * (2 * MT + NT)
     STAGE_EL = SLOTS * 32 * VEC   # elements per warp-stage
     PIPE_EL = WARPS * S * STAGE_EL if KIND == "swapab_cp" else 0
-
-    @dsl_user_op
-    def ld_dsmem_f32(addr, *, loc=None, ip=None):
-        # ld.shared::cluster of one fp32 at a 32-bit DSMEM address (mapa result)
-        v = _llvm.inline_asm(_ir.F32Type.get(), [addr.ir_value(loc=loc, ip=ip)],
-                             "ld.shared::cluster.f32 $0, [$1];", "=f,r",
-                             has_side_effects=True, loc=loc, ip=ip)
-        return cutlass.Float32(v)
-
-    @dsl_user_op
-    def st_dsmem_f32(addr, val, *, loc=None, ip=None):
-        # st.shared::cluster of one fp32 at a 32-bit DSMEM address (mapa result)
-        _llvm.inline_asm(None, [addr.ir_value(loc=loc, ip=ip), val.ir_value(loc=loc, ip=ip)],
-                         "st.shared::cluster.f32 [$0], $1;", "r,f",
-                         has_side_effects=True, loc=loc, ip=ip)
 
     # Helpers outside the @cute.kernel body are not rewritten by the DSL's
     # preprocessor: their Python loops simply unroll while tracing.

@@ -1,7 +1,8 @@
-"""Inline PTX for what the CuTe DSL's copy atoms do not express: an L2 cache policy on a cp.async (the DSL
-takes one on TMA copies only). Imports cutlass: import this module only inside a kernel's build function."""
+"""Inline PTX the decode kernels share, for what the CuTe DSL does not express: an L2 cache policy on a cp.async
+(the DSL takes one on TMA copies only), fp32 loads and stores in a cluster peer's shared memory, and a 16-byte
+fp32 load from shared memory. Imports cutlass: import this module only inside a kernel's build function."""
 
-from cutlass import Int32, Int64
+from cutlass import Float32, Int32, Int64
 from cutlass._mlir import ir
 from cutlass._mlir.dialects import llvm
 from cutlass.cutlass_dsl import dsl_user_op
@@ -24,3 +25,28 @@ def cp_async_16b_read_once(smem_addr: Int32, addr: Int64, policy: Int64, *, loc=
                            policy.ir_value(loc=loc, ip=ip)],
                     "cp.async.cg.shared.global.L2::cache_hint [$0], [$1], 16, $2;", "r,l,l",
                     has_side_effects=True, loc=loc, ip=ip)
+
+
+@dsl_user_op
+def ld_dsmem_f32(addr: Int32, *, loc=None, ip=None) -> Float32:
+    """ld.shared::cluster of one fp32 at a 32-bit DSMEM address (a mapa result)."""
+    v = llvm.inline_asm(ir.F32Type.get(), [addr.ir_value(loc=loc, ip=ip)], "ld.shared::cluster.f32 $0, [$1];", "=f,r",
+                        has_side_effects=True, loc=loc, ip=ip)
+    return Float32(v)
+
+
+@dsl_user_op
+def st_dsmem_f32(addr: Int32, val: Float32, *, loc=None, ip=None) -> None:
+    """st.shared::cluster of one fp32 at a 32-bit DSMEM address (a mapa result)."""
+    llvm.inline_asm(None, [addr.ir_value(loc=loc, ip=ip), val.ir_value(loc=loc, ip=ip)],
+                    "st.shared::cluster.f32 [$0], $1;", "r,f", has_side_effects=True, loc=loc, ip=ip)
+
+
+@dsl_user_op
+def ld_shared_v4_f32(addr: Int32, *, loc=None, ip=None) -> tuple:
+    """4 fp32 at a 16-byte aligned 32-bit shared address of this CTA, in one load."""
+    f32 = Float32.mlir_type
+    res = llvm.inline_asm(llvm.StructType.get_literal([f32] * 4), [addr.ir_value(loc=loc, ip=ip)],
+                          "ld.shared.v4.f32 {$0, $1, $2, $3}, [$4];", "=f,=f,=f,=f,r",
+                          has_side_effects=True, loc=loc, ip=ip)
+    return tuple(Float32(llvm.extractvalue(f32, res, [i], loc=loc, ip=ip)) for i in range(4))

@@ -181,13 +181,12 @@ def build_tma(d: dict):
     import cutlass.pipeline as pipeline
     import cutlass.utils.hopper_helpers as sm90_utils
     from cutlass import const_expr
-    from cutlass._mlir import ir as _ir
-    from cutlass._mlir.dialects import llvm as _llvm
     from cutlass.cute.nvgpu import cpasync, warpgroup
-    from cutlass.cutlass_dsl import dsl_user_op, if_generate
+    from cutlass.cutlass_dsl import if_generate
     from cutlass.tensor_utils import LayoutEnum
 
     from .decode_epilogue import column_factor, epilogue_value, jit_launcher, push_slot, weight_row
+    from .decode_ptx import ld_shared_v4_f32, st_dsmem_f32
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
     FP8_IN = d.get("dtype") == "float8_e4m3fn"
@@ -220,26 +219,11 @@ def build_tma(d: dict):
     BKA = BK // KA
     XB = x_boxes(BN)
 
-    @dsl_user_op
-    def st_dsmem_f32(addr, val, *, loc=None, ip=None):
-        # st.shared::cluster of one fp32 at a 32-bit DSMEM address (mapa result)
-        _llvm.inline_asm(None, [addr.ir_value(loc=loc, ip=ip), val.ir_value(loc=loc, ip=ip)],
-                         "st.shared::cluster.f32 [$0], $1;", "r,f",
-                         has_side_effects=True, loc=loc, ip=ip)
-
-    @dsl_user_op
-    def ld_shared_v4(addr, *, loc=None, ip=None):
-        # 4 fp32 at a 16-byte aligned 32-bit shared address of this CTA, in one load
-        res = _llvm.inline_asm(_llvm.StructType.get_literal([F32.mlir_type] * 4), [addr.ir_value(loc=loc, ip=ip)],
-                               "ld.shared.v4.f32 {$0, $1, $2, $3}, [$4];", "=f,=f,=f,=f,r",
-                               has_side_effects=True, loc=loc, ip=ip)
-        return tuple(F32(_llvm.extractvalue(F32.mlir_type, res, [i], loc=loc, ip=ip)) for i in range(4))
-
     def load_cols(part, off):
         # VW consecutive fp32 partials from offset off of `part` (launcher scope, as load_w)
         if const_expr(VW == 1):
             return (part[off],)
-        return ld_shared_v4(cutlass.Int32((part.iterator + off).toint()))
+        return ld_shared_v4_f32(cutlass.Int32((part.iterator + off).toint()))
 
     def load_w(pipe, st, tma_w, tAgA, tAsA, bn, kt, x_bytes):
         # stage st's weight tiles (one per consumer warpgroup) of k tile kt, once the slot is free; a
