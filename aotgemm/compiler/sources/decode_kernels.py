@@ -269,8 +269,8 @@ def _build(d: dict):
             x_s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), EL, num_bits_per_copy=128)
             pipe = smem.allocate_tensor(EL, cute.make_layout(PIPE_EL), byte_alignment=128)
             my = pipe.iterator + warp * (S * STAGE_EL) + lane * VEC
-            # the weights are read once: their cp.async ask L2 to evict them first (0.1-3.9% faster in a model,
-            # median 1.1%, on the 13 bf16 weights at M = 1-16 on the H200: session 18, call B)
+            # the weights are read once: their cp.async ask L2 to evict them first (the module docstring says
+            # what that gained)
             policy = evict_first_policy()
 
             # prologue: the weights of the first S-1 chunks do not depend on the previous

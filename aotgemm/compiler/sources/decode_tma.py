@@ -55,8 +55,9 @@ weight (N, K static), with split-K over a thread-block cluster:
   once; x and the outputs stay): on the H200, 52 designs on 6 weights at
   M = 4-64 ran 2.0% faster back to back and 1.5% in a model in the median
   of 204 timings (in a model from 2.8% slower, on the lm_head, to 4.9%
-  faster), and k tiles of 512 bytes of a row (fewer stages, the same shared memory)
-  ran 3-4% slower than 128- and 256-byte ones (session 18, call A).
+  faster), and k tiles of 512 bytes of a row (fewer stages, the same shared
+  memory) ran 2.6% slower in a model than 256-byte ones and 4.2% than
+  128-byte ones, in the median (session 18, call A).
 * Fused epilogues as in decode_kernels (decode_epilogue: bias, residual_add,
   swiglu for bf16; scale_tensor / scale_row / scale_rowwise for fp8): swiglu gives warpgroup
   0 gate rows and warpgroup 1 the matching up rows (weight_row), so wg = 2.
