@@ -396,6 +396,34 @@ def out_stage_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str 
     return out
 
 
+RF_SHAPES = [(5120, 1280), (4096, 4096), (6144, 4096), (2560, 4096), (1792, 5120), (8192, 1024), (1280, 8192),
+             (5120, 6912), (28672, 4096)]
+
+
+def rf_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
+    """--rf (session 19): the register-fed mma.sync kernel (kind swapab_rf, now loading chunk i+1 into a second
+    register buffer before chunk i's MMAs), max_m 8 and 16, one CTA per 16 * mt rows, no cluster: per mt (1, 2)
+    and unroll (1, 2, 4), the most K-splitting warps (up to 8) that K allows; beside designs_for's tensor-core
+    designs of max_m 8 and 16 (cp.async, TMA), to time at M = 3-16."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype)
+           if d["kind"] in ("swapab_cp", "swapab_tma") and d["max_m"] <= 16]
+    for nt in (1, 2):
+        for mt in (1, 2):
+            for unroll in (1, 2, 4):
+                for wk in (8, 6, 5, 4, 3, 2, 1):
+                    try:
+                        d = dk.make_design(n, k, kind="swapab_rf", nt=nt, mt=mt, wn=1, wk=wk, ck=1, unroll=unroll,
+                                           pdl=True, epilogue=epilogue, dtype=dtype)
+                    except ValueError:
+                        continue
+                    if d not in out:  # designs_for offers some (decode_designs._RF_SM90)
+                        out.append(d)
+                    break
+    return out
+
+
 def _compile_one(args):
     design, symbol, path = args
     from aotgemm.compiler.sources import decode_designs as dd  # noqa: F401
@@ -407,7 +435,7 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
+GRIDS = {"--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
          "--balance": lambda n, k: balance_designs(n, k),
          "--edges": lambda n, k: edge_designs(n, k),

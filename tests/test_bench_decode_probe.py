@@ -40,7 +40,7 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
+    assert set(probe.GRIDS) == {"--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
 
@@ -143,3 +143,17 @@ def test_simt_m_grid_in_e4m3():
     assert {d["warps"] for d in simt2} == {8, 4}
     assert not [d for d in probe.simt_m_designs(8192, 3584, dtype=fp8, epilogue="scale_tensor", max_ms=(2,))
                 if d["kind"] == "simt" and d["max_m"] == 2]
+
+
+def test_rf_grid_sets_register_fed_designs_beside_the_built_tensor_core_ones():
+    """--rf: per max_m 8 and 16, mt 1 and 2 and unroll 1, 2 and 4, one register-fed design (the most warps, up to
+    8, that K allows; no cluster), after designs_for's cp.async and TMA designs of max_m 8 and 16."""
+    probe = _probe()
+    for n, k in ((5120, 1280), (4096, 4096)):
+        designs = probe.rf_designs(n, k)
+        rf = [d for d in designs if d["kind"] == "swapab_rf"]
+        assert sorted((d["max_m"], d["mt"], d["unroll"]) for d in rf) == \
+            sorted((m, mt, u) for m in (8, 16) for mt in (1, 2) for u in (1, 2, 4))
+        assert all(d["ck"] == 1 and d["wn"] == 1 and d["wk"] <= 8 and d["pdl"] for d in rf)
+        others = [d for d in designs if d["kind"] != "swapab_rf"]
+        assert {d["kind"] for d in others} == {"swapab_cp", "swapab_tma"} and all(d["max_m"] <= 16 for d in others)

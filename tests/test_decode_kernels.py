@@ -19,12 +19,34 @@ def test_designs_for_covers_decode(n, k):
     designs = dk.designs_for(n, k, "sm_90a")
     assert designs, f"no design for {n}x{k}"
     assert {d["max_m"] for d in designs} == {1, 2, 8, 16, 32, 64}
-    assert len(designs) <= 15
+    assert len(designs) <= 17
     for d in designs:
         assert (d["n"], d["k"]) == (n, k)
+        assert d["kind"] != "swapab_rf" or (n, k) == (8192, 1024)  # test_rf_designs_only_where_measured
         assert d["kind"] in ("simt", "swapab_tma") or d["max_m"] == 8 * d["nt"]
         dk._validate(d)  # raises if the design cannot be built
         assert dk.smem_bytes(d) <= 227 * 1024
+
+
+def test_rf_designs_only_where_measured():
+    """The register-fed mma.sync designs are offered for the bf16 weights of K <= 1280 that the H200 measured
+    (session 19 call D), at the max_m measured, for any epilogue they allow; none for e4m3, sm_100a, or
+    other weights (they lost at K >= 4096)."""
+    from aotgemm.compiler.sources.decode_designs import rf_designs_for
+
+    def rf(n, k, arch="sm_90a", epilogue="identity", dtype="bfloat16"):
+        return [(d["max_m"], d["mt"], d["wk"], d["unroll"]) for d in dk.designs_for(n, k, arch, epilogue, dtype)
+                if d["kind"] == "swapab_rf"]
+
+    assert rf(8192, 1024) == [(8, 1, 8, 2), (16, 1, 8, 1)]
+    assert rf(5120, 1280) == [(16, 1, 8, 1)]
+    assert rf(8192, 1024, epilogue="residual_add") == [(8, 1, 8, 2), (16, 1, 8, 1)]
+    assert rf(4096, 4096) == [] and rf(8192, 1024, "sm_100a") == []
+    assert rf_designs_for(8192, 1024, "sm_90a", 8, "scale_tensor", FP8) == []
+    for d in dk.designs_for(8192, 1024, "sm_90a"):
+        if d["kind"] == "swapab_rf":
+            assert d["pdl"] and d["ck"] == 1 and d["wn"] == 1
+            dk._validate(d)
 
 
 def test_design_dicts_are_plain_json():
@@ -58,6 +80,9 @@ def _exports(obj_path, symbol):
     dict(n=4096, k=4096, nt=2, mt=2, wk=2, ck=1, unroll=2, stages=4),
     # the "pull" cluster epilogue (peers' partials read through DSMEM)
     dict(n=1536, k=4096, nt=1, mt=2, wk=2, ck=8, unroll=2, stages=4, epi="pull"),
+    # register-fed, two register buffers: an even number of chunks per warp (2), and an odd one (5: the tail)
+    dict(n=8192, k=1024, nt=1, mt=1, wk=8, ck=1, unroll=2, pdl=True, kind="swapab_rf"),
+    dict(n=5120, k=1280, nt=2, mt=1, wk=8, ck=1, unroll=1, pdl=True, kind="swapab_rf"),
 ])
 def test_compile_sm90a_exports_symbol(tmp_path, design):
     pytest.importorskip("cutlass")
@@ -105,8 +130,7 @@ def test_every_k_of_whole_warp_loads_gets_m1_designs(n, k, warps):
 @pytest.mark.parametrize("n,k", [(28672, 4096), (5120, 1280), (2560, 9728), (3072, 2304)])
 def test_m2_designs(n, k):
     """Two CUDA-core max_m 2 designs per bf16 weight whose K is whole warp loads, for every epilogue that the
-    weight allows (swiglu: an even row count), on both architectures; none for e4m3 (0.91x-1.04x of the
-    tensor-core kernels at M = 2 on the H200, session 17 call E)."""
+    weight allows (swiglu: an even row count), on both architectures (e4m3: test_e4m3_m2_designs_only_where_measured)."""
     from aotgemm.compiler.sources.decode_designs import simt_designs_for
 
     for arch in ("sm_90a", "sm_100a"):
@@ -120,8 +144,25 @@ def test_m2_designs(n, k):
     # the measured table first on the H200 (session 17, call A)
     assert [(d["rows"], d["warps"], d["unroll"]) for d in simt_designs_for(28672, 4096, "sm_90a", max_m=2)] == \
         [(2, 4, 2), (4, 8, 1)]
-    assert simt_designs_for(4096, 4096, "sm_90a", "scale_tensor", FP8, max_m=2) == []
     assert simt_designs_for(1024, 640, "sm_90a", max_m=2) == []
+
+
+def test_e4m3_m2_designs_only_where_measured():
+    """e4m3 max_m 2 CUDA-core designs come from the H200 table only (session 17 call E: they beat the tensor-core
+    kernels in a model on those 8 weights and lost on others), for every scale form, sm_90a only, and never
+    for a max_m other than 1 and 2."""
+    from aotgemm.compiler.sources.decode_designs import _SIMT_M2_FP8_SM90, simt_designs_for
+
+    for scale in ("scale_tensor", "scale_row", "scale_rowwise"):
+        designs = simt_designs_for(28672, 4096, "sm_90a", scale, FP8, max_m=2)
+        assert [(d["rows"], d["warps"], d["unroll"]) for d in designs] == [(4, 4, 2), (4, 8, 1)]
+        assert all(d["max_m"] == 2 and d["dtype"] == FP8 and d["epilogue"] == scale for d in designs)
+        for n, k in _SIMT_M2_FP8_SM90:
+            assert len(simt_designs_for(n, k, "sm_90a", scale, FP8, max_m=2)) == 2, (n, k)
+        # measured to lose there, and nothing measured for sm_100a
+        assert simt_designs_for(4096, 14336, "sm_90a", scale, FP8, max_m=2) == []
+        assert simt_designs_for(4096, 4096, "sm_100a", scale, FP8, max_m=2) == []
+        assert simt_designs_for(4096, 4096, "sm_90a", scale, FP8, max_m=3) == []
 
 
 def test_e4m3_m1_designs_follow_the_same_divisor_rule():
@@ -162,8 +203,10 @@ FP8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (8192, 1
 @pytest.mark.parametrize("n,k", FP8_SHAPES)
 def test_fp8_designs_for_covers_decode(n, k, scale):
     designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
-    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64}  # no CUDA-core max_m 2 in e4m3 (test_m2_designs)
-    assert len(designs) <= 13
+    # CUDA-core max_m 2 on the weights the H200 table lists (test_e4m3_m2_designs_only_where_measured)
+    m2 = (n, k) in {(6144, 4096), (4096, 4096), (28672, 4096), (1280, 8192)}
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64} | ({2} if m2 else set())
+    assert len(designs) <= 15
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
     for d in designs:
@@ -222,7 +265,7 @@ def test_decode_source_enumerates_fp8_scale_problems():
     for ep in ("scale_tensor", "scale_row", "scale_rowwise"):
         p = GemmProblem(FP8, "linear", ep, 4096, 4096)
         specs = src.enumerate(p, h200)
-        assert specs and {s.max_m for s in specs} == {1, 8, 16, 32, 64}
+        assert specs and {s.max_m for s in specs} == {1, 2, 8, 16, 32, 64}  # 2: _SIMT_M2_FP8_SM90 has 4096x4096
         for s in specs:
             assert (s.dtype, s.epilogue, s.alignment, s.x_row_stride) == (FP8, ep, 16, 0)
             assert s.design_dict["epilogue"] == ep and s.design_dict["dtype"] == FP8
@@ -239,7 +282,10 @@ def test_decode_source_enumerates_fp8_scale_problems():
 
 
 def _fp8_design(kind, scale):
-    if kind == "simt":
+    if kind == "simt":  # max_m 2 (one of _SIMT_M2_FP8_SM90's) with per-token scales, else max_m 1
+        if scale == "rowwise":
+            return dk.make_simt_design(4096, 4096, max_m=2, rows=4, warps=4, unroll=2, pdl=True, dtype=FP8,
+                                       epilogue="scale_rowwise")
         return dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, pdl=True, dtype=FP8,
                                    epilogue="scale_" + scale)
     # cp.async pipeline, cluster split-K (DSMEM push), PDL
@@ -360,9 +406,8 @@ def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
     ptx = "\n".join(p.read_text() for p in (tmp_path / "dump").rglob("*.ptx"))
     assert ptx and "ld.local" not in ptx and "st.local" not in ptx  # fragments stay in registers
     if kind == "simt":
-        # per iteration 16 weights + 16 x values per lane, converted two at a time
-        rows = d["rows"]
-        assert ptx.count("cvt.rn.f16x2.e4m3x2") == 8 * (rows + 1) * d["unroll"]
+        # per iteration 16 weights per row and 16 x values per token per lane, converted two at a time
+        assert ptx.count("cvt.rn.f16x2.e4m3x2") == 8 * (d["rows"] + d["max_m"]) * d["unroll"]
         assert "fma.rn.f32" in ptx
     else:
         assert "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32" in ptx
@@ -609,9 +654,15 @@ def test_rank_puts_each_kinds_smallest_tile_first():
             if m == 2 and dtype == "bfloat16":  # the CUDA-core max_m 2 designs first (bf16 only)
                 assert top == [("decode_simt", 2)] * 2 + [("decode_swapab_cp", 8)] * 3, top
                 continue
-            assert top == [("decode_swapab_cp", 8)] * 3 + [("decode_swapab_tma", 16)] * 2, (dtype, m, top)
+            # bf16 5120x1280 also has a register-fed max_m 16 design (test_rf_designs_only_where_measured): it
+            # takes the fifth place, and the shortlist keeps the second TMA one, which pads no more
+            rf = [("decode_swapab_rf", 16)] if dtype == "bfloat16" else []
+            assert top == [("decode_swapab_cp", 8)] * 3 + (rf + [("decode_swapab_tma", 16)] * 2)[:2], (dtype, m, top)
+            kept = [(s.family, s.max_m) for s in src.shortlist(src.rank(p, h200, m, specs), 5)]
+            assert kept.count(("decode_swapab_tma", 16)) == 2
         top16 = [(s.family, s.max_m) for s in src.rank(p, h200, 16, specs)[:5]]
-        assert top16 == [("decode_swapab_cp", 16)] * 2 + [("decode_swapab_tma", 16)] * 2 + [("decode_swapab_tma", 32)]
+        assert top16 == ([("decode_swapab_cp", 16)] * 2 + rf + [("decode_swapab_tma", 16)] * 2
+                         + [("decode_swapab_tma", 32)])[:5]
         # every kind's designs for a larger M still come, after the smallest of each kind
         assert len(src.rank(p, h200, 2, specs)) == sum(s.max_m >= 2 for s in specs)
 

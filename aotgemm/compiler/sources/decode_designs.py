@@ -159,6 +159,25 @@ _SIMT_FP8_SM90 = {
     (6144, 4096): ["4,4,2", "4,4,1"], (4096, 4096): ["4,4,2", "4,4,1"], (28672, 4096): ["4,4,1", "4,4,2"],
     (4096, 14336): ["4,4,1", "4,7,1"], (8192, 1024): ["4,2,1", "2,2,1"], (1280, 8192): ["2,8,2", "4,8,1"],
 }
+# Register-fed mma.sync designs (decode_kernels "swapab_rf": each lane loads its 16-byte pieces of W and x straight
+# into registers, chunk i+1's before chunk i's MMAs), "mt,wk,unroll" (one warp row, no cluster) per max_m, bf16 only,
+# from session 19 call D (`decode_probe --rf`, 171 kernels on 9 weights, all correct at every M up to max_m): on the
+# two weights of K <= 1280 they beat every cp.async and TMA kernel of builds, back to back and in a model
+# (8192x1024 at M = 4: 5.67 us against 6.13, 7.14 in a model against 7.59; 5120x1280 at M = 9: 5.63 against 6.04),
+# and on the seven of K >= 4096 they lost (28672x4096 at M = 16: 64.2 us against 55.5).
+_RF_SM90 = {(8192, 1024): {8: ["1,8,2"], 16: ["1,8,1"]}, (5120, 1280): {16: ["1,8,1"]}}
+# fp8 CUDA-core designs for M = 2 (max_m 2), "rows,warps,unroll", from the e4m3 grid of session 17 (call E,
+# `fp8_decode_probe --simt-m`, 334 kernels, all correct), the best two by the mean over both scale forms of their
+# speed-up at M = 2. Back to back they ran 0.91x-1.04x of the best tensor-core kernel, so they were first left
+# out; in a model (a kernel writing x just before, what the tuner ranks by) they beat the best tensor-core kernel
+# timed there on these 8 weights, by 1-13% (1280x8192 per tensor: 1.41x against 1.29x over `_scaled_mm`;
+# 4096x4096 1.11x against 1.03x; 28672x4096 1.02x against 0.97x), and lost on 4096x14336, 7168x8192 and
+# 6144x2560, which get none. The tuner keeps them only where they also hold back to back.
+_SIMT_M2_FP8_SM90 = {
+    (1280, 8192): ["2,8,1", "2,8,2"], (1792, 5120): ["2,5,2", "4,5,2"], (2560, 4096): ["2,4,1", "2,4,2"],
+    (4096, 4096): ["4,4,2", "2,4,2"], (6144, 4096): ["4,8,1", "4,4,2"], (13824, 5120): ["4,5,2", "2,5,2"],
+    (19456, 2560): ["8,5,1", "4,5,1"], (28672, 4096): ["4,4,2", "4,8,1"],
+}
 # for other shapes, in this order: by 16-byte weight loads in flight per lane (rows*unroll)
 _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
 
@@ -280,22 +299,23 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
 
 def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16",
                      max_m: int = 1) -> list[dict]:
-    """Two CUDA-core designs with PDL for max_m 1 or (bf16) 2: the measured ones, else the first valid of the
+    """Two CUDA-core designs with PDL for max_m 1 or 2: the measured ones, else the first valid of the
     fixed list (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
-    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there). None for e4m3
-    at max_m 2: on the H200 it ran 0.91x-1.04x of the best tensor-core kernel at M = 2 on the 11 fp8 weights
-    with a design for its K, and below 1.0x on 8 of them with per-tensor scales (session 17, call E)."""
+    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there). e4m3 at max_m 2:
+    the measured table's only (`_SIMT_M2_FP8_SM90`, the weights where they won in a model on the H200), so none
+    for sm_100a or for other weights."""
     measured = arch == "sm_90a"
-    if dtype == FP8:
+    if dtype == FP8 and max_m == 2:
+        specs = _SIMT_M2_FP8_SM90.get((n, k), []) if measured else []
+    elif dtype == FP8:
         if max_m != 1:
             return []
-        specs = (_SIMT_FP8_SM90.get((n, k), []) if measured else []) + _SIMT_FP8_FALLBACK
+        specs = (_SIMT_FP8_SM90.get((n, k), []) if measured else []) + _SIMT_FP8_FALLBACK + _simt_by_divisor(k, 16)
     elif max_m == 2:
         specs = ((_SIMT_M2_SM90.get((n, k), []) + _SIMT_SM90.get((n, k), []) if measured else [])
-                 + _SIMT_M2_FALLBACK)
+                 + _SIMT_M2_FALLBACK + _simt_by_divisor(k, 8))
     else:
-        specs = (_SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK
-    specs += _simt_by_divisor(k, 16 if dtype == FP8 else 8)
+        specs = (_SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
     out = []
     for spec in specs:
         rows, warps, unroll = (int(v) for v in spec.split(","))
@@ -311,16 +331,34 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
     return out
 
 
+def rf_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
+                   dtype: str = "bfloat16") -> list[dict]:
+    """The register-fed mma.sync designs of `max_m` measured for (n, k) on the H200 (`_RF_SM90`), where valid for
+    `epilogue`; none for e4m3 or other shapes."""
+    if arch != "sm_90a" or dtype == FP8:
+        return []
+    out = []
+    for spec in _RF_SM90.get((n, k), {}).get(max_m, []):
+        mt, wk, unroll = (int(v) for v in spec.split(","))
+        try:
+            out.append(make_design(n, k, kind="swapab_rf", nt=max_m // 8, mt=mt, wn=1, wk=wk, ck=1, unroll=unroll,
+                                   pdl=True, epilogue=epilogue, dtype=dtype))
+        except ValueError:
+            continue
+    return out
+
+
 def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
-    First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`), and (bf16) two
-    for M = 2 (max_m 2, which beat the tensor-core kernels there on the H200). Then two
+    First two CUDA-core designs for M = 1 (max_m 1, `simt_designs_for`), and two
+    for M = 2 (max_m 2, which beat the tensor-core kernels there on the H200; e4m3 on the weights measured). Then two
     tensor-core buckets, max_m 8 and 16 (above 16 tokens these kernels lost to cuBLAS
     on the H200: mma.sync work and x traffic grow with the token tile, see
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
-    small grid, four in all (sm_90a: three at max_m 8, two at 16), every one with
+    small grid, four in all (sm_90a: three at max_m 8, two at 16), and the register-fed designs
+    measured for the shape (`rf_designs_for`: bf16 with K <= 1280), every one with
     PDL (it saved 0.5-1 us between back-to-back GEMMs and cost nothing
     elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
     max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through
@@ -385,6 +423,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
             count += 1
             if count == per_bucket:
                 break
+        out += rf_designs_for(n, k, arch, 8 * nt, epilogue, dtype)
     for max_m in TMA_MAX_M:
         out += tma_designs_for(n, k, arch, max_m, epilogue, dtype)
     return out

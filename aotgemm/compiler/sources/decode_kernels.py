@@ -21,9 +21,13 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   them 2.2% faster back to back and 1.1% in a model in the median of 264
   timings on 13 weights at M = 1-16 (in a model from 0.9% slower to 3.9%
   faster; session 18, call B).
-  "swapab_rf" loads straight into registers; ptxas then interleaves the loads
-  with the MMAs and keeps too few in flight (2x slower on the H200): kept only
-  as a reference point.
+  "swapab_rf" loads straight into registers, into two buffers: chunk i+1's
+  loads are issued before chunk i's MMAs. With one buffer ptxas sank the next
+  chunk's loads below the MMAs and kept too few in flight (2x slower on the
+  H200, session 1). With two, on the H200 (session 19, call D) it beat the
+  cp.async and TMA kernels on the short-K weights (8192 x 1024 at M = 4-8 by
+  6-9% back to back) and lost on every K >= 4096; builds offer it where
+  measured (decode_designs.rf_designs_for).
 * Split-K at two levels so that N = 1280 still fills 132 SMs: the `wk` warps of
   a CTA and the `ck` CTAs of a thread-block cluster take disjoint K ranges.
   Partials meet in shared memory; across the cluster each CTA owns a slice of
@@ -177,6 +181,19 @@ def _build(d: dict):
                                                 cute.make_layout((4, 1, 1), stride=(1, 0, 0)))
                         cute.gemm(mma, cacc, a, b, cacc)
 
+    def rf_load_w(w_atom, w, w_base, wr, ch):
+        for u in range(U):
+            for t in range(MT):
+                for h in range(2):
+                    dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * VEC, cute.make_layout(VEC))
+                    cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)), dst)
+
+    def rf_load_x(x_atom, x, x_base, xr, ch):
+        for u in range(U):
+            for nt in range(NT):
+                dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
+                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS), dst)
+
     def wr_load(s_atom, src, wr, base, h):
         # one 16-byte weight piece (row g if h == 0, else row g+8) from shared memory into wr
         if FP8_IN:
@@ -249,17 +266,22 @@ def _build(d: dict):
                 cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
                 l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
             x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128)
+            # two register buffers: chunk ch+1's loads are issued before chunk ch's MMAs
+            wr2 = cute.make_rmem_tensor(cute.make_layout(U * MT * 2 * VEC), EL)
+            xr2 = cute.make_rmem_tensor(cute.make_layout(U * NT * VEC), EL)
+            rf_load_w(w_atom, w, w_base, wr, 0)
             if const_expr(PDL):
                 cute.arch.griddepcontrol_wait()
-            for ch in cutlass.range(CHUNKS, unroll=1):
-                for u in cutlass.range_constexpr(U):
-                    for t in cutlass.range_constexpr(MT):
-                        for h in cutlass.range_constexpr(2):
-                            dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * VEC, cute.make_layout(VEC))
-                            cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)), dst)
-                    for nt in cutlass.range_constexpr(NT):
-                        dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
-                        cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS), dst)
+            rf_load_x(x_atom, x, x_base, xr, 0)
+            for ch2 in cutlass.range(CHUNKS // 2, unroll=1):
+                rf_load_w(w_atom, w, w_base, wr2, 2 * ch2 + 1)
+                rf_load_x(x_atom, x, x_base, xr2, 2 * ch2 + 1)
+                mma_chunk(mma, wr, xr, acc)
+                if 2 * ch2 + 2 < CHUNKS:
+                    rf_load_w(w_atom, w, w_base, wr, 2 * ch2 + 2)
+                    rf_load_x(x_atom, x, x_base, xr, 2 * ch2 + 2)
+                mma_chunk(mma, wr2, xr2, acc)
+            if const_expr(CHUNKS % 2 == 1):
                 mma_chunk(mma, wr, xr, acc)
         else:
             # weights: cp.async.cg (L2 only: they are read once; issue_w); x: cp.async.ca (every warp re-reads it)
