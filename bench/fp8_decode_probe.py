@@ -4,7 +4,7 @@ The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges
-                                                  | --simt-m]
+                                                  | --simt-m | --rf]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
@@ -14,7 +14,8 @@ needs neither the CuTe DSL nor a compiler):
       designs_for's TMA designs, to time at each bucket's lower edge. --tma-sweep adds instead
       the TMA + wgmma grid of decode_probe.tma_sweep_designs (max_m 16/32/64, wg 1/2, k tiles of
       128/256 bytes, every cluster split with 48..264 CTAs), for "tensor" only. --simt-m compiles only
-      decode_probe's CUDA-core max_m 2 grid (simt_m_designs) with both scale epilogues.
+      decode_probe's CUDA-core max_m 2 grid (simt_m_designs) with both scale epilogues. --rf compiles decode_probe's
+      register-fed grid (rf_designs) beside designs_for's cp.async and TMA designs of max_m 8 and 16 ("tensor").
 
   python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--scales tensor,row] [--budget S]
                                               [--all-buckets]
@@ -92,11 +93,14 @@ def explore_designs(n: int, k: int) -> list[dict]:
 
 
 def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = False, mid: bool = False,
-                 edges: bool = False, simt_m: bool = False) -> None:
+                 edges: bool = False, simt_m: bool = False, rf: bool = False) -> None:
     from aotgemm.compiler.sources import decode_kernels as dk
 
     table, extra = {}, []
     for n, k in shapes:
+        if rf:  # decode_probe's register-fed grid beside designs_for's cp.async and TMA designs, scale "tensor"
+            table.update(decode_probe.symbol_table(decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor")))
+            continue
         if simt_m:  # decode_probe's CUDA-core max_m 2 grid, with both scale epilogues
             table.update(decode_probe.symbol_table(
                 d for scale in SCALES
@@ -356,7 +360,7 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = decode_probe.parse_shapes(argv, SHAPES)
         compile_main(argv[1], shapes, "--explore" in argv, "--tma-sweep" in argv, "--mid-sweep" in argv,
-                     "--edges" in argv, "--simt-m" in argv)
+                     "--edges" in argv, "--simt-m" in argv, "--rf" in argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:

@@ -29,9 +29,9 @@ def test_designs_for_covers_decode(n, k):
 
 
 def test_rf_designs_only_where_measured():
-    """The register-fed mma.sync designs are offered for the bf16 weights of K <= 1280 that the H200 measured
-    (session 19 call D), at the max_m measured, for any epilogue they allow; none for e4m3, sm_100a, or
-    other weights (they lost at K >= 4096)."""
+    """The register-fed mma.sync designs are offered for the weights of K <= 1280 (and e4m3 6144x2560) that the
+    H200 measured (session 19 calls D and F), at the max_m measured, for any epilogue they allow; none for
+    sm_100a or other weights (they lost at K >= 4096)."""
     from aotgemm.compiler.sources.decode_designs import rf_designs_for
 
     def rf(n, k, arch="sm_90a", epilogue="identity", dtype="bfloat16"):
@@ -42,7 +42,11 @@ def test_rf_designs_only_where_measured():
     assert rf(5120, 1280) == [(16, 1, 8, 1)]
     assert rf(8192, 1024, epilogue="residual_add") == [(8, 1, 8, 2), (16, 1, 8, 1)]
     assert rf(4096, 4096) == [] and rf(8192, 1024, "sm_100a") == []
-    assert rf_designs_for(8192, 1024, "sm_90a", 8, "scale_tensor", FP8) == []
+    for scale in ("scale_tensor", "scale_row", "scale_rowwise"):
+        assert rf(8192, 1024, epilogue=scale, dtype=FP8) == [(8, 1, 8, 1), (16, 1, 8, 1)]
+        assert rf(5120, 1280, epilogue=scale, dtype=FP8) == [(8, 1, 5, 4)]
+        assert rf(6144, 2560, epilogue=scale, dtype=FP8) == [(8, 1, 8, 1)] and rf(6144, 2560) == []
+        assert rf_designs_for(4096, 4096, "sm_90a", 8, scale, FP8) == []
     for d in dk.designs_for(8192, 1024, "sm_90a"):
         if d["kind"] == "swapab_rf":
             assert d["pdl"] and d["ck"] == 1 and d["wn"] == 1
@@ -245,8 +249,8 @@ def test_fp8_design_validation():
     with pytest.raises(ValueError, match="multiple of 64"):
         dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=4, dtype=FP8, epilogue="scale_tensor")  # valid for bf16
     dk.make_design(4096, 4096, nt=1, wk=4, ck=8, unroll=2, stages=2)      # ... this one is
-    with pytest.raises(ValueError, match="swapab_cp"):
-        dk.make_design(4096, 4096, nt=1, kind="swapab_rf", dtype=FP8, epilogue="scale_tensor")
+    rf = dk.make_design(4096, 4096, nt=1, kind="swapab_rf", dtype=FP8, epilogue="scale_tensor")  # register-fed too
+    assert dk.design_name(rf) == "rf_n4096k4096_m8_mt1wn1wk4ck1u2_e4m3_scale_tensor"
     s = dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, dtype=FP8, epilogue="scale_tensor")
     assert dk.design_name(s) == "simt_n4096k4096_m1_r4w8u1_e4m3_scale_tensor"
     with pytest.raises(ValueError, match="multiple of"):
@@ -282,6 +286,9 @@ def test_decode_source_enumerates_fp8_scale_problems():
 
 
 def _fp8_design(kind, scale):
+    if kind == "swapab_rf":  # one of _RF_FP8_SM90's: 5 chunks per warp, the second register buffer's tail
+        return dk.make_design(6144, 2560, kind="swapab_rf", nt=1, mt=1, wn=1, wk=8, ck=1, unroll=1, pdl=True,
+                              dtype=FP8, epilogue="scale_" + scale)
     if kind == "simt":  # max_m 2 (one of _SIMT_M2_FP8_SM90's) with per-token scales, else max_m 1
         if scale == "rowwise":
             return dk.make_simt_design(4096, 4096, max_m=2, rows=4, warps=4, unroll=2, pdl=True, dtype=FP8,
@@ -390,7 +397,7 @@ def test_decode_source_enumerates_fused_problems():
 
 @pytest.mark.build
 @pytest.mark.parametrize("arch", ["sm_90a", "sm_100a"])
-@pytest.mark.parametrize("kind", ["swapab_cp", "simt"])
+@pytest.mark.parametrize("kind", ["swapab_cp", "simt", "swapab_rf"])
 @pytest.mark.parametrize("scale", ["tensor", "row", "rowwise"])
 def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
     """fp8 kernels build for sm_90a and sm_100a; the PTX shows e4m3 mma.sync m16n8k32 fed by whole
@@ -409,6 +416,10 @@ def test_compile_fp8_exports_symbol(tmp_path, monkeypatch, arch, kind, scale):
         # per iteration 16 weights per row and 16 x values per token per lane, converted two at a time
         assert ptx.count("cvt.rn.f16x2.e4m3x2") == 8 * (d["rows"] + d["max_m"]) * d["unroll"]
         assert "fma.rn.f32" in ptx
+    elif kind == "swapab_rf":
+        # W and x straight into registers (W without L1 allocation), no shared-memory staging in the main loop
+        assert "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32" in ptx
+        assert "ld.global.L1::no_allocate.v4" in ptx and "cp.async" not in ptx and "ld.shared.v4.b32" not in ptx
     else:
         assert "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32" in ptx
         # the main loop (not unrolled) reads each 16-byte piece back with one 16-byte load
@@ -654,14 +665,15 @@ def test_rank_puts_each_kinds_smallest_tile_first():
             if m == 2 and dtype == "bfloat16":  # the CUDA-core max_m 2 designs first (bf16 only)
                 assert top == [("decode_simt", 2)] * 2 + [("decode_swapab_cp", 8)] * 3, top
                 continue
-            # bf16 5120x1280 also has a register-fed max_m 16 design (test_rf_designs_only_where_measured): it
-            # takes the fifth place, and the shortlist keeps the second TMA one, which pads no more
-            rf = [("decode_swapab_rf", 16)] if dtype == "bfloat16" else []
-            assert top == [("decode_swapab_cp", 8)] * 3 + (rf + [("decode_swapab_tma", 16)] * 2)[:2], (dtype, m, top)
+            # 5120x1280 also has a register-fed design (test_rf_designs_only_where_measured; bf16 max_m 16, e4m3
+            # max_m 8): it takes the fourth place, and the shortlist keeps the second TMA one, which pads no more
+            rf = [("decode_swapab_rf", 16 if dtype == "bfloat16" else 8)]
+            assert top == [("decode_swapab_cp", 8)] * 3 + rf + [("decode_swapab_tma", 16)], (dtype, m, top)
             kept = [(s.family, s.max_m) for s in src.shortlist(src.rank(p, h200, m, specs), 5)]
             assert kept.count(("decode_swapab_tma", 16)) == 2
         top16 = [(s.family, s.max_m) for s in src.rank(p, h200, 16, specs)[:5]]
-        assert top16 == ([("decode_swapab_cp", 16)] * 2 + rf + [("decode_swapab_tma", 16)] * 2
+        rf16 = [("decode_swapab_rf", 16)] if dtype == "bfloat16" else []  # e4m3's serves M <= 8 only
+        assert top16 == ([("decode_swapab_cp", 16)] * 2 + rf16 + [("decode_swapab_tma", 16)] * 2
                          + [("decode_swapab_tma", 32)])[:5]
         # every kind's designs for a larger M still come, after the smallest of each kind
         assert len(src.rank(p, h200, 2, specs)) == sum(s.max_m >= 2 for s in specs)

@@ -55,8 +55,6 @@ def _validate(d: dict) -> None:
         raise ValueError(f"unknown cluster reduction epi={d['epi']!r}: 'push' or 'pull'")
     if d["kind"] not in ("swapab_rf", "swapab_cp"):
         raise ValueError(f"unknown kind {d['kind']!r}")
-    if d.get("dtype") == FP8 and d["kind"] != "swapab_cp":
-        raise ValueError("fp8 tensor-core designs are swapab_cp only")
     if d["kind"] == "swapab_cp":
         chunks = k // (ks * u * wk * ck)
         if d["stages"] < 2 or chunks < d["stages"] - 1:

@@ -166,6 +166,12 @@ _SIMT_FP8_SM90 = {
 # (8192x1024 at M = 4: 5.67 us against 6.13, 7.14 in a model against 7.59; 5120x1280 at M = 9: 5.63 against 6.04),
 # and on the seven of K >= 4096 they lost (28672x4096 at M = 16: 64.2 us against 55.5).
 _RF_SM90 = {(8192, 1024): {8: ["1,8,2"], 16: ["1,8,1"]}, (5120, 1280): {16: ["1,8,1"]}}
+# e4m3, the same fields, from session 19 call F (`fp8_decode_probe --rf`, 76 kernels on 4 weights, all correct;
+# against `_scaled_mm` with per-tensor scales): 8192x1024 at M = 4 3.50 us against 4.08 for the best cp.async or TMA
+# kernel (at M = 9-16 level back to back and 5.15-5.29 us against 5.69-5.74 in a model), 5120x1280 at M = 4-8 3.31-3.46
+# against 3.62-3.64, 6144x2560 at M = 4-8 5.97-6.08 against 6.24-6.36; at max_m 16 on the last two, and on 4096x4096,
+# they lost.
+_RF_FP8_SM90 = {(8192, 1024): {8: ["1,8,1"], 16: ["1,8,1"]}, (5120, 1280): {8: ["1,5,4"]}, (6144, 2560): {8: ["1,8,1"]}}
 # fp8 CUDA-core designs for M = 2 (max_m 2), "rows,warps,unroll", from the e4m3 grid of session 17 (call E,
 # `fp8_decode_probe --simt-m`, 334 kernels, all correct), the best two by the mean over both scale forms of their
 # speed-up at M = 2. Back to back they ran 0.91x-1.04x of the best tensor-core kernel, so they were first left
@@ -333,12 +339,12 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
 
 def rf_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                    dtype: str = "bfloat16") -> list[dict]:
-    """The register-fed mma.sync designs of `max_m` measured for (n, k) on the H200 (`_RF_SM90`), where valid for
-    `epilogue`; none for e4m3 or other shapes."""
-    if arch != "sm_90a" or dtype == FP8:
+    """The register-fed mma.sync designs of `max_m` measured for (n, k) on the H200 (bf16 `_RF_SM90`, e4m3
+    `_RF_FP8_SM90`), where valid for `epilogue`; none for other shapes or sm_100a."""
+    if arch != "sm_90a":
         return []
     out = []
-    for spec in _RF_SM90.get((n, k), {}).get(max_m, []):
+    for spec in (_RF_FP8_SM90 if dtype == FP8 else _RF_SM90).get((n, k), {}).get(max_m, []):
         mt, wk, unroll = (int(v) for v in spec.split(","))
         try:
             out.append(make_design(n, k, kind="swapab_rf", nt=max_m // 8, mt=mt, wn=1, wk=wk, ck=1, unroll=unroll,
@@ -358,7 +364,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
     small grid, four in all (sm_90a: three at max_m 8, two at 16), and the register-fed designs
-    measured for the shape (`rf_designs_for`: bf16 with K <= 1280), every one with
+    measured for the shape (`rf_designs_for`: K <= 1280, and e4m3 6144x2560), every one with
     PDL (it saved 0.5-1 us between back-to-back GEMMs and cost nothing
     elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
     max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through

@@ -24,10 +24,12 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   "swapab_rf" loads straight into registers, into two buffers: chunk i+1's
   loads are issued before chunk i's MMAs. With one buffer ptxas sank the next
   chunk's loads below the MMAs and kept too few in flight (2x slower on the
-  H200, session 1). With two, on the H200 (session 19, call D) it beat the
-  cp.async and TMA kernels on the short-K weights (8192 x 1024 at M = 4-8 by
-  6-9% back to back) and lost on every K >= 4096; builds offer it where
-  measured (decode_designs.rf_designs_for).
+  H200, session 1). With two, on the H200 (session 19, calls D and F) it beat
+  the cp.async and TMA kernels on the short-K weights (8192 x 1024 at M = 4-8
+  by 6-9% back to back in bf16, by 6-17% in e4m3) and lost on every K >= 4096;
+  builds offer it where measured (decode_designs.rf_designs_for). In e4m3 it
+  gathers each MMA's A operand from the two rows' pieces in registers (the
+  interleave the cp.async kernel does on its way out of shared memory).
 * Split-K at two levels so that N = 1280 still fills 132 SMs: the `wk` warps of
   a CTA and the `ck` CTAs of a thread-block cluster take disjoint K ranges.
   Partials meet in shared memory; across the cluster each CTA owns a slice of
@@ -165,7 +167,16 @@ def _build(d: dict):
         for u in range(U):
             for t in range(MT):
                 for j in range(2):
-                    if const_expr(FP8_IN):
+                    if const_expr(FP8_IN and KIND == "swapab_rf"):
+                        # register-fed: wr holds the two rows' pieces as loaded; MMA j's A operand is
+                        # (row g, row g+8) x (word 2j, word 2j+1), gathered into 16 contiguous bytes
+                        p0 = (u * MT + t) * 2 * VEC
+                        af = cute.make_rmem_tensor(cute.make_layout(4 * H), EL)
+                        for q, src in enumerate((p0 + 8 * j, p0 + VEC + 8 * j, p0 + 8 * j + 4, p0 + VEC + 8 * j + 4)):
+                            for e in range(4):
+                                af[4 * q + e] = wr[src + e]
+                        a = cute.make_tensor(af.iterator, cute.make_layout(((H, 2, 2), 1, 1), stride=((1, H, 2 * H), 0, 0)))
+                    elif const_expr(FP8_IN):
                         # the DSL reads an e4m3 A fragment as 16 contiguous bytes (it ignored a
                         # strided view), so wr_load already interleaved the rows' 4-byte words
                         a = cute.make_tensor(wr.iterator + (u * MT + t) * 2 * VEC + 4 * H * j,
