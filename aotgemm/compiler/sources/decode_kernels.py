@@ -193,6 +193,7 @@ def _build(d: dict):
                         cute.gemm(mma, cacc, a, b, cacc)
 
     def rf_load_w(w_atom, w, w_base, wr, ch):
+        # swapab_rf: chunk ch of this lane's 16-byte weight pieces, global -> registers, in wr's [U][MT][2] order
         for u in range(U):
             for t in range(MT):
                 for h in range(2):
@@ -200,6 +201,7 @@ def _build(d: dict):
                     cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)), dst)
 
     def rf_load_x(x_atom, x, x_base, xr, ch):
+        # swapab_rf: chunk ch of this lane's 16-byte x pieces, in xr's [U][NT] order
         for u in range(U):
             for nt in range(NT):
                 dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
@@ -277,7 +279,9 @@ def _build(d: dict):
                 cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
                 l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
             x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128)
-            # two register buffers: chunk ch+1's loads are issued before chunk ch's MMAs
+            # two register buffers: chunk ch+1's loads are issued before chunk ch's MMAs (with one, ptxas sank
+            # them below the MMAs); the first chunk's weights do not depend on the previous kernel, so with PDL
+            # they are requested before griddepcontrol.wait
             wr2 = cute.make_rmem_tensor(cute.make_layout(U * MT * 2 * VEC), EL)
             xr2 = cute.make_rmem_tensor(cute.make_layout(U * NT * VEC), EL)
             rf_load_w(w_atom, w, w_base, wr, 0)
