@@ -92,24 +92,24 @@ def explore_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-def compile_main(outdir: str, shapes, explore: bool = False, tma_sweep: bool = False, mid: bool = False,
-                 edges: bool = False, simt_m: bool = False, rf: bool = False) -> None:
+# `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
+# with per-tensor scales, except --simt-m, which takes both scale epilogues
+GRIDS = {"--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
+         "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
+             n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))],
+         "--edges": lambda n, k: decode_probe.edge_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
+         "--mid-sweep": lambda n, k: decode_probe.mid_sweep_designs(n, k, dtype=FP8, epilogue="scale_tensor")}
+
+
+def compile_main(outdir: str, shapes, argv) -> None:
     from aotgemm.compiler.sources import decode_kernels as dk
 
+    flag = next((f for f in GRIDS if f in argv), None)
+    explore, tma_sweep = "--explore" in argv, "--tma-sweep" in argv
     table, extra = {}, []
     for n, k in shapes:
-        if rf:  # decode_probe's register-fed grid beside designs_for's cp.async and TMA designs, scale "tensor"
-            table.update(decode_probe.symbol_table(decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor")))
-            continue
-        if simt_m:  # decode_probe's CUDA-core max_m 2 grid, with both scale epilogues
-            table.update(decode_probe.symbol_table(
-                d for scale in SCALES
-                for d in decode_probe.simt_m_designs(n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))))
-            continue
-        if mid or edges:  # decode_probe's max_m 128/256 grid (scale "tensor"); with edges, designs_for's TMA ones
-            table.update(decode_probe.symbol_table(
-                (decode_probe.edge_designs if edges else decode_probe.mid_sweep_designs)(
-                    n, k, dtype=FP8, epilogue="scale_tensor")))
+        if flag:
+            table.update(decode_probe.symbol_table(GRIDS[flag](n, k)))
             continue
         table.update(decode_probe.symbol_table(
             d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)))
@@ -359,8 +359,7 @@ def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
         shapes = decode_probe.parse_shapes(argv, SHAPES)
-        compile_main(argv[1], shapes, "--explore" in argv, "--tma-sweep" in argv, "--mid-sweep" in argv,
-                     "--edges" in argv, "--simt-m" in argv, "--rf" in argv)
+        compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:

@@ -157,3 +157,18 @@ def test_rf_grid_sets_register_fed_designs_beside_the_built_tensor_core_ones():
         assert all(d["ck"] == 1 and d["wn"] == 1 and d["wk"] <= 8 and d["pdl"] for d in rf)
         others = [d for d in designs if d["kind"] != "swapab_rf"]
         assert {d["kind"] for d in others} == {"swapab_cp", "swapab_tma"} and all(d["max_m"] <= 16 for d in others)
+
+
+def test_fp8_probe_grid_flags_give_e4m3_designs():
+    """fp8_decode_probe compile's grid flags, first given wins in this order: each is decode_probe's grid in e4m3,
+    with per-tensor scales (--simt-m with both scale epilogues of fp8_decode_probe.SCALES)."""
+    spec = importlib.util.spec_from_file_location("fp8_decode_probe", REPO / "bench" / "fp8_decode_probe.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert list(mod.GRIDS) == ["--rf", "--simt-m", "--edges", "--mid-sweep"]
+    for flag, grid in mod.GRIDS.items():
+        designs = grid(4096, 4096)
+        assert designs and all(d["dtype"] == "float8_e4m3fn" for d in designs), flag
+        assert {d["epilogue"] for d in designs} == (
+            {"scale_tensor", "scale_row"} if flag == "--simt-m" else {"scale_tensor"}), flag
+    assert any(d["kind"] == "swapab_rf" for d in mod.GRIDS["--rf"](4096, 4096))
