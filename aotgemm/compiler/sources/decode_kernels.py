@@ -142,21 +142,30 @@ def _build(d: dict):
     def slot(my, stage, sl):
         return cute.make_tensor((my + stage * STAGE_EL + sl * 32 * VEC).align(16), cute.make_layout(VEC))
 
-    def issue_w(w, w_base, my, ch, stage, policy):
-        # cp.async.cg with L2 cache policy `policy`, through inline PTX: the DSL's cp.async atom takes none
+    def w_pieces(w_base, ch):
+        # this lane's 16-byte weight pieces of chunk ch, as (index in [U][MT][2 halves] order, element offset
+        # in W): the one walk behind both ways of loading them, cp.async slots (issue_w) and registers (rf_load_w)
         for u in range(U):
             for t in range(MT):
                 for h in range(2):
-                    src = gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h))
-                    dst = slot(my, stage, (u * MT + t) * 2 + h)
-                    cp_async_16b_read_once(cutlass.Int32(dst.iterator.toint()), cutlass.Int64(src.iterator.toint()),
-                                           policy)
+                    yield (u * MT + t) * 2 + h, w_base[t] + ch * (KS * U) + w_off(u, h)
 
-    def issue_x(x_atom, x, x_base, my, ch, stage):
+    def x_pieces(x_base, ch):
+        # this lane's 16-byte x pieces of chunk ch, as (index in [U][NT] order, element offset in x)
         for u in range(U):
             for nt in range(NT):
-                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS),
-                          slot(my, stage, U * 2 * MT + u * NT + nt))
+                yield u * NT + nt, x_base[nt] + ch * (KS * U) + u * KS
+
+    def issue_w(w, w_base, my, ch, stage, policy):
+        # cp.async.cg with L2 cache policy `policy`, through inline PTX: the DSL's cp.async atom takes none
+        for i, off in w_pieces(w_base, ch):
+            src = gsrc(w, off)
+            dst = slot(my, stage, i)
+            cp_async_16b_read_once(cutlass.Int32(dst.iterator.toint()), cutlass.Int64(src.iterator.toint()), policy)
+
+    def issue_x(x_atom, x, x_base, my, ch, stage):
+        for i, off in x_pieces(x_base, ch):
+            cute.copy(x_atom, gsrc(x, off), slot(my, stage, U * 2 * MT + i))
 
     def mma_chunk(mma, wr, xr, acc):
         # wr: [U][MT][2 halves][VEC], xr: [U][NT][VEC], acc: [MT][NT][4] f32. MMA j of a piece
@@ -193,19 +202,16 @@ def _build(d: dict):
                         cute.gemm(mma, cacc, a, b, cacc)
 
     def rf_load_w(w_atom, w, w_base, wr, ch):
-        # swapab_rf: chunk ch of this lane's 16-byte weight pieces, global -> registers, in wr's [U][MT][2] order
-        for u in range(U):
-            for t in range(MT):
-                for h in range(2):
-                    dst = cute.make_tensor(wr.iterator + ((u * MT + t) * 2 + h) * VEC, cute.make_layout(VEC))
-                    cute.copy(w_atom, gsrc(w, w_base[t] + ch * (KS * U) + w_off(u, h)), dst)
+        # swapab_rf: chunk ch of this lane's weight pieces, global -> registers (wr, in w_pieces' order)
+        for i, off in w_pieces(w_base, ch):
+            dst = cute.make_tensor(wr.iterator + i * VEC, cute.make_layout(VEC))
+            cute.copy(w_atom, gsrc(w, off), dst)
 
     def rf_load_x(x_atom, x, x_base, xr, ch):
-        # swapab_rf: chunk ch of this lane's 16-byte x pieces, in xr's [U][NT] order
-        for u in range(U):
-            for nt in range(NT):
-                dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
-                cute.copy(x_atom, gsrc(x, x_base[nt] + ch * (KS * U) + u * KS), dst)
+        # swapab_rf: chunk ch of this lane's x pieces, global -> registers (xr, in x_pieces' order)
+        for i, off in x_pieces(x_base, ch):
+            dst = cute.make_tensor(xr.iterator + i * VEC, cute.make_layout(VEC))
+            cute.copy(x_atom, gsrc(x, off), dst)
 
     def wr_load(s_atom, src, wr, base, h):
         # one 16-byte weight piece (row g if h == 0, else row g+8) from shared memory into wr
