@@ -391,6 +391,36 @@ def warm_up(seconds: float = 0.5) -> None:
         torch.cuda.synchronize()
 
 
+def launch_floor_us(trials: int = 15, reps: int = 20) -> float:
+    """What one more kernel costs in a CUDA graph whatever it does: the median time per call of torch's copy
+    kernel moving 256 bytes, `reps` of them captured in one graph, timed as GraphTimer times a GEMM.
+
+    `aotgemm bench` adds it to each point's floor for the ceiling of a GEMM run as one kernel: a kernel that
+    streams its bytes at the floor still pays a launch, and on a weight of a few MB that is most of the time.
+    It bounds a plain launch; a PDL launch can hide part of it behind the kernel before."""
+    import torch
+
+    g = torch.Generator(device="cuda").manual_seed(0)
+    src = [torch.randn(64, device="cuda", generator=g) for _ in range(2)]
+    dst = [torch.empty(64, device="cuda") for _ in range(2)]
+    for d, s in zip(dst, src):  # first launch outside the graph
+        d.copy_(s)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for r in range(reps):
+            dst[r % 2].copy_(src[r % 2])
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    samples = []
+    for _ in range(trials + WARMUP_ROUNDS):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        samples.append(start.elapsed_time(end) * 1e3 / reps)
+    return statistics.median(samples[WARMUP_ROUNDS:])
+
+
 REPLAY_TARGET_US = 2000.0  # GEMMs per graph replay are chosen to take about this long
 
 
