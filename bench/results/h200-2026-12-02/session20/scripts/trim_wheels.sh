@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CPU (session 20): the runtime's two wheels missing on the GPU host (Python 3.12), trimmed so that they, the tracked
 # tree (54 MiB) and a call's bundles fit in the 64 MiB a device call carries: zstandard without its cffi backend
-# (it imports the C one first) and apache-tvm-ffi without its testing library and bundled sources. Call A ran with
-# the untrimmed tvm-ffi wheel, calls B-D with both trimmed.
+# (it imports the C one first) and apache-tvm-ffi without its bundled sources. (Its testing library must stay:
+# tvm_ffi's core extension links it. The first trim removed it too; call E's fresh machine then failed to import
+# tvm_ffi. Calls B-D ran, so their machines' /tmp/rt held call A's untrimmed install, which pip without --upgrade
+# keeps.)
 set -euo pipefail
 cd /work/main && W=.gpu/whl && rm -rf $W && mkdir -p $W
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -15,5 +17,5 @@ trim() {  # trim WHEEL PATTERN...: delete the files matching the patterns and th
   rm -rf "$t"
 }
 trim $W/zstandard-*.whl zstandard/_cffi.cpython-312-x86_64-linux-gnu.so zstandard/backend_cffi.py
-trim $W/apache_tvm_ffi-*.whl tvm_ffi/3rdparty tvm_ffi/src tvm_ffi/lib/libtvm_ffi_testing.so
+trim $W/apache_tvm_ffi-*.whl tvm_ffi/3rdparty tvm_ffi/src
 ls -la $W
