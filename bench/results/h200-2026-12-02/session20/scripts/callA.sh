@@ -4,7 +4,7 @@
 # per-tensor Llama-3.1-8B and Llama-3.1-70B TP8 ones, and the four per-channel fp8 ones (scales = "row": not
 # benched since session 14), built at this commit (scripts/build.sh, build2.sh), tuned and benched twice each.
 set -uo pipefail
-S=bench/results/h200-2026-12-02/session20/scripts
+S=bench/results/h200-2026-12-02/session19/scripts  # its tune_bench.sh: tune, then bench twice
 # .gpu/whl: apache-tvm-ffi, and zstandard without its cffi backend (12 MB less, to keep the carried tree under
 # 64 MiB; the C backend it imports first is kept)
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/rt .gpu/whl/*.whl 2>&1 | tail -2

@@ -22,5 +22,5 @@ AOTGEMM_FP8_DECODE_DIR=.gpu/s20/fp8 AOTGEMM_TEST_FP8_BUNDLE=$A/llama-3.1-8b-fp8.
   AOTGEMM_TEST_FUSED_BUNDLE=$R/tune/llama-3.1-8b-fused.agb AOTGEMM_TEST_BUNDLE=$A/llama-3.1-8b.agb \
   timeout 280 python3 -m pytest -q -s -p no:cacheprovider -rs --durations 8 tests/gpu > $R/tests_gpu.log 2>&1
 echo "tests/gpu rc=$?"; grep -E "kernel runs|passed|failed|FAIL" $R/tests_gpu.log | tail -8; tar czf $OUT/b.tgz -C $R .
-TAG=b bash bench/results/h200-2026-12-02/session20/scripts/kernels_direct.sh $A/llama-3.1-70b-tp8-fp8.agb
+TAG=b bash bench/results/h200-2026-12-02/session19/scripts/kernels_direct.sh $A/llama-3.1-70b-tp8-fp8.agb
 date -u
