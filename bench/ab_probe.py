@@ -86,7 +86,9 @@ def summary_line(rows) -> str:
 
 
 def table(path: str) -> None:
-    rows = json.loads(Path(path).read_text())
+    from results_io import read_json  # a committed run's JSON may be packed (scripts/pack_results.py)
+
+    rows = read_json(path)
     points = {}
     for r in rows:
         points.setdefault((r["n"], r["k"], r["m"]), []).append(r)

@@ -813,7 +813,9 @@ def main(argv):
     elif len(argv) >= 3 and argv[0] == "profile":
         profile_main(argv[1], argv[2], "--cublas" in argv)
     elif len(argv) >= 2 and argv[0] == "table":  # re-print the table from a run's JSON
-        data = json.loads(Path(argv[1]).read_text())
+        from results_io import read_json  # a committed run's JSON may be packed (scripts/pack_results.py)
+
+        data = read_json(argv[1])
         rows = data["rows"]
         shapes = sorted({(r["n"], r["k"]) for r in rows}, key=lambda s: SHAPES.index(s) if s in SHAPES else 99)
         report(rows, data["checks"], data["header"], shapes, argv[2] if len(argv) > 2 else Path(argv[1]).parent)

@@ -7,11 +7,12 @@ kernel writing x just before each GEMM; its 1.1-1.3 us are in the fixed part). B
 about the HBM copy rate; what separates them is the fixed part, which is why the speedup falls with
 the weight's size.
 
-    python bench/fixed_cost_fit.py PROBE.json [PROBE.json ...]
+    python bench/fixed_cost_fit.py PROBE.json [PROBE.json ...]     (or PROBE.json.gz: results_io)
 """
 
-import json
 import sys
+
+from results_io import read_json
 
 
 def fit(points):
@@ -41,7 +42,7 @@ def sides(rows, fp8: bool):
 
 def main(paths):
     for path in paths:
-        data = json.load(open(path))
+        data = read_json(path)
         fp8 = "fp8" in path.rsplit("/", 1)[-1]
         eb = 1 if fp8 else 2
         print(f"{path}: {data['header'].splitlines()[0]}")

@@ -332,7 +332,9 @@ def table_main(logd: str) -> None:
     ranked by the model-mode time where it was taken (the figure the tuner decides by), else back to back."""
     import re
 
-    data = json.loads((Path(logd) / "fp8_decode_probe.json").read_text())
+    from results_io import read_json  # a committed run's JSON may be packed (scripts/pack_results.py)
+
+    data = read_json(Path(logd) / "fp8_decode_probe.json")
     out: dict = {}
     for r in data["rows"]:
         sym = r["symbol"]

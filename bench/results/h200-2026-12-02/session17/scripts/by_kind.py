@@ -1,9 +1,11 @@
 """Session 17: the best kernel of each kind (CUDA-core max_m 1/2/4, with "pf" the L2 prefetch variant and "P"
 the persistent shared-memory-x one; cp.async
 max_m 8; TMA max_m 16) per weight and M, as cuBLAS/ours back to back (and in a model), from a decode_probe JSON.
-Usage: python by_kind.py decode_probe.json"""
-import json,sys,collections
-d=json.load(open(sys.argv[1]))
+Usage: python by_kind.py decode_probe.json (or .json.gz: scripts/pack_results.py packs committed results)"""
+import sys,collections,pathlib
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5] / "bench"))
+from results_io import read_json
+d=read_json(sys.argv[1])
 rows=d['rows']
 bad=[s for s,e in d['checks'].items() if e['status']!='ok']; print('checks',len(d['checks']),'bad',bad)
 by=collections.defaultdict(list)

@@ -2,12 +2,16 @@
 (one launch, serialised), DRAM throughput, grid, registers, achieved occupancy, warp cycles per issued instruction
 (where collected), and how evenly the SMs were busy (mean and fewest active cycles over the most: 100% when every
 SM works until the end).  Usage: python ncu_table.py NCU_SHORT LABEL,LABEL,... > TABLE (labels of our kernels, in
-profile order; cuBLAS's nvjet kernels are named by themselves)"""
+profile order; cuBLAS's nvjet kernels are named by themselves). NCU_SHORT may be packed (ncu_short.txt.gz)."""
+import pathlib
 import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[5] / "bench"))
+from results_io import read_text  # noqa: E402
 
 labels = sys.argv[2].split(",")
 blocks, cur = [], None
-for line in open(sys.argv[1]):
+for line in read_text(sys.argv[1]).splitlines(keepends=True):
     parts = line.split()
     if line.startswith("  ") and not line.startswith("    "):
         cur = {"name": line.strip()}

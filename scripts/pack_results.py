@@ -1,0 +1,60 @@
+"""Keep the committed benchmark results small: gzip every text result under bench/results over PACK_BYTES.
+
+A GPU call (the device tool) carries the whole tracked tree, plus the wheels and bundles it needs, within 64 MiB;
+the results of twenty sessions had grown to 54 MiB of it, 19 MiB of that JSON, logs and ncu tables that gzip to a
+seventh. This replaces each such FILE by FILE.gz (deterministic: no name or time in the header, so a repack is
+byte-identical), writing to a temporary file and renaming. `bench.results_io.read_json` and `zcat` read them.
+tests/test_results_size.py checks that nothing over PACK_BYTES is left unpacked and that the tree stays under
+TREE_BUDGET_MIB.
+
+    python scripts/pack_results.py [--check]     # from the repository root; --check: list, change nothing
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RESULTS = "bench/results"
+PACK_BYTES = 30_000  # text results larger than this are stored gzipped
+PACKED_SUFFIXES = (".json", ".jsonl", ".txt", ".log")
+# the tracked tree's share of a device call's 64 MiB; the rest is for wheels (about 5 MiB) and bundles or kernels
+TREE_BUDGET_MIB = 48
+
+
+def tracked(root: Path) -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    return [root / p for p in out.decode().split("\0") if p]
+
+
+def to_pack(root: Path) -> list[Path]:
+    """Tracked text results over PACK_BYTES that are not packed yet."""
+    return [p for p in tracked(root) if p.is_relative_to(root / RESULTS) and p.suffix in PACKED_SUFFIXES
+            and p.exists() and p.stat().st_size > PACK_BYTES]
+
+
+def pack(path: Path) -> Path:
+    dst = path.with_name(path.name + ".gz")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pack-")
+    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                                                   compresslevel=9) as gz:
+        gz.write(path.read_bytes())
+    os.replace(tmp, dst)
+    path.unlink()
+    return dst
+
+
+def main(argv: list[str]) -> int:
+    root = Path(__file__).resolve().parents[1]
+    todo = to_pack(root)
+    for p in todo:
+        print(p.relative_to(root) if "--check" in argv else pack(p).relative_to(root))
+    return 1 if todo and "--check" in argv else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,68 @@
+"""The committed results stay small enough for a GPU call to carry the tree (scripts/pack_results.py), and the
+packed ones stay readable (bench/results_io.py)."""
+
+import gzip
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _pack_module():
+    spec = importlib.util.spec_from_file_location("pack_results", ROOT / "scripts" / "pack_results.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+pack_results = _pack_module()
+needs_git = pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
+                               reason="needs a git checkout (the tracked files are what a GPU call carries)")
+
+
+@needs_git
+def test_no_large_text_result_is_left_unpacked():
+    left = pack_results.to_pack(ROOT)
+    assert not left, (f"{len(left)} results over {pack_results.PACK_BYTES} bytes are not gzipped; run "
+                      f"`python scripts/pack_results.py` and commit: {[str(p.relative_to(ROOT)) for p in left[:5]]}")
+
+
+@needs_git
+def test_tracked_tree_leaves_room_in_a_gpu_call():
+    total = sum(p.stat().st_size for p in pack_results.tracked(ROOT) if p.exists())
+    assert total < pack_results.TREE_BUDGET_MIB * 2**20, (
+        f"tracked files take {total / 2**20:.1f} MiB; a GPU call carries at most 64 MiB with its wheels and "
+        f"bundles: pack or drop results")
+
+
+def test_pack_is_deterministic_and_read_back(tmp_path):
+    from results_io import read_json, read_text
+
+    data = {"rows": [{"m": m, "us": 1.5 * m} for m in range(3000)]}
+    a, b = tmp_path / "a" / "probe.json", tmp_path / "b" / "probe.json"
+    for p in (a, b):
+        p.parent.mkdir()
+        p.write_text(json.dumps(data))
+    pa, pb = pack_results.pack(a), pack_results.pack(b)
+    assert not a.exists() and pa.name == "probe.json.gz"
+    assert pa.read_bytes() == pb.read_bytes()  # no name or time in the header: a repack changes nothing
+    assert gzip.decompress(pa.read_bytes()) == json.dumps(data).encode()
+    # readers take the packed file by its old name or its own
+    assert read_json(a) == data and read_json(pa) == data
+    plain = tmp_path / "t.txt"
+    plain.write_text("table\n")
+    assert read_text(plain) == "table\n"
+
+
+@needs_git
+def test_check_mode_changes_nothing(tmp_path):
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    pack_results.main(["--check"])
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout == before
