@@ -291,11 +291,16 @@ class GraphTimer:
 
     def once(self) -> float:
         """Microseconds per call, from one replay."""
-        self.start.record()
-        self.graph.replay()
-        self.end.record()
-        self.end.synchronize()
-        return self.start.elapsed_time(self.end) * 1e3 / self.reps
+        return replay_us(self.graph, self.start, self.end, self.reps)
+
+
+def replay_us(graph, start, end, calls: int) -> float:
+    """Microseconds per call of one replay of `graph`, which holds `calls` calls, between CUDA events."""
+    start.record()
+    graph.replay()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) * 1e3 / calls
 
 
 @dataclass(frozen=True)
@@ -411,13 +416,7 @@ def launch_floor_us(trials: int = 15, reps: int = 20) -> float:
         for r in range(reps):
             dst[r % 2].copy_(src[r % 2])
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    samples = []
-    for _ in range(trials + WARMUP_ROUNDS):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        samples.append(start.elapsed_time(end) * 1e3 / reps)
+    samples = [replay_us(graph, start, end, reps) for _ in range(trials + WARMUP_ROUNDS)]
     return statistics.median(samples[WARMUP_ROUNDS:])
 
 

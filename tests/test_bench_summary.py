@@ -1,4 +1,5 @@
-"""`aotgemm bench`'s summary (bench.summarize_rows) on rows made here: no GPU needed."""
+"""`aotgemm bench`'s summary (bench.summarize_rows) on rows made here, and the timing of one graph replay
+(timing.replay_us) on stand-in events: no GPU needed."""
 
 import math
 
@@ -44,3 +45,29 @@ def test_pdl_figures_only_when_timed():
     s = summarize_rows(rows, 1.0, pdl_writer=True)
     assert s["geomean_pdl_model_speedup"] == pytest.approx(math.sqrt(1.2 * 1.05), abs=1e-4)
     assert s["worst_pdl_model"]["m"] == 32
+
+
+def test_replay_us_is_per_call_microseconds_between_the_events():
+    from aotgemm.timing import replay_us
+
+    log = []
+
+    class Event:
+        def __init__(self, name):
+            self.name = name
+
+        def record(self):
+            log.append(f"record {self.name}")
+
+        def synchronize(self):
+            log.append(f"sync {self.name}")
+
+        def elapsed_time(self, other):  # milliseconds, as torch.cuda.Event says
+            return 0.5
+
+    class Graph:
+        def replay(self):
+            log.append("replay")
+
+    assert replay_us(Graph(), Event("start"), Event("end"), 20) == pytest.approx(25.0)  # 0.5 ms / 20 calls
+    assert log == ["record start", "replay", "record end", "sync end"]
