@@ -177,9 +177,9 @@ def test_fresh_process_runs_the_bundle_kernels(built, tmp_path):
 
 def test_running_without_init_is_a_clear_error(built):
     code = f"""
-        import ctypes, os, torch
+        import torch
         from aotgemm.aoti import native
-        ctypes.CDLL(str(native.native_path()), mode=os.RTLD_GLOBAL)   # resolvable, but never initialised
+        native.load_native(build=False)   # resolvable, but never initialised
         runner = torch._inductor.aoti_load_package({str(built['package'])!r})
         try:
             runner(torch.randn(4, {K}, dtype=torch.bfloat16))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -61,6 +62,28 @@ def test_native_library_is_built_once_and_exports_the_shims():
         assert f" T {name}\n" in syms, name
     soname = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True).stdout
     assert "Library soname: [libaotgemm_aoti.so]" in soname
+
+
+def test_library_loads_after_the_environment_that_built_it_is_gone(monkeypatch, tmp_path):
+    """A cached copy, or a package's embedded one, outlives the environment that built it; its RUNPATH names that
+    environment's lib folders. Loading must not need them (a rebuilt venv once broke every AOTI load)."""
+    include, lib = native._tvm_ffi_dirs()
+    gone = tmp_path / "old-venv" / "tvm_ffi" / "lib"
+    gone.mkdir(parents=True)
+    shutil.copy2(lib / "libtvm_ffi.so", gone / "libtvm_ffi.so")
+    monkeypatch.setattr(native, "_tvm_ffi_dirs", lambda: (include, gone))
+    path = native.build_native(cache_dir=tmp_path / "cache")
+    monkeypatch.undo()
+    runpath = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True).stdout
+    assert str(gone) in runpath
+    shutil.rmtree(tmp_path / "old-venv")
+    proc = run_py(f"""
+        from aotgemm.aoti import native
+        lib = native.load_native(path={str(path)!r})
+        print("abi", lib.aotgemm_aoti_abi_version())
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"abi {native.ABI_VERSION}" in proc.stdout
 
 
 def test_cache_key_tracks_source_and_versions(monkeypatch):

@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config
+from .. import config, tvm_ffi_lib
 from ..dispatch_rule import COUNTERS as RULE_COUNTERS
 from ..errors import BundleNotFound, KernelLibraryError, NoGpu
 from .errors import (
@@ -312,6 +312,10 @@ def load_native(*, cxx: str | None = None, cache_dir: str | os.PathLike | None =
             return _lib
         import torch  # noqa: F401  (libtorch_cpu and libc10 must be loaded first)
 
+        # ... and libtvm_ffi: then the loader finds all three by soname, already loaded. The library's RUNPATH
+        # names the lib folders of the environment that built it, which a cached or a package's embedded copy
+        # can outlive (a venv rebuilt or moved: "libtvm_ffi.so: cannot open shared object file").
+        tvm_ffi_lib.load()
         if path is not None:
             path = Path(path)
         else:

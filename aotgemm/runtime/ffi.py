@@ -31,12 +31,11 @@ path only writes x's and out's address, M, x's row stride and the stream.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import os
 import threading
-from pathlib import Path
 from typing import Any
 
+from .. import tvm_ffi_lib
 from ..errors import KernelLibraryError
 
 K_NONE, K_INT, K_OPAQUE_PTR, K_DLTENSOR_PTR = 0, 1, 4, 7
@@ -75,30 +74,13 @@ _libtvm_ffi: ctypes.CDLL | None = None
 _lib_lock = threading.Lock()
 
 
-def tvm_ffi_library_path() -> Path:
-    """libtvm_ffi.so of the installed apache-tvm-ffi, found without importing the package."""
-    spec = importlib.util.find_spec("tvm_ffi")
-    if spec is None or not spec.submodule_search_locations:
-        raise KernelLibraryError("apache-tvm-ffi is needed to load kernel libraries (pip install apache-tvm-ffi)")
-    for root in spec.submodule_search_locations:
-        path = Path(root) / "lib" / "libtvm_ffi.so"
-        if path.is_file():
-            return path
-    raise KernelLibraryError(f"apache-tvm-ffi at {list(spec.submodule_search_locations)} ships no lib/libtvm_ffi.so "
-                             "(reinstall apache-tvm-ffi)")
-
-
 def libtvm_ffi() -> ctypes.CDLL:
-    """libtvm_ffi.so, loaded once with RTLD_GLOBAL (kernel libraries need its symbols; tvm_ffi's own import
-    loads the same file, so both share one copy)."""
+    """libtvm_ffi.so (aotgemm.tvm_ffi_lib: loaded once, RTLD_GLOBAL; kernel libraries need its symbols), with the
+    signatures of the two functions called here declared."""
     global _libtvm_ffi
     with _lib_lock:
         if _libtvm_ffi is None:
-            path = tvm_ffi_library_path()
-            try:
-                lib = ctypes.CDLL(os.fspath(path), mode=ctypes.RTLD_GLOBAL)
-            except OSError as e:
-                raise KernelLibraryError(f"cannot load {path}: {e}") from None
+            lib = tvm_ffi_lib.load()
             lib.TVMFFIErrorMoveFromRaised.argtypes = [ctypes.c_void_p]
             lib.TVMFFIErrorMoveFromRaised.restype = None
             lib.TVMFFIObjectDecRef.argtypes = [ctypes.c_void_p]
