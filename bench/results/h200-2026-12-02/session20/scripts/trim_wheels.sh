@@ -3,8 +3,8 @@
 # tree (54 MiB) and a call's bundles fit in the 64 MiB a device call carries: zstandard without its cffi backend
 # (it imports the C one first) and apache-tvm-ffi without its bundled sources. (Its testing library must stay:
 # tvm_ffi's core extension links it. The first trim removed it too; call E's fresh machine then failed to import
-# tvm_ffi. Calls B-D ran, so their machines' /tmp/rt held call A's untrimmed install, which pip without --upgrade
-# keeps.)
+# tvm_ffi. Calls B-D ran, so their machines' /tmp/rt must have held an untrimmed install from an earlier call,
+# which pip without --upgrade keeps.)
 set -euo pipefail
 cd /work/main && W=.gpu/whl && rm -rf $W && mkdir -p $W
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
