@@ -3,7 +3,8 @@
 A GPU call (the device tool) carries the whole tracked tree, plus the wheels and bundles it needs, within 64 MiB;
 the results of twenty sessions had grown to 54 MiB of it, 19 MiB of that JSON, logs and ncu tables that gzip to a
 seventh. This replaces each such FILE by FILE.gz (deterministic: no name or time in the header, so a repack is
-byte-identical), writing to a temporary file and renaming. `bench.results_io.read_json` and `zcat` read them.
+byte-identical), written to a temporary file and renamed (aotgemm's `atomic_write_bytes`, which removes the
+temporary file if the write fails). `bench.results_io.read_json` and `zcat` read them.
 tests/test_results_size.py checks that nothing over PACK_BYTES is left unpacked and that the tree stays under
 TREE_BUDGET_MIB.
 
@@ -13,11 +14,12 @@ TREE_BUDGET_MIB.
 from __future__ import annotations
 
 import gzip
-import os
+import io
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from aotgemm.bundle.io import atomic_write_bytes
 
 RESULTS = "bench/results"
 PACK_BYTES = 30_000  # text results larger than this are stored gzipped
@@ -37,13 +39,19 @@ def to_pack(root: Path) -> list[Path]:
             and p.exists() and p.stat().st_size > PACK_BYTES]
 
 
+def gzipped(data: bytes) -> bytes:
+    """`data` gzipped with no name or time in the header (gzip.compress would write another OS byte than the
+    GzipFile that packed the committed results, and so change every one of them on a repack)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        gz.write(data)
+    return buf.getvalue()
+
+
 def pack(path: Path) -> Path:
+    """Replace `path` by `path`.gz; the original goes only once its packed copy is complete under its name."""
     dst = path.with_name(path.name + ".gz")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pack-")
-    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                   compresslevel=9) as gz:
-        gz.write(path.read_bytes())
-    os.replace(tmp, dst)
+    atomic_write_bytes(dst, gzipped(path.read_bytes()))
     path.unlink()
     return dst
 

@@ -4,6 +4,7 @@ packed ones stay readable (bench/results_io.py)."""
 import gzip
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,19 @@ def test_pack_is_deterministic_and_read_back(tmp_path):
     plain = tmp_path / "t.txt"
     plain.write_text("table\n")
     assert read_text(plain) == "table\n"
+
+
+def test_a_failed_pack_keeps_the_original_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    src = tmp_path / "probe.log"
+    src.write_text("x" * 40_000)
+
+    def full_disk(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        pack_results.pack(src)
+    assert [p.name for p in tmp_path.iterdir()] == ["probe.log"] and src.read_text() == "x" * 40_000
 
 
 @needs_git
