@@ -156,7 +156,9 @@ def test_bench_times_a_cublas_choice_once_with_ratio_one(monkeypatch):
 
     def interleaved(timers, trials, warmup=0):
         assert warmup == timing.WARMUP_ROUNDS  # bench warms every point up before its trials
-        return {k: [float(i + (2 if t.fn == "kernel" else 3)) for i in range(trials)] for k, t in timers.items()}
+        # narrow rounds (bench._measure times wide ones longer: tests/test_bench_summary.py), cuBLAS slower
+        return {k: [100.0 + 0.01 * i + (0.0 if t.fn == "kernel" else 1.0) for i in range(trials)]
+                for k, t in timers.items()}
 
     monkeypatch.setattr(timing, "GraphTimer", Timer)
     monkeypatch.setattr(timing, "interleaved", interleaved)
@@ -223,6 +225,37 @@ def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(mon
     assert row.rejected == why and row.ratio == pytest.approx(1.06)
     if why != "back to back":
         assert len(row.fresh_ratios) == (tune.FRESH_DRAWS if not why else 1)
+
+
+@pytest.mark.parametrize("draws,why", [
+    ((1.10, 1.025, 1.024), "margin over draws"),  # the first draw's baseline ran slow: 2.5% is under the margin
+    ((1.10, 1.04, 1.02), ""),                     # median 1.04 over the three draws: the margin holds
+    ((1.031, 1.031, 1.029), ""),                  # at the margin in two of three
+])
+def test_the_margin_must_hold_over_the_draws_not_in_the_first_alone(monkeypatch, draws, why):
+    """A kernel that wins by the margin in the first draw is kept only if the median of its ratios over that draw
+    and the FRESH_DRAWS fresh ones still reaches the margin (tune._margin_over_draws); else cuBLAS, logged."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import CUBLAS, DispatchEntry
+    from aotgemm.problem import GemmProblem
+
+    seeds = {16 + 7919 * i: r for i, r in enumerate(draws)}  # the first draw's seed is M, then M + 7919 * draw
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side, self.model, self.seed = call, model, ops.seed
+
+    def interleaved(timers, trials):  # cuBLAS 10 us; the kernel 10/ratio, 1.05 back to back
+        return {name: [10.0] * trials if t.side == "cublas" else [10.0 / (seeds[t.seed] if t.model else 1.05)] * trials
+                for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved)
+    p = GemmProblem("bfloat16", "linear", "swiglu", 28672, 4096)
+    e = DispatchEntry("bfloat16", "linear", "swiglu", 28672, 4096, 16, CUBLAS, "heuristic", ranked=("k1",))
+    kernels = {"k1": SimpleNamespace(serves=lambda m: True)}
+    entry, row = tune._decide(e, p, 16, 16, ["k1"], {"k1": "kernel"}, kernels, 0, 15)
+    assert (entry.kernel, row.rejected) == (("k1", "") if not why else (CUBLAS, why))
+    assert row.ratio == pytest.approx(draws[0]) and row.fresh_ratios == pytest.approx(draws[1:])
 
 
 @pytest.mark.parametrize("model_ratios,b2b_ratios,chosen", [
