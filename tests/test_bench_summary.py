@@ -1,11 +1,14 @@
-"""`aotgemm bench`'s summary (bench.summarize_rows) on rows made here, and the timing of one graph replay
-(timing.replay_us) on stand-in events: no GPU needed."""
+"""`aotgemm bench`'s summary (bench.summarize_rows) on rows made here, the points it times (bench.bench_points) and
+how many rounds (bench._measure), and the timing of one graph replay (timing.replay_us) on stand-in events: no GPU
+needed."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
-from aotgemm.bench import summarize_rows
+from aotgemm import bench, timing
+from aotgemm.bench import bench_points, summarize_rows
 
 
 def _row(layer, m, us, cublas_us, floor_us, *, split=False, model=None):
@@ -71,3 +74,37 @@ def test_replay_us_is_per_call_microseconds_between_the_events():
 
     assert replay_us(Graph(), Event("start"), Event("end"), 20) == pytest.approx(25.0)  # 0.5 ms / 20 calls
     assert log == ["record start", "replay", "record end", "sync end"]
+
+
+def test_points_are_the_buckets_and_where_a_split_kernel_starts_below_one():
+    entries = {16: SimpleNamespace(kernel="k16", min_m=0), 128: SimpleNamespace(kernel="k128", min_m=112),
+               4096: SimpleNamespace(kernel="k4096", min_m=4096),  # serves only M = 4096: no second point
+               8192: SimpleNamespace(kernel="cublas", min_m=0)}
+    assert bench_points(entries.get, (16, 128, 4096, 8192, 16384)) == [
+        (16, 16), (128, 128), (112, 128), (4096, 4096), (8192, 8192), (16384, 16384)]
+
+
+@pytest.mark.parametrize("spread,rounds", [(0.02, 15), (0.11, 45)])
+def test_a_point_whose_rounds_spread_wide_is_timed_three_times_as_long(monkeypatch, spread, rounds):
+    """_measure takes EXTRA_BATCHES more batches of rounds where either side's spread passes WIDE_SPREAD, and
+    its medians over all of them; a narrow point keeps its `trials` rounds."""
+    calls = []
+
+    class Timer:
+        def __init__(self, fn, ops, reps, model, writer_kind):
+            self.fn = fn
+
+    def interleaved(timers, trials, warmup=0):
+        calls.append(trials)
+        # cuBLAS 100 us with the given spread across rounds, the kernel 2% faster
+        base = [100.0 * (1 + spread * (i / (trials - 1) - 0.5)) for i in range(trials)]
+        return {k: [b / (1.02 if t.fn == "kernel" else 1.0) for b in base] for k, t in timers.items()}
+
+    monkeypatch.setattr(timing, "GraphTimer", Timer)
+    monkeypatch.setattr(timing, "interleaved", interleaved)
+    c = bench._measure("kernel", "cublas", None, 1, 15, model=False)
+    assert sum(calls) == rounds and c.cublas.trials == rounds and c.kernel.trials == rounds
+    assert c.ratio_median == pytest.approx(1.02)
+    calls.clear()
+    c = bench._measure("cublas", "cublas", None, 1, 15, model=False)  # cuBLAS's own choice: timed once, ratio 1
+    assert calls == [15] and c.ratio_median == 1.0
