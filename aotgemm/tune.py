@@ -235,7 +235,8 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     # but 0.985x at M=1025, a 128x128 one may not). And the best as in a model is not always one that holds
     # back to back: on Llama-3.1-8B's qkv at M = 16 a TMA kernel with cluster split-K won 1.05x as in a model
     # and 1.00x back to back, and one without it 1.03x and 1.09x (H200, session 18, call A).
-    winners = sorted((s for s in comps if comps[s].wins(margin_over(cub_t))), key=lambda s: (-comps[s].ratio_median, s))
+    margin = margin_over(cub_t)
+    winners = sorted((s for s in comps if comps[s].wins(margin)), key=lambda s: (-comps[s].ratio_median, s))
     winners = _break_model_ties(winners, comps, fns, p, ops, reps, trials)
     ops = None  # freed before the trials below allocate theirs
     eops = None  # the edge's operands, made once for all the finalists tried there
@@ -255,8 +256,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         if not edge_ok:
             rejected = rejected or "edge"
             continue
-        why, cand_b2b, cand_fresh = _holds(fns[cand], p, m, l2, reps, trials, comps[cand].ratio_median,
-                                           margin_over(cub_t))
+        why, cand_b2b, cand_fresh = _holds(fns[cand], p, m, l2, reps, trials, comps[cand].ratio_median, margin)
         if not passed_edge or not why:  # the row reports the first tried past the edge, or the one taken
             best, rejected, b2b, fresh = cand, why, cand_b2b, cand_fresh
         passed_edge = True
@@ -269,8 +269,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         # the lowest M it wins at, cuBLAS below
         best = winners[0]
         min_m, probes = _split_from(fns[best], p, edge, m, l2, trials)
-        rejected, b2b, fresh = _holds(fns[best], p, m, l2, reps, trials, comps[best].ratio_median,
-                                      margin_over(cub_t))
+        rejected, b2b, fresh = _holds(fns[best], p, m, l2, reps, trials, comps[best].ratio_median, margin)
         if not rejected:
             chosen = best
             if min_m < m:
