@@ -41,10 +41,19 @@ class GpuModel:
     # here, the datasheet figures above stand in.
     measured_copy_gbps: float | None = None
     measured_bf16_tflops: float | None = None
+    # The fastest a kernel of ours streamed a weight on this model, bytes read only (a GEMM reads its weight
+    # once and writes little; a copy also writes, so a GEMM can beat the copy floor): `aotgemm bench`'s
+    # ceilings take it. None: not measured.
+    measured_read_gbps: float | None = None
 
     @property
     def floor_bandwidth_gbps(self) -> float:
         return self.measured_copy_gbps or self.mem_bandwidth_gbps
+
+    @property
+    def read_over_copy(self) -> float:
+        """How much faster than the floor's copy rate a weight can be read (measured_read_gbps), or 1."""
+        return self.measured_read_gbps / self.floor_bandwidth_gbps if self.measured_read_gbps else 1.0
 
     @property
     def floor_tflops(self) -> float:
@@ -99,6 +108,9 @@ GPU_MODELS: dict[str, GpuModel] = {
             # (bench/results/h200-2026-11-30/gpu_facts.txt).
             max_active_clusters={1: 132, 2: 66, 4: 30, 8: 15, 16: 7}, clusters_measured=True,
             measured_copy_gbps=4253, measured_bf16_tflops=781,
+            # Qwen3-4B's lm_head (151936 x 2560 bf16, 777.9 MB) at M = 1 by a CUDA-core kernel: 167.56 us,
+            # 109.2% of the copy floor (bench/results/h200-2026-12-02/session21/callC, aotgemm bench)
+            measured_read_gbps=4643,
         ),
         GpuModel(
             "B200", "sm_100a", (10, 0), 148, ("B200",),

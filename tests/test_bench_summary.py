@@ -108,3 +108,28 @@ def test_a_point_whose_rounds_spread_wide_is_timed_three_times_as_long(monkeypat
     calls.clear()
     c = bench._measure("cublas", "cublas", None, 1, 15, model=False)  # cuBLAS's own choice: timed once, ratio 1
     assert calls == [15] and c.ratio_median == 1.0
+
+
+def test_the_ceilings_no_kernel_passes_are_at_the_fastest_read_known():
+    """The floor is a copy's rate; a GEMM only reads, so the ceilings no kernel passes take the GPU model's
+    fastest read (read_over_copy), or this run's best % of the floor where that is higher, and with either the
+    measured speedups stay under them."""
+    rows = [_row("o", 1, 5.0, 8.0, 3.0), _row("lm_head", 1, 220.0, 250.0, 240.0)]  # lm_head at 109% of the floor
+    s = summarize_rows(rows, launch_us=1.0, read_over_copy=1.05)
+    assert s["read_over_copy"] == pytest.approx(240 / 220, abs=1e-4)  # this run's best beats the model's figure
+    r = s["read_over_copy"]
+    assert s["ceiling_read_launch_speedup_m_le_16"] == pytest.approx(
+        math.sqrt(8.0 / (3.0 / r + 1.0) * 250.0 / (240.0 / r + 1.0)), abs=1e-3)
+    assert s["ceiling_read_speedup"] == pytest.approx(math.sqrt(8.0 * r / 3.0 * 250.0 * r / 240.0), abs=1e-3)
+    assert s["ceiling_read_speedup"] > s["ceiling_speedup"]  # the copy-floor ceiling, which lm_head passes
+    assert s["ceiling_read_speedup"] >= s["geomean_speedup"]
+    slow = [_row("o", 1, 5.0, 8.0, 3.0)]  # nothing above the floor: the model's figure decides, never below 1
+    assert summarize_rows(slow, 1.0, read_over_copy=1.09)["read_over_copy"] == 1.09
+    assert summarize_rows(slow, 1.0)["read_over_copy"] == 1.0
+
+
+def test_a_gpu_model_reads_faster_than_it_copies_only_where_measured():
+    from aotgemm.gpus import gpu_model
+
+    assert gpu_model("H200_SXM").read_over_copy == pytest.approx(4643 / 4253)
+    assert gpu_model("B200").read_over_copy == 1.0
