@@ -186,6 +186,17 @@ def fake_timing(monkeypatch, timer, interleaved, seed_is_m=False):
     monkeypatch.setattr(timing, "cublas_call", lambda p: "cublas")
 
 
+def decide_one(p, m: int, edge: int | None = None, call: str = "kernel"):
+    """tune._decide on problem `p`'s bucket `m` (lower edge `edge`, default m) with one candidate, "k1", that
+    serves every M and whose timer gets `call`: (entry, row)."""
+    from aotgemm import tune
+    from aotgemm.bundle.format import DispatchEntry
+
+    e = DispatchEntry(p.dtype, p.layout, p.epilogue, p.n, p.k, m, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
+    return tune._decide(e, p, m, edge or m, ["k1"], {"k1": call}, {"k1": SimpleNamespace(serves=lambda mm: True)},
+                        0, 15)
+
+
 @pytest.mark.parametrize("b2b_ratios,fresh_ratio,why", [
     ([1.02] * 15, 1.05, ""),                           # no loss anywhere: the model-mode winner is kept
     ([1.02] * 9 + [0.93] * 6, 1.05, "back to back"),   # median 1.02 back to back, 0.93 in 6 rounds of 15
@@ -198,7 +209,7 @@ def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(mon
     reaches NO_LOSS and its 20th percentile NO_LOSS_LOW, and then in FRESH_DRAWS model-mode re-draws on newly
     allocated operands its median reaches NO_LOSS; else cuBLAS, with the reason logged."""
     from aotgemm import tune
-    from aotgemm.bundle.format import CUBLAS, DispatchEntry
+    from aotgemm.bundle.format import CUBLAS
     from aotgemm.problem import GemmProblem
 
     class Timer:
@@ -217,10 +228,7 @@ def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(mon
         return out
 
     fake_timing(monkeypatch, Timer, interleaved)
-    p = GemmProblem("bfloat16", "linear", "identity", 4096, 4096)
-    e = DispatchEntry("bfloat16", "linear", "identity", 4096, 4096, 16, CUBLAS, "heuristic", ranked=("k1",))
-    kernels = {"k1": SimpleNamespace(serves=lambda m: True)}
-    entry, row = tune._decide(e, p, 16, 16, ["k1"], {"k1": "kernel"}, kernels, 0, 15)
+    entry, row = decide_one(GemmProblem("bfloat16", "linear", "identity", 4096, 4096), 16)
     assert entry.kernel == ("k1" if not why else CUBLAS)
     assert row.rejected == why and row.ratio == pytest.approx(1.06)
     if why != "back to back":
@@ -235,8 +243,7 @@ def test_a_model_mode_winner_must_not_lose_back_to_back_or_on_fresh_operands(mon
 def test_the_margin_must_hold_over_the_draws_not_in_the_first_alone(monkeypatch, draws, why):
     """A kernel that wins by the margin in the first draw is kept only if the median of its ratios over that draw
     and the FRESH_DRAWS fresh ones still reaches the margin (tune._margin_over_draws); else cuBLAS, logged."""
-    from aotgemm import tune
-    from aotgemm.bundle.format import CUBLAS, DispatchEntry
+    from aotgemm.bundle.format import CUBLAS
     from aotgemm.problem import GemmProblem
 
     seeds = {16 + 7919 * i: r for i, r in enumerate(draws)}  # the first draw's seed is M, then M + 7919 * draw
@@ -250,10 +257,7 @@ def test_the_margin_must_hold_over_the_draws_not_in_the_first_alone(monkeypatch,
                 for name, t in timers.items()}
 
     fake_timing(monkeypatch, Timer, interleaved)
-    p = GemmProblem("bfloat16", "linear", "swiglu", 28672, 4096)
-    e = DispatchEntry("bfloat16", "linear", "swiglu", 28672, 4096, 16, CUBLAS, "heuristic", ranked=("k1",))
-    kernels = {"k1": SimpleNamespace(serves=lambda m: True)}
-    entry, row = tune._decide(e, p, 16, 16, ["k1"], {"k1": "kernel"}, kernels, 0, 15)
+    entry, row = decide_one(GemmProblem("bfloat16", "linear", "swiglu", 28672, 4096), 16)
     assert (entry.kernel, row.rejected) == (("k1", "") if not why else (CUBLAS, why))
     assert row.ratio == pytest.approx(draws[0]) and row.fresh_ratios == pytest.approx(draws[1:])
 
@@ -295,8 +299,6 @@ def test_a_win_inside_cublas_spread_is_not_claimed(monkeypatch, cublas_spread, c
     (half of it, 10%, is the margin there: `tune.margin_over`); where they spread 11% it wins as in a model
     (5.5% < 6%) but must then reach NO_LOSS + 2.5% back to back (`tune.back_to_back_floor`), where it
     runs 1.02x (its plain trials here)."""
-    from aotgemm import tune
-    from aotgemm.bundle.format import DispatchEntry
     from aotgemm.problem import GemmProblem
 
     class Timer:
@@ -309,10 +311,7 @@ def test_a_win_inside_cublas_spread_is_not_claimed(monkeypatch, cublas_spread, c
                 for name, t in timers.items()}
 
     fake_timing(monkeypatch, Timer, interleaved)
-    p = GemmProblem("bfloat16", "linear", "identity", 8192, 3584)
-    e = DispatchEntry("bfloat16", "linear", "identity", 8192, 3584, 8192, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
-    kernels = {"k1": SimpleNamespace(serves=lambda m: True)}
-    entry, row = tune._decide(e, p, 8192, 8192, ["k1"], {"k1": "kernel"}, kernels, 0, 15)
+    entry, row = decide_one(GemmProblem("bfloat16", "linear", "identity", 8192, 3584), 8192)
     assert row.spread == pytest.approx(cublas_spread, rel=0.1)
     assert entry.kernel == chosen and row.ratio == pytest.approx(1.06)
 
@@ -412,8 +411,6 @@ def test_the_fastest_back_to_back_of_a_model_mode_tie_reaches_the_finals(monkeyp
 def _decide_bucket_256(monkeypatch, ratio):
     """tune._decide for the bucket (128, 256] of a 28672 x 4096 weight with one finalist, k1, whose ratio over
     cuBLAS in every round is ratio(M, model) (M past 1000: a fresh draw at M = 256)."""
-    from aotgemm import tune
-    from aotgemm.bundle.format import DispatchEntry
     from aotgemm.problem import GemmProblem
 
     class Timer:
@@ -425,9 +422,7 @@ def _decide_bucket_256(monkeypatch, ratio):
                 for name, t in timers.items()}
 
     fake_timing(monkeypatch, Timer, interleaved, seed_is_m=True)
-    p = GemmProblem("bfloat16", "linear", "identity", 28672, 4096)
-    e = DispatchEntry("bfloat16", "linear", "identity", 28672, 4096, 256, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
-    return tune._decide(e, p, 256, 129, ["k1"], {"k1": "k1"}, {"k1": SimpleNamespace(serves=lambda m: True)}, 0, 15)
+    return decide_one(GemmProblem("bfloat16", "linear", "identity", 28672, 4096), 256, edge=129, call="k1")
 
 
 @pytest.mark.parametrize("lead_from,min_m,probes", [
