@@ -373,6 +373,13 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     same choice among the designs it allows (swiglu needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
 
+    Not offered, measured and lost: cp.async designs on the CUDA-core kernel's
+    kind of grid for the largest weights (16 rows per CTA, K split over a
+    cluster of 2-4: 1792-7168 CTAs). On Llama-3.1-8B's gate_up at M = 16 they
+    ran 61-112 us against 57.1 for this list's TMA design; their SMs stay
+    busier, but at 18-23% occupancy they hold too few weight bytes in flight
+    (70-75% of the DRAM peak; bench/results/h200-2026-12-02/session21/callG).
+
     fp8 (dtype "float8_e4m3fn", any of the scale epilogues, which share the designs): the fp8
     table's designs (_MEASURED_FP8_SM90); for a shape it lacks, the first two of
     the bf16 table's geometries that are valid with 1-byte weights (same bytes in
