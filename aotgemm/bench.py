@@ -211,6 +211,12 @@ def _geo(xs):
     return round(math.exp(sum(math.log(x) for x in xs) / len(xs)), 4) if xs else None
 
 
+def _ceiling(rows: list[dict], read: float = 1.0, launch_us: float = 0.0) -> float | None:
+    """The geomean speedup over the baseline of a kernel that reads each point's floor bytes at `read` times the
+    floor's copy rate and pays `launch_us` more."""
+    return _geo([r["cublas_us"] / (r["floor_us"] / read + launch_us) for r in rows])
+
+
 def summarize_rows(rows_all: list[dict], launch_us: float, pdl_writer: bool = False,
                    read_over_copy: float = 1.0) -> dict:
     """The summary of a bench's rows: geomeans over the buckets' M (the same points with or without splits),
@@ -230,21 +236,20 @@ def summarize_rows(rows_all: list[dict], launch_us: float, pdl_writer: bool = Fa
            "min_pct_of_floor_m_le_16": min((r["pct_of_floor"] for r in small), default=None),
            # what a kernel running at the floor would reach over the baseline: the most any speedup target
            # can ask for (cuBLAS already at 97% of the floor leaves at most 1.03x there)
-           "ceiling_speedup": _geo([r["cublas_us"] / r["floor_us"] for r in rows]),
-           "ceiling_speedup_m_le_16": _geo([r["cublas_us"] / r["floor_us"] for r in small]),
+           "ceiling_speedup": _ceiling(rows),
+           "ceiling_speedup_m_le_16": _ceiling(small),
            # ... and one that also pays a launch: on a 13 MB weight (3.1 us of bytes) a 1 us launch alone
            # caps it at 76% of the floor
            "launch_floor_us": round(launch_us, 3),
-           "ceiling_launch_speedup": _geo([r["cublas_us"] / (r["floor_us"] + launch_us) for r in rows]),
-           "ceiling_launch_speedup_m_le_16": _geo([r["cublas_us"] / (r["floor_us"] + launch_us) for r in small]),
+           "ceiling_launch_speedup": _ceiling(rows, launch_us=launch_us),
+           "ceiling_launch_speedup_m_le_16": _ceiling(small, launch_us=launch_us),
            "max_pct_of_floor_m_le_16": min((round(100 * r["floor_us"] / (r["floor_us"] + launch_us), 1)
                                             for r in small), default=None),
            "read_over_copy": round(read, 4),
-           "ceiling_read_speedup": _geo([r["cublas_us"] * read / r["floor_us"] for r in rows]),
-           "ceiling_read_speedup_m_le_16": _geo([r["cublas_us"] * read / r["floor_us"] for r in small]),
-           "ceiling_read_launch_speedup": _geo([r["cublas_us"] / (r["floor_us"] / read + launch_us) for r in rows]),
-           "ceiling_read_launch_speedup_m_le_16": _geo([r["cublas_us"] / (r["floor_us"] / read + launch_us)
-                                                        for r in small]),
+           "ceiling_read_speedup": _ceiling(rows, read),
+           "ceiling_read_speedup_m_le_16": _ceiling(small, read),
+           "ceiling_read_launch_speedup": _ceiling(rows, read, launch_us),
+           "ceiling_read_launch_speedup_m_le_16": _ceiling(small, read, launch_us),
            "splits": len(rows_all) - len(rows),
            "worst": min(rows_all, key=lambda r: r["speedup"]),
            "worst_model": min(rows_all, key=lambda r: r["model_speedup"]), "rows": rows_all}
