@@ -107,6 +107,10 @@ def build_simt(d: dict):
         for mi in cutlass.range_constexpr(MM):
             xrows.append(cutlass.min(mi, m - 1))
 
+        # Every load comes after the wait, the weights' too (the tensor-core kernels request theirs before it):
+        # the first chunk's weight loads moved above it gained nothing on the H200 back to back, after a plain
+        # kernel, or after Inductor's PDL writer (median 0.999x-1.012x over 48 points, 0.88x-1.08x per design;
+        # bench/results/h200-2026-12-02/session22, call A).
         if const_expr(PDL):
             cute.arch.griddepcontrol_wait()
         for ch in cutlass.range(CHUNKS, unroll=1):
