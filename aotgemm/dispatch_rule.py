@@ -45,6 +45,9 @@ scales' shapes pick the problem's epilogue (`scale_form`, also ported to C++):
 one element each -> scale_tensor; scale_a of one element and scale_b of N
 ([N] or [1, N]) -> scale_row; scale_a [M, 1] (M > 1) with scale_b [1, N]
 (_scaled_mm's row-wise form) -> scale_rowwise; any other form is an error.
+Scales of dtype float8_e8m0fnu are MXFP8's block scales -> scale_mx
+(ScaleForm.MX), whatever their shapes, with exactly the element counts of
+the swizzled layout for x and W (else an error: a kernel would read past them).
 At M = 1 the per-token form is one scale_a value too, so its call reads as
 scale_row; a scale_rowwise kernel computes the same there, and the lookup
 takes the scale_rowwise entry when the bundle has no scale_row one
@@ -161,11 +164,16 @@ class ScaleForm(enum.IntEnum):
     ROW = 1  # scale_a of one element, scale_b of N ([N] or [1, N]): one per output column
     ROWWISE = 2  # torch._scaled_mm's row-wise form: scale_a [M, 1] with M > 1 (one per token), scale_b [1, N]
     INVALID = 3  # anything else: the op raises
+    # MXFP8: float8_e8m0fnu block scales, one per 32 elements of K, swizzled (epilogues.mx_scale_offset). Chosen
+    # by the scales' dtype, not by scale_form (shapes only): aotgemm_scaled_mm checks their element counts
+    # (epilogues.mx_scale_count; the kernels do not). The AOTInductor rewrite routes float32 scales only, so
+    # the shim never meets this form.
+    MX = 4
 
     @property
     def epilogue(self) -> str | None:
         return {ScaleForm.TENSOR: "scale_tensor", ScaleForm.ROW: "scale_row",
-                ScaleForm.ROWWISE: "scale_rowwise"}.get(self)
+                ScaleForm.ROWWISE: "scale_rowwise", ScaleForm.MX: "scale_mx"}.get(self)
 
     @property
     def single_row_epilogue(self) -> str | None:

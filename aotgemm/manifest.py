@@ -47,7 +47,7 @@ class LayerSpec:
     k: int
     count: int = 1
     epilogue: str = epilogues.IDENTITY
-    # fp8 builds: the layer's scales ("tensor" | "row" | "rowwise"), the build's unless the layer names its
+    # fp8 builds: the layer's scales ("tensor" | "row" | "rowwise" | "mx"), the build's unless the layer names its
     # own; else None.
     scales: str | None = None
 
@@ -177,9 +177,9 @@ def _check_scales(value: Any, field: str, where: str) -> None:
     _check_type(value, str, field, where)
     if value not in epilogues.scale_kinds():
         raise _error(where, field, f"unknown scales {value!r}; use \"tensor\" (one float32 scale for x and one "
-                     "for W), \"row\" (one for x, one per output channel of W) or \"rowwise\" (one per token of x, "
-                     "one per output channel of W)"
-                     + _did_you_mean(value, epilogues.scale_kinds()))
+                     "for W), \"row\" (one for x, one per output channel of W), \"rowwise\" (one per token of x, "
+                     "one per output channel of W) or \"mx\" (MXFP8: one e8m0 scale per 32 elements along K of x "
+                     "and of W; Blackwell only)" + _did_you_mean(value, epilogues.scale_kinds()))
 
 
 def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], build_scales: str | None,
@@ -223,10 +223,14 @@ def _layer(raw: Any, path: str, alignment: int, dtypes: Sequence[str], build_sca
     scales = scales if scales is not None else build_scales
     if scaled and scales is None:
         raise _error(where, f"{path}.scales", f"{scaled[0]} layers need scales: set build.scales (or this "
-                     "layer's scales) to \"tensor\", \"row\" or \"rowwise\"")
+                     "layer's scales) to \"tensor\", \"row\", \"rowwise\" or \"mx\"")
     if scaled and epilogue != epilogues.IDENTITY:
         raise _error(where, f"{path}.epilogue", f"{scaled[0]} layers take only their scale epilogue (from "
                      f"scales), not {epilogue!r}; remove the epilogue, or build this model without {scaled[0]}")
+    if scaled and scales == "mx" and extents["k"] % epilogues.MX_BLOCK:
+        raise _error(where, f"{path}.k", f"{extents['k']} is not a multiple of {epilogues.MX_BLOCK}; scales = \"mx\" "
+                     f"gives one scale per {epilogues.MX_BLOCK} elements of K; pad the weight to "
+                     f"{-(-extents['k'] // epilogues.MX_BLOCK) * epilogues.MX_BLOCK}, or use other scales")
     return LayerSpec(name=name, n=extents["n"], k=extents["k"], count=count, epilogue=epilogue,
                      scales=scales if scaled else None)
 

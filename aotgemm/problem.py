@@ -20,6 +20,8 @@ from .errors import UnsupportedProblem
 # 16-byte accesses (TMA rows, vector loads), so N and K must be multiples of
 # ROW_ALIGN_BYTES / bytes.
 FLOAT8_E4M3 = "float8_e4m3fn"
+# MXFP8's block scales (powers of two): a dtype of epilogue operands only, never of a GEMM's x and W.
+FLOAT8_E8M0 = "float8_e8m0fnu"
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, FLOAT8_E4M3: 1}
 DTYPES = tuple(DTYPE_BYTES)
 ROW_ALIGN_BYTES = 16
@@ -27,7 +29,7 @@ ROW_ALIGN_BYTES = 16
 # (torch._scaled_mm(..., out_dtype=torch.bfloat16)'s convention, and torchao's).
 OUTPUT_DTYPE = {"bfloat16": "bfloat16", "float16": "float16", FLOAT8_E4M3: "bfloat16"}
 # Input dtypes whose values are quantized: their problems take a scale epilogue
-# (aotgemm.epilogues: scale_tensor, scale_row), and only theirs do.
+# (aotgemm.epilogues: scale_tensor, scale_row, scale_rowwise, scale_mx), and only theirs do.
 SCALED_DTYPES = (FLOAT8_E4M3,)
 
 # nn.Linear's convention: out[M, N] = x[M, K] @ W[N, K]^T, all row-major.
@@ -47,11 +49,11 @@ TRAILING_OPERANDS = ("stream",)
 
 
 def torch_dtype(name: str):
-    """The torch dtype of a dtype name of DTYPES, or of "float32" (an epilogue operand's dtype); these are
-    torch's attribute names. torch is imported here."""
+    """The torch dtype of a dtype name of DTYPES, or of "float32" or FLOAT8_E8M0 (epilogue operands' dtypes);
+    these are torch's attribute names. torch is imported here."""
     import torch
 
-    if name not in DTYPE_BYTES and name != "float32":
+    if name not in DTYPE_BYTES and name not in ("float32", FLOAT8_E8M0):
         raise UnsupportedProblem(f"dtype {name!r} is not one of {list(DTYPES)}")
     return getattr(torch, name)
 
@@ -139,14 +141,14 @@ def scale_epilogue_names() -> tuple[str, ...]:
 
 def epilogue_for(dtype: str, epilogue: str, scales: str | None) -> str:
     """The epilogue of a layer's problem in `dtype`: for a scaled dtype (fp8) the scale epilogue its
-    `scales` ("tensor" | "row" | "rowwise") selects, which replaces the layer's own (identity); else the
+    `scales` ("tensor" | "row" | "rowwise" | "mx") selects, which replaces the layer's own (identity); else the
     layer's own."""
     if dtype not in SCALED_DTYPES:
         return epilogue
     from .epilogues import IDENTITY, for_scales
 
     if scales is None:
-        raise UnsupportedProblem(f"a {dtype} problem needs scales (\"tensor\", \"row\" or \"rowwise\"): set "
+        raise UnsupportedProblem(f"a {dtype} problem needs scales (\"tensor\", \"row\", \"rowwise\" or \"mx\"): set "
                                  "build.scales in the manifest")
     if epilogue != IDENTITY:
         raise UnsupportedProblem(f"{dtype} layers take only their scale epilogue, not {epilogue!r}")

@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
-from .epilogues import epilogue
+from .epilogues import E8M0, MX_BLOCK, epilogue, mx_swizzle, operand_extents
 from .problem import DTYPE_BYTES, FLOAT8_E4M3, SCALED_DTYPES, GemmProblem, torch_dtype
 
 T = TypeVar("T")
@@ -60,7 +60,8 @@ def random_operands(problem: GemmProblem, m: int, generator, device="cuda") -> t
 
     bf16/fp16: normal x, W scaled by 1/sqrt(k), so outputs are O(1). fp8 (a scaled dtype): x and W are
     normal values cast to e4m3 (O(1), the well-resolved part of its range) and the scales, like every
-    `positive` operand, are drawn from [0.5, 1.5).
+    `positive` operand, are drawn from [0.5, 1.5); MXFP8 block scales are 0.5, 1 or 2 per block, swizzled
+    (epilogues.mx_swizzle).
     """
     import torch
 
@@ -68,12 +69,18 @@ def random_operands(problem: GemmProblem, m: int, generator, device="cuda") -> t
     w_scale = 1.0 if problem.dtype in SCALED_DTYPES else 1.0 / math.sqrt(problem.k)
     x = torch.randn(m, problem.k, device=device, generator=generator).to(dt)
     w = (torch.randn(problem.n, problem.k, device=device, generator=generator) * w_scale).to(dt)
-    shapes = {"m": m, "n": problem.n, "n_out": problem.n_out, "1": 1}
+    shapes = operand_extents(m, problem.n, problem.n_out, problem.k)
     ep = epilogue(problem.epilogue)
     extras = {}
     for name, dims in ep.operand_shapes.items():
         size = tuple(shapes[d] for d in dims)
         odt = torch_dtype(ep.operand_dtype(name, problem.out_dtype))
+        if odt == torch.float8_e8m0fnu:  # MXFP8 block scales: powers of two per block, laid out swizzled
+            rows = m if dims == ("mx_m",) else problem.n
+            per_block = 2.0 ** torch.randint(-1, 2, (rows, -(-problem.k // MX_BLOCK)), device=device,
+                                             generator=generator).float()
+            extras[name] = mx_swizzle(per_block.to(odt), problem.k)
+            continue
         if name in ep.positive:
             v = torch.rand(*size, device=device, generator=generator) + 0.5
         else:
@@ -432,7 +439,7 @@ def reps_for(problem: GemmProblem, m: int) -> int:
 # Tensor-core peak of a dtype relative to the GPU table's bf16 floor_tflops: Hopper's and Blackwell's fp8
 # MMAs do twice the bf16 work per clock (their datasheets' dense figures; not measured here).
 FLOPS_MULTIPLE = {FLOAT8_E4M3: 2}
-_OPERAND_BYTES = {"float32": 4, **DTYPE_BYTES}
+_OPERAND_BYTES = {"float32": 4, E8M0: 1, **DTYPE_BYTES}
 
 
 def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes: int = 2,
@@ -453,7 +460,7 @@ def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes:
 def floor_for(problem: GemmProblem, m: int, mem_gbps: float, tflops: float) -> float:
     """`floor_us` of a problem at M rows: its dtypes' bytes (fp8: 1 per element of x and W, the bf16 output's
     2), its epilogue's output width and operands, and its dtype's peak (FLOPS_MULTIPLE x the bf16 `tflops`)."""
-    extents = {"m": m, "n": problem.n, "n_out": problem.n_out, "1": 1}
+    extents = operand_extents(m, problem.n, problem.n_out, problem.k)
     ep = epilogue(problem.epilogue)
     extra = sum(math.prod(extents[d] for d in dims) * _OPERAND_BYTES[ep.operand_dtype(name, problem.out_dtype)]
                 for name, dims in ep.operand_shapes.items())

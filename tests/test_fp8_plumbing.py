@@ -65,7 +65,7 @@ def test_scale_epilogues_go_with_fp8_only(dtype, epi):
 
 
 def test_scale_kinds():
-    assert scale_kinds() == ("row", "rowwise", "tensor")
+    assert scale_kinds() == ("mx", "row", "rowwise", "tensor")
     with pytest.raises(UnsupportedProblem, match="unknown scales 'channel'"):
         for_scales("channel")
 
@@ -86,15 +86,15 @@ def test_manifest_fp8_build_scales_and_per_layer_override():
 MANIFEST_ERRORS = {
     "scales-missing": ("\n".join((MODEL, build(extra=""), LAYER)),
                        'layers[0].scales: float8_e4m3fn layers need scales: set build.scales (or this layer\'s '
-                       'scales) to "tensor", "row" or "rowwise"'),
+                       'scales) to "tensor", "row", "rowwise" or "mx"'),
     "scales-unknown": ("\n".join((MODEL, build(extra='scales = "channel"\n'), LAYER)),
                        'build.scales: unknown scales \'channel\'; use "tensor" (one float32 scale for x and one for W), '
-                       '"row" (one for x, one per output channel of W) or "rowwise" (one per token of x, one per '
-                       'output channel of W)'),
+                       '"row" (one for x, one per output channel of W), "rowwise" (one per token of x, one per '
+                       'output channel of W) or "mx" (MXFP8: one e8m0 scale per 32 elements along K of x and of W; Blackwell only)'),
     "scales-typo-hint": ("\n".join((MODEL, build(extra='scales = "rows"\n'), LAYER)),
                          'build.scales: unknown scales \'rows\'; use "tensor" (one float32 scale for x and one for W), '
-                         '"row" (one for x, one per output channel of W) or "rowwise" (one per token of x, one per '
-                         'output channel of W) (did you mean \'row\'?)'),
+                         '"row" (one for x, one per output channel of W), "rowwise" (one per token of x, one per '
+                         'output channel of W) or "mx" (MXFP8: one e8m0 scale per 32 elements along K of x and of W; Blackwell only) (did you mean \'row\'?)'),
     "scales-not-a-string": ("\n".join((MODEL, build(extra='scales = 1\n'), LAYER)),
                             "build.scales: expected a string, got an integer (1)"),
     "scales-without-fp8": ("\n".join((MODEL, build('["bfloat16"]'), LAYER)),
@@ -182,7 +182,7 @@ def _fp8_obj() -> tuple[dict, bytes]:
 def test_bundle_refuses_unknown_layer_scales():
     obj, data = _fp8_obj()
     obj["layers"][0]["scales"] = "block"
-    with pytest.raises(MalformedIndex, match=r"index.layers\[0\].scales: 'block' is not one of \['row', 'rowwise', 'tensor'\]"):
+    with pytest.raises(MalformedIndex, match=r"index.layers\[0\].scales: 'block' is not one of \['mx', 'row', 'rowwise', 'tensor'\]"):
         read_index_bytes(S.craft_bundle(obj, data))
 
 

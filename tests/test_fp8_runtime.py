@@ -60,7 +60,7 @@ def test_scale_form():
     assert scale_form(5, 32, (5, 1), (1, 32)) is ScaleForm.ROWWISE
     for a, b in [((5,), (32,)), ((1,), (31,)), ((5, 1), (32,)), ((2,), (1,))]:
         assert scale_form(5, 32, a, b) is ScaleForm.INVALID
-    assert [f.epilogue for f in ScaleForm] == ["scale_tensor", "scale_row", "scale_rowwise", None]
+    assert [f.epilogue for f in ScaleForm] == ["scale_tensor", "scale_row", "scale_rowwise", None, "scale_mx"]
 
 
 def test_scale_epilogues_at_one_row():

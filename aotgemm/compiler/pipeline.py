@@ -27,7 +27,7 @@ from . import require_build_extra
 from .cache import ObjectCache
 from .compile import DEFAULT_COMPILER, CompileResult, CompileTask, compile_all, cpu_count
 from .memo import Memo
-from .plan import TargetPlan, plan_target
+from .plan import TargetPlan, check_archs, plan_target
 from .report import BuildReport, TargetReport, progress
 from .sources import DEFAULT_SOURCES, get_source
 from .spec import KernelSpec, symbol_for
@@ -185,6 +185,8 @@ def build_target(manifest: Manifest, gpu: GpuModel, opts: BuildOptions, toolchai
 def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
     require_build_extra()
     t_start = time.perf_counter()
+    gpus = sorted((gpu_model(g) for g in opts.gpus), key=lambda g: g.name)
+    check_archs(manifest, gpus)  # before any target compiles: an MXFP8 build for Hopper fails at once
     for name in opts.sources:
         status = get_source(name).available()
         if not status:
@@ -193,7 +195,6 @@ def run_build(manifest: Manifest, opts: BuildOptions) -> BuildReport:
     root = opts.cache_dir or config.cache_dir()
     cache, memo = ObjectCache(root / "objects-v1"), Memo(root / "memo-v1")
     report = BuildReport(output=opts.output, targets=[])
-    gpus = sorted((gpu_model(g) for g in opts.gpus), key=lambda g: g.name)
     here = tuning_gpu(opts, gpus, report)
     targets, libraries = [], {}
     for gpu in gpus:

@@ -56,6 +56,24 @@ def problems_of(manifest: Manifest) -> tuple[GemmProblem, ...]:
     return tuple(out)
 
 
+def check_archs(manifest: Manifest, gpus: list[GpuModel]) -> None:
+    """Raise NoCandidates, before anything is ranked or compiled, for a problem whose epilogue has kernels on
+    some architectures only (Epilogue.archs: MXFP8 on sm_100a) built for a GPU of another."""
+    from ..epilogues import epilogue
+    from ..gpus import GPU_MODELS
+
+    for gpu in gpus:
+        for problem in problems_of(manifest):
+            ep = epilogue(problem.epilogue)
+            if ep.archs and gpu.arch not in ep.archs:
+                able = [g for g in GPU_MODELS if GPU_MODELS[g].arch in ep.archs]
+                what = 'MXFP8 (scales = "mx")' if ep.scales == "mx" else f"epilogue {ep.name!r}"
+                raise NoCandidates(
+                    f"{what} needs a Blackwell ({'/'.join(ep.archs)}) target, but {gpu.name} is {gpu.arch}, "
+                    f"which no kernel source builds it for: build with --gpu {' or '.join(able)} only, or give "
+                    f"the {gpu.name} build other scales (\"tensor\", \"row\" or \"rowwise\")")
+
+
 def _gpu_row(gpu: GpuModel) -> dict:
     return {"name": gpu.name, "arch": gpu.arch, "sm_count": gpu.sm_count,
             "clusters": sorted(gpu.max_active_clusters.items())}

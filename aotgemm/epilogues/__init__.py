@@ -14,6 +14,13 @@ only epilogues of fp8 problems, and fp8 problems the only users of them
 (aotgemm.problem.GemmProblem checks both ways). Their stock path is
 `torch._scaled_mm`, not a plain GEMM followed by torch ops.
 
+`scale_mx` (MXFP8) is the block-scaled one: one float8_e8m0fnu (power of two)
+scale per 32 elements along K of x and of W, in the swizzled layout cuBLAS
+and torch._scaled_mm take (`mx_scale_offset`). Those scales multiply before
+the dot product, so it has no `apply` on the accumulator: its reference
+dequantizes x and W block by block (`Epilogue.reference_fn`). Its kernels
+exist for Blackwell only (`archs`).
+
 Adding an epilogue is one `register(Epilogue(...))` call (plus kernels that
 implement it); the bundle format, the dispatch key and the shim take its
 name as data.
@@ -28,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import UnsupportedProblem
+from ..problem import FLOAT8_E8M0 as E8M0
 
 IDENTITY = "identity"
 BIAS = "bias"
@@ -36,9 +44,13 @@ RESIDUAL_ADD = "residual_add"
 SCALE_TENSOR = "scale_tensor"
 SCALE_ROW = "scale_row"
 SCALE_ROWWISE = "scale_rowwise"
+SCALE_MX = "scale_mx"
 # An operand dtype meaning "the problem's output dtype" (aotgemm.problem.OUTPUT_DTYPE): bias, residual.
 OUTPUT = "output"
 FLOAT32 = "float32"
+# MXFP8: elements of K that share one e8m0 scale; the swizzled layout's row and K-block tiles (mx_scale_offset).
+MX_BLOCK = 32
+_MX_ROW_TILE, _MX_K_TILE = 128, 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,14 @@ class Epilogue:
     # linear_unfused(x, w, **operands): how torch serves x @ W^T + this epilogue when no kernel does, if
     # not apply(F.linear(x, w)) (swiglu: the two halves' GEMMs into contiguous outputs, as the unfused MLP).
     torch_linear: Callable[..., Any] | None = None
+    # reference_fn(x, w, **operands) -> float32 output, for an epilogue whose operands act before the dot
+    # product (scale_mx's block scales multiply x and W per 32 elements of K), which `apply` on the
+    # accumulator cannot express; None: the reference is apply(x @ W^T).
+    reference_fn: Callable[..., Any] | None = None
+    # The GPU architectures that have kernels for this epilogue (empty: every one we build for). scale_mx:
+    # sm_100a only, its MMA reads block scales in hardware (Hopper has no such instruction); a build for
+    # another architecture is refused up front (aotgemm.compiler.plan.check_archs).
+    archs: tuple[str, ...] = ()
 
     def operand_dtype(self, name: str, output_dtype: str) -> str:
         """The dtype name of operand `name` in a problem whose output is `output_dtype`."""
@@ -79,7 +99,9 @@ class Epilogue:
         return output_dtype if d == OUTPUT else d
 
     def reference(self, x, w, **operands):
-        """float32 reference: epilogue(x @ W^T) computed on upcast operands."""
+        """float32 reference: epilogue(x @ W^T) computed on upcast operands (reference_fn where given)."""
+        if self.reference_fn is not None:
+            return self.reference_fn(x, w, **operands)
         acc = x.float() @ w.float().t()
         return self.apply(acc, **{k: v.float() for k, v in operands.items()})
 
@@ -102,7 +124,8 @@ class Epilogue:
         and the epilogue as Inductor compiles it.)"""
         if self.scales is None:
             raise ValueError(f"epilogue {self.name!r} is not a scale epilogue; its baseline is timing.cublas_call")
-        scaled_mm(x, w, operands["scale_a"], operands["scale_b"], out=out)
+        scale_a, scale_b = (operands[o] for o in self.operands)  # (scale_a, scale_b) or scale_mx's block scales
+        scaled_mm(x, w, scale_a, scale_b, out=out)
 
 
 _REGISTRY: dict[str, Epilogue] = {}
@@ -138,8 +161,14 @@ def indexed(shape: tuple[str, ...]) -> bool:
     return any(d != "1" for d in shape)
 
 
+def operand_extents(m: int, n: int, n_out: int, k: int) -> dict[str, int]:
+    """The extent of each name Epilogue.operand_shapes uses, for a GEMM of M rows, N weight rows, n_out output
+    columns and K: "m", "n", "n_out", "1", and scale_mx's flat block-scale counts "mx_m" (x's) and "mx_n" (W's)."""
+    return {"m": m, "n": n, "n_out": n_out, "1": 1, "mx_m": mx_scale_count(m, k), "mx_n": mx_scale_count(n, k)}
+
+
 def for_scales(scales: str) -> Epilogue:
-    """The scale epilogue a manifest's `scales = "tensor" | "row" | "rowwise"` selects."""
+    """The scale epilogue a manifest's `scales = "tensor" | "row" | "rowwise" | "mx"` selects."""
     for e in _REGISTRY.values():
         if e.scales == scales:
             return e
@@ -176,6 +205,71 @@ def _scale(acc, scale_a, scale_b):
     return acc * scale_a * scale_b
 
 
+def mx_scale_count(rows: int, k: int) -> int:
+    """Elements of a swizzled MXFP8 scale tensor for `rows` rows of K elements: round_up(rows, 128) *
+    round_up(ceil(K / 32), 4) (the padding belongs to the layout; cuBLAS and torch._scaled_mm check this count)."""
+    k_blocks = -(-k // MX_BLOCK)
+    return -(-rows // _MX_ROW_TILE) * _MX_ROW_TILE * (-(-k_blocks // _MX_K_TILE) * _MX_K_TILE)
+
+
+def mx_scale_offset(row, block, k_blocks: int):
+    """Where the scale of row `row`, K-block `block` (elements block*32 .. +31) lies in a swizzled scale tensor
+    of `k_blocks` K-blocks per row: the one statement of the layout (cuBLAS's SWIZZLE_32_4_4, torch's
+    `to_blocked`, the kernel's Swizzle32x4x4). Tiles of 128 rows x 4 K-blocks are 512 contiguous bytes, row
+    tiles outermost; in a tile, row r sits at (r % 32) * 16 + (r // 32) * 4, its 4 K-blocks adjacent. Works on
+    ints and on integer tensors alike."""
+    tiles_k = -(-k_blocks // _MX_K_TILE)
+    return ((row % 32) * 16 + (row // 32 % 4) * 4 + block % _MX_K_TILE + 512 * (block // _MX_K_TILE)
+            + 512 * tiles_k * (row // _MX_ROW_TILE))
+
+
+def _mx_offsets(rows: int, k: int):
+    import torch
+
+    k_blocks = -(-k // MX_BLOCK)
+    return mx_scale_offset(torch.arange(rows).reshape(-1, 1), torch.arange(k_blocks).reshape(1, -1), k_blocks)
+
+
+def mx_swizzle(scales, k: int, fill: float = 1.0):
+    """Per-block scales [rows, ceil(K/32)] as the flat swizzled tensor of mx_scale_count(rows, K) elements, in
+    their dtype; the padding holds `fill` (1.0: a scale that changes nothing)."""
+    import torch
+
+    rows = scales.shape[0]
+    fill_value = torch.tensor([fill], dtype=scales.dtype, device=scales.device)
+    flat = _bits(fill_value).repeat(mx_scale_count(rows, k))
+    flat[_mx_offsets(rows, k).to(scales.device).flatten()] = _bits(scales).flatten()
+    return flat.view(scales.dtype)
+
+
+def mx_unswizzle(flat, rows: int, k: int):
+    """The inverse of mx_swizzle: the per-block scales [rows, ceil(K/32)] of a flat swizzled tensor."""
+    return _bits(flat)[_mx_offsets(rows, k).to(flat.device)].view(flat.dtype)
+
+
+def _bits(t):
+    """A 1-byte tensor as uint8 (torch indexes e8m0 tensors only through such a view), others as they are."""
+    import torch
+
+    return t.view(torch.uint8) if t.element_size() == 1 else t
+
+
+def _mx_dequantize(t, flat_scales):
+    """t [rows, K] times its block scales, in float32."""
+    rows, k = t.shape
+    per_block = mx_unswizzle(flat_scales, rows, k).float()
+    return t.float() * per_block.repeat_interleave(MX_BLOCK, dim=1)[:, :k]
+
+
+def _scale_mx_reference(x, w, block_scale_a, block_scale_b):
+    return _mx_dequantize(x, block_scale_a) @ _mx_dequantize(w, block_scale_b).t()
+
+
+def _scale_mx_apply(acc, **operands):
+    raise UnsupportedProblem("scale_mx's block scales multiply x and W before the dot product, so they cannot be "
+                             "applied to a GEMM's output; use its reference() or stock() (torch._scaled_mm)")
+
+
 def _scale_rowwise(acc, scale_a, scale_b):
     # scale_a [M], one per token (row of x and of out); scale_b [N], one per output column
     return acc * scale_a.reshape(-1, 1) * scale_b
@@ -205,11 +299,13 @@ def scaled_mm(x, w, scale_a, scale_b, out=None):
     needs its row-wise form, which takes scale_a [M, 1] and scale_b [1, N], both contiguous: scale_b is
     viewed as [1, N]; scale_a [M] (scale_rowwise) as [M, 1]; scale_a [1] (scale_row) is copied to [M, 1]
     once per tensor and kept while it lives (a CUDA graph that replays this call then times _scaled_mm
-    alone, as a caller with per-row scales of its own would run it).
+    alone, as a caller with per-row scales of its own would run it). scale_mx's e8m0 block scales are
+    _scaled_mm's MXFP8 form as they are (flat, swizzled: needs an sm_100 GPU).
     """
     import torch
 
-    if scale_b.numel() != 1:
+    # MXFP8 block scales (e8m0, scale_mx) go to _scaled_mm flat, as they are
+    if scale_b.numel() != 1 and scale_b.dtype != torch.float8_e8m0fnu:
         scale_a = scale_a.reshape(-1, 1) if scale_a.numel() != 1 else _rowwise_a(scale_a, x.shape[0])
         scale_b = scale_b.reshape(1, -1).contiguous()
     if out is None:
@@ -248,5 +344,12 @@ register(Epilogue(SCALE_ROW, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_
 register(Epilogue(SCALE_ROWWISE, ("scale_a", "scale_b"), {"scale_a": ("m",), "scale_b": ("n",)}, lambda n: n,
                   _scale_rowwise, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"),
                   scales="rowwise"))
+# MXFP8: "block_scale_a"/"block_scale_b", not scale_a/scale_b: the generated C header
+# (aotgemm.aoti.rule_header) gives each operand name one dtype, and those are float32 scales.
+register(Epilogue(SCALE_MX, ("block_scale_a", "block_scale_b"), {"block_scale_a": ("mx_m",),
+                                                                 "block_scale_b": ("mx_n",)},
+                  lambda n: n, _scale_mx_apply, operand_dtypes={"block_scale_a": E8M0, "block_scale_b": E8M0},
+                  positive=("block_scale_a", "block_scale_b"), scales="mx", reference_fn=_scale_mx_reference,
+                  archs=("sm_100a",)))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
                   fx_pattern=("aten.add.Tensor",), guard_on_m=False))

@@ -79,26 +79,29 @@ enum aotgemm_operand {
   AOTGEMM_OPERAND_OUT = 2,
   AOTGEMM_OPERAND_STREAM = 3,
   AOTGEMM_OPERAND_BIAS = 4,
-  AOTGEMM_OPERAND_RESIDUAL = 5,
-  AOTGEMM_OPERAND_SCALE_A = 6,
-  AOTGEMM_OPERAND_SCALE_B = 7,
-  AOTGEMM_OPERAND_KINDS = 8
+  AOTGEMM_OPERAND_BLOCK_SCALE_A = 5,
+  AOTGEMM_OPERAND_BLOCK_SCALE_B = 6,
+  AOTGEMM_OPERAND_RESIDUAL = 7,
+  AOTGEMM_OPERAND_SCALE_A = 8,
+  AOTGEMM_OPERAND_SCALE_B = 9,
+  AOTGEMM_OPERAND_KINDS = 10
 };
 /* Each operand's dtype (aotgemm.epilogues: Epilogue.operand_dtypes): "input" (the problem's
  * dtype), "output" (its output dtype), a dtype name ("float32"), or "" (the stream). */
-static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input", "input", "output", "", "output", "output", "float32", "float32"};
+static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input", "input", "output", "", "output", "float8_e8m0fnu", "float8_e8m0fnu", "output", "float32", "float32"};
 /* 1: an epilogue operand of [M, N] rows (dispatch_rule.operand_contiguous: rows exactly N apart);
  * 0: the fixed operands, vectors of M or N (unit stride) and single values. From
  * Epilogue.operand_shapes. */
-static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 1, 0, 0};
+static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0};
 #define AOTGEMM_MAX_OPERANDS 6
-#define AOTGEMM_EPILOGUE_COUNT 7
-static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_row", "scale_rowwise", "scale_tensor", "swiglu"};
+#define AOTGEMM_EPILOGUE_COUNT 8
+static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_mx", "scale_row", "scale_rowwise", "scale_tensor", "swiglu"};
 /* Each epilogue's kernel arguments, in call order; -1 ends a list. */
 static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERANDS + 1] = {
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1, -1},  /* bias */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* identity */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_RESIDUAL, AOTGEMM_OPERAND_STREAM, -1, -1},  /* residual_add */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BLOCK_SCALE_A, AOTGEMM_OPERAND_BLOCK_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_mx */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_row */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_rowwise */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_SCALE_A, AOTGEMM_OPERAND_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_tensor */
@@ -107,13 +110,14 @@ static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERA
 /* 1: epilogue e indexes operand k (declared of M or N elements: its layout and alignment are checked,
  * dispatch_rule.operand_contiguous); 0: a single value, or not an operand of e. */
 static const int aotgemm_epilogue_indexes[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_OPERAND_KINDS] = {
-    {0, 0, 0, 0, 1, 0, 0, 0},  /* bias */
-    {0, 0, 0, 0, 0, 0, 0, 0},  /* identity */
-    {0, 0, 0, 0, 0, 1, 0, 0},  /* residual_add */
-    {0, 0, 0, 0, 0, 0, 0, 1},  /* scale_row */
-    {0, 0, 0, 0, 0, 0, 1, 1},  /* scale_rowwise */
-    {0, 0, 0, 0, 0, 0, 0, 0},  /* scale_tensor */
-    {0, 0, 0, 0, 0, 0, 0, 0},  /* swiglu */
+    {0, 0, 0, 0, 1, 0, 0, 0, 0, 0},  /* bias */
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* identity */
+    {0, 0, 0, 0, 0, 0, 0, 1, 0, 0},  /* residual_add */
+    {0, 0, 0, 0, 0, 1, 1, 0, 0, 0},  /* scale_mx */
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 1},  /* scale_row */
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1},  /* scale_rowwise */
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* scale_tensor */
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* swiglu */
 };
 
 /* How aotgemm_scaled_mm's scales are given (aotgemm.dispatch_rule.ScaleForm, scale_form), and the
@@ -123,12 +127,13 @@ enum aotgemm_scale_form {
   AOTGEMM_SCALES_ROW = 1,
   AOTGEMM_SCALES_ROWWISE = 2,
   AOTGEMM_SCALES_INVALID = 3,
-  AOTGEMM_SCALE_FORM_COUNT = 4
+  AOTGEMM_SCALES_MX = 4,
+  AOTGEMM_SCALE_FORM_COUNT = 5
 };
-static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"scale_tensor", "scale_row", "scale_rowwise", NULL};
+static const char* const aotgemm_scale_form_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {"scale_tensor", "scale_row", "scale_rowwise", NULL, "scale_mx"};
 /* The epilogue that also serves a form at M = 1, looked up when the bundle has no entry of the form's
  * own (ScaleForm.single_row_epilogue, dispatch_rule.scale_epilogues); NULL: none. */
-static const char* const aotgemm_scale_form_single_row_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {NULL, "scale_rowwise", NULL, NULL};
+static const char* const aotgemm_scale_form_single_row_epilogue[AOTGEMM_SCALE_FORM_COUNT] = {NULL, "scale_rowwise", NULL, NULL, NULL};
 
 /* The bucket that serves M rows: the smallest bucket >= M, else the largest
  * (aotgemm.problem.bucket_for). `buckets` ascending, n >= 1. */

@@ -60,7 +60,8 @@ def _dl_dtype(dtype) -> tuple[int, int]:
                            torch.float32: (DL_FLOAT, 32), torch.float64: (DL_FLOAT, 64),
                            torch.int8: (DL_INT, 8), torch.int32: (DL_INT, 32), torch.int64: (DL_INT, 64),
                            torch.uint8: (DL_UINT, 8)})
-        for name, code in (("float8_e4m3fn", 10), ("float8_e5m2", 12)):  # DLPack's kDLFloat8_* codes
+        # DLPack's kDLFloat8_* codes; e8m0fnu: MXFP8's block scales (scale_mx)
+        for name, code in (("float8_e4m3fn", 10), ("float8_e5m2", 12), ("float8_e8m0fnu", 14)):
             if hasattr(torch, name):
                 _DL_DTYPES[getattr(torch, name)] = (code, 8)
     try:

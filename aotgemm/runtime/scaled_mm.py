@@ -12,6 +12,11 @@ scales are float32; the output is [M, N] bf16 (problem.OUTPUT_DTYPE). The scale 
     1 element      N ([N] or [1, N])  scale_row          a bundle kernel, else _scaled_mm (row-wise, with
                                                          scale_a broadcast to [M, 1])
     [M, 1], M > 1  [1, N]             scale_rowwise      a bundle kernel, else _scaled_mm (row-wise)
+    e8m0, mx_scale_count(M, K) and (N, K) elements, contiguous (any shape; MXFP8 block scales, swizzled as
+    torch's to_blocked)              scale_mx           a bundle kernel (B200), else _scaled_mm (MX form)
+
+MXFP8 is compile-only so far: no call of it has run on a GPU here (its kernels need sm_100a, and so does
+_scaled_mm's MX form).
 
 At M = 1 a per-token call's scale_a is one value, so its form reads as scale_row; where the bundle has no
 scale_row entry its scale_rowwise one serves it (the same numbers at one row: dispatch_rule.scale_epilogues).
@@ -27,15 +32,16 @@ from __future__ import annotations
 import torch
 
 from ..dispatch_rule import Reason, ScaleForm, decide, operand_contiguous, rows, scale_epilogues, scale_form
-from ..epilogues import SCALE_ROW, SCALE_ROWWISE, epilogue as epilogue_of, indexed
+from ..epilogues import MX_BLOCK, SCALE_ROW, SCALE_ROWWISE, epilogue as epilogue_of, indexed, mx_scale_count
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, FLOAT8_E4M3, LINEAR, output_dtype, torch_dtype
+from ..problem import DTYPE_BYTES, FLOAT8_E4M3, FLOAT8_E8M0, LINEAR, output_dtype, torch_dtype
 from . import ops
 from .table import call_epilogue
 
 OP = "aotgemm::aotgemm_scaled_mm"
 _FP8 = torch_dtype(FLOAT8_E4M3)
 _OUT = torch_dtype(output_dtype(FLOAT8_E4M3))
+_E8M0 = torch_dtype(FLOAT8_E8M0)
 
 ops._LIB.define("aotgemm_scaled_mm(Tensor x, Tensor mat2, Tensor scale_a, Tensor scale_b) -> Tensor")
 
@@ -64,13 +70,34 @@ def check_inputs(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, sca
         raise _err(f"x is {tuple(x.shape)} and mat2 {tuple(mat2.shape)}: x's K must equal mat2's first dimension")
     if x.dtype != _FP8 or mat2.dtype != _FP8:
         raise _err(f"x and mat2 must be {FLOAT8_E4M3}, got {x.dtype} and {mat2.dtype}")
-    for name, s in (("scale_a", scale_a), ("scale_b", scale_b)):
-        if s.dtype != torch.float32:
-            raise _err(f"{name} must be float32, got {s.dtype}")
     for name, t in (("mat2", mat2), ("scale_a", scale_a), ("scale_b", scale_b)):
         if t.device != x.device:
             raise _err(f"{name} is on {t.device} but x is on {x.device}")
+    if scale_a.dtype == _E8M0 or scale_b.dtype == _E8M0:
+        return _check_mx_scales(x, mat2, scale_a, scale_b)
+    for name, s in (("scale_a", scale_a), ("scale_b", scale_b)):
+        if s.dtype != torch.float32:
+            raise _err(f"{name} must be float32 (or both {FLOAT8_E8M0}: MXFP8 block scales), got {s.dtype}")
     return scales_form(x, mat2, scale_a, scale_b)
+
+
+def _check_mx_scales(x, mat2, scale_a, scale_b) -> ScaleForm:
+    """MXFP8 block scales (ScaleForm.MX): both e8m0, contiguous, of exactly the swizzled layout's element
+    counts for x's M rows and W's N rows (a kernel reads that many and checks nothing)."""
+    (m, k), n = x.shape, mat2.shape[1]
+    if k % MX_BLOCK:
+        raise _err(f"K={k} is not a multiple of {MX_BLOCK}: MXFP8 takes one scale per {MX_BLOCK} elements of K")
+    for name, s, rows, what in (("scale_a", scale_a, m, "M"), ("scale_b", scale_b, n, "N")):
+        if s.dtype != _E8M0:
+            raise _err(f"{name} is {s.dtype} but the other scale is {FLOAT8_E8M0}: MXFP8 takes both in "
+                       f"{FLOAT8_E8M0}")
+        want = mx_scale_count(rows, k)
+        if s.numel() != want:
+            raise _err(f"{name} has {s.numel()} elements; MXFP8 scales for {what}={rows}, K={k} have {want} "
+                       f"(round_up({what}, 128) * round_up(K/{MX_BLOCK}, 4), swizzled as torch's to_blocked)")
+        if not s.is_contiguous():
+            raise _err(f"{name} must be contiguous (MXFP8 scales are read as one flat swizzled array)")
+    return ScaleForm.MX
 
 
 def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
@@ -82,6 +109,7 @@ def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b
         scale_b = scale_b.reshape(1, -1).contiguous()
     elif epilogue == SCALE_ROWWISE:  # _scaled_mm's row-wise form takes contiguous scales only
         scale_a, scale_b = scale_a.contiguous(), scale_b.contiguous()
+    # scale_mx: the e8m0 scales as they are, _scaled_mm's MX form (sm_100 only)
     return torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=_OUT)
 
 
@@ -104,7 +132,9 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
         served, route = epilogue, None
     w = mat2.t()  # the [N, K] weight the kernel's wt operand is the transpose of
     ep = epilogue_of(served)
-    scales = {"scale_a": scale_a, "scale_b": scale_b}
+    # the op's scales under the epilogue's operand names (scale_mx's: block_scale_a, block_scale_b)
+    scales = dict(zip(ep.operands, (scale_a.reshape(-1), scale_b.reshape(-1)) if form is ScaleForm.MX
+                      else (scale_a, scale_b)))
     # the scales the kernel indexes (of M or N values): their layout and alignment are the rule's to check
     vectors = [(scales[o], ep.operand_shapes[o]) for o in ep.operands if indexed(ep.operand_shapes[o])]
     x_row = rows(x.shape, x.stride())
@@ -122,7 +152,8 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     # the kernel's scales, float32 vectors of their declared length: scale_a [1] or [M] (scale_rowwise), scale_b
     # [1] or [N] (unit stride where indexed: checked by the rule, so these are views)
     extent = {"1": 1, "m": m, "n": n}
-    operands = {o: scales[o].reshape(extent[ep.operand_shapes[o][0]]) for o in ep.operands}
+    operands = scales if form is ScaleForm.MX else {  # MX: flat already (contiguous: checked, so views)
+        o: scales[o].reshape(extent[ep.operand_shapes[o][0]]) for o in ep.operands}
     # The plain call convention, not KernelFunction.prepared: a prepared block fixes every operand but x and
     # out per (kernel, weight) and gives out W's dtype, while scale_a is the activation's (a new tensor per
     # call where x is quantized per call, as Fp8Linear does) and out is bf16 for fp8 W.

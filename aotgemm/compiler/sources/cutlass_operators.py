@@ -13,8 +13,14 @@ and swiglu pairs output column j with j + N/2, which no elementwise EFC function
 own entry takes (a, b, stream, *epilogue operands, D); `_efc_launcher` wraps it in the bundle's one call
 convention, fn(x, wt, out, *operands, stream), identity EFC kernels included.
 
+MXFP8 (`scale_mx`, sm_100a only): the registry's block-scaled class (`PersistentDenseBlockScaledGemmOperator`,
+e4m3 x and W, one e8m0 scale per 32 elements of K in the Swizzle32x4x4 layout, bf16 out), enumerated on
+`ScaledOperand` arguments and compiled behind `_mx_launcher`, fn(x, wt, out, block_scale_a, block_scale_b,
+stream), the scales flat 1-D. nvMatmulHeuristics refuses scaled operands, so these are ranked by a fixed
+rule (`_mx_rank`), not a model.
+
 Ranking:
-- Blackwell: cutlass.operators' own `nvmatmul` heuristic (sm100 only).
+- Blackwell: cutlass.operators' own `nvmatmul` heuristic (sm100 only); MXFP8: `_mx_rank`.
 - Hopper: ours. nvMMH's favourite Hopper configs are mostly not in the
   registry's Sm90 set (64x32 tiles, odd clusters), so instead of matching its
   suggestions we ask it to *estimate* each registry kernel as the config it
@@ -35,10 +41,10 @@ import pkgutil
 import sys
 from typing import Any, Callable, Iterator
 
-from ...epilogues import BIAS, IDENTITY, RESIDUAL_ADD, epilogue
+from ...epilogues import BIAS, IDENTITY, MX_BLOCK, RESIDUAL_ADD, SCALE_MX, epilogue
 from ...gpus import GpuModel, gpu_model
 from ...errors import CompileError
-from ...problem import GemmProblem, alignment_for, torch_dtype
+from ...problem import FLOAT8_E8M0, GemmProblem, alignment_for, output_dtype, torch_dtype
 from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
@@ -61,6 +67,13 @@ _EFC_EPILOGUES = {
 # Recorded in an EFC kernel's design, so its cache key changed when the wrapper came in: EFC objects built
 # before took (x, wt, stream, out) and must not be reused.
 _EFC_CALL = "x,wt,out,operands,stream"
+# The block-scaled (MXFP8) class, per architecture, and its kernels' call, recorded in their design (cache key):
+# the launcher below, not the class's own entry (a, b, sfa, sfb, out, (M, N, K, L) as a TVM-FFI Array, stream).
+BLOCK_SCALED_CLASSES = {"sm_100a": "PersistentDenseBlockScaledGemmOperator"}
+_MX_CALL = "x,wt,out,block_scale_a,block_scale_b,stream;scales flat e8m0 32B-aligned"
+# The registry's kernels read the flat scales through 32-byte aligned pointers (its make_ptr); the launcher is
+# compiled for that alignment, and its TVM-FFI wrapper rejects a less aligned scale tensor at call time.
+_MX_SCALE_ALIGN_BYTES = 32
 # The registry's kernels keep M, N and K dynamic; these only pick what to enumerate and compile.
 _REPRESENTATIVE = (128, 4096, 4096)
 _SMEM_BYTES_SM90 = 227 * 1024
@@ -75,6 +88,8 @@ def _fake_gemm_args(dtype: str, m: int, n: int, k: int, epilogue_name: str = IDE
 
     import cutlass.operators as ops
 
+    if epilogue_name == SCALE_MX:
+        return _fake_mx_args(dtype, m, n, k)
     dt = torch_dtype(dtype)
     with FakeTensorMode():
         x = torch.empty(m, k, dtype=dt, device="cuda")
@@ -88,6 +103,33 @@ def _fake_gemm_args(dtype: str, m: int, n: int, k: int, epilogue_name: str = IDE
                         for name in ep.operands}
             epi = ops.EpilogueArguments(_EFC_EPILOGUES[epilogue_name], D=out, **operands)
         return ops.GemmArguments(x, w.t(), out, accumulator_type=torch.float32, epilogue=epi)
+
+
+def _fake_mx_args(dtype: str, m: int, n: int, k: int):
+    """GemmArguments of an MXFP8 GEMM out[m, n] (bf16) = (x * block_scale_a) @ (W * block_scale_b)^T on
+    FakeTensors: x and W `dtype` (e4m3) as ScaledOperands with e8m0 scales per 32 elements of K, swizzled. The
+    scales are shaped [round_up(rows, 128), round_up(K/32, 4)]: the registry checks only their element count."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    import cutlass.operators as ops
+    from cutlass.operators.arguments import ScaledOperand, ScaleMode, ScaleSwizzleMode
+
+    def scales(rows: int):
+        k_blocks = -(-k // MX_BLOCK)
+        return torch.empty(-(-rows // 128) * 128, -(-k_blocks // 4) * 4, dtype=torch_dtype(FLOAT8_E8M0),
+                           device="cuda")
+
+    def scaled(t, sf):
+        return ScaledOperand(t, sf, ScaleMode.Blockwise1x32, ScaleSwizzleMode.Swizzle32x4x4)
+
+    dt = torch_dtype(dtype)
+    with FakeTensorMode():
+        x = torch.empty(m, k, dtype=dt, device="cuda")
+        w = torch.empty(n, k, dtype=dt, device="cuda")
+        out = torch.empty(m, n, dtype=torch_dtype(output_dtype(dtype)), device="cuda")
+        return ops.GemmArguments(scaled(x, scales(m)), scaled(w.t(), scales(n)), out,
+                                 accumulator_type=torch.float32)
 
 
 def _plain(v: Any) -> Any:
@@ -127,6 +169,8 @@ def fuses(epilogue_name: str, arch: str) -> bool:
     """Whether the registry builds kernels with this epilogue fused on `arch` (identity: any arch we build for)."""
     if arch not in OPERATOR_CLASSES:
         return False
+    if epilogue_name == SCALE_MX:
+        return arch in BLOCK_SCALED_CLASSES
     return epilogue_name == IDENTITY or (EFC_CLASS in OPERATOR_CLASSES[arch] and epilogue_name in _EFC_EPILOGUES)
 
 
@@ -140,7 +184,12 @@ def _registry(dtype: str, gpu_name: str, epilogue_name: str = IDENTITY) -> tuple
     import cutlass.operators as ops
 
     gpu = gpu_model(gpu_name)
-    allowed = OPERATOR_CLASSES.get(gpu.arch, ()) if epilogue_name == IDENTITY else (EFC_CLASS,)
+    if epilogue_name == IDENTITY:
+        allowed = OPERATOR_CLASSES.get(gpu.arch, ())
+    elif epilogue_name == SCALE_MX:
+        allowed = tuple(c for a, c in BLOCK_SCALED_CLASSES.items() if a == gpu.arch)
+    else:
+        allowed = (EFC_CLASS,)
     args = _fake_gemm_args(dtype, *_REPRESENTATIVE, epilogue_name)
     out, seen = [], set()
     for op in ops.get_operators(args, target_sm=gpu.target_sm):
@@ -151,6 +200,8 @@ def _registry(dtype: str, gpu_name: str, epilogue_name: str = IDENTITY) -> tuple
         design["max_active_clusters"] = gpu.clusters_for(cluster_size(design))
         if cls == EFC_CLASS:
             design["call"] = _EFC_CALL
+        elif cls in BLOCK_SCALED_CLASSES.values():
+            design["call"] = _MX_CALL
         spec = KernelSpec(CutlassOperatorsSource.name, cls, canonical_json(design), dtype, "linear", epilogue_name,
                           alignment_for(dtype), gpu.arch, gpu.name)
         if spec not in seen:
@@ -235,6 +286,60 @@ def _compile_efc(spec: KernelSpec, op, args):
         cute.jit(launch), ct(args.A.tensor), ct(args.B.tensor), params[-1], *params[:-1], stream)
 
 
+def _mx_launcher(impl, layouts, max_active_clusters: int):
+    """The bundle's call convention, fn(x, wt, out, block_scale_a, block_scale_b, stream), over the block-scaled
+    kernel `impl`, whose entry takes pointers, the operands' layouts and (M, N, K, L): a plain function for
+    cute.jit (M, N, K are read from the tensors at run time, so one kernel serves every M)."""
+    import cutlass
+
+    def launch(x, wt, out, block_scale_a, block_scale_b, stream):
+        m, k = x.shape
+        n = out.shape[1]
+        impl(x.iterator, wt.iterator, block_scale_a.iterator, block_scale_b.iterator, out.iterator, layouts,
+             (m, n, k, cutlass.Int32(1)), max_active_clusters, stream, lambda v: v)
+
+    return launch
+
+
+def _compile_mx(spec: KernelSpec, op, args):
+    """Compile a block-scaled registry kernel behind `_mx_launcher`: x, W^T and out as the class's compile-time
+    tensors, the scales as flat 1-D e8m0 tensors of _MX_SCALE_ALIGN_BYTES alignment, then cute.compile."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    import cutlass.cute as cute
+    from cutlass.operators.utils.tensor import TensorWrapper
+
+    def ct(t):
+        t = getattr(t, "tensor", t)
+        return t.compile_time_tensor if isinstance(t, TensorWrapper) else t
+
+    (a_major, _), (b_major, _), (out_layout, _) = type(op)._major_modes(args)
+    launch = _mx_launcher(op.impl, (a_major, b_major, out_layout), spec.design_dict["max_active_clusters"])
+    with FakeTensorMode():  # the length is a run-time value; only rank, dtype and alignment are compiled in
+        flat = [TensorWrapper(torch.empty(512, dtype=torch_dtype(FLOAT8_E8M0), device="cuda"),
+                              alignment_bytes=_MX_SCALE_ALIGN_BYTES) for _ in range(2)]
+    stream = cute.runtime.make_fake_stream()
+    return cute.compile[cute.GPUArch(spec.arch), cute.EnableTVMFFI(True)](
+        cute.jit(launch), ct(args.A.quantized), ct(args.B.quantized), ct(args.out), ct(flat[0]), ct(flat[1]),
+        stream)
+
+
+def _mx_rank(specs: list[KernelSpec], m: int) -> list[KernelSpec]:
+    """MXFP8 kernels best-first by a fixed rule, for want of a model (nvMatmulHeuristics refuses scaled
+    operands): at M <= 128 the smallest tile first (every tile is 128 or 256 rows, so a small M wastes the
+    least in the smallest, and more tiles along N spread it over more SMs), then the smallest cluster; above,
+    the largest tile first (fewest reloads of x and W), then the smallest cluster. Registry order breaks ties.
+    Only a measurement (`aotgemm tune` on a B200) ranks them for real."""
+    def key(indexed: tuple[int, KernelSpec]):
+        i, s = indexed
+        d = s.design_dict
+        area = int(d["tile"][0]) * int(d["tile"][1])
+        return (area if m <= 128 else -area, cluster_size(d), i)
+
+    return [s for _, s in sorted(enumerate(specs), key=key)]
+
+
 class _HopperEstimator:
     """nvMMH's runtime estimate of a registry Sm90 design, as the config it really is."""
 
@@ -281,9 +386,10 @@ class CutlassOperatorsSource(KernelSource):
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
         if not fuses(problem.epilogue, gpu.arch):
-            # Fused epilogues: bias and residual_add on sm_100a (the EFC class). fp8 problems (scale
-            # epilogues) get none: no Sm90 class takes device-tensor scales, and on sm_100a the EFC class
-            # rejects one-element scales (docs/kernel-sources.md, "fp8").
+            # Fused epilogues: bias and residual_add on sm_100a (the EFC class); MXFP8 (scale_mx) on sm_100a
+            # (the block-scaled class). Other fp8 problems (scale epilogues) get none: no Sm90 class takes
+            # device-tensor scales, and on sm_100a the EFC class rejects one-element scales
+            # (docs/kernel-sources.md, "fp8").
             return []
         return [s for s, _ in _registry(problem.dtype, gpu.name, problem.epilogue)]
 
@@ -307,7 +413,9 @@ class CutlassOperatorsSource(KernelSource):
         # rank call when each spec made its own)
         args = functools.cache(lambda: _fake_gemm_args(problem.dtype, m, problem.n, problem.k, problem.epilogue))
         usable = [s for s in specs if self._supports(s, problem, args)]
-        if gpu.arch == "sm_90a":
+        if problem.epilogue == SCALE_MX:
+            ranked = _mx_rank(usable, m)
+        elif gpu.arch == "sm_90a":
             key = (gpu.name, problem.dtype)
             est = self._estimators.get(key) or self._estimators.setdefault(key, _HopperEstimator(gpu, problem.dtype))
             scored = []
@@ -337,6 +445,8 @@ class CutlassOperatorsSource(KernelSource):
         with _patched_cluster_counts(gpu):
             if spec.family == EFC_CLASS:  # its own entry's argument order is not the bundle's
                 compiled = _compile_efc(spec, op, args)
+            elif spec.family in BLOCK_SCALED_CLASSES.values():  # nor is the block-scaled class's
+                compiled = _compile_mx(spec, op, args)
             else:
                 compiled = op.compile(args, target_sm=gpu.target_sm).compiled_obj
         compiled.export_to_c(object_path, function_name=symbol)
