@@ -34,6 +34,7 @@ from pathlib import Path
 from . import timing
 from .bundle import CUBLAS, open_bundle
 from .errors import EnvironmentMismatch, NoGpu
+from .gpu_clocks import ClockWatch, describe as describe_clocks, device_uuid
 from .gpus import identify
 
 
@@ -106,54 +107,56 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
     timing.warm_up()
     launch_us = timing.launch_floor_us()
     rows = []
-    for dtype in sorted({d.dtype for d in target.dispatch}):
-        for layer in layers:
-            problem = layer.problem(dtype)  # an fp8 layer's takes the scale epilogue of its scales
-            cublas = timing.cublas_call(problem)
-            cublas_pdl = timing.cublas_call(problem, pdl=True) if pdl_writer else None
-            points = bench_points(lambda bucket: entries.get(problem.key + (bucket,)), b.index.m_buckets)
-            for m, bucket in points:
-                d = entries.get(problem.key + (bucket,))
-                chosen = d.kernel if d else CUBLAS
-                call, call_pdl = cublas, cublas_pdl
-                if chosen != CUBLAS:
-                    call = call_pdl = timing.kernel_call(mod.get_function(chosen), problem)
-                    err = max(timing.check(call, problem, mm, seed=mm) for mm in {m, max(1, m - 1)}
-                              if kernels[chosen].serves(mm))
-                    if not err < timing.TOLERANCE:
-                        raise EnvironmentMismatch(f"kernel {chosen} is wrong on this GPU ({layer.name}, M={m}: "
-                                                  f"relative error {err:.2e})")
-                ops = timing.Operands(problem, m, props.L2_cache_size, seed=m + 7)
-                reps = timing.reps_for(problem, m)
-                plain = _measure(call, cublas, ops, reps, trials, model=False)
-                in_model = _measure(call, cublas, ops, reps, trials, model=True)
-                pdl = _measure(call_pdl, cublas_pdl, ops, reps, trials, model=True,
-                               writer_kind=timing.PDL_WRITER) if pdl_writer else None
-                del ops
-                floor = timing.floor_for(problem, m, model.floor_bandwidth_gbps, model.floor_tflops)
-                rows.append({
-                    "layer": layer.name, "dtype": dtype, "epilogue": problem.epilogue, "n": layer.n, "k": layer.k,
-                    "m": m, "baseline": timing.baseline_name(problem), "chosen": chosen,
-                    # split: M is the lowest of its bucket the kernel serves (DispatchEntry.min_m), not the bucket's
-                    "split": m != bucket,
-                    "source": kernels[chosen].source if chosen != CUBLAS else CUBLAS,
-                    "us": round(plain.kernel.median_us, 3), "cublas_us": round(plain.cublas.median_us, 3),
-                    "speedup": round(plain.ratio_median, 4),
-                    "model_us": round(in_model.kernel.median_us, 3),
-                    "model_cublas_us": round(in_model.cublas.median_us, 3),
-                    "model_speedup": round(in_model.ratio_median, 4),
-                    "tuned_us": d.kernel_us if d and d.kernel != CUBLAS else (d.cublas_us if d else None),
-                    "floor_us": round(floor, 3), "pct_of_floor": round(100 * floor / plain.kernel.median_us, 1),
-                    "spread": round(max(plain.kernel.spread, plain.cublas.spread), 4),
-                    "rounds": plain.cublas.trials, "model_rounds": in_model.cublas.trials})
-                if pdl:
-                    rows[-1].update(pdl_model_us=round(pdl.kernel.median_us, 3),
-                                    pdl_model_cublas_us=round(pdl.cublas.median_us, 3),
-                                    pdl_model_speedup=round(pdl.ratio_median, 4),
-                                    pdl_model_spread=round(max(pdl.kernel.spread, pdl.cublas.spread), 4))
+    # the clocks while timing: large GEMMs run power-capped, at clocks that differ between machines (gpu_clocks)
+    with ClockWatch(device_uuid(torch, torch.cuda.current_device())) as clocks:
+        for dtype in sorted({d.dtype for d in target.dispatch}):
+            for layer in layers:
+                problem = layer.problem(dtype)  # an fp8 layer's takes the scale epilogue of its scales
+                cublas = timing.cublas_call(problem)
+                cublas_pdl = timing.cublas_call(problem, pdl=True) if pdl_writer else None
+                points = bench_points(lambda bucket: entries.get(problem.key + (bucket,)), b.index.m_buckets)
+                for m, bucket in points:
+                    d = entries.get(problem.key + (bucket,))
+                    chosen = d.kernel if d else CUBLAS
+                    call, call_pdl = cublas, cublas_pdl
+                    if chosen != CUBLAS:
+                        call = call_pdl = timing.kernel_call(mod.get_function(chosen), problem)
+                        err = max(timing.check(call, problem, mm, seed=mm) for mm in {m, max(1, m - 1)}
+                                  if kernels[chosen].serves(mm))
+                        if not err < timing.TOLERANCE:
+                            raise EnvironmentMismatch(f"kernel {chosen} is wrong on this GPU ({layer.name}, M={m}: "
+                                                      f"relative error {err:.2e})")
+                    ops = timing.Operands(problem, m, props.L2_cache_size, seed=m + 7)
+                    reps = timing.reps_for(problem, m)
+                    plain = _measure(call, cublas, ops, reps, trials, model=False)
+                    in_model = _measure(call, cublas, ops, reps, trials, model=True)
+                    pdl = _measure(call_pdl, cublas_pdl, ops, reps, trials, model=True,
+                                   writer_kind=timing.PDL_WRITER) if pdl_writer else None
+                    del ops
+                    floor = timing.floor_for(problem, m, model.floor_bandwidth_gbps, model.floor_tflops)
+                    rows.append({
+                        "layer": layer.name, "dtype": dtype, "epilogue": problem.epilogue, "n": layer.n, "k": layer.k,
+                        "m": m, "baseline": timing.baseline_name(problem), "chosen": chosen,
+                        # split: M is the lowest of its bucket the kernel serves (DispatchEntry.min_m), not the bucket's
+                        "split": m != bucket,
+                        "source": kernels[chosen].source if chosen != CUBLAS else CUBLAS,
+                        "us": round(plain.kernel.median_us, 3), "cublas_us": round(plain.cublas.median_us, 3),
+                        "speedup": round(plain.ratio_median, 4),
+                        "model_us": round(in_model.kernel.median_us, 3),
+                        "model_cublas_us": round(in_model.cublas.median_us, 3),
+                        "model_speedup": round(in_model.ratio_median, 4),
+                        "tuned_us": d.kernel_us if d and d.kernel != CUBLAS else (d.cublas_us if d else None),
+                        "floor_us": round(floor, 3), "pct_of_floor": round(100 * floor / plain.kernel.median_us, 1),
+                        "spread": round(max(plain.kernel.spread, plain.cublas.spread), 4),
+                        "rounds": plain.cublas.trials, "model_rounds": in_model.cublas.trials})
+                    if pdl:
+                        rows[-1].update(pdl_model_us=round(pdl.kernel.median_us, 3),
+                                        pdl_model_cublas_us=round(pdl.cublas.median_us, 3),
+                                        pdl_model_speedup=round(pdl.ratio_median, 4),
+                                        pdl_model_spread=round(max(pdl.kernel.spread, pdl.cublas.spread), 4))
     summary = {"gpu": props.name, "date": date.today().isoformat(), "bundle": str(bundle_path),
                "torch": torch.__version__, "trials": trials,
-               **summarize_rows(rows, launch_us, pdl_writer, model.read_over_copy)}
+               **summarize_rows(rows, launch_us, pdl_writer, model.read_over_copy), "gpu_clocks": clocks.summary}
     rows_all, rows = rows, [r for r in rows if not r["split"]]
     splits = [r for r in rows_all if r["split"]]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,6 +202,7 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
                       f"baseline's epilogues compiled with PDL too): {summary['geomean_pdl_model_speedup']:.3f}x "
                       f"({summary['geomean_pdl_model_speedup_m_le_16']:.3f}x at M<=16); worst {wp['layer']} "
                       f"M={wp['m']} {wp['pdl_model_speedup']:.3f}x")
+    console.print(describe_clocks(clocks.summary, "benchmarking"))
     (out_dir / f"{stem}.txt").write_text(console.export_text())
     try:
         _plot(rows, out_dir / f"{stem}.png", props.name)
