@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import AotGemmError
+from .tune import MARGIN  # the tuner's margin, the least `aotgemm tune --margin` takes (tune imports no torch)
 
 
 def _fail(e: Exception) -> None:
@@ -217,7 +218,11 @@ def bench(bundle, manifest_path, out_dir, pdl_writer) -> None:
 @click.option("--gpu-index", type=click.IntRange(0), default=0, show_default=True, help="The CUDA device to tune on.")
 @click.option("--trials", type=click.IntRange(5, 200), default=15, show_default=True,
               help="Interleaved timing rounds per decision.")
-def tune(bundle, output, gpu_index, trials) -> None:
+@click.option("--margin", type=click.FloatRange(MARGIN, 0.5), default=MARGIN, show_default=True,
+              help="The win over cuBLAS a kernel needs (0.05: 5%), or half cuBLAS's spread where wider. Widen it "
+                   "to serve GPUs with more power headroom than this one: a 3% win at compute-bound M on a "
+                   "power-capped H200 measured 0.985x on one that was not (docs/gpus.md).")
+def tune(bundle, output, gpu_index, trials, margin) -> None:
     """Tune BUNDLE's target for this GPU against cuBLAS, with only the runtime installed (no compiler).
 
     Chooses among the candidates each dispatch entry keeps (`ranked`); other
@@ -228,7 +233,7 @@ def tune(bundle, output, gpu_index, trials) -> None:
         from .bundle.io import atomic_write_bytes
         from .tune import tune_bundle
 
-        result, log = tune_bundle(bundle, output, gpu_index=gpu_index, trials=trials)
+        result, log = tune_bundle(bundle, output, gpu_index=gpu_index, trials=trials, margin=margin)
         # every decision with its finalists and ratios, as `aotgemm build` writes it beside the bundle
         atomic_write_bytes(Path(output).with_suffix(".tune.json"), json.dumps(log.to_doc(), indent=1).encode())
     except AotGemmError as e:

@@ -14,7 +14,8 @@ serving install. The rules, which make a bundle never slower than cuBLAS:
    as in a model, `_screen`) and the baseline (cuBLAS; for a fused epilogue cuBLAS and
    the epilogue as Inductor runs it, `timing.baseline_name`) are then timed in `TRIALS` interleaved rounds
    (`timing.interleaved`). A kernel is chosen only if it beats cuBLAS by
-   `MARGIN`, or by half cuBLAS's spread where that is wider (`margin_over`),
+   `MARGIN` (or the wider margin `aotgemm tune --margin` asks for), or by half
+   cuBLAS's spread where that is wider (`margin_over`),
    in the median round and in 80% of rounds (`Comparison.wins`),
    at the bucket's M *and* at its lower edge (previous bucket + 1; the
    finalists that win at M are tried there best first; those that tie the
@@ -118,10 +119,12 @@ class TuneLog:
     reverted: list[tuple[str, str, str]] = field(default_factory=list)  # chosen, then failed the final check
     seconds: float = 0.0
     device: str = ""
+    margin: float = MARGIN  # the win asked of a kernel (margin_over's base)
     gpu_clocks: dict = field(default_factory=dict)  # gpu_clocks.summarize's, over the whole tune
 
     def to_doc(self) -> dict:
-        return {"device": self.device, "seconds": round(self.seconds, 2), "gpu_clocks": self.gpu_clocks,
+        return {"device": self.device, "seconds": round(self.seconds, 2), "margin": self.margin,
+                "gpu_clocks": self.gpu_clocks,
                 "excluded": self.excluded, "reverted": self.reverted,
                 "rows": [dataclasses.asdict(r) for r in self.rows]}
 
@@ -135,23 +138,28 @@ def _check_points(max_m: int) -> tuple[int, ...]:
     return tuple(sorted({1, min(7, top), min(77, top), top}))
 
 
-def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS) -> tuple[Target, TuneLog]:
+def tune_target(target: Target, library, layers=(), *, trials: int = TRIALS,
+                margin: float = MARGIN) -> tuple[Target, TuneLog]:
     """The target with its dispatch tuned on the current CUDA device (which must be of the target's model), and
     the log, which also says what the GPU's clocks did meanwhile (gpu_clocks: a 3% win at compute-bound M on a
     power-capped GPU may not hold on one with headroom).
 
-    `library`: the target's library as bytes, or a loaded tvm_ffi module.
+    `library`: the target's library as bytes, or a loaded tvm_ffi module. `margin`: the win a kernel needs
+    (`margin_over`), MARGIN or wider.
     """
     import torch
 
+    if margin < MARGIN:
+        raise ValueError(f"margin {margin} is below the tuner's {MARGIN}: a narrower one would keep kernels that "
+                         "lose within the timings' noise")
     with ClockWatch(device_uuid(torch, torch.cuda.current_device())) as clocks:
-        tuned, log = _tune_target(target, library, layers, trials=trials)
+        tuned, log = _tune_target(target, library, layers, trials=trials, margin=margin)
     log.gpu_clocks = clocks.summary
     _say(describe_clocks(clocks.summary, "tuning"))
     return tuned, log
 
 
-def _tune_target(target: Target, library, layers, *, trials: int) -> tuple[Target, TuneLog]:
+def _tune_target(target: Target, library, layers, *, trials: int, margin: float) -> tuple[Target, TuneLog]:
     import torch
 
     t_start = time.perf_counter()
@@ -169,7 +177,7 @@ def _tune_target(target: Target, library, layers, *, trials: int) -> tuple[Targe
             except UnsupportedProblem:  # e.g. a layer of a build without this dtype's scales
                 pass
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
-    log = TuneLog(device=torch.cuda.get_device_name(0))
+    log = TuneLog(device=torch.cuda.get_device_name(0), margin=margin)
     buckets = sorted({e.m_bucket for e in target.dispatch})
     gate: dict[tuple[str, GemmProblem], bool] = {}
 
@@ -191,7 +199,7 @@ def _tune_target(target: Target, library, layers, *, trials: int) -> tuple[Targe
         i = buckets.index(m)
         edge = buckets[i - 1] + 1 if i > 0 else m
         good = [s for s in e.ranked if kernels[s].serves(m) and passes(s, p)]
-        entry, row = _decide(e, p, m, edge, good, calls_by_symbol, kernels, l2, trials)
+        entry, row = _decide(e, p, m, edge, good, calls_by_symbol, kernels, l2, trials, margin)
         row.layer = names.get(p, f"{p.n}x{p.k}")
         new_entries.append(entry)
         log.rows.append(row)
@@ -232,7 +240,7 @@ def _tune_target(target: Target, library, layers, *, trials: int) -> tuple[Targe
 
 
 def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str], fns: dict, kernels: dict,
-            l2: int, trials: int) -> tuple[DispatchEntry, TuneRow]:
+            l2: int, trials: int, base_margin: float = MARGIN) -> tuple[DispatchEntry, TuneRow]:
     ops = timing.Operands(p, m, l2, seed=m)
     reps = timing.reps_for(p, m)
     cub = timing.GraphTimer(timing.cublas_call(p), ops, reps=reps, model=True)
@@ -250,7 +258,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
     # but 0.985x at M=1025, a 128x128 one may not). And the best as in a model is not always one that holds
     # back to back: on Llama-3.1-8B's qkv at M = 16 a TMA kernel with cluster split-K won 1.05x as in a model
     # and 1.00x back to back, and one without it 1.03x and 1.09x (H200, session 18, call A).
-    margin = margin_over(cub_t)
+    margin = margin_over(cub_t, base_margin)
     winners = sorted((s for s in comps if comps[s].wins(margin)), key=lambda s: (-comps[s].ratio_median, s))
     winners = _break_model_ties(winners, comps, fns, p, ops, reps, trials)
     ops = None  # freed before the trials below allocate theirs
@@ -265,7 +273,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
             if eops is None:
                 eops, ereps = timing.Operands(p, edge, l2, seed=edge), timing.reps_for(p, edge)
             ec = _versus(fns[cand], p, eops, ereps, trials)
-            edge_ok = ec.wins(margin_over(ec.cublas))
+            edge_ok = ec.wins(margin_over(ec.cublas, base_margin))
             if cand == winners[0] or edge_ok:
                 edge_ratio = ec.ratio_median
         if not edge_ok:
@@ -283,7 +291,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
         # none wins at the lower edge: rather than lose the bucket to cuBLAS whole, the best at M serves it from
         # the lowest M it wins at, cuBLAS below
         best = winners[0]
-        min_m, probes = _split_from(fns[best], p, edge, m, l2, trials)
+        min_m, probes = _split_from(fns[best], p, edge, m, l2, trials, base_margin)
         rejected, b2b, fresh = _holds(fns[best], p, m, l2, reps, trials, comps[best].ratio_median, margin)
         if not rejected:
             chosen = best
@@ -338,7 +346,8 @@ def _margin_over_draws(first: float, fresh: list[float], margin: float) -> bool:
     return statistics.median([first, *fresh]) >= 1 + margin
 
 
-def _split_from(fn, p: GemmProblem, edge: int, m: int, l2: int, trials: int) -> tuple[int, tuple]:
+def _split_from(fn, p: GemmProblem, edge: int, m: int, l2: int, trials: int,
+                base_margin: float = MARGIN) -> tuple[int, tuple]:
     """Where kernel `fn`, which wins at the bucket's M `m` but not at its lower edge `edge`, starts to win as in a
     model: bisection over (edge, m] in `SPLIT_PROBES` steps, each a win by `margin_over` or not. Returns (the
     lowest M it was seen to win at, which may be m itself; the probes as (M, median ratio)).
@@ -354,7 +363,7 @@ def _split_from(fn, p: GemmProblem, edge: int, m: int, l2: int, trials: int) -> 
         mid = (lost + won) // 2
         c = _versus(fn, p, timing.Operands(p, mid, l2, seed=mid), timing.reps_for(p, mid), trials)
         probes.append((mid, round(c.ratio_median, 4)))
-        if c.wins(margin_over(c.cublas)):
+        if c.wins(margin_over(c.cublas, base_margin)):
             won = mid
         else:
             lost = mid
@@ -400,13 +409,14 @@ def _screen(timers: dict, fns: dict, p: GemmProblem, ops, reps: int) -> list[str
     return keep
 
 
-def margin_over(cublas: timing.Timing) -> float:
-    """The win a kernel needs over cuBLAS: `MARGIN`, or half cuBLAS's spread over the trials (p90 - p10 over
-    the median) where that is wider, so that a win is claimed only where it stands above the noise. At M = 8192
+def margin_over(cublas: timing.Timing, base: float = MARGIN) -> float:
+    """The win a kernel needs over cuBLAS: `base` (`MARGIN`, or what `aotgemm tune --margin` asks), or half
+    cuBLAS's spread over the trials (p90 - p10 over the median) where that is wider, so that a win is claimed
+    only where it stands above the noise. At M = 8192
     the trials spread 8-19% (the clocks move under long compute-bound GEMMs): quack's kernel on Llama-3.1-70B
     TP8's down won there by 3.5% as in a model in tuning, and `aotgemm bench` then timed it at 0.98-0.99x back
     to back (H200, session 13, call B). Below M = 256 the spread is 0.3-3%, and `MARGIN` decides."""
-    return max(MARGIN, cublas.spread / 2)
+    return max(base, cublas.spread / 2)
 
 
 def _holds_back_to_back(c: timing.Comparison) -> bool:
@@ -468,7 +478,8 @@ class RetuneResult:
     seconds: float
 
 
-def tune_bundle(path, output, *, gpu_index: int = 0, trials: int = TRIALS) -> tuple[RetuneResult, TuneLog]:
+def tune_bundle(path, output, *, gpu_index: int = 0, trials: int = TRIALS,
+                margin: float = MARGIN) -> tuple[RetuneResult, TuneLog]:
     """`aotgemm tune`: re-tune the target of this GPU's model in bundle `path`, write the result to `output`.
 
     Needs only the runtime install (torch, tvm_ffi): the candidates are the
@@ -503,7 +514,7 @@ def tune_bundle(path, output, *, gpu_index: int = 0, trials: int = TRIALS) -> tu
         raise EnvironmentMismatch(f"{path}: the {target.gpu} target keeps no candidates to tune (rebuild it "
                                   "with `aotgemm build`, which keeps the top-ranked kernels per entry)")
     t0 = time.perf_counter()
-    tuned, log = tune_target(target, b.blob(target.library), b.index.layers, trials=trials)
+    tuned, log = tune_target(target, b.blob(target.library), b.index.layers, trials=trials, margin=margin)
     def choice(e: DispatchEntry) -> str:  # the kernel, and where a split bucket's kernel starts serving
         return e.kernel + (f" from M={e.min_m}" if e.min_m else "")
 

@@ -186,15 +186,15 @@ def fake_timing(monkeypatch, timer, interleaved, seed_is_m=False):
     monkeypatch.setattr(timing, "cublas_call", lambda p: "cublas")
 
 
-def decide_one(p, m: int, edge: int | None = None, call: str = "kernel"):
+def decide_one(p, m: int, edge: int | None = None, call: str = "kernel", margin: float | None = None):
     """tune._decide on problem `p`'s bucket `m` (lower edge `edge`, default m) with one candidate, "k1", that
-    serves every M and whose timer gets `call`: (entry, row)."""
+    serves every M and whose timer gets `call`, with the tuner's margin or `margin`: (entry, row)."""
     from aotgemm import tune
     from aotgemm.bundle.format import DispatchEntry
 
     e = DispatchEntry(p.dtype, p.layout, p.epilogue, p.n, p.k, m, CUBLAS_SYMBOL, "heuristic", ranked=("k1",))
     return tune._decide(e, p, m, edge or m, ["k1"], {"k1": call}, {"k1": SimpleNamespace(serves=lambda mm: True)},
-                        0, 15)
+                        0, 15, tune.MARGIN if margin is None else margin)
 
 
 @pytest.mark.parametrize("b2b_ratios,fresh_ratio,why", [
@@ -260,6 +260,37 @@ def test_the_margin_must_hold_over_the_draws_not_in_the_first_alone(monkeypatch,
     entry, row = decide_one(GemmProblem("bfloat16", "linear", "swiglu", 28672, 4096), 16)
     assert (entry.kernel, row.rejected) == (("k1", "") if not why else (CUBLAS, why))
     assert row.ratio == pytest.approx(draws[0]) and row.fresh_ratios == pytest.approx(draws[1:])
+
+
+@pytest.mark.parametrize("margin,win,why", [
+    (None, 1.04, ""),               # the tuner's 3%: a steady 4% win is kept
+    (0.05, 1.04, None),             # `aotgemm tune --margin 0.05`: not a win at all
+    (0.05, 1.06, ""),               # 6% clears 5%
+])
+def test_a_wider_margin_asks_more_of_every_draw(monkeypatch, margin, win, why):
+    """`aotgemm tune --margin` widens the win a kernel needs (tune.margin_over's base) in the first draw as in
+    the draws after it; a kernel that wins by the tuner's 3% and not by the margin asked keeps cuBLAS."""
+    from aotgemm.bundle.format import CUBLAS
+    from aotgemm.problem import GemmProblem
+
+    class Timer:
+        def __init__(self, call, ops, *, reps, model=False):
+            self.side = call
+
+    def interleaved(timers, trials):  # cuBLAS 10 us; the kernel 10/win in every draw and mode
+        return {name: [10.0] * trials if t.side == "cublas" else [10.0 / win] * trials for name, t in timers.items()}
+
+    fake_timing(monkeypatch, Timer, interleaved)
+    entry, row = decide_one(GemmProblem("bfloat16", "linear", "identity", 6144, 4096), 4096, margin=margin)
+    assert entry.kernel == ("k1" if why == "" else CUBLAS)
+    assert row.ratio == pytest.approx(win) and row.rejected == (why or "")
+
+
+def test_tune_refuses_a_margin_below_its_own():
+    from aotgemm import tune
+
+    with pytest.raises(ValueError, match="below the tuner's 0.03"):
+        tune.tune_target(None, b"", margin=0.02)
 
 
 @pytest.mark.parametrize("model_ratios,b2b_ratios,chosen", [
