@@ -169,13 +169,30 @@ def test_ffi_passes_e8m0_as_dlpack_code_14():
     assert _dl_dtype(E8M0) == (14, 8)
 
 
+@pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
+@pytest.mark.parametrize("n,k", [(4096, 1024), (5120, 1280), (5120, 6912), (1792, 5120), (4096, 96)])
+def test_mx_kernels_serve_every_k_a_manifest_allows(n, k):
+    """Every K that is a multiple of 32 gets the 36 block-scaled B200 kernels, ranked: the registry is shown the
+    scales flat, as the kernels take them (shaped [rows, K/32] it wanted K/32 a multiple of 32: K = 1280, the
+    o projection of Qwen2.5-32B at TP 4, and 6912, its down, got none)."""
+    from aotgemm.compiler.sources.cutlass_operators import CutlassOperatorsSource
+
+    src, b200 = CutlassOperatorsSource(), gpu_model("B200")
+    p = GemmProblem("float8_e4m3fn", "linear", SCALE_MX, n, k)
+    specs = src.enumerate(p, b200)
+    assert len(specs) == 36
+    for m in (1, 4096):
+        assert len(src.rank(p, b200, m, specs)) == 36, (n, k, m)
+
+
 # --- a real cross-compile: one MXFP8 kernel for B200 -----------------------------------------------------
 @pytest.mark.build
 @pytest.mark.skipif(importlib.util.find_spec("cutlass") is None, reason="needs the [build] extra (CuTe DSL)")
 def test_mx_bundle_for_b200_builds_and_inspects(tmp_path):
     from aotgemm.bundle import open_bundle
 
-    (tmp_path / "m.toml").write_text(_manifest())
+    # K = 1280: K/32 = 40 scales a row, which the registry refused while the scales it was shown were [rows, K/32]
+    (tmp_path / "m.toml").write_text(_manifest(k=1280))
     out = tmp_path / "mx.agb"
     # --top-k 1 and one bucket: one kernel, one compile (CI time)
     r = subprocess.run([sys.executable, "-m", "aotgemm.cli", "build", str(tmp_path / "m.toml"), "--gpu", "B200",
@@ -192,7 +209,7 @@ def test_mx_bundle_for_b200_builds_and_inspects(tmp_path):
     lib = b.blob(t.library)
     assert lib[:4] == b"\x7fELF" and f"__tvm_ffi_{k.symbol}".encode() in lib
     (d,) = t.dispatch
-    assert (d.epilogue, d.n, d.k, d.m_bucket, d.kernel) == (SCALE_MX, 256, 1024, 128, k.symbol)
+    assert (d.epilogue, d.n, d.k, d.m_bucket, d.kernel) == (SCALE_MX, 256, 1280, 128, k.symbol)
     shown = subprocess.run([sys.executable, "-m", "aotgemm.cli", "inspect", str(out)], capture_output=True,
                            text=True, cwd=ROOT, timeout=300)
     assert shown.returncode == 0, shown.stderr

@@ -41,7 +41,7 @@ import pkgutil
 import sys
 from typing import Any, Callable, Iterator
 
-from ...epilogues import BIAS, IDENTITY, MX_BLOCK, RESIDUAL_ADD, SCALE_MX, epilogue
+from ...epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_MX, epilogue, mx_scale_count
 from ...gpus import GpuModel, gpu_model
 from ...errors import CompileError
 from ...problem import FLOAT8_E8M0, GemmProblem, alignment_for, output_dtype, torch_dtype
@@ -107,8 +107,8 @@ def _fake_gemm_args(dtype: str, m: int, n: int, k: int, epilogue_name: str = IDE
 
 def _fake_mx_args(dtype: str, m: int, n: int, k: int):
     """GemmArguments of an MXFP8 GEMM out[m, n] (bf16) = (x * block_scale_a) @ (W * block_scale_b)^T on
-    FakeTensors: x and W `dtype` (e4m3) as ScaledOperands with e8m0 scales per 32 elements of K, swizzled. The
-    scales are shaped [round_up(rows, 128), round_up(K/32, 4)]: the registry checks only their element count."""
+    FakeTensors: x and W `dtype` (e4m3) as ScaledOperands with e8m0 scales per 32 elements of K, swizzled, flat
+    (epilogues.mx_scale_count elements): the registry checks their count, and the strides of any other shape."""
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
@@ -116,9 +116,9 @@ def _fake_mx_args(dtype: str, m: int, n: int, k: int):
     from cutlass.operators.arguments import ScaledOperand, ScaleMode, ScaleSwizzleMode
 
     def scales(rows: int):
-        k_blocks = -(-k // MX_BLOCK)
-        return torch.empty(-(-rows // 128) * 128, -(-k_blocks // 4) * 4, dtype=torch_dtype(FLOAT8_E8M0),
-                           device="cuda")
+        # flat, as the kernels take them (`_mx_launcher`): shaped [rows, K/32] the registry would also demand
+        # a row stride divisible by 32 and refuse K = 1280, 1536, 6912 ... (K/32 = 40, 48, 216)
+        return torch.empty(mx_scale_count(rows, k), dtype=torch_dtype(FLOAT8_E8M0), device="cuda")
 
     def scaled(t, sf):
         return ScaledOperand(t, sf, ScaleMode.Blockwise1x32, ScaleSwizzleMode.Swizzle32x4x4)
