@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
-from .epilogues import E8M0, MX_BLOCK, epilogue, mx_swizzle, operand_extents
+from .epilogues import E8M0, epilogue, mx_k_blocks, mx_swizzle, operand_extents
 from .problem import DTYPE_BYTES, FLOAT8_E4M3, SCALED_DTYPES, GemmProblem, torch_dtype
 
 T = TypeVar("T")
@@ -77,7 +77,7 @@ def random_operands(problem: GemmProblem, m: int, generator, device="cuda") -> t
         odt = torch_dtype(ep.operand_dtype(name, problem.out_dtype))
         if odt == torch.float8_e8m0fnu:  # MXFP8 block scales: powers of two per block, laid out swizzled
             rows = m if dims == ("mx_m",) else problem.n
-            per_block = 2.0 ** torch.randint(-1, 2, (rows, -(-problem.k // MX_BLOCK)), device=device,
+            per_block = 2.0 ** torch.randint(-1, 2, (rows, mx_k_blocks(problem.k)), device=device,
                                              generator=generator).float()
             extras[name] = mx_swizzle(per_block.to(odt), problem.k)
             continue

@@ -205,10 +205,15 @@ def _scale(acc, scale_a, scale_b):
     return acc * scale_a * scale_b
 
 
+def mx_k_blocks(k: int) -> int:
+    """MXFP8 scales per row of K elements: ceil(K / 32)."""
+    return -(-k // MX_BLOCK)
+
+
 def mx_scale_count(rows: int, k: int) -> int:
     """Elements of a swizzled MXFP8 scale tensor for `rows` rows of K elements: round_up(rows, 128) *
     round_up(ceil(K / 32), 4) (the padding belongs to the layout; cuBLAS and torch._scaled_mm check this count)."""
-    k_blocks = -(-k // MX_BLOCK)
+    k_blocks = mx_k_blocks(k)
     return -(-rows // _MX_ROW_TILE) * _MX_ROW_TILE * (-(-k_blocks // _MX_K_TILE) * _MX_K_TILE)
 
 
@@ -226,7 +231,7 @@ def mx_scale_offset(row, block, k_blocks: int):
 def _mx_offsets(rows: int, k: int):
     import torch
 
-    k_blocks = -(-k // MX_BLOCK)
+    k_blocks = mx_k_blocks(k)
     return mx_scale_offset(torch.arange(rows).reshape(-1, 1), torch.arange(k_blocks).reshape(1, -1), k_blocks)
 
 
