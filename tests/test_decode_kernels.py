@@ -87,6 +87,9 @@ def _exports(obj_path, symbol):
     # register-fed, two register buffers: an even number of chunks per warp (2), and an odd one (5: the tail)
     dict(n=8192, k=1024, nt=1, mt=1, wk=8, ck=1, unroll=2, pdl=True, kind="swapab_rf"),
     dict(n=5120, k=1280, nt=2, mt=1, wk=8, ck=1, unroll=1, pdl=True, kind="swapab_rf"),
+    # whole-row cp.async copies ("coal"), plain and with the SwiGLU pairing of gate and up rows
+    dict(n=6144, k=4096, nt=1, mt=1, wk=2, ck=1, unroll=4, stages=4, pdl=True, coal=True),
+    dict(n=28672, k=4096, nt=2, mt=2, wk=1, ck=1, unroll=2, stages=4, pdl=True, coal=True, epilogue="swiglu"),
 ])
 def test_compile_sm90a_exports_symbol(tmp_path, design):
     pytest.importorskip("cutlass")
@@ -723,3 +726,64 @@ def test_designs_split_k_by_three_where_k_has_a_factor_of_three():
     assert cp and all(d["wk"] in (3, 6) for d in cp), [dk.design_name(d) for d in cp]
     # a power-of-two K keeps its designs (the table's, or powers of two by score)
     assert all(d["wk"] in (1, 2, 4) for d in dk.designs_for(4096, 4096, "sm_90a") if d["kind"] == "swapab_cp")
+
+
+def test_coal_designs_are_validated_and_named_apart():
+    """The whole-row ("coal") form of a cp.async design: its own name and key, the same shared memory as its
+    twin (the stage holds the same pieces, swizzled), and refused where the kernel does not build it."""
+    plain = dk.make_design(6144, 4096, nt=1, mt=1, wk=2, ck=1, unroll=4, stages=4, pdl=True)
+    coal = dk.make_design(6144, 4096, nt=1, mt=1, wk=2, ck=1, unroll=4, stages=4, pdl=True, coal=True)
+    assert "coal" not in plain and coal == {**plain, "coal": 1}
+    assert dk.design_name(plain) == "cp4_n6144k4096_m8_mt1wn1wk2ck1u4_pdl"
+    assert dk.design_name(coal) == "cp4c_n6144k4096_m8_mt1wn1wk2ck1u4_pdl"
+    assert dk.smem_bytes(coal) == dk.smem_bytes(plain)
+    for bad in (dict(wn=2, unroll=2), dict(unroll=1), dict(kind="swapab_rf", unroll=2)):
+        with pytest.raises(ValueError, match="coal"):
+            dk.make_design(6144, 4096, nt=1, mt=1, wk=2, ck=1, stages=4, coal=True, **bad)
+
+
+@pytest.mark.parametrize("unroll", [2, 4, 8])
+@pytest.mark.parametrize("mt", [1, 2])
+def test_coal_stage_layout_is_a_bijection_and_fragment_loads_are_conflict_free(unroll, mt):
+    """Per chunk a warp copies 16*mt rows of 4*unroll 16-byte pieces: instruction q, lane l copies piece
+    (32q + l) % (4*unroll) of row (32q + l) // (4*unroll), stored at coal_piece(row, piece) of its row. Every
+    (row, piece) is copied once, to its own slot; and each phase of a fragment load (lanes 8j..8j+7: rows g and
+    g+1 of a half tile, pieces u*4 + c) reads eight slots in distinct banks."""
+    ppr = 4 * unroll
+    copied = {}
+    for q in range(2 * mt * unroll):
+        for lane in range(32):
+            row, piece = divmod(32 * q + lane, ppr)
+            slot = row * ppr + dk.coal_piece(row, piece)
+            assert slot not in copied
+            copied[slot] = (row, piece)
+    assert len(copied) == 16 * mt * ppr and sorted(copied) == list(range(16 * mt * ppr))
+    for t in range(mt):
+        for h in range(2):
+            for u in range(unroll):
+                for j in range(4):  # phase j: lanes 8j..8j+7, lane = 4g + c
+                    banks = set()
+                    for lane in range(8 * j, 8 * j + 8):
+                        g, c = divmod(lane, 4)
+                        row = t * 16 + h * 8 + g
+                        slot = row * ppr + dk.coal_piece(g, u * 4 + c)  # the kernel's read: g's parity
+                        assert copied[slot] == (row, u * 4 + c)
+                        banks.add(slot % 8)  # 16-byte slots: 8 per 128-byte line of banks
+                    assert len(banks) == 8
+
+
+def test_designs_for_builds_the_measured_coal_designs_only():
+    """The designs of decode_designs._COAL_SM90 come in their whole-row form for bf16 on sm_90a, in place of
+    the plain one (the same number of designs), and nowhere else: other weights, e4m3, sm_100a."""
+    from aotgemm.compiler.sources.decode_designs import _COAL_SM90, _spec
+
+    for (n, k), specs in _COAL_SM90.items():
+        designs = dk.designs_for(n, k, "sm_90a")
+        coal = [d for d in designs if d.get("coal")]
+        assert {_spec(d) for d in coal} == specs
+        assert len(designs) <= 17
+        for ep in ("residual_add", "swiglu") if (n, k) == (28672, 4096) else ():
+            assert any(d.get("coal") for d in dk.designs_for(n, k, "sm_90a", ep))
+    assert not any(d.get("coal") for d in dk.designs_for(4096, 4096, "sm_90a"))
+    assert not any(d.get("coal") for d in dk.designs_for(6144, 4096, "sm_100a"))
+    assert not any(d.get("coal") for d in dk.designs_for(6144, 4096, "sm_90a", "scale_tensor", "float8_e4m3fn"))

@@ -55,6 +55,8 @@ def _validate(d: dict) -> None:
         raise ValueError(f"unknown cluster reduction epi={d['epi']!r}: 'push' or 'pull'")
     if d["kind"] not in ("swapab_rf", "swapab_cp"):
         raise ValueError(f"unknown kind {d['kind']!r}")
+    if d.get("coal") and (d["kind"] != "swapab_cp" or wn != 1 or u not in (2, 4, 8)):
+        raise ValueError("coal: swapab_cp designs with wn 1 and unroll 2, 4 or 8 only")
     if d["kind"] == "swapab_cp":
         chunks = k // (ks * u * wk * ck)
         if d["stages"] < 2 or chunks < d["stages"] - 1:
@@ -70,9 +72,16 @@ def _validate(d: dict) -> None:
         raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")
 
 
+def coal_piece(row, piece):
+    """Where a whole-row ("coal") cp.async stage keeps 16-byte piece `piece` of a chunk's logical row `row`: odd
+    rows XOR 4 (64 bytes) into the piece index, so that the rows g and g+1 that one phase of a fragment load
+    reads (lanes 8j..8j+7: two rows, four pieces each) fall in different banks. Plain ints or DSL integers."""
+    return piece ^ (4 * (row % 2))
+
+
 def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
                 unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
-                epi: str = "push", epilogue: str = IDENTITY, dtype: str = BF16) -> dict:
+                epi: str = "push", epilogue: str = IDENTITY, dtype: str = BF16, coal: bool = False) -> dict:
     """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
     mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
     cluster (K split), unroll (16-byte pieces per lane and row per chunk: 32 k of bf16,
@@ -80,13 +89,16 @@ def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 
     (cluster reduction: "push" partials into the owner CTA's shared memory, or "pull" them
     from the peers; ck > 1 only), epilogue (a fused epilogue of decode_epilogue.EPILOGUES
     for dtype; the key is absent for identity), dtype (x and W: bf16, the key absent, or
-    "float8_e4m3fn" with a scale epilogue)."""
+    "float8_e4m3fn" with a scale epilogue), coal (swapab_cp: each cp.async instruction of a warp copies
+    whole-row runs of U*64 contiguous bytes, read back across lanes; the key is absent unless set)."""
     d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
          "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
     if kind == "swapab_cp":
         d["stages"] = stages
     if ck > 1:
         d["epi"] = epi
+    if coal:
+        d["coal"] = 1
     _validate(with_epilogue(d, epilogue, dtype))
     return d
 
@@ -125,7 +137,7 @@ def design_name(d: dict) -> str:
     if d["kind"] == "swapab_tma":
         return (f"tma{d['stages']}_n{d['n']}k{d['k']}_m{d['max_m']}_wg{d['wg']}bk{d['bk']}ck{d['ck']}"
                 f"{'cn%d' % d['cn'] if 'cn' in d else ''}{'_pdl' if d['pdl'] else ''}{tail}")
-    tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}"
+    tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}" + ("c" if d.get("coal") else "")
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
             f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{tail}")
 

@@ -86,6 +86,24 @@ _MEASURED_SM90 = {
 }
 
 
+# cp.async designs (fields as in _MEASURED_SM90, whichever list picked them) built in their whole-row form
+# (design key "coal": each cp.async instruction of a warp copies runs of unroll*64 contiguous bytes of whole rows,
+# not 64 bytes of 8 rows; decode_kernels): those that ran at least 1% faster so than as they were at every M timed,
+# 4-16, back to back on the H200 (bench/results/h200-2026-12-02/session23, call E, scripts/coal_table.py; over
+# all 58 points of 29 twins the median gain was 1.2%, from -2.5% to +3.8%). bf16 only: e4m3 was not measured.
+_COAL_SM90 = {
+    (4096, 14336): {"4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,2,2,1,4,2,2"},
+    (6144, 4096): {"4,1,1,1,2,1,4", "4,1,1,1,4,1,2", "4,2,2,1,1,4,2"},
+    (13824, 5120): {"3,1,2,1,1,2,4", "4,1,1,1,1,1,4", "4,1,2,1,1,2,2", "4,2,2,1,1,2,2"},
+    (28672, 4096): {"4,1,2,1,1,1,2", "4,2,2,1,1,1,2"},
+}
+
+
+def _spec(d: dict) -> str:
+    """A cp.async design's fields in the measured tables' order, "stages,nt,mt,wn,wk,ck,unroll"."""
+    return ",".join(str(d[f]) for f in ("stages", "nt", "mt", "wn", "wk", "ck", "unroll"))
+
+
 # CUDA-core designs for M = 1 (decode_simt), "rows,warps,unroll", measured on the H200
 # on 2026-11-30 (decode_probe_run5_simt.*): at M=1 they beat the tensor-core kernel
 # on all nine shapes (1536x4096: 4.23 vs 5.60 us). Their max_m=4 versions lost to the
@@ -363,7 +381,8 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     on the H200: mma.sync work and x traffic grow with the token tile, see
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
-    small grid, four in all (sm_90a: three at max_m 8, two at 16), and the register-fed designs
+    small grid, four in all (sm_90a: three at max_m 8, two at 16; those of `_COAL_SM90` in their
+    whole-row form), and the register-fed designs
     measured for the shape (`rf_designs_for`: K <= 1280, and e4m3 6144x2560), every one with
     PDL (it saved 0.5-1 us between back-to-back GEMMs and cost nothing
     elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
@@ -427,11 +446,16 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
         scored.sort(key=lambda e: (e[0], e[1]))
         picked += [d for sc, _, d in scored if sc < 1e8]
         count = 0
+        coal = _COAL_SM90.get((n, k), set()) if arch == "sm_90a" and not fp8 else set()
         for d in picked:
             name = design_name(d)
             if name in seen:
                 continue
             seen.add(name)
+            if _spec(d) in coal:
+                d = make_design(n, k, nt=nt, mt=d["mt"], wn=d["wn"], wk=d["wk"], ck=d["ck"], unroll=d["unroll"],
+                                stages=d["stages"], pdl=True, epi=d.get("epi", "push"), epilogue=epilogue,
+                                dtype=dtype, coal=True)
             out.append(d)
             count += 1
             if count == per_bucket:

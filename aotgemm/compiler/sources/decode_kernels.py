@@ -21,6 +21,15 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   them 2.2% faster back to back and 1.1% in a model in the median of 264
   timings on 13 weights at M = 1-16 (in a model from 0.9% slower to 3.9%
   faster; session 18, call B).
+  Whole-row copies (design key "coal", wn 1, unroll 2-8): each cp.async
+  instruction of a warp copies unroll*64 contiguous bytes of whole rows (256
+  at unroll 4) instead of 64 bytes of 8 rows, into a row-major stage whose odd
+  rows XOR their piece index (decode_design_dicts.coal_piece: no bank
+  conflicts, no extra shared memory); lanes then read back pieces other lanes
+  copied. On the H200 that ran the same designs 1.2% faster in the median of
+  58 points on five weights at M = 4-16 (-2.5% to +3.8%; session 23, call E;
+  padding the rows instead cost residency and lost, call D); builds use it
+  for the designs where it won (decode_designs._COAL_SM90).
   "swapab_rf" loads straight into registers, into two buffers: chunk i+1's
   loads are issued before chunk i's MMAs. With one buffer ptxas sank the next
   chunk's loads below the MMAs and kept too few in flight (2x slower on the
@@ -30,6 +39,12 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   builds offer it where measured (decode_designs.rf_designs_for). In e4m3 it
   gathers each MMA's A operand from the two rows' pieces in registers (the
   interleave the cp.async kernel does on its way out of shared memory).
+  Neither a deeper register ring (the loads of chunk i+3..5 in flight, every
+  chunk unrolled) nor the CTA's warps taking alternate chunks of K (one
+  contiguous run per row) closed its gap on the large weights: 0.84x-0.99x of
+  the best other kernel at M = 4-16 on five weights, 28672x4096 holding DRAM
+  at 75-91% of its peak against 94-96% for the cp.async kernel (session 23,
+  calls A and C; the change is kept as scripts/rf_ring_kx.patch there).
 * Split-K at two levels so that N = 1280 still fills 132 SMs: the `wk` warps of
   a CTA and the `ck` CTAs of a thread-block cluster take disjoint K ranges.
   Partials meet in shared memory; across the cluster each CTA owns a slice of
@@ -70,7 +85,8 @@ cutlass for these kernels, inside functions, so importing it stays cheap.
 
 from ...epilogues import IDENTITY, SWIGLU
 from .decode_design_dicts import (  # noqa: F401  (re-exported: the design API)
-    _validate, design_name, elem_bytes, k_step, make_design, make_simt_design, make_tma_design, smem_bytes)
+    _validate, coal_piece, design_name, elem_bytes, k_step, make_design, make_simt_design, make_tma_design,
+    smem_bytes)
 from .decode_epilogue import (  # noqa: F401  (FP8, EPILOGUES re-exported)
     BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, jit_launcher, output_n, push_slot,
     weight_row)
@@ -127,6 +143,19 @@ def _build(d: dict):
     # so each lane reads back exactly what it copied (no barrier in the main loop)
     SLOTS = U * (2 * MT + NT)
     STAGE_EL = SLOTS * 32 * VEC   # elements per warp-stage
+    # "coal" (swapab_cp, wn 1, unroll >= 2): each cp.async instruction of a warp copies PPR-piece runs of whole
+    # rows of the chunk (U*64 contiguous bytes of a row), RPI rows per instruction, into a [16*MT][U*KS]
+    # row-major stage, and lanes read back pieces other lanes copied, after a __syncwarp. Odd rows store their
+    # pieces with 4 (64 bytes) XORed into the piece index, so that the two rows one phase of a fragment load
+    # reads (lanes g, g+1) fall in different banks; the stage is as large as without coal. Not coal: each lane
+    # copies and reads back its own pieces.
+    COAL = bool(d.get("coal"))
+    PPR = 4 * U                   # 16-byte pieces per row of a chunk
+    RPI = 32 // PPR if COAL else 0  # rows per cp.async instruction of the warp
+    WROW = U * KS                 # a row of a chunk, elements
+    W_EL = 16 * MT * WROW         # the W part of a coal warp-stage, elements (as many as SLOTS' W slots)
+    if COAL:
+        STAGE_EL = W_EL + U * NT * 32 * VEC
     PIPE_EL = WARPS * S * STAGE_EL if KIND == "swapab_cp" else 0
 
     # Helpers outside the @cute.kernel body are not rewritten by the DSL's
@@ -165,7 +194,18 @@ def _build(d: dict):
 
     def issue_x(x_atom, x, x_base, my, ch, stage):
         for i, off in x_pieces(x_base, ch):
-            cute.copy(x_atom, gsrc(x, off), slot(my, stage, U * 2 * MT + i))
+            cute.copy(x_atom, gsrc(x, off), slot(my + W_EL, stage, i) if COAL else slot(my, stage, U * 2 * MT + i))
+
+    def issue_w_coal(w, w_lane, myw, ch, stage, policy):
+        # instruction q copies logical rows q*RPI.. of the chunk: this lane's piece of row q*RPI + lane//PPR
+        # (w_lane: its global offset at q = 0, with swiglu the rows past half are up rows; myw: its shared
+        # offset at q = 0 for an even and an odd q*RPI, the rows' parity deciding the piece swizzle)
+        for q in range(2 * MT * U):
+            r0 = q * RPI
+            up = (r0 // (ROWS // 2)) * (N // 2 - ROWS // 2) if SWI else 0
+            src = gsrc(w, w_lane + (r0 + up) * K + ch * (KS * U))
+            dst = cute.make_tensor((myw[r0 % 2] + stage * STAGE_EL + r0 * WROW).align(16), cute.make_layout(VEC))
+            cp_async_16b_read_once(cutlass.Int32(dst.iterator.toint()), cutlass.Int64(src.iterator.toint()), policy)
 
     def mma_chunk(mma, wr, xr, acc):
         # wr: [U][MT][2 halves][VEC], xr: [U][NT][VEC], acc: [MT][NT][4] f32. MMA j of a piece
@@ -312,6 +352,14 @@ def _build(d: dict):
             x_s_atom = cute.make_copy_atom(cute.nvgpu.CopyUniversalOp(), EL, num_bits_per_copy=128)
             pipe = smem.allocate_tensor(EL, cute.make_layout(PIPE_EL), byte_alignment=128)
             my = pipe.iterator + warp * (S * STAGE_EL) + lane * VEC
+            if const_expr(COAL):
+                # the row and piece this lane copies in each instruction, and where lane (g, c) reads
+                w_lane = weight_row(bn, lane // PPR, ROWS, N, SWI) * K + k_w + (lane % PPR) * VEC
+                wbase = pipe.iterator + warp * (S * STAGE_EL) + (lane // PPR) * WROW
+                myw = [wbase + coal_piece(lane // PPR + par, lane % PPR) * VEC for par in (0, 1)]
+                # lane (g, c) reads piece u*4 + c of rows g, g+8, g+16... (all of g's parity)
+                myr = [pipe.iterator + warp * (S * STAGE_EL) + g * WROW + coal_piece(g, u * 4 + c) * VEC
+                       for u in range(U)]
             # the weights are read once: their cp.async ask L2 to evict them first (the module docstring says
             # what that gained)
             policy = evict_first_policy()
@@ -319,7 +367,10 @@ def _build(d: dict):
             # prologue: the weights of the first S-1 chunks do not depend on the previous
             # kernel, so with PDL they are in flight before griddepcontrol.wait
             for s0 in cutlass.range_constexpr(S - 1):
-                issue_w(w, w_base, my, s0, s0, policy)
+                if const_expr(COAL):
+                    issue_w_coal(w, w_lane, myw, s0, s0, policy)
+                else:
+                    issue_w(w, w_base, my, s0, s0, policy)
             if const_expr(PDL):
                 cute.arch.griddepcontrol_wait()
             for s0 in cutlass.range_constexpr(S - 1):
@@ -327,17 +378,29 @@ def _build(d: dict):
                 cute.arch.cp_async_commit_group()
             for ch in cutlass.range(CHUNKS, unroll=1):
                 cute.arch.cp_async_wait_group(S - 2)
+                if const_expr(COAL):
+                    cute.arch.sync_warp()  # the pieces this lane reads were copied by others
                 stage = ch % S
                 for u in cutlass.range_constexpr(U):
                     for t in cutlass.range_constexpr(MT):
                         for h in cutlass.range_constexpr(2):
-                            wr_load(s_atom, slot(my, stage, (u * MT + t) * 2 + h), wr, (u * MT + t) * 2 * VEC, h)
+                            if const_expr(COAL):
+                                src_s = cute.make_tensor(
+                                    (myr[u] + stage * STAGE_EL + (t * 16 + h * 8) * WROW).align(16),
+                                    cute.make_layout(VEC))
+                            else:
+                                src_s = slot(my, stage, (u * MT + t) * 2 + h)
+                            wr_load(s_atom, src_s, wr, (u * MT + t) * 2 * VEC, h)
                     for nt in cutlass.range_constexpr(NT):
                         dst = cute.make_tensor(xr.iterator + (u * NT + nt) * VEC, cute.make_layout(VEC))
-                        cute.copy(x_s_atom, slot(my, stage, U * 2 * MT + u * NT + nt), dst)
+                        xsl = slot(my + W_EL, stage, u * NT + nt) if COAL else slot(my, stage, U * 2 * MT + u * NT + nt)
+                        cute.copy(x_s_atom, xsl, dst)
                 nxt = ch + (S - 1)
                 if nxt < CHUNKS:
-                    issue_w(w, w_base, my, nxt, nxt % S, policy)
+                    if const_expr(COAL):
+                        issue_w_coal(w, w_lane, myw, nxt, nxt % S, policy)
+                    else:
+                        issue_w(w, w_base, my, nxt, nxt % S, policy)
                     issue_x(x_atom, x, x_base, my, nxt, nxt % S)
                 cute.arch.cp_async_commit_group()
                 mma_chunk(mma, wr, xr, acc)
