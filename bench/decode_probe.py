@@ -445,9 +445,16 @@ GRIDS = {"--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n
 
 def compile_main(outdir: str, shapes, argv) -> None:
     flag = next((f for f in GRIDS if f in argv), None)
+    compile_grid(outdir, shapes, GRIDS[flag] if flag else lambda n, k: probe_designs(n, k, "--quick" in argv))
+
+
+def compile_grid(outdir: str, shapes, designs_of) -> None:
+    """Compile and link designs_of(n, k) for each (n, k) of `shapes` (a call script's own grid, or a GRIDS one),
+    saying how many designs each weight got."""
     table = {}
     for n, k in shapes:
-        designs = GRIDS[flag](n, k) if flag else probe_designs(n, k, "--quick" in argv)
+        designs = designs_of(n, k)
+        print(f"{n}x{k}: {len(designs)} designs", flush=True)
         table.update(symbol_table(designs))
     compile_and_link(outdir, table)
 

@@ -23,7 +23,7 @@ from aotgemm.bundle.io import atomic_write_bytes
 
 RESULTS = "bench/results"
 PACK_BYTES = 30_000  # text results larger than this are stored gzipped
-PACKED_SUFFIXES = (".json", ".jsonl", ".txt", ".log")
+PACKED_SUFFIXES = (".json", ".jsonl", ".txt", ".log", ".csv")
 # the tracked tree's share of a device call's 64 MiB; the rest is for wheels (about 5 MiB) and bundles or kernels
 TREE_BUDGET_MIB = 48
 
