@@ -88,7 +88,7 @@ _MEASURED_SM90 = {
 
 # cp.async designs (fields as in _MEASURED_SM90, whichever list picked them) built in their whole-row form
 # (design key "coal": each cp.async instruction of a warp copies runs of unroll*64 contiguous bytes of whole rows,
-# not 64 bytes of 8 rows; decode_kernels): those that ran at least 1% faster so than as they were at every M timed,
+# not 64 bytes of 8 rows; decode_kernels): those that ran at least 1% faster than without it at every M timed,
 # 4-16, back to back on the H200 (bench/results/h200-2026-12-02/session23, call E, scripts/coal_table.py; over
 # all 58 points of 29 twins the median gain was 1.2%, from -2.5% to +3.8%). bf16 only: e4m3 was not measured.
 _COAL_SM90 = {

@@ -198,12 +198,12 @@ def _build(d: dict):
 
     def issue_w_coal(w, w_lane, myw, ch, stage, policy):
         # instruction q copies logical rows q*RPI.. of the chunk: this lane's piece of row q*RPI + lane//PPR
-        # (w_lane: its global offset at q = 0, with swiglu the rows past half are up rows; myw: its shared
-        # offset at q = 0 for an even and an odd q*RPI, the rows' parity deciding the piece swizzle)
+        # (w_lane: its global offset at q = 0; weight_row is affine in the CTA and an instruction's RPI rows lie in
+        # one half, so with swiglu the offset of rows q*RPI.. is CTA 0's; myw: its shared offset at q = 0 for an
+        # even and an odd q*RPI, the rows' parity deciding the piece swizzle)
         for q in range(2 * MT * U):
             r0 = q * RPI
-            up = (r0 // (ROWS // 2)) * (N // 2 - ROWS // 2) if SWI else 0
-            src = gsrc(w, w_lane + (r0 + up) * K + ch * (KS * U))
+            src = gsrc(w, w_lane + weight_row(0, r0, ROWS, N, SWI) * K + ch * (KS * U))
             dst = cute.make_tensor((myw[r0 % 2] + stage * STAGE_EL + r0 * WROW).align(16), cute.make_layout(VEC))
             cp_async_16b_read_once(cutlass.Int32(dst.iterator.toint()), cutlass.Int64(src.iterator.toint()), policy)
 
