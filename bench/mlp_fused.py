@@ -19,6 +19,15 @@ and in "model" mode (x written by a small kernel just before each MLP); with
 --pdl-writer also in "PDL model" mode: that kernel, and the baseline's
 epilogues, compiled by Inductor with its programmatic dependent launch on
 (timing.PDL_WRITER; a model compiled with TORCHINDUCTOR_ENABLE_PDL=1).
+The plain mode runs MLPs back to back, so one MLP's down GEMM is followed
+straight by the next MLP's gate_up, which no model does (a norm and attention
+sit between). When both are our kernels that costs ours time no model pays:
+the down kernel's early PDL release lets the next gate_up launch while it
+finishes, and after a 2-CTA cluster down kernel two of four gate_up designs
+then ran 2.5-9.3 us slower than with that release left out (H200, session 24:
+bench/results/h200-2026-12-02/session24/pdl_table.txt); as in a model, with x
+written before each MLP, all nine PDL variants of a pair ran within 0.8 us. So at a point
+where both layers run our kernels, "model x" is the figure a model sees.
 Correctness first: the MLP output against a float32 reference on fresh
 random data, output poisoned. Needs torch and tvm_ffi only (no DSL). Prints a
 table and writes JSON (atomically).

@@ -598,6 +598,45 @@ def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
     return "\n".join(p.read_text() for p in (tmp_path / "dump").rglob("*.ptx"))
 
 
+def _dump_ptx(tmp_path, monkeypatch, d, name):
+    dump = tmp_path / f"dump_{name}"
+    dump.mkdir()
+    monkeypatch.setenv("AOTGEMM_DECODE_DUMP", str(dump))
+    obj = tmp_path / f"{name}.o"
+    dk.compile_decode(d, f"aotgemm_{name}", str(obj), "sm_90a")
+    assert _exports(obj, f"aotgemm_{name}")
+    return "\n".join(p.read_text() for p in dump.rglob("*.ptx"))
+
+
+def test_late_release_is_named_apart_and_needs_pdl():
+    d = dk.make_tma_design(4096, 14336, max_m=16, wg=1, bk=128, stages=10, ck=2, epilogue="residual_add")
+    late = dk.make_tma_design(4096, 14336, max_m=16, wg=1, bk=128, stages=10, ck=2, epilogue="residual_add",
+                              late=True)
+    assert "late" not in d and late["late"] == 1  # designs without it keep their names and cache keys
+    assert dk.design_name(d).endswith("_pdl_residual_add")
+    assert dk.design_name(late).endswith("_pdlx_residual_add")
+    with pytest.raises(ValueError, match="late"):
+        dk.make_design(4096, 4096, nt=1, mt=1, wk=2, ck=1, unroll=4, stages=4, pdl=False, late=True)
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("make", [
+    lambda late: dk.make_tma_design(4096, 14336, max_m=16, wg=1, bk=128, stages=10, ck=2, epilogue="residual_add",
+                                    late=late),
+    lambda late: dk.make_design(28672, 4096, nt=1, mt=2, wk=1, ck=1, unroll=4, stages=3, pdl=True,
+                                epilogue="swiglu", late=late),
+    lambda late: dk.make_simt_design(4096, 4096, max_m=2, rows=2, warps=4, unroll=2, pdl=True, late=late),
+], ids=["tma", "cp", "simt"])
+def test_late_release_leaves_out_only_the_early_release(tmp_path, monkeypatch, make):
+    """A late design still requests its weights before griddepcontrol.wait, but never executes
+    griddepcontrol.launch_dependents: the next kernel launches as its CTAs exit."""
+    pytest.importorskip("cutlass")
+    early = _dump_ptx(tmp_path, monkeypatch, make(False), "early")
+    late = _dump_ptx(tmp_path, monkeypatch, make(True), "late")
+    assert "griddepcontrol.launch_dependents" in early and "griddepcontrol.launch_dependents" not in late
+    assert early.count("griddepcontrol.wait") == late.count("griddepcontrol.wait") > 0
+
+
 @pytest.mark.build
 @pytest.mark.parametrize("case", [
     # one CTA per SM, no cluster; bias from the epilogue operands

@@ -25,6 +25,8 @@ def k_step(d: dict) -> int:
 
 def _validate(d: dict) -> None:
     validate_epilogue(d)
+    if d.get("late") and not d["pdl"]:
+        raise ValueError("late (no early PDL release) needs pdl")
     if d["kind"] == "simt":
         from .decode_simt import validate_simt
 
@@ -81,7 +83,8 @@ def coal_piece(row, piece):
 
 def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 4, ck: int = 1,
                 unroll: int = 2, stages: int = 4, pdl: bool = False, kind: str = "swapab_cp",
-                epi: str = "push", epilogue: str = IDENTITY, dtype: str = BF16, coal: bool = False) -> dict:
+                epi: str = "push", epilogue: str = IDENTITY, dtype: str = BF16, coal: bool = False,
+                late: bool = False) -> dict:
     """A design dict (plain JSON): kind, n, k, max_m (= 8*nt), nt (8-token MMA tiles),
     mt (16-row MMA tiles per warp), wn x wk warps per CTA (rows x K split), ck CTAs per
     cluster (K split), unroll (16-byte pieces per lane and row per chunk: 32 k of bf16,
@@ -90,7 +93,9 @@ def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 
     from the peers; ck > 1 only), epilogue (a fused epilogue of decode_epilogue.EPILOGUES
     for dtype; the key is absent for identity), dtype (x and W: bf16, the key absent, or
     "float8_e4m3fn" with a scale epilogue), coal (swapab_cp: each cp.async instruction of a warp copies
-    whole-row runs of U*64 contiguous bytes, read back across lanes; the key is absent unless set)."""
+    whole-row runs of U*64 contiguous bytes, read back across lanes; the key is absent unless set), late (PDL
+    without the early release: no griddepcontrol.launch_dependents, so the next kernel launches as this one's CTAs
+    exit, not when its main loop ends; the key is absent unless set)."""
     d = {"kind": kind, "n": n, "k": k, "max_m": 8 * nt, "nt": nt, "mt": mt, "wn": wn,
          "wk": wk, "ck": ck, "unroll": unroll, "pdl": bool(pdl)}
     if kind == "swapab_cp":
@@ -99,32 +104,39 @@ def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 
         d["epi"] = epi
     if coal:
         d["coal"] = 1
+    if late:
+        d["late"] = 1
     _validate(with_epilogue(d, epilogue, dtype))
     return d
 
 
 def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
-                     pdl: bool = False, epilogue: str = IDENTITY, dtype: str = BF16) -> dict:
+                     pdl: bool = False, epilogue: str = IDENTITY, dtype: str = BF16, late: bool = False) -> dict:
     """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
     `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane,
-    `epilogue` and `dtype` as for make_design."""
+    `epilogue`, `dtype` and `late` as for make_design."""
     d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
          "unroll": unroll, "pdl": bool(pdl)}
+    if late:
+        d["late"] = 1
     _validate(with_epilogue(d, epilogue, dtype))
     return d
 
 
 def make_tma_design(n: int, k: int, *, max_m: int, wg: int = 2, bk: int = 0, stages: int = 6, ck: int = 1,
-                    cn: int = 1, pdl: bool = True, epilogue: str = IDENTITY, dtype: str = BF16) -> dict:
+                    cn: int = 1, pdl: bool = True, epilogue: str = IDENTITY, dtype: str = BF16,
+                    late: bool = False) -> dict:
     """A TMA + warpgroup-MMA design (decode_tma): max_m 8..256 tokens (the wgmma N side), wg consumer
     warpgroups of 64 weight rows, bk k per tile (0: one 128-byte swizzle atom, 64 bf16 / 128 e4m3),
     `stages` TMA stages, ck CTAs per cluster splitting K, cn CTAs per cluster along the weight rows that
     share one multicast x tile (the key is absent for 1, so older designs keep their names and cache
-    keys); epilogue and dtype as for make_design."""
+    keys); epilogue, dtype and late as for make_design."""
     d = {"kind": "swapab_tma", "n": n, "k": k, "max_m": max_m, "wg": wg,
          "bk": bk or 128 // (1 if dtype == FP8 else 2), "stages": stages, "ck": ck, "pdl": bool(pdl)}
     if cn != 1:
         d["cn"] = cn
+    if late:
+        d["late"] = 1
     _validate(with_epilogue(d, epilogue, dtype))
     return d
 
@@ -133,13 +145,17 @@ def design_name(d: dict) -> str:
     tail = ("_e4m3" if d.get("dtype") == FP8 else "") + (f"_{d['epilogue']}" if "epilogue" in d else "")
     if d["kind"] == "simt":
         return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
-                f"{'_pdl' if d['pdl'] else ''}{tail}")
+                f"{_pdl_tag(d)}{tail}")
     if d["kind"] == "swapab_tma":
         return (f"tma{d['stages']}_n{d['n']}k{d['k']}_m{d['max_m']}_wg{d['wg']}bk{d['bk']}ck{d['ck']}"
-                f"{'cn%d' % d['cn'] if 'cn' in d else ''}{'_pdl' if d['pdl'] else ''}{tail}")
+                f"{'cn%d' % d['cn'] if 'cn' in d else ''}{_pdl_tag(d)}{tail}")
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}" + ("c" if d.get("coal") else "")
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
-            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{'_pdl' if d['pdl'] else ''}{tail}")
+            f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{_pdl_tag(d)}{tail}")
+
+
+def _pdl_tag(d: dict) -> str:
+    return ("_pdlx" if d.get("late") else "_pdl") if d["pdl"] else ""
 
 
 def smem_bytes(d: dict) -> int:

@@ -59,6 +59,12 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   a wider tensor (q from a fused qkv output) is served in place.
 * PDL (`pdl`): the weights of the first stages are requested before
   griddepcontrol.wait, and the next kernel is released after the main loop.
+  Design key `late` (all three kinds of decode kernel; builds do not set it)
+  leaves that release out, so the next kernel launches as this one's CTAs
+  exit. On the H200 it cost about 0.5 us a GEMM back to back (up to 1.0),
+  and as in a model the MLP's variants ran within 0.8 us of each other; it
+  only removed a loss that no model meets, one MLP's down GEMM followed
+  straight by the next MLP's gate_up (bench/mlp_fused.py says when; session 24).
 * Fused epilogues (design key "epilogue", absent for identity; not the "epi"
   key, which names the cluster reduction): bias, residual_add and swiglu of
   aotgemm.epilogues, applied in fp32 by the final stage before its single
@@ -124,6 +130,7 @@ def _build(d: dict):
     NT, MT, WN, WK, CK, U = d["nt"], d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
     S = d.get("stages", 1)        # cp.async pipeline depth (swapab_cp only)
     PDL = d["pdl"]
+    LATE = bool(d.get("late"))    # PDL without the early release: the next kernel launches as this one's CTAs exit
     ROWS = 16 * MT * WN           # weight rows (output columns) per CTA
     TOK = 8 * NT                  # token slots per CTA (max_m)
     WARPS = WN * WK
@@ -428,7 +435,7 @@ def _build(d: dict):
                         off = ((bk * WK + wk_i) * TOK + tok) * LDP + pslot
                         dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, owner)
                         st_dsmem_f32(cutlass.Int32(dst_p.toint()), acc[(t * NT + nt) * 4 + i])
-        if const_expr(PDL):
+        if const_expr(PDL and not LATE):
             # the main loop is done: let the next kernel start its prologue
             cute.arch.griddepcontrol_launch_dependents()
         if const_expr(CK > 1):

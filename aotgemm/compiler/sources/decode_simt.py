@@ -140,7 +140,7 @@ def build_simt(d: dict):
                             xv = xr[(u * MM + mi) * 8 + e].to(F32)
                             for r in cutlass.range_constexpr(R):
                                 acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * 8 + e].to(F32)
-        if const_expr(PDL):
+        if const_expr(PDL and not d.get("late")):
             cute.arch.griddepcontrol_launch_dependents()
 
         smem = cutlass.memory.SmemAllocator()

@@ -51,6 +51,8 @@ weight (N, K static), with split-K over a thread-block cluster:
   (decode_designs.TMA_MAX_M says why).
 * PDL: the weights of the first `stages` k tiles are requested before
   griddepcontrol.wait (they do not depend on the previous kernel); x after.
+  The next kernel is released when the partials are out, unless the design
+  sets `late` (decode_kernels' docstring says why builds do not).
 * The weight tiles' TMA loads carry an L2 evict-first cache policy (read
   once; x and the outputs stay): on the H200, 52 designs on 6 weights at
   M = 4-64 ran 2.0% faster back to back and 1.5% in a model in the median
@@ -412,7 +414,8 @@ def build_tma(d: dict):
                     part[off] = acc[i]
 
         if const_expr(PDL):
-            cute.arch.griddepcontrol_launch_dependents()
+            if const_expr(not d.get("late")):
+                cute.arch.griddepcontrol_launch_dependents()
             # the epilogue's operands may come from the previous kernel (the producer waited already)
             cute.arch.griddepcontrol_wait()
         if const_expr(CLUSTER > 1):
