@@ -155,7 +155,13 @@ def design_name(d: dict) -> str:
 
 
 def _pdl_tag(d: dict) -> str:
-    return ("_pdlx" if d.get("late") else "_pdl") if d["pdl"] else ""
+    return ("_pdl" if releases_early(d) else "_pdlx") if d["pdl"] else ""
+
+
+def releases_early(d: dict) -> bool:
+    """Whether the kernel releases the next one (griddepcontrol.launch_dependents) when its main loop ends: with
+    PDL, unless the design sets `late`."""
+    return bool(d["pdl"]) and not d.get("late")
 
 
 def smem_bytes(d: dict) -> int:

@@ -92,7 +92,7 @@ cutlass for these kernels, inside functions, so importing it stays cheap.
 from ...epilogues import IDENTITY, SWIGLU
 from .decode_design_dicts import (  # noqa: F401  (re-exported: the design API)
     _validate, coal_piece, design_name, elem_bytes, k_step, make_design, make_simt_design, make_tma_design,
-    smem_bytes)
+    releases_early, smem_bytes)
 from .decode_epilogue import (  # noqa: F401  (FP8, EPILOGUES re-exported)
     BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, jit_launcher, output_n, push_slot,
     weight_row)
@@ -130,7 +130,6 @@ def _build(d: dict):
     NT, MT, WN, WK, CK, U = d["nt"], d["mt"], d["wn"], d["wk"], d["ck"], d["unroll"]
     S = d.get("stages", 1)        # cp.async pipeline depth (swapab_cp only)
     PDL = d["pdl"]
-    LATE = bool(d.get("late"))    # PDL without the early release: the next kernel launches as this one's CTAs exit
     ROWS = 16 * MT * WN           # weight rows (output columns) per CTA
     TOK = 8 * NT                  # token slots per CTA (max_m)
     WARPS = WN * WK
@@ -435,7 +434,7 @@ def _build(d: dict):
                         off = ((bk * WK + wk_i) * TOK + tok) * LDP + pslot
                         dst_p = cute.arch.map_dsmem_ptr(part.iterator + off, owner)
                         st_dsmem_f32(cutlass.Int32(dst_p.toint()), acc[(t * NT + nt) * 4 + i])
-        if const_expr(PDL and not LATE):
+        if const_expr(releases_early(d)):
             # the main loop is done: let the next kernel start its prologue
             cute.arch.griddepcontrol_launch_dependents()
         if const_expr(CK > 1):

@@ -57,6 +57,7 @@ def build_simt(d: dict):
     import cutlass.cute as cute
     from cutlass import const_expr
 
+    from .decode_design_dicts import releases_early
     from .decode_epilogue import column_factor, epilogue_value, jit_launcher, weight_row
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
@@ -140,7 +141,7 @@ def build_simt(d: dict):
                             xv = xr[(u * MM + mi) * 8 + e].to(F32)
                             for r in cutlass.range_constexpr(R):
                                 acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * 8 + e].to(F32)
-        if const_expr(PDL and not d.get("late")):
+        if const_expr(releases_early(d)):
             cute.arch.griddepcontrol_launch_dependents()
 
         smem = cutlass.memory.SmemAllocator()

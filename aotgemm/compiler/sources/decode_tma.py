@@ -188,6 +188,7 @@ def build_tma(d: dict):
     from cutlass.cutlass_dsl import if_generate
     from cutlass.tensor_utils import LayoutEnum
 
+    from .decode_design_dicts import releases_early
     from .decode_epilogue import column_factor, epilogue_value, jit_launcher, push_slot, weight_row
     from .decode_ptx import ld_shared_v4_f32, st_dsmem_f32
 
@@ -414,7 +415,7 @@ def build_tma(d: dict):
                     part[off] = acc[i]
 
         if const_expr(PDL):
-            if const_expr(not d.get("late")):
+            if const_expr(releases_early(d)):
                 cute.arch.griddepcontrol_launch_dependents()
             # the epilogue's operands may come from the previous kernel (the producer waited already)
             cute.arch.griddepcontrol_wait()
