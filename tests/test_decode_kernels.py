@@ -589,23 +589,19 @@ def test_x_box_plan_loads_m_rounded_up_to_8_rows_in_aligned_boxes(max_m):
     assert x_box_plan(max_m, max_m)[1] == [True] + [False] * (len(boxes) - 1)
 
 
-def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
-    (tmp_path / "dump").mkdir()
-    monkeypatch.setenv("AOTGEMM_DECODE_DUMP", str(tmp_path / "dump"))
-    obj = tmp_path / "k.o"
-    dk.compile_decode(d, "aotgemm_tma_test", str(obj), arch)
-    assert _exports(obj, "aotgemm_tma_test")
-    return "\n".join(p.read_text() for p in (tmp_path / "dump").rglob("*.ptx"))
-
-
-def _dump_ptx(tmp_path, monkeypatch, d, name):
+def _dump_ptx(tmp_path, monkeypatch, d, name, arch="sm_90a"):
+    """Compile design d as symbol aotgemm_NAME (checked exported) and return its PTX."""
     dump = tmp_path / f"dump_{name}"
     dump.mkdir()
     monkeypatch.setenv("AOTGEMM_DECODE_DUMP", str(dump))
     obj = tmp_path / f"{name}.o"
-    dk.compile_decode(d, f"aotgemm_{name}", str(obj), "sm_90a")
+    dk.compile_decode(d, f"aotgemm_{name}", str(obj), arch)
     assert _exports(obj, f"aotgemm_{name}")
     return "\n".join(p.read_text() for p in dump.rglob("*.ptx"))
+
+
+def _tma_ptx(tmp_path, monkeypatch, d, arch="sm_90a"):
+    return _dump_ptx(tmp_path, monkeypatch, d, "tma_test", arch)
 
 
 def test_late_release_is_named_apart_and_needs_pdl():
