@@ -8,7 +8,7 @@ export PYTHONPATH=/tmp/rt:$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,serial --format=csv,noheader; date -u
 S=bench/results/h200-2026-12-03/session25/scripts
 R=$OUT/d; mkdir -p $R
-timeout 110 python3 bench/fp8_decode_probe.py run .gpu/s25/d --ms 16,32,64 --scales tensor --all-buckets --budget 60 \
+timeout 90 python3 bench/fp8_decode_probe.py run .gpu/s25/d --ms 16,32,64 --scales tensor --all-buckets --budget 45 \
   --log $R > $R/run.txt 2>&1
 echo "probe rc=$?"; grep -E "checks took|kernels checked|budget" $R/run.txt | head -5
 python3 $S/wave_table.py $R .gpu/s25/d/designs.json > $R/wave_table.txt
