@@ -6,6 +6,8 @@ Why: at M = 32-64 the e4m3 TMA kernels stream the large weights at 51-73% of the
 gate_up 19456x2560 at M = 64: 22.9 us against _scaled_mm's 18.8), where the bf16 ones reach 84-98%; the promoting
 main loop drains its wgmmas every promote_group(d) k tiles (2 at max_m 64).
 
+Needs the design key `pt`, which did not land: apply promote_tiles_pt.patch (against cf3f962) first.
+
   PYTHONPATH=. python bench/results/h200-2026-12-03/session25/scripts/compileA.py .gpu/s25/a
 then on the GPU: python bench/fp8_decode_probe.py run .gpu/s25/a --ms 16,32,64 --scales tensor --log DIR
 """
