@@ -32,10 +32,9 @@ from datetime import date
 from pathlib import Path
 
 from . import timing
-from .bundle import CUBLAS, open_bundle
+from .bundle import CUBLAS
 from .errors import EnvironmentMismatch, NoGpu
 from .gpu_clocks import ClockWatch, describe as describe_clocks, device_uuid
-from .gpus import identify
 
 
 # A point whose trials spread wider than WIDE_SPREAD ((p90 - p10) / median, either side) gets EXTRA_BATCHES more
@@ -89,13 +88,7 @@ def run_bench(bundle_path: Path, manifest_path: Path | None, out_dir: Path, *, t
 
     if not torch.cuda.is_available():
         raise NoGpu("aotgemm bench needs a CUDA GPU; none is visible here")
-    props = torch.cuda.get_device_properties(0)
-    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
-    b = open_bundle(bundle_path, verify_blobs=True)
-    target = b.index.target(model.name) if model else None
-    if target is None:
-        raise EnvironmentMismatch(f"{bundle_path} has no kernels for {props.name}; it holds "
-                                  f"{', '.join(t.gpu for t in b.index.targets)}")
+    props, model, b, target = timing.open_for_gpu(bundle_path)
     layers = b.index.layers
     if manifest_path:
         from .manifest import load_manifest

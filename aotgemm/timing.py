@@ -42,6 +42,28 @@ L2_MULTIPLE = 3  # rotate operand copies until they span 3x the L2
 MAX_COPIES = 16
 
 
+def open_for_gpu(path, gpu_index: int = 0):
+    """(device properties, GPU model, bundle, its target) of the bundle at `path` for CUDA device `gpu_index`,
+    blobs verified. EnvironmentMismatch, one line, where the bundle has no target for that GPU's model."""
+    import torch
+
+    from .bundle import open_bundle
+    from .errors import EnvironmentMismatch
+    from .gpus import identify
+
+    props = torch.cuda.get_device_properties(gpu_index)
+    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
+    b = open_bundle(path, verify_blobs=True)
+    target = b.index.target(model.name) if model else None
+    if target is None:
+        raise EnvironmentMismatch(
+            f"{path} has no target for this GPU ({props.name}, {props.multi_processor_count} SMs"
+            f"{', model ' + model.name if model else ', not a model aotgemm knows'}); it holds "
+            f"{', '.join(t.gpu for t in b.index.targets)}: build one with "
+            f"`aotgemm build MANIFEST --gpu {model.name if model else 'MODEL'}`")
+    return props, model, b, target
+
+
 def load_kernel_library(library: bytes, link_mode: str):
     """Load a kernel library not (yet) in a bundle, the way the runtime loads one (no DSL import)."""
     from .runtime.library import load_library

@@ -491,25 +491,15 @@ def tune_bundle(path, output, *, gpu_index: int = 0, trials: int = TRIALS,
 
     import torch
 
-    from .bundle import open_bundle, write_bundle
+    from .bundle import write_bundle
     from .errors import EnvironmentMismatch, NoGpu
-    from .gpus import identify
 
     if not torch.cuda.is_available():
         raise NoGpu("aotgemm tune needs a CUDA GPU of the bundle's target model; none is visible here")
     if not 0 <= gpu_index < torch.cuda.device_count():
         raise NoGpu(f"--gpu-index {gpu_index}: this machine has {torch.cuda.device_count()} GPU(s)")
     torch.cuda.set_device(gpu_index)
-    props = torch.cuda.get_device_properties(gpu_index)
-    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
-    b = open_bundle(path, verify_blobs=True)
-    target = b.index.target(model.name) if model else None
-    if target is None:
-        raise EnvironmentMismatch(
-            f"{path} has no target for this GPU ({props.name}, {props.multi_processor_count} SMs"
-            f"{', model ' + model.name if model else ', not a model aotgemm knows'}); it holds "
-            f"{', '.join(t.gpu for t in b.index.targets)}: build one with "
-            f"`aotgemm build MANIFEST --gpu {model.name if model else 'MODEL'}`")
+    props, model, b, target = timing.open_for_gpu(path, gpu_index)
     if not any(e.ranked for e in target.dispatch):
         raise EnvironmentMismatch(f"{path}: the {target.gpu} target keeps no candidates to tune (rebuild it "
                                   "with `aotgemm build`, which keeps the top-ranked kernels per entry)")

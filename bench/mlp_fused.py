@@ -38,9 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -104,17 +102,12 @@ def main(argv=None) -> int:
     import torch
 
     from aotgemm import timing
-    from aotgemm.bundle import CUBLAS, open_bundle
-    from aotgemm.gpus import identify
+    from aotgemm.bundle.io import atomic_write_bytes
+    from aotgemm.bundle import CUBLAS
     from aotgemm.problem import GemmProblem, bucket_for
 
     t0 = time.perf_counter()
-    props = torch.cuda.get_device_properties(0)
-    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
-    b = open_bundle(a.bundle, verify_blobs=True)
-    target = b.index.target(model.name) if model else None
-    if target is None:
-        raise SystemExit(f"{a.bundle} has no target for {props.name}; it holds {[t.gpu for t in b.index.targets]}")
+    props, model, b, target = timing.open_for_gpu(a.bundle)
     mod = timing.load_kernel_library(b.blob(target.library), target.env["link_mode"])
     kernels = {k.symbol: k for k in target.kernels}
     entries = {e.key: e for e in target.dispatch}
@@ -188,11 +181,7 @@ def main(argv=None) -> int:
            "gpu": props.name, "date": date.today().isoformat(), "bundle": str(a.bundle), "torch": torch.__version__,
            "trials": a.trials, "baseline": baselines, "seconds": round(time.perf_counter() - t0, 1), "rows": rows}
     out_path = Path(a.output or f"bench/results/mlp_fused-{date.today().isoformat()}.json")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=".mlp_fused-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(doc, f, indent=1)
-    os.replace(tmp, out_path)
+    atomic_write_bytes(out_path, json.dumps(doc, indent=1).encode())
 
     print(f"{props.name}, {date.today().isoformat()}: Llama-3.1-8B MLP, fused kernels vs baseline "
           f"({a.trials} interleaved CUDA-graph rounds, medians, us)")

@@ -132,10 +132,29 @@ def test_fake_impl_shapes_and_dtype():
                                                 torch.empty(7), torch.empty(N))
 
 
-def test_opcheck(clean_runtime):
+@pytest.mark.parametrize("overload", ["default", "fast_accum"])
+def test_opcheck(clean_runtime, overload):
     x, w = _fp8(20, K), _fp8(N, K, seed=3)
-    torch.library.opcheck(torch.ops.aotgemm.aotgemm_scaled_mm.default, (x, w.t(), _scale(1), _scale(N)),
+    torch.library.opcheck(getattr(torch.ops.aotgemm.aotgemm_scaled_mm, overload), (x, w.t(), _scale(1), _scale(N)),
                           test_utils=("test_faketensor",))  # test_schema: SchemaCheckMode cannot compare e4m3 tensors on the CPU
+
+
+@pytest.mark.parametrize("form", ["tensor", "row", "rowwise"])
+def test_fast_accum_overload_misses_are_scaled_mm_with_fast_accumulation(clean_runtime, monkeypatch, form):
+    """The fast_accum overload differs from the default only in its misses: _scaled_mm(use_fast_accum=True)."""
+    seen, real = [], torch._scaled_mm
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["use_fast_accum"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "_scaled_mm", spy)
+    x, w = _fp8(20, K), _fp8(N, K, seed=3)
+    sa, sb = FORMS[form](20)
+    y = torch.ops.aotgemm.aotgemm_scaled_mm.fast_accum(x, w.t(), sa, sb)
+    torch.ops.aotgemm.aotgemm_scaled_mm(x, w.t(), sa, sb)
+    assert seen == [True, False] and rel(y, dequantized(x, w.t(), sa, sb)) < 1e-2
+    assert rt.stats().misses == {("float8_e4m3fn", N, K, None, "not loaded"): 2}
 
 
 # --- the kernel path, through a CPU table ------------------------------------------------------------

@@ -5,7 +5,7 @@
     bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
     agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear,
                                        # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual),
-                                       # Fp8Linear ones -> torch.ops.aotgemm.aotgemm_scaled_mm
+                                       # Fp8Linear and torchao float8 linears -> aotgemm_scaled_mm
     ...
     agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)
 
@@ -233,8 +233,9 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
     """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle serves with a kernel at
     some M through the op, fuse transformers-style SwiGLU MLPs (and the residual add after them) into the
-    fused-epilogue ops, and route every Fp8Linear of an fp8 shape the bundle serves through
-    aotgemm_scaled_mm (torchao's float8 linears are not served: aotgemm/runtime/patch.py says why). A
+    fused-epilogue ops, and route every Fp8Linear, and every torchao float8 inference linear
+    (quantize_ with Float8DynamicActivationFloat8WeightConfig, per tensor or per row; which ones:
+    aotgemm/runtime/torchao_fp8.py), of an fp8 shape the bundle serves through aotgemm_scaled_mm. A
     layer the bundle left to cuBLAS at every M stays as it is: routing it would only add host time.
 
     `bundle` (default: the active one) only chooses the modules; calls are

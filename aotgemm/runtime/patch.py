@@ -21,14 +21,15 @@ torch._scaled_mm; patched, it runs torch.ops.aotgemm.aotgemm_scaled_mm
 instead (same semantics, a bundle kernel where the bundle has one).
 `Fp8Linear.from_linear` makes one from an nn.Linear.
 
-It does not serve torchao's float8 inference linears
-(Float8DynamicActivationFloat8WeightConfig): there the activation is
-quantized inside torchao's weight tensor subclass (Float8Tensor's linear
-override), so a patch would have to re-implement torchao's activation
-quantization (its scale choice, bounds and rounding) bit for bit, which
-cannot be tested without torchao installed; and torchao's per-row config
-quantizes activations per row (scale_a [M, 1]), a form no bundle kernel
-takes (aotgemm_scaled_mm sends it to _scaled_mm).
+torchao's float8 inference linears (nn.Linear layers whose weight
+`quantize_(model, Float8DynamicActivationFloat8WeightConfig(...))` made a
+torchao Float8Tensor, per tensor or per row) become AotGemmTorchaoFp8Linear:
+torchao still quantizes each input (its own function, so the same bits), and
+the GEMM it would hand to torch._scaled_mm runs as aotgemm_scaled_mm (its
+fast_accum overload under torchao's default config). Which of them are
+served, and why others are not, is aotgemm/runtime/torchao_fp8.py's. A layer
+holding any other tensor subclass, or a torchao tensor in a form not served,
+is left alone: it is never taken for a bf16 nn.Linear.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from torch import nn
 from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SWIGLU, for_scales
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
 from . import eager_epilogues as _eager_fused
+from . import torchao_fp8 as _torchao_fp8
 from .eager import linear as _eager_linear
 from .eager import module_call as _eager_module_call
 from .table import supported_dtype
@@ -165,21 +167,37 @@ class AotGemmLinear(nn.Linear):
         return _eager_linear(self, input)
 
 
+class AotGemmTorchaoFp8Linear(nn.Linear):
+    """nn.Linear holding a torchao Float8Tensor weight whose GEMM is aotgemm_scaled_mm (torchao_fp8.forward)."""
+
+    _aotgemm_original_class = nn.Linear
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return _torchao_fp8.forward(self, input)
+
+
 _subclasses: dict[type, type] = {nn.Linear: AotGemmLinear, Fp8Linear: AotGemmFp8Linear}
+_torchao_subclasses: dict[type, type] = {nn.Linear: AotGemmTorchaoFp8Linear}
 
 
-def _patched_class(cls: type) -> type:
-    sub = _subclasses.get(cls)
+def _plain_weight(module: nn.Module) -> bool:
+    """Whether module's weight is a plain tensor: a tensor subclass (torchao's quantized weights, for one) has
+    a dtype that need not say what its data is, and its own F.linear."""
+    return type(module.weight) in (torch.Tensor, nn.Parameter)
+
+
+def _patched_class(cls: type, torchao: bool = False) -> type:
+    """The patched subclass of `cls` (made once): its GEMM through aotgemm_linear, or with `torchao` (a layer
+    holding a torchao float8 weight) through aotgemm_scaled_mm."""
+    cache = _torchao_subclasses if torchao else _subclasses
+    sub = cache.get(cls)
     if sub is None:
-        sub = type(cls.__name__, (cls,), {
-            "forward": AotGemmLinear.forward,
-            "__call__": AotGemmLinear.__call__,
-            "_aotgemm_original_class": cls,
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "__doc__": cls.__doc__,
-        })
-        _subclasses[cls] = sub
+        base = AotGemmTorchaoFp8Linear if torchao else AotGemmLinear
+        attrs = {"forward": base.forward, "_aotgemm_original_class": cls, "__module__": cls.__module__,
+                 "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+        if not torchao:
+            attrs["__call__"] = AotGemmLinear.__call__
+        sub = cache[cls] = type(cls.__name__, (cls,), attrs)
     return sub
 
 
@@ -198,9 +216,10 @@ def _serves(shapes, served, dt: str, n: int, k: int, epilogues: tuple[str, ...])
 
 
 def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozenset, served=None) -> bool:
-    """Whether `module` is an nn.Linear (with nn.Linear's forward) or an Fp8Linear whose (dtype, N, K) is in
-    `shapes` and (`served` given) has a kernel that can serve it: identity (or bias, for a module with a bias;
-    identity + the add serves it too), or a scale epilogue for an Fp8Linear."""
+    """Whether `module` is an nn.Linear (with nn.Linear's forward and a plain weight), an Fp8Linear, or a torchao
+    float8 linear torchao_fp8 serves, whose (dtype, N, K) is in `shapes` and (`served` given) has a kernel that
+    can serve it: identity (or bias, for a module with a bias; identity + the add serves it too), or a scale
+    epilogue for the fp8 ones."""
     if is_patched(module):
         return False
     if type(module) is Fp8Linear:
@@ -209,7 +228,11 @@ def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozen
         return _serves(shapes, served, FLOAT8_E4M3, module.out_features, module.in_features, epilogues)
     if not isinstance(module, nn.Linear):
         return False
-    if type(module).forward is not nn.Linear.forward or "forward" in module.__dict__:
+    if _torchao_fp8.holds_torchao_tensor(module):
+        return (_torchao_fp8.unserved_reason(module) is None
+                and _serves(shapes, served, FLOAT8_E4M3, module.out_features, module.in_features,
+                            _torchao_fp8.scale_epilogues(module)))
+    if type(module).forward is not nn.Linear.forward or "forward" in module.__dict__ or not _plain_weight(module):
         return False
     w = module.weight
     dt = supported_dtype(w.dtype)
@@ -227,7 +250,7 @@ _forward_ok: dict[type, bool] = {}
 
 
 def _plain_linear(m) -> bool:
-    return type(m) in (nn.Linear, AotGemmLinear) and "forward" not in m.__dict__
+    return type(m) in (nn.Linear, AotGemmLinear) and "forward" not in m.__dict__ and _plain_weight(m)
 
 
 def _is_silu(act) -> bool:
@@ -413,7 +436,7 @@ def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
             names.append(name)
     for name, module in model.named_modules():
         if patchable(module, shapes, served):
-            module.__class__ = _patched_class(type(module))
+            module.__class__ = _patched_class(type(module), _torchao_fp8.holds_torchao_tensor(module))
             names.append(name)
     return names
 

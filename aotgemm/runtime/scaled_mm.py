@@ -3,6 +3,8 @@
 
     torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b)
         == torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16)
+    torch.ops.aotgemm.aotgemm_scaled_mm.fast_accum(x, mat2, scale_a, scale_b)
+        == torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16, use_fast_accum=True)
 
 x [M, K] and mat2 = W.t() ([K, N], the transpose view of a row-major W [N, K]) are float8_e4m3fn; the
 scales are float32; the output is [M, N] bf16 (problem.OUTPUT_DTYPE). The scale forms, and what serves them:
@@ -14,6 +16,14 @@ scales are float32; the output is [M, N] bf16 (problem.OUTPUT_DTYPE). The scale 
     [M, 1], M > 1  [1, N]             scale_rowwise      a bundle kernel, else _scaled_mm (row-wise)
     e8m0, mx_scale_count(M, K) and (N, K) elements, contiguous (any shape; MXFP8 block scales, swizzled as
     torch's to_blocked)              scale_mx           a bundle kernel (B200), else _scaled_mm (MX form)
+
+The two overloads differ only in what serves a miss: `_scaled_mm` in its default mode (partial sums promoted
+into float32) or with use_fast_accum=True (what torchao's float8 inference configs ask for, and 0-10% faster
+at large M on the H200: bench/results/h200-2026-12-01/session8). A bundle kernel serves both: the e4m3 kernels
+promote as the default mode does (docs/kernel-sources.md, "Accumulation"), so they are at least as accurate as
+the fast mode, and where the tuner keeps them (M <= 64) the two modes ran equally fast. AOTInductor packages
+call the default overload only (its C shim); the rewrite leaves a `_scaled_mm` call as it was, use_fast_accum
+and all, at every M its bundle has no kernel for (aotgemm/aoti/rewrite.py).
 
 MXFP8 is compile-only so far: no call of it has run on a GPU here (its kernels need sm_100a, and so does
 _scaled_mm's MX form).
@@ -44,6 +54,7 @@ _OUT = torch_dtype(output_dtype(FLOAT8_E4M3))
 _E8M0 = torch_dtype(FLOAT8_E8M0)
 
 ops._LIB.define("aotgemm_scaled_mm(Tensor x, Tensor mat2, Tensor scale_a, Tensor scale_b) -> Tensor")
+ops._LIB.define("aotgemm_scaled_mm.fast_accum(Tensor x, Tensor mat2, Tensor scale_a, Tensor scale_b) -> Tensor")
 
 
 def _err(msg: str) -> UnsupportedInput:
@@ -101,20 +112,23 @@ def _check_mx_scales(x, mat2, scale_a, scale_b) -> ScaleForm:
 
 
 def fallback(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
-             epilogue: str) -> torch.Tensor:
-    """torch._scaled_mm of the call; a scale_row call becomes _scaled_mm's row-wise form (scale_rowwise's
-    scales are in that form already; made contiguous, which _scaled_mm requires and the op does not)."""
+             epilogue: str, fast_accum: bool = False) -> torch.Tensor:
+    """torch._scaled_mm of the call (with use_fast_accum=`fast_accum`); a scale_row call becomes _scaled_mm's
+    row-wise form (scale_rowwise's scales are in that form already; made contiguous, which _scaled_mm requires
+    and the op does not)."""
     if epilogue == SCALE_ROW:
         scale_a = scale_a.reshape(1, 1).expand(x.shape[0], 1).contiguous()
         scale_b = scale_b.reshape(1, -1).contiguous()
     elif epilogue == SCALE_ROWWISE:  # _scaled_mm's row-wise form takes contiguous scales only
         scale_a, scale_b = scale_a.contiguous(), scale_b.contiguous()
     # scale_mx: the e8m0 scales as they are, _scaled_mm's MX form (sm_100 only)
-    return torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=_OUT)
+    return torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=_OUT, use_fast_accum=fast_accum)
 
 
-def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor) -> torch.Tensor:
-    """torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16), from a bundle kernel when it can."""
+def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_b: torch.Tensor,
+              fast_accum: bool = False) -> torch.Tensor:
+    """torch._scaled_mm(x, mat2, scale_a, scale_b, out_dtype=torch.bfloat16, use_fast_accum=fast_accum), from a
+    bundle kernel when it can."""
     form = check_inputs(x, mat2, scale_a, scale_b)
     epilogue = form.epilogue
     (m, k), n = x.shape, mat2.shape[1]
@@ -122,7 +136,7 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     d = ops.get_active()
     if d is None:
         ops.count_miss(dt, n, k, None, Reason.NOT_LOADED, "scaled_mm")
-        return fallback(x, mat2, scale_a, scale_b, epilogue)
+        return fallback(x, mat2, scale_a, scale_b, epilogue, fast_accum)
     _, bucket = ops.rows_and_bucket(d, x.shape)
     for served in scale_epilogues(form, m):  # the form's own epilogue, then at M = 1 the one that also serves it
         route = d.table.get((dt, LINEAR, served, n, k, bucket))
@@ -146,7 +160,7 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
                     pointers=pointers, element_bytes=DTYPE_BYTES[dt])
     if reason is not Reason.HIT:
         ops.count_miss(dt, n, k, bucket, reason, "scaled_mm")
-        return fallback(x, mat2, scale_a, scale_b, epilogue)
+        return fallback(x, mat2, scale_a, scale_b, epilogue, fast_accum)
     x2 = x if x.stride(0) == x_row else x.as_strided((m, k), (x_row, 1))
     out = torch.empty((m, n), dtype=_OUT, device=x.device)
     # the kernel's scales, float32 vectors of their declared length: scale_a [1] or [M] (scale_rowwise), scale_b
@@ -162,11 +176,21 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
     return out
 
 
+def scaled_mm_fast_accum(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor,
+                         scale_b: torch.Tensor) -> torch.Tensor:
+    """The fast_accum overload: `scaled_mm` whose misses run _scaled_mm with use_fast_accum=True."""
+    return scaled_mm(x, mat2, scale_a, scale_b, fast_accum=True)
+
+
 for _key in ("CPU", "CUDA"):
     ops._LIB.impl("aotgemm_scaled_mm", scaled_mm, _key)
+    ops._LIB.impl("aotgemm_scaled_mm.fast_accum", scaled_mm_fast_accum, _key)
 
 
-@torch.library.register_fake(OP, lib=ops._LIB)
 def _scaled_mm_fake(x, mat2, scale_a, scale_b):
     check_inputs(x, mat2, scale_a, scale_b)
     return x.new_empty((x.shape[0], mat2.shape[1]), dtype=_OUT)
+
+
+for _name in (OP, f"{OP}.fast_accum"):
+    torch.library.register_fake(_name, _scaled_mm_fake, lib=ops._LIB)

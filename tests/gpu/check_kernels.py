@@ -41,17 +41,13 @@ def preload_for(link_mode: str) -> None:
 def bundle_target(path):
     """(bundle, its target for GPU 0) of the bundle at `path`, blobs verified; SystemExit when it has none
     (also check_epilogues.py's)."""
-    import torch
+    from aotgemm.errors import EnvironmentMismatch
+    from aotgemm.timing import open_for_gpu
 
-    from aotgemm.bundle import open_bundle
-    from aotgemm.gpus import identify
-
-    props = torch.cuda.get_device_properties(0)
-    model = identify(props.name, props.multi_processor_count, (props.major, props.minor))
-    b = open_bundle(path, verify_blobs=True)
-    target = b.index.target(model.name) if model else None
-    if target is None:
-        raise SystemExit(f"{path}: no target for {props.name} ({model}); has {[t.gpu for t in b.index.targets]}")
+    try:
+        _, _, b, target = open_for_gpu(path)
+    except EnvironmentMismatch as e:
+        raise SystemExit(str(e)) from None
     return b, target
 
 

@@ -1,0 +1,147 @@
+"""torchao's float8 inference linears served by an fp8 bundle on an H100/H200.
+
+A stack of nn.Linear layers of the bundle's fp8 shapes is quantized by torchao itself
+(`quantize_(model, Float8DynamicActivationFloat8WeightConfig(granularity=PerTensor() or PerRow()))`, the
+granularity the bundle's scales call for; torchao's default mm_config, fast accumulation), then patched. At
+every M tried, on fresh random inputs: each layer's output against a float32 GEMM of the operands torchao
+made (its e4m3 x and W, dequantized) and against torchao's own output, the calls a bundle kernel served
+counted where the bundle's dispatch has one, torch.compile of a patched layer is torchao's compiled layer, and
+the patched model with no kernel behind it is torchao's model bit for bit (its misses are torchao's
+_scaled_mm call).
+
+    AOTGEMM_TEST_FP8_BUNDLE=/path/llama-3.1-8b-fp8.agb pytest -s tests/gpu/test_torchao_gpu.py
+
+Needs: an NVIDIA GPU the bundle was built for, a tuned fp8 bundle with per-tensor (scales "tensor") or
+per-token (scales "rowwise") entries, and torchao (the [test] extra). About 30 s.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+import torch
+
+BUNDLE = os.environ.get("AOTGEMM_TEST_FP8_BUNDLE")
+MS = (1, 3, 8, 16, 33, 64, 200, 1024)
+TOL = 1e-2  # bf16 output of an fp8 GEMM against float32 on the same e4m3 operands
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU"),
+    pytest.mark.skipif(not BUNDLE, reason="set AOTGEMM_TEST_FP8_BUNDLE to a tuned fp8 bundle built for this GPU"),
+]
+
+
+def _torchao():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pytest.importorskip("torchao", reason="torchao is not installed (pip install -e '.[test]')")
+
+
+def _layers_and_form():
+    """The bundle's fp8 (N, K) layers and their scale form ("tensor" or "rowwise"), for this GPU's target."""
+    from aotgemm.aoti.package import _package_target
+    from aotgemm.bundle import open_bundle
+
+    bf = open_bundle(BUNDLE)
+    gpu = _package_target(bf, "cuda")
+    assert gpu is not None, "the bundle has no target for this GPU"
+    target = next(t for t in bf.index.targets if t.gpu == gpu)
+    forms = {e.epilogue for e in target.dispatch if e.dtype == "float8_e4m3fn"}
+    if not forms & {"scale_tensor", "scale_rowwise"}:
+        pytest.skip(f"no per-tensor or per-token fp8 entries in the bundle (only {sorted(forms)})")
+    form = "rowwise" if "scale_rowwise" in forms else "tensor"
+    epi = "scale_rowwise" if form == "rowwise" else "scale_tensor"
+    shapes = sorted({(e.n, e.k) for e in target.dispatch if (e.dtype, e.epilogue) == ("float8_e4m3fn", epi)})
+    return shapes, form, target, bf.index.m_buckets
+
+
+def _served(target, buckets, form, n, k, m) -> bool:
+    """Whether the bundle's dispatch gives this call a kernel (its entry's min_m and the kernel's max_m)."""
+    from aotgemm.problem import bucket_for
+
+    epis = ("scale_rowwise", "scale_row") if form == "rowwise" and m == 1 else (
+        ("scale_rowwise",) if form == "rowwise" else ("scale_tensor",))
+    kernels = {kk.symbol: kk for kk in target.kernels}
+    b = bucket_for(m, buckets)
+    for epi in epis:
+        for e in target.dispatch:
+            if (e.dtype, e.epilogue, e.n, e.k, e.m_bucket) == ("float8_e4m3fn", epi, n, k, b):
+                kern = kernels.get(e.kernel)
+                if kern is not None and m >= e.min_m and (not kern.max_m or m <= kern.max_m):
+                    return True
+                break
+    return False
+
+
+@torch.no_grad()
+def test_torchao_float8_linears_are_served_by_the_bundle():
+    _torchao()
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, PerTensor, quantize_
+    from torchao.quantization.quantize_.common import _choose_quant_func_and_quantize_tensor
+
+    import aotgemm.runtime as rt
+    from aotgemm.runtime.patch import AotGemmTorchaoFp8Linear
+
+    shapes, form, target, buckets = _layers_and_form()
+    torch.manual_seed(5)
+    layers = torch.nn.ModuleList(torch.nn.Linear(k, n, bias=False, device="cuda", dtype=torch.bfloat16)
+                                 for n, k in shapes)
+    quantize_(layers, Float8DynamicActivationFloat8WeightConfig(
+        granularity=PerRow() if form == "rowwise" else PerTensor()))
+    assert all(lin.weight.mm_config.use_fast_accum for lin in layers)  # torchao's default
+    stock = {}
+    for m in MS:
+        for i, lin in enumerate(layers):
+            x = torch.randn(m, lin.in_features, device="cuda", dtype=torch.bfloat16)
+            stock[m, i] = (x, lin(x))
+    rt.load(BUNDLE)
+    try:
+        names = rt.patch(layers)
+        assert names and all(type(layers[int(n)]) is AotGemmTorchaoFp8Linear for n in names), names
+        report, hits = [], 0
+        for m in MS:
+            for i, lin in enumerate(layers):
+                x, want = stock[m, i]
+                rt.reset_stats()
+                got = lin(x)
+                torch.cuda.synchronize()
+                w = lin.weight
+                q = _choose_quant_func_and_quantize_tensor(x, w.act_quant_kwargs)  # the x torchao makes
+                ref = (q.qdata.float() * q.scale.float()) @ (w.qdata.float() * w.scale.float()).t()
+                err = ((got.float() - ref).norm() / ref.norm()).item()
+                err_torchao = ((got.float() - want.float()).norm() / want.float().norm()).item()
+                n, k = w.qdata.shape
+                expected = _served(target, buckets, form, n, k, m) and str(i) in names
+                h = rt.stats().total_hits
+                hits += h
+                report.append(f"{form} {n}x{k} M={m}: err {err:.2e} (torchao's own {err_torchao:.2e}), hit {h}")
+                assert torch.isfinite(got).all() and got.shape == want.shape and got.dtype == want.dtype
+                assert err < TOL and err_torchao < TOL, report[-1]
+                assert h == int(expected), report[-1] + f" (expected {int(expected)})"
+        print("\n" + "\n".join(report))
+        assert hits > 0, "no call was served by the bundle's kernels"
+
+        # torch.compile traces torchao's own forward through a patched layer (aotgemm/runtime/torchao_fp8.py says
+        # why): the compiled layer is torchao's, served by no bundle kernel
+        lin = next(layers[int(n)] for n in names)
+        x = torch.randn(8, lin.in_features, device="cuda", dtype=torch.bfloat16)
+        own = torch.compile(lambda x: torch.nn.Linear.forward(lin, x), fullgraph=True)(x)
+        rt.reset_stats()
+        out = torch.compile(lin, fullgraph=True)(x)
+        torch.cuda.synchronize()
+        err = ((out.float() - own.float()).norm() / own.float().norm()).item()
+        assert err < TOL, f"compiled: {err:.2e} off torchao's compiled layer"
+        assert rt.stats().total_hits == 0 and not rt.stats().misses
+
+        # with no kernel behind it (no bundle active), the patched layer is torchao's call exactly
+        rt.unload()
+        for m in (3, 200):
+            for i in map(int, names):
+                x, want = stock[m, i]
+                assert torch.equal(layers[i](x), want), f"M={m}: a miss is not torchao's own _scaled_mm call"
+    finally:
+        rt.unpatch(layers)
+        rt.unload()

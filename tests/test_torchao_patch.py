@@ -1,0 +1,191 @@
+"""patch() on torchao's float8 inference linears, on the CPU: what is served (torchao's own activation
+quantization, then aotgemm_scaled_mm through a CPU table of a Python "kernel"), what each miss runs (exactly
+torchao's _scaled_mm call, fast accumulation included), and what is left alone. Skips without torchao.
+
+torchao's quantize_ refuses a CPU-only machine (it checks for an sm_89+ GPU), so the weights are made as it
+makes them, with Float8Tensor.from_hp; tests/gpu/test_torchao_gpu.py runs quantize_ itself on a GPU."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import aotgemm.runtime as rt
+from aotgemm.runtime.ops import Dispatch, Route, set_active
+from aotgemm.runtime.patch import AotGemmLinear, AotGemmTorchaoFp8Linear, patch_model, unpatch_model
+
+try:
+    from .test_runtime_fixtures import BUCKETS, clean_runtime
+except ImportError:
+    from test_runtime_fixtures import BUCKETS, clean_runtime
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    torchao = pytest.importorskip("torchao", reason="torchao is not installed (pip install -e '.[test]')")
+    from torchao.float8.inference import Float8MMConfig
+    from torchao.quantization import PerRow, PerTensor
+    from torchao.quantization.quantize_.workflows.float8.float8_tensor import (Float8Tensor,
+                                                                              QuantizeTensorToFloat8Kwargs)
+
+__all__ = ["clean_runtime"]
+N, K = 256, 128
+FP8 = torch.float8_e4m3fn
+GRANULARITY = {"tensor": PerTensor, "row": PerRow}
+
+
+def torchao_linear(scales: str, fast: bool = True, bias: bool = False, act: bool = True, seed: int = 0,
+                   n: int = N, k: int = K) -> torch.nn.Linear:
+    """An nn.Linear whose weight is what quantize_(Float8DynamicActivationFloat8WeightConfig) makes of it."""
+    torch.manual_seed(seed)
+    lin = torch.nn.Linear(k, n, bias=bias).to(torch.bfloat16)
+    g = GRANULARITY[scales]()
+    cfg = Float8MMConfig(use_fast_accum=fast)
+    w = Float8Tensor.from_hp(lin.weight.detach(), float8_dtype=FP8, granularity=g, mm_config=cfg,
+                             act_quant_kwargs=QuantizeTensorToFloat8Kwargs(FP8, g, mm_config=cfg) if act else None)
+    lin.weight = torch.nn.Parameter(w, requires_grad=False)
+    return lin
+
+
+class Kernel:
+    """A stand-in e4m3 kernel (the call convention of aotgemm_scaled_mm's kernels), recording its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, a, wt, out, sa, sb, stream):
+        self.calls.append((a.clone(), sa.clone(), sb.clone()))
+        out.copy_((a.float() @ wt.float() * sa.reshape(-1, 1) * sb).to(out.dtype))
+
+
+@pytest.fixture
+def table(clean_runtime):
+    k = Kernel()
+    set_active(Dispatch(BUCKETS, {("float8_e4m3fn", "linear", epi, N, K, 16): Route(epi, k, 16)
+                                  for epi in ("scale_tensor", "scale_row", "scale_rowwise")},
+                        device_type="cpu", name="fp8 cpu table"))
+    return k
+
+
+SERVED = frozenset({("float8_e4m3fn", N, K)})
+
+
+def rel(a, b):
+    return ((a.float() - b.float()).norm() / b.float().norm()).item()
+
+
+@pytest.fixture
+def scaled_mm_calls(monkeypatch):
+    """torch._scaled_mm, recording each call's use_fast_accum."""
+    calls, real = [], torch._scaled_mm
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("use_fast_accum", args[7] if len(args) > 7 else False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "_scaled_mm", spy)
+    return calls
+
+
+@pytest.mark.parametrize("scales", ["tensor", "row"])
+def test_served_with_torchaos_own_quantization_of_x(table, scales):
+    lin = torchao_linear(scales)
+    x = torch.randn(3, 3, K, dtype=torch.bfloat16)
+    stock = lin(x)
+    assert patch_model(torch.nn.Sequential(lin), SERVED) == ["0"] and type(lin) is AotGemmTorchaoFp8Linear
+    served = lin(x)
+    assert rt.stats().total_hits == 1 and len(table.calls) == 1
+    a, sa, sb = table.calls[0]
+    xq = Float8Tensor.from_hp(x, float8_dtype=FP8, granularity=GRANULARITY[scales]())
+    assert torch.equal(a.view(torch.uint8), xq.qdata.reshape(-1, K).view(torch.uint8))  # torchao's bits
+    assert torch.equal(sa, xq.scale.reshape(-1)) and torch.equal(sb, lin.weight.scale.reshape(-1))
+    assert sa.shape == ((9,) if scales == "row" else (1,)) and sb.shape == ((N,) if scales == "row" else (1,))
+    assert served.shape == stock.shape == (3, 3, N) and served.dtype == torch.bfloat16
+    assert rel(served, stock) < 1e-2
+    assert unpatch_model(torch.nn.Sequential(lin)) == ["0"] and type(lin) is torch.nn.Linear
+    assert torch.equal(lin(x), stock)
+
+
+@pytest.mark.parametrize("scales", ["tensor", "row"])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_miss_is_torchaos_own_scaled_mm_call(table, scaled_mm_calls, scales, fast):
+    """At an M the bundle has no kernel for, the call is torchao's: same bits out, same use_fast_accum."""
+    lin = torchao_linear(scales, fast=fast)
+    x = torch.randn(100, K, dtype=torch.bfloat16)
+    stock = lin(x)
+    assert scaled_mm_calls == [fast]
+    patch_model(torch.nn.Sequential(lin), SERVED)
+    scaled_mm_calls.clear()
+    served = lin(x)
+    assert rt.stats().by_reason() == {"no entry": 1} and not table.calls
+    assert scaled_mm_calls == [fast]
+    assert torch.equal(served, stock)
+
+
+def test_one_token_per_row_is_served_as_scale_row(table):
+    lin = torchao_linear("row")
+    x = torch.randn(1, K, dtype=torch.bfloat16)
+    stock = lin(x)
+    patch_model(torch.nn.Sequential(lin), SERVED)
+    assert rel(lin(x), stock) < 1e-2 and rt.stats().total_hits == 1
+
+
+def test_other_input_dtypes_run_torchaos_forward(table):
+    """aotgemm_scaled_mm writes bf16; torchao's output dtype is x's, so float32 x keeps torchao's path."""
+    lin = torchao_linear("tensor").float()
+    x = torch.randn(4, K)
+    stock = lin(x)
+    patch_model(torch.nn.Sequential(lin), SERVED)
+    out = lin(x)
+    assert out.dtype == torch.float32 and torch.equal(out, stock) and rt.stats().total_hits == 0
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda: torchao_linear("tensor", bias=True), "has a bias"),
+    (lambda: torchao_linear("tensor", act=False), "not quantized to float8"),
+])
+def test_left_alone_with_the_reason(table, make, why):
+    from aotgemm.runtime.torchao_fp8 import unserved_reason
+
+    lin = make()
+    assert why in unserved_reason(lin)
+    assert patch_model(torch.nn.Sequential(lin), SERVED) == [] and type(lin) is torch.nn.Linear
+
+
+def test_never_taken_for_a_bf16_linear(table):
+    """The Float8Tensor reports the bf16 of its original weight; a bundle holding that bf16 shape (and no fp8
+    one) must not route it to aotgemm_linear, nor fuse it into a SwiGLU GEMM."""
+    lin = torchao_linear("tensor")
+    assert lin.weight.dtype == torch.bfloat16
+    assert patch_model(torch.nn.Sequential(lin), frozenset({("bfloat16", N, K)})) == []
+    assert type(lin) is not AotGemmLinear
+
+
+def test_shapes_the_bundle_lacks_are_left_alone(table):
+    lin = torchao_linear("tensor", n=2 * N)
+    assert patch_model(torch.nn.Sequential(lin), SERVED) == []
+
+
+class Recorded:
+    """A torch.compile backend that keeps the code of every graph Dynamo makes and runs it as it is."""
+
+    def __init__(self):
+        self.codes = []
+
+    def __call__(self, gm, example_inputs):
+        self.codes.append(gm.code)
+        return gm.forward
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_compiled_is_torchaos_own_layer(table, dynamic):
+    """torch.compile traces torchao's own forward through a patched layer (no op in the graph, the same output)."""
+    lin = torchao_linear("row")
+    patch_model(torch.nn.Sequential(lin), SERVED)
+    torch._dynamo.reset()
+    rec = Recorded()
+    x = torch.randn(5, K, dtype=torch.bfloat16)
+    out = torch.compile(lin, backend=rec, fullgraph=True, dynamic=dynamic)(x)
+    assert len(rec.codes) == 1 and "aotgemm" not in rec.codes[0] and "linear" in rec.codes[0]
+    assert torch.equal(out, torch.nn.Linear.forward(lin, x)) and rt.stats().total_hits == 0
