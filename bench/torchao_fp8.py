@@ -11,7 +11,7 @@ PerRow()))`, torchao's default mm_config: fast accumulation). Per M, one forward
               bundle's kernel where its dispatch has one at this M, else the same _scaled_mm call)
 
 So the GEMM always runs right after the kernel that writes its input, as in a model. Timed the aotgemm.timing
-way: each side captured `reps` times in a CUDA graph over copies of the layer and of x that together exceed L2
+way: each side captured `timing.reps_for` times in a CUDA graph over copies of the layer and of x that together exceed L2
 three times (rotated), interleaved rounds after untimed warm-up ones, medians, spread (p90-p10)/median. Before
 timing, each point's patched output is checked against a float32 GEMM of torchao's own e4m3 operands. Eager,
 torchao's activation quantization runs as several small kernels; with --compile both sides are
@@ -90,10 +90,11 @@ def main(argv=None) -> int:
     import aotgemm.runtime as rt
     from aotgemm import timing
     from aotgemm.bundle.io import atomic_write_bytes
+    from aotgemm.problem import FLOAT8_E4M3, LINEAR, GemmProblem
     from aotgemm.runtime import torchao_fp8
 
     t0 = time.perf_counter()
-    props, model, b, target = timing.open_for_gpu(a.bundle)
+    props, _, b, target = timing.open_for_gpu(a.bundle)
     forms = {e.epilogue for e in target.dispatch if e.dtype == "float8_e4m3fn"}
     rowwise = "scale_rowwise" in forms
     if not rowwise and "scale_tensor" not in forms:
@@ -152,8 +153,7 @@ def main(argv=None) -> int:
                     raise SystemExit(f"{n}x{k} M={m}: compiled patched output off by {dev:.2e} against eager")
             del x, q, ref, got
             ops = LayerCopies(layers, m, seed=m)
-            est = max(1.0, n * k / (model.floor_bandwidth_gbps * 1e3))
-            reps = max(2, min(20, int(timing.REPLAY_TARGET_US / est)))
+            reps = timing.reps_for(GemmProblem(FLOAT8_E4M3, LINEAR, epi, n, k), m)
             timers = {"patched": timing.GraphTimer(patched_call, ops, reps=reps),
                       "torchao": timing.GraphTimer(torchao_call, ops, reps=reps)}
             s = timing.interleaved(timers, a.trials, warmup=timing.WARMUP_ROUNDS)
