@@ -435,3 +435,25 @@ def test_a_tuned_split_round_trips_and_is_absent_when_unset(tmp_path):
     back = open_bundle(tmp_path / "s.agb").index.target("H100_SXM")
     assert [(d.m_bucket, d.min_m) for d in back.dispatch if (d.n, d.k) == (4096, 4096)] == \
         [(1, 0), (16, 0), (128, 100), (1024, 0)]
+
+
+def test_kernel_for_answers_as_the_runtime_routes():
+    """Target.kernel_for: the bucket's entry, from its min_m, up to the kernel's max_m; None for cuBLAS, for a
+    missing entry and below a split."""
+    index = S.sample_index()
+    h100 = index.target("H100_SXM")
+    o, gate_up, down = (("bfloat16", "linear", "identity") + nk for nk in ((4096, 4096), (28672, 4096), (4096, 14336)))
+    buckets = index.m_buckets
+    assert h100.kernel_for(o, 1, buckets) is None  # a cuBLAS entry
+    assert h100.kernel_for(o, 16, buckets).symbol == "gemm_sm90_64x128_c1x1"
+    assert h100.kernel_for(gate_up, 16, buckets).symbol == "decode_28672x4096_m16"
+    assert h100.kernel_for(down, 1000, buckets) is None  # no entry for its bucket
+    split = tuple(replace(d, min_m=100) if (d.n, d.k, d.m_bucket) == (4096, 4096, 128) else d for d in h100.dispatch)
+    h100 = replace(h100, dispatch=split)
+    assert h100.kernel_for(o, 99, buckets) is None and h100.kernel_for(o, 100, buckets).symbol == \
+        "gemm_sm90_128x128_c1x2"
+    # a kernel whose max_m is below M serves nothing there (a decode kernel asked for a larger bucket's M)
+    decode_everywhere = tuple(replace(d, kernel="decode_28672x4096_m16") if (d.n, d.k) == (28672, 4096) else d
+                              for d in h100.dispatch)
+    h100 = replace(h100, dispatch=decode_everywhere)
+    assert h100.kernel_for(gate_up, 16, buckets) is not None and h100.kernel_for(gate_up, 17, buckets) is None

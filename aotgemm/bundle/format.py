@@ -330,6 +330,17 @@ class Target:
     def env(self) -> dict[str, Any]:
         return dict(self.environment)
 
+    def kernel_for(self, problem_key: tuple, m: int, buckets: tuple[int, ...]) -> Kernel | None:
+        """The kernel this target's dispatch serves problem_key (dtype, layout, epilogue, n, k) with at M rows:
+        its bucket's entry, where M is at least the entry's min_m and at most the kernel's max_m (what the
+        runtime's Route.serves checks); None where cuBLAS serves it."""
+        key = tuple(problem_key) + (bucket_for(m, buckets),)
+        entry = next((e for e in self.dispatch if e.key == key), None)
+        if entry is None or entry.kernel == CUBLAS or m < entry.min_m:
+            return None
+        kernel = next((k for k in self.kernels if k.symbol == entry.kernel), None)
+        return kernel if kernel is not None and kernel.serves(m) else None
+
     @classmethod
     def from_obj(cls, o: Any, where: str) -> Target:
         o = _map(o, where, ("gpu", "arch", "sm_count", "library", "environment", "sources", "kernels", "dispatch"))

@@ -58,19 +58,6 @@ class Fp8Pair(torch.nn.Module):
         return torch._scaled_mm(q, self.qkv_w.t(), sa, self.qkv_s, out_dtype=torch.bfloat16)
 
 
-def _expected_kernel(index_target, buckets, epilogue: str, n: int, k: int, m: int) -> bool:
-    """Whether the bundle's dispatch gives (epilogue, n, k) a kernel at M (the rule's entry, its min_m, max_m)."""
-    from aotgemm.problem import bucket_for
-
-    b = bucket_for(m, buckets)
-    kernels = {kk.symbol: kk for kk in index_target.kernels}
-    for e in index_target.dispatch:
-        if (e.dtype, e.epilogue, e.n, e.k, e.m_bucket) == ("float8_e4m3fn", epilogue, n, k, b):
-            kern = kernels.get(e.kernel)
-            return kern is not None and m >= e.min_m and (not kern.max_m or m <= kern.max_m)
-    return False
-
-
 @torch.no_grad()
 def test_fp8_package_serves_scaled_mm_from_the_bundle(tmp_path):
     import aotgemm.aoti as aoti
@@ -107,7 +94,7 @@ def test_fp8_package_serves_scaled_mm_from_the_bundle(tmp_path):
         c = aoti.counters()
         ref = model(x)
         err = ((got.float() - ref.float()).norm() / ref.float().norm()).item()
-        want = sum(_expected_kernel(target, bf.index.m_buckets, epi, n, k, m)
+        want = sum(target.kernel_for(("float8_e4m3fn", "linear", epi, n, k), m, bf.index.m_buckets) is not None
                    for n, k in ((HIDDEN, HIDDEN), (QKV, HIDDEN)))
         report.append(f"{epi} M={m}: rel err {err:.2e}, calls {c['calls']}, hits {c['hits']} (expected {want})")
         assert torch.isfinite(got).all(), f"M={m}: non-finite outputs"

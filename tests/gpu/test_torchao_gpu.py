@@ -59,20 +59,19 @@ def _layers_and_form():
 
 
 def _served(target, buckets, form, n, k, m) -> bool:
-    """Whether the bundle's dispatch gives this call a kernel (its entry's min_m and the kernel's max_m)."""
-    from aotgemm.problem import bucket_for
+    """Whether the bundle gives this call a kernel, looked up as aotgemm_scaled_mm looks it up: the scale form's
+    own epilogue, at M = 1 then the one that also serves it (dispatch_rule.scale_epilogues; the first with an
+    entry decides), and that entry's kernel at M (Target.kernel_for)."""
+    from aotgemm.dispatch_rule import ScaleForm, scale_epilogues
+    from aotgemm.problem import LINEAR, bucket_for
 
-    epis = ("scale_rowwise", "scale_row") if form == "rowwise" and m == 1 else (
-        ("scale_rowwise",) if form == "rowwise" else ("scale_tensor",))
-    kernels = {kk.symbol: kk for kk in target.kernels}
-    b = bucket_for(m, buckets)
-    for epi in epis:
-        for e in target.dispatch:
-            if (e.dtype, e.epilogue, e.n, e.k, e.m_bucket) == ("float8_e4m3fn", epi, n, k, b):
-                kern = kernels.get(e.kernel)
-                if kern is not None and m >= e.min_m and (not kern.max_m or m <= kern.max_m):
-                    return True
-                break
+    # torchao's per-token x scale is one value at M = 1: the op reads that call as per output channel
+    scales = ScaleForm.TENSOR if form != "rowwise" else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
+    entries = {e.key for e in target.dispatch}
+    for epi in scale_epilogues(scales, m):
+        key = ("float8_e4m3fn", LINEAR, epi, n, k)
+        if key + (bucket_for(m, buckets),) in entries:
+            return target.kernel_for(key, m, buckets) is not None
     return False
 
 
