@@ -411,19 +411,19 @@ def test_compile_unfuses_where_the_bundle_has_no_kernel():
 
 
 def test_compile_rule_is_marked_as_dynamo_marks_a_constant_and_import_stays_light():
-    """_has_kernel is marked the way torch._dynamo.assume_constant_result marks a function (set by hand, so
+    """ops.has_kernel is marked the way torch._dynamo.assume_constant_result marks a function (set by hand, so
     importing the runtime does not import Dynamo); a torch whose decorator works otherwise fails here."""
     import subprocess
     import sys
 
-    from aotgemm.runtime import epilogue_ops
+    from aotgemm.runtime import ops
 
     def probe():
         return 0
 
     marked = torch._dynamo.assume_constant_result(probe)
     assert vars(marked) == {"_dynamo_marked_constant": True}
-    assert epilogue_ops._has_kernel._dynamo_marked_constant is True
+    assert ops.has_kernel._dynamo_marked_constant is True
     code = "import sys, aotgemm.runtime; print('torch._dynamo' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -31,7 +31,7 @@ import torch
 from ..dispatch_rule import Reason, decide, operand_contiguous, rows
 from ..epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU, epilogue
 from ..errors import UnsupportedInput
-from ..problem import DTYPE_BYTES, LINEAR, bucket_for
+from ..problem import DTYPE_BYTES, LINEAR
 from . import ops
 from .log import get_logger
 from .table import call_epilogue, dtype_name
@@ -119,23 +119,6 @@ def decision(op: str, d, x: torch.Tensor, weight: torch.Tensor, operands: dict[s
     return EpilogueDecision(reason, dt, n, k, bucket, route, used, m, x_row)
 
 
-def _has_kernel(dtype: torch.dtype, name: str, n: int, k: int, m: int) -> bool:
-    """Whether the active table has a kernel for (dtype, epilogue `name`, n, k) in M's bucket that serves M.
-    Called while torch.compile traces, and marked as torch._dynamo.assume_constant_result marks a function
-    (below): evaluated then, its answer a constant of the graph, so a graph keeps the table's answer of when
-    it was compiled, as an AOTInductor package does."""
-    d = ops.get_active()
-    if d is None or d.fallback or not d.buckets:  # (a fallback bundle, of another GPU or driver, runs none)
-        return False
-    route = d.table.get((dtype_name(dtype), LINEAR, name, n, k, bucket_for(m, d.buckets)))
-    return route is not None and route.serves(m)
-
-
-# What torch._dynamo.assume_constant_result(_has_kernel) does, without importing torch._dynamo, which would add
-# ~1.8 s to `import aotgemm.runtime` (tests/test_runtime_epilogues.py checks that the decorator still sets it).
-_has_kernel._dynamo_marked_constant = True
-
-
 def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> bool:
     """Whether torch.compile, tracing a call of epilogue op `op`, should write it as aotgemm_linear followed by
     the epilogue's torch ops (Epilogue.unfused) instead of the opaque fused op: at a static M whose bucket has
@@ -149,7 +132,7 @@ def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> boo
     lead = x.shape[:-1]
     if not all(isinstance(d, int) for d in lead):
         return False
-    return not _has_kernel(x.dtype, OPS[op], weight.shape[0], weight.shape[1], math.prod(lead))
+    return not ops.has_kernel(x.dtype, (OPS[op],), weight.shape[0], weight.shape[1], math.prod(lead))
 
 
 def compiled_unfused(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]):

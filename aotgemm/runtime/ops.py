@@ -178,6 +178,28 @@ def rows_and_bucket(d: Dispatch, shape) -> tuple[int, int | None]:
     return m, (bucket_for(m, d.buckets) if d.buckets else None)
 
 
+def has_kernel(dtype: torch.dtype, epilogues: tuple[str, ...], n: int, k: int, m: int) -> bool:
+    """Whether the active table serves (dtype, n, k) at M rows with a kernel: of `epilogues`, in the order a call
+    looks them up, the first with an entry in M's bucket decides, and its kernel must serve M (Route.serves).
+    Called while torch.compile traces, and marked as torch._dynamo.assume_constant_result marks a function
+    (below): evaluated then, its answer a constant of the graph, so a graph keeps the table's answer of when
+    it was compiled, as an AOTInductor package does."""
+    d = get_active()
+    if d is None or d.fallback or not d.buckets:  # (a fallback bundle, of another GPU or driver, runs none)
+        return False
+    bucket = bucket_for(m, d.buckets)
+    for name in epilogues:
+        route = d.table.get((dtype_name(dtype), LINEAR, name, n, k, bucket))
+        if route is not None:
+            return route.serves(m)
+    return False
+
+
+# What torch._dynamo.assume_constant_result(has_kernel) does, without importing torch._dynamo, which would add
+# ~1.8 s to `import aotgemm.runtime` (tests/test_runtime_epilogues.py checks that the decorator still sets it).
+has_kernel._dynamo_marked_constant = True
+
+
 def device_of(d: Dispatch, dev: torch.device) -> Device:
     """Where `dev` is relative to the device the active bundle serves (the rule's `device`)."""
     if dev.type == d.device_type and (d.device_index is None or dev.index == d.device_index):

@@ -22,10 +22,15 @@ _scaled_mm and must not replace a different kernel unmeasured.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
+from ..dispatch_rule import ScaleForm, scale_epilogues as scale_epilogues_of
 from ..epilogues import SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR
+from ..problem import FLOAT8_E4M3
+from . import ops
 
 _FP8 = torch.float8_e4m3fn
 
@@ -101,21 +106,60 @@ def scale_epilogues(module: nn.Module) -> tuple[str, ...]:
     return (SCALE_ROWWISE, SCALE_ROW) if not _per_tensor(module.weight) else (SCALE_TENSOR,)
 
 
+def kernel_ranges(per_tensor: bool, n: int, k: int) -> tuple[tuple[int, float], ...]:
+    """The M at which the active bundle serves an (n, k) layer's aotgemm_scaled_mm calls with a kernel, as ranges
+    lo < M <= hi (hi may be inf), merged: where ops.has_kernel says so for the epilogues a call at M looks up
+    (per tensor scale_tensor; per token scale_rowwise, and at M = 1 scale_row first). That answer changes only at
+    a bucket's edge, an entry's min_m or a kernel's max_m, so it is taken once per interval between those.
+    Called while torch.compile traces, and marked as torch._dynamo.assume_constant_result marks a function
+    (below): its answer is a constant of the graph, the table's of when the graph was compiled."""
+    d = ops.get_active()
+    if d is None or d.fallback or not d.buckets:
+        return ()
+    epilogues = {SCALE_TENSOR} if per_tensor else {SCALE_ROW, SCALE_ROWWISE}
+    edges = {1, *d.buckets}
+    for (dtype, _, epi, rn, rk, _), route in d.table.items():
+        if dtype == FLOAT8_E4M3 and (rn, rk) == (n, k) and epi in epilogues and route.fn is not None:
+            edges.update(e for e in (route.min_m - 1, route.max_m) if e >= 1)
+    cuts = [0, *sorted(edges), math.inf]
+    ranges: list[list] = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        m = hi if hi != math.inf else lo + 1
+        scales = ScaleForm.TENSOR if per_tensor else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
+        if ops.has_kernel(_FP8, scale_epilogues_of(scales, m), n, k, m):
+            if ranges and ranges[-1][1] == lo:
+                ranges[-1][1] = hi
+            else:
+                ranges.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in ranges)
+
+
+# What torch._dynamo.assume_constant_result(kernel_ranges) does, without importing torch._dynamo (ops.has_kernel).
+kernel_ranges._dynamo_marked_constant = True
+
+
+def _within(m, ranges):
+    """M in the ranges: a bool for a static M, a SymBool for a symbolic one (no guard on M is added)."""
+    served = False
+    for lo, hi in ranges:
+        served = served | ((m > lo) if hi == math.inf else (m > lo) & (m <= hi))
+    return served
+
+
 def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """What torchao's F.linear override computes for a served module, with its _scaled_mm call made by
     aotgemm_scaled_mm (fast_accum overload where torchao's mm_config asks for fast accumulation). Any x but
-    bf16 runs torchao's own forward (its output dtype is x's; aotgemm_scaled_mm writes bf16), and so does a
-    forward traced by torch.compile (below): eager calls and CUDA graphs of them are served."""
+    bf16 runs torchao's own forward (its output dtype is x's; aotgemm_scaled_mm writes bf16). Traced by
+    torch.compile, the op stands only at M the bundle serves with a kernel (kernel_ranges; below), and a layer
+    the bundle serves at no M is torchao's own."""
     w = module.weight
     if x.dtype != torch.bfloat16:
         return nn.Linear.forward(module, x)
-    if torch.compiler.is_compiling():
-        # compiled, torchao's own layer: traced with the op, a layer ran up to 15% slower than torchao's own
-        # compiled layer at M the bundle leaves to _scaled_mm (H200, session 26 call E, one graph per M: the same
-        # _scaled_mm call behind the op and the same ATen graph for the quantization; why, not found), though
-        # 1.05x-1.22x faster at M its kernels serve. A trace cannot tell those M apart when M is symbolic.
-        return nn.Linear.forward(module, x)
     n, k = w.qdata.shape
+    compiling = torch.compiler.is_compiling()
+    ranges = kernel_ranges(_per_tensor(w), n, k) if compiling else ()
+    if compiling and not ranges:
+        return nn.Linear.forward(module, x)
     from torchao.quantization.quantize_.common import KernelPreference
 
     # torchao's quantization of x (QuantizeTensorToFloat8Kwargs -> Float8Tensor.from_hp), in the branch its AUTO
@@ -131,5 +175,32 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     else:  # torchao's row-wise call: scale_a [M, 1] (one per token), scale_b [1, N]
         scale_a, scale_b = xq.scale.reshape(-1, 1), w.scale.reshape(1, -1)
     op = torch.ops.aotgemm.aotgemm_scaled_mm
-    gemm = op.fast_accum if w.mm_config.use_fast_accum else op.default
-    return gemm(data, w.qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)
+    fast = w.mm_config.use_fast_accum
+    gemm = op.fast_accum if fast else op.default
+    if not compiling:
+        return gemm(data, w.qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)
+
+    # Traced: the op only at M a bundle kernel serves; at any other M torchao's own _scaled_mm call, which
+    # Inductor lowers by timing cuBLAS against its Triton scaled-mm templates, even without max-autotune (torch's
+    # tuned_scaled_mm), where the op could only call cuBLAS: traced with the op at every M, a layer ran up to 15%
+    # slower than torchao's compiled one at M the bundle leaves to _scaled_mm (H200, session 26 call E, down
+    # M = 64 0.850x), and 1.05x-1.22x faster at M its kernels serve. A static M picks its call here; a symbolic
+    # one is tested per call, in a torch.cond.
+    # the scales enter as flat vectors and take their shapes in each branch: Inductor may give a [M, 1] operand of
+    # a torch.cond any stride along its unit dimension, and _scaled_mm's row-wise form insists on 1 there
+    shape_a, shape_b = tuple(scale_a.shape[1:]), tuple(scale_b.shape[:-1])
+
+    def served(a, b, sa, sb):
+        return gemm(a, b, sa.reshape(-1, *shape_a), sb.reshape(*shape_b, -1))
+
+    def unserved(a, b, sa, sb):
+        return torch._scaled_mm(a, b, sa.reshape(-1, *shape_a), sb.reshape(*shape_b, -1), out_dtype=torch.bfloat16,
+                                use_fast_accum=fast)
+
+    operands = (data, w.qdata.t(), scale_a.reshape(-1), scale_b.reshape(-1))
+    at_kernel = _within(data.shape[0], ranges)
+    if at_kernel is True or at_kernel is False:  # a static M (a symbolic one gives a SymBool, neither of these)
+        out = served(*operands) if at_kernel else unserved(*operands)
+    else:
+        out = torch.cond(at_kernel, served, unserved, operands)
+    return out.reshape(*x.shape[:-1], n)

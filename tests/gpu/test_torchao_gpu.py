@@ -5,7 +5,8 @@ A stack of nn.Linear layers of the bundle's fp8 shapes is quantized by torchao i
 granularity the bundle's scales call for; torchao's default mm_config, fast accumulation), then patched. At
 every M tried, on fresh random inputs: each layer's output against a float32 GEMM of the operands torchao
 made (its e4m3 x and W, dequantized) and against torchao's own output, the calls a bundle kernel served
-counted where the bundle's dispatch has one, torch.compile of a patched layer is torchao's compiled layer, and
+counted where the bundle's dispatch has one, torch.compile of a patched layer is served where the bundle has a
+kernel at the graph's M and is torchao's compiled layer elsewhere, and
 the patched model with no kernel behind it is torchao's model bit for bit (its misses are torchao's
 _scaled_mm call).
 
@@ -123,17 +124,24 @@ def test_torchao_float8_linears_are_served_by_the_bundle():
         print("\n" + "\n".join(report))
         assert hits > 0, "no call was served by the bundle's kernels"
 
-        # torch.compile traces torchao's own forward through a patched layer (aotgemm/runtime/torchao_fp8.py says
-        # why): the compiled layer is torchao's, served by no bundle kernel
-        lin = next(layers[int(n)] for n in names)
-        x = torch.randn(8, lin.in_features, device="cuda", dtype=torch.bfloat16)
-        own = torch.compile(lambda x: torch.nn.Linear.forward(lin, x), fullgraph=True)(x)
-        rt.reset_stats()
-        out = torch.compile(lin, fullgraph=True)(x)
-        torch.cuda.synchronize()
-        err = ((out.float() - own.float()).norm() / own.float().norm()).item()
-        assert err < TOL, f"compiled: {err:.2e} off torchao's compiled layer"
-        assert rt.stats().total_hits == 0 and not rt.stats().misses
+        # torch.compile of a patched layer, one graph per M: the bundle's kernel where its dispatch has one at that M
+        # (a hit per call), else torchao's own _scaled_mm call as Inductor lowers it; within 3e-2 of torchao's own
+        # compiled layer either way (Inductor's fused quantization of x may round an element to the next e4m3 value)
+        lin_index = next(int(n) for n in names)
+        lin = layers[lin_index]
+        n, k = lin.weight.qdata.shape
+        for m in (8, 200):
+            x = torch.randn(m, lin.in_features, device="cuda", dtype=torch.bfloat16)
+            torch._dynamo.reset()
+            own = torch.compile(lambda x: torch.nn.Linear.forward(lin, x), fullgraph=True, dynamic=False)(x)
+            rt.reset_stats()
+            out = torch.compile(lin, fullgraph=True, dynamic=False)(x)
+            torch.cuda.synchronize()
+            err = ((out.float() - own.float()).norm() / own.float().norm()).item()
+            assert err < 3e-2, f"compiled M={m}: {err:.2e} off torchao's compiled layer"
+            served = _served(target, buckets, form, n, k, m)
+            assert rt.stats().total_hits == int(served) and not rt.stats().misses, (m, served, rt.stats())
+            print(f"compiled {n}x{k} M={m}: {'bundle kernel' if served else 'torchao'}, {err:.2e} off torchao's")
 
         # with no kernel behind it (no bundle active), the patched layer is torchao's call exactly
         rt.unload()
