@@ -111,8 +111,9 @@ def kernel_ranges(per_tensor: bool, n: int, k: int) -> tuple[tuple[int, float], 
     lo < M <= hi (hi may be inf), merged: where ops.has_kernel says so for the epilogues a call at M looks up
     (per tensor scale_tensor; per token scale_rowwise, and at M = 1 scale_row first). That answer changes only at
     a bucket's edge, an entry's min_m or a kernel's max_m, so it is taken once per interval between those.
-    Called while torch.compile traces, and marked as torch._dynamo.assume_constant_result marks a function
-    (below): its answer is a constant of the graph, the table's of when the graph was compiled."""
+    What torch.compile routes to the op (forward); called while it traces, and marked as
+    torch._dynamo.assume_constant_result marks a function (below): its answer is a constant of the graph, the
+    table's of when the graph was compiled."""
     d = ops.get_active()
     if d is None or d.fallback or not d.buckets:
         return ()
@@ -180,12 +181,13 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if not compiling:
         return gemm(data, w.qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)
 
-    # Traced: the op only at M a bundle kernel serves; at any other M torchao's own _scaled_mm call, which
-    # Inductor lowers by timing cuBLAS against its Triton scaled-mm templates, even without max-autotune (torch's
-    # tuned_scaled_mm), where the op could only call cuBLAS: traced with the op at every M, a layer ran up to 15%
-    # slower than torchao's compiled one at M the bundle leaves to _scaled_mm (H200, session 26 call E, down
-    # M = 64 0.850x), and 1.05x-1.22x faster at M its kernels serve. A static M picks its call here; a symbolic
-    # one is tested per call, in a torch.cond.
+    # Traced: the op only at M a bundle kernel serves; at any other M torchao's own _scaled_mm call, so that there
+    # the compiled layer is torchao's compiled layer exactly: Inductor lowers that call with its own choices
+    # (torch's tuned_scaled_mm may weigh Triton templates against cuBLAS even without max-autotune), and no
+    # Python op runs on the host per call. A static M picks its call here; a symbolic one is tested per call, in
+    # a torch.cond. (Session 26's call E, tracing the op at every M, timed misses up to 15% slower than torchao's
+    # compiled layer; session 27's probe found the same kernels on both sides, the same cuBLAS algorithm and the
+    # same Triton quantization kernels, whose times moved 2-4x with the harness's L2 state: not the op.)
     # the scales enter as flat vectors and take their shapes in each branch: Inductor may give a [M, 1] operand of
     # a torch.cond any stride along its unit dimension, and _scaled_mm's row-wise form insists on 1 there
     shape_a, shape_b = tuple(scale_a.shape[1:]), tuple(scale_b.shape[:-1])
