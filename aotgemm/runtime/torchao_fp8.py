@@ -187,7 +187,7 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     # Python op runs on the host per call. A static M picks its call here; a symbolic one is tested per call, in
     # a torch.cond. (Session 26's call E, tracing the op at every M, timed misses up to 15% slower than torchao's
     # compiled layer; session 27's probe found the same kernels on both sides, the same cuBLAS algorithm and the
-    # same Triton quantization kernels, whose times moved 2-4x with the harness's L2 state: not the op.)
+    # same Triton quantization kernels, whose times moved 2-4x from one compiled graph to the next: not the op.)
     # the scales enter as flat vectors and take their shapes in each branch: Inductor may give a [M, 1] operand of
     # a torch.cond any stride along its unit dimension, and _scaled_mm's row-wise form insists on 1 there
     shape_a, shape_b = tuple(scale_a.shape[1:]), tuple(scale_b.shape[:-1])
