@@ -427,3 +427,36 @@ def test_compile_rule_is_marked_as_dynamo_marks_a_constant_and_import_stays_ligh
     code = "import sys, aotgemm.runtime; print('torch._dynamo' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_compile_at_a_symbolic_m_keeps_the_fused_ops():
+    """torch.compile with M symbolic: the fused ops stay in the graph and decide per call (a hit at M = 14, the
+    unfused form's numbers at M = 100 from the op itself), one graph for both; the static-M test of
+    unfused_when_compiled must not read a symbolic M as static (under Dynamo it passes isinstance(m, int))."""
+    torch.manual_seed(0)
+    model = _tiny("llama").to(bf16).eval()
+    kern, res = Kern("swiglu"), Kern("residual_add")
+    set_active(Dispatch((16, 128), {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", kern),
+                                    ("bfloat16", "linear", "swiglu", 256, 64, 128): Route(None, None),
+                                    ("bfloat16", "linear", "residual_add", 64, 128, 16): Route("res", res),
+                                    ("bfloat16", "linear", "residual_add", 64, 128, 128): Route(None, None)},
+                        device_type="cpu"))
+    rt.patch_model(model, frozenset({("bfloat16", 256, 64), ("bfloat16", 64, 128)}))
+    mlp = model.model.layers[0].mlp
+    graphs = []
+
+    def backend(gm, inputs):
+        graphs.append({getattr(n.target, "__name__", str(n.target)) for n in gm.graph.nodes if n.op == "call_function"})
+        return gm.forward
+
+    fn = torch.compile(lambda h, r: mlp.aotgemm_residual(h, r), backend=backend, dynamic=True, fullgraph=True)
+    for m, hits in ((14, 2), (100, 0)):
+        h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
+        rt.reset_stats()
+        with torch.no_grad():
+            got = fn(h, r)
+        ref = r.float() + epilogue("swiglu").reference(h, mlp.aotgemm_gate_up) @ mlp.down_proj.weight.float().t()
+        assert rel(got, ref) < 2e-2, m
+        assert rt.stats().total_hits == hits
+    assert len(graphs) == 1 and {t for t in graphs[0] if "aotgemm" in t} == {"aotgemm_linear_swiglu",
+                                                                            "aotgemm_linear_residual"}, graphs

@@ -23,7 +23,6 @@ output is N/2 wide). Names repeat the namespace for the AOTI shim's name
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import torch
@@ -129,10 +128,8 @@ def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> boo
     (torch.compiler.is_exporting cannot tell the two apart: under torch 2.11's Dynamo it is True in both.)"""
     if not torch.compiler.is_compiling():
         return False
-    lead = x.shape[:-1]
-    if not all(isinstance(d, int) for d in lead):
-        return False
-    return not ops.has_kernel(x.dtype, (OPS[op],), weight.shape[0], weight.shape[1], math.prod(lead))
+    m = ops.static_rows(x.shape)
+    return m is not None and not ops.has_kernel(x.dtype, (OPS[op],), weight.shape[0], weight.shape[1], m)
 
 
 def compiled_unfused(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]):

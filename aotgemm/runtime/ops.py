@@ -178,6 +178,15 @@ def rows_and_bucket(d: Dispatch, shape) -> tuple[int, int | None]:
     return m, (bucket_for(m, d.buckets) if d.buckets else None)
 
 
+def static_rows(shape) -> int | None:
+    """M, the product of x's leading dimensions (`shape` is x's), where it is a Python int; None where it is
+    symbolic (torch.compile or export with a dynamic M). Under Dynamo a SymInt passes isinstance(m, int), and
+    type(m) is int too, so the test is whether a comparison on M gives a Python bool: `m >= 0` is True for an
+    int and a SymBool (traced, never the True object) for a SymInt."""
+    m = math.prod(shape[:-1])
+    return m if (m >= 0) is True else None
+
+
 def has_kernel(dtype: torch.dtype, epilogues: tuple[str, ...], n: int, k: int, m: int) -> bool:
     """Whether the active table serves (dtype, n, k) at M rows with a kernel: of `epilogues`, in the order a call
     looks them up, the first with an entry in M's bucket decides, and its kernel must serve M (Route.serves).

@@ -200,9 +200,9 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
                                 use_fast_accum=fast)
 
     operands = (data, w.qdata.t(), scale_a.reshape(-1), scale_b.reshape(-1))
-    at_kernel = _within(data.shape[0], ranges)
-    if at_kernel is True or at_kernel is False:  # a static M (a symbolic one gives a SymBool, neither of these)
-        out = served(*operands) if at_kernel else unserved(*operands)
+    m = ops.static_rows(x.shape)
+    if m is not None:
+        out = served(*operands) if _within(m, ranges) else unserved(*operands)
     else:
-        out = torch.cond(at_kernel, served, unserved, operands)
+        out = torch.cond(_within(data.shape[0], ranges), served, unserved, operands)
     return out.reshape(*x.shape[:-1], n)
