@@ -19,9 +19,10 @@ torch.compile'd, as torchao recommends serving, and Inductor fuses them, so the 
 layer: `static`, one graph per M (as a server captures a CUDA graph per batch size), or `dynamic` (M symbolic;
 with torch 2.11 and per-tensor scales, layers then took 30-111 ms at M = 8192 on both sides, against 0.55-1.9
 ms eager: that mode timed Inductor's quantization of x, not the GEMM: bench/results/h200-2026-12-03/session26).
-A compiled patched layer traces the op only at M a bundle kernel serves (a static M picks; a symbolic one
-is tested per call in a torch.cond), torchao's own _scaled_mm call elsewhere (aotgemm/runtime/torchao_fp8.py
-says why); session 26's --compile numbers are of a forward that traced the op at every M. Needs torch, tvm_ffi and torchao (no DSL).
+A compiled patched layer traces the op only at a static M a bundle kernel serves and is torchao's own
+elsewhere (aotgemm/runtime/torchao_fp8.py); compiled, the quantization kernels' times move up to 2-4x
+between graphs of the same code, so points where both sides are the same graph time 0.97x-1.13x
+(bench/results/h200-2026-12-03/session27). Needs torch, tvm_ffi and torchao (no DSL).
 Prints a table and writes JSON (atomically).
 """
 

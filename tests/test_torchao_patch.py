@@ -7,7 +7,6 @@ makes them, with Float8Tensor.from_hp; tests/gpu/test_torchao_gpu.py runs quanti
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import pytest
@@ -184,64 +183,51 @@ class Recorded:
 def test_compiled_static_m_traces_the_op_only_where_a_kernel_serves(table, scales, m):
     """torch.compile at a static M traces aotgemm_scaled_mm only where the bundle serves the layer with a kernel
     (the table's bucket 16: M = 1-16; at M = 1 a per-token call is looked up as scale_row, then scale_rowwise);
-    at M = 40 (a bucket without an entry) torchao's own _scaled_mm call, for Inductor to lower as it would
-    torchao's (its output exactly)."""
+    at M = 40 (a bucket without an entry) torchao's own forward (its output exactly)."""
     lin = torchao_linear(scales)
     patch_model(torch.nn.Sequential(lin), SERVED)
     torch._dynamo.reset()
     rec = Recorded()
     x = torch.randn(m, K, dtype=torch.bfloat16)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = torch.compile(lin, backend=rec, fullgraph=True, dynamic=False)(x)
-    assert not [w for w in caught if "torch.cond" in str(w.message)]  # no cond of a constant: one call traced
+    out = torch.compile(lin, backend=rec, fullgraph=True, dynamic=False)(x)
     (code,) = rec.codes
-    assert "cond" not in code
     if m <= 16:
         assert "aotgemm_scaled_mm.fast_accum" in code and "aten._scaled_mm" not in code, code
         assert rt.stats().total_hits == 1 and len(table.calls) == 1
         assert rel(out, torch.nn.Linear.forward(lin, x)) < 2e-2
     else:
-        assert "aotgemm" not in code and "_scaled_mm" in code, code
+        assert "aotgemm" not in code and "linear" in code, code
         assert torch.equal(out, torch.nn.Linear.forward(lin, x)) and rt.stats().total_hits == 0
 
 
 @pytest.mark.parametrize("scales", ["tensor", "row"])
-def test_compiled_symbolic_m_tests_the_served_ranges_per_call(table, scales):
-    """At a symbolic M the graph holds torch.cond(M in the served ranges, the op, _scaled_mm): one graph serves
-    M = 5 from the bundle (a hit) and M = 40 as torchao would (exactly), with no recompile."""
+def test_compiled_symbolic_m_is_torchaos_own_layer(table, scales):
+    """At a symbolic M the trace is torchao's own forward (no op in the graph), whatever M it meets."""
     lin = torchao_linear(scales)
     patch_model(torch.nn.Sequential(lin), SERVED)
     torch._dynamo.reset()
     rec = Recorded()
     f = torch.compile(lin, backend=rec, fullgraph=True, dynamic=True)
-    for m, hits in ((5, 1), (40, 0), (12, 1)):
+    for m in (5, 40, 12):
         rt.reset_stats()
         x = torch.randn(m, K, dtype=torch.bfloat16)
-        out = f(x)
-        assert rt.stats().total_hits == hits
-        if hits:
-            assert rel(out, torch.nn.Linear.forward(lin, x)) < 2e-2
-        else:
-            assert torch.equal(out, torch.nn.Linear.forward(lin, x))
+        assert torch.equal(f(x), torch.nn.Linear.forward(lin, x)) and rt.stats().total_hits == 0
     (code,) = rec.codes
-    assert "torch.ops.higher_order.cond" in code and "<= 16" in code, code
+    assert "aotgemm" not in code and "linear" in code, code
 
 
-def test_kernel_ranges_follow_the_table(table):
-    """kernel_ranges: per bucket edge, min_m and max_m; a layer the table lacks has none (a compiled layer is
-    then torchao's own, with no cond)."""
+def test_compiled_static_m_follows_min_m_and_max_m(table):
+    """The static-M choice is the op's own (ops.has_kernel): below an entry's min_m and above its kernel's max_m
+    the trace is torchao's; at M = 1 a per-token call is looked up as scale_row first, even a cuBLAS entry."""
     from aotgemm.runtime import ops
-    from aotgemm.runtime.torchao_fp8 import kernel_ranges
+    from aotgemm.runtime.torchao_fp8 import kernel_when_compiled
 
-    assert kernel_ranges(True, N, K) == ((0, 16),) and kernel_ranges(False, N, K) == ((0, 16),)
-    assert kernel_ranges(True, 2 * N, K) == ()
     d = ops.get_active()
     key = ("float8_e4m3fn", "linear", "scale_tensor", N, K, 16)
     d.table[key] = Route("scale_tensor", d.table[key].fn, 16, max_m=8, min_m=3)
-    assert kernel_ranges(True, N, K) == ((2, 8),)
-    d.table[("float8_e4m3fn", "linear", "scale_tensor", N, K, 1024)] = Route("scale_tensor", d.table[key].fn, 16)
-    assert kernel_ranges(True, N, K) == ((2, 8), (128, math.inf))
-    # per token at M = 1: a scale_row entry decides first, even cuBLAS's
+    lin = torchao_linear("tensor")
+    assert [m for m in range(1, 20) if kernel_when_compiled(lin, torch.empty(m, K))] == list(range(3, 9))
+    row = torchao_linear("row")
+    assert kernel_when_compiled(row, torch.empty(1, K)) and kernel_when_compiled(row, torch.empty(2, 3, K))
     d.table[("float8_e4m3fn", "linear", "scale_row", N, K, 16)] = Route(None, None)
-    assert kernel_ranges(False, N, K) == ((1, 16),)
+    assert not kernel_when_compiled(row, torch.empty(1, K)) and kernel_when_compiled(row, torch.empty(2, K))

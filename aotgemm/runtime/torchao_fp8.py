@@ -22,14 +22,11 @@ _scaled_mm and must not replace a different kernel unmeasured.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ..dispatch_rule import ScaleForm, scale_epilogues as scale_epilogues_of
 from ..epilogues import SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR
-from ..problem import FLOAT8_E4M3
 from . import ops
 
 _FP8 = torch.float8_e4m3fn
@@ -106,61 +103,37 @@ def scale_epilogues(module: nn.Module) -> tuple[str, ...]:
     return (SCALE_ROWWISE, SCALE_ROW) if not _per_tensor(module.weight) else (SCALE_TENSOR,)
 
 
-def kernel_ranges(per_tensor: bool, n: int, k: int) -> tuple[tuple[int, float], ...]:
-    """The M at which the active bundle serves an (n, k) layer's aotgemm_scaled_mm calls with a kernel, as ranges
-    lo < M <= hi (hi may be inf), merged: where ops.has_kernel says so for the epilogues a call at M looks up
-    (per tensor scale_tensor; per token scale_rowwise, and at M = 1 scale_row first). That answer changes only at
-    a bucket's edge, an entry's min_m or a kernel's max_m, so it is taken once per interval between those.
-    What torch.compile routes to the op (forward); called while it traces, and marked as
-    torch._dynamo.assume_constant_result marks a function (below): its answer is a constant of the graph, the
-    table's of when the graph was compiled."""
-    d = ops.get_active()
-    if d is None or d.fallback or not d.buckets:
-        return ()
-    epilogues = {SCALE_TENSOR} if per_tensor else {SCALE_ROW, SCALE_ROWWISE}
-    edges = {1, *d.buckets}
-    for (dtype, _, epi, rn, rk, _), route in d.table.items():
-        if dtype == FLOAT8_E4M3 and (rn, rk) == (n, k) and epi in epilogues and route.fn is not None:
-            edges.update(e for e in (route.min_m - 1, route.max_m) if e >= 1)
-    cuts = [0, *sorted(edges), math.inf]
-    ranges: list[list] = []
-    for lo, hi in zip(cuts, cuts[1:]):
-        m = hi if hi != math.inf else lo + 1
-        scales = ScaleForm.TENSOR if per_tensor else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
-        if ops.has_kernel(_FP8, scale_epilogues_of(scales, m), n, k, m):
-            if ranges and ranges[-1][1] == lo:
-                ranges[-1][1] = hi
-            else:
-                ranges.append([lo, hi])
-    return tuple((lo, hi) for lo, hi in ranges)
-
-
-# What torch._dynamo.assume_constant_result(kernel_ranges) does, without importing torch._dynamo (ops.has_kernel).
-kernel_ranges._dynamo_marked_constant = True
-
-
-def _within(m, ranges):
-    """M in the ranges: a bool for a static M, a SymBool for a symbolic one (no guard on M is added)."""
-    served = False
-    for lo, hi in ranges:
-        served = served | ((m > lo) if hi == math.inf else (m > lo) & (m <= hi))
-    return served
+def kernel_when_compiled(module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether torch.compile, tracing a served module's call, traces aotgemm_scaled_mm rather than torchao's own
+    forward: only at a static M where the active bundle serves the layer with a kernel (ops.has_kernel, for the
+    epilogues a call at M looks up; a constant of the graph). At any other static M the compiled layer is then
+    torchao's compiled layer exactly (Inductor's own lowering of its _scaled_mm, no Python op on the host per
+    call), and so is it at a symbolic M: there a torch.cond over the M the bundle serves, with both sides
+    compiled with M symbolic, ran 0.16x-0.74x of torchao's speed at M = 64 (misses) and 0.50x-0.93x at M = 16
+    (hits) on the H200 (session 27, call B; why, not found)."""
+    m = ops.static_rows(x.shape)
+    if m is None:
+        return False
+    n, k = module.weight.qdata.shape
+    scales = ScaleForm.TENSOR if _per_tensor(module.weight) else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
+    return ops.has_kernel(_FP8, scale_epilogues_of(scales, m), n, k, m)
 
 
 def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """What torchao's F.linear override computes for a served module, with its _scaled_mm call made by
     aotgemm_scaled_mm (fast_accum overload where torchao's mm_config asks for fast accumulation). Any x but
-    bf16 runs torchao's own forward (its output dtype is x's; aotgemm_scaled_mm writes bf16). Traced by
-    torch.compile, the op stands only at M the bundle serves with a kernel (kernel_ranges; below), and a layer
-    the bundle serves at no M is torchao's own."""
+    bf16 runs torchao's own forward (its output dtype is x's; aotgemm_scaled_mm writes bf16), and so does a call
+    torch.compile traces anywhere but at a static M a bundle kernel serves (kernel_when_compiled).
+
+    (Session 26's call E, tracing the op at every M, timed misses up to 15% slower than torchao's compiled
+    layer; session 27's probe found the same kernels on both sides, the same cuBLAS algorithm and the same
+    Triton quantization kernels, whose times moved 2-4x from one compiled graph to the next: not the op.)"""
     w = module.weight
     if x.dtype != torch.bfloat16:
         return nn.Linear.forward(module, x)
-    n, k = w.qdata.shape
-    compiling = torch.compiler.is_compiling()
-    ranges = kernel_ranges(_per_tensor(w), n, k) if compiling else ()
-    if compiling and not ranges:
+    if torch.compiler.is_compiling() and not kernel_when_compiled(module, x):
         return nn.Linear.forward(module, x)
+    n, k = w.qdata.shape
     from torchao.quantization.quantize_.common import KernelPreference
 
     # torchao's quantization of x (QuantizeTensorToFloat8Kwargs -> Float8Tensor.from_hp), in the branch its AUTO
@@ -176,33 +149,5 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     else:  # torchao's row-wise call: scale_a [M, 1] (one per token), scale_b [1, N]
         scale_a, scale_b = xq.scale.reshape(-1, 1), w.scale.reshape(1, -1)
     op = torch.ops.aotgemm.aotgemm_scaled_mm
-    fast = w.mm_config.use_fast_accum
-    gemm = op.fast_accum if fast else op.default
-    if not compiling:
-        return gemm(data, w.qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)
-
-    # Traced: the op only at M a bundle kernel serves; at any other M torchao's own _scaled_mm call, so that there
-    # the compiled layer is torchao's compiled layer exactly: Inductor lowers that call with its own choices
-    # (torch's tuned_scaled_mm may weigh Triton templates against cuBLAS even without max-autotune), and no
-    # Python op runs on the host per call. A static M picks its call here; a symbolic one is tested per call, in
-    # a torch.cond. (Session 26's call E, tracing the op at every M, timed misses up to 15% slower than torchao's
-    # compiled layer; session 27's probe found the same kernels on both sides, the same cuBLAS algorithm and the
-    # same Triton quantization kernels, whose times moved 2-4x from one compiled graph to the next: not the op.)
-    # the scales enter as flat vectors and take their shapes in each branch: Inductor may give a [M, 1] operand of
-    # a torch.cond any stride along its unit dimension, and _scaled_mm's row-wise form insists on 1 there
-    shape_a, shape_b = tuple(scale_a.shape[1:]), tuple(scale_b.shape[:-1])
-
-    def served(a, b, sa, sb):
-        return gemm(a, b, sa.reshape(-1, *shape_a), sb.reshape(*shape_b, -1))
-
-    def unserved(a, b, sa, sb):
-        return torch._scaled_mm(a, b, sa.reshape(-1, *shape_a), sb.reshape(*shape_b, -1), out_dtype=torch.bfloat16,
-                                use_fast_accum=fast)
-
-    operands = (data, w.qdata.t(), scale_a.reshape(-1), scale_b.reshape(-1))
-    m = ops.static_rows(x.shape)
-    if m is not None:
-        out = served(*operands) if _within(m, ranges) else unserved(*operands)
-    else:
-        out = torch.cond(_within(data.shape[0], ranges), served, unserved, operands)
-    return out.reshape(*x.shape[:-1], n)
+    gemm = op.fast_accum if w.mm_config.use_fast_accum else op.default
+    return gemm(data, w.qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)

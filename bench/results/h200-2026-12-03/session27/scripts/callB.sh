@@ -9,13 +9,13 @@ R=/tmp/b27; rm -rf $R; mkdir -p $R/torchao
 pack() { tar czf $OUT/b.tgz -C $R .; }
 T=.gpu/s25/t/llama-3.1-8b-fp8.agb
 RW=.gpu/s26/t/llama-3.1-8b-fp8-rowwise.agb
-timeout 200 python3 bench/torchao_fp8.py $T --compile static --m 1,16,32,64 --trials 11 \
+timeout 170 python3 bench/torchao_fp8.py $T --compile static --m 1,16,32,64 --trials 11 \
   -o $R/torchao/llama-3.1-8b-fp8.static.json > $R/torchao/llama-3.1-8b-fp8.static.txt 2>&1
 echo "per tensor static rc=$? $(date -u +%T)"; tail -n 3 $R/torchao/llama-3.1-8b-fp8.static.txt | cut -c1-300; pack
-timeout 140 python3 bench/torchao_fp8.py $RW --compile static --m 1,16,64 --trials 11 \
+timeout 120 python3 bench/torchao_fp8.py $RW --compile static --m 1,16,64 --trials 11 \
   -o $R/torchao/llama-3.1-8b-fp8-rowwise.static.json > $R/torchao/llama-3.1-8b-fp8-rowwise.static.txt 2>&1
 echo "row-wise static rc=$? $(date -u +%T)"; tail -n 3 $R/torchao/llama-3.1-8b-fp8-rowwise.static.txt | cut -c1-300; pack
-timeout 120 python3 bench/torchao_fp8.py $T --compile dynamic --m 2,16,64 --trials 11 \
+timeout 100 python3 bench/torchao_fp8.py $T --compile dynamic --m 2,16,64 --trials 11 \
   -o $R/torchao/llama-3.1-8b-fp8.dynamic.json > $R/torchao/llama-3.1-8b-fp8.dynamic.txt 2>&1
 echo "per tensor dynamic rc=$? $(date -u +%T)"; tail -n 3 $R/torchao/llama-3.1-8b-fp8.dynamic.txt | cut -c1-300; pack
 date -u
