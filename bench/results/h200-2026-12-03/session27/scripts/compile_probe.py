@@ -4,7 +4,8 @@ torchao's own compiled layer at M the bundle leaves to _scaled_mm (session 26 ca
 Per case (layer, M), per-tensor scales, one graph per M (dynamic=False), each side compiled:
     torchao   lin(x): torchao's forward
     op        torchao_fp8.forward traced as if eager: the op at every M (session 26 call E's patched side)
-    patched   torchao_fp8.forward as it is: the op only at M a bundle kernel serves (kernel_ranges)
+    patched   torchao_fp8.forward as of call A: the op only at M a bundle kernel serves (its kernel_ranges, since
+              replaced by kernel_when_compiled; at a static M the same choice)
 prints Inductor's wrapper code's kernel calls (the full code goes to OUT/code), the CUDA kernels each side runs
 in a profiled CUDA-graph replay (names, count per call, mean us), and interleaved CUDA-graph timings (medians).
     python compile_probe.py BUNDLE OUTDIR
