@@ -369,11 +369,10 @@ def test_swiglu_without_a_kernel_runs_the_unfused_mlps_kernels():
                        F.linear(x, w) + 1)
 
 
-def test_compile_unfuses_where_the_bundle_has_no_kernel():
-    """torch.compile at a static M: where the table has the fused kernels (bucket 16) the graph holds the fused
-    ops; where the tuner kept cuBLAS (bucket 128) it holds the unpatched MLP's GEMMs (gate, up, down) as
-    aotgemm_linear and the epilogues' torch ops, which Inductor fuses with their neighbours as unpatched. The same numbers either way, and
-    every GEMM still counted per call."""
+def _compiled_fused_mlp(dynamic: bool):
+    """A tiny patched Llama MLP whose table has the fused kernels in bucket 16 and cuBLAS in bucket 128, its
+    residual-fused call compiled (fullgraph) with a backend recording each graph's call targets: (fn, mlp, the
+    two stand-in kernels, the graphs' target sets)."""
     torch.manual_seed(0)
     model = _tiny("llama").to(bf16).eval()
     kern, res = Kern("swiglu"), Kern("residual_add")
@@ -390,7 +389,16 @@ def test_compile_unfuses_where_the_bundle_has_no_kernel():
         graphs.append({getattr(n.target, "__name__", str(n.target)) for n in gm.graph.nodes if n.op == "call_function"})
         return gm.forward
 
-    fn = torch.compile(lambda h, r: mlp.aotgemm_residual(h, r), backend=backend, dynamic=False, fullgraph=True)
+    fn = torch.compile(lambda h, r: mlp.aotgemm_residual(h, r), backend=backend, dynamic=dynamic, fullgraph=True)
+    return fn, mlp, kern, res, graphs
+
+
+def test_compile_unfuses_where_the_bundle_has_no_kernel():
+    """torch.compile at a static M: where the table has the fused kernels (bucket 16) the graph holds the fused
+    ops; where the tuner kept cuBLAS (bucket 128) it holds the unpatched MLP's GEMMs (gate, up, down) as
+    aotgemm_linear and the epilogues' torch ops, which Inductor fuses with their neighbours as unpatched. The same numbers either way, and
+    every GEMM still counted per call."""
+    fn, mlp, kern, res, graphs = _compiled_fused_mlp(dynamic=False)
     for m, fused in ((14, True), (100, False)):
         h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
         rt.reset_stats()
@@ -433,23 +441,7 @@ def test_compile_at_a_symbolic_m_keeps_the_fused_ops():
     """torch.compile with M symbolic: the fused ops stay in the graph and decide per call (a hit at M = 14, the
     unfused form's numbers at M = 100 from the op itself), one graph for both; the static-M test of
     unfused_when_compiled must not read a symbolic M as static (under Dynamo it passes isinstance(m, int))."""
-    torch.manual_seed(0)
-    model = _tiny("llama").to(bf16).eval()
-    kern, res = Kern("swiglu"), Kern("residual_add")
-    set_active(Dispatch((16, 128), {("bfloat16", "linear", "swiglu", 256, 64, 16): Route("sw", kern),
-                                    ("bfloat16", "linear", "swiglu", 256, 64, 128): Route(None, None),
-                                    ("bfloat16", "linear", "residual_add", 64, 128, 16): Route("res", res),
-                                    ("bfloat16", "linear", "residual_add", 64, 128, 128): Route(None, None)},
-                        device_type="cpu"))
-    rt.patch_model(model, frozenset({("bfloat16", 256, 64), ("bfloat16", 64, 128)}))
-    mlp = model.model.layers[0].mlp
-    graphs = []
-
-    def backend(gm, inputs):
-        graphs.append({getattr(n.target, "__name__", str(n.target)) for n in gm.graph.nodes if n.op == "call_function"})
-        return gm.forward
-
-    fn = torch.compile(lambda h, r: mlp.aotgemm_residual(h, r), backend=backend, dynamic=True, fullgraph=True)
+    fn, mlp, kern, res, graphs = _compiled_fused_mlp(dynamic=True)
     for m, hits in ((14, 2), (100, 0)):
         h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
         rt.reset_stats()
