@@ -393,6 +393,16 @@ def _compiled_fused_mlp(dynamic: bool):
     return fn, mlp, kern, res, graphs
 
 
+def _check_fused_mlp_call(fn, mlp, m: int) -> None:
+    """One call of _compiled_fused_mlp's function at M on fresh inputs, stats reset first, against float32."""
+    h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
+    rt.reset_stats()
+    with torch.no_grad():
+        got = fn(h, r)
+    ref = r.float() + epilogue("swiglu").reference(h, mlp.aotgemm_gate_up) @ mlp.down_proj.weight.float().t()
+    assert rel(got, ref) < 2e-2, m
+
+
 def test_compile_unfuses_where_the_bundle_has_no_kernel():
     """torch.compile at a static M: where the table has the fused kernels (bucket 16) the graph holds the fused
     ops; where the tuner kept cuBLAS (bucket 128) it holds the unpatched MLP's GEMMs (gate, up, down) as
@@ -400,12 +410,7 @@ def test_compile_unfuses_where_the_bundle_has_no_kernel():
     every GEMM still counted per call."""
     fn, mlp, kern, res, graphs = _compiled_fused_mlp(dynamic=False)
     for m, fused in ((14, True), (100, False)):
-        h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
-        rt.reset_stats()
-        with torch.no_grad():
-            got = fn(h, r)
-        ref = r.float() + epilogue("swiglu").reference(h, mlp.aotgemm_gate_up) @ mlp.down_proj.weight.float().t()
-        assert rel(got, ref) < 2e-2, m
+        _check_fused_mlp_call(fn, mlp, m)
         ops = {t for t in graphs[-1] if "aotgemm" in t}
         if fused:
             assert ops == {"aotgemm_linear_swiglu", "aotgemm_linear_residual"}, ops
@@ -441,14 +446,9 @@ def test_compile_at_a_symbolic_m_keeps_the_fused_ops():
     """torch.compile with M symbolic: the fused ops stay in the graph and decide per call (a hit at M = 14, the
     unfused form's numbers at M = 100 from the op itself), one graph for both; the static-M test of
     unfused_when_compiled must not read a symbolic M as static (under Dynamo it passes isinstance(m, int))."""
-    fn, mlp, kern, res, graphs = _compiled_fused_mlp(dynamic=True)
+    fn, mlp, _, _, graphs = _compiled_fused_mlp(dynamic=True)
     for m, hits in ((14, 2), (100, 0)):
-        h, r = torch.randn(m, 64, dtype=bf16), torch.randn(m, 64, dtype=bf16)
-        rt.reset_stats()
-        with torch.no_grad():
-            got = fn(h, r)
-        ref = r.float() + epilogue("swiglu").reference(h, mlp.aotgemm_gate_up) @ mlp.down_proj.weight.float().t()
-        assert rel(got, ref) < 2e-2, m
+        _check_fused_mlp_call(fn, mlp, m)
         assert rt.stats().total_hits == hits
     assert len(graphs) == 1 and {t for t in graphs[0] if "aotgemm" in t} == {"aotgemm_linear_swiglu",
                                                                             "aotgemm_linear_residual"}, graphs

@@ -103,6 +103,12 @@ def scale_epilogues(module: nn.Module) -> tuple[str, ...]:
     return (SCALE_ROWWISE, SCALE_ROW) if not _per_tensor(module.weight) else (SCALE_TENSOR,)
 
 
+def scale_form(module: nn.Module, m: int) -> ScaleForm:
+    """The form aotgemm_scaled_mm reads a served module's call at M rows as: per tensor; per token, except at
+    M = 1, where the one token's scale is one value (per output channel: dispatch_rule.scale_form)."""
+    return ScaleForm.TENSOR if _per_tensor(module.weight) else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
+
+
 def kernel_when_compiled(module: nn.Module, x: torch.Tensor) -> bool:
     """Whether torch.compile, tracing a served module's call, traces aotgemm_scaled_mm rather than torchao's own
     forward: only at a static M where the active bundle serves the layer with a kernel (ops.has_kernel, for the
@@ -115,8 +121,7 @@ def kernel_when_compiled(module: nn.Module, x: torch.Tensor) -> bool:
     if m is None:
         return False
     n, k = module.weight.qdata.shape
-    scales = ScaleForm.TENSOR if _per_tensor(module.weight) else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
-    return ops.has_kernel(_FP8, scale_epilogues_of(scales, m), n, k, m)
+    return ops.has_kernel(_FP8, scale_epilogues_of(scale_form(module, m), m), n, k, m)
 
 
 def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -59,17 +59,17 @@ def _layers_and_form():
     return shapes, form, target, bf.index.m_buckets
 
 
-def _served(target, buckets, form, n, k, m) -> bool:
-    """Whether the bundle gives this call a kernel, looked up as aotgemm_scaled_mm looks it up: the scale form's
-    own epilogue, at M = 1 then the one that also serves it (dispatch_rule.scale_epilogues; the first with an
-    entry decides), and that entry's kernel at M (Target.kernel_for)."""
-    from aotgemm.dispatch_rule import ScaleForm, scale_epilogues
+def _served(target, buckets, lin, m) -> bool:
+    """Whether the bundle gives this layer's call at M a kernel, looked up as aotgemm_scaled_mm looks it up: the
+    scale form's own epilogue, at M = 1 then the one that also serves it (dispatch_rule.scale_epilogues; the
+    first with an entry decides), and that entry's kernel at M (Target.kernel_for)."""
+    from aotgemm.dispatch_rule import scale_epilogues
     from aotgemm.problem import LINEAR, bucket_for
+    from aotgemm.runtime.torchao_fp8 import scale_form
 
-    # torchao's per-token x scale is one value at M = 1: the op reads that call as per output channel
-    scales = ScaleForm.TENSOR if form != "rowwise" else ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE
+    n, k = lin.weight.qdata.shape
     entries = {e.key for e in target.dispatch}
-    for epi in scale_epilogues(scales, m):
+    for epi in scale_epilogues(scale_form(lin, m), m):
         key = ("float8_e4m3fn", LINEAR, epi, n, k)
         if key + (bucket_for(m, buckets),) in entries:
             return target.kernel_for(key, m, buckets) is not None
@@ -114,7 +114,7 @@ def test_torchao_float8_linears_are_served_by_the_bundle():
                 err = ((got.float() - ref).norm() / ref.norm()).item()
                 err_torchao = ((got.float() - want.float()).norm() / want.float().norm()).item()
                 n, k = w.qdata.shape
-                expected = _served(target, buckets, form, n, k, m) and str(i) in names
+                expected = _served(target, buckets, lin, m) and str(i) in names
                 h = rt.stats().total_hits
                 hits += h
                 report.append(f"{form} {n}x{k} M={m}: err {err:.2e} (torchao's own {err_torchao:.2e}), hit {h}")
@@ -125,10 +125,9 @@ def test_torchao_float8_linears_are_served_by_the_bundle():
         assert hits > 0, "no call was served by the bundle's kernels"
 
         # torch.compile of a patched layer, one graph per M: the bundle's kernel where its dispatch has one at that M
-        # (a hit per call), else torchao's own _scaled_mm call as Inductor lowers it; within 3e-2 of torchao's own
+        # (a hit per call), else torchao's own forward, as Inductor compiles it; within 3e-2 of torchao's own
         # compiled layer either way (Inductor's fused quantization of x may round an element to the next e4m3 value)
-        lin_index = next(int(n) for n in names)
-        lin = layers[lin_index]
+        lin = layers[next(int(n) for n in names)]
         n, k = lin.weight.qdata.shape
         for m in (8, 200):
             x = torch.randn(m, lin.in_features, device="cuda", dtype=torch.bfloat16)
@@ -139,7 +138,7 @@ def test_torchao_float8_linears_are_served_by_the_bundle():
             torch.cuda.synchronize()
             err = ((out.float() - own.float()).norm() / own.float().norm()).item()
             assert err < 3e-2, f"compiled M={m}: {err:.2e} off torchao's compiled layer"
-            served = _served(target, buckets, form, n, k, m)
+            served = _served(target, buckets, lin, m)
             assert rt.stats().total_hits == int(served) and not rt.stats().misses, (m, served, rt.stats())
             print(f"compiled {n}x{k} M={m}: {'bundle kernel' if served else 'torchao'}, {err:.2e} off torchao's")
 
