@@ -16,13 +16,17 @@ three times (rotated), interleaved rounds after untimed warm-up ones, medians, s
 timing, each point's patched output is checked against a float32 GEMM of torchao's own e4m3 operands. Eager,
 torchao's activation quantization runs as several small kernels; with --compile both sides are
 torch.compile'd, as torchao recommends serving, and Inductor fuses them, so the GEMM is a larger share of the
-layer: `static`, one graph per M (as a server captures a CUDA graph per batch size), or `dynamic` (M symbolic;
-with torch 2.11 and per-tensor scales, layers then took 30-111 ms at M = 8192 on both sides, against 0.55-1.9
-ms eager: that mode timed Inductor's quantization of x, not the GEMM: bench/results/h200-2026-12-03/session26).
-A compiled patched layer traces the op only at a static M a bundle kernel serves and is torchao's own
-elsewhere (aotgemm/runtime/torchao_fp8.py); compiled, the quantization kernels' times move up to 2-4x
-between graphs of the same code, so points where both sides are the same graph time 0.97x-1.13x
-(bench/results/h200-2026-12-03/session27). Needs torch, tvm_ffi and torchao (no DSL).
+layer: `static`, one graph per M (as a server captures a CUDA graph per batch size), or `dynamic` (M symbolic,
+one graph for every M). Each side is compiled afresh for each layer shape (Dynamo reset first).
+A compiled patched layer traces the op at a static M a bundle kernel serves, and with M symbolic where the
+bundle has a kernel for the layer at some M (the op then decides per call); elsewhere it is torchao's own
+(aotgemm/runtime/torchao_fp8.py). Compiled, the quantization kernels' times move between graphs of the same
+code (2-4x at a static M: bench/results/h200-2026-12-03/session27), so with --compile a third side, `control`,
+is torchao's layer compiled a second time: its ratio to torchao (column `control`) is how far two graphs of the
+same code time apart at that point, and a gain counts only where it is larger. With per-tensor scales and M
+symbolic (torch 2.11), Inductor's per-tensor quantization of x dominates and swings: torchao's o layer took
+140 us at M = 64 and 2.7 ms at M = 1024, and the control ran 0.37x-2.08x (bench/results/h200-2026-12-03/
+session28, call C): that mode times the quantization, not the GEMM. Needs torch, tvm_ffi and torchao (no DSL).
 Prints a table and writes JSON (atomically).
 """
 
@@ -106,20 +110,21 @@ def main(argv=None) -> int:
     ms = [int(v) for v in a.m.split(",")] if a.m else list(b.index.m_buckets)
     rt.load(a.bundle)
 
-    def run_torchao(lin, x):
-        return lin(x)
-
-    def run_patched(lin, x):
-        return torchao_fp8.forward(lin, x)
+    def sides():
+        """(torchao, patched, control) layer calls: eager, or each compiled afresh for one layer shape (Dynamo
+        reset first, so no graph of another shape, and no recompile of one, shapes them). control is torchao's
+        layer again, a second graph of the same code."""
+        fns = (lambda lin, x: lin(x), lambda lin, x: torchao_fp8.forward(lin, x), lambda lin, x: lin(x))
+        if not a.compile:
+            return fns
+        torch._dynamo.reset()
+        return tuple(torch.compile(f, dynamic=a.compile == "dynamic") for f in fns)
 
     if a.compile:
-        # a graph per layer shape and side (static: and per M), above Dynamo's default limit of 8
+        # a graph per side and per layer copy (static: and per M), above Dynamo's default limit of 8
         torch._dynamo.config.cache_size_limit = 256
         torch._dynamo.config.accumulated_cache_size_limit = 1024
-        static = a.compile == "static"
-        torch._dynamo.config.automatic_dynamic_shapes = not static
-        run_torchao = torch.compile(run_torchao, dynamic=not static)
-        run_patched = torch.compile(run_patched, dynamic=not static)
+        torch._dynamo.config.automatic_dynamic_shapes = a.compile == "dynamic"
 
     def torchao_call(x, lin, out, ex):
         run_torchao(lin, x)
@@ -127,11 +132,15 @@ def main(argv=None) -> int:
     def patched_call(x, lin, out, ex):
         run_patched(lin, x)
 
+    def control_call(x, lin, out, ex):
+        run_control(lin, x)
+
     timing.warm_up()
     rows = []
     for n, k in shapes:
         copies = max(2, min(8, math.ceil(3 * props.L2_cache_size / (n * k))))
         layers = quantized_layers(n, k, copies, rowwise, seed=n + k)
+        run_torchao, run_patched, run_control = sides()
         reason = torchao_fp8.unserved_reason(layers[0])
         if reason is not None:
             raise SystemExit(f"{n}x{k}: patch would not serve torchao's layer: {reason}")
@@ -157,16 +166,22 @@ def main(argv=None) -> int:
             reps = timing.reps_for(GemmProblem(FLOAT8_E4M3, LINEAR, epi, n, k), m)
             timers = {"patched": timing.GraphTimer(patched_call, ops, reps=reps),
                       "torchao": timing.GraphTimer(torchao_call, ops, reps=reps)}
+            if a.compile:
+                timers["control"] = timing.GraphTimer(control_call, ops, reps=reps)
             s = timing.interleaved(timers, a.trials, warmup=timing.WARMUP_ROUNDS)
             c = timing.compare(s["patched"], s["torchao"])
+            control = timing.compare(s["control"], s["torchao"]).ratio_median if a.compile else None
             rows.append({"layer": names.get((n, k), f"{n}x{k}"), "n": n, "k": k, "m": m,
                          "served": served, "rel_err": err,
                          "us": round(c.kernel.median_us, 3), "torchao_us": round(c.cublas.median_us, 3),
                          "speedup": round(c.ratio_median, 4), "speedup_p20": round(c.ratio_low, 4),
                          "spread": round(max(c.kernel.spread, c.cublas.spread), 4)})
+            if control is not None:
+                rows[-1]["control"] = round(control, 4)
             print(f"{rows[-1]['layer']:>8} M={m:>5} {'bundle' if served else 'miss':>6}  "
                   f"{c.kernel.median_us:8.2f} us vs {c.cublas.median_us:8.2f}  x{c.ratio_median:.3f}  "
-                  f"spread {rows[-1]['spread']:.1%}", flush=True)
+                  f"spread {rows[-1]['spread']:.1%}" + ("" if control is None else f"  control x{control:.3f}"),
+                  flush=True)
             del ops, timers
         del layers
         torch.cuda.empty_cache()
@@ -179,6 +194,9 @@ def main(argv=None) -> int:
     summary = {"geomean_speedup": round(geo(rows), 4), "geomean_speedup_m_le_16": round(geo(small), 4),
                "points": len(rows), "served": sum(r["served"] for r in rows),
                "lowest": min(rows, key=lambda r: r["speedup"]) if rows else None}
+    controls = [r["control"] for r in rows if "control" in r]
+    if controls:
+        summary["control_range"] = [min(controls), max(controls)]
     doc = {"what": "torchao float8 linears (Float8DynamicActivationFloat8WeightConfig, "
                    f"{'PerRow' if rowwise else 'PerTensor'}, fast accumulation): patched vs torchao"
                    + (f", both torch.compile'd ({a.compile} M)" if a.compile else ", eager"), "compiled": a.compile,
@@ -196,6 +214,9 @@ def main(argv=None) -> int:
     print(f"geomean {summary['geomean_speedup']:.3f}x over {len(rows)} points ({summary['geomean_speedup_m_le_16']:.3f}x "
           f"at M <= 16); bundle kernels at {summary['served']} points; lowest "
           f"{low['layer']} M={low['m']} {low['speedup']:.3f}x (spread {low['spread']:.1%})" if low else "no points")
+    if controls:
+        print(f"control (torchao's layer compiled twice, one against the other): {min(controls):.3f}x-"
+              f"{max(controls):.3f}x; a gain counts only beyond that")
     return 0
 
 

@@ -204,9 +204,21 @@ def has_kernel(dtype: torch.dtype, epilogues: tuple[str, ...], n: int, k: int, m
     return False
 
 
+def has_kernel_at_some_m(dtype: torch.dtype, epilogues: tuple[str, ...], n: int, k: int) -> bool:
+    """Whether the active table serves (dtype, n, k) with a kernel in any bucket, for any of `epilogues`: what
+    a trace with a symbolic M can know (the op then decides per call). Marked constant as has_kernel is."""
+    d = get_active()
+    if d is None or d.fallback or not d.buckets:
+        return False
+    dt, names = dtype_name(dtype), set(epilogues)
+    return any(route.fn is not None and key[0] == dt and key[2] in names and key[3:5] == (n, k)
+               for key, route in d.table.items())
+
+
 # What torch._dynamo.assume_constant_result(has_kernel) does, without importing torch._dynamo, which would add
 # ~1.8 s to `import aotgemm.runtime` (tests/test_runtime_epilogues.py checks that the decorator still sets it).
 has_kernel._dynamo_marked_constant = True
+has_kernel_at_some_m._dynamo_marked_constant = True
 
 
 def device_of(d: Dispatch, dev: torch.device) -> Device:

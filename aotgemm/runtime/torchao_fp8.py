@@ -111,16 +111,17 @@ def scale_form(module: nn.Module, m: int) -> ScaleForm:
 
 def kernel_when_compiled(module: nn.Module, x: torch.Tensor) -> bool:
     """Whether torch.compile, tracing a served module's call, traces aotgemm_scaled_mm rather than torchao's own
-    forward: only at a static M where the active bundle serves the layer with a kernel (ops.has_kernel, for the
-    epilogues a call at M looks up; a constant of the graph). At any other static M the compiled layer is then
+    forward. At a static M: only where the active bundle serves the layer with a kernel (ops.has_kernel, for
+    the epilogues a call at M looks up; a constant of the graph); at any other static M the compiled layer is
     torchao's compiled layer exactly (Inductor's own lowering of its _scaled_mm, no Python op on the host per
-    call), and so is it at a symbolic M: there a torch.cond over the M the bundle serves, with both sides
-    compiled with M symbolic, ran 0.16x-0.74x of torchao's speed at M = 64 (misses) and 0.50x-0.93x at M = 16
-    (hits) on the H200 (session 27, call B; why, not found)."""
+    call). At a symbolic M (one graph for every M, as servers compile): where the bundle has a kernel for the
+    layer at some M (ops.has_kernel_at_some_m), and the op then decides per call, its kernel or the same
+    _scaled_mm call torchao makes. (A torch.cond over the M ranges the bundle serves, each branch compiled,
+    ran 0.16x-0.74x of torchao's speed at M = 64 and 0.50x-0.93x at M = 16 on the H200: session 27, call B.)"""
+    n, k = module.weight.qdata.shape
     m = ops.static_rows(x.shape)
     if m is None:
-        return False
-    n, k = module.weight.qdata.shape
+        return ops.has_kernel_at_some_m(_FP8, scale_epilogues(module), n, k)
     return ops.has_kernel(_FP8, scale_epilogues_of(scale_form(module, m), m), n, k, m)
 
 
@@ -128,7 +129,7 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """What torchao's F.linear override computes for a served module, with its _scaled_mm call made by
     aotgemm_scaled_mm (fast_accum overload where torchao's mm_config asks for fast accumulation). Any x but
     bf16 runs torchao's own forward (its output dtype is x's; aotgemm_scaled_mm writes bf16), and so does a call
-    torch.compile traces anywhere but at a static M a bundle kernel serves (kernel_when_compiled).
+    torch.compile traces where kernel_when_compiled says the bundle has no kernel for it.
 
     (Session 26's call E, tracing the op at every M, timed misses up to 15% slower than torchao's compiled
     layer; session 27's probe found the same kernels on both sides, the same cuBLAS algorithm and the same

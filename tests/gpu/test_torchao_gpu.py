@@ -6,7 +6,7 @@ granularity the bundle's scales call for; torchao's default mm_config, fast accu
 every M tried, on fresh random inputs: each layer's output against a float32 GEMM of the operands torchao
 made (its e4m3 x and W, dequantized) and against torchao's own output, the calls a bundle kernel served
 counted where the bundle's dispatch has one, torch.compile of a patched layer is served where the bundle has a
-kernel at the graph's M and is torchao's compiled layer elsewhere, and
+kernel at the graph's M and is torchao's compiled layer elsewhere (with M symbolic, one graph decides per call), and
 the patched model with no kernel behind it is torchao's model bit for bit (its misses are torchao's
 _scaled_mm call).
 
@@ -141,6 +141,22 @@ def test_torchao_float8_linears_are_served_by_the_bundle():
             served = _served(target, buckets, lin, m)
             assert rt.stats().total_hits == int(served) and not rt.stats().misses, (m, served, rt.stats())
             print(f"compiled {n}x{k} M={m}: {'bundle kernel' if served else 'torchao'}, {err:.2e} off torchao's")
+
+        # M symbolic, one graph for every M: the op is traced and decides per call, the bundle's kernel where its
+        # dispatch has one (a hit), else torchao's _scaled_mm call (a miss, counted)
+        torch._dynamo.reset()
+        compiled = torch.compile(lin, fullgraph=True, dynamic=True)
+        own = torch.compile(lambda x: torch.nn.Linear.forward(lin, x), fullgraph=True, dynamic=True)
+        for m in (8, 200, 13):
+            x = torch.randn(m, lin.in_features, device="cuda", dtype=torch.bfloat16)
+            rt.reset_stats()
+            out = compiled(x)
+            torch.cuda.synchronize()
+            served = _served(target, buckets, lin, m)
+            assert rt.stats().total_hits == int(served) and rt.stats().total_misses == int(not served), (m, rt.stats())
+            err = ((out.float() - own(x).float()).norm() / own(x).float().norm()).item()
+            assert err < 3e-2, f"compiled, M symbolic, M={m}: {err:.2e} off torchao's compiled layer"
+            print(f"compiled (M symbolic) {n}x{k} M={m}: {'bundle kernel' if served else 'torchao'}, {err:.2e} off")
 
         # with no kernel behind it (no bundle active), the patched layer is torchao's call exactly
         rt.unload()
