@@ -116,8 +116,10 @@ def kernel_when_compiled(module: nn.Module, x: torch.Tensor) -> bool:
     torchao's compiled layer exactly (Inductor's own lowering of its _scaled_mm, no Python op on the host per
     call). At a symbolic M (one graph for every M, as servers compile): where the bundle has a kernel for the
     layer at some M (ops.has_kernel_at_some_m), and the op then decides per call, its kernel or the same
-    _scaled_mm call torchao makes. (A torch.cond over the M ranges the bundle serves, each branch compiled,
-    ran 0.16x-0.74x of torchao's speed at M = 64 and 0.50x-0.93x at M = 16 on the H200: session 27, call B.)"""
+    _scaled_mm call torchao makes: per token on the H200 1.20x-1.91x torchao's compiled layer at M = 2-64 and
+    0.97x-1.03x at misses (session 28, calls A and C). (A torch.cond over the M ranges the bundle serves, each
+    branch compiled, timed 0.16x-0.93x at M = 16-64 in session 27's call B, with one compiled function for
+    every layer shape, a setup session 28 found to distort per-tensor timings; not retried.)"""
     n, k = module.weight.qdata.shape
     m = ops.static_rows(x.shape)
     if m is None:
