@@ -126,14 +126,9 @@ def main(argv=None) -> int:
         torch._dynamo.config.accumulated_cache_size_limit = 1024
         torch._dynamo.config.automatic_dynamic_shapes = a.compile == "dynamic"
 
-    def torchao_call(x, lin, out, ex):
-        run_torchao(lin, x)
-
-    def patched_call(x, lin, out, ex):
-        run_patched(lin, x)
-
-    def control_call(x, lin, out, ex):
-        run_control(lin, x)
+    def graph_call(run):
+        """A side's layer call in timing.Operands' call shape (x, "weight" = the layer, out, extras)."""
+        return lambda x, lin, out, ex: run(lin, x)
 
     timing.warm_up()
     rows = []
@@ -141,6 +136,9 @@ def main(argv=None) -> int:
         copies = max(2, min(8, math.ceil(3 * props.L2_cache_size / (n * k))))
         layers = quantized_layers(n, k, copies, rowwise, seed=n + k)
         run_torchao, run_patched, run_control = sides()
+        calls = {"patched": graph_call(run_patched), "torchao": graph_call(run_torchao)}
+        if a.compile:
+            calls["control"] = graph_call(run_control)
         reason = torchao_fp8.unserved_reason(layers[0])
         if reason is not None:
             raise SystemExit(f"{n}x{k}: patch would not serve torchao's layer: {reason}")
@@ -164,13 +162,10 @@ def main(argv=None) -> int:
             del x, q, ref, got
             ops = LayerCopies(layers, m, seed=m)
             reps = timing.reps_for(GemmProblem(FLOAT8_E4M3, LINEAR, epi, n, k), m)
-            timers = {"patched": timing.GraphTimer(patched_call, ops, reps=reps),
-                      "torchao": timing.GraphTimer(torchao_call, ops, reps=reps)}
-            if a.compile:
-                timers["control"] = timing.GraphTimer(control_call, ops, reps=reps)
+            timers = {side: timing.GraphTimer(call, ops, reps=reps) for side, call in calls.items()}
             s = timing.interleaved(timers, a.trials, warmup=timing.WARMUP_ROUNDS)
             c = timing.compare(s["patched"], s["torchao"])
-            control = timing.compare(s["control"], s["torchao"]).ratio_median if a.compile else None
+            control = timing.compare(s["control"], s["torchao"]).ratio_median if "control" in s else None
             rows.append({"layer": names.get((n, k), f"{n}x{k}"), "n": n, "k": k, "m": m,
                          "served": served, "rel_err": err,
                          "us": round(c.kernel.median_us, 3), "torchao_us": round(c.cublas.median_us, 3),

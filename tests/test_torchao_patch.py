@@ -178,18 +178,24 @@ class Recorded:
         return gm.forward
 
 
+def compiled_patched(scales: str, dynamic: bool):
+    """(the patched torchao layer, its torch.compile'd call with M static or symbolic, the Recorded backend)."""
+    lin = torchao_linear(scales)
+    patch_model(torch.nn.Sequential(lin), SERVED)
+    torch._dynamo.reset()
+    rec = Recorded()
+    return lin, torch.compile(lin, backend=rec, fullgraph=True, dynamic=dynamic), rec
+
+
 @pytest.mark.parametrize("scales", ["tensor", "row"])
 @pytest.mark.parametrize("m", [1, 5, 40])
 def test_compiled_static_m_traces_the_op_only_where_a_kernel_serves(table, scales, m):
     """torch.compile at a static M traces aotgemm_scaled_mm only where the bundle serves the layer with a kernel
     (the table's bucket 16: M = 1-16; at M = 1 a per-token call is looked up as scale_row, then scale_rowwise);
     at M = 40 (a bucket without an entry) torchao's own forward (its output exactly)."""
-    lin = torchao_linear(scales)
-    patch_model(torch.nn.Sequential(lin), SERVED)
-    torch._dynamo.reset()
-    rec = Recorded()
+    lin, f, rec = compiled_patched(scales, dynamic=False)
     x = torch.randn(m, K, dtype=torch.bfloat16)
-    out = torch.compile(lin, backend=rec, fullgraph=True, dynamic=False)(x)
+    out = f(x)
     (code,) = rec.codes
     if m <= 16:
         assert "aotgemm_scaled_mm.fast_accum" in code and "aten._scaled_mm" not in code, code
@@ -205,11 +211,7 @@ def test_compiled_symbolic_m_traces_the_op_which_decides_per_call(table, scales)
     """At a symbolic M one graph serves every M: the op is traced (the bundle has a kernel for the layer at some
     M) and decides per call, the bundle's kernel at M = 5 and 12 (bucket 16), torchao's own _scaled_mm call at
     M = 40 (its output bit for bit, uncounted as a hit)."""
-    lin = torchao_linear(scales)
-    patch_model(torch.nn.Sequential(lin), SERVED)
-    torch._dynamo.reset()
-    rec = Recorded()
-    f = torch.compile(lin, backend=rec, fullgraph=True, dynamic=True)
+    lin, f, rec = compiled_patched(scales, dynamic=True)
     for m in (5, 40, 12):
         rt.reset_stats()
         x = torch.randn(m, K, dtype=torch.bfloat16)
@@ -230,11 +232,7 @@ def test_compiled_symbolic_m_is_torchaos_own_where_no_kernel_serves(table, scale
     d = ops.get_active()
     for key in [key for key in d.table if key[3:5] == (N, K)]:
         d.table[key] = Route(None, None)
-    lin = torchao_linear(scales)
-    patch_model(torch.nn.Sequential(lin), SERVED)
-    torch._dynamo.reset()
-    rec = Recorded()
-    f = torch.compile(lin, backend=rec, fullgraph=True, dynamic=True)
+    lin, f, rec = compiled_patched(scales, dynamic=True)
     for m in (5, 40):
         x = torch.randn(m, K, dtype=torch.bfloat16)
         assert torch.equal(f(x), torch.nn.Linear.forward(lin, x)), m
