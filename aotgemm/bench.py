@@ -26,6 +26,7 @@ copy cannot: the ones no kernel passes (`summarize_rows`).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from datetime import date
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from . import timing
 from .bundle import CUBLAS
+from .bundle.io import atomic_write_bytes
 from .errors import EnvironmentMismatch, NoGpu
 from .gpu_clocks import ClockWatch, describe as describe_clocks, device_uuid
 
@@ -274,5 +276,21 @@ def _plot(rows: list[dict], path: Path, gpu: str) -> None:
     ax.set_title(f"aotgemm bundle vs cuBLAS, {gpu}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
+    atomic_write_bytes(path, compact_png(buf.getvalue()))
+
+
+PLOT_COLORS = 64
+
+
+def compact_png(png: bytes) -> bytes:
+    """`png` with its pixels on a palette of PLOT_COLORS colours, optimised: a bench plot is a few lines of a
+    few colours, and matplotlib's RGBA file of one (86 KB) then takes 20 KB. The committed results are carried by
+    every GPU call (scripts/pack_results.py). Needs Pillow, which matplotlib brings."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=PLOT_COLORS).save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -4,7 +4,9 @@ A GPU call (the device tool) carries the whole tracked tree, plus the wheels and
 the results of twenty sessions had grown to 54 MiB of it, 19 MiB of that JSON, logs and ncu tables that gzip to a
 seventh. This replaces each such FILE by FILE.gz (deterministic: no name or time in the header, so a repack is
 byte-identical), written to a temporary file and renamed (aotgemm's `atomic_write_bytes`, which removes the
-temporary file if the write fails). `bench.results_io.read_json` and `zcat` read them.
+temporary file if the write fails). `bench.results_io.read_json` and `zcat` read them. Plots (PNG) are kept as
+PNG, with their pixels put on a palette (`aotgemm.bench.compact_png`, as `aotgemm bench` now writes them): 385
+plots had taken 25 of the tree's 48 MiB.
 tests/test_results_size.py checks that nothing over PACK_BYTES is left unpacked and that the tree stays under
 TREE_BUDGET_MIB.
 
@@ -24,7 +26,7 @@ from aotgemm.bundle.io import atomic_write_bytes
 RESULTS = "bench/results"
 PACK_BYTES = 30_000  # text results larger than this are stored gzipped
 PACKED_SUFFIXES = (".json", ".jsonl", ".txt", ".log", ".csv")
-# the tracked tree's share of a device call's 64 MiB; the rest is for wheels (about 5 MiB) and bundles or kernels
+# the tracked tree's share of a device call's 64 MiB; the rest is for wheels (12 MiB with torchao's) and bundles or kernels
 TREE_BUDGET_MIB = 48
 
 
@@ -37,6 +39,19 @@ def to_pack(root: Path) -> list[Path]:
     """Tracked text results over PACK_BYTES that are not packed yet."""
     return [p for p in tracked(root) if p.is_relative_to(root / RESULTS) and p.suffix in PACKED_SUFFIXES
             and p.exists() and p.stat().st_size > PACK_BYTES]
+
+
+def plots_to_compact(root: Path) -> list[Path]:
+    """Tracked result plots not on a palette yet (an RGBA PNG's colour type byte is 6; a palette one's 3)."""
+    return [p for p in tracked(root) if p.is_relative_to(root / RESULTS) and p.suffix == ".png" and p.exists()
+            and p.read_bytes()[25] != 3]
+
+
+def compact_plot(path: Path) -> Path:
+    from aotgemm.bench import compact_png
+
+    atomic_write_bytes(path, compact_png(path.read_bytes()))
+    return path
 
 
 def gzipped(data: bytes) -> bytes:
@@ -61,7 +76,10 @@ def main(argv: list[str]) -> int:
     todo = to_pack(root)
     for p in todo:
         print(p.relative_to(root) if "--check" in argv else pack(p).relative_to(root))
-    return 1 if todo and "--check" in argv else 0
+    plots = plots_to_compact(root)
+    for p in plots:
+        print(p.relative_to(root) if "--check" in argv else compact_plot(p).relative_to(root))
+    return 1 if (todo or plots) and "--check" in argv else 0
 
 
 if __name__ == "__main__":

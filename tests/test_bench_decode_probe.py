@@ -40,9 +40,29 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
+    assert set(probe.GRIDS) == {"--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
+
+
+def test_overlay_grid_pairs_each_overlaid_design_with_its_own_region_twin():
+    """--overlay: max_m 128 and 256 designs with and without `ov`, each grid resident at once (its CTAs and its
+    clusters, at one or two CTAs per SM); where a twin fits, it differs in its stages and the key alone."""
+    from aotgemm.compiler.sources.decode_designs import _clusters_held
+    from aotgemm.compiler.sources.decode_kernels import smem_bytes
+
+    probe = _probe()
+    for n, k in probe.OVERLAY_SHAPES:
+        designs = probe.overlay_designs(n, k)
+        assert {d["max_m"] for d in designs} == {128, 256} and any(d.get("ov") for d in designs), (n, k)
+        for d in designs:
+            per_sm = 1 if smem_bytes(d) > 113 * 1024 else 2
+            tiles = n // (64 * d["wg"])
+            assert tiles * d["ck"] <= 132 * per_sm and (d["ck"] == 1 or tiles <= _clusters_held(d["ck"], per_sm))
+        key = lambda d: (d["max_m"], d["wg"], d["ck"], smem_bytes(d) > 113 * 1024)  # noqa: E731
+        for d in (d for d in designs if not d.get("ov")):
+            twin = [o for o in designs if o.get("ov") and key(o) == key(d)]
+            assert twin and twin[0]["stages"] >= d["stages"], (n, k, d)
 
 
 def test_multicast_grid_shares_x_over_groups_that_fit_a_cluster():

@@ -1,6 +1,7 @@
 """CPU tests for aotgemm's own decode kernels: designs are valid, and a couple compile for
 sm_90a and export their TVM-FFI symbol.  GPU correctness lives in bench/decode_probe.py."""
 
+import re
 import subprocess
 
 import pytest
@@ -18,8 +19,9 @@ LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280,
 def test_designs_for_covers_decode(n, k):
     designs = dk.designs_for(n, k, "sm_90a")
     assert designs, f"no design for {n}x{k}"
-    assert {d["max_m"] for d in designs} == {1, 2, 8, 16, 32, 64}
-    assert len(designs) <= 17
+    # max_m 128 only where measured to win (test_max_m_128_designs_only_for_the_weights_measured_to_win_there)
+    assert {d["max_m"] for d in designs} == {1, 2, 8, 16, 32, 64} | ({128} if (n, k) == (4096, 14336) else set())
+    assert len(designs) <= 18
     for d in designs:
         assert (d["n"], d["k"]) == (n, k)
         assert d["kind"] != "swapab_rf" or (n, k) == (8192, 1024)  # test_rf_designs_only_where_measured
@@ -518,7 +520,7 @@ def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
     table = dd._TMA_FP8_SM90 if dtype == FP8 else dd._TMA_SM90
     for (n, k), buckets in table.items():
         for max_m, specs in buckets.items():
-            assert max_m in dd.TMA_MAX_M and 1 <= len(specs) <= 2
+            assert max_m in dd.TMA_MAX_M + dd.TMA_MEASURED_MAX_M and 1 <= len(specs) <= 2
             for epi in epilogues:
                 got = dd.tma_designs_for(n, k, "sm_90a", max_m, epi, dtype)
                 for spec, d in zip(specs, got):
@@ -526,6 +528,24 @@ def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
                     assert (d["stages"], d["wg"], d["bk"], d["ck"]) == (st, wg, bk, ck), (n, k, max_m, spec)
                     assert d.get("epilogue", "identity") == epi and dk.smem_bytes(d) <= 227 * 1024
                     assert (d.get("dtype") == FP8) == (dtype == FP8)
+
+
+def test_max_m_128_designs_only_for_the_weights_measured_to_win_there():
+    """Builds offer max_m 128 TMA designs for the table's weights alone (Llama-3.1-8B's down, Qwen2.5-32B TP4's
+    qkv): on the other weights timed, they lost to cuBLAS in a model (session 29, call A)."""
+    from aotgemm.compiler.sources import decode_designs as dd
+
+    def m128(n, k, epilogue="identity"):
+        return [d for d in dk.designs_for(n, k, "sm_90a", epilogue) if d["max_m"] == 128]
+
+    assert [dk.design_name(d) for d in m128(4096, 14336)] == ["tma7_n4096k14336_m128_wg1bk64ck2_pdl"]
+    assert [dk.design_name(d) for d in m128(1792, 5120)] == ["tma7_n1792k5120_m128_wg1bk64ck4_pdl"]
+    assert m128(4096, 14336, "residual_add")[0]["epilogue"] == "residual_add"
+    for n, k in [(4096, 4096), (6144, 4096), (5120, 1280), (28672, 4096), (8192, 1024)]:
+        assert m128(n, k) == [] and dd.tma_designs_for(n, k, "sm_90a", 128) == []
+    # the rule still gives the other buckets of a weight the table names only at 128
+    assert len(dd.tma_designs_for(1792, 5120, "sm_90a", 64)) == 2
+    assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 14336, "sm_100a"))
 
 
 def test_tma_design_validation():
@@ -555,6 +575,41 @@ def test_tma_design_validation():
         dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=4)
     with pytest.raises(ValueError, match="do not split into clusters of cn=4"):
         dk.make_tma_design(1792, 5120, max_m=64, wg=2, bk=64, stages=4, ck=1, cn=4)  # 14 row tiles
+
+
+def test_overlaid_partials_free_their_region_and_need_stages_that_hold_them():
+    """ov: the split-K partials overlay the stages, so a design takes the stages' shared memory and no more (a
+    128-row CTA of 128 tokens, split 4 ways, then fits two to an SM with 3 stages), is named apart (absent, old
+    names and cache keys), needs stages at least as large as the partials, and takes no x multicast."""
+    own = dk.make_tma_design(4096, 4096, max_m=128, wg=2, bk=64, stages=3, ck=4)
+    ov = dk.make_tma_design(4096, 4096, max_m=128, wg=2, bk=64, stages=3, ck=4, ov=True)
+    assert "ov" not in own and ov["ov"] == 1
+    assert dk.design_name(ov) == "tma3_n4096k4096_m128_wg2bk64ck4ov_pdl"
+    part = 4 * 128 * (128 // 4 + 4) * 4
+    assert dk.smem_bytes(own) - dk.smem_bytes(ov) == part
+    assert 2 * (dk.smem_bytes(ov) + 1024) <= 228 * 1024 < 2 * (dk.smem_bytes(own) + 1024)
+    with pytest.raises(ValueError, match="do not fit in the .* bytes of stages"):
+        dk.make_tma_design(4096, 4096, max_m=128, wg=2, bk=64, stages=2, ck=4, ov=True)  # 64 KB of stages
+    with pytest.raises(ValueError, match="use cn=1"):
+        dk.make_tma_design(1792, 5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=2, ov=True)
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("ck", [4, 1])
+def test_overlaid_partials_wait_for_every_stage_reader(tmp_path, monkeypatch, ck):
+    """An ov kernel writes no partial before the readers of the stages it overlays are done: with a cluster one
+    more cluster barrier (the producer warp arrives from its branch, so not .aligned), without one a named
+    barrier of the consumer warps; each after a proxy fence (the wgmmas read the stages through the async proxy)."""
+    pytest.importorskip("cutlass")
+    kw = dict(max_m=128, wg=2, bk=64, stages=3 if ck == 4 else 4, ck=ck)
+    own = _dump_ptx(tmp_path, monkeypatch, dk.make_tma_design(4096, 4096, **kw), "own")
+    ov = _dump_ptx(tmp_path, monkeypatch, dk.make_tma_design(4096, 4096, ov=True, **kw), "ov")
+    assert "fence.proxy.async.shared::cta" in ov and "fence.proxy.async.shared::cta" not in own
+    if ck > 1:
+        assert ov.count("barrier.cluster.arrive;") == own.count("barrier.cluster.arrive") + 2
+    else:
+        assert re.search(r"bar\.sync\s+1, 256;", ov) and not re.search(r"bar\.sync\s+1,", own)
+    assert "ld.local" not in ov and "st.local" not in ov
 
 
 def test_out_vec_reads_four_columns_where_a_cta_owns_64_or_more():

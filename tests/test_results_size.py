@@ -3,6 +3,7 @@ packed ones stay readable (bench/results_io.py)."""
 
 import gzip
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -33,6 +34,35 @@ def test_no_large_text_result_is_left_unpacked():
     left = pack_results.to_pack(ROOT)
     assert not left, (f"{len(left)} results over {pack_results.PACK_BYTES} bytes are not gzipped; run "
                       f"`python scripts/pack_results.py` and commit: {[str(p.relative_to(ROOT)) for p in left[:5]]}")
+
+
+@needs_git
+def test_every_committed_plot_is_on_a_palette():
+    left = pack_results.plots_to_compact(ROOT)
+    assert not left, (f"{len(left)} plots are RGBA; run `python scripts/pack_results.py` and commit: "
+                      f"{[str(p.relative_to(ROOT)) for p in left[:5]]}")
+
+
+def test_a_compacted_plot_keeps_its_size_and_its_colours(tmp_path):
+    """compact_png (what `aotgemm bench` writes, and pack_results applies to older plots): the same picture on a
+    palette, at its size, with a colour type byte (3) that tells pack_results it is done."""
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    from aotgemm.bench import PLOT_COLORS, _plot, compact_png
+
+    rows = [{"layer": layer, "m": m, "model_speedup": 1 + 0.1 * i / (1 + m)}
+            for i, layer in enumerate(("qkv", "o", "down")) for m in (1, 2, 4, 64, 4096)]
+    path = tmp_path / "plot.png"
+    _plot(rows, path, "NVIDIA H200")
+    im = Image.open(path)
+    assert im.mode == "P" and im.size == (960, 540) and len(im.getcolors()) <= PLOT_COLORS
+    assert path.read_bytes()[25] == 3  # the colour type pack_results reads
+    # an RGBA rendering of the same kind compacts to a palette of at most PLOT_COLORS, pixel for pixel close
+    rgba = tmp_path / "rgba.png"
+    Image.new("RGBA", (64, 32), (255, 255, 255, 255)).save(rgba)
+    small = Image.open(io.BytesIO(compact_png(rgba.read_bytes())))
+    assert small.mode == "P" and small.size == (64, 32) and small.convert("RGB").getpixel((3, 3)) == (255, 255, 255)
 
 
 @needs_git

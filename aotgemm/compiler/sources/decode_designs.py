@@ -214,10 +214,12 @@ _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2
 # the cluster split-K that keeps the grid at one CTA per SM, and as many stages as fit.
 _TMA_SM90 = {
     (1280, 8192): {16: ["10,1,64,8", "10,1,128,4"], 32: ["8,1,128,4", "8,1,64,8"], 64: ["6,1,128,4", "12,1,64,4"]},
+    (1792, 5120): {128: ["7,1,64,4"]},
     (1536, 4096): {16: ["4,2,128,8", "4,1,128,8"], 32: ["8,1,128,4", "8,1,128,2"], 64: ["6,1,128,4", "12,1,64,4"]},
     (4096, 3584): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
     (4096, 4096): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
-    (4096, 14336): {16: ["10,1,128,2", "10,1,128,1"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
+    (4096, 14336): {16: ["10,1,128,2", "10,1,128,1"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"],
+                    128: ["7,1,64,2"]},
     (6144, 4096): {16: ["10,1,128,1", "5,1,128,2"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
     (7168, 4096): {16: ["5,1,128,2", "10,1,128,1"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
     (8192, 1024): {16: ["4,1,128,2", "4,2,128,2"], 32: ["8,1,128,1", "10,2,64,1"], 64: ["7,2,64,1", "6,1,128,1"]},
@@ -252,7 +254,8 @@ _TMA_FP8_SM90 = {
     (19456, 2560): {16: ["4,1,128,1", "3,1,256,1"], 32: ["5,1,128,1", "2,1,256,1"], 64: ["3,1,128,1", "2,1,128,1"]},
     (28672, 4096): {16: ["4,1,128,1", "2,1,256,1"], 32: ["2,2,256,1", "10,2,128,1"], 64: ["7,2,128,1", "3,2,256,1"]},
 }
-# The buckets builds offer TMA designs for. decode_tma also builds max_m 128 and 256 (bench/decode_probe.py
+# The buckets builds offer TMA designs for: these for every weight, TMA_MEASURED_MAX_M only with the measured
+# table's designs. decode_tma also builds max_m 128 and 256 (bench/decode_probe.py
 # --mid-sweep); on the H200 none beat cuBLAS by 3% in a model at both edges of a bucket on the 12 shapes of
 # decode_probe.MID_SHAPES (session12/call2): 64 weight rows per CTA read x's 128 rows from L2 once per CTA,
 # twice the weight's bytes, and two warpgroups leave room for too few stages. Multicasting x over 2 or 4 CTAs
@@ -262,6 +265,14 @@ _TMA_FP8_SM90 = {
 # builds offer lose, and where those win they were faster (1792 x 5120 at M = 64: 7.81 us against 8.14). So
 # x's L2 traffic was not what held them back: at M = 128 a 4096 x 4096 GEMM is also 5.4 us of tensor work.
 TMA_MAX_M = (16, 32, 64)
+# Session 29 (bench/results/h200-2026-12-03/session29, call A: 86 designs at max_m 128 and 256 on 8 weights, all
+# correct at every M) timed the max_m 128 designs again, with the output stage of session 16: in a model two
+# weights' beat cuBLAS at M = 65, 96 and 128, Llama-3.1-8B's down 4096 x 14336 by 1.13x, 1.15x, 1.06x (1.16x, 1.18x,
+# 1.10x back to back) and Qwen2.5-32B TP4's qkv 1792 x 5120 by 1.02x, 1.06x, 1.05x (1.19x-1.22x). The other six
+# lost in a model (0.85x-0.99x at M = 128), though five of them won back to back at some M, and no max_m 256 design
+# beat cuBLAS by more than 2% at M = 129-256. So max_m 128 is offered where the table has designs for it, and
+# nowhere by the rule.
+TMA_MEASURED_MAX_M = (128,)
 
 
 def _most_stages(n, k, smem_cap: int = 227 * 1024, **kw) -> dict | None:
@@ -312,8 +323,9 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
 def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                     dtype: str = "bfloat16") -> list[dict]:
     """Two TMA + wgmma designs of `max_m` for (n, k): the measured ones (bf16 `_TMA_SM90`, e4m3
-    `_TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's. sm_90a only:
-    wgmma is a Hopper instruction (sm_100a has tcgen05 instead)."""
+    `_TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's (for the buckets of TMA_MAX_M;
+    TMA_MEASURED_MAX_M's take the table's alone). sm_90a only: wgmma is a Hopper instruction (sm_100a has tcgen05
+    instead)."""
     if arch != "sm_90a":
         return []
     out: list[dict] = []
@@ -324,7 +336,8 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
                                        epilogue=epilogue, dtype=dtype))
         except ValueError:
             continue
-    out += [d for d in _tma_rule(n, k, max_m, epilogue, dtype) if d not in out]
+    if max_m in TMA_MAX_M:
+        out += [d for d in _tma_rule(n, k, max_m, epilogue, dtype) if d not in out]
     return out[:2]
 
 
@@ -395,7 +408,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
     max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through
     a deep TMA pipeline, which beat both cuBLAS and the cp.async kernels at
-    M = 16-32 on most shapes. A fused `epilogue` keeps the
+    M = 16-32 on most shapes; and max_m 128 for the weights measured to win there. A fused `epilogue` keeps the
     same choice among the designs it allows (swiglu needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
 
@@ -468,6 +481,6 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
             if count == per_bucket:
                 break
         out += rf_designs_for(n, k, arch, 8 * nt, epilogue, dtype)
-    for max_m in TMA_MAX_M:
+    for max_m in TMA_MAX_M + TMA_MEASURED_MAX_M:
         out += tma_designs_for(n, k, arch, max_m, epilogue, dtype)
     return out

@@ -41,6 +41,15 @@ weight (N, K static), with split-K over a thread-block cluster:
   from every peer's shared memory with ld.shared::cluster.v4 after a second
   cluster barrier, was 1-4% slower than these scalar remote stores at M <= 64
   (call B).
+* `ov` (partials overlay the stages; not offered by builds): the fp32 partials
+  ([source CTA][token][slot], up to 74 KB for 128 rows of 128 tokens) take
+  the pipeline's stage buffers, which are idle once the main loop is over,
+  instead of a region of their own. No partial is written before every reader
+  of those stages is done: one more cluster barrier (or, with no cluster, a
+  named barrier of the consumer warps) after the main loop. This is what lets
+  a 128-row CTA of 128 tokens split K four ways at two CTAs per SM (98 KB with
+  3 stages, against 172 KB), so that its 32 clusters of 4 are resident at once
+  (bench/decode_probe.py --overlay).
 * x multicast over `cn` CTAs of a cluster along the weight rows (cn > 1): they
   need the same x tile, so the first of them loads it once from L2 into all
   their shared memories (TMA multicast), and each stage is refilled only when
@@ -66,8 +75,8 @@ weight (N, K static), with split-K over a thread-block cluster:
 
 Design fields besides kind/n/k/max_m/pdl: wg (consumer warpgroups: 64*wg
 weight rows per CTA), bk (k per tile: 64 bf16 / 128 e4m3 is one 128-byte
-swizzle atom), stages, ck (cluster split-K), cn (x multicast; absent for 1). Imports cutlass only inside
-build_tma.
+swizzle atom), stages, ck (cluster split-K), cn (x multicast; absent for 1), ov (partials over the stages;
+absent unless set). Imports cutlass only inside build_tma.
 """
 
 _SWIZZLE_BYTES = 1024  # a 128-byte-swizzled tile's alignment
@@ -139,6 +148,12 @@ def validate_tma(d: dict) -> None:
             raise ValueError("swiglu: warpgroup 0 takes gate rows and warpgroup 1 their up rows: wg must be 2")
         if (_rows(d) // 2) % ck:
             raise ValueError(f"swiglu: ck must divide the CTA's {_rows(d) // 2} gate rows")
+    if d.get("ov"):
+        if cn > 1:
+            raise ValueError("ov: a multicast group's peers may still be filling this CTA's stages; use cn=1")
+        if _part_bytes(d) > _tile_bytes(d):
+            raise ValueError(f"ov: the {_part_bytes(d)} bytes of partials do not fit in the {_tile_bytes(d)} bytes "
+                             "of stages they overlay; give the design more stages")
     if tma_smem_bytes(d) > 227 * 1024:
         raise ValueError(f"needs {tma_smem_bytes(d)} bytes of shared memory")
 
@@ -170,11 +185,19 @@ def promote_group(d: dict) -> int:
     return max(2, min(8, 128 // d["max_m"]))
 
 
+def _tile_bytes(d: dict) -> int:
+    """The pipeline's stage buffers: per stage, wg 64-row weight tiles and one max_m-row x tile."""
+    return d["stages"] * (_rows(d) + d["max_m"]) * d["bk"] * _eb(d)
+
+
+def _part_bytes(d: dict) -> int:
+    """The fp32 split-K partials: [source CTA][token][slot], LDP = PART + 4 slots per token."""
+    return d["ck"] * d["max_m"] * (_part(d) + 4) * 4
+
+
 def tma_smem_bytes(d: dict) -> int:
-    eb, s = _eb(d), d["stages"]
-    tiles = s * (_rows(d) + d["max_m"]) * d["bk"] * eb
-    part = d["ck"] * d["max_m"] * (_part(d) + 4) * 4
-    return 2 * s * 8 + 2 * _SWIZZLE_BYTES + tiles + part + 64
+    part = 0 if d.get("ov") else _part_bytes(d)
+    return 2 * d["stages"] * 8 + 2 * _SWIZZLE_BYTES + _tile_bytes(d) + part + 64
 
 
 def build_tma(d: dict):
@@ -199,6 +222,7 @@ def build_tma(d: dict):
     BN, BK, S, CK, WG, PDL = d["max_m"], d["bk"], d["stages"], d["ck"], d["wg"], d["pdl"]
     CN = _cn(d)
     CLUSTER = CN * CK
+    OV = bool(d.get("ov"))
     ROWS = _rows(d)
     PART = _part(d)
     LDP = PART + 4                 # token stride of the partials (spreads banks)
@@ -277,6 +301,18 @@ def build_tma(d: dict):
         acc.store(acc.load() + done.load())
         pipe.consumer_release(rl)
 
+    def stages_done(producer: bool):
+        # ov: the partials overlay the stages, so no thread may write one before every consumer warpgroup of the
+        # CTA, and with a cluster of every CTA it pushes into, has read its last stage (the producer's last loads
+        # were read by then). With a cluster all its threads meet here once (barrier.cluster counts every thread;
+        # not .aligned, as the producer warp arrives from its own branch); without, the consumer warps alone, on
+        # named barrier 1.
+        if const_expr(CLUSTER > 1):
+            cute.arch.cluster_arrive()
+            cute.arch.cluster_wait()
+        elif const_expr(not producer):
+            cute.arch.barrier(barrier_id=1, number_of_threads=128 * WG)
+
     @cute.kernel
     def kernel(tma_w: cute.CopyAtom, mW: cute.Tensor, tma_xs: tuple, mXs: tuple,
                out: cute.Tensor, ep: tuple, m: cutlass.Int32, tiled_mma: cute.TiledMma,
@@ -293,7 +329,12 @@ def build_tma(d: dict):
         bars = smem.allocate_array(cutlass.Int64, 2 * S, byte_alignment=8)
         sA = smem.allocate_tensor(EL, sa_layout.outer, byte_alignment=_SWIZZLE_BYTES, swizzle=sa_layout.inner)
         sB = smem.allocate_tensor(EL, sb_layout.outer, byte_alignment=_SWIZZLE_BYTES, swizzle=sb_layout.inner)
-        part = smem.allocate_tensor(F32, cute.make_layout(CK * BN * LDP), byte_alignment=16)
+        if const_expr(OV):
+            # the partials over the stages (sA, then sB right after it: its size is a multiple of the 1024-byte
+            # alignment), written only once every CTA of the cluster is done with its stages (below)
+            part = cute.make_tensor(cute.recast_ptr(sA.iterator, dtype=F32), cute.make_layout(CK * BN * LDP))
+        else:
+            part = smem.allocate_tensor(F32, cute.make_layout(CK * BN * LDP), byte_alignment=16)
 
         # Without multicast the pipeline is CTA-local (the cluster only reduces): one empty-barrier arrive per
         # consumer warp. With it, a stage is free once the consumer warps of all CN CTAs that receive its x tile
@@ -355,6 +396,8 @@ def build_tma(d: dict):
                 load_x(pipe, st, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast)
                 st.advance()
             pipe.producer_tail(st)
+            if const_expr(OV):
+                stages_done(True)
         else:
             wgi = warp // 4
             tCrA = tiled_mma.make_fragment_A(thr.partition_A(sA))
@@ -402,6 +445,10 @@ def build_tma(d: dict):
                 warpgroup.wait_group(0)
                 pipe.consumer_release(rl)
 
+            if const_expr(OV):
+                # the wgmmas read the stages through the async proxy; the partials are generic stores
+                cute.arch.fence_proxy("async.shared", space="cta")
+                stages_done(False)
             # partials -> the shared memory of the cluster CTA that owns the row, [source CTA][token][slot]
             for i in cutlass.range_constexpr(cute.size(acc)):
                 row, tok = coords[i]
