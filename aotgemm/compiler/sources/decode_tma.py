@@ -46,10 +46,14 @@ weight (N, K static), with split-K over a thread-block cluster:
   the pipeline's stage buffers, which are idle once the main loop is over,
   instead of a region of their own. No partial is written before every reader
   of those stages is done: one more cluster barrier (or, with no cluster, a
-  named barrier of the consumer warps) after the main loop. This is what lets
-  a 128-row CTA of 128 tokens split K four ways at two CTAs per SM (98 KB with
-  3 stages, against 172 KB), so that its 32 clusters of 4 are resident at once
-  (bench/decode_probe.py --overlay).
+  named barrier of the consumer warps) after the main loop. It lets a 128-row
+  CTA of 128 tokens split K four ways at two CTAs per SM (98 KB with 3
+  stages, against 172 KB), its 32 clusters of 4 resident at once; on the H200
+  that design was the slowest of its weight (4096 x 4096 at M = 128: 20.0 us
+  against 13.0 for a 64-row one with 7 stages). What ov bought was stages:
+  1.10-1.33x for designs it took from 3 to 5, 1-5% lost for those that had 7
+  (one more barrier), and no design that beat cuBLAS where the others did not
+  (bench/decode_probe.py --overlay, session 29).
 * x multicast over `cn` CTAs of a cluster along the weight rows (cn > 1): they
   need the same x tile, so the first of them loads it once from L2 into all
   their shared memories (TMA multicast), and each stage is refilled only when
