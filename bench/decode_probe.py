@@ -376,14 +376,15 @@ OVERLAY_SHAPES = [(4096, 4096), (6144, 4096), (1792, 5120), (5120, 1280), (8192,
 
 
 def overlay_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
-                    max_ms=(128, 256)) -> list[dict]:
+                    max_ms=(128, 256), tt: int = 1) -> list[dict]:
     """--overlay (session 29): max_m 128 and 256 designs whose split-K partials overlay the pipeline's stages
     (decode_tma's `ov`), beside their twins with a partials region of their own. Session 16's max_m 128/256
     designs lost to cuBLAS with a partials region of up to 74 KB beside the stages: a 128-row CTA of 128
     tokens then had room for 4 stages at one CTA per SM, and none at two, so its split-K grids either left
     SMs idle or ran clusters in two waves. Per max_m and warpgroup count (128-byte k tiles): the largest
     cluster split-K whose grid (and clusters) the GPU holds at once with one CTA per SM (227 KB), and the
-    largest with two (113 KB), each with as many stages as fit, with and without ov."""
+    largest with two (113 KB), each with as many stages as fit, with and without ov. With `tt` (--tokens, session
+    29 call G), the tokens split over tt CTAs (decode_tma's `tt`), which the grid and its clusters count."""
     from aotgemm.compiler.sources.decode_designs import _clusters_held, _most_stages
 
     eb = 1 if dtype == "float8_e4m3fn" else 2
@@ -391,7 +392,7 @@ def overlay_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = 
     out = []
     for max_m in max_ms:
         for wg in (1, 2):
-            tiles = n // (64 * wg)
+            tiles = n // (64 * wg) * tt
             cks = [c for c in (1, 2, 4, 8) if k % (bk * c) == 0]
             for per_sm, cap in ((1, 227), (2, 113)):
                 held = [c for c in cks if tiles * c <= 132 * per_sm and (c == 1 or tiles <= _clusters_held(c, per_sm))]
@@ -399,7 +400,7 @@ def overlay_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = 
                     continue
                 for ov in (True, False):
                     best = _most_stages(n, k, (cap - 1) * 1024, max_m=max_m, wg=wg, bk=bk, ck=held[-1], pdl=True,
-                                        epilogue=epilogue, dtype=dtype, ov=ov)
+                                        epilogue=epilogue, dtype=dtype, ov=ov, tt=tt)
                     if best is not None and best not in out:
                         out.append(best)
     return out
@@ -470,7 +471,15 @@ def _compile_one(args):
 
 
 # `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
-GRIDS = {"--overlay": lambda n, k: overlay_designs(n, k), "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
+def tokens_designs(n: int, k: int) -> list[dict]:
+    """--tokens (session 29, call G): max_m 256 as two 128-token CTAs (`overlay_designs` with tt 2), and for
+    reference the first max_m 256 ov design of one warpgroup (call A's fastest there)."""
+    ref = [d for d in overlay_designs(n, k, max_ms=(256,)) if d.get("ov") and d["wg"] == 1][:1]
+    return overlay_designs(n, k, max_ms=(256,), tt=2) + ref
+
+
+GRIDS = {"--tokens": tokens_designs,
+         "--overlay": lambda n, k: overlay_designs(n, k), "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
          "--balance": lambda n, k: balance_designs(n, k),
          "--edges": lambda n, k: edge_designs(n, k),
@@ -840,7 +849,7 @@ def parse_shapes(argv, default):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = parse_shapes(argv, OVERLAY_SHAPES if "--overlay" in argv else
+        shapes = parse_shapes(argv, OVERLAY_SHAPES if "--overlay" in argv or "--tokens" in argv else
                               SIMT_M_SHAPES if "--simt-m" in argv else
                               OUT_STAGE_SHAPES if "--out-stage" in argv else
                               BALANCE_SHAPES if "--balance" in argv else

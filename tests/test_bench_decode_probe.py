@@ -40,7 +40,7 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
-    assert set(probe.GRIDS) == {"--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
+    assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
 
@@ -63,6 +63,23 @@ def test_overlay_grid_pairs_each_overlaid_design_with_its_own_region_twin():
         for d in (d for d in designs if not d.get("ov")):
             twin = [o for o in designs if o.get("ov") and key(o) == key(d)]
             assert twin and twin[0]["stages"] >= d["stages"], (n, k, d)
+
+
+def test_tokens_grid_splits_256_tokens_over_two_ctas_whose_grid_fits():
+    """--tokens: max_m 256 designs of two 128-token CTAs (tt 2), the grid counting both token tiles, and one
+    single-tile max_m 256 design to hold them against."""
+    from aotgemm.compiler.sources.decode_designs import _clusters_held
+    from aotgemm.compiler.sources.decode_kernels import smem_bytes
+
+    probe = _probe()
+    for n, k in probe.OVERLAY_SHAPES:
+        *designs, ref = probe.GRIDS["--tokens"](n, k)
+        assert designs and all(d["max_m"] == 256 and d["tt"] == 2 for d in designs), (n, k)
+        assert ref["max_m"] == 256 and "tt" not in ref and ref["ov"] == 1
+        for d in designs:
+            per_sm = 1 if smem_bytes(d) > 113 * 1024 else 2
+            tiles = n // (64 * d["wg"]) * 2
+            assert tiles * d["ck"] <= 132 * per_sm and (d["ck"] == 1 or tiles <= _clusters_held(d["ck"], per_sm))
 
 
 def test_multicast_grid_shares_x_over_groups_that_fit_a_cluster():

@@ -612,6 +612,33 @@ def test_overlaid_partials_wait_for_every_stage_reader(tmp_path, monkeypatch, ck
     assert "ld.local" not in ov and "st.local" not in ov
 
 
+def test_token_tiles_split_max_m_over_ctas():
+    """tt: max_m tokens over tt CTAs (grid z), each a max_m/tt-token wgmma N side and its stages and partials sized
+    for that; named apart (absent for 1); at least 64 tokens a tile; e4m3 up to 128 a tile."""
+    one = dk.make_tma_design(4096, 4096, max_m=128, wg=1, bk=64, stages=7, ck=1)
+    two = dk.make_tma_design(4096, 4096, max_m=256, wg=1, bk=64, stages=7, ck=1, tt=2)
+    assert "tt" not in one and two["tt"] == 2 and dk.design_name(two) == "tma7_n4096k4096_m256_wg1bk64ck1tt2_pdl"
+    assert dk.smem_bytes(one) == dk.smem_bytes(two)  # the same CTA, twice
+    with pytest.raises(ValueError, match="at least 64 tokens"):
+        dk.make_tma_design(4096, 4096, max_m=64, wg=1, bk=64, stages=7, ck=1, tt=2)
+    with pytest.raises(ValueError, match="tt \\(token tiles\\) must be 1 or 2"):
+        dk.make_tma_design(4096, 4096, max_m=256, wg=1, bk=64, stages=7, ck=1, tt=4)
+    assert dk.make_tma_design(4096, 4096, max_m=256, wg=1, bk=128, stages=7, ck=1, tt=2, dtype=FP8,
+                              epilogue="scale_tensor")["tt"] == 2
+
+
+@pytest.mark.build
+def test_token_tiles_compile_to_a_third_grid_axis_without_evict_first(tmp_path, monkeypatch):
+    """A tt 2 kernel reads its tile from blockIdx.z, runs the 128-token wgmma, and loads the weights without the
+    evict-first policy: the other token tile's CTA reads the same rows."""
+    pytest.importorskip("cutlass")
+    ptx = _dump_ptx(tmp_path, monkeypatch, dk.make_tma_design(4096, 4096, max_m=256, wg=1, bk=64, stages=7, ck=1,
+                                                              tt=2), "tt")
+    assert "%ctaid.z" in ptx and "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16" in ptx
+    assert f", {_EVICT_FIRST};" not in ptx
+    assert "ld.local" not in ptx and "st.local" not in ptx
+
+
 def test_out_vec_reads_four_columns_where_a_cta_owns_64_or_more():
     """The output stage reads 4 partial columns per load where the CTA owns 64 * wg / ck >= 64 output columns
     (half that for swiglu, whose gate and up rows pair up), and one where a wider cluster split leaves it fewer

@@ -125,13 +125,14 @@ def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 
 
 def make_tma_design(n: int, k: int, *, max_m: int, wg: int = 2, bk: int = 0, stages: int = 6, ck: int = 1,
                     cn: int = 1, pdl: bool = True, epilogue: str = IDENTITY, dtype: str = BF16,
-                    late: bool = False, ov: bool = False) -> dict:
+                    late: bool = False, ov: bool = False, tt: int = 1) -> dict:
     """A TMA + warpgroup-MMA design (decode_tma): max_m 8..256 tokens (the wgmma N side), wg consumer
     warpgroups of 64 weight rows, bk k per tile (0: one 128-byte swizzle atom, 64 bf16 / 128 e4m3),
     `stages` TMA stages, ck CTAs per cluster splitting K, cn CTAs per cluster along the weight rows that
     share one multicast x tile (the key is absent for 1, so older designs keep their names and cache
     keys); epilogue, dtype and late as for make_design; ov: the split-K partials overlay the pipeline's stage
-    buffers instead of a region of their own (decode_tma's docstring; the key is absent unless set)."""
+    buffers instead of a region of their own (decode_tma's docstring; the key is absent unless set); tt: the
+    max_m tokens split over tt CTAs along a third grid axis (absent for 1)."""
     d = {"kind": "swapab_tma", "n": n, "k": k, "max_m": max_m, "wg": wg,
          "bk": bk or 128 // (1 if dtype == FP8 else 2), "stages": stages, "ck": ck, "pdl": bool(pdl)}
     if cn != 1:
@@ -140,6 +141,8 @@ def make_tma_design(n: int, k: int, *, max_m: int, wg: int = 2, bk: int = 0, sta
         d["late"] = 1
     if ov:
         d["ov"] = 1
+    if tt != 1:
+        d["tt"] = tt
     _validate(with_epilogue(d, epilogue, dtype))
     return d
 
@@ -151,7 +154,7 @@ def design_name(d: dict) -> str:
                 f"{_pdl_tag(d)}{tail}")
     if d["kind"] == "swapab_tma":
         return (f"tma{d['stages']}_n{d['n']}k{d['k']}_m{d['max_m']}_wg{d['wg']}bk{d['bk']}ck{d['ck']}"
-                f"{'cn%d' % d['cn'] if 'cn' in d else ''}{'ov' if d.get('ov') else ''}{_pdl_tag(d)}{tail}")
+                f"{'cn%d' % d['cn'] if 'cn' in d else ''}{'ov' if d.get('ov') else ''}{'tt%d' % d['tt'] if 'tt' in d else ''}{_pdl_tag(d)}{tail}")
     tag = "rf" if d["kind"] == "swapab_rf" else f"cp{d['stages']}" + ("c" if d.get("coal") else "")
     return (f"{tag}_n{d['n']}k{d['k']}_m{d['max_m']}_mt{d['mt']}wn{d['wn']}wk{d['wk']}"
             f"ck{d['ck']}u{d['unroll']}{'_pull' if d.get('epi') == 'pull' else ''}{_pdl_tag(d)}{tail}")

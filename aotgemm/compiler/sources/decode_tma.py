@@ -54,6 +54,12 @@ weight (N, K static), with split-K over a thread-block cluster:
   1.10-1.33x for designs it took from 3 to 5, 1-5% lost for those that had 7
   (one more barrier), and no design that beat cuBLAS where the others did not
   (bench/decode_probe.py --overlay, session 29).
+* `tt` (token tiles, 1 or 2; not offered by builds): max_m tokens over tt CTAs
+  along the grid's third axis, max_m/tt each (at least 64), both streaming
+  the same weight rows (without the evict-first policy, so that the second
+  read can hit L2). A tile past M loads no x and writes nothing. At 256
+  tokens this keeps the x tile of a stage at 128 rows, where one CTA holding
+  all 256 gets 3-5 stages (bench/decode_probe.py --tokens, session 29).
 * x multicast over `cn` CTAs of a cluster along the weight rows (cn > 1): they
   need the same x tile, so the first of them loads it once from L2 into all
   their shared memories (TMA multicast), and each stage is refilled only when
@@ -80,7 +86,7 @@ weight (N, K static), with split-K over a thread-block cluster:
 Design fields besides kind/n/k/max_m/pdl: wg (consumer warpgroups: 64*wg
 weight rows per CTA), bk (k per tile: 64 bf16 / 128 e4m3 is one 128-byte
 swizzle atom), stages, ck (cluster split-K), cn (x multicast; absent for 1), ov (partials over the stages;
-absent unless set). Imports cutlass only inside build_tma.
+absent unless set), tt (token tiles; absent for 1). Imports cutlass only inside build_tma.
 """
 
 _SWIZZLE_BYTES = 1024  # a 128-byte-swizzled tile's alignment
@@ -97,6 +103,15 @@ def _rows(d: dict) -> int:
 
 def _cn(d: dict) -> int:
     return d.get("cn", 1)
+
+
+def _tt(d: dict) -> int:
+    return d.get("tt", 1)
+
+
+def _bn(d: dict) -> int:
+    """Tokens per CTA (the wgmma N side): max_m split over `tt` token tiles."""
+    return d["max_m"] // _tt(d)
 
 
 def _part(d: dict) -> int:
@@ -123,7 +138,9 @@ def validate_tma(d: dict) -> None:
     swiglu = d.get("epilogue") == "swiglu"
     if d["max_m"] not in (8, 16, 32, 64, 128, 256):
         raise ValueError("swapab_tma designs serve max_m 8, 16, 32, 64, 128 or 256 (the wgmma N side)")
-    if _eb(d) == 1 and d["max_m"] > 128:
+    if _tt(d) not in (1, 2) or _bn(d) < 64 and _tt(d) > 1:
+        raise ValueError("tt (token tiles) must be 1 or 2, with at least 64 tokens per tile")
+    if _eb(d) == 1 and _bn(d) > 128:
         # e4m3 promotes each k tile through temporaries of max_m/2 registers: at 256 tokens two of them and
         # the accumulator would take 384 registers a thread
         raise ValueError("e4m3 swapab_tma designs serve max_m up to 128")
@@ -186,17 +203,17 @@ def x_box_plan(m, max_m: int, minimum=min):
 def promote_group(d: dict) -> int:
     """k tiles per drain of an e4m3 design's promoting main loop: a temporary of max_m/2 registers per tile in
     flight, about 64 registers of them in all."""
-    return max(2, min(8, 128 // d["max_m"]))
+    return max(2, min(8, 128 // _bn(d)))
 
 
 def _tile_bytes(d: dict) -> int:
     """The pipeline's stage buffers: per stage, wg 64-row weight tiles and one max_m-row x tile."""
-    return d["stages"] * (_rows(d) + d["max_m"]) * d["bk"] * _eb(d)
+    return d["stages"] * (_rows(d) + _bn(d)) * d["bk"] * _eb(d)
 
 
 def _part_bytes(d: dict) -> int:
     """The fp32 split-K partials: [source CTA][token][slot], LDP = PART + 4 slots per token."""
-    return d["ck"] * d["max_m"] * (_part(d) + 4) * 4
+    return d["ck"] * _bn(d) * (_part(d) + 4) * 4
 
 
 def tma_smem_bytes(d: dict) -> int:
@@ -223,7 +240,8 @@ def build_tma(d: dict):
     FP8_IN = d.get("dtype") == "float8_e4m3fn"
     EL = cutlass.Float8E4M3FN if FP8_IN else BF16
     N, K = d["n"], d["k"]
-    BN, BK, S, CK, WG, PDL = d["max_m"], d["bk"], d["stages"], d["ck"], d["wg"], d["pdl"]
+    BN, BK, S, CK, WG, PDL = _bn(d), d["bk"], d["stages"], d["ck"], d["wg"], d["pdl"]
+    TT = _tt(d)
     CN = _cn(d)
     CLUSTER = CN * CK
     OV = bool(d.get("ov"))
@@ -270,9 +288,12 @@ def build_tma(d: dict):
         for j in range(WG):
             tile = weight_row(bn, 64 * j, ROWS, N, SWI) // 64
             cute.copy(tma_w, tAgA[(None, tile, kt)], tAsA[(None, st.index * WG + j)],
-                      tma_bar_ptr=pipe.producer_get_barrier(st), cache_policy=cutlass.Int64(_EVICT_FIRST))
+                      tma_bar_ptr=pipe.producer_get_barrier(st), **w_policy)
 
-    def load_x(pipe, st, tma_xs, tXg, tXs, use, off, kt, mcast):
+    # the weight tiles are read once (evict-first), unless the CTAs of the other token tile read them too
+    w_policy = {"cache_policy": cutlass.Int64(_EVICT_FIRST)} if TT == 1 else {}
+
+    def load_x(pipe, st, tma_xs, tXg, tXs, use, off, kt, mcast, base):
         # stage st's x rows of k tile kt: the boxes M's decomposition uses (`use`), at their row offsets
         # (not preprocessed, as load_w: the run-time condition is an explicit if_generate). With x
         # multicast (CN > 1) the callers are the first CTA of each multicast group, and `mcast` the
@@ -281,7 +302,8 @@ def build_tma(d: dict):
 
         def boxes(b):
             for a in range(KA):
-                cute.copy(tma_xs[b], tXg[b][(None, off[b] // XB[b], kt * KA + a)],
+                row = base + off[b] if TT > 1 else off[b]  # x's row of the box: tt > 1 offsets it by the tile
+                cute.copy(tma_xs[b], tXg[b][(None, row // XB[b], kt * KA + a)],
                           tXs[b][(None, ((st.index * KA + a) * BN + off[b]) // XB[b])],
                           tma_bar_ptr=pipe.producer_get_barrier(st), **to_group)
 
@@ -322,7 +344,7 @@ def build_tma(d: dict):
                out: cute.Tensor, ep: tuple, m: cutlass.Int32, tiled_mma: cute.TiledMma,
                sa_layout: cute.ComposedLayout, sb_layout: cute.ComposedLayout, xb_layouts: tuple):
         tid, _, _ = cute.arch.thread_idx()
-        bn, bk, _ = cute.arch.block_idx()
+        bn, bk, tz = cute.arch.block_idx()
         warp = cute.arch.make_warp_uniform(cute.arch.warp_idx())
         if warp == PRODUCER_WARP:
             cpasync.prefetch_descriptor(tma_w)
@@ -373,7 +395,11 @@ def build_tma(d: dict):
             tXs.append(s_part)
             tXg.append(g_part)
         # M rounded up to 8 rows as a sum of distinct box heights: which boxes, at which rows
-        rows8, x_use, x_off = x_box_plan(m, BN, cutlass.min)
+        # tt token tiles: this CTA's x rows are [base, base + m_cta) (m_cta 0 for a tile past M: it loads no x and
+        # writes no output)
+        base = tz * BN if TT > 1 else 0
+        m_cta = cutlass.min(cutlass.max(m - base, 0), BN) if TT > 1 else m
+        rows8, x_use, x_off = x_box_plan(m_cta, BN, cutlass.min)
         x_bytes = rows8 * (BK * _eb(d))
         # every CTA expects its stages' x bytes (load_w); with multicast the group's first CTA loads them
         x_load = [u & (cn_idx == 0) for u in x_use] if CN > 1 else x_use
@@ -393,11 +419,11 @@ def build_tma(d: dict):
                 cute.arch.griddepcontrol_wait()
             xs = pipeline.make_pipeline_state(pipeline.PipelineUserType.Producer, S)
             for i in cutlass.range_constexpr(PRE):
-                load_x(pipe, xs, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast)
+                load_x(pipe, xs, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast, base)
                 xs.advance()
             for i in cutlass.range(PRE, KT, unroll=1):
                 load_w(pipe, st, tma_w, tAgA, tAsA, bn, k0 + i, x_bytes)
-                load_x(pipe, st, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast)
+                load_x(pipe, st, tma_xs, tXg, tXs, x_load, x_off, k0 + i, mcast, base)
                 st.advance()
             pipe.producer_tail(st)
             if const_expr(OV):
@@ -478,7 +504,7 @@ def build_tma(d: dict):
             cute.arch.sync_threads()
         # this CTA owns output columns [bk*OUTC, (bk+1)*OUTC) of the CTA tile: VW of them of one token per step,
         # each summed over the source CTAs in a fixed order (q = 0, 1, ...; swiglu: the gate and up slots)
-        for it in cutlass.range(tid, m * QPT, THREADS, unroll=1):
+        for it in cutlass.range(tid, m_cta * QPT, THREADS, unroll=1):
             tok = it // QPT
             c0 = (it % QPT) * VW
             g = [cutlass.Float32(0.0)] * VW
@@ -493,7 +519,8 @@ def build_tma(d: dict):
             for j in cutlass.range_constexpr(VW):
                 col = bn * OUT_ROWS + bk * OUTC + c0 + j
                 sums = (g[j], u[j]) if SWI else (g[j],)
-                out[tok, col] = epilogue_value(EPI, sums, tok, col, ep, column_factor(EPI, col, ep)).to(BF16)
+                row = base + tok if TT > 1 else tok
+                out[row, col] = epilogue_value(EPI, sums, row, col, ep, column_factor(EPI, col, ep)).to(BF16)
 
     def launch_body(x, wt, out, ep, stream):
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
@@ -518,7 +545,7 @@ def build_tma(d: dict):
             mXs.append(mX)
         kernel(tma_w, mW, tuple(tma_xs), tuple(mXs), out, ep, x.shape[0], tiled_mma, sa_layout, sb_layout,
                tuple(xb_layouts)).launch(
-            grid=[N // ROWS, CK, 1],
+            grid=[N // ROWS, CK, TT],
             block=[THREADS, 1, 1],
             cluster=[CN, CK, 1] if CLUSTER > 1 else None,
             smem=tma_smem_bytes(d),
