@@ -59,7 +59,9 @@ weight (N, K static), with split-K over a thread-block cluster:
   the same weight rows (without the evict-first policy, so that the second
   read can hit L2). A tile past M loads no x and writes nothing. At 256
   tokens this keeps the x tile of a stage at 128 rows, where one CTA holding
-  all 256 gets 3-5 stages (bench/decode_probe.py --tokens, session 29).
+  all 256 gets 3-5 stages. On the H200 (bench/decode_probe.py --tokens,
+  session 29): 0.94-1.15x the best single-tile design as in a model, and
+  0.73-1.05x cuBLAS at M = 129-256, so no bucket won.
 * x multicast over `cn` CTAs of a cluster along the weight rows (cn > 1): they
   need the same x tile, so the first of them loads it once from L2 into all
   their shared memories (TMA multicast), and each stage is refilled only when
