@@ -148,6 +148,9 @@ class _Worker:
 
 
 def _describe_exit(proc) -> str:
+    # the pipe reads EOF as soon as the worker dies, possibly before the process is reaped (exitcode still None):
+    # wait for its status, so that a crash reads as its signal (CI saw "exited with status None" for a SIGABRT)
+    proc.join(5)
     code = proc.exitcode
     if code is not None and code < 0:
         import signal
@@ -200,7 +203,6 @@ def compile_all(tasks: list[CompileTask], cache: ObjectCache, *, jobs: int | Non
                             result = CompileResult(task, None, False, time.perf_counter() - w.started,
                                                    _describe_exit(w.proc))
                     elif w.proc.sentinel in ready or not w.proc.is_alive():
-                        w.proc.join(1)
                         result = CompileResult(task, None, False, time.perf_counter() - w.started,
                                                _describe_exit(w.proc))
                     elif time.perf_counter() - w.started > timeout:
