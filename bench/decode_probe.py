@@ -3,7 +3,7 @@
 Two halves, so that the GPU host needs neither the CuTe DSL nor a compiler:
 
   python bench/decode_probe.py compile OUTDIR [--shapes N:K,...] [--quick | --tma | --tma-sweep | --mid-sweep | --edges
-                                              | --balance | --simt-m | --overlay | ...]
+                                              | --balance | --simt-m | --overlay | --tokens | ...]
       (CPU) cross-compile a set of designs for sm_90a, link them into one .so
       (link_library, static-runtime) and write OUTDIR/kernels.so and
       OUTDIR/designs.json ({symbol: design}).
@@ -470,7 +470,6 @@ def _compile_one(args):
     return symbol, time.time() - t
 
 
-# `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
 def tokens_designs(n: int, k: int) -> list[dict]:
     """--tokens (session 29, call G): max_m 256 as two 128-token CTAs (`overlay_designs` with tt 2), and for
     reference the first max_m 256 ov design of one warpgroup (call A's fastest there)."""
@@ -478,8 +477,9 @@ def tokens_designs(n: int, k: int) -> list[dict]:
     return overlay_designs(n, k, max_ms=(256,), tt=2) + ref
 
 
-GRIDS = {"--tokens": tokens_designs,
-         "--overlay": lambda n, k: overlay_designs(n, k), "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
+# `compile` grids by flag, the first flag given wins in this order; none: probe_designs (--quick: its short form)
+GRIDS = {"--tokens": tokens_designs, "--overlay": lambda n, k: overlay_designs(n, k),
+         "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
          "--balance": lambda n, k: balance_designs(n, k),
          "--edges": lambda n, k: edge_designs(n, k),
