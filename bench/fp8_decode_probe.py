@@ -4,7 +4,7 @@ The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges
-                                                  | --simt-m | --rf]
+                                                  | --simt-m | --rf | --overlay]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
@@ -16,6 +16,9 @@ needs neither the CuTe DSL nor a compiler):
       128/256 bytes, every cluster split with 48..264 CTAs), for "tensor" only. --simt-m compiles only
       decode_probe's CUDA-core max_m 2 grid (simt_m_designs) with both scale epilogues. --rf compiles decode_probe's
       register-fed grid (rf_designs) beside designs_for's cp.async and TMA designs of max_m 8 and 16 ("tensor").
+      --overlay compiles overlay_designs (max_m 64, 128 and 256 as two token tiles, with and without `ov`) on
+      OVERLAY_SHAPES, for M = 33-256 ("tensor"); --multicast multicast_designs (x multicast, cn 2 and 4, beside
+      twins without) on the same weights; --tokens tokens_designs (max_m 128 as two 64-token tiles) there too.
 
   python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--scales tensor,row] [--budget S]
                                               [--all-buckets]
@@ -92,9 +95,64 @@ def explore_designs(n: int, k: int) -> list[dict]:
     return out
 
 
+# --overlay (session 30): the e4m3 weights whose M = 64-256 points _scaled_mm kept in session 25's per-tensor bundles,
+# where it ran at 22-53% of the floor (Llama-3.1-70B TP8 qkv and o, Qwen2.5-32B TP4 qkv and o, Qwen3-4B qkv, o and
+# down, Llama-3.1-8B o)
+OVERLAY_SHAPES = [(1280, 8192), (8192, 1024), (1792, 5120), (5120, 1280), (2560, 4096), (6144, 2560), (4096, 4096),
+                  (2560, 9728)]
+
+
+def overlay_designs(n: int, k: int) -> list[dict]:
+    """--overlay (session 30): decode_probe.overlay_designs in e4m3, for M = 33-256 where no e4m3 design had been
+    timed since session 12 (before the output stage of session 16, the evict-first weights of session 18 and `ov`).
+    designs_for's max_m 64 TMA designs first; then decode_probe.overlay_designs at max_m 64 and 128 (128-byte k
+    tiles, one or two warpgroups, the largest split-K held at one CTA per SM and at two): at one CTA per SM both
+    twins (ov or not; at max_m 64 without ov alone, its partials being small), at two the ov one, with at least 4
+    stages; and max_m 256 as two 128-token tiles (`tt` 2: an e4m3 CTA holds at most 128 tokens) at one CTA per SM."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a", "scale_tensor", FP8)
+           if d["kind"] == "swapab_tma" and d["max_m"] == 64]
+    grid = (decode_probe.overlay_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(64, 128))
+            + decode_probe.overlay_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(256,), tt=2))
+    for d in grid:
+        two_per_sm = tma_smem_bytes(d) <= 113 * 1024
+        if two_per_sm:
+            keep = d.get("ov") and d["stages"] >= 4 and d["max_m"] < 256
+        else:
+            keep = not (d.get("ov") and d["max_m"] == 64)
+        if keep and d not in out:
+            out.append(d)
+    return out
+
+
+def multicast_designs(n: int, k: int) -> list[dict]:
+    """--multicast (session 30, call B): decode_probe.multicast_designs in e4m3 at max_m 64 and 128 (x multicast over
+    cn = 2 or 4 CTAs along the weight rows), each beside its twin without multicast. In call A every max_m 128
+    design lost to _scaled_mm on these weights but 1280 x 8192; a 64-row CTA of 128 tokens reads twice as many
+    x bytes as weight bytes through L2, which multicast divides by cn."""
+    out = []
+    for d in decode_probe.multicast_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(64, 128)):
+        twin = {key: v for key, v in d.items() if key != "cn"}
+        out += [e for e in (twin, d) if e not in out]
+    return out
+
+
+def tokens_designs(n: int, k: int) -> list[dict]:
+    """--tokens (session 30, call D): max_m 128 as two 64-token tiles (decode_probe.overlay_designs with tt 2), and
+    for reference the single-tile max_m 128 design of one warpgroup at one CTA per SM without ov (call A's fastest
+    max_m 128 design on every weight). At M = 128 _scaled_mm runs 128-row weight tiles of 64 tokens, two CTAs per
+    weight tile (ncu, call C), where these designs ran 64-row tiles of 128 tokens and took 41% more SM cycles."""
+    ref = [d for d in decode_probe.overlay_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(128,))
+           if d["wg"] == 1 and not d.get("ov")][:1]
+    return decode_probe.overlay_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(128,), tt=2) + ref
+
+
 # `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
 # with per-tensor scales, except --simt-m, which takes both scale epilogues
-GRIDS = {"--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
+GRIDS = {"--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
+         "--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
              n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))],
          "--edges": lambda n, k: decode_probe.edge_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
@@ -360,7 +418,7 @@ def table_main(logd: str) -> None:
 def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = decode_probe.parse_shapes(argv, SHAPES)
+        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if {"--overlay", "--multicast", "--tokens"} & set(argv) else SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

@@ -202,10 +202,20 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     spec = importlib.util.spec_from_file_location("fp8_decode_probe", REPO / "bench" / "fp8_decode_probe.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert list(mod.GRIDS) == ["--rf", "--simt-m", "--edges", "--mid-sweep"]
+    assert list(mod.GRIDS) == ["--overlay", "--multicast", "--tokens", "--rf", "--simt-m", "--edges", "--mid-sweep"]
     for flag, grid in mod.GRIDS.items():
         designs = grid(4096, 4096)
         assert designs and all(d["dtype"] == "float8_e4m3fn" for d in designs), flag
         assert {d["epilogue"] for d in designs} == (
             {"scale_tensor", "scale_row"} if flag == "--simt-m" else {"scale_tensor"}), flag
     assert any(d["kind"] == "swapab_rf" for d in mod.GRIDS["--rf"](4096, 4096))
+    # session 30: e4m3 holds at most 128 tokens a CTA, so max_m 256 comes as two token tiles, and the overlay and
+    # multicast grids pair each design with its twin (ov / cn absent)
+    overlay = mod.GRIDS["--overlay"](4096, 4096)
+    assert {d["max_m"] for d in overlay} == {64, 128, 256} and any(d.get("ov") for d in overlay)
+    assert all(d.get("tt") == 2 for d in overlay if d["max_m"] == 256)
+    cast = mod.GRIDS["--multicast"](4096, 4096)
+    assert {d.get("cn", 1) for d in cast} == {1, 2, 4}
+    assert all({k: v for k, v in d.items() if k != "cn"} in cast for d in cast)
+    tokens = mod.GRIDS["--tokens"](4096, 4096)
+    assert {d["max_m"] for d in tokens} == {128} and [d for d in tokens if "tt" not in d] == tokens[-1:]

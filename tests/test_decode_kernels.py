@@ -214,8 +214,10 @@ def test_fp8_designs_for_covers_decode(n, k, scale):
     designs = dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8)
     # CUDA-core max_m 2 on the weights the H200 table lists (test_e4m3_m2_designs_only_where_measured)
     m2 = (n, k) in {(6144, 4096), (4096, 4096), (28672, 4096), (1280, 8192)}
-    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64} | ({2} if m2 else set())
-    assert len(designs) <= 15
+    # max_m 128 on the one weight measured to win there (test_max_m_128_designs_only_for_the_weights_measured_to_win_there)
+    m128 = (n, k) == (1280, 8192)
+    assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64} | ({2} if m2 else set()) | ({128} if m128 else set())
+    assert len(designs) <= 16
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
     for d in designs:
@@ -531,8 +533,9 @@ def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
 
 
 def test_max_m_128_designs_only_for_the_weights_measured_to_win_there():
-    """Builds offer max_m 128 TMA designs for the table's weights alone (Llama-3.1-8B's down, Qwen2.5-32B TP4's
-    qkv): on the other weights timed, they lost to cuBLAS in a model (session 29, call A)."""
+    """Builds offer max_m 128 TMA designs for the table's weights alone (bf16: Llama-3.1-8B's down, Qwen2.5-32B TP4's
+    qkv; e4m3: Llama-3.1-70B TP8's qkv): on the other weights timed, they lost to cuBLAS (to _scaled_mm) in a model
+    (session 29, call A; session 30, calls A and D)."""
     from aotgemm.compiler.sources import decode_designs as dd
 
     def m128(n, k, epilogue="identity"):
@@ -546,6 +549,13 @@ def test_max_m_128_designs_only_for_the_weights_measured_to_win_there():
     # the rule still gives the other buckets of a weight the table names only at 128
     assert len(dd.tma_designs_for(1792, 5120, "sm_90a", 64)) == 2
     assert all(d["kind"] != "swapab_tma" for d in dk.designs_for(4096, 14336, "sm_100a"))
+    # e4m3: Llama-3.1-70B TP8's qkv alone (session 30), for every scale epilogue, and not its bf16 twin's weight
+    for epi in ("scale_tensor", "scale_row", "scale_rowwise"):
+        got = [d for d in dk.designs_for(1280, 8192, "sm_90a", epi, FP8) if d["max_m"] == 128]
+        assert [dk.design_name(d) for d in got] == [f"tma7_n1280k8192_m128_wg1bk128ck4_pdl_e4m3_{epi}"]
+    assert m128(1280, 8192) == []
+    for n, k in [(8192, 1024), (1792, 5120), (5120, 1280), (2560, 4096), (6144, 2560), (4096, 4096), (2560, 9728)]:
+        assert [d for d in dk.designs_for(n, k, "sm_90a", "scale_tensor", FP8) if d["max_m"] == 128] == []
 
 
 def test_tma_design_validation():

@@ -230,7 +230,10 @@ _TMA_SM90 = {
 # and bucket, the two fastest in model mode at M = max_m. Unlike bf16, 256-byte tiles and a single CTA
 # per row tile (ck 1) win on most shapes: an e4m3 k tile carries twice the k of a bf16 one.
 _TMA_FP8_SM90 = {
-    (1280, 8192): {16: ["4,1,256,8", "4,2,256,8"], 32: ["8,1,256,4", "4,2,256,8"], 64: ["6,1,256,4", "12,1,128,4"]},
+    # max_m 128: the one e4m3 weight whose max_m 128 design beat _scaled_mm in a model at M = 65-128 (session 30,
+    # calls A and D: 1.035x, 1.074x-1.091x, 1.030x-1.033x; 1.12x-1.20x back to back), of 8 weights timed there
+    (1280, 8192): {16: ["4,1,256,8", "4,2,256,8"], 32: ["8,1,256,4", "4,2,256,8"], 64: ["6,1,256,4", "12,1,128,4"],
+                   128: ["7,1,128,4"]},
     (1792, 5120): {16: ["5,1,256,4", "5,2,128,8"], 32: ["5,1,256,4", "10,1,128,4"], 64: ["5,1,256,4", "10,1,128,4"]},
     (2560, 4096): {16: ["4,1,256,4", "4,2,256,4"], 32: ["4,2,256,4", "4,1,256,4"], 64: ["6,1,256,2", "12,1,128,2"]},
     (2560, 9728): {16: ["10,1,128,4", "11,1,256,2"], 32: ["8,1,128,4", "8,1,256,2"], 64: ["6,1,256,2", "12,1,128,2"]},
@@ -272,7 +275,11 @@ TMA_MAX_M = (16, 32, 64)
 # lost in a model (0.85x-0.99x at M = 128), though five of them won back to back at some M, and no max_m 256 design
 # beat cuBLAS by more than 2% at M = 129-256; call F's five more weights (Qwen3-4B's and Llama-3.1-70B TP8's) won by
 # 5% at most, and not at M = 65 and 96. So max_m 128 is offered where the table has designs for it, and nowhere by
-# the rule.
+# the rule. In e4m3 (session 30, bench/results/h200-2026-12-03/session30: 8 weights where _scaled_mm ran at 22-53% of
+# the floor at M = 64-256) the same held: max_m 128 designs with and without `ov` (call A), with x multicast (call B:
+# 3-4% slower than their twins in the median), and as two 64-token tiles (call D: the tile _scaled_mm's kernels run
+# there, ncu in call C) lost in a model on 7 weights (0.79x-0.97x at M = 128); 1280 x 8192 alone won. max_m 256, as
+# two 128-token tiles (an e4m3 CTA holds at most 128 tokens), lost on all 8 (0.41x-0.95x).
 TMA_MEASURED_MAX_M = (128,)
 
 
