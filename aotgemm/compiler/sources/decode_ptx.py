@@ -1,6 +1,7 @@
 """Inline PTX the decode kernels share, for what the CuTe DSL does not express: an L2 cache policy on a cp.async
-(the DSL takes one on TMA copies only), fp32 loads and stores in a cluster peer's shared memory, and a 16-byte
-fp32 load from shared memory. Imports cutlass: import this module only inside a kernel's build function."""
+(the DSL takes one on TMA copies only), fp32 loads and stores in a cluster peer's shared memory, a 16-byte
+fp32 load from shared memory, and an 8-byte store of 4 outputs rounded to bf16. Imports cutlass: import this module
+only inside a kernel's build function."""
 
 from cutlass import Float32, Int32, Int64
 from cutlass._mlir import ir
@@ -50,3 +51,12 @@ def ld_shared_v4_f32(addr: Int32, *, loc=None, ip=None) -> tuple:
                           "ld.shared.v4.f32 {$0, $1, $2, $3}, [$4];", "=f,=f,=f,=f,r",
                           has_side_effects=True, loc=loc, ip=ip)
     return tuple(Float32(llvm.extractvalue(f32, res, [i], loc=loc, ip=ip)) for i in range(4))
+
+
+@dsl_user_op
+def st_global_v4_bf16(addr: Int64, a: Float32, b: Float32, c: Float32, d: Float32, *, loc=None, ip=None) -> None:
+    """a, b, c, d rounded to bf16 (to nearest even, as Float32.to(BFloat16)) and stored in that order at an 8-byte
+    aligned global address, in one 8-byte store. cvt.rn.bf16x2.f32 puts its first source in the upper half."""
+    llvm.inline_asm(None, [addr.ir_value(loc=loc, ip=ip)] + [v.ir_value(loc=loc, ip=ip) for v in (a, b, c, d)],
+                    "{ .reg .b32 lo, hi; cvt.rn.bf16x2.f32 lo, $2, $1; cvt.rn.bf16x2.f32 hi, $4, $3; "
+                    "st.global.v2.b32 [$0], {lo, hi}; }", "l,f,f,f,f", has_side_effects=True, loc=loc, ip=ip)

@@ -32,12 +32,21 @@ weight (N, K static), with split-K over a thread-block cluster:
   (st.shared::cluster, decode_epilogue.push_slot), one cluster barrier, then a
   fixed-order sum: deterministic, no atomics, no workspace. With ck = 1 the
   partials go through the CTA's own shared memory, which also coalesces the
-  output stores. Where a CTA owns 64 or more output columns, it reads its
-  partials 4 columns at a time (16-byte loads) and writes 4 outputs per token
-  step (`out_vec`): on the H200 that ran those kernels 0.5-3% faster than one
-  column per thread (up to 6% at M >= 128), and kernels owning 8-32 columns
-  (split-K over 2-8 CTAs) 0.2-5% slower, so they keep one column per thread
-  (session 16, call C). A "pull" form, where each owner instead read its slice
+  output stores. Each thread reads its partials 4 columns at a time (16-byte
+  loads) and writes 4 outputs of a token in one 8-byte store (`out_vec`; swiglu
+  only where it owns 64 or more columns, as before), with
+  the epilogue's column-independent factor (scale_tensor's scale_a * scale_b)
+  read once before the loop. Session 16 (call C) had taken 4 columns a step only
+  where a CTA owns 64 or more (0.5-6% faster; 0.2-5% slower for owners of 8-32,
+  split-K over 2-8 CTAs), with 4 two-byte stores a step and, in e4m3, the
+  scales read again for each column (the compiler cannot hoist loads above
+  the stores): a third of an e4m3 max_m 128 kernel's warp samples at M = 128
+  (ncu, session 30 call G). With the one store and the scales read once, on
+  the H200 (session 30, calls H and I; medians over 32-114 designs, back to
+  back): e4m3 owners of 64+ columns 1.4%, 2.8%, 7.9%, 11.7%, 14.4% faster at
+  M = 16, 33, 64, 96, 128 (up to 1.25x); owners of 8-32 columns now 0.5-4.4%
+  faster with 4 a step than with 1 in e4m3 (in a model 1.4-8.4%) and 0.2-4.8%
+  in bf16, whose owners of 64+ gained 0.1-1.4%. A "pull" form, where each owner instead read its slice
   from every peer's shared memory with ld.shared::cluster.v4 after a second
   cluster barrier, was 1-4% slower than these scalar remote stores at M <= 64
   (call B).
@@ -121,9 +130,14 @@ def _part(d: dict) -> int:
 
 
 def out_vec(d: dict) -> int:
-    """Output columns per step of the output stage: 4 (one 16-byte load of fp32 partials per source CTA) where the
-    CTA owns 64 or more columns of its tile (64 * wg / ck, half for swiglu: always a multiple of 8), else 1."""
-    return 4 if _outc(d) >= 64 else 1
+    """Output columns per step of the output stage: 4 (one 16-byte load of fp32 partials per source CTA, one 8-byte
+    store of 4 bf16 outputs) wherever the CTA's columns of its tile (64 * wg / ck) come in fours, which every valid
+    design's do; else 1. swiglu (half the columns: gate and up rows pair up) keeps session 16's rule, 4 only for 64
+    or more: its owners of 8-32 columns were not timed with 4 a step (session 30, call I timed identity and
+    scale_tensor ones)."""
+    if d.get("epilogue") == "swiglu":
+        return 4 if _outc(d) >= 64 else 1
+    return 4 if _outc(d) % 4 == 0 else 1
 
 
 def _outc(d: dict) -> int:
@@ -235,8 +249,8 @@ def build_tma(d: dict):
     from cutlass.tensor_utils import LayoutEnum
 
     from .decode_design_dicts import releases_early
-    from .decode_epilogue import column_factor, epilogue_value, jit_launcher, push_slot, weight_row
-    from .decode_ptx import ld_shared_v4_f32, st_dsmem_f32
+    from .decode_epilogue import column_factor, epilogue_value, jit_launcher, push_slot, uniform_factor, weight_row
+    from .decode_ptx import ld_shared_v4_f32, st_dsmem_f32, st_global_v4_bf16
 
     BF16, F32 = cutlass.BFloat16, cutlass.Float32
     FP8_IN = d.get("dtype") == "float8_e4m3fn"
@@ -253,6 +267,7 @@ def build_tma(d: dict):
     EPI = d.get("epilogue", "identity")
     SWI = EPI == "swiglu"
     OUT_ROWS = ROWS // 2 if SWI else ROWS
+    N_OUT = N // 2 if SWI else N   # out's row stride (the launcher's out is [M, N_OUT] row-major)
     OUTC = PART // 2 if SWI else PART
     THREADS = threads(d)
     VW = out_vec(d)                # output columns per step of the output stage
@@ -505,7 +520,9 @@ def build_tma(d: dict):
         else:
             cute.arch.sync_threads()
         # this CTA owns output columns [bk*OUTC, (bk+1)*OUTC) of the CTA tile: VW of them of one token per step,
-        # each summed over the source CTAs in a fixed order (q = 0, 1, ...; swiglu: the gate and up slots)
+        # each summed over the source CTAs in a fixed order (q = 0, 1, ...; swiglu: the gate and up slots), and
+        # stored as one 8-byte store where VW is 4 (so its epilogue values are all computed before the store)
+        uniform = uniform_factor(EPI, ep)
         for it in cutlass.range(tid, m_cta * QPT, THREADS, unroll=1):
             tok = it // QPT
             c0 = (it % QPT) * VW
@@ -518,11 +535,20 @@ def build_tma(d: dict):
                 if const_expr(SWI):
                     vals = load_cols(part, at + OUTC)
                     u = [u[j] + vals[j] for j in range(VW)]
+            row = base + tok if TT > 1 else tok
+            col0 = bn * OUT_ROWS + bk * OUTC + c0
+            vals = []
             for j in cutlass.range_constexpr(VW):
-                col = bn * OUT_ROWS + bk * OUTC + c0 + j
                 sums = (g[j], u[j]) if SWI else (g[j],)
-                row = base + tok if TT > 1 else tok
-                out[row, col] = epilogue_value(EPI, sums, row, col, ep, column_factor(EPI, col, ep)).to(BF16)
+                if const_expr(uniform is None):
+                    vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, column_factor(EPI, col0 + j, ep)))
+                else:
+                    vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, uniform))
+            if const_expr(VW == 4):
+                # out is [M, N_OUT] row-major and 16-byte aligned, col0 a multiple of 4: 8-byte aligned
+                st_global_v4_bf16(cutlass.Int64((out.iterator + row * N_OUT + col0).toint()), *vals)
+            else:
+                out[row, col0] = vals[0].to(BF16)
 
     def launch_body(x, wt, out, ep, stream):
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
