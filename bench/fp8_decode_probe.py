@@ -4,7 +4,7 @@ The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges
-                                                  | --simt-m | --rf | --overlay]
+                                                  | --simt-m | --rf | --overlay | --multicast | --tokens]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
@@ -418,7 +418,8 @@ def table_main(logd: str) -> None:
 def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if {"--overlay", "--multicast", "--tokens"} & set(argv) else SHAPES)
+        session30 = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
+        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if session30 else SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
