@@ -540,10 +540,8 @@ def build_tma(d: dict):
             vals = []
             for j in cutlass.range_constexpr(VW):
                 sums = (g[j], u[j]) if SWI else (g[j],)
-                if const_expr(uniform is None):
-                    vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, column_factor(EPI, col0 + j, ep)))
-                else:
-                    vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, uniform))
+                colf = column_factor(EPI, col0 + j, ep) if uniform is None else uniform
+                vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, colf))
             if const_expr(VW == 4):
                 # out is [M, N_OUT] row-major and 16-byte aligned, col0 a multiple of 4: 8-byte aligned
                 st_global_v4_bf16(cutlass.Int64((out.iterator + row * N_OUT + col0).toint()), *vals)
