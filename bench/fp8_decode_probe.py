@@ -418,8 +418,8 @@ def table_main(logd: str) -> None:
 def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
-        session30 = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
-        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if session30 else SHAPES)
+        overlay_grid = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
+        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if overlay_grid else SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

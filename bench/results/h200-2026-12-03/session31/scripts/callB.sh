@@ -2,8 +2,8 @@
 # session 31 call B: tests/gpu with bundles built at HEAD (session 30's output stage: 8-byte stores, 4 columns a
 # step, scale_tensor's factor read once), tuned in call A (carried as .gpu/s31/t) or here (the row-wise fp8 one):
 # every kernel of each bundle run directly at every M it serves against float32 (test_runtime_gpu), through the
-# runtime, torch.compile, CUDA graphs and AOTInductor (test_aoti_gpu, test_fp8_aoti_gpu), the fused epilogues (bias,
-# residual_add, swiglu: test_epilogues_gpu), torchao's float8 linears per tensor and per row (test_torchao_gpu),
+# runtime, torch.compile, CUDA graphs and AOTInductor (test_aoti_gpu, test_fp8_aoti_gpu), the fused epilogues the bundle
+# has (residual_add, swiglu: test_epilogues_gpu; bias ran in call D), torchao's float8 linears per tensor and per row (test_torchao_gpu),
 # every scale_tensor and scale_row design designs_for offers for 8192 x 1024 at every M (test_fp8_decode_gpu, kernels
 # of `fp8_decode_probe.py compile .gpu/s31/f8 --shapes 8192:1024`), and the stock fp8 path (test_fp8_stock_gpu).
 # Carried: .gpu/whl, .gpu/s31/t, .gpu/s31/b, .gpu/s31/f8.
