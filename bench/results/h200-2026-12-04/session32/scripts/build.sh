@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# session 32, CPU side (2-core machine, no GPU): the four bf16 bundles and the four per-tensor fp8 bundles of the
+# README's rows, built at HEAD (edfde81) without tuning, for the tuner's tie rule to be tried on the H200.
+set -euo pipefail
+source .venv/bin/activate
+B=.gpu/s32/b; mkdir -p $B
+for m in qwen3-4b-tp1 llama-3.1-70b-tp8 qwen2.5-32b-tp4 llama-3.1-8b; do
+  /usr/bin/time -f "$m wall %e s" aotgemm build manifests/$m.toml --gpu H200_SXM --no-tune --sources aotgemm \
+    --sources cutlass_operators --sources quack -o $B/$m.agb > $B/$m.build.log 2>&1
+  tail -n 1 $B/$m.build.log
+done
+for m in llama-3.1-70b-tp8-fp8 qwen3-4b-tp1-fp8 qwen2.5-32b-tp4-fp8 llama-3.1-8b-fp8; do
+  /usr/bin/time -f "$m wall %e s" aotgemm build manifests/$m.toml --gpu H200_SXM --no-tune -o $B/$m.agb \
+    > $B/$m.build.log 2>&1
+  tail -n 1 $B/$m.build.log
+done
