@@ -251,7 +251,7 @@ def _tune_target(target: Target, library, layers, *, trials: int, margin: float)
 
 def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str], fns: dict, kernels: dict,
             l2: int, trials: int, base_margin: float = MARGIN) -> tuple[DispatchEntry, TuneRow]:
-    ops = timing.Operands(p, m, l2, seed=m)
+    ops = timing.Operands(p, m, l2, seed=draw_seed(m, 0))
     reps = timing.reps_for(p, m)
     cub = timing.GraphTimer(timing.cublas_call(p), ops, reps=reps, model=True)
     timers = {s: timing.GraphTimer(timing.kernel_call(fns[s], p), ops, reps=reps, model=True) for s in good}
@@ -281,7 +281,7 @@ def _decide(e: DispatchEntry, p: GemmProblem, m: int, edge: int, good: list[str]
             edge_ok = False
         else:
             if eops is None:
-                eops, ereps = timing.Operands(p, edge, l2, seed=edge), timing.reps_for(p, edge)
+                eops, ereps = timing.Operands(p, edge, l2, seed=draw_seed(edge, 0)), timing.reps_for(p, edge)
             ec = _versus(fns[cand], p, eops, ereps, trials)
             edge_ok = ec.wins(margin_over(ec.cublas, base_margin))
             if cand == winners[0] or edge_ok:
@@ -337,12 +337,12 @@ def _holds(fn, p: GemmProblem, m: int, l2: int, reps: int, trials: int, ratio: f
     back to back at 261.6 us and the next, on newly allocated operands, at 222.4 us, while as in a model it took
     288.8 and 288.0 us both times; quack's kernel, tuned at 1.048x back to back on one draw, ran 1.046x and then
     0.933x (H200, session 32, call A)."""
-    bc = _versus(fn, p, timing.Operands(p, m, l2, seed=m), reps, trials, model=False)
+    bc = _versus(fn, p, timing.Operands(p, m, l2, seed=draw_seed(m, 0)), reps, trials, model=False)
     if not _holds_back_to_back(bc):
         return "back to back", bc.ratio_median, (), ()
     fresh, fresh_b2b = [], []
     for draw in range(1, FRESH_DRAWS + 1):
-        ops = timing.Operands(p, m, l2, seed=m + 7919 * draw)
+        ops = timing.Operands(p, m, l2, seed=draw_seed(m, draw))
         fresh.append(_versus(fn, p, ops, reps, trials).ratio_median)
         if fresh[-1] < NO_LOSS:
             return "fresh operands", bc.ratio_median, tuple(fresh), tuple(fresh_b2b)
@@ -354,6 +354,11 @@ def _holds(fn, p: GemmProblem, m: int, l2: int, reps: int, trials: int, ratio: f
     if not _margin_over_draws(ratio, fresh, margin):
         return "margin over draws", bc.ratio_median, tuple(fresh), tuple(fresh_b2b)
     return "", bc.ratio_median, tuple(fresh), tuple(fresh_b2b)
+
+
+def draw_seed(m: int, draw: int) -> int:
+    """The seed of the operands of draw `draw` at M: draw 0 is the first (seed M), 1.. the fresh ones."""
+    return m + 7919 * draw
 
 
 def _margin_over_draws(first: float, fresh: list[float], margin: float) -> bool:
@@ -385,7 +390,7 @@ def _split_from(fn, p: GemmProblem, edge: int, m: int, l2: int, trials: int,
         if won - lost <= 1:
             break
         mid = (lost + won) // 2
-        c = _versus(fn, p, timing.Operands(p, mid, l2, seed=mid), timing.reps_for(p, mid), trials)
+        c = _versus(fn, p, timing.Operands(p, mid, l2, seed=draw_seed(mid, 0)), timing.reps_for(p, mid), trials)
         probes.append((mid, round(c.ratio_median, 4)))
         if c.wins(margin_over(c.cublas, base_margin)):
             won = mid
@@ -409,9 +414,9 @@ def _split_start_back_to_back(fn, p: GemmProblem, min_m: int, m: int, probes: tu
     starts = sorted({min_m, *(pm for pm, _ in probes if min_m < pm < m)})
     tried = []
     for start in starts:
-        for seed in (start, start + 7919):
-            c = _versus(fn, p, timing.Operands(p, start, l2, seed=seed), timing.reps_for(p, start), trials,
-                        model=False)
+        for draw in (0, 1):
+            c = _versus(fn, p, timing.Operands(p, start, l2, seed=draw_seed(start, draw)), timing.reps_for(p, start),
+                        trials, model=False)
             tried.append((start, round(c.ratio_median, 4)))
             if not _holds_back_to_back(c):
                 break

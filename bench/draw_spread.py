@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
                 reps = timing.reps_for(problem, m)
                 draws = []
                 for i in range(args.draws):
-                    ops = timing.Operands(problem, m, props.L2_cache_size, seed=m + 7919 * i)
+                    ops = timing.Operands(problem, m, props.L2_cache_size, seed=tune.draw_seed(m, i))
                     plain = _versus(call, base, ops, reps, args.trials, model=False)
                     in_model = _versus(call, base, ops, reps, args.trials, model=True)
                     draws.append({"b2b": round(plain.ratio_median, 4), "b2b_low": round(plain.ratio_low, 4),
