@@ -3,9 +3,11 @@
     python bench/quack_fp8_probe.py compile DIR          # CPU, with quack-kernels and the CuTe DSL: sm_90a objects
     python bench/quack_fp8_probe.py run DIR [--log DIR]  # the H200: needs torch and tvm_ffi only
 
-The `quack` source builds fp8 kernels with quack's slow accumulation (the numerics of `_scaled_mm`'s default,
-use_fast_accum=False), and offers them for sm_100a only: this probe is why not for sm_90a. It compiles each
-sm_90a design of the source (quack.specs) twice, with slow and with fast
+The `quack` source builds fp8 kernels with slow accumulation (the numerics of `_scaled_mm`'s default,
+use_fast_accum=False). Session 8 ran this probe when the source's sm_90a fp8 designs were its 16-bit tiles, which
+spill when they promote (0.17-0.30x of `_scaled_mm`); since session 33 they are the three that do not
+(quack.SM90_FP8_DESIGNS, promoting every 2 k tiles; bench/fp8_promote_probe.py compares the kinds). It compiles each
+sm_90a fp8 design of the source (quack.specs) twice, with slow and with fast
 accumulation, links them into one library and, on the GPU, times them (CUDA graphs over L2-rotated operands,
 interleaved rounds, medians and p10-p90 spread, aotgemm.timing) against `_scaled_mm` with use_fast_accum False
 and True, per-tensor scales, at M = 256, 1024, 4096 on the Llama-3.1-8B fp8 layers. Each kernel is first checked
@@ -31,7 +33,6 @@ ACCUM = {"slow": False, "fast": True}
 
 
 def compile_main(outdir: str) -> None:
-    from aotgemm.compiler.link import link_library
     from aotgemm.compiler.sources import get_source
     from aotgemm.compiler.sources.quack import specs
     from aotgemm.gpus import gpu_model
@@ -51,27 +52,54 @@ def compile_main(outdir: str) -> None:
             print(f"{symbol} {spec.design_dict['tile']} {spec.design_dict['cluster']} "
                   f"{'pingpong' if spec.design_dict['pingpong'] else 'cooperative'} {accum}: {time.time() - t:.1f} s",
                   flush=True)
+    link_probe(out, table)
+
+
+def link_probe(out: Path, table: dict) -> None:
+    """Link out/obj/SYMBOL.o for every symbol of `table` into out/kernels.so; the table goes to out/designs.json.
+    (bench/fp8_promote_probe.py builds its kernels the same way.)"""
+    from aotgemm.compiler.link import link_library
+
     lib = link_library({s: out / "obj" / f"{s}.o" for s in table}, link_mode="static-runtime", cuda_major=13)
     (out / "kernels.so").write_bytes(lib)
     (out / "designs.json").write_text(json.dumps(table, indent=1))
+
+
+def open_probe(outdir: str, name: str):
+    """On the GPU: (designs table, loaded kernel library, device properties, header line) of a linked probe
+    directory, the header printed and the clocks warmed up."""
+    import torch
+
+    from aotgemm import timing
+
+    d = Path(outdir)
+    table = json.loads((d / "designs.json").read_text())
+    mod = timing.load_kernel_library((d / "kernels.so").read_bytes(), "static-runtime")
+    props = torch.cuda.get_device_properties(0)
+    header = (f"# {name} on {props.name} ({props.multi_processor_count} SMs), "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, torch {torch.__version__}")
+    print(header, flush=True)
+    timing.warm_up(1.0)
+    return table, mod, props, header
+
+
+def scaled_mm_call(fast: bool):
+    """torch._scaled_mm with per-tensor scales and bf16 out, in the timing call form, in either accumulation mode."""
+    import torch
+
+    def call(x, w, out, e):
+        torch._scaled_mm(x, w.t(), e["scale_a"], e["scale_b"], out_dtype=torch.bfloat16, out=out, use_fast_accum=fast)
+    return call
 
 
 def run_main(outdir: str, log: str | None) -> None:
     import torch
 
     from aotgemm import timing
-    from aotgemm.epilogues import scaled_mm
     from aotgemm.problem import GemmProblem
 
-    d = Path(outdir)
-    table = json.loads((d / "designs.json").read_text())
-    mod = timing.load_kernel_library((d / "kernels.so").read_bytes(), "static-runtime")
-    props = torch.cuda.get_device_properties(0)
+    table, mod, props, header = open_probe(outdir, "quack_fp8_probe")
     l2 = props.L2_cache_size
-    header = (f"# quack_fp8_probe on {props.name} ({props.multi_processor_count} SMs), "
-              f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, torch {torch.__version__}")
-    print(header, flush=True)
-    timing.warm_up(1.0)
     rows, bad = [], []
     for n, k in SHAPES:
         problem = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", n, k)
@@ -83,13 +111,7 @@ def run_main(outdir: str, log: str | None) -> None:
                     bad.append(f"{s} {n}x{k} M={m}: rel. error {err:.2e}")
             calls = {s: c for s, c in calls.items() if not any(b.startswith(f"{s} {n}x{k} M={m}:") for b in bad)}
 
-            def smm(fast):
-                def call(x, w, out, e):
-                    torch._scaled_mm(x, w.t(), e["scale_a"], e["scale_b"], out_dtype=torch.bfloat16, out=out,
-                                     use_fast_accum=fast)
-                return call
-
-            calls["_scaled_mm slow"], calls["_scaled_mm fast"] = smm(False), smm(True)
+            calls["_scaled_mm slow"], calls["_scaled_mm fast"] = scaled_mm_call(False), scaled_mm_call(True)
             ops = timing.Operands(problem, m, l2, seed=m)
             reps = timing.reps_for(problem, m)
             # a first pass of 5 rounds picks each accumulation's best design; then 15 rounds for those and both
@@ -130,13 +152,18 @@ def run_main(outdir: str, log: str | None) -> None:
                                                                 indent=1))
 
 
-def main(argv: list[str]) -> None:
+def compile_or_run(argv: list[str], compile_fn, run_fn, usage: str) -> None:
+    """`compile DIR` or `run DIR [--log DIR]` (this probe's command line, and bench/fp8_promote_probe.py's)."""
     if len(argv) >= 2 and argv[0] == "compile":
-        compile_main(argv[1])
+        compile_fn(argv[1])
     elif len(argv) >= 2 and argv[0] == "run":
-        run_main(argv[1], argv[argv.index("--log") + 1] if "--log" in argv else None)
+        run_fn(argv[1], argv[argv.index("--log") + 1] if "--log" in argv else None)
     else:
-        sys.exit(__doc__)
+        sys.exit(usage)
+
+
+def main(argv: list[str]) -> None:
+    compile_or_run(argv, compile_main, run_main, __doc__)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 
 For each bundle: pick the target for this GPU, extract its library, load it
 with tvm_ffi, and run every kernel on every layer of the bundle at M values
-on and between buckets, against a float32 reference on fresh random inputs,
-with the output poisoned (NaN) before each run. Prints a table; exits 1 on
+on and between buckets, against a float32 reference on fresh random inputs
+of the kernel's dtype and epilogue (fp8: the dequantized operands), with the
+output poisoned (NaN) before each run. Prints a table; exits 1 on
 any failure. --hardware-info also compares aotgemm.gpus' cluster counts with
 what cutlass.utils.HardwareInfo reads off this GPU (that part imports the DSL,
 after the kernel checks).
@@ -67,8 +68,10 @@ def check_bundle(path: str) -> list[tuple]:
     rows = []
     gen = torch.Generator(device="cuda").manual_seed(1234)
     stream = torch.cuda.current_stream().cuda_stream
+    from aotgemm.epilogues import epilogue
     from aotgemm.problem import GemmProblem
     from aotgemm.runtime.table import call_kernel
+    from aotgemm.timing import random_operands, torch_dtype
 
     for kern in target.kernels:
         fn = mod.get_function(kern.symbol)
@@ -76,14 +79,15 @@ def check_bundle(path: str) -> list[tuple]:
         # the layers whose entries keep this kernel (a decode kernel is specialised on one N x K)
         shapes = {(e.n, e.k) for e in target.dispatch if kern.symbol in e.ranked or e.kernel == kern.symbol}
         for layer in [x for x in b.index.layers if (x.n, x.k) in shapes]:
-            w = (torch.randn(layer.n, layer.k, device="cuda", generator=gen) / layer.k ** 0.5).to(torch.bfloat16)
+            problem = GemmProblem(kern.dtype, kern.layout, kern.epilogue, layer.n, layer.k)
             for m in [m for m in M_VALUES if kern.serves(m)]:
-                x = torch.randn(m, layer.k, device="cuda", generator=gen).to(torch.bfloat16)
-                out = torch.full((m, layer.n), float("nan"), device="cuda", dtype=torch.bfloat16)
-                problem = GemmProblem(kern.dtype, kern.layout, kern.epilogue, layer.n, layer.k)
-                call_kernel(fn, problem, x, w, out, {}, stream)
+                # fresh operands of the kernel's dtype and its epilogue's (fp8: e4m3 x and W with their scales)
+                x, w, operands = random_operands(problem, m, gen)
+                out = torch.full((m, problem.n_out), float("nan"), device="cuda",
+                                 dtype=torch_dtype(problem.out_dtype))
+                call_kernel(fn, problem, x, w, out, operands, stream)
                 torch.cuda.synchronize()
-                ref = x.float() @ w.float().t()
+                ref = epilogue(problem.epilogue).reference(x, w, **operands)
                 rel = ((out.float() - ref).norm() / ref.norm()).item()
                 checked += 1
                 if not (rel < TOLERANCE) or torch.isnan(out).any().item():

@@ -18,8 +18,9 @@ per (dtype, epilogue, design, GPU model) serves every problem of that dtype
 and epilogue. bf16 and fp16 with the identity and `swiglu` epilogues; fp8
 e4m3 (W8A8, bf16 out) with the scale epilogues `scale_tensor` and
 `scale_row`, dequantized in quack's epilogue (quack_kernels), for the large
-M where `torch._scaled_mm` is the alternative: on sm_100a only (FP8_ARCHS
-says why not on sm_90a, with the measured numbers). `swiglu` (W = [gate; up]
+M where `torch._scaled_mm` is the alternative: on sm_90a only the tiles
+whose float32 promotion does not spill, promoting every 2 k tiles
+(SM90_FP8_DESIGNS says why, with the measured numbers). `swiglu` (W = [gate; up]
 stacked, out N/2 wide) is quack's gated epilogue reading our stacked W as
 its interleaved layout (quack_kernels); it takes tiles whose N is a multiple
 of 32.
@@ -30,6 +31,9 @@ The designs are a small subset of quack's own autotuning space
   alternate whole tiles, one's epilogue overlapping the other's MMAs) and
   cooperative 256 x {128, 192} and 128 x 256, clusters 2x1 (quack's default)
   and 1x2 for its default tile; static persistent scheduling.
+- sm_90a e4m3: cooperative 128 x {128, 192} and ping-pong 64 x 192 (cluster
+  2x1), the tiles whose float32 promotion does not spill, promoting every 2
+  k tiles (SM90_FP8_DESIGNS).
 - sm_100a: 2-CTA 256 x {128, 192, 256} (cluster 2x1) and 1-CTA
   128 x {128, 256} (cluster 1x1), cluster-launch-control persistence.
 Left out: swap_ab and split-K, which help only at small M (there our decode
@@ -66,13 +70,26 @@ from ...problem import FLOAT8_E4M3, GemmProblem
 from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
-# Where fp8 is offered. Not sm_90a: there quack 0.6.5 keeps _scaled_mm's default numerics (partial sums promoted
-# into float32 every k tile) by waiting for each k tile's warpgroup MMAs before the next (wait_group(0)), which
-# serialises the tensor cores: 0.13-0.50x of torch._scaled_mm over M = 256-8192 on the four fp8 manifests (tuned
-# on the H200, 2026-12-01), and with fast accumulation only 0.75-1.07x of _scaled_mm's fast mode
-# (bench/quack_fp8_probe.py). quack's sm_100a GEMM has no such step (its MMA accumulates into float32 tensor
-# memory); compile-only here, the tuner decides on a B200.
-FP8_ARCHS = ("sm_100a",)
+# fp8 on sm_100a: SM100_DESIGNS (quack's Blackwell GEMM accumulates into float32 tensor memory, no promotion step;
+# compile-only here, the tuner decides on a B200). On sm_90a: these e4m3 designs: (tile [M, N], cluster [M, N], ping-pong), each promoting every FP8_PROMOTE_EVERY k tiles
+# (quack_kernels.promoting_class). Hopper's e4m3 MMAs keep fewer bits than float32 in their accumulator, so these
+# add each group's MMA results into a float32 sum, the numerics of torch._scaled_mm's default (use_fast_accum=False)
+# that the tuner compares with. Only tiles whose float32 sum fits in registers beside the MMA accumulator: compiled
+# for sm_90a, every one of SM90_DESIGNS spills with promotion (256-872 bytes of stack a thread: ping-pong 128 x
+# 128-208, cooperative 256 x 128 and 128 x 256), and ran 0.02-0.10x of _scaled_mm on the H200 (session 8 measured
+# them at 0.13-0.50x and kept fp8 off sm_90a), where these three do not spill and, promoting every 2 k tiles, ran
+# 0.52-1.17x of _scaled_mm's default at M = 256-4096 on eight Llama-3.1 weights (1.03-1.17x on the 8192 x 1024 and
+# 8192 x 3584 weights and at M >= 1024 on 6144 x 4096; bench/results/h200-2026-12-04/session33, call C), with a
+# relative error against float32 of 1.67e-3-1.68e-3 where _scaled_mm's default had 1.66e-3-1.67e-3 (its fast mode
+# 1.74e-3-3.33e-3).
+SM90_FP8_DESIGNS = (
+    ((128, 128), (2, 1), False),
+    ((128, 192), (2, 1), False),
+    ((64, 192), (2, 1), True),
+)
+# k tiles (128 e4m3 of K each) per promotion into float32: 256 products, as our TMA decode kernels with 256-element
+# k tiles add (quack's own main loop promotes every k tile: 0-4% slower in call C, the same error)
+FP8_PROMOTE_EVERY = 2
 # dtype -> the epilogues built for it
 EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU), FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW)}
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
@@ -105,7 +122,12 @@ COMPILE_TIMEOUT_S = 540
 
 def _designs(gpu: GpuModel, epilogue: str) -> list[dict]:
     out = []
-    if gpu.arch == "sm_90a":
+    if gpu.arch == "sm_90a" and epilogue in EPILOGUES[FLOAT8_E4M3]:
+        for tile, cluster, pingpong in SM90_FP8_DESIGNS:
+            out.append({"tile": list(tile), "cluster": list(cluster), "pingpong": pingpong,
+                        "promote_every": FP8_PROMOTE_EVERY,
+                        "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
+    elif gpu.arch == "sm_90a":
         for tile, cluster, pingpong in SM90_DESIGNS:
             if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
                 continue
@@ -145,8 +167,7 @@ def padded_macs_per_sm(spec: KernelSpec, m: int, n: int) -> int:
 
 
 def specs(problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-    """Every design of this source for `problem` on `gpu`, before enumerate's fp8 architecture gate
-    (bench/quack_fp8_probe.py measures the designs that gate keeps out)."""
+    """Every design of this source for `problem` on `gpu`."""
     if problem.epilogue not in EPILOGUES.get(problem.dtype, ()) or gpu.arch not in FAMILIES:
         return []
     return [KernelSpec(QuackSource.name, FAMILIES[gpu.arch], canonical_json(d), problem.dtype, problem.layout,
@@ -169,8 +190,6 @@ class QuackSource(KernelSource):
         return f"{super().versions()}, quack_kernels {_entry_code_hash()}"
 
     def enumerate(self, problem: GemmProblem, gpu: GpuModel) -> list[KernelSpec]:
-        if problem.dtype == FLOAT8_E4M3 and gpu.arch not in FP8_ARCHS:
-            return []
         return specs(problem, gpu)
 
     def supports(self, spec: KernelSpec, problem: GemmProblem, m: int) -> Status:
@@ -268,4 +287,4 @@ class _CompileServer:
                 self.proc.wait()
 
 
-__all__ = ["FP8_ARCHS", "MIN_M", "SM90_DESIGNS", "SM100_DESIGNS", "QuackSource", "specs"]
+__all__ = ["FP8_PROMOTE_EVERY", "MIN_M", "SM90_DESIGNS", "SM90_FP8_DESIGNS", "SM100_DESIGNS", "QuackSource", "specs"]

@@ -98,8 +98,12 @@ def build_entry(design: dict):
     if sm == 9:
         # static persistent: the dynamic (tile-counter) scheduler needs a semaphore buffer our call has no slot for.
         # fp8: quack's default slow accumulation (the MMA's partial sums promoted into float32 every k-block),
-        # the numerics of torch._scaled_mm's default (use_fast_accum=False), which is what the tuner compares with.
+        # the numerics of torch._scaled_mm's default (use_fast_accum=False), which is what the tuner compares with;
+        # design key "promote_every" (k tiles per promotion, promoting_class) promotes every so many k tiles instead.
         # "fp8_fast_accum" is for bench/quack_fp8_probe.py only: the source's designs never set it.
+        every = int(design.get("promote_every", 1))
+        if every > 1 and el.width == 8 and not design.get("fp8_fast_accum"):
+            GemmCls = promoting_class(GemmCls, every)
         gemm = GemmCls(Float32, el, tile, cluster, pingpong=design["pingpong"], is_persistent=True,
                        fp8_fast_accum=bool(design.get("fp8_fast_accum", False)), **extra)
     else:
@@ -141,6 +145,60 @@ def build_entry(design: dict):
             gemm(x, wt, out, None, epi, scheduler, None, stream, None, None)
 
     return entry
+
+
+def promoting_class(base, every: int):
+    """`base` (a quack Hopper GEMM class) with an fp8 main loop that promotes every `every` k tiles, not every one.
+
+    quack's slow accumulation waits for each k tile's warpgroup MMAs (wait_group(0)) and adds them into a float32
+    sum: the tensor cores drain once per k tile (128 e4m3 of K). Here the MMAs of `every` k tiles accumulate in
+    the warpgroup's accumulator (the stages released one tile behind, as in quack's fast mode), and the pipeline
+    drains and promotes once per group: `every` = 2 adds 256 products of K between promotions, as our TMA decode
+    kernels with 256-element k tiles do (their error matched torch._scaled_mm's default: docs/kernel-sources.md,
+    Accumulation). The K % every tiles left over are promoted one by one. Groups are a static unroll inside a
+    run-time loop, so no pipeline state changes under a run-time condition.
+    """
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass import const_expr
+    from cutlass.cute.nvgpu import warpgroup
+
+    class Promoting(base):
+        @cute.jit
+        def mma(self, ab_pipeline, ab_read_state, mma_fn, acc, acc_slow, k_tile_cnt, warp_group_idx):
+            release = ab_read_state.clone()
+            acc_slow.fill(0.0)
+            groups = k_tile_cnt // every
+            for _ in cutlass.range(groups, unroll=1):
+                for i in cutlass.range_constexpr(every):
+                    ab_pipeline.consumer_wait(ab_read_state)
+                    mma_fn(A_idx=ab_read_state.index, B_idx=ab_read_state.index, zero_init=i == 0)
+                    ab_read_state.advance()
+                    if const_expr(i > 0):
+                        # the group's previous k tile is done with its stage
+                        warpgroup.wait_group(1)
+                        ab_pipeline.consumer_release(release)
+                        release.advance()
+                warpgroup.wait_group(0)
+                ab_pipeline.consumer_release(release)
+                release.advance()
+                acc_slow.store(acc_slow.load() + acc.load())
+            for _ in cutlass.range(k_tile_cnt - groups * every, unroll=1):
+                ab_pipeline.consumer_wait(ab_read_state)
+                mma_fn(A_idx=ab_read_state.index, B_idx=ab_read_state.index, zero_init=True)
+                ab_read_state.advance()
+                warpgroup.wait_group(0)
+                ab_pipeline.consumer_release(release)
+                release.advance()
+                acc_slow.store(acc_slow.load() + acc.load())
+            if const_expr(self.pingpong):
+                # the other warpgroup's main loop may start (quack's own mma does the same here)
+                self.pingpong_barrier_arrive(1 - warp_group_idx, stage="mma")
+            acc.store(acc_slow.load())
+            return ab_read_state
+
+    Promoting.__name__ = f"{base.__name__}Promote{every}"
+    return Promoting
 
 
 def _swiglu_class(sm: int):
