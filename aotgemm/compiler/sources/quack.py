@@ -75,13 +75,13 @@ from .base import OK, KernelSource, Status
 # (quack_kernels.promoting_class). Hopper's e4m3 MMAs keep fewer bits than float32 in their accumulator, so these
 # add each group's MMA results into a float32 sum, the numerics of torch._scaled_mm's default (use_fast_accum=False)
 # that the tuner compares with. Only tiles whose float32 sum fits in registers beside the MMA accumulator: compiled
-# for sm_90a, every one of SM90_DESIGNS spills with promotion (256-872 bytes of stack a thread: ping-pong 128 x
-# 128-208, cooperative 256 x 128 and 128 x 256), and ran 0.02-0.10x of _scaled_mm on the H200 (session 8 measured
-# them at 0.13-0.50x and kept fp8 off sm_90a), where these three do not spill and, promoting every 2 k tiles, ran
-# 0.52-1.17x of _scaled_mm's default at M = 256-4096 on eight Llama-3.1 weights (1.03-1.17x on the 8192 x 1024 and
-# 8192 x 3584 weights and at M >= 1024 on 6144 x 4096; bench/results/h200-2026-12-04/session33, call C), with a
-# relative error against float32 of 1.67e-3-1.68e-3 where _scaled_mm's default had 1.66e-3-1.67e-3 (its fast mode
-# 1.74e-3-3.33e-3).
+# for sm_90a with promotion, SM90_DESIGNS' tiles spill (256-872 bytes of stack a thread for ping-pong 128 x 128 and
+# 128 x 192, cooperative 256 x 128 and 128 x 256; the others hold more accumulator registers), and ping-pong 128 x
+# 192 ran 0.02-0.10x of _scaled_mm on the H200 (session 8 had measured them at 0.13-0.50x and kept fp8 off sm_90a),
+# where these three do not spill and, promoting every 2 k tiles, ran 0.52-1.17x of _scaled_mm's default at M =
+# 256-4096 on eight Llama-3.1 weights (1.03-1.17x on 8192 x 1024, 1.04x on 8192 x 3584 at M <= 1024, 1.06-1.08x on
+# 6144 x 4096 at M >= 1024; bench/results/h200-2026-12-04/session33, call C), with a relative error against
+# float32 of 1.67e-3-1.68e-3 where _scaled_mm's default had 1.66e-3-1.67e-3 (its fast mode 1.74e-3-3.33e-3).
 SM90_FP8_DESIGNS = (
     ((128, 128), (2, 1), False),
     ((128, 192), (2, 1), False),
