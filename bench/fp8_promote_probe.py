@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from quack_fp8_probe import compile_or_run, link_probe, open_probe, scaled_mm_call  # noqa: E402 (bench/, this script's folder)
+# the session 8 probe beside this script (bench/ is on sys.path as the script's folder)
+from quack_fp8_probe import compile_or_run, link_probe, open_probe, scaled_mm_call  # noqa: E402
 
 SHAPES = ((1280, 8192), (8192, 1024), (7168, 8192), (8192, 3584),  # Llama-3.1-70B TP8 qkv, o, gate_up, down
           (6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336))  # Llama-3.1-8B
@@ -159,7 +160,8 @@ def run_main(outdir: str, log: str | None) -> None:
 
     for r in rows:
         lines.append(
-            f"{r['n']:>5}x{r['k']:<5} {r['m']:>5} | {get(r, 'smm_slow', 'us'):>8.1f} {get(r, 'smm_fast', 'us'):>8.1f} | "
+            f"{r['n']:>5}x{r['k']:<5} {r['m']:>5} | "
+            f"{get(r, 'smm_slow', 'us'):>8.1f} {get(r, 'smm_fast', 'us'):>8.1f} | "
             + " ".join(f"{get(r, kd, 'ratio_vs_smm_slow'):>6.3f}" for kd in ("p1", "p2", "p4", "fast"))
             + f" {get(r, 'spill_p1', 'ratio_vs_smm_slow'):>7.3f} | {r['model_ratio']:>6.3f} | "
             + " ".join(f"{get(r, kd, 'rel_err'):>8.2e}" for kd in ("smm_slow", "p1", "p2", "p4", "fast", "smm_fast")))

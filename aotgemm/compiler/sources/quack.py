@@ -40,7 +40,11 @@ Left out: swap_ab and split-K, which help only at small M (there our decode
 kernels and cuBLAS serve; quack's smallest token-side tile is 128 and it
 measured 0.45-0.8x of cuBLAS at M <= 128), and split-K needs a workspace
 and a semaphore the call convention has no slot for; the dynamic
-tile-counter scheduler of sm_90a needs a semaphore too.
+tile-counter scheduler of sm_90a needs a semaphore too. Measured before
+building that slot (bench/midm_splitk_probe.py, session 33): quack's
+in-kernel split-K on the bf16 bundles' weights at M = 128-512, in its own
+tiles and in cuBLAS's wave-filling ones, ran 0.78-1.04x of cuBLAS as in a
+model (median 0.88x and 0.91x), so the slot would buy nothing there.
 
 Ranking (no library needed): a kernel is offered for M >= MIN_M only. Among
 those, fewest padded MACs per SM first: the output is cut into CTA tiles,
@@ -71,11 +75,12 @@ from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
 # fp8 on sm_100a: SM100_DESIGNS (quack's Blackwell GEMM accumulates into float32 tensor memory, no promotion step;
-# compile-only here, the tuner decides on a B200). On sm_90a: these e4m3 designs: (tile [M, N], cluster [M, N], ping-pong), each promoting every FP8_PROMOTE_EVERY k tiles
-# (quack_kernels.promoting_class). Hopper's e4m3 MMAs keep fewer bits than float32 in their accumulator, so these
-# add each group's MMA results into a float32 sum, the numerics of torch._scaled_mm's default (use_fast_accum=False)
-# that the tuner compares with. Only tiles whose float32 sum fits in registers beside the MMA accumulator: compiled
-# for sm_90a with promotion, SM90_DESIGNS' tiles spill (256-872 bytes of stack a thread for ping-pong 128 x 128 and
+# compile-only here, the tuner decides on a B200). On sm_90a: these e4m3 designs, (tile [M, N], cluster [M, N],
+# ping-pong), each promoting every FP8_PROMOTE_EVERY k tiles (quack_kernels.promoting_class). Hopper's e4m3 MMAs
+# keep fewer bits than float32 in their accumulator, so these add each group's MMA results into a float32 sum, the
+# numerics of torch._scaled_mm's default (use_fast_accum=False) that the tuner compares with. Only tiles whose
+# float32 sum fits in registers beside the MMA accumulator: compiled for sm_90a with promotion, SM90_DESIGNS' tiles
+# spill (256-872 bytes of stack a thread for ping-pong 128 x 128 and
 # 128 x 192, cooperative 256 x 128 and 128 x 256; the others hold more accumulator registers), and ping-pong 128 x
 # 192 ran 0.02-0.10x of _scaled_mm on the H200 (session 8 had measured them at 0.13-0.50x and kept fp8 off sm_90a),
 # where these three do not spill and, promoting every 2 k tiles, ran 0.52-1.17x of _scaled_mm's default at M =
@@ -88,7 +93,8 @@ SM90_FP8_DESIGNS = (
     ((64, 192), (2, 1), True),
 )
 # k tiles (128 e4m3 of K each) per promotion into float32: 256 products, as our TMA decode kernels with 256-element
-# k tiles add (quack's own main loop promotes every k tile: 0-4% slower in call C, the same error)
+# k tiles add (quack's own main loop promotes every k tile: in call C as fast or up to 5.6% slower at 20 of 24
+# points, 1.9% faster at one, with the default's error exactly)
 FP8_PROMOTE_EVERY = 2
 # dtype -> the epilogues built for it
 EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU), FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW)}
