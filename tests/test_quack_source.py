@@ -48,7 +48,7 @@ def test_enumerates_bf16_fp16_and_fp8_on_hopper_and_blackwell_only():
     assert [s.design for s in gated] == [s.design for s in specs if s.design_dict["tile"][1] % 32 == 0]
     # fp8 e4m3 with the dequantizing epilogue, for both scale forms (and no 16-bit epilogue): on sm_90a only the
     # tiles whose float32 promotion fits in registers, promoting every 2 k tiles (quack.SM90_FP8_DESIGNS)
-    for scales in ("scale_tensor", "scale_row"):
+    for scales in ("scale_tensor", "scale_row", "scale_rowwise"):
         problem = GemmProblem("float8_e4m3fn", "linear", scales, 4096, 4096)
         fp8 = SOURCE.enumerate(problem, h200)
         assert [(tuple(s.design_dict["tile"]), tuple(s.design_dict["cluster"]), s.design_dict["pingpong"])
@@ -59,8 +59,8 @@ def test_enumerates_bf16_fp16_and_fp8_on_hopper_and_blackwell_only():
         on_b200 = SOURCE.enumerate(problem, b200)
         assert [s.design for s in on_b200] == [s.design for s in SOURCE.enumerate(BF16, b200)]
         assert {(s.dtype, s.epilogue, s.arch) for s in on_b200} == {("float8_e4m3fn", scales, "sm_100a")}
-    assert qs.EPILOGUES["float8_e4m3fn"] == ("scale_tensor", "scale_row")
-    assert not {"scale_tensor", "scale_row"} & set(qs.EPILOGUES["bfloat16"] + qs.EPILOGUES["float16"])
+    assert qs.EPILOGUES["float8_e4m3fn"] == ("scale_tensor", "scale_row", "scale_rowwise")
+    assert not set(qs.EPILOGUES["float8_e4m3fn"]) & set(qs.EPILOGUES["bfloat16"] + qs.EPILOGUES["float16"])
     # the same designs serve every N and K: one object per (dtype, design, GPU)
     assert SOURCE.enumerate(GemmProblem("bfloat16", "linear", "identity", 1280, 8192), h200) == specs
 
@@ -137,7 +137,8 @@ def _exports(obj: Path, symbol: str) -> bool:
 @pytest.mark.build
 @pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu"),
                                          ("H200_SXM", "scale_tensor"), ("H200_SXM", "scale_row"),
-                                         ("B200", "scale_row")])
+                                         ("H200_SXM", "scale_rowwise"), ("B200", "scale_row"),
+                                         ("B200", "scale_rowwise")])
 def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu, epilogue):
     problem = FP8.with_epilogue(epilogue) if epilogue.startswith("scale_") else BF16.with_epilogue(epilogue)
     spec = qs.specs(problem, gpu_model(gpu))[0]

@@ -16,8 +16,8 @@ compiled by quack_kernels (the only importer of quack) behind our call
 convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object
 per (dtype, epilogue, design, GPU model) serves every problem of that dtype
 and epilogue. bf16 and fp16 with the identity and `swiglu` epilogues; fp8
-e4m3 (W8A8, bf16 out) with the scale epilogues `scale_tensor` and
-`scale_row`, dequantized in quack's epilogue (quack_kernels), for the large
+e4m3 (W8A8, bf16 out) with the scale epilogues `scale_tensor`, `scale_row`
+and `scale_rowwise`, dequantized in quack's epilogue (quack_kernels), for the large
 M where `torch._scaled_mm` is the alternative: on sm_90a only the tiles
 whose float32 promotion does not spill, promoting every 2 k tiles
 (SM90_FP8_DESIGNS says why, with the measured numbers). `swiglu` (W = [gate; up]
@@ -67,7 +67,7 @@ import subprocess
 import sys
 import tempfile
 
-from ...epilogues import IDENTITY, SCALE_ROW, SCALE_TENSOR, SWIGLU
+from ...epilogues import IDENTITY, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ...errors import CompileError
 from ...gpus import GpuModel
 from ...problem import FLOAT8_E4M3, GemmProblem
@@ -97,7 +97,8 @@ SM90_FP8_DESIGNS = (
 # points, 1.9% faster at one, with the default's error exactly)
 FP8_PROMOTE_EVERY = 2
 # dtype -> the epilogues built for it
-EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU), FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW)}
+EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU),
+             FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
 GATED_TILE_N = 32
 # Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.

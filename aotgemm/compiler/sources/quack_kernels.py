@@ -61,9 +61,10 @@ def _dtype(cutlass, name: str):
     return {"bfloat16": cutlass.BFloat16, "float16": cutlass.Float16, "float8_e4m3fn": cutlass.Float8E4M3FN}[name]
 
 
-# Our scale epilogue -> the kind of quack epilogue operand its scale_b is: a one-element scalar read through a
-# pointer (per-tensor), or a vector along the output's N broadcast over M (per output channel).
-SCALE_B_KIND = {"scale_tensor": "scalar", "scale_row": "row"}
+# Our scale epilogue -> the kinds of quack epilogue operand its scale_a and scale_b are: a one-element scalar read
+# through a pointer (per tensor), a vector along the output's N broadcast over M ("row": per output channel), or one
+# along M broadcast over N ("col": per token, torchao's PerRow activations).
+SCALE_KINDS = {"scale_tensor": ("scalar", "scalar"), "scale_row": ("scalar", "row"), "scale_rowwise": ("col", "row")}
 
 
 def build_entry(design: dict):
@@ -79,7 +80,7 @@ def build_entry(design: dict):
     tile = tuple(design["tile"])
     cluster = (*design["cluster"], 1)
     epilogue = design["epilogue"]
-    if epilogue not in ("identity", "swiglu", *SCALE_B_KIND):
+    if epilogue not in ("identity", "swiglu", *SCALE_KINDS):
         raise ValueError(f"quack kernels are built here for the identity, swiglu and scale epilogues, not "
                          f"{epilogue!r}")
     sm = {"sm_90a": 9, "sm_100a": 10}.get(design["arch"])
@@ -89,8 +90,8 @@ def build_entry(design: dict):
     if epilogue == "swiglu":
         GemmCls = _swiglu_class(sm)
         extra = {"concat_layout": ("B",)}  # our W is [gate; up] stacked; quack pairs interleaved columns
-    elif epilogue in SCALE_B_KIND:
-        GemmCls = _dequantize_class(sm, SCALE_B_KIND[epilogue])
+    elif epilogue in SCALE_KINDS:
+        GemmCls = _dequantize_class(sm, *SCALE_KINDS[epilogue])
     else:
         from quack.gemm_default_epi import GemmDefaultSm90, GemmDefaultSm100
 
@@ -124,17 +125,20 @@ def build_entry(design: dict):
             epi = Args(mAuxOut=out)  # out = silu(gate) * up, N/2 wide; the pre-activation D is not stored
             scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
             gemm(x, wt, None, None, epi, scheduler, None, stream, None, None)
-    elif epilogue in SCALE_B_KIND:
-        per_tensor = SCALE_B_KIND[epilogue] == "scalar"
+    elif epilogue in SCALE_KINDS:
+        a_scalar, b_scalar = (kind == "scalar" for kind in SCALE_KINDS[epilogue])
 
         @cute.jit
         def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, scale_a: cute.Tensor, scale_b: cute.Tensor,
                   stream: cuda.CUstream):
-            # a one-element scale is read through its pointer in the kernel (it lives on the device: no sync)
-            if cutlass.const_expr(per_tensor):
+            # a one-element scale is read through its pointer in the kernel (it lives on the device: no sync), a
+            # vector as a tensor
+            if cutlass.const_expr(a_scalar and b_scalar):
                 epi = Args(scale_a=scale_a.iterator, scale_b=scale_b.iterator)
-            else:
+            elif cutlass.const_expr(a_scalar):
                 epi = Args(scale_a=scale_a.iterator, scale_b=scale_b)
+            else:
+                epi = Args(scale_a=scale_a, scale_b=scale_b)
             scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
             gemm(x, wt, out, None, epi, scheduler, None, stream, None, None)
     else:
@@ -213,11 +217,11 @@ def _swiglu_class(sm: int):
     return mod._mint((), sm, True, False, (), RoundingMode.RN, (), False)
 
 
-def _dequantize_class(sm: int, scale_b_kind: str):
+def _dequantize_class(sm: int, scale_a_kind: str, scale_b_kind: str):
     """quack's GEMM class for SM major `sm` with the fp8 dequantizing epilogue D = acc * scale_a * scale_b.
 
     Written with quack's epilogue frontend (a function over the float32 accumulator, minted into a GEMM class):
-    scale_a is a one-element scalar; scale_b one too ("scalar") or a float32 vector along N ("row")."""
+    each scale a one-element scalar ("scalar"), a float32 vector along N ("row") or along M ("col")."""
     _fingerprint_dsl_as_installed_code()
     from quack.epilogue.frontend import gemm_epilogue
     from quack.rounding import RoundingMode
@@ -228,7 +232,7 @@ def _dequantize_class(sm: int, scale_b_kind: str):
 
     # the mint key quack's EpiMod.gemm derives: these two operands, no acc pairing, no packed C, no prepass,
     # round-to-nearest stores, no argument forms, no add-to-output
-    kinds = (("scale_a", "scalar"), ("scale_b", scale_b_kind))
+    kinds = (("scale_a", scale_a_kind), ("scale_b", scale_b_kind))
     return dequantize._mint(kinds, sm, False, False, (), RoundingMode.RN, (), False)
 
 
@@ -266,7 +270,7 @@ def fake_operands(dtype_name: str, epilogue: str = "identity"):
     """The entry point's arguments as fake tensors: x, wt, out (and scale_a, scale_b for a scale epilogue),
     stream. M, N, K and leading strides dynamic, rows 16-byte aligned. For swiglu, out's width is its own
     symbol (N/2: the exported function must not tie it to wt's N). fp8 (e4m3) x and W give a bf16 out,
-    scale_a float32 [1], scale_b float32 [1] or [N]."""
+    scale_a float32 [1] or [M], scale_b float32 [1] or [N] (SCALE_KINDS)."""
     import cutlass
     import cutlass.cute as cute
     from cutlass.cute.runtime import make_fake_stream, make_fake_tensor
@@ -279,11 +283,12 @@ def fake_operands(dtype_name: str, epilogue: str = "identity"):
     wt = make_fake_tensor(el, (k, n), (1, cute.sym_int64(divisibility=div)), assumed_align=16)
     n_out = cute.sym_int32(divisibility=out_div) if epilogue == "swiglu" else n
     out = make_fake_tensor(out_el, (m, n_out), (cute.sym_int64(divisibility=out_div), 1), assumed_align=16)
-    if epilogue not in SCALE_B_KIND:
+    if epilogue not in SCALE_KINDS:
         return x, wt, out, make_fake_stream()
-    # float32 scales, only 4-byte aligned: quack reads scale_b [N] one element per copy
-    scale_a = make_fake_tensor(cutlass.Float32, (1,), (1,), assumed_align=4)
-    scale_b = make_fake_tensor(cutlass.Float32, (n if SCALE_B_KIND[epilogue] == "row" else 1,), (1,), assumed_align=4)
+    # float32 scales, only 4-byte aligned: quack reads a scale vector one element per copy
+    a_kind, b_kind = SCALE_KINDS[epilogue]
+    scale_a = make_fake_tensor(cutlass.Float32, (m if a_kind == "col" else 1,), (1,), assumed_align=4)
+    scale_b = make_fake_tensor(cutlass.Float32, (n if b_kind == "row" else 1,), (1,), assumed_align=4)
     return x, wt, out, scale_a, scale_b, make_fake_stream()
 
 
