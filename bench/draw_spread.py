@@ -28,7 +28,9 @@ from aotgemm.bundle.format import CUBLAS  # noqa: E402
 LOSS = 0.99  # the ratio below which `aotgemm bench` would show a loss
 
 
-def _versus(call, base, ops, reps: int, trials: int, model: bool) -> timing.Comparison:
+def versus(call, base, ops, reps: int, trials: int, model: bool) -> timing.Comparison:
+    """`call` against `base` on `ops` in `trials` interleaved rounds after the warm-up ones, back to back or as in a
+    model (also bench/midm_splitk_probe.py's)."""
     timers = {"k": timing.GraphTimer(call, ops, reps=reps, model=model),
               "c": timing.GraphTimer(base, ops, reps=reps, model=model)}
     s = timing.interleaved(timers, trials, warmup=timing.WARMUP_ROUNDS)
@@ -62,8 +64,8 @@ def main(argv: list[str]) -> int:
                 draws = []
                 for i in range(args.draws):
                     ops = timing.Operands(problem, m, props.L2_cache_size, seed=tune.draw_seed(m, i))
-                    plain = _versus(call, base, ops, reps, args.trials, model=False)
-                    in_model = _versus(call, base, ops, reps, args.trials, model=True)
+                    plain = versus(call, base, ops, reps, args.trials, model=False)
+                    in_model = versus(call, base, ops, reps, args.trials, model=True)
                     draws.append({"b2b": round(plain.ratio_median, 4), "b2b_low": round(plain.ratio_low, 4),
                                   "model": round(in_model.ratio_median, 4),
                                   "base_b2b_us": round(plain.cublas.median_us, 2),

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aotgemm import timing  # noqa: E402
+from draw_spread import versus  # noqa: E402 (bench/, this script's folder, is on sys.path)
 from aotgemm.problem import LINEAR, GemmProblem  # noqa: E402
 
 # (model, layer) -> (N, K): the four bf16 manifests' weights whose M = 128-512 buckets cuBLAS serves
@@ -112,13 +113,6 @@ def cublas_kernels(problem, m):
     return sorted({e.name[:70] for e in prof.events() if e.device_type.name == "CUDA"})
 
 
-def versus(call, base, ops, reps, model):
-    timers = {"k": timing.GraphTimer(call, ops, reps=reps, model=model),
-              "c": timing.GraphTimer(base, ops, reps=reps, model=model)}
-    s = timing.interleaved(timers, TRIALS, warmup=timing.WARMUP_ROUNDS)
-    return timing.compare(s["k"], s["c"])
-
-
 def main(argv):
     import torch
 
@@ -147,25 +141,24 @@ def main(argv):
                          if s == 1 or (2 * s <= k // 64
                                        and -(-m // d[0]) * -(-n // d[1]) < props.multi_processor_count)]
             for design, split in pairs:
-                if True:
-                    call = quack_call(design, split)
-                    try:
-                        err = timing.check(call, problem, m, seed=m + 1)
-                    except Exception as e:  # noqa: BLE001 (a design quack does not build is reported, not fatal)
-                        print(f"  {model} {layer} M={m} {design} s{split}: {type(e).__name__}: {str(e)[:120]}",
-                              flush=True)
-                        continue
-                    if not err < 2e-2:
-                        print(f"  {model} {layer} M={m} {design} s{split}: WRONG rel err {err:.2e}", flush=True)
-                        continue
-                    c = versus(call, base, ops, reps, model=False)
-                    tried.append({"design": design, "split": split, "err": err, "us": c.kernel.median_us,
-                                  "cublas_us": c.cublas.median_us, "ratio": c.ratio_median,
-                                  "spread": max(c.kernel.spread, c.cublas.spread)})
+                call = quack_call(design, split)
+                try:
+                    err = timing.check(call, problem, m, seed=m + 1)
+                except Exception as e:  # noqa: BLE001 (a design quack does not build is reported, not fatal)
+                    print(f"  {model} {layer} M={m} {design} s{split}: {type(e).__name__}: {str(e)[:120]}",
+                          flush=True)
+                    continue
+                if not err < 2e-2:
+                    print(f"  {model} {layer} M={m} {design} s{split}: WRONG rel err {err:.2e}", flush=True)
+                    continue
+                c = versus(call, base, ops, reps, TRIALS, model=False)
+                tried.append({"design": design, "split": split, "err": err, "us": c.kernel.median_us,
+                              "cublas_us": c.cublas.median_us, "ratio": c.ratio_median,
+                              "spread": max(c.kernel.spread, c.cublas.spread)})
             if not tried:
                 continue
             best = max(tried, key=lambda t: t["ratio"])
-            cm = versus(quack_call(best["design"], best["split"]), base, ops, reps, model=True)
+            cm = versus(quack_call(best["design"], best["split"]), base, ops, reps, TRIALS, model=True)
             nosplit = max((t["ratio"] for t in tried if t["split"] == 1), default=0.0)
             row = {"model": model, "layer": layer, "n": n, "k": k, "m": m, "cublas_kernels": names,
                    "best": best, "model_ratio": cm.ratio_median, "model_cublas_us": cm.cublas.median_us,
