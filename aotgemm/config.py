@@ -38,6 +38,11 @@ def log_level() -> str:
     return os.environ.get("AOTGEMM_LOG", "warning").strip().upper()
 
 
+def log_level_set() -> bool:
+    """Whether AOTGEMM_LOG is set (then it overrides a level the application gave the logger)."""
+    return bool(os.environ.get("AOTGEMM_LOG", "").strip())
+
+
 def dsl_runtime_lib() -> str | None:
     """AOTGEMM_DSL_RUNTIME_LIB: path of libcute_dsl_runtime.so for 'dsl-runtime' bundles."""
     return os.environ.get("AOTGEMM_DSL_RUNTIME_LIB") or None

@@ -112,6 +112,27 @@ def test_unexpected_misses_are_warnings(clean_runtime, caplog):
     assert levels == [("WARNING", "non-contiguous"), ("INFO", "empty input")]
 
 
+def test_logger_keeps_an_application_level_unless_aotgemm_log_is_set(monkeypatch):
+    # the level is set at the first record: it had overwritten an application's setLevel(INFO) made before then
+    # with the default WARNING (test_unexpected_misses_are_warnings, run alone, lost its INFO record so)
+    from aotgemm.runtime import log
+
+    logger = logging.getLogger(log.LOGGER_NAME)
+    saved = logger.level
+    try:
+        monkeypatch.delenv("AOTGEMM_LOG", raising=False)
+        for before, after in ((logging.INFO, logging.INFO), (logging.NOTSET, logging.WARNING)):
+            monkeypatch.setattr(log, "_configured", False)
+            logger.setLevel(before)
+            assert log.get_logger().level == after
+        monkeypatch.setenv("AOTGEMM_LOG", "error")  # set explicitly: it wins
+        monkeypatch.setattr(log, "_configured", False)
+        logger.setLevel(logging.INFO)
+        assert log.get_logger().level == logging.ERROR
+    finally:
+        logger.setLevel(saved)
+
+
 # --- validation ---------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     ((torch.randn(4, 16), torch.randn(8, 15), None), r"x has shape \(4, 16\) but weight is \[N=8, K=15\]"),

@@ -1,5 +1,9 @@
 """The runtime's logger: ``logging.getLogger("aotgemm")``, level from AOTGEMM_LOG.
 
+Its level is set once, at the first record: AOTGEMM_LOG's where that is set; else a level the application gave
+the logger before then stays (setting the default over it had silenced an application's ``setLevel(INFO)``
+made before the first record); else WARNING.
+
 Records always propagate to the application's handlers. When the
 application has configured none (the root logger has no handler), a stderr
 handler is attached so that AOTGEMM_LOG=info/debug shows something; a later
@@ -36,8 +40,9 @@ def get_logger() -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     if not _configured:
         _configured = True
-        level = logging.getLevelName(config.log_level())
-        logger.setLevel(level if isinstance(level, int) else logging.WARNING)
+        if config.log_level_set() or logger.level == logging.NOTSET:
+            level = logging.getLevelName(config.log_level())
+            logger.setLevel(level if isinstance(level, int) else logging.WARNING)
         if not any(isinstance(h, _FallbackStderr) for h in logger.handlers):
             logger.addHandler(_FallbackStderr())
     return logger
