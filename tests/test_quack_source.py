@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from aotgemm.compiler.cubin_usage import cuobjdump, device_functions, stack_bytes
 from aotgemm.compiler.sources import DEFAULT_SOURCES, SOURCES, get_source
 from aotgemm.compiler.sources import quack as qs
 from aotgemm.gpus import gpu_model
@@ -184,45 +185,9 @@ def test_build_with_only_quack_links_a_library(tmp_path):
     assert chosen[128] == CUBLAS and chosen[1024] == t.kernels[0].symbol  # below MIN_M quack offers nothing
 
 
-def _cuobjdump() -> str | None:
-    """cuobjdump, from the CUDA toolkit or the copy triton (a quack dependency) ships."""
-    import shutil
-
-    found = shutil.which("cuobjdump")
-    if found:
-        return found
-    try:
-        import triton
-    except ImportError:
-        return None
-    path = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
-    return str(path) if path.exists() else None
-
-
-def _device_functions(obj: Path, tmp_path: Path) -> dict[str, str]:
-    """Kernel name -> its resource line (REG, STACK, ...) of the cubin the DSL embeds in an exported object."""
-    import re
-    import struct
-
-    data = obj.read_bytes()
-    out = {}
-    for m in re.finditer(b"\x7fELF", data):
-        off = m.start()
-        if struct.unpack_from("<H", data, off + 18)[0] != 190:  # EM_CUDA: a cubin, not the host object
-            continue
-        phoff, shoff = struct.unpack_from("<QQ", data, off + 0x20)
-        phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, off + 0x36)
-        cubin = tmp_path / f"{off}.cubin"
-        cubin.write_bytes(data[off:off + max(shoff + shentsize * shnum, phoff + phentsize * phnum)])
-        text = subprocess.run([_cuobjdump(), "--dump-resource-usage", str(cubin)], capture_output=True, text=True,
-                              check=True).stdout
-        out.update(re.findall(r"Function (\S+):\s*\n\s*(REG:.*)", text))
-    return out
-
-
 @needs_quack
 @pytest.mark.build
-@pytest.mark.skipif(_cuobjdump() is None, reason="no cuobjdump (CUDA toolkit or triton) to read the cubin")
+@pytest.mark.skipif(cuobjdump() is None, reason="no cuobjdump (CUDA toolkit or triton) to read the cubin")
 def test_sm90_fp8_designs_promote_every_two_k_tiles_without_spilling(tmp_path):
     # quack.SM90_FP8_DESIGNS: the tiles whose float32 sum fits in registers beside the MMA accumulator; the
     # source's 16-bit designs spill when they promote (what made quack's fp8 0.02-0.10x of _scaled_mm on the H200)
@@ -233,10 +198,10 @@ def test_sm90_fp8_designs_promote_every_two_k_tiles_without_spilling(tmp_path):
     for i, spec in enumerate(SOURCE.enumerate(FP8, h200)):
         obj = tmp_path / f"fp8_{i}.o"
         SOURCE.compile(spec, f"aotgemm_quack_fp8_{i}", str(obj))
-        ((name, usage),) = _device_functions(obj, tmp_path).items()
-        assert "Promoting" in name and " STACK:0 " in usage, (spec.design_dict, name[:120], usage)
+        ((name, usage),) = device_functions(obj, tmp_path).items()
+        assert "Promoting" in name and stack_bytes(usage) == 0, (spec.design_dict, name[:120], usage)
     spilling = dataclasses.replace(spec, design=json.dumps({**spec.design_dict, "tile": [128, 192], "pingpong": True,
                                                             "promote_every": 1}))
     SOURCE.compile(spilling, "aotgemm_quack_fp8_spill", str(tmp_path / "spill.o"))
-    ((name, usage),) = _device_functions(tmp_path / "spill.o", tmp_path).items()
-    assert "Promoting" not in name and " STACK:0 " not in usage
+    ((name, usage),) = device_functions(tmp_path / "spill.o", tmp_path).items()
+    assert "Promoting" not in name and stack_bytes(usage) > 0
