@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # the session 8 probe beside this script (bench/ is on sys.path as the script's folder)
-from quack_fp8_probe import compile_or_run, link_probe, open_probe, scaled_mm_call  # noqa: E402
+from quack_fp8_probe import checked_calls, compile_or_run, link_probe, open_probe, scaled_mm_call  # noqa: E402
 
 SHAPES = ((1280, 8192), (8192, 1024), (7168, 8192), (8192, 3584),  # Llama-3.1-70B TP8 qkv, o, gate_up, down
           (6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336))  # Llama-3.1-8B
@@ -94,12 +94,7 @@ def run_main(outdir: str, log: str | None) -> None:
         problem = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", n, k)
         ep = epilogue(problem.epilogue)
         for m in MS:
-            calls = {s: timing.kernel_call(mod.get_function(s), problem) for s in table}
-            for s, call in list(calls.items()):
-                err = timing.check(call, problem, m, seed=m + n)
-                if not err < 1e-2:
-                    bad.append(f"{s} {n}x{k} M={m}: rel. error {err:.2e}")
-                    del calls[s]
+            calls = checked_calls(mod, table, problem, m, bad)
             calls["smm_slow"], calls["smm_fast"] = scaled_mm_call(False), scaled_mm_call(True)
             ops = timing.Operands(problem, m, props.L2_cache_size, seed=m)
             reps = timing.reps_for(problem, m)

@@ -83,6 +83,23 @@ def open_probe(outdir: str, name: str):
     return table, mod, props, header
 
 
+def checked_calls(mod, symbols, problem, m: int, bad: list[str]) -> dict:
+    """symbol -> timing call of each of `symbols` in the loaded library `mod` whose output at M matches the float32
+    reference (timing.check: fresh operands, output poisoned; relative error under 1e-2); each other one is appended
+    to `bad` with its error, and left out. (bench/fp8_promote_probe.py and quack_tile_probe.py check the same way.)"""
+    from aotgemm import timing
+
+    calls = {}
+    for s in symbols:
+        call = timing.kernel_call(mod.get_function(s), problem)
+        err = timing.check(call, problem, m, seed=m + problem.n)
+        if err < 1e-2:
+            calls[s] = call
+        else:
+            bad.append(f"{s} {problem.n}x{problem.k} M={m}: rel. error {err:.2e}")
+    return calls
+
+
 def scaled_mm_call(fast: bool):
     """torch._scaled_mm with per-tensor scales and bf16 out, in the timing call form, in either accumulation mode."""
     import torch
@@ -104,12 +121,7 @@ def run_main(outdir: str, log: str | None) -> None:
     for n, k in SHAPES:
         problem = GemmProblem("float8_e4m3fn", "linear", "scale_tensor", n, k)
         for m in MS:
-            calls = {s: timing.kernel_call(mod.get_function(s), problem) for s in table}
-            for s, call in calls.items():
-                err = timing.check(call, problem, m, seed=m + n)
-                if not err < 1e-2:
-                    bad.append(f"{s} {n}x{k} M={m}: rel. error {err:.2e}")
-            calls = {s: c for s, c in calls.items() if not any(b.startswith(f"{s} {n}x{k} M={m}:") for b in bad)}
+            calls = checked_calls(mod, table, problem, m, bad)
 
             calls["_scaled_mm slow"], calls["_scaled_mm fast"] = scaled_mm_call(False), scaled_mm_call(True)
             ops = timing.Operands(problem, m, l2, seed=m)
