@@ -27,18 +27,20 @@ of 32.
 
 The designs are a small subset of quack's own autotuning space
 (quack.gemm_config), those plausible at large M:
-- sm_90a: ping-pong 128 x {128, 160, 192, 208} (two consumer warpgroups
-  alternate whole tiles, one's epilogue overlapping the other's MMAs) and
-  cooperative 256 x {128, 192} and 128 x 256, clusters 2x1 (quack's default)
-  and 1x2 for its default tile; static persistent scheduling.
-- sm_90a e4m3: cooperative 128 x {128, 192} and ping-pong 64 x 192 (cluster
-  2x1), the tiles whose float32 promotion does not spill, promoting every 2
-  k tiles (SM90_FP8_DESIGNS).
+- sm_90a: ping-pong 128 x {128, 144, 160, 192, 208} and 64 x 224 (two
+  consumer warpgroups alternate whole tiles, one's epilogue overlapping the
+  other's MMAs) and cooperative 256 x {128, 192} and 128 x 256, clusters 2x1
+  (quack's default) and 1x2 for its default tile; static persistent scheduling.
+- sm_90a e4m3: cooperative 128 x {128, 160, 192, 224} and ping-pong 64 x 192
+  (cluster 2x1), the tiles whose float32 promotion does not spill, promoting
+  every 2 k tiles (SM90_FP8_DESIGNS).
 - sm_100a: 2-CTA 256 x {128, 192, 256} (cluster 2x1) and 1-CTA
   128 x {128, 256} (cluster 1x1), cluster-launch-control persistence.
 Left out: swap_ab and split-K, which help only at small M (there our decode
-kernels and cuBLAS serve; quack's smallest token-side tile is 128 and it
-measured 0.45-0.8x of cuBLAS at M <= 128), and split-K needs a workspace
+kernels and cuBLAS serve; quack measured 0.45-0.8x of cuBLAS at M <= 128,
+and its 64-token ping-pong tiles at M = 128-512 beat cuBLAS back to back at
+a few points but not as in a model: bench/quack_tile_probe.py, session 34
+call E), and split-K needs a workspace
 and a semaphore the call convention has no slot for; the dynamic
 tile-counter scheduler of sm_90a needs a semaphore too. Measured before
 building that slot (bench/midm_splitk_probe.py, session 33): quack's
@@ -87,10 +89,19 @@ from .base import OK, KernelSource, Status
 # 256-4096 on eight Llama-3.1 weights (1.03-1.17x on 8192 x 1024, 1.04x on 8192 x 3584 at M <= 1024, 1.06-1.08x on
 # 6144 x 4096 at M >= 1024; bench/results/h200-2026-12-04/session33, call C), with a relative error against
 # float32 of 1.67e-3-1.68e-3 where _scaled_mm's default had 1.66e-3-1.67e-3 (its fast mode 1.74e-3-3.33e-3).
+# Cooperative 128 x 160 and 128 x 224 (session 34, bench/quack_tile_probe.py, call B): widths that cut the
+# tensor-parallel weights into whole waves of 132 SMs (2560 / 160 = 16 tiles a 128-token row: 128 tiles at M = 1024),
+# where 128 x 128 and 128 x 192 leave a part-empty wave. Of 13 non-spilling tiles timed on the four models' weights
+# at M = 512-4096, the fastest beat the fastest of the first three by 3% or more at 19 of 48 points, mostly one of
+# these two, which beat `_scaled_mm` where those three had not: 5120 x 1280 at M = 512-1024 (1.10x; 1.00-1.02x
+# before), 1792 x 5120 at 2048-4096 (1.05x, 1.13x; 0.94x, 0.97x), 2560 x 4096 at 1024 (1.05x; 0.93x), 8192 x 1024
+# at 4096 (1.08x; 1.02x). Cooperative 128 x 240 spills (40 bytes).
 SM90_FP8_DESIGNS = (
     ((128, 128), (2, 1), False),
     ((128, 192), (2, 1), False),
     ((64, 192), (2, 1), True),
+    ((128, 160), (2, 1), False),
+    ((128, 224), (2, 1), False),
 )
 # k tiles (128 e4m3 of K each) per promotion into float32: 256 products, as our TMA decode kernels with 256-element
 # k tiles add (quack's own main loop promotes every k tile: in call C as fast or up to 5.6% slower at 20 of 24
@@ -104,6 +115,9 @@ GATED_TILE_N = 32
 # Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.
 MIN_M = 256
 # (tile [M, N], cluster [M, N], ping-pong); in preference order for ties. quack's default config first.
+# The last two from session 34 (bench/quack_tile_probe.py, call B: 22 tiles on the four models' bf16 weights at
+# M = 512-4096, against cuBLAS): ping-pong 128 x 144 on 8192 x 3584 at M = 2048-4096 (1.06x where the others reached
+# 1.05x and 1.03x) and 8192 x 1024 at 4096 (1.17x; 1.15x), ping-pong 64 x 224 on 1792 x 5120 at 4096 (1.15x; 1.08x).
 SM90_DESIGNS = (
     ((128, 192), (2, 1), True),
     ((128, 192), (1, 2), True),
@@ -113,6 +127,8 @@ SM90_DESIGNS = (
     ((256, 128), (2, 1), False),
     ((256, 192), (2, 1), False),
     ((128, 256), (2, 1), False),
+    ((128, 144), (2, 1), True),
+    ((64, 224), (2, 1), True),
 )
 # (tile [M, N], cluster [M, N]); an even cluster M with a 256-row tile runs the 2-CTA MMA (128 rows per CTA).
 SM100_DESIGNS = (
