@@ -1,7 +1,7 @@
 """Resource usage (registers, stack, shared memory) of the kernels in an exported object, read with cuobjdump.
 
 Build-side only: whether a design spills shows in its cubin (`STACK:` above 0), long before a GPU runs it; the
-quack source's fp8 tests and bench/fp8_tile_probe.py read it so. The DSL embeds each kernel's cubin as an ELF
+quack source's fp8 tests and bench/quack_tile_probe.py read it so. The DSL embeds each kernel's cubin as an ELF
 image inside the host object it exports; this cuts those images out and asks cuobjdump (from the CUDA toolkit, or
 the copy triton ships, which quack brings) for their resource lines.
 """

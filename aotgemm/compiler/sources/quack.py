@@ -112,7 +112,8 @@ EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU),
              FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
 GATED_TILE_N = 32
-# Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding.
+# Offered from this M (a bucket's M): below, quack's 128-row token tiles are mostly padding, and its 64-row ones lost
+# to cuBLAS as in a model at M = 128-256 (session 34, call E).
 MIN_M = 256
 # (tile [M, N], cluster [M, N], ping-pong); in preference order for ties. quack's default config first.
 # The last two from session 34 (bench/quack_tile_probe.py, call B: 22 tiles on the four models' bf16 weights at
