@@ -55,7 +55,9 @@ EPILOGUE = {"float8_e4m3fn": "scale_tensor", "bfloat16": "identity"}
 
 
 def symbol(tile, cluster, pingpong) -> str:
-    return f"{'pp' if pingpong else 'co'}{tile[0]}x{tile[1]}" + ("" if tuple(cluster) == (2, 1) else "c%d%d" % tuple(cluster))
+    """pp128x192, co128x160: ping-pong or cooperative and the tile; a cluster other than 2 x 1 appended (c12)."""
+    kind = "pp" if pingpong else "co"
+    return f"{kind}{tile[0]}x{tile[1]}" + ("" if tuple(cluster) == (2, 1) else "c%d%d" % tuple(cluster))
 
 
 def source_designs(dtype: str) -> tuple:
