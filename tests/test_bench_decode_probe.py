@@ -41,8 +41,22 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
     assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
-                                "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore"}
+                                "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
+
+
+def test_wide_grid_gives_each_wide_weight_128_token_designs_for_one_and_two_ctas_an_sm():
+    """--wide: on each of the widest weights (the ragged 16032-row lm_head among them) max_m 128 designs without
+    split-K, one and two warpgroups, 128- and 256-byte k tiles, some sized for two CTAs an SM; all distinct."""
+    from aotgemm.compiler.sources.decode_kernels import smem_bytes
+
+    probe = _probe()
+    assert (16032, 8192) in probe.WIDE_SHAPES
+    for n, k in probe.WIDE_SHAPES:
+        designs = probe.wide_designs(n, k)
+        assert {(d["max_m"], d["ck"]) for d in designs} == {(128, 1)} and {d["wg"] for d in designs} == {1, 2}
+        assert {d["bk"] for d in designs} == {64, 128} and len(probe.symbol_table(designs)) == len(designs)
+        assert any(smem_bytes(d) <= 113 * 1024 for d in designs), (n, k)
 
 
 def test_overlay_grid_pairs_each_overlaid_design_with_its_own_region_twin():

@@ -9,7 +9,7 @@ import pytest
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
 de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
 from aotgemm.compiler.sources.decode_tma import (  # noqa: E402
-    _EVICT_FIRST, out_vec, promote_group, x_box_plan, x_boxes)
+    _EVICT_FIRST, out_vec, promote_group, ragged_n, x_box_plan, x_boxes)
 
 LLAMA_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024),
                 (1536, 4096), (4096, 3584), (7168, 4096)]
@@ -587,6 +587,35 @@ def test_tma_design_validation():
         dk.make_tma_design(1792, 5120, max_m=64, wg=2, bk=64, stages=4, ck=1, cn=4)  # 14 row tiles
 
 
+def test_tma_designs_take_a_last_cta_past_n():
+    """A vocabulary split over tensor-parallel ranks leaves N no multiple of a CTA's rows (Llama-3.1's 128256 over 8
+    is 16032, 250.5 tiles of 64): the last CTA's rows run past N (ragged_n), the grid rounds up, and builds offer TMA
+    designs there, with the measured table's first at max_m 64. Not for swiglu (gate and up rows pair up N/2 apart),
+    x multicast (its groups need whole row tiles) or an N that is no multiple of 8 (4-column output steps)."""
+    from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources.decode_tma import row_tiles
+
+    for wg, tiles in ((1, 251), (2, 126)):
+        d = dk.make_tma_design(16032, 8192, max_m=16, wg=wg, bk=128, stages=5, ck=1)
+        assert ragged_n(d) and row_tiles(d) == tiles
+        assert dk.make_tma_design(16032, 8192, max_m=16, wg=wg, bk=128, stages=5, ck=2, dtype=FP8,
+                                  epilogue="scale_row")["ck"] == 2
+    even = dk.make_tma_design(16000, 8192, max_m=16, wg=1, bk=128, stages=5, ck=1)
+    assert not ragged_n(even) and row_tiles(even) == 250
+    with pytest.raises(ValueError, match="not a multiple of the CTA's 128 rows$"):
+        dk.make_tma_design(16032, 8192, max_m=16, wg=2, stages=4, epilogue="swiglu")
+    with pytest.raises(ValueError, match="not a multiple of the CTA's 64 rows$"):
+        dk.make_tma_design(16032, 8192, max_m=64, wg=1, stages=4, ck=2, cn=2)
+    with pytest.raises(ValueError, match="nor of 8"):
+        dk.make_tma_design(16036, 8192, max_m=16, wg=1, stages=4)
+    got = {m: [dk.design_name(d) for d in dd.tma_designs_for(16032, 8192, "sm_90a", m)] for m in (16, 32, 64)}
+    assert got[16] == ["tma5_n16032k8192_m16_wg1bk128ck1_pdl", "tma10_n16032k8192_m16_wg1bk64ck1_pdl"]
+    assert got[32] == ["tma4_n16032k8192_m32_wg1bk128ck1_pdl", "tma8_n16032k8192_m32_wg1bk64ck1_pdl"]
+    assert got[64] == ["tma7_n16032k8192_m64_wg2bk64ck1_pdl", "tma5_n16032k8192_m64_wg1bk64ck1_pdl"]
+    # 251 CTAs of 64 rows: the rule sizes them for two an SM, all resident at once
+    assert all(dk.smem_bytes(d) <= 113 * 1024 for d in dd.tma_designs_for(16032, 8192, "sm_90a", 16))
+
+
 def test_overlaid_partials_free_their_region_and_need_stages_that_hold_them():
     """ov: the split-K partials overlay the stages, so a design takes the stages' shared memory and no more (a
     128-row CTA of 128 tokens, split 4 ways, then fits two to an SM with 3 stages), is named apart (absent, old
@@ -745,6 +774,8 @@ def test_late_release_leaves_out_only_the_early_release(tmp_path, monkeypatch, m
     dict(n=1792, k=5120, max_m=128, wg=1, bk=64, stages=7, ck=4),
     # x multicast over 2 CTAs along the weight rows, in a 2 x 4 cluster that also splits K
     dict(n=1792, k=5120, max_m=128, wg=1, bk=64, stages=7, ck=4, cn=2),
+    # a last CTA past N (16032 = 250.5 tiles of 64), split over a cluster of 2, per-row scales read per column
+    dict(n=16032, k=8192, max_m=16, wg=1, bk=128, stages=5, ck=2, epilogue="scale_row", dtype=FP8),
 ])
 def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     """The TMA design compiles for sm_90a to a warp-specialised TMA + wgmma kernel: one k tile's wgmmas
@@ -777,6 +808,8 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     assert ("barrier.cluster.wait" in ptx) == (d["ck"] * d.get("cn", 1) > 1)
     assert "ld.local" not in ptx and "st.local" not in ptx
     assert f".reqntid {128 * d['wg'] + 32}, 1, 1" in ptx
+    # rows past N: the output stage skips a step whose first column is past the last one (nothing read or stored)
+    assert bool(re.search(rf"setp\.gt\.s32\s+%p\d+, %r\d+, {d['n'] - 1};", ptx)) == ragged_n(d)
 
 
 def test_rank_puts_each_kinds_smallest_tile_first():

@@ -224,6 +224,11 @@ _TMA_SM90 = {
     (7168, 4096): {16: ["5,1,128,2", "10,1,128,1"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
     (8192, 1024): {16: ["4,1,128,2", "4,2,128,2"], 32: ["8,1,128,1", "10,2,64,1"], 64: ["7,2,64,1", "6,1,128,1"]},
     (28672, 4096): {16: ["5,2,64,1", "2,2,128,1"], 32: ["2,2,128,1", "5,2,64,1"], 64: ["4,2,64,1"]},
+    # Llama-3.1-70B TP8's lm_head (128256 rows over 8 ranks: a last CTA past N, decode_tma.ragged_n), session 35 call
+    # A (bench/results/h200-2026-12-04/session35: 29 designs, all correct at every M): at max_m 16 and 32 the rule's
+    # designs were the fastest (M = 3-16 1.03x-1.05x over cuBLAS back to back and in a model, M = 32 1.02x); at
+    # max_m 64 two 64-row warpgroups a CTA, 126 CTAs, ran 65.6 us at M = 64 against 67.9 for the rule's best
+    (16032, 8192): {64: ["7,2,64,1", "5,1,64,1"]},
 }
 # e4m3 (bk in e4m3 elements = bytes), from the fp8 sweep on the H200 (bench/fp8_decode_probe.py compile
 # --tma-sweep, then `table`; bench/results/h200-2026-12-01/session7/A): per shape of the four fp8 manifests
@@ -305,7 +310,7 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
     CTAs per SM; else the same grid with 128-byte tiles and twice the stages."""
     eb = 1 if dtype == FP8 else 2
     wg = 2 if epilogue == "swiglu" or n // 64 > 2 * 132 else 1
-    tiles = n // (64 * wg)
+    tiles = -(-n // (64 * wg))  # a last tile past N where N is no multiple of it (decode_tma.ragged_n)
 
     def design(tile_bytes, ck, smem_cap=227 * 1024):
         # a grid of 133-264 CTAs gets the shared memory for two per SM, so that all are resident at once: on

@@ -144,6 +144,18 @@ def _outc(d: dict) -> int:
     return _part(d) // 2 if d.get("epilogue") == "swiglu" else _part(d)
 
 
+def ragged_n(d: dict) -> bool:
+    """Whether the last CTA's weight rows run past N (a vocabulary split over tensor-parallel ranks: Llama-3.1's
+    128256 over 8 is 16032 rows, 250.5 tiles of 64). TMA zero-fills the rows past N, and still counts the whole box
+    in the stage's transaction bytes, so the main loop is unchanged; the output stage skips the columns past N."""
+    return d["n"] % _rows(d) != 0
+
+
+def row_tiles(d: dict) -> int:
+    """CTAs along the weight rows: N / (64 * wg), rounded up (ragged_n)."""
+    return -(-d["n"] // _rows(d))
+
+
 def threads(d: dict) -> int:
     """Consumer warpgroups plus one producer warp."""
     return 128 * d["wg"] + 32
@@ -164,8 +176,11 @@ def validate_tma(d: dict) -> None:
         raise ValueError("wg (consumer warpgroups) must be 1 or 2")
     if bk * _eb(d) not in (128, 256):
         raise ValueError(f"bk={bk}: a k tile must be 128 or 256 bytes of a row (whole 128-byte swizzle atoms)")
-    if n % _rows(d):
-        raise ValueError(f"n={n} is not a multiple of the CTA's {_rows(d)} rows")
+    if n % _rows(d) and (swiglu or _cn(d) > 1 or n % 8):
+        # a last CTA past N (ragged_n) serves the plain and fused-per-column epilogues; swiglu pairs gate and up
+        # rows N/2 apart, and a multicast group needs whole row tiles
+        raise ValueError(f"n={n} is not a multiple of the CTA's {_rows(d)} rows"
+                         + ("" if swiglu or _cn(d) > 1 else " nor of 8"))
     if ck not in (1, 2, 4, 8):
         raise ValueError("cluster size must be 1, 2, 4 or 8")
     cn = _cn(d)
@@ -262,6 +277,7 @@ def build_tma(d: dict):
     CLUSTER = CN * CK
     OV = bool(d.get("ov"))
     ROWS = _rows(d)
+    RAGGED = ragged_n(d)
     PART = _part(d)
     LDP = PART + 4                 # token stride of the partials (spreads banks)
     EPI = d.get("epilogue", "identity")
@@ -326,6 +342,20 @@ def build_tma(d: dict):
 
         for b in range(len(XB)):
             if_generate(use[b], lambda b=b: boxes(b))
+
+    def store_outputs(out, ep, g, u, row, col0, uniform):
+        # the VW outputs of token `row` from column col0 on: the epilogue of each column's sums, then one 8-byte
+        # store where VW is 4 (so its epilogue values are all computed before the store). Launcher scope, as load_w
+        vals = []
+        for j in range(VW):
+            sums = (g[j], u[j]) if SWI else (g[j],)
+            colf = column_factor(EPI, col0 + j, ep) if uniform is None else uniform
+            vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, colf))
+        if const_expr(VW == 4):
+            # out is [M, N_OUT] row-major and 16-byte aligned, col0 a multiple of 4: 8-byte aligned
+            st_global_v4_bf16(cutlass.Int64((out.iterator + row * N_OUT + col0).toint()), *vals)
+        else:
+            out[row, col0] = vals[0].to(BF16)
 
     def issue_k_tile(tiled_mma, dst, tCrA, tCrB, stage, wgi):
         # the wgmmas of one k tile into dst, which the first one zeroes; committed as one group. Launcher
@@ -520,8 +550,8 @@ def build_tma(d: dict):
         else:
             cute.arch.sync_threads()
         # this CTA owns output columns [bk*OUTC, (bk+1)*OUTC) of the CTA tile: VW of them of one token per step,
-        # each summed over the source CTAs in a fixed order (q = 0, 1, ...; swiglu: the gate and up slots), and
-        # stored as one 8-byte store where VW is 4 (so its epilogue values are all computed before the store)
+        # each summed over the source CTAs in a fixed order (q = 0, 1, ...; swiglu: the gate and up slots), then
+        # stored (store_outputs)
         uniform = uniform_factor(EPI, ep)
         for it in cutlass.range(tid, m_cta * QPT, THREADS, unroll=1):
             tok = it // QPT
@@ -537,16 +567,13 @@ def build_tma(d: dict):
                     u = [u[j] + vals[j] for j in range(VW)]
             row = base + tok if TT > 1 else tok
             col0 = bn * OUT_ROWS + bk * OUTC + c0
-            vals = []
-            for j in cutlass.range_constexpr(VW):
-                sums = (g[j], u[j]) if SWI else (g[j],)
-                colf = column_factor(EPI, col0 + j, ep) if uniform is None else uniform
-                vals.append(epilogue_value(EPI, sums, row, col0 + j, ep, colf))
-            if const_expr(VW == 4):
-                # out is [M, N_OUT] row-major and 16-byte aligned, col0 a multiple of 4: 8-byte aligned
-                st_global_v4_bf16(cutlass.Int64((out.iterator + row * N_OUT + col0).toint()), *vals)
+            if const_expr(RAGGED):
+                # the last CTA's columns past N: nothing to read (bias, scales) or write. N is a multiple of 8
+                # and col0 of VW, so a step's VW columns are all in or all out
+                if col0 < N_OUT:
+                    store_outputs(out, ep, g, u, row, col0, uniform)
             else:
-                out[row, col0] = vals[0].to(BF16)
+                store_outputs(out, ep, g, u, row, col0, uniform)
 
     def launch_body(x, wt, out, ep, stream):
         # wt is W.t(): [K, N] with strides (1, K); view it as W [N, K] row-major
@@ -571,7 +598,7 @@ def build_tma(d: dict):
             mXs.append(mX)
         kernel(tma_w, mW, tuple(tma_xs), tuple(mXs), out, ep, x.shape[0], tiled_mma, sa_layout, sb_layout,
                tuple(xb_layouts)).launch(
-            grid=[N // ROWS, CK, TT],
+            grid=[row_tiles(d), CK, TT],
             block=[THREADS, 1, 1],
             cluster=[CN, CK, 1] if CLUSTER > 1 else None,
             smem=tma_smem_bytes(d),
