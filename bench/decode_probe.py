@@ -500,7 +500,22 @@ def wide_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-GRIDS = {"--tokens": tokens_designs, "--wide": wide_designs, "--overlay": lambda n, k: overlay_designs(n, k),
+# --tma-table (session 35): the bf16 weights of the shipped manifests that _TMA_SM90 has no measured designs for at
+# max_m 16-64 (their buckets run the rule's)
+TABLE_SHAPES = [(7168, 8192), (8192, 3584), (5120, 6912), (5120, 1280), (13824, 5120), (6144, 2560), (2560, 4096),
+                (2560, 9728), (19456, 2560)]
+
+
+def tma_table_designs(n: int, k: int) -> list[dict]:
+    """--tma-table: the TMA designs a build offers (designs_for's: the table's or the rule's) and the TMA sweep's
+    grid beside them, without the other kinds of kernel, to fill the measured table where it has no entry."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a") if d["kind"] == "swapab_tma" and d["max_m"] <= 64]
+    return out + [d for d in tma_sweep_designs(n, k, with_designs_for=False) if d not in out]
+
+
+GRIDS = {"--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs, "--overlay": lambda n, k: overlay_designs(n, k),
          "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
          "--balance": lambda n, k: balance_designs(n, k),
@@ -880,6 +895,7 @@ def main(argv):
                               OUT_STAGE_SHAPES if "--out-stage" in argv else
                               BALANCE_SHAPES if "--balance" in argv else
                               WIDE_SHAPES if "--wide" in argv else
+                              TABLE_SHAPES if "--tma-table" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)
         compile_main(argv[1], shapes, argv)

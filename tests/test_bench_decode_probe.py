@@ -41,7 +41,8 @@ def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
 def test_every_compile_flag_names_a_grid():
     probe = _probe()
     assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
-                                "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide"}
+                                "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide",
+                                "--tma-table"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
 
 

@@ -224,6 +224,22 @@ _TMA_SM90 = {
     (7168, 4096): {16: ["5,1,128,2", "10,1,128,1"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
     (8192, 1024): {16: ["4,1,128,2", "4,2,128,2"], 32: ["8,1,128,1", "10,2,64,1"], 64: ["7,2,64,1", "6,1,128,1"]},
     (28672, 4096): {16: ["5,2,64,1", "2,2,128,1"], 32: ["2,2,128,1", "5,2,64,1"], 64: ["4,2,64,1"]},
+    # the other bf16 weights of the shipped manifests (Llama-3.1-70B TP8's gate_up and down, Qwen2.5-32B TP4's down, o
+    # and gate_up, Qwen3-4B's qkv, o, down and gate_up), which had the rule's designs: session 35 call D
+    # (bench/results/h200-2026-12-04/session35, `decode_probe --tma-table`: 221 designs, all correct at every M), the
+    # best two by the mean of cuBLAS/ours at the bucket's M and its lower edge, back to back and in a model. Where the
+    # rule's first design was not the best, it had one stage more than fits in 200 KB (max_m 16: 11 against 10 on four
+    # weights, 1.1-1.7% slower), or a max_m 64 second design, split-K for two CTAs an SM, at 0.73x-0.92x of cuBLAS;
+    # 5120 x 1280 at max_m 32 and 2560 x 4096 at max_m 32 gained 5% and 3% (1.093x against 1.040x, 1.236x against 1.197x)
+    (7168, 8192): {16: ["10,1,128,1", "11,1,128,1"], 32: ["9,1,128,1", "8,1,128,1"], 64: ["6,1,128,1", "7,2,64,2"]},
+    (8192, 3584): {16: ["10,1,128,1", "5,1,128,2"], 32: ["9,1,128,1", "8,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
+    (5120, 6912): {16: ["5,1,128,2", "10,1,64,2"], 32: ["4,1,128,2", "8,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
+    (5120, 1280): {16: ["10,1,128,1", "16,1,64,1"], 32: ["8,1,128,1", "9,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
+    (13824, 5120): {16: ["5,1,128,1", "10,1,64,1"], 32: ["4,1,128,1", "8,1,64,1"], 64: ["7,2,64,1", "5,1,64,1"]},
+    (6144, 2560): {16: ["10,1,128,1", "11,1,128,1"], 32: ["8,1,128,1", "9,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
+    (2560, 4096): {16: ["11,1,128,2", "11,2,64,4"], 32: ["10,2,64,4", "8,1,64,4"], 64: ["6,1,128,2", "7,2,64,4"]},
+    (2560, 9728): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["12,1,64,2", "6,1,128,2"]},
+    (19456, 2560): {16: ["5,2,64,1", "2,2,128,1"], 32: ["4,2,64,1", "2,2,128,1"], 64: ["3,2,64,1", "4,2,64,1"]},
     # Llama-3.1-70B TP8's lm_head (128256 rows over 8 ranks: a last CTA past N, decode_tma.ragged_n), session 35 call
     # A (bench/results/h200-2026-12-04/session35: 29 designs, all correct at every M): at max_m 16 and 32 the rule's
     # designs were the fastest (M = 3-16 1.03x-1.05x over cuBLAS back to back and in a model, M = 32 1.02x); at
