@@ -489,12 +489,27 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
     assert (dd._clusters_held(2), dd._clusters_held(4), dd._clusters_held(8), dd._clusters_held(4, 2)) == (66, 30, 15, 60)
 
     # the rule itself: 13824 x 5120 and 5120 x 1280 have measured designs now (session 35), which come first
+    from aotgemm.compiler.sources.decode_tma import _tile_bytes
+
     for n, k in [(5120, 5120), (2048, 8192), (1024, 4096), (3072, 3072), (13824, 5120), (5120, 1280)]:
         for max_m in (16, 32, 64):
-            first, second = dd._tma_rule(n, k, max_m, "identity", "bfloat16")
-            for d in (first, second):
+            designs = dd._tma_rule(n, k, max_m, "identity", "bfloat16")
+            for d in designs:
                 assert d["kind"] == "swapab_tma" and d["max_m"] == max_m and d["pdl"] is True
                 assert dk.smem_bytes(d) <= 227 * 1024 and k % (d["bk"] * d["ck"]) == 0
+                # never a two-stage design; at one CTA per SM, stages within 200 KB (one more fits and lost)
+                assert d["stages"] >= dd.MIN_RULE_STAGES
+                if dk.smem_bytes(d) > 113 * 1024:  # sized for one CTA per SM
+                    more = dict(d, stages=d["stages"] + 1)
+                    assert _tile_bytes(d) <= dd.ONE_WAVE_STAGE_BYTES, d
+                    assert (_tile_bytes(more) > dd.ONE_WAVE_STAGE_BYTES or dk.smem_bytes(more) > 227 * 1024
+                            or d["stages"] == min(16, k // (d["bk"] * d["ck"]))), d  # or as many as k tiles
+            if len(designs) == 1:
+                # 13824 x 5120 at max_m 64: 216 CTAs, two an SM, where 256-byte k tiles leave room for 2 stages:
+                # the 128-byte ones alone
+                assert (n, k, max_m) == (13824, 5120, 64) and designs[0]["bk"] == 64
+                continue
+            first, second = designs
             ctas = n // (64 * first["wg"]) * first["ck"]
             assert first["bk"] == 128 and (ctas <= 132 or first["ck"] == 1)
             for d, per_sm in ((first, 1), (second, 2)):  # no cluster at ck = 1
@@ -503,6 +518,11 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
                 assert n // (64 * second["wg"]) * second["ck"] <= 264 and dk.smem_bytes(second) <= 113 * 1024
             else:
                 assert (second["ck"], second["bk"]) == (first["ck"], 64)
+    # max_m 16, one CTA per SM: 10 stages of 20 KB, where 11 still fit and ran 1.1-1.7% slower (session 35, call D)
+    assert dd._tma_rule(5120, 5120, 16, "identity", "bfloat16")[0]["stages"] == 10
+    # max_m 64 on 80 tiles: the wider split two an SM would hold 2 stages; the same grid with 128-byte tiles instead
+    assert [(d["ck"], d["bk"], d["stages"]) for d in dd._tma_rule(5120, 1280, 64, "identity", "bfloat16")] == \
+        [(1, 128, 6), (1, 64, 12)]
     # 5120 x 1280 (a TP-4 o_proj): 80 one-warpgroup tiles, K too short to split for one CTA per SM
     first, second = dd._tma_rule(5120, 1280, 16, "identity", "bfloat16")
     assert (first["ck"], second["ck"]) == (1, 2)

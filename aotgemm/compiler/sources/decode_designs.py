@@ -304,17 +304,29 @@ TMA_MAX_M = (16, 32, 64)
 TMA_MEASURED_MAX_M = (128,)
 
 
-def _most_stages(n, k, smem_cap: int = 227 * 1024, **kw) -> dict | None:
+def _most_stages(n, k, smem_cap: int = 227 * 1024, stage_cap: int | None = None, **kw) -> dict | None:
     """The TMA design with the most stages (up to 16, and no more than a CTA's k tiles: more would only
-    hold shared memory) that is valid and fits in smem_cap bytes."""
+    hold shared memory) that is valid and fits in smem_cap bytes, its stages in stage_cap bytes where given."""
+    from .decode_tma import _tile_bytes
+
     for stages in range(max(2, min(16, k // (kw["bk"] * kw["ck"]))), 1, -1):
         try:
             d = make_tma_design(n, k, stages=stages, **kw)
         except ValueError:
             continue
-        if smem_bytes(d) <= smem_cap:
+        if smem_bytes(d) <= smem_cap and (stage_cap is None or _tile_bytes(d) <= stage_cap):
             return d
     return None
+
+
+# bf16 stages a CTA holds where the grid is one CTA per SM: the measured table's designs keep their stages within
+# this (10 at max_m 16, 8 at 32, 6 at 64 with 256-byte k tiles), and a stage more, which still fits, ran 1.1-1.7%
+# slower at max_m 16 on the four weights where the rule had given it (session 35, call D). Grids of many waves (an
+# lm_head's, two warpgroups a CTA) do not lose by the stage more (call H), and keep it.
+ONE_WAVE_STAGE_BYTES = 200 * 1024
+# A design's fewest stages: the two-stage designs the rule gave for two CTAs an SM at max_m 64 ran 0.73x-0.92x of
+# cuBLAS on five weights (call D), 0.66x-0.76x on the lm_heads (call H).
+MIN_RULE_STAGES = 3
 
 
 def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dict]:
@@ -323,7 +335,8 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
     split-K that keeps the grid within one CTA per SM (132) and its clusters within what the GPU holds at
     once (`_clusters_held`), as many stages as fit (as fit two CTAs per SM where the grid has 133-264).
     Second: where that grid leaves SMs idle (< 100 CTAs: few rows, a short K), the next split-K with two
-    CTAs per SM; else the same grid with 128-byte tiles and twice the stages."""
+    CTAs per SM, if that leaves it MIN_RULE_STAGES; else the same grid with 128-byte tiles and twice the stages.
+    bf16 designs of one CTA per SM keep their stages within ONE_WAVE_STAGE_BYTES."""
     eb = 1 if dtype == FP8 else 2
     wg = 2 if epilogue == "swiglu" or n // 64 > 2 * 132 else 1
     tiles = -(-n // (64 * wg))  # a last tile past N where N is no multiple of it (decode_tma.ragged_n)
@@ -334,17 +347,18 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
         # call D). Larger grids (an lm_head's) keep deep pipelines and run in waves.
         if 132 < tiles * ck <= 264:
             smem_cap = min(smem_cap, 113 * 1024)
-        return _most_stages(n, k, smem_cap, max_m=max_m, wg=wg, bk=tile_bytes // eb, ck=ck, pdl=True,
-                            epilogue=epilogue, dtype=dtype)
+        one_wave = tiles * ck <= 132 and smem_cap > 113 * 1024 and eb == 2
+        d = _most_stages(n, k, smem_cap, ONE_WAVE_STAGE_BYTES if one_wave else None, max_m=max_m, wg=wg,
+                         bk=tile_bytes // eb, ck=ck, pdl=True, epilogue=epilogue, dtype=dtype)
+        return d if d is not None and d["stages"] >= MIN_RULE_STAGES else None
 
     cks = [c for c in (8, 4, 2, 1) if k % (256 // eb * c) == 0 and tiles * c <= 132
            and tiles <= _clusters_held(c)] or [1]
     first = design(256, cks[0])
     more = [c for c in (2 * cks[0], 4 * cks[0]) if c <= 8 and k % (256 // eb * c) == 0 and tiles * c <= 264
             and tiles <= _clusters_held(c, 2)]
-    if first is not None and tiles * cks[0] < 100 and more:
-        second = design(256, more[0], 113 * 1024)
-    else:
+    second = design(256, more[0], 113 * 1024) if first is not None and tiles * cks[0] < 100 and more else None
+    if second is None:  # or where two CTAs an SM leave it too few stages
         second = design(128, cks[0])
     return [d for d in (first, second) if d is not None]
 
