@@ -515,7 +515,8 @@ def tma_table_designs(n: int, k: int) -> list[dict]:
     return out + [d for d in tma_sweep_designs(n, k, with_designs_for=False) if d not in out]
 
 
-GRIDS = {"--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs, "--overlay": lambda n, k: overlay_designs(n, k),
+GRIDS = {"--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
+         "--overlay": lambda n, k: overlay_designs(n, k),
          "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
          "--balance": lambda n, k: balance_designs(n, k),

@@ -214,8 +214,8 @@ _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2
 # the cluster split-K that keeps the grid at one CTA per SM, and as many stages as fit.
 _TMA_SM90 = {
     (1280, 8192): {16: ["10,1,64,8", "10,1,128,4"], 32: ["8,1,128,4", "8,1,64,8"], 64: ["6,1,128,4", "12,1,64,4"]},
-    # max_m 16-64 from session 35 call I (30 designs, `decode_probe --tma-table`, as call D below): at 16 the table's first
-    # ran 1.283x over cuBLAS in the bucket's mean, the rule's best 1.258x; at 32 and 64 the rule's are these
+    # max_m 16-64 from session 35 call I (30 designs, `decode_probe --tma-table`, as call D below): at 16 the table's
+    # first ran 1.283x over cuBLAS in the bucket's mean, the rule's best 1.258x; at 32 and 64 the rule's are these
     (1792, 5120): {16: ["10,1,128,2", "5,2,128,8"], 32: ["8,1,128,4", "8,1,128,2"], 64: ["6,1,128,4", "12,1,64,4"],
                    128: ["7,1,64,4"]},
     (1536, 4096): {16: ["4,2,128,8", "4,1,128,8"], 32: ["8,1,128,4", "8,1,128,2"], 64: ["6,1,128,4", "12,1,64,4"]},
@@ -237,7 +237,8 @@ _TMA_SM90 = {
     # best two by the mean of cuBLAS/ours at the bucket's M and its lower edge, back to back and in a model. Where the
     # rule's first design was not the best, it had one stage more than fits in 200 KB (max_m 16: 11 against 10 on four
     # weights, 1.1-1.7% slower), or a max_m 64 second design, split-K for two CTAs an SM, at 0.73x-0.92x of cuBLAS;
-    # 5120 x 1280 at max_m 32 and 2560 x 4096 at max_m 32 gained 5% and 3% (1.093x against 1.040x, 1.236x against 1.197x)
+    # 5120 x 1280 at max_m 32 and 2560 x 4096 at max_m 32 gained 5% and 3% (1.093x against 1.040x, 1.236x against
+    # 1.197x)
     (7168, 8192): {16: ["10,1,128,1", "11,1,128,1"], 32: ["9,1,128,1", "8,1,128,1"], 64: ["6,1,128,1", "7,2,64,2"]},
     (8192, 3584): {16: ["10,1,128,1", "5,1,128,2"], 32: ["9,1,128,1", "8,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
     (5120, 6912): {16: ["5,1,128,2", "10,1,64,2"], 32: ["4,1,128,2", "8,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
