@@ -4,7 +4,8 @@ The fp8 counterpart of decode_probe.py, in the same two halves (the GPU host
 needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges
-                                                  | --simt-m | --rf | --overlay | --multicast | --tokens]
+                                                  | --simt-m | --rf | --overlay | --multicast | --tokens
+                                                  | --simt-lb8]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
@@ -19,6 +20,8 @@ needs neither the CuTe DSL nor a compiler):
       --overlay compiles overlay_designs (max_m 64, 128 and 256 as two token tiles, with and without `ov`) on
       OVERLAY_SHAPES, for M = 33-256 ("tensor"); --multicast multicast_designs (x multicast, cn 2 and 4, beside
       twins without) on the same weights; --tokens tokens_designs (max_m 128 as two 64-token tiles) there too.
+      --simt-lb8 simt_lb8_designs: CUDA-core designs of 8-byte loads (max_m 1 and 2, both scale epilogues) beside
+      designs_for's kernels of max_m up to 16.
 
   python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--scales tensor,row] [--budget S]
                                               [--all-buckets]
@@ -149,9 +152,33 @@ def tokens_designs(n: int, k: int) -> list[dict]:
     return decode_probe.overlay_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(128,), tt=2) + ref
 
 
+def simt_lb8_designs(n: int, k: int) -> list[dict]:
+    """--simt-lb8 (session 36): CUDA-core designs loading 8 bytes a lane (decode_simt's `lb`), for an e4m3 K that
+    is no whole number of 16-byte warp loads (Qwen2.5-32B TP4's 1280 and 6912, where builds offered no CUDA-core
+    kernel): max_m 1 and 2, 2-8 rows, every warp count up to 10 that divides K's 8-byte loads, 1-3 loads a row in
+    flight, both scale epilogues; beside designs_for's kernels of max_m up to 16, which serve M = 1-2 there now."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for scale in SCALES for d in dk.designs_for(n, k, "sm_90a", "scale_" + scale, FP8) if d["max_m"] <= 16]
+    loads = k // (32 * 8)
+    for scale in SCALES:
+        for max_m in (1, 2):
+            for rows in (2, 4, 8):
+                for warps in [w for w in range(10, 0, -1) if loads % w == 0]:
+                    for unroll in (1, 2, 3):
+                        try:
+                            d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll,
+                                                    pdl=True, epilogue="scale_" + scale, dtype=FP8, load_bytes=8)
+                        except ValueError:
+                            continue
+                        if d not in out:
+                            out.append(d)
+    return out
+
+
 # `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
 # with per-tensor scales, except --simt-m, which takes both scale epilogues
-GRIDS = {"--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
+GRIDS = {"--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
          "--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
              n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))],

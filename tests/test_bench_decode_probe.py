@@ -217,12 +217,18 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     spec = importlib.util.spec_from_file_location("fp8_decode_probe", REPO / "bench" / "fp8_decode_probe.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert list(mod.GRIDS) == ["--overlay", "--multicast", "--tokens", "--rf", "--simt-m", "--edges", "--mid-sweep"]
+    assert list(mod.GRIDS) == ["--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m", "--edges",
+                               "--mid-sweep"]
     for flag, grid in mod.GRIDS.items():
         designs = grid(4096, 4096)
         assert designs and all(d["dtype"] == "float8_e4m3fn" for d in designs), flag
         assert {d["epilogue"] for d in designs} == (
-            {"scale_tensor", "scale_row"} if flag == "--simt-m" else {"scale_tensor"}), flag
+            {"scale_tensor", "scale_row"} if flag in ("--simt-m", "--simt-lb8") else {"scale_tensor"}), flag
+    # session 36: 8-byte CUDA-core designs of max_m 1 and 2 beside the kernels builds offer up to max_m 16
+    lb8 = mod.GRIDS["--simt-lb8"](5120, 1280)
+    assert {(d["max_m"], d.get("lb")) for d in lb8 if d["kind"] == "simt"} == {(1, 8), (2, 8)}
+    assert {d["kind"] for d in lb8 if "lb" not in d} >= {"swapab_rf", "swapab_cp", "swapab_tma"}
+    assert all(d["max_m"] <= 16 for d in lb8)
     assert any(d["kind"] == "swapab_rf" for d in mod.GRIDS["--rf"](4096, 4096))
     # session 30: e4m3 holds at most 128 tokens a CTA, so max_m 256 comes as two token tiles, and the overlay and
     # multicast grids pair each design with its twin (ov / cn absent)

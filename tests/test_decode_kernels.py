@@ -175,17 +175,26 @@ def test_e4m3_m2_designs_only_where_measured():
 
 
 def test_e4m3_m1_designs_follow_the_same_divisor_rule():
-    """e4m3 warps read 512 elements per load: K = 2560 (Qwen3-4B) splits over 5 warps (session 15, call F:
-    correct, and the fastest at M = 1 with both scale epilogues); K = 1280 and 6912 are no whole number of
-    loads, so no CUDA-core design."""
+    """e4m3 warps read 512 elements per 16-byte load: K = 2560 (Qwen3-4B) splits over 5 warps (session 15, call F:
+    correct, and the fastest at M = 1 with both scale epilogues). K = 1280 and 6912 are no whole number of those
+    loads: they get 8-byte ones (decode_simt's `lb`), the measured ones on the H200 and the divisor rule's
+    elsewhere; no weight whose K takes 16-byte loads gets them."""
     from aotgemm.compiler.sources.decode_designs import simt_designs_for
 
     for scale in ("scale_tensor", "scale_row"):
         designs = simt_designs_for(6144, 2560, "sm_90a", scale, FP8)
         assert [(d["rows"], d["warps"]) for d in designs] == [(2, 5), (4, 5)]
-        assert all(d["dtype"] == FP8 and d["epilogue"] == scale for d in designs)
-        assert simt_designs_for(5120, 1280, "sm_90a", scale, FP8) == []
-        assert simt_designs_for(5120, 6912, "sm_90a", scale, FP8) == []
+        assert all(d["dtype"] == FP8 and d["epilogue"] == scale and "lb" not in d for d in designs)
+        for (n, k), measured in {(5120, 1280): [(4, 5, 1), (8, 5, 1)], (5120, 6912): [(2, 9, 3), (2, 3, 3)]}.items():
+            sm90, sm100 = (simt_designs_for(n, k, arch, scale, FP8) for arch in ("sm_90a", "sm_100a"))
+            assert [(d["rows"], d["warps"], d["unroll"]) for d in sm90] == measured
+            # elsewhere the divisor rule: the most warps that split K's 8-byte loads, 2 and 4 rows
+            assert [(d["rows"], d["warps"], d["unroll"]) for d in sm100] == [(2, 5 if k == 1280 else 9, 1),
+                                                                          (4, 5 if k == 1280 else 9, 1)]
+            assert all(d["lb"] == 8 and d["max_m"] == 1 and d["epilogue"] == scale for d in sm90 + sm100)
+        assert simt_designs_for(5120, 1280, "sm_90a", scale, FP8, max_m=2) == []  # 8-byte max_m 2 lost there
+    # bf16's 16-byte loads hold 8 elements: these K take them, and nothing changes
+    assert all("lb" not in d for d in simt_designs_for(5120, 1280, "sm_90a"))
 
 
 @pytest.mark.build
@@ -970,3 +979,31 @@ def test_designs_for_builds_the_measured_coal_designs_only():
     assert not any(d.get("coal") for d in dk.designs_for(4096, 4096, "sm_90a"))
     assert not any(d.get("coal") for d in dk.designs_for(6144, 4096, "sm_100a"))
     assert not any(d.get("coal") for d in dk.designs_for(6144, 4096, "sm_90a", "scale_tensor", "float8_e4m3fn"))
+
+
+def test_simt_load_bytes_is_named_apart_and_checked():
+    d = dk.make_simt_design(5120, 1280, max_m=1, rows=4, warps=5, unroll=1, pdl=True, dtype=FP8,
+                            epilogue="scale_tensor", load_bytes=8)
+    sixteen = dk.make_simt_design(4096, 4096, max_m=1, rows=4, warps=8, unroll=1, dtype=FP8, epilogue="scale_tensor")
+    assert d["lb"] == 8 and "lb" not in sixteen  # designs of 16-byte loads keep their names and cache keys
+    assert dk.design_name(d) == "simt_n5120k1280_m1_r4w5u1lb8_pdl_e4m3_scale_tensor"
+    with pytest.raises(ValueError, match="k=1280 is not a multiple of warps\\*32\\*16\\*unroll = 2560"):
+        dk.make_simt_design(5120, 1280, max_m=1, rows=4, warps=5, unroll=1, dtype=FP8, epilogue="scale_tensor")
+    with pytest.raises(ValueError, match="lb .* must be 8 or 16, got 4"):
+        dk.make_simt_design(5120, 1280, max_m=1, rows=4, warps=5, unroll=1, dtype=FP8, epilogue="scale_tensor",
+                            load_bytes=4)
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("arch", ["sm_90a", "sm_100a"])
+def test_compile_simt_8_byte_loads(tmp_path, monkeypatch, arch):
+    """An e4m3 CUDA-core design of 8-byte loads (K = 1280, no whole number of 16-byte warp loads) builds for both
+    architectures; its PTX loads W (without L1 allocation) and x 8 bytes at a time, never 16, and converts them two
+    e4m3 at a time, 4 conversions per 8-byte piece."""
+    pytest.importorskip("cutlass")
+    d = dk.make_simt_design(5120, 1280, max_m=1, rows=4, warps=5, unroll=1, pdl=True, dtype=FP8,
+                            epilogue="scale_tensor", load_bytes=8)
+    ptx = _dump_ptx(tmp_path, monkeypatch, d, "simt_lb8", arch)
+    assert "ld.global.L1::no_allocate.v2" in ptx
+    assert not [line for line in ptx.splitlines() if "ld.global" in line and ".v4" in line]
+    assert ptx.count("cvt.rn.f16x2.e4m3x2") == 4 * (d["rows"] + d["max_m"]) * d["unroll"]

@@ -111,14 +111,18 @@ def make_design(n: int, k: int, *, nt: int, mt: int = 1, wn: int = 1, wk: int = 
 
 
 def make_simt_design(n: int, k: int, *, max_m: int, rows: int = 4, warps: int = 4, unroll: int = 2,
-                     pdl: bool = False, epilogue: str = IDENTITY, dtype: str = BF16, late: bool = False) -> dict:
+                     pdl: bool = False, epilogue: str = IDENTITY, dtype: str = BF16, late: bool = False,
+                     load_bytes: int = 16) -> dict:
     """A CUDA-core design (decode_simt): max_m 1..4, `rows` weight rows per CTA,
-    `warps` warps splitting K, `unroll` 16-byte loads per row in flight per lane,
-    `epilogue`, `dtype` and `late` as for make_design."""
+    `warps` warps splitting K, `unroll` loads of `load_bytes` (16 or 8) per row in flight per lane,
+    `epilogue`, `dtype` and `late` as for make_design (the key "lb" is absent for 16, so older designs keep their
+    names and cache keys)."""
     d = {"kind": "simt", "n": n, "k": k, "max_m": max_m, "rows": rows, "warps": warps,
          "unroll": unroll, "pdl": bool(pdl)}
     if late:
         d["late"] = 1
+    if load_bytes != 16:
+        d["lb"] = load_bytes
     _validate(with_epilogue(d, epilogue, dtype))
     return d
 
@@ -151,7 +155,7 @@ def design_name(d: dict) -> str:
     tail = ("_e4m3" if d.get("dtype") == FP8 else "") + (f"_{d['epilogue']}" if "epilogue" in d else "")
     if d["kind"] == "simt":
         return (f"simt_n{d['n']}k{d['k']}_m{d['max_m']}_r{d['rows']}w{d['warps']}u{d['unroll']}"
-                f"{_pdl_tag(d)}{tail}")
+                f"{'lb%d' % d['lb'] if 'lb' in d else ''}{_pdl_tag(d)}{tail}")
     if d["kind"] == "swapab_tma":
         return (f"tma{d['stages']}_n{d['n']}k{d['k']}_m{d['max_m']}_wg{d['wg']}bk{d['bk']}ck{d['ck']}"
                 f"{'cn%d' % d['cn'] if 'cn' in d else ''}{'ov' if d.get('ov') else ''}{'tt%d' % d['tt'] if 'tt' in d else ''}{_pdl_tag(d)}{tail}")

@@ -204,6 +204,13 @@ _SIMT_M2_FP8_SM90 = {
 }
 # for other shapes, in this order: by 16-byte weight loads in flight per lane (rows*unroll)
 _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
+# fp8 CUDA-core designs loading 8 bytes a lane (decode_simt's `lb`), same fields, for an e4m3 K that is no whole number
+# of 16-byte warp loads (1280 = 2.5 x 32 x 16), where no design above is valid: the best two at M = 1 by both scale
+# forms, back to back and in a model, from session 36 call C (`fp8_decode_probe --simt-lb8`: 96 of them on Qwen2.5-32B
+# TP4's o and down, all correct). Against the best kernel builds had offered there (register-fed and cp.async), both
+# scale forms: 5120 x 1280 3.43 us against 3.50 back to back, 1.247x over _scaled_mm in a model against 1.176x;
+# 5120 x 6912 10.20 against 10.47, 1.124x against 1.060x. At max_m 2 they lost (1.21x against 1.36x back to back).
+_SIMT_FP8_LB8_SM90 = {(5120, 1280): ["4,5,1", "8,5,1"], (5120, 6912): ["2,9,3", "2,3,3"]}
 
 
 # TMA + wgmma designs (decode_tma) per weight shape and max_m, measured on the H200 on 2026-12-01
@@ -396,34 +403,40 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
                      max_m: int = 1) -> list[dict]:
     """Two CUDA-core designs with PDL for max_m 1 or 2: the measured ones, else the first valid of the
     fixed list (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
-    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there). e4m3 at max_m 2:
-    the measured table's only (`_SIMT_M2_FP8_SM90`, the weights where they won in a model on the H200), so none
-    for sm_100a or for other weights."""
+    None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there); e4m3 at max_m 1,
+    whose 16-byte loads hold 16 elements, then tries 8-byte ones (`_SIMT_FP8_LB8_SM90`, else the divisor rule).
+    e4m3 at max_m 2: the measured table's only (`_SIMT_M2_FP8_SM90`, the weights where they won in a model on the
+    H200), so none for sm_100a or for other weights."""
     measured = arch == "sm_90a"
+    lb8 = []  # specs of 8-byte loads, tried after every 16-byte one
     if dtype == FP8 and max_m == 2:
         specs = _SIMT_M2_FP8_SM90.get((n, k), []) if measured else []
     elif dtype == FP8:
         if max_m != 1:
             return []
         specs = (_SIMT_FP8_SM90.get((n, k), []) if measured else []) + _SIMT_FP8_FALLBACK + _simt_by_divisor(k, 16)
+        lb8 = (_SIMT_FP8_LB8_SM90.get((n, k), []) if measured else []) + _simt_by_divisor(k, 8)
     elif max_m == 2:
         specs = ((_SIMT_M2_SM90.get((n, k), []) + _SIMT_SM90.get((n, k), []) if measured else [])
                  + _SIMT_M2_FALLBACK + _simt_by_divisor(k, 8))
     else:
         specs = (_SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
-    out = []
-    for spec in specs:
-        rows, warps, unroll = (int(v) for v in spec.split(","))
-        try:
-            d = make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll, pdl=True,
-                                 epilogue=epilogue, dtype=dtype)
-        except ValueError:
-            continue
-        if d not in out:
-            out.append(d)
-        if len(out) == 2:
-            break
-    return out
+    def first_two(specs: list[str], load_bytes: int) -> list[dict]:
+        out = []
+        for spec in specs:
+            rows, warps, unroll = (int(v) for v in spec.split(","))
+            try:
+                d = make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll, pdl=True,
+                                     epilogue=epilogue, dtype=dtype, load_bytes=load_bytes)
+            except ValueError:
+                continue
+            if d not in out:
+                out.append(d)
+            if len(out) == 2:
+                break
+        return out
+
+    return first_two(specs, 16) or first_two(lb8, 8)
 
 
 def rf_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",

@@ -12,6 +12,9 @@ need neither. Design fields (besides kind/n/k/max_m/pdl):
          so a warp reads 512 contiguous bytes of a row per load instruction
   unroll iterations whose loads are issued together (rows*unroll 16-byte
          weight loads in flight per lane, .L1::no_allocate: read once)
+  lb     bytes per load (key absent: 16). 8 halves V, for an e4m3 K that is
+         no whole number of 16-byte warp loads (1280 = 2.5 x 32 x 16): Qwen2.5
+         TP4's o and down, which had no CUDA-core kernel in e4m3
 
 M is dynamic up to max_m: x rows past M are clamped to row M-1 (computed,
 never stored). fp8 designs (dtype "float8_e4m3fn", decode_kernels.FP8):
@@ -26,14 +29,20 @@ epilogue_value (fp32, one rounding to bf16).
 """
 
 
+def _load_bytes(d: dict) -> int:
+    return d.get("lb", 16)
+
+
 def _vec(d: dict) -> int:
-    """Elements per 16-byte load: 8 bf16, 16 e4m3."""
-    return 16 if d.get("dtype") == "float8_e4m3fn" else 8
+    """Elements per load: 8 bf16 or 16 e4m3 in 16 bytes, half that in 8."""
+    return _load_bytes(d) // (1 if d.get("dtype") == "float8_e4m3fn" else 2)
 
 
 def validate_simt(d: dict) -> None:
     n, k, rows, warps, u = d["n"], d["k"], d["rows"], d["warps"], d["unroll"]
     step = warps * 32 * _vec(d)
+    if _load_bytes(d) not in (8, 16):
+        raise ValueError(f"lb (bytes per load) must be 8 or 16, got {_load_bytes(d)}")
     if d["max_m"] not in (1, 2, 3, 4):
         raise ValueError("simt designs serve max_m 1..4")
     if n % rows:
@@ -65,7 +74,8 @@ def build_simt(d: dict):
     MM, R, WARPS, U, PDL = d["max_m"], d["rows"], d["warps"], d["unroll"], d["pdl"]
     FP8_IN = d.get("dtype") == "float8_e4m3fn"
     EL = cutlass.Float8E4M3FN if FP8_IN else BF16
-    V = _vec(d)                        # elements per 16-byte load
+    V = _vec(d)                        # elements per load
+    LB = _load_bytes(d)
     THREADS = 32 * WARPS
     STEP = WARPS * 32 * V              # k covered by the CTA per iteration
     CHUNKS = K // (STEP * U)
@@ -92,9 +102,9 @@ def build_simt(d: dict):
             wrows.append(weight_row(bn, r, R, N, SWI))
 
         w_atom = cute.make_copy_atom(
-            cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128,
+            cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=8 * LB,
             l1c_evict_priority=cute.nvgpu.CacheEvictionPriority.NO_ALLOCATE)
-        x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=128)
+        x_atom = cute.make_copy_atom(cute.nvgpu.CopyG2ROp(), EL, num_bits_per_copy=8 * LB)
         wr = cute.make_rmem_tensor(cute.make_layout(U * R * V), EL)
         xr = cute.make_rmem_tensor(cute.make_layout(U * MM * V), EL)
         if const_expr(FP8_IN):
@@ -118,11 +128,11 @@ def build_simt(d: dict):
             for u in cutlass.range_constexpr(U):
                 kk = k0 + (ch * U + u) * STEP
                 for r in cutlass.range_constexpr(R):
-                    src = cute.make_tensor((w.iterator + wrows[r] * K + kk).align(16), cute.make_layout(V))
+                    src = cute.make_tensor((w.iterator + wrows[r] * K + kk).align(LB), cute.make_layout(V))
                     dst = cute.make_tensor(wr.iterator + (u * R + r) * V, cute.make_layout(V))
                     cute.copy(w_atom, src, dst)
                 for mi in cutlass.range_constexpr(MM):
-                    src = cute.make_tensor((x.iterator + xrows[mi] * xs + kk).align(16), cute.make_layout(V))
+                    src = cute.make_tensor((x.iterator + xrows[mi] * xs + kk).align(LB), cute.make_layout(V))
                     dst = cute.make_tensor(xr.iterator + (u * MM + mi) * V, cute.make_layout(V))
                     cute.copy(x_atom, src, dst)
             if const_expr(FP8_IN):
@@ -136,11 +146,11 @@ def build_simt(d: dict):
                                 acc[mi * R + r] = acc[mi * R + r] + xv * wf[(u * R + r) * V + e]
             else:
                 for u in cutlass.range_constexpr(U):
-                    for e in cutlass.range_constexpr(8):
+                    for e in cutlass.range_constexpr(V):
                         for mi in cutlass.range_constexpr(MM):
-                            xv = xr[(u * MM + mi) * 8 + e].to(F32)
+                            xv = xr[(u * MM + mi) * V + e].to(F32)
                             for r in cutlass.range_constexpr(R):
-                                acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * 8 + e].to(F32)
+                                acc[mi * R + r] = acc[mi * R + r] + xv * wr[(u * R + r) * V + e].to(F32)
         if const_expr(releases_early(d)):
             cute.arch.griddepcontrol_launch_dependents()
 
