@@ -515,7 +515,37 @@ def tma_table_designs(n: int, k: int) -> list[dict]:
     return out + [d for d in tma_sweep_designs(n, k, with_designs_for=False) if d not in out]
 
 
-GRIDS = {"--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
+# --stream (session 36): the largest weights, where the CUDA-core kernels read at M = 1-2 faster than the TMA kernels do at
+# M = 4-32 (Qwen2.5-32B TP4's lm_head 87.5 us against 91.8-96.2, Llama-3.1-8B's 228 against 232-240) and cuBLAS keeps
+# Llama-3.1-8B's gate_up at M = 4-128
+STREAM_SHAPES = [(128256, 4096), (38016, 5120), (151936, 2560), (28672, 4096)]
+
+
+def stream_designs(n: int, k: int) -> list[dict]:
+    """--stream: designs_for's kernels up to max_m 32, and TMA designs without split-K of one and two warpgroups,
+    k tiles of 128, 256 and 512 bytes of a row (512: four swizzle atoms, session 36), max_m 16 and 32, each with
+    the most stages that fit one CTA per SM and the most that fit two (at least 3)."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 32]
+    for max_m in (16, 32):
+        for wg in (1, 2):
+            for row_bytes in (128, 256, 512):
+                for cap in (227 * 1024, 113 * 1024):
+                    for st in range(16, 2, -1):
+                        try:
+                            d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=row_bytes // 2, stages=st, ck=1)
+                        except ValueError:
+                            continue
+                        if tma_smem_bytes(d) <= cap:
+                            if d not in out:
+                                out.append(d)
+                            break
+    return out
+
+
+GRIDS = {"--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
          "--overlay": lambda n, k: overlay_designs(n, k),
          "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
@@ -896,6 +926,7 @@ def main(argv):
                               OUT_STAGE_SHAPES if "--out-stage" in argv else
                               BALANCE_SHAPES if "--balance" in argv else
                               WIDE_SHAPES if "--wide" in argv else
+                              STREAM_SHAPES if "--stream" in argv else
                               TABLE_SHAPES if "--tma-table" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)

@@ -42,8 +42,27 @@ def test_every_compile_flag_names_a_grid():
     probe = _probe()
     assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide",
-                                "--tma-table"}
+                                "--tma-table", "--stream"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
+
+
+def test_stream_grid_times_512_byte_k_tiles_beside_the_built_designs():
+    """--stream (session 36): on the largest weights, TMA designs without split-K, one and two warpgroups, k tiles of
+    128, 256 and 512 bytes a row, max_m 16 and 32, each sized for one CTA an SM and for two, after the designs
+    builds offer up to max_m 32; all distinct and all fitting."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
+
+    probe = _probe()
+    for n, k in probe.STREAM_SHAPES:
+        designs = probe.stream_designs(n, k)
+        offered = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 32]
+        assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
+        grid = [d for d in designs[len(offered):]]
+        assert {(d["wg"], 2 * d["bk"], d["max_m"], d["ck"]) for d in grid} <= {
+            (wg, b, m, 1) for wg in (1, 2) for b in (128, 256, 512) for m in (16, 32)}
+        assert any(2 * d["bk"] == 512 for d in grid) and any(tma_smem_bytes(d) <= 113 * 1024 for d in grid)
+        assert all(tma_smem_bytes(d) <= 227 * 1024 and d["stages"] >= 3 for d in grid)
 
 
 def test_wide_grid_gives_each_wide_weight_128_token_designs_for_one_and_two_ctas_an_sm():

@@ -594,8 +594,11 @@ def test_tma_design_validation():
     assert dk.make_tma_design(4096, 4096, max_m=16, dtype=FP8, epilogue="scale_row")["bk"] == 128
     with pytest.raises(ValueError, match="max_m"):
         dk.make_tma_design(4096, 4096, max_m=24)
-    with pytest.raises(ValueError, match="128 or 256 bytes"):
+    with pytest.raises(ValueError, match="128, 256 or 512 bytes"):
         dk.make_tma_design(4096, 4096, max_m=16, bk=32)
+    with pytest.raises(ValueError, match="128, 256 or 512 bytes"):
+        dk.make_tma_design(4096, 4096, max_m=16, bk=512, stages=2)  # 1024 bytes
+    assert dk.make_tma_design(4096, 4096, max_m=16, wg=1, bk=256, stages=4)["bk"] == 256  # 512 bytes: probes only
     with pytest.raises(ValueError, match="multiple of bk\\*ck"):
         dk.make_tma_design(4096, 3584, max_m=16, bk=128, ck=8)
     with pytest.raises(ValueError, match="shared memory"):

@@ -260,6 +260,11 @@ _TMA_SM90 = {
     # designs were the fastest (M = 3-16 1.03x-1.05x over cuBLAS back to back and in a model, M = 32 1.02x); at
     # max_m 64 two 64-row warpgroups a CTA, 126 CTAs, ran 65.6 us at M = 64 against 67.9 for the rule's best
     (16032, 8192): {64: ["7,2,64,1", "5,1,64,1"]},
+    # Qwen2.5-32B TP4's lm_head (152064 rows over 4 ranks), session 36 call E (`decode_probe --stream`: 26 designs,
+    # all correct): one warpgroup a CTA with the most stages ran 2.1-3.0% faster than the rule's two-warpgroup
+    # designs (the second here) at M = 4-32, back to back and in a model (M = 4: 90.0 against 92.2 us); on the other
+    # three lm_heads and Llama-3.1-8B's gate_up the designs builds offered were the fastest, within 1%
+    (38016, 5120): {16: ["11,1,128,1", "6,2,128,1"], 32: ["9,1,128,1", "5,2,128,1"]},
 }
 # e4m3 (bk in e4m3 elements = bytes), from the fp8 sweep on the H200 (bench/fp8_decode_probe.py compile
 # --tma-sweep, then `table`; bench/results/h200-2026-12-01/session7/A): per shape of the four fp8 manifests

@@ -174,8 +174,10 @@ def validate_tma(d: dict) -> None:
         raise ValueError("e4m3 swapab_tma designs serve max_m up to 128")
     if wg not in (1, 2):
         raise ValueError("wg (consumer warpgroups) must be 1 or 2")
-    if bk * _eb(d) not in (128, 256):
-        raise ValueError(f"bk={bk}: a k tile must be 128 or 256 bytes of a row (whole 128-byte swizzle atoms)")
+    # 512 bytes (four atoms) only for probes: on the largest weights it ran 0.7-3.4% slower than 256 (fewer stages;
+    # bench/decode_probe.py --stream, session 36), and no table or rule gives it
+    if bk * _eb(d) not in (128, 256, 512):
+        raise ValueError(f"bk={bk}: a k tile must be 128, 256 or 512 bytes of a row (whole 128-byte swizzle atoms)")
     if n % _rows(d) and (swiglu or _cn(d) > 1 or n % 8):
         # a last CTA past N (ragged_n) serves the plain and fused-per-column epilogues; swiglu pairs gate and up
         # rows N/2 apart, and a multicast group needs whole row tiles
