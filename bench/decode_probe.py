@@ -515,6 +515,37 @@ def tma_table_designs(n: int, k: int) -> list[dict]:
     return out + [d for d in tma_sweep_designs(n, k, with_designs_for=False) if d not in out]
 
 
+# --simt-gaps (session 36): bf16 weights of the shipped manifests whose CUDA-core kernels no probe had measured at
+# M = 1, or that read at 84-92% of the floor there (Llama-3.1-70B TP8's down, Qwen3-4B's down)
+SIMT_GAP_SHAPES = [(8192, 3584), (7168, 8192), (13824, 5120), (2560, 4096), (1792, 5120), (2560, 9728)]
+
+
+def simt_gap_designs(n: int, k: int) -> list[dict]:
+    """--simt-gaps: CUDA-core designs at max_m 1 and 2, 2-8 rows, every warp count up to 10 that divides K's warp
+    loads, 1-2 loads a row in flight (at most 8 a lane), with 16-byte loads and with 8-byte ones (decode_simt's
+    `lb`: twice the warp loads a row, so more warp counts divide it), after designs_for's kernels of max_m up to 16.
+    Time with `run --all-buckets`."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 16]
+    for load_bytes in (16, 8):
+        loads = k // (32 * load_bytes // 2)  # a warp's loads along a row
+        for max_m in (1, 2):
+            for rows in (2, 4, 8):
+                for warps in [w for w in range(2, 11) if loads % w == 0]:
+                    for unroll in (1, 2):
+                        if rows * unroll > 8:
+                            continue
+                        try:
+                            d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll,
+                                                    pdl=True, load_bytes=load_bytes)
+                        except ValueError:
+                            continue
+                        if d not in out:
+                            out.append(d)
+    return out
+
+
 # --stream (session 36): the largest weights, where the CUDA-core kernels read at M = 1-2 faster than the TMA kernels do at
 # M = 4-32 (Qwen2.5-32B TP4's lm_head 87.5 us against 91.8-96.2, Llama-3.1-8B's 228 against 232-240) and cuBLAS keeps
 # Llama-3.1-8B's gate_up at M = 4-128
@@ -545,7 +576,7 @@ def stream_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-GRIDS = {"--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
+GRIDS = {"--simt-gaps": simt_gap_designs, "--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
          "--overlay": lambda n, k: overlay_designs(n, k),
          "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
@@ -927,6 +958,7 @@ def main(argv):
                               BALANCE_SHAPES if "--balance" in argv else
                               WIDE_SHAPES if "--wide" in argv else
                               STREAM_SHAPES if "--stream" in argv else
+                              SIMT_GAP_SHAPES if "--simt-gaps" in argv else
                               TABLE_SHAPES if "--tma-table" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)

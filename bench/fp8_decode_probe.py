@@ -5,7 +5,7 @@ needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py compile OUTDIR [--shapes N:K,...] [--explore | --tma-sweep | --mid-sweep | --edges
                                                   | --simt-m | --rf | --overlay | --multicast | --tokens
-                                                  | --simt-lb8]
+                                                  | --simt-lb8 | --simt-gaps]
       (CPU) cross-compile every design designs_for(n, k, "sm_90a", "scale_" + scale, fp8)
       lists, for both scale epilogues ("tensor", "row"), link them into one
       .so and write OUTDIR/kernels.so and OUTDIR/designs.json. --explore adds,
@@ -21,7 +21,8 @@ needs neither the CuTe DSL nor a compiler):
       OVERLAY_SHAPES, for M = 33-256 ("tensor"); --multicast multicast_designs (x multicast, cn 2 and 4, beside
       twins without) on the same weights; --tokens tokens_designs (max_m 128 as two 64-token tiles) there too.
       --simt-lb8 simt_lb8_designs: CUDA-core designs of 8-byte loads (max_m 1 and 2, both scale epilogues) beside
-      designs_for's kernels of max_m up to 16.
+      designs_for's kernels of max_m up to 16. --simt-gaps simt_gap_designs on SIMT_GAP_SHAPES: max_m 1 CUDA-core
+      designs where no M = 1 probe had measured them, beside designs_for's kernels of max_m up to 16.
 
   python bench/fp8_decode_probe.py run OUTDIR [--log DIR] [--ms 1,2,4,8,16] [--scales tensor,row] [--budget S]
                                               [--all-buckets]
@@ -176,9 +177,37 @@ def simt_lb8_designs(n: int, k: int) -> list[dict]:
     return out
 
 
+# --simt-gaps (session 36): the e4m3 weights of the shipped manifests without measured CUDA-core designs at M = 1
+SIMT_GAP_SHAPES = [(7168, 8192), (8192, 3584), (1792, 5120), (13824, 5120), (6144, 2560), (2560, 4096), (19456, 2560),
+                   (2560, 9728)]
+
+
+def simt_gap_designs(n: int, k: int) -> list[dict]:
+    """--simt-gaps: CUDA-core designs at max_m 1 with per-tensor scales, 2-8 rows, every warp count up to 10 that
+    divides K's 16-byte warp loads, 1-2 loads a row in flight (at most 8 a lane), after designs_for's kernels of
+    max_m up to 16 (which serve M = 1 beside them). Time with `run --all-buckets --ms 1`."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a", "scale_tensor", FP8) if d["max_m"] <= 16]
+    loads = k // (32 * 16)
+    for rows in (2, 4, 8):
+        for warps in [w for w in range(2, 11) if loads % w == 0]:
+            for unroll in (1, 2):
+                if rows * unroll > 8:
+                    continue
+                try:
+                    d = dk.make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
+                                            epilogue="scale_tensor", dtype=FP8)
+                except ValueError:
+                    continue
+                if d not in out:
+                    out.append(d)
+    return out
+
+
 # `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
 # with per-tensor scales, except --simt-m, which takes both scale epilogues
-GRIDS = {"--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
+GRIDS = {"--simt-gaps": simt_gap_designs, "--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
          "--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
              n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))],
@@ -446,7 +475,8 @@ def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
         overlay_grid = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
-        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if overlay_grid else SHAPES)
+        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if overlay_grid else
+                                           SIMT_GAP_SHAPES if "--simt-gaps" in argv else SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

@@ -42,8 +42,27 @@ def test_every_compile_flag_names_a_grid():
     probe = _probe()
     assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide",
-                                "--tma-table", "--stream"}
+                                "--tma-table", "--stream", "--simt-gaps"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
+
+
+def test_simt_gaps_grid_times_every_warp_count_with_both_load_sizes():
+    """--simt-gaps (session 36): CUDA-core designs at max_m 1 and 2 of every warp count up to 10 that divides K's warp
+    loads, with 16- and 8-byte loads (8: twice the loads, so 4 warps divide 9728's 76 where 16-byte loads leave 2),
+    after the kernels builds offer up to max_m 16; all distinct."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    probe = _probe()
+    for n, k in probe.SIMT_GAP_SHAPES:
+        designs = probe.simt_gap_designs(n, k)
+        offered = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 16]
+        assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
+        grid = [d for d in designs[len(offered):]]
+        assert {d["kind"] for d in grid} == {"simt"} and {d["max_m"] for d in grid} == {1, 2}
+        assert all(k % (d["warps"] * 32 * (d.get("lb", 16) // 2) * d["unroll"]) == 0 for d in grid)
+    wide = {d["warps"] for d in probe.simt_gap_designs(2560, 9728) if d.get("lb") == 8}
+    assert 4 in wide and 4 not in {d["warps"] for d in probe.simt_gap_designs(2560, 9728) if d["kind"] == "simt"
+                                    and "lb" not in d}
 
 
 def test_stream_grid_times_512_byte_k_tiles_beside_the_built_designs():
@@ -236,13 +255,18 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     spec = importlib.util.spec_from_file_location("fp8_decode_probe", REPO / "bench" / "fp8_decode_probe.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert list(mod.GRIDS) == ["--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m", "--edges",
-                               "--mid-sweep"]
+    assert list(mod.GRIDS) == ["--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
+                               "--edges", "--mid-sweep"]
     for flag, grid in mod.GRIDS.items():
         designs = grid(4096, 4096)
         assert designs and all(d["dtype"] == "float8_e4m3fn" for d in designs), flag
         assert {d["epilogue"] for d in designs} == (
             {"scale_tensor", "scale_row"} if flag in ("--simt-m", "--simt-lb8") else {"scale_tensor"}), flag
+    # session 36: max_m 1 CUDA-core designs of every warp count that divides K's loads, after the built kernels
+    gaps = mod.GRIDS["--simt-gaps"](1792, 5120)
+    simt = [d for d in gaps if d["kind"] == "simt"]
+    assert {d["warps"] for d in simt} >= {2, 5, 10} and all(d["max_m"] <= 16 for d in gaps)
+    assert all(d["rows"] * d["unroll"] <= 8 and 5120 % (d["warps"] * 512 * d["unroll"]) == 0 for d in simt)
     # session 36: 8-byte CUDA-core designs of max_m 1 and 2 beside the kernels builds offer up to max_m 16
     lb8 = mod.GRIDS["--simt-lb8"](5120, 1280)
     assert {(d["max_m"], d.get("lb")) for d in lb8 if d["kind"] == "simt"} == {(1, 8), (2, 8)}

@@ -562,6 +562,22 @@ def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
                     assert (d.get("dtype") == FP8) == (dtype == FP8)
 
 
+def test_measured_simt_tables_are_valid_and_served_first():
+    """Every entry of the measured CUDA-core tables is a valid design for its weight, and simt_designs_for gives the
+    table's designs on sm_90a, in its order (8-byte loads for _SIMT_FP8_LB8_SM90's)."""
+    from aotgemm.compiler.sources import decode_designs as dd
+
+    tables = [(dd._SIMT_SM90, "bfloat16", 1, 16), (dd._SIMT_M2_SM90, "bfloat16", 2, 16),
+              (dd._SIMT_FP8_SM90, FP8, 1, 16), (dd._SIMT_M2_FP8_SM90, FP8, 2, 16),
+              (dd._SIMT_FP8_LB8_SM90, FP8, 1, 8)]
+    for table, dtype, max_m, load_bytes in tables:
+        epilogue = "scale_tensor" if dtype == FP8 else "identity"
+        for (n, k), specs in table.items():
+            got = dd.simt_designs_for(n, k, "sm_90a", epilogue, dtype, max_m=max_m)
+            assert [f"{d['rows']},{d['warps']},{d['unroll']}" for d in got] == specs[:2], (n, k, max_m)
+            assert all(d.get("lb", 16) == load_bytes and d["max_m"] == max_m for d in got)
+
+
 def test_max_m_128_designs_only_for_the_weights_measured_to_win_there():
     """Builds offer max_m 128 TMA designs for the table's weights alone (bf16: Llama-3.1-8B's down, Qwen2.5-32B TP4's
     qkv; e4m3: Llama-3.1-70B TP8's qkv): on the other weights timed, they lost to cuBLAS (to _scaled_mm) in a model

@@ -121,6 +121,11 @@ _SIMT_SM90 = {
     # except on 2560x9728, whose K leaves 2 warps (15.03 against 14.12 us).
     (5120, 1280): ["4,5,1", "2,5,1"], (6144, 2560): ["2,10,1", "4,5,1"], (19456, 2560): ["2,10,1", "2,5,2"],
     (151936, 2560): ["2,10,1", "2,5,1"], (5120, 6912): ["4,9,1", "2,9,1"], (2560, 9728): ["2,2,1", "4,2,1"],
+    # session 36 call G (`decode_probe --simt-gaps`: every design of 2-8 rows, 2-10 warps, 1-2 loads a row in flight on
+    # six weights no M = 1 probe had measured, all correct), where the best beat the fallback list's: Qwen2.5-32B
+    # TP4's qkv 5.71 us against 6.37 for "4,4,1" (1.115x back to back, 1.072x in a model), its gate_up 32.65 against
+    # 33.36 (1.022x); on the other four the designs builds offered were the fastest or within 1.6%
+    (1792, 5120): ["2,5,2", "4,10,1"], (13824, 5120): ["2,5,2", "2,10,2"],
 }
 # for other shapes: the first two of these that divide the shape, else `_simt_by_divisor`'s
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
@@ -135,7 +140,10 @@ _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1",
 # same session, calls A and D: 10-15% slower, and 0.71x-0.96x of cuBLAS).
 _SIMT_M2_SM90 = {
     (6144, 4096): ["2,4,2", "4,8,1"], (4096, 4096): ["2,4,2", "4,4,1"], (28672, 4096): ["2,4,2", "4,8,1"],
-    (4096, 14336): ["4,8,1", "2,4,2"], (128256, 4096): ["2,4,2", "4,8,1"], (1792, 5120): ["2,4,1", "8,10,1"],
+    (4096, 14336): ["4,8,1", "2,4,2"], (128256, 4096): ["2,4,2", "4,8,1"],
+    # session 36 call G: 5 warps, which session 17's grid (two warp counts per weight, 4 and 10 here) left out, ran
+    # 5.99 us against 6.53 for "2,4,1" (1.091x back to back, 1.057x in a model)
+    (1792, 5120): ["2,5,2", "2,5,1"],
     (5120, 1280): ["4,5,1", "2,5,1"], (13824, 5120): ["4,4,1", "2,10,1"], (5120, 6912): ["4,3,1", "8,3,1"],
     (6144, 2560): ["2,5,1", "4,10,1"], (2560, 4096): ["2,4,2", "2,4,1"], (19456, 2560): ["4,5,1", "2,5,1"],
 }
@@ -176,6 +184,12 @@ _MEASURED_FP8_SM90 = {
 _SIMT_FP8_SM90 = {
     (6144, 4096): ["4,4,2", "4,4,1"], (4096, 4096): ["4,4,2", "4,4,1"], (28672, 4096): ["4,4,1", "4,4,2"],
     (4096, 14336): ["4,4,1", "4,7,1"], (8192, 1024): ["4,2,1", "2,2,1"], (1280, 8192): ["2,8,2", "4,8,1"],
+    # session 36 call H (`fp8_decode_probe --simt-gaps`: 2-8 rows, 2-10 warps, 1-2 loads a row in flight on the eight
+    # e4m3 weights no M = 1 probe had measured, all correct), where the best beat what builds offered: Qwen2.5-32B
+    # TP4's qkv 3.83 us against 4.27 (1.712x over _scaled_mm against 1.538x; the fallback list had given it 2 warps),
+    # its gate_up 1.115x against 1.083x (1.098x against 1.061x in a model), Llama-3.1-70B TP8's gate_up 1.234x against
+    # 1.209x; on the other five the designs builds offered were the fastest
+    (1792, 5120): ["2,5,1", "2,5,2"], (13824, 5120): ["2,5,2", "4,5,1"], (7168, 8192): ["4,8,2", "4,2,2"],
 }
 # Register-fed mma.sync designs (decode_kernels "swapab_rf": each lane loads its 16-byte pieces of W and x straight
 # into registers, chunk i+1's before chunk i's MMAs), "mt,wk,unroll" (one warp row, no cluster) per max_m, bf16 only,
