@@ -520,17 +520,18 @@ def tma_table_designs(n: int, k: int) -> list[dict]:
 SIMT_GAP_SHAPES = [(8192, 3584), (7168, 8192), (13824, 5120), (2560, 4096), (1792, 5120), (2560, 9728)]
 
 
-def simt_gap_designs(n: int, k: int) -> list[dict]:
-    """--simt-gaps: CUDA-core designs at max_m 1 and 2, 2-8 rows, every warp count up to 10 that divides K's warp
-    loads, 1-2 loads a row in flight (at most 8 a lane), with 16-byte loads and with 8-byte ones (decode_simt's
-    `lb`: twice the warp loads a row, so more warp counts divide it), after designs_for's kernels of max_m up to 16.
-    Time with `run --all-buckets`."""
+def simt_gap_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity", max_ms=(1, 2),
+                     load_sizes=(16, 8)) -> list[dict]:
+    """--simt-gaps: CUDA-core designs at max_m 1 and 2 (`max_ms`), 2-8 rows, every warp count up to 10 that divides
+    K's warp loads, 1-2 loads a row in flight (at most 8 a lane), with 16-byte loads and with 8-byte ones (decode_simt's
+    `lb`: twice the warp loads a row, so more warp counts divide it; `load_sizes`), after designs_for's kernels of
+    max_m up to 16. Time with `run --all-buckets`. fp8_decode_probe's --simt-gaps is this grid in e4m3."""
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    out = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 16]
-    for load_bytes in (16, 8):
-        loads = k // (32 * load_bytes // 2)  # a warp's loads along a row
-        for max_m in (1, 2):
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] <= 16]
+    for load_bytes in load_sizes:
+        loads = k // (32 * load_bytes // (1 if dtype == "float8_e4m3fn" else 2))  # a warp's loads along a row
+        for max_m in max_ms:
             for rows in (2, 4, 8):
                 for warps in [w for w in range(2, 11) if loads % w == 0]:
                     for unroll in (1, 2):
@@ -538,7 +539,7 @@ def simt_gap_designs(n: int, k: int) -> list[dict]:
                             continue
                         try:
                             d = dk.make_simt_design(n, k, max_m=max_m, rows=rows, warps=warps, unroll=unroll,
-                                                    pdl=True, load_bytes=load_bytes)
+                                                    pdl=True, epilogue=epilogue, dtype=dtype, load_bytes=load_bytes)
                         except ValueError:
                             continue
                         if d not in out:

@@ -183,26 +183,10 @@ SIMT_GAP_SHAPES = [(7168, 8192), (8192, 3584), (1792, 5120), (13824, 5120), (614
 
 
 def simt_gap_designs(n: int, k: int) -> list[dict]:
-    """--simt-gaps: CUDA-core designs at max_m 1 with per-tensor scales, 2-8 rows, every warp count up to 10 that
-    divides K's 16-byte warp loads, 1-2 loads a row in flight (at most 8 a lane), after designs_for's kernels of
-    max_m up to 16 (which serve M = 1 beside them). Time with `run --all-buckets --ms 1`."""
-    from aotgemm.compiler.sources import decode_kernels as dk
-
-    out = [d for d in dk.designs_for(n, k, "sm_90a", "scale_tensor", FP8) if d["max_m"] <= 16]
-    loads = k // (32 * 16)
-    for rows in (2, 4, 8):
-        for warps in [w for w in range(2, 11) if loads % w == 0]:
-            for unroll in (1, 2):
-                if rows * unroll > 8:
-                    continue
-                try:
-                    d = dk.make_simt_design(n, k, max_m=1, rows=rows, warps=warps, unroll=unroll, pdl=True,
-                                            epilogue="scale_tensor", dtype=FP8)
-                except ValueError:
-                    continue
-                if d not in out:
-                    out.append(d)
-    return out
+    """--simt-gaps: decode_probe.simt_gap_designs in e4m3 with per-tensor scales, at max_m 1 and with 16-byte loads
+    only (2-8 rows, every warp count up to 10 that divides K's 16-byte warp loads, 1-2 loads a row in flight), after
+    designs_for's kernels of max_m up to 16. Time with `run --all-buckets --ms 1`."""
+    return decode_probe.simt_gap_designs(n, k, dtype=FP8, epilogue="scale_tensor", max_ms=(1,), load_sizes=(16,))
 
 
 # `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
