@@ -3,20 +3,15 @@ fastest candidate per point, those left untimed counted), and its one-line refus
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from script_modules import load_script
 
 
 def _probe():
-    spec = importlib.util.spec_from_file_location("cublaslt_algo_probe", REPO / "bench" / "cublaslt_algo_probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench/cublaslt_algo_probe.py")
 
 
 def test_points_parse_dtype_aliases_and_sizes():

@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from script_modules import load_script
 
 
 def _probe():
-    spec = importlib.util.spec_from_file_location("decode_probe", REPO / "bench" / "decode_probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench/decode_probe.py")
 
 
 def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
@@ -182,9 +177,7 @@ def test_out_stage_grid_keeps_every_cluster_grid_in_one_wave():
 def test_ab_probe_table_reprints_a_run_with_its_geomean(tmp_path, capsys):
     """bench/ab_probe.py's `table` re-prints a run from its JSON: per weight and M the best of each build, and the
     geomean of A's time over B's (> 1: B faster) over the (design, M) pairs, overall and per M."""
-    spec = importlib.util.spec_from_file_location("ab_probe", REPO / "bench" / "ab_probe.py")
-    ab = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ab)
+    ab = load_script("bench/ab_probe.py")
     row = dict(n=4096, k=4096, cublas_us=12.0, cublas_model_us=13.0, a_model_us=1.0, b_model_us=1.0,
                a_spread=0.01, b_spread=0.01)
     rows = [dict(row, m=8, symbol="aotgemm_x1", a_us=10.0, b_us=8.0),    # B 1.25x faster
@@ -252,9 +245,7 @@ def test_rf_grid_sets_register_fed_designs_beside_the_built_tensor_core_ones():
 def test_fp8_probe_grid_flags_give_e4m3_designs():
     """fp8_decode_probe compile's grid flags, first given wins in this order: each is decode_probe's grid in e4m3,
     with per-tensor scales (--simt-m with both scale epilogues of fp8_decode_probe.SCALES)."""
-    spec = importlib.util.spec_from_file_location("fp8_decode_probe", REPO / "bench" / "fp8_decode_probe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("bench/fp8_decode_probe.py")
     assert list(mod.GRIDS) == ["--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
                                "--edges", "--mid-sweep"]
     for flag, grid in mod.GRIDS.items():

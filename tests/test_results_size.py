@@ -2,7 +2,6 @@
 packed ones stay readable (bench/results_io.py)."""
 
 import gzip
-import importlib.util
 import io
 import json
 import os
@@ -13,18 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from script_modules import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-
-def _pack_module():
-    spec = importlib.util.spec_from_file_location("pack_results", ROOT / "scripts" / "pack_results.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-pack_results = _pack_module()
+pack_results = load_script("scripts/pack_results.py")
 needs_git = pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(),
                                reason="needs a git checkout (the tracked files are what a GPU call carries)")
 
