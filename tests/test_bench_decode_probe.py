@@ -12,6 +12,15 @@ def _probe():
     return load_script("bench/decode_probe.py")
 
 
+def _grid_after_built(probe, designs, n, k, max_m):
+    """A grid's designs past the ones builds offer for (n, k) up to `max_m`, which must come first; all distinct."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    offered = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= max_m]
+    assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
+    return designs[len(offered):]
+
+
 def test_balance_grid_fills_sms_in_steps_and_every_design_fits_its_residency():
     from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
 
@@ -45,14 +54,9 @@ def test_simt_gaps_grid_times_every_warp_count_with_both_load_sizes():
     """--simt-gaps (session 36): CUDA-core designs at max_m 1 and 2 of every warp count up to 10 that divides K's warp
     loads, with 16- and 8-byte loads (8: twice the loads, so 4 warps divide 9728's 76 where 16-byte loads leave 2),
     after the kernels builds offer up to max_m 16; all distinct."""
-    from aotgemm.compiler.sources import decode_kernels as dk
-
     probe = _probe()
     for n, k in probe.SIMT_GAP_SHAPES:
-        designs = probe.simt_gap_designs(n, k)
-        offered = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 16]
-        assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
-        grid = [d for d in designs[len(offered):]]
+        grid = _grid_after_built(probe, probe.simt_gap_designs(n, k), n, k, 16)
         assert {d["kind"] for d in grid} == {"simt"} and {d["max_m"] for d in grid} == {1, 2}
         assert all(k % (d["warps"] * 32 * (d.get("lb", 16) // 2) * d["unroll"]) == 0 for d in grid)
     wide = {d["warps"] for d in probe.simt_gap_designs(2560, 9728) if d.get("lb") == 8}
@@ -64,15 +68,11 @@ def test_stream_grid_times_512_byte_k_tiles_beside_the_built_designs():
     """--stream (session 36): on the largest weights, TMA designs without split-K, one and two warpgroups, k tiles of
     128, 256 and 512 bytes a row, max_m 16 and 32, each sized for one CTA an SM and for two, after the designs
     builds offer up to max_m 32; all distinct and all fitting."""
-    from aotgemm.compiler.sources import decode_kernels as dk
     from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
 
     probe = _probe()
     for n, k in probe.STREAM_SHAPES:
-        designs = probe.stream_designs(n, k)
-        offered = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 32]
-        assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
-        grid = [d for d in designs[len(offered):]]
+        grid = _grid_after_built(probe, probe.stream_designs(n, k), n, k, 32)
         assert {(d["wg"], 2 * d["bk"], d["max_m"], d["ck"]) for d in grid} <= {
             (wg, b, m, 1) for wg in (1, 2) for b in (128, 256, 512) for m in (16, 32)}
         assert any(2 * d["bk"] == 512 for d in grid) and any(tma_smem_bytes(d) <= 113 * 1024 for d in grid)

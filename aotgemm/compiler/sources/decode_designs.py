@@ -440,6 +440,7 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
                  + _SIMT_M2_FALLBACK + _simt_by_divisor(k, 8))
     else:
         specs = (_SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
+
     def first_two(specs: list[str], load_bytes: int) -> list[dict]:
         out = []
         for spec in specs:
