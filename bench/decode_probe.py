@@ -557,23 +557,17 @@ def stream_designs(n: int, k: int) -> list[dict]:
     """--stream: designs_for's kernels up to max_m 32, and TMA designs without split-K of one and two warpgroups,
     k tiles of 128, 256 and 512 bytes of a row (512: four swizzle atoms, session 36), max_m 16 and 32, each with
     the most stages that fit one CTA per SM and the most that fit two (at least 3)."""
+    from aotgemm.compiler.sources import decode_designs as dd
     from aotgemm.compiler.sources import decode_kernels as dk
-    from aotgemm.compiler.sources.decode_tma import tma_smem_bytes
 
     out = [d for d in dk.designs_for(n, k, "sm_90a") if d["max_m"] <= 32]
     for max_m in (16, 32):
         for wg in (1, 2):
             for row_bytes in (128, 256, 512):
                 for cap in (227 * 1024, 113 * 1024):
-                    for st in range(16, 2, -1):
-                        try:
-                            d = dk.make_tma_design(n, k, max_m=max_m, wg=wg, bk=row_bytes // 2, stages=st, ck=1)
-                        except ValueError:
-                            continue
-                        if tma_smem_bytes(d) <= cap:
-                            if d not in out:
-                                out.append(d)
-                            break
+                    d = dd._most_stages(n, k, cap, max_m=max_m, wg=wg, bk=row_bytes // 2, ck=1, pdl=True)
+                    if d is not None and d["stages"] >= 3 and d not in out:
+                        out.append(d)
     return out
 
 
