@@ -64,7 +64,7 @@ def probe_designs(n: int, k: int, quick: bool = False) -> list[dict]:
     out = list(base)
     out.append(dict(base[0], pdl=False))
     for d in base:
-        if d["ck"] > 1:
+        if d.get("ck", 1) > 1:  # CUDA-core and TMA designs come first and have no "pull" form
             out.append(dict(d, epi="pull"))
             break
     if (n, k) in ((4096, 4096), (1280, 8192), (6144, 4096)):
@@ -571,7 +571,40 @@ def stream_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-GRIDS = {"--simt-gaps": simt_gap_designs, "--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
+# --cp-gaps (session 37): the weights of the shipped manifests that the cp.async kernels' measured tables
+# (_MEASURED_SM90, _MEASURED_FP8_SM90) have no designs for, in both dtypes: builds give them _score's picks, and at
+# M = 3-8 the tuner took those on Qwen2.5-32B TP4's four weights in bf16 (session 36, call H) and its down in e4m3
+CP_GAP_SHAPES = [(1792, 5120), (5120, 1280), (13824, 5120), (5120, 6912), (6144, 2560), (2560, 4096), (2560, 9728),
+                 (19456, 2560), (7168, 8192), (8192, 3584)]
+
+
+def cp_gap_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
+    """--cp-gaps: designs_for's kernels that serve M = 3-16 (max_m 8 and 16: cp.async, register-fed, TMA), then
+    cp.async designs, the best-scored of each CTA geometry (mt, wn, wk, ck; `best_per_geometry`) over 1-8 warps
+    along K (3 and 6 for a K with a factor of 3), 2 and 4 chunks in flight and 3, 4 or 6 stages: 14 at max_m 8 and
+    6 at max_m 16, and in bf16 the whole-row-copy form (`coal`) of the first 6 at max_m 8. Time with
+    `run --all-buckets`. fp8_decode_probe's --cp-gaps is this grid in e4m3."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] in (8, 16)]
+    have = {dk.design_name(d) for d in out}
+    kw = dict(wks=(1, 2, 3, 4, 6, 8), unrolls=(2, 4), stages=(3, 4, 6), exclude=have, pdl=True, dtype=dtype,
+              epilogue=epilogue)
+    tile8 = best_per_geometry(n, k, 1, 14, **kw)
+    out += tile8 + best_per_geometry(n, k, 2, 6, **kw)
+    if dtype == "bfloat16":
+        for d in tile8[:6]:
+            try:
+                coal = dk.make_design(n, k, **{f: d[f] for f in ("nt", "mt", "wn", "wk", "ck", "unroll", "stages")},
+                                      pdl=True, epilogue=epilogue, dtype=dtype, coal=True)
+            except ValueError:  # a geometry whose warps do not copy whole rows
+                continue
+            if coal not in out:
+                out.append(coal)
+    return out
+
+
+GRIDS = {"--cp-gaps": cp_gap_designs, "--simt-gaps": simt_gap_designs, "--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
          "--overlay": lambda n, k: overlay_designs(n, k),
          "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
@@ -954,6 +987,7 @@ def main(argv):
                               WIDE_SHAPES if "--wide" in argv else
                               STREAM_SHAPES if "--stream" in argv else
                               SIMT_GAP_SHAPES if "--simt-gaps" in argv else
+                              CP_GAP_SHAPES if "--cp-gaps" in argv else
                               TABLE_SHAPES if "--tma-table" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)

@@ -191,7 +191,8 @@ def simt_gap_designs(n: int, k: int) -> list[dict]:
 
 # `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
 # with per-tensor scales, except --simt-m, which takes both scale epilogues
-GRIDS = {"--simt-gaps": simt_gap_designs, "--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
+GRIDS = {"--cp-gaps": lambda n, k: decode_probe.cp_gap_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
+         "--simt-gaps": simt_gap_designs, "--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
          "--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
              n, k, dtype=FP8, epilogue="scale_" + scale, max_ms=(2,))],
@@ -460,7 +461,8 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
         overlay_grid = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
         shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if overlay_grid else
-                                           SIMT_GAP_SHAPES if "--simt-gaps" in argv else SHAPES)
+                                           SIMT_GAP_SHAPES if "--simt-gaps" in argv else
+                                           decode_probe.CP_GAP_SHAPES if "--cp-gaps" in argv else SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

@@ -46,8 +46,51 @@ def test_every_compile_flag_names_a_grid():
     probe = _probe()
     assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide",
-                                "--tma-table", "--stream", "--simt-gaps"}
+                                "--tma-table", "--stream", "--simt-gaps", "--cp-gaps"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
+
+
+def test_default_grid_takes_designs_for_with_its_cuda_core_and_tma_designs_first():
+    """`compile` with no flag: designs_for's kernels (CUDA-core ones first, which have no cluster split-K), then the
+    first without PDL and the first cluster design in its "pull" form."""
+    probe = _probe()
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    designs = probe.probe_designs(4096, 4096)
+    offered = dk.designs_for(4096, 4096, "sm_90a")
+    assert offered[0]["kind"] == "simt" and designs[:len(offered)] == offered
+    assert dict(offered[0], pdl=False) in designs
+    assert [d for d in designs[len(offered):] if d.get("epi") == "pull" and d["kind"] == "swapab_cp"]
+
+
+def test_cp_gaps_grid_gives_unmeasured_weights_a_cp_async_sweep_beside_the_built_kernels():
+    """--cp-gaps (session 37): on the weights the cp.async tables have no designs for, the kernels builds offer at
+    max_m 8 and 16 first, then cp.async designs of distinct CTA geometries (14 at max_m 8, 6 at 16), with 3 and 6
+    warps along K where K has a factor of 3, and in bf16 the whole-row-copy form of the first six; e4m3 the same
+    grid with per-tensor scales and no whole-row form; all distinct."""
+    from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    probe = _probe()
+    # what the grid found is in the tables since (session 37): e4m3 for all ten weights, bf16 where it won
+    assert set(probe.CP_GAP_SHAPES) <= set(dd._MEASURED_FP8_SM90)
+    for dtype, epilogue in (("bfloat16", "identity"), ("float8_e4m3fn", "scale_tensor")):
+        for n, k in probe.CP_GAP_SHAPES:
+            designs = probe.cp_gap_designs(n, k, dtype=dtype, epilogue=epilogue)
+            offered = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] in (8, 16)]
+            grid = designs[len(offered):]
+            assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
+            assert {d["kind"] for d in grid} == {"swapab_cp"} and all(d.get("epilogue") == (
+                None if epilogue == "identity" else epilogue) for d in grid)
+            plain = [d for d in grid if not d.get("coal")]
+            assert [d["max_m"] for d in plain] == sorted(d["max_m"] for d in plain)
+            for max_m, most in ((8, 14), (16, 6)):
+                # one design a geometry; fewer where a geometry's every design is one builds offer
+                tiles = [(d["mt"], d["wn"], d["wk"], d["ck"]) for d in plain if d["max_m"] == max_m]
+                assert most - 3 <= len(tiles) <= most and len(set(tiles)) == len(tiles)
+            coal = [d for d in grid if d.get("coal")]
+            assert bool(coal) == (dtype == "bfloat16") and all(d["max_m"] == 8 for d in coal)
+    assert any(d["wk"] in (3, 6) for d in probe.cp_gap_designs(5120, 6912) if d["kind"] == "swapab_cp")
 
 
 def test_simt_gaps_grid_times_every_warp_count_with_both_load_sizes():
@@ -246,7 +289,7 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     """fp8_decode_probe compile's grid flags, first given wins in this order: each is decode_probe's grid in e4m3,
     with per-tensor scales (--simt-m with both scale epilogues of fp8_decode_probe.SCALES)."""
     mod = load_script("bench/fp8_decode_probe.py")
-    assert list(mod.GRIDS) == ["--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
+    assert list(mod.GRIDS) == ["--cp-gaps", "--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
                                "--edges", "--mid-sweep"]
     for flag, grid in mod.GRIDS.items():
         designs = grid(4096, 4096)
