@@ -578,6 +578,24 @@ def test_measured_simt_tables_are_valid_and_served_first():
             assert all(d.get("lb", 16) == load_bytes and d["max_m"] == max_m for d in got)
 
 
+@pytest.mark.parametrize("dtype,epilogue", [("bfloat16", "identity"), (FP8, "scale_tensor")])
+def test_measured_cp_tables_are_valid_and_served_first(dtype, epilogue):
+    """Every entry of the measured cp.async tables (bf16 _MEASURED_SM90, e4m3 _MEASURED_FP8_SM90) makes a valid design
+    for its weight, and designs_for offers each bucket's (max_m 8: three, 16: two a bucket on sm_90a) from the
+    table's entries first, in their order; bf16 ones in their whole-row form where _COAL_SM90 names them."""
+    from aotgemm.compiler.sources import decode_designs as dd
+
+    table = dd._MEASURED_FP8_SM90 if dtype == FP8 else dd._MEASURED_SM90
+    for (n, k), specs in table.items():
+        got = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_cp"]
+        for nt, per_bucket in ((1, 3), (2, 2)):
+            want = [sp for sp in specs if sp.split(",")[1] == str(nt)][:per_bucket]
+            served = [d for d in got if d["nt"] == nt][:len(want)]
+            assert [dd._spec(d) for d in served] == want, (n, k, nt)
+            coal = dd._COAL_SM90.get((n, k), set()) if dtype == "bfloat16" else set()
+            assert all(bool(d.get("coal")) == (dd._spec(d) in coal) for d in served), (n, k, nt)
+
+
 def test_max_m_128_designs_only_for_the_weights_measured_to_win_there():
     """Builds offer max_m 128 TMA designs for the table's weights alone (bf16: Llama-3.1-8B's down, Qwen2.5-32B TP4's
     qkv; e4m3: Llama-3.1-70B TP8's qkv): on the other weights timed, they lost to cuBLAS (to _scaled_mm) in a model
