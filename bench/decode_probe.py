@@ -584,6 +584,7 @@ def cp_gap_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "
     along K (3 and 6 for a K with a factor of 3), 2 and 4 chunks in flight and 3, 4 or 6 stages: 14 at max_m 8 and
     6 at max_m 16, and in bf16 the whole-row-copy form (`coal`) of the first 6 at max_m 8. Time with
     `run --all-buckets`. fp8_decode_probe's --cp-gaps is this grid in e4m3."""
+    from aotgemm.compiler.sources import decode_designs as dd
     from aotgemm.compiler.sources import decode_kernels as dk
 
     out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] in (8, 16)]
@@ -595,8 +596,7 @@ def cp_gap_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "
     if dtype == "bfloat16":
         for d in tile8[:6]:
             try:
-                coal = dk.make_design(n, k, **{f: d[f] for f in ("nt", "mt", "wn", "wk", "ck", "unroll", "stages")},
-                                      pdl=True, epilogue=epilogue, dtype=dtype, coal=True)
+                coal = dd.whole_row_form(d, epilogue, dtype)
             except ValueError:  # a geometry whose warps do not copy whole rows
                 continue
             if coal not in out:

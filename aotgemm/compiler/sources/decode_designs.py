@@ -508,6 +508,14 @@ def rf_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "ident
     return out
 
 
+def whole_row_form(d: dict, epilogue: str = "identity", dtype: str = "bfloat16") -> dict:
+    """cp.async design d with whole-row copies (design key "coal"), its other fields and PDL kept; ValueError where
+    its warps do not copy whole rows."""
+    return make_design(d["n"], d["k"], nt=d["nt"], mt=d["mt"], wn=d["wn"], wk=d["wk"], ck=d["ck"], unroll=d["unroll"],
+                       stages=d["stages"], pdl=d["pdl"], epi=d.get("epi", "push"), epilogue=epilogue, dtype=dtype,
+                       coal=True)
+
+
 def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16") -> list[dict]:
     """A handful of designs worth timing for weight shape (n, k), each with its max_m.
 
@@ -589,9 +597,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
                 continue
             seen.add(name)
             if _spec(d) in coal:
-                d = make_design(n, k, nt=nt, mt=d["mt"], wn=d["wn"], wk=d["wk"], ck=d["ck"], unroll=d["unroll"],
-                                stages=d["stages"], pdl=True, epi=d.get("epi", "push"), epilogue=epilogue,
-                                dtype=dtype, coal=True)
+                d = whole_row_form(d, epilogue, dtype)
             out.append(d)
             count += 1
             if count == per_bucket:
