@@ -454,7 +454,7 @@ def rf_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "iden
                                            pdl=True, epilogue=epilogue, dtype=dtype)
                     except ValueError:
                         continue
-                    if d not in out:  # designs_for offers some (decode_designs._RF_SM90)
+                    if d not in out:  # designs_for offers some (decode_design_tables.RF_SM90)
                         out.append(d)
                     break
     return out
@@ -500,19 +500,25 @@ def wide_designs(n: int, k: int) -> list[dict]:
     return out
 
 
-# --tma-table (session 35): the bf16 weights of the shipped manifests that _TMA_SM90 has no measured designs for at
+# --tma-table (session 35): the bf16 weights of the shipped manifests that TMA_SM90 has no measured designs for at
 # max_m 16-64 (their buckets run the rule's)
 TABLE_SHAPES = [(7168, 8192), (8192, 3584), (5120, 6912), (5120, 1280), (13824, 5120), (6144, 2560), (2560, 4096),
                 (2560, 9728), (19456, 2560)]
 
 
-def tma_table_designs(n: int, k: int) -> list[dict]:
-    """--tma-table: the TMA designs a build offers (designs_for's: the table's or the rule's) and the TMA sweep's
-    grid beside them, without the other kinds of kernel, to fill the measured table where it has no entry."""
+def tma_table_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity",
+                      max_ms=(16, 32, 64), other_kinds: bool = False) -> list[dict]:
+    """--tma-table: the TMA designs a build offers at `max_ms` (designs_for's: the table's or the rule's) and the TMA
+    sweep's grid beside them, without the other kinds of kernel (with `other_kinds`, designs_for's kernels of every
+    kind at `max_ms` first), to fill the measured table where it has no entry. fp8_decode_probe's --tma-table is
+    this at max_m 16 and 32 in e4m3 with the other kinds (session 38: the e4m3 table's entries there predate
+    session 30's output stage)."""
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    out = [d for d in dk.designs_for(n, k, "sm_90a") if d["kind"] == "swapab_tma" and d["max_m"] <= 64]
-    return out + [d for d in tma_sweep_designs(n, k, with_designs_for=False) if d not in out]
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype)
+           if d["max_m"] in max_ms and (other_kinds or d["kind"] == "swapab_tma")]
+    return out + [d for d in tma_sweep_designs(n, k, dtype=dtype, epilogue=epilogue, with_designs_for=False,
+                                                max_ms=max_ms) if d not in out]
 
 
 # --simt-gaps (session 36): bf16 weights of the shipped manifests whose CUDA-core kernels no probe had measured at
@@ -572,7 +578,7 @@ def stream_designs(n: int, k: int) -> list[dict]:
 
 
 # --cp-gaps (session 37): the weights of the shipped manifests that the cp.async kernels' measured tables
-# (_MEASURED_SM90, _MEASURED_FP8_SM90) have no designs for, in both dtypes: builds give them _score's picks, and at
+# (CP_SM90, CP_FP8_SM90) have no designs for, in both dtypes: builds give them _score's picks, and at
 # M = 3-8 the tuner took those on Qwen2.5-32B TP4's four weights in bf16 (session 36, call H) and its down in e4m3
 CP_GAP_SHAPES = [(1792, 5120), (5120, 1280), (13824, 5120), (5120, 6912), (6144, 2560), (2560, 4096), (2560, 9728),
                  (19456, 2560), (7168, 8192), (8192, 3584)]
@@ -604,7 +610,38 @@ def cp_gap_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "
     return out
 
 
-GRIDS = {"--cp-gaps": cp_gap_designs, "--simt-gaps": simt_gap_designs, "--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
+# --tma8 (session 38): the weights of the shipped manifests below their lm_heads, for TMA + wgmma kernels of max_m 8
+# (decode_tma builds 8..256; builds offer 16-64, and no probe had timed 8): at M = 3-8 the tuner serves the cp.async
+# and register-fed kernels of max_m 8, or the TMA ones of max_m 16, which push and reduce 16 tokens' partials
+TMA8_SHAPES = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (1280, 8192), (8192, 1024), (7168, 8192),
+               (8192, 3584), (1792, 5120), (5120, 1280), (13824, 5120), (5120, 6912), (6144, 2560), (2560, 4096),
+               (19456, 2560), (2560, 9728)]
+
+
+def tma8_designs(n: int, k: int, *, dtype: str = "bfloat16", epilogue: str = "identity") -> list[dict]:
+    """--tma8: designs_for's kernels that serve M = 3-8 (max_m 8 and 16: cp.async, register-fed, TMA), then TMA
+    designs of max_m 8: the twins of designs_for's max_m 16 TMA ones (the same stages, warpgroups, k tile and
+    cluster) and tma_sweep_designs' grid at max_m 8. Time with `run --ms 3,4,5,8`. fp8_decode_probe's --tma8 is
+    this grid in e4m3."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    out = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] in (8, 16)]
+    twins = []
+    for d in out:
+        if d["kind"] == "swapab_tma" and d["max_m"] == 16:
+            try:
+                twins.append(dk.make_tma_design(n, k, max_m=8, wg=d["wg"], bk=d["bk"], ck=d["ck"], stages=d["stages"],
+                                                pdl=True, epilogue=epilogue, dtype=dtype))
+            except ValueError:
+                continue
+    sweep = tma_sweep_designs(n, k, dtype=dtype, epilogue=epilogue, with_designs_for=False, max_ms=(8,), min_stages=3)
+    for d in twins + sweep:
+        if d not in out:
+            out.append(d)
+    return out
+
+
+GRIDS = {"--tma8": tma8_designs, "--cp-gaps": cp_gap_designs, "--simt-gaps": simt_gap_designs, "--stream": stream_designs, "--tokens": tokens_designs, "--wide": wide_designs, "--tma-table": tma_table_designs,
          "--overlay": lambda n, k: overlay_designs(n, k),
          "--rf": rf_designs, "--simt-m": simt_m_designs, "--out-stage": lambda n, k: out_stage_designs(n, k),
          "--simt-k": simt_k_designs, "--multicast": lambda n, k: multicast_designs(n, k),
@@ -988,6 +1025,7 @@ def main(argv):
                               STREAM_SHAPES if "--stream" in argv else
                               SIMT_GAP_SHAPES if "--simt-gaps" in argv else
                               CP_GAP_SHAPES if "--cp-gaps" in argv else
+                              TMA8_SHAPES if "--tma8" in argv else
                               TABLE_SHAPES if "--tma-table" in argv else
                               MID_SHAPES if "--multicast" in argv else
                               SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)

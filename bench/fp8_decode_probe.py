@@ -46,7 +46,7 @@ needs neither the CuTe DSL nor a compiler):
 
   python bench/fp8_decode_probe.py table LOGDIR
       (anywhere) from a --tma-sweep run's JSON, the per-shape TMA table
-      (decode_designs._TMA_FP8_SM90) it implies.
+      (decode_design_tables.TMA_FP8_SM90) it implies.
 """
 
 import json
@@ -192,6 +192,9 @@ def simt_gap_designs(n: int, k: int) -> list[dict]:
 # `compile` grids of decode_probe that replace designs_for's, by flag (the first given wins, in this order): e4m3
 # with per-tensor scales, except --simt-m, which takes both scale epilogues
 GRIDS = {"--cp-gaps": lambda n, k: decode_probe.cp_gap_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
+         "--tma8": lambda n, k: decode_probe.tma8_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
+         "--tma-table": lambda n, k: decode_probe.tma_table_designs(n, k, dtype=FP8, epilogue="scale_tensor",
+                                                                     max_ms=(16, 32), other_kinds=True),
          "--simt-gaps": simt_gap_designs, "--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
          "--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
@@ -427,7 +430,7 @@ def report(rows, status, header, logd):
 
 def table_main(logd: str) -> None:
     """From a --tma-sweep run's fp8_decode_probe.json: per shape and TMA bucket (max_m 16/32/64, timed at
-    M = max_m), the two fastest TMA designs as decode_designs._TMA_FP8_SM90 entries ("stages,wg,bk,ck"),
+    M = max_m), the two fastest TMA designs as decode_design_tables.TMA_FP8_SM90 entries ("stages,wg,bk,ck"),
     ranked by the model-mode time where it was taken (the figure the tuner decides by), else back to back."""
     import re
 
@@ -447,7 +450,7 @@ def table_main(logd: str) -> None:
         model = r.get("model_us")
         out.setdefault(key, {}).setdefault(max_m, []).append(
             (0 if model else 1, model or r["us"], f"{st},{wg},{bk},{ck}", r["ratio"], r.get("model_ratio")))
-    print("_TMA_FP8_SM90 = {")
+    print("TMA_FP8_SM90 = {")
     for (n, k) in sorted(out):
         ranked = {mx: sorted(v) for mx, v in sorted(out[(n, k)].items())}
         ent = {mx: [e[2] for e in v[:2]] for mx, v in ranked.items()}
@@ -462,7 +465,9 @@ def main(argv):
         overlay_grid = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
         shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if overlay_grid else
                                            SIMT_GAP_SHAPES if "--simt-gaps" in argv else
-                                           decode_probe.CP_GAP_SHAPES if "--cp-gaps" in argv else SHAPES)
+                                           decode_probe.CP_GAP_SHAPES if "--cp-gaps" in argv else
+                                           decode_probe.TMA8_SHAPES if {"--tma8", "--tma-table"} & set(argv) else
+                                           SHAPES)
         compile_main(argv[1], shapes, argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

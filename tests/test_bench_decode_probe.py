@@ -46,7 +46,7 @@ def test_every_compile_flag_names_a_grid():
     probe = _probe()
     assert set(probe.GRIDS) == {"--tokens", "--overlay", "--rf", "--simt-m", "--out-stage", "--simt-k", "--multicast", "--balance", "--edges",
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide",
-                                "--tma-table", "--stream", "--simt-gaps", "--cp-gaps"}
+                                "--tma-table", "--stream", "--simt-gaps", "--cp-gaps", "--tma8"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
 
 
@@ -63,23 +63,30 @@ def test_default_grid_takes_designs_for_with_its_cuda_core_and_tma_designs_first
     assert [d for d in designs[len(offered):] if d.get("epi") == "pull" and d["kind"] == "swapab_cp"]
 
 
+def _offered_then_grid(probe, grid_of, n, k, dtype, epilogue):
+    """(the kernels builds offer at max_m 8 and 16, the rest) of grid `grid_of`'s designs for (n, k), which must list
+    the offered ones first, in designs_for's order, and name every design once."""
+    from aotgemm.compiler.sources import decode_kernels as dk
+
+    designs = grid_of(n, k, dtype=dtype, epilogue=epilogue)
+    offered = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] in (8, 16)]
+    assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
+    return offered, designs[len(offered):]
+
+
 def test_cp_gaps_grid_gives_unmeasured_weights_a_cp_async_sweep_beside_the_built_kernels():
     """--cp-gaps (session 37): on the weights the cp.async tables have no designs for, the kernels builds offer at
     max_m 8 and 16 first, then cp.async designs of distinct CTA geometries (14 at max_m 8, 6 at 16), with 3 and 6
     warps along K where K has a factor of 3, and in bf16 the whole-row-copy form of the first six; e4m3 the same
     grid with per-tensor scales and no whole-row form; all distinct."""
-    from aotgemm.compiler.sources import decode_designs as dd
-    from aotgemm.compiler.sources import decode_kernels as dk
+    from aotgemm.compiler.sources import decode_design_tables as ddt
 
     probe = _probe()
     # what the grid found is in the tables since (session 37): e4m3 for all ten weights, bf16 where it won
-    assert set(probe.CP_GAP_SHAPES) <= set(dd._MEASURED_FP8_SM90)
+    assert set(probe.CP_GAP_SHAPES) <= set(ddt.CP_FP8_SM90)
     for dtype, epilogue in (("bfloat16", "identity"), ("float8_e4m3fn", "scale_tensor")):
         for n, k in probe.CP_GAP_SHAPES:
-            designs = probe.cp_gap_designs(n, k, dtype=dtype, epilogue=epilogue)
-            offered = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["max_m"] in (8, 16)]
-            grid = designs[len(offered):]
-            assert designs[:len(offered)] == offered and len(probe.symbol_table(designs)) == len(designs)
+            _, grid = _offered_then_grid(probe, probe.cp_gap_designs, n, k, dtype, epilogue)
             assert {d["kind"] for d in grid} == {"swapab_cp"} and all(d.get("epilogue") == (
                 None if epilogue == "identity" else epilogue) for d in grid)
             plain = [d for d in grid if not d.get("coal")]
@@ -91,6 +98,24 @@ def test_cp_gaps_grid_gives_unmeasured_weights_a_cp_async_sweep_beside_the_built
             coal = [d for d in grid if d.get("coal")]
             assert bool(coal) == (dtype == "bfloat16") and all(d["max_m"] == 8 for d in coal)
     assert any(d["wk"] in (3, 6) for d in probe.cp_gap_designs(5120, 6912) if d["kind"] == "swapab_cp")
+
+
+def test_tma8_grid_gives_max_m_8_tma_designs_beside_the_kernels_builds_offer_there():
+    """--tma8 (session 38): the kernels builds offer at max_m 8 and 16 first, then TMA designs of max_m 8, among them
+    the twin of each offered max_m 16 TMA design (its stages, warpgroups, k tile and cluster); both dtypes, every
+    weight of the grid, all distinct and valid."""
+    probe = _probe()
+    for dtype, epilogue in (("bfloat16", "identity"), ("float8_e4m3fn", "scale_tensor")):
+        for n, k in probe.TMA8_SHAPES:
+            offered, grid = _offered_then_grid(probe, probe.tma8_designs, n, k, dtype, epilogue)
+            assert all(d["kind"] == "swapab_tma" and d["max_m"] == 8 and d["pdl"] for d in grid), (n, k)
+            assert grid, (n, k)
+            geometry = {(d["stages"], d["wg"], d["bk"], d["ck"]) for d in grid}
+            tma8 = {(d["stages"], d["wg"], d["bk"], d["ck"]) for d in offered if d["kind"] == "swapab_tma"
+                    and d["max_m"] == 8}  # the e4m3 table's max_m 8 designs (session 38), offered since
+            for d in offered:
+                if d["kind"] == "swapab_tma" and d["max_m"] == 16:
+                    assert (d["stages"], d["wg"], d["bk"], d["ck"]) in geometry | tma8, (n, k, d)
 
 
 def test_simt_gaps_grid_times_every_warp_count_with_both_load_sizes():
@@ -289,7 +314,7 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     """fp8_decode_probe compile's grid flags, first given wins in this order: each is decode_probe's grid in e4m3,
     with per-tensor scales (--simt-m with both scale epilogues of fp8_decode_probe.SCALES)."""
     mod = load_script("bench/fp8_decode_probe.py")
-    assert list(mod.GRIDS) == ["--cp-gaps", "--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
+    assert list(mod.GRIDS) == ["--cp-gaps", "--tma8", "--tma-table", "--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
                                "--edges", "--mid-sweep"]
     for flag, grid in mod.GRIDS.items():
         designs = grid(4096, 4096)

@@ -3,6 +3,7 @@ sm_90a and export their TVM-FFI symbol.  GPU correctness lives in bench/decode_p
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -160,13 +161,14 @@ def test_e4m3_m2_designs_only_where_measured():
     """e4m3 max_m 2 CUDA-core designs come from the H200 table only (session 17 call E: they beat the tensor-core
     kernels in a model on those 8 weights and lost on others), for every scale form, sm_90a only, and never
     for a max_m other than 1 and 2."""
-    from aotgemm.compiler.sources.decode_designs import _SIMT_M2_FP8_SM90, simt_designs_for
+    from aotgemm.compiler.sources.decode_design_tables import SIMT_M2_FP8_SM90
+    from aotgemm.compiler.sources.decode_designs import simt_designs_for
 
     for scale in ("scale_tensor", "scale_row", "scale_rowwise"):
         designs = simt_designs_for(28672, 4096, "sm_90a", scale, FP8, max_m=2)
         assert [(d["rows"], d["warps"], d["unroll"]) for d in designs] == [(4, 4, 2), (4, 8, 1)]
         assert all(d["max_m"] == 2 and d["dtype"] == FP8 and d["epilogue"] == scale for d in designs)
-        for n, k in _SIMT_M2_FP8_SM90:
+        for n, k in SIMT_M2_FP8_SM90:
             assert len(simt_designs_for(n, k, "sm_90a", scale, FP8, max_m=2)) == 2, (n, k)
         # measured to lose there, and nothing measured for sm_100a
         assert simt_designs_for(4096, 14336, "sm_90a", scale, FP8, max_m=2) == []
@@ -226,7 +228,12 @@ def test_fp8_designs_for_covers_decode(n, k, scale):
     # max_m 128 on the one weight measured to win there (test_max_m_128_designs_only_for_the_weights_measured_to_win_there)
     m128 = (n, k) == (1280, 8192)
     assert {d["max_m"] for d in designs} == {1, 8, 16, 32, 64} | ({2} if m2 else set()) | ({128} if m128 else set())
-    assert len(designs) <= 16
+    # max_m 8 TMA designs on the weights the H200 table lists (session 38), two each, beside the cp.async ones
+    from aotgemm.compiler.sources.decode_design_tables import TMA_FP8_SM90
+
+    tma8 = [d for d in designs if d["kind"] == "swapab_tma" and d["max_m"] == 8]
+    assert len(tma8) == (2 if 8 in TMA_FP8_SM90.get((n, k), {}) else 0)
+    assert len(designs) - len(tma8) <= 16
     names = [dk.design_name(d) for d in designs]
     assert len(set(names)) == len(names)
     for d in designs:
@@ -285,7 +292,7 @@ def test_decode_source_enumerates_fp8_scale_problems():
     for ep in ("scale_tensor", "scale_row", "scale_rowwise"):
         p = GemmProblem(FP8, "linear", ep, 4096, 4096)
         specs = src.enumerate(p, h200)
-        assert specs and {s.max_m for s in specs} == {1, 2, 8, 16, 32, 64}  # 2: _SIMT_M2_FP8_SM90 has 4096x4096
+        assert specs and {s.max_m for s in specs} == {1, 2, 8, 16, 32, 64}  # 2: SIMT_M2_FP8_SM90 has 4096x4096
         for s in specs:
             assert (s.dtype, s.epilogue, s.alignment, s.x_row_stride) == (FP8, ep, 16, 0)
             assert s.design_dict["epilogue"] == ep and s.design_dict["dtype"] == FP8
@@ -302,10 +309,10 @@ def test_decode_source_enumerates_fp8_scale_problems():
 
 
 def _fp8_design(kind, scale):
-    if kind == "swapab_rf":  # one of _RF_FP8_SM90's: 5 chunks per warp, the second register buffer's tail
+    if kind == "swapab_rf":  # one of RF_FP8_SM90's: 5 chunks per warp, the second register buffer's tail
         return dk.make_design(6144, 2560, kind="swapab_rf", nt=1, mt=1, wn=1, wk=8, ck=1, unroll=1, pdl=True,
                               dtype=FP8, epilogue="scale_" + scale)
-    if kind == "simt":  # max_m 2 (one of _SIMT_M2_FP8_SM90's) with per-token scales, else max_m 1
+    if kind == "simt":  # max_m 2 (one of SIMT_M2_FP8_SM90's) with per-token scales, else max_m 1
         if scale == "rowwise":
             return dk.make_simt_design(4096, 4096, max_m=2, rows=4, warps=4, unroll=2, pdl=True, dtype=FP8,
                                        epilogue="scale_rowwise")
@@ -545,11 +552,12 @@ def test_tma_designs_fill_the_grid_once_and_only_for_sm90a():
 @pytest.mark.parametrize("dtype,epilogues", [("bfloat16", ("identity",)),
                                             (FP8, ("scale_tensor", "scale_row", "scale_rowwise"))])
 def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
-    """Every entry of the measured TMA tables (bf16 _TMA_SM90, e4m3 _TMA_FP8_SM90) makes a valid design
+    """Every entry of the measured TMA tables (bf16 TMA_SM90, e4m3 TMA_FP8_SM90) makes a valid design
     for its dtype's epilogues, and tma_designs_for returns the table's designs before the rule's."""
     from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources import decode_design_tables as ddt
 
-    table = dd._TMA_FP8_SM90 if dtype == FP8 else dd._TMA_SM90
+    table = ddt.TMA_FP8_SM90 if dtype == FP8 else ddt.TMA_SM90
     for (n, k), buckets in table.items():
         for max_m, specs in buckets.items():
             assert max_m in dd.TMA_MAX_M + dd.TMA_MEASURED_MAX_M and 1 <= len(specs) <= 2
@@ -564,12 +572,13 @@ def test_measured_tma_tables_are_valid_and_served_first(dtype, epilogues):
 
 def test_measured_simt_tables_are_valid_and_served_first():
     """Every entry of the measured CUDA-core tables is a valid design for its weight, and simt_designs_for gives the
-    table's designs on sm_90a, in its order (8-byte loads for _SIMT_FP8_LB8_SM90's)."""
+    table's designs on sm_90a, in its order (8-byte loads for SIMT_FP8_LB8_SM90's)."""
     from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources import decode_design_tables as ddt
 
-    tables = [(dd._SIMT_SM90, "bfloat16", 1, 16), (dd._SIMT_M2_SM90, "bfloat16", 2, 16),
-              (dd._SIMT_FP8_SM90, FP8, 1, 16), (dd._SIMT_M2_FP8_SM90, FP8, 2, 16),
-              (dd._SIMT_FP8_LB8_SM90, FP8, 1, 8)]
+    tables = [(ddt.SIMT_SM90, "bfloat16", 1, 16), (ddt.SIMT_M2_SM90, "bfloat16", 2, 16),
+              (ddt.SIMT_FP8_SM90, FP8, 1, 16), (ddt.SIMT_M2_FP8_SM90, FP8, 2, 16),
+              (ddt.SIMT_FP8_LB8_SM90, FP8, 1, 8)]
     for table, dtype, max_m, load_bytes in tables:
         epilogue = "scale_tensor" if dtype == FP8 else "identity"
         for (n, k), specs in table.items():
@@ -580,20 +589,63 @@ def test_measured_simt_tables_are_valid_and_served_first():
 
 @pytest.mark.parametrize("dtype,epilogue", [("bfloat16", "identity"), (FP8, "scale_tensor")])
 def test_measured_cp_tables_are_valid_and_served_first(dtype, epilogue):
-    """Every entry of the measured cp.async tables (bf16 _MEASURED_SM90, e4m3 _MEASURED_FP8_SM90) makes a valid design
+    """Every entry of the measured cp.async tables (bf16 CP_SM90, e4m3 CP_FP8_SM90) makes a valid design
     for its weight, and designs_for offers each bucket's (max_m 8: three, 16: two a bucket on sm_90a) from the
-    table's entries first, in their order; bf16 ones in their whole-row form where _COAL_SM90 names them."""
+    table's entries first, in their order; bf16 ones in their whole-row form where CP_WHOLE_ROW_SM90 names them."""
     from aotgemm.compiler.sources import decode_designs as dd
+    from aotgemm.compiler.sources import decode_design_tables as ddt
 
-    table = dd._MEASURED_FP8_SM90 if dtype == FP8 else dd._MEASURED_SM90
+    table = ddt.CP_FP8_SM90 if dtype == FP8 else ddt.CP_SM90
     for (n, k), specs in table.items():
         got = [d for d in dk.designs_for(n, k, "sm_90a", epilogue, dtype) if d["kind"] == "swapab_cp"]
         for nt, per_bucket in ((1, 3), (2, 2)):
             want = [sp for sp in specs if sp.split(",")[1] == str(nt)][:per_bucket]
             served = [d for d in got if d["nt"] == nt][:len(want)]
             assert [dd._spec(d) for d in served] == want, (n, k, nt)
-            coal = dd._COAL_SM90.get((n, k), set()) if dtype == "bfloat16" else set()
+            coal = ddt.CP_WHOLE_ROW_SM90.get((n, k), set()) if dtype == "bfloat16" else set()
             assert all(bool(d.get("coal")) == (dd._spec(d) in coal) for d in served), (n, k, nt)
+
+
+def test_build_memo_keys_follow_every_module_that_chooses_designs():
+    """A build memoises the decode source's enumeration and ranking under a key of its code files' text; every module
+    of the package that decode_designs imports (its kernels and its measured tables) is among them, so a changed table
+    is never served from a stale memo (session 38: the tables moved into decode_design_tables, which the key missed
+    until this test)."""
+    import ast
+
+    from aotgemm.compiler.sources import decode, decode_designs
+
+    files = {Path(f).name for f in decode.DecodeSource().code_files()}
+    tree = ast.parse(Path(decode_designs.__file__).read_text())
+    siblings = {n.module + ".py" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+    assert "decode_design_tables.py" in siblings and siblings <= files, siblings - files
+
+
+def test_max_m_8_tma_designs_only_in_e4m3_where_measured_and_shortlisted_at_m_3_to_8():
+    """Builds offer max_m 8 TMA designs in e4m3 on sm_90a for the table's weights alone (session 38: 1.0-3.7% over
+    every kernel offered before at M = 3-8; in bf16 none gained 1% in both runs), first among a weight's TMA designs,
+    for every scale epilogue; and a build's shortlist at M = 4 keeps them beside the cp.async ones."""
+    from aotgemm.compiler.sources.decode import DecodeSource
+    from aotgemm.gpus import GPU_MODELS
+    from aotgemm.problem import GemmProblem
+
+    for epi in ("scale_tensor", "scale_row", "scale_rowwise"):
+        designs = dk.designs_for(1792, 5120, "sm_90a", epi, FP8)
+        tma = [d for d in designs if d["kind"] == "swapab_tma"]
+        assert [dk.design_name(d) for d in tma[:2]] == [f"tma5_n1792k5120_m8_wg2bk128ck8_pdl_e4m3_{epi}",
+                                                         f"tma5_n1792k5120_m8_wg1bk256ck4_pdl_e4m3_{epi}"]
+        assert all(d["max_m"] > 8 for d in tma[2:])
+    for n, k, arch, dtype, epi in [(6144, 2560, "sm_90a", FP8, "scale_tensor"), (8192, 1024, "sm_90a", FP8, "scale_row"),
+                                   (1792, 5120, "sm_90a", "bfloat16", "identity"),
+                                   (28672, 4096, "sm_90a", "bfloat16", "identity"),
+                                   (1792, 5120, "sm_100a", FP8, "scale_tensor")]:
+        assert not [d for d in dk.designs_for(n, k, arch, epi, dtype) if d["kind"] == "swapab_tma" and d["max_m"] == 8]
+    src, h200 = DecodeSource(), GPU_MODELS["H200_SXM"]
+    p = GemmProblem(FP8, "linear", "scale_tensor", 1792, 5120)
+    specs = src.enumerate(p, h200)
+    kept = src.shortlist(src.rank(p, h200, 4, specs), 5)
+    assert sum(s.family == "decode_swapab_tma" and s.max_m == 8 for s in kept) == 2
+    assert any(s.family == "decode_swapab_cp" for s in kept)
 
 
 def test_max_m_128_designs_only_for_the_weights_measured_to_win_there():
@@ -1002,11 +1054,12 @@ def test_coal_stage_layout_is_a_bijection_and_fragment_loads_are_conflict_free(u
 
 
 def test_designs_for_builds_the_measured_coal_designs_only():
-    """The designs of decode_designs._COAL_SM90 come in their whole-row form for bf16 on sm_90a, in place of
+    """The designs of decode_design_tables.CP_WHOLE_ROW_SM90 come in their whole-row form for bf16 on sm_90a, in place of
     the plain one (the same number of designs), and nowhere else: other weights, e4m3, sm_100a."""
-    from aotgemm.compiler.sources.decode_designs import _COAL_SM90, _spec
+    from aotgemm.compiler.sources.decode_design_tables import CP_WHOLE_ROW_SM90
+    from aotgemm.compiler.sources.decode_designs import _spec
 
-    for (n, k), specs in _COAL_SM90.items():
+    for (n, k), specs in CP_WHOLE_ROW_SM90.items():
         designs = dk.designs_for(n, k, "sm_90a")
         coal = [d for d in designs if d.get("coal")]
         assert {_spec(d) for d in coal} == specs

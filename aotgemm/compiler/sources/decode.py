@@ -23,10 +23,11 @@ from ..spec import KernelSpec, canonical_json
 from .base import OK, KernelSource, Status
 
 # The files whose code is compiled into the kernels (their text is the kernels' version), and
-# the one that chooses designs per shape (it decides enumeration, not machine code).
+# the ones that choose designs per shape, its rules and its measured tables (they decide enumeration, not machine
+# code; a build's memo of enumerations is keyed on them).
 KERNEL_FILES = ("decode_kernels.py", "decode_simt.py", "decode_tma.py", "decode_epilogue.py", "decode_design_dicts.py",
                 "decode_ptx.py")
-_DESIGN_FILES = ("decode_designs.py",)
+_DESIGN_FILES = ("decode_designs.py", "decode_design_tables.py")
 ARCHS = ("sm_90a", "sm_100a")
 # the input dtypes served (decode_epilogue.EPILOGUES lists the epilogues of each)
 DTYPES = ("bfloat16", "float8_e4m3fn")

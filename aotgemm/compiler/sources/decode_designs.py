@@ -8,6 +8,8 @@ shapes the table lacks. decode_kernels.designs_for forwards here.
 
 import math
 
+from .decode_design_tables import (CP_FP8_SM90, CP_SM90, CP_WHOLE_ROW_SM90, RF_FP8_SM90, RF_SM90, SIMT_FP8_LB8_SM90,
+                                   SIMT_FP8_SM90, SIMT_M2_FP8_SM90, SIMT_M2_SM90, SIMT_SM90, TMA_FP8_SM90, TMA_SM90)
 from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_design, make_tma_design, smem_bytes
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
@@ -60,114 +62,13 @@ def _score(d: dict, sms: int) -> float:
     return cost
 
 
-# The fastest designs per weight shape measured on the H200 (132 SMs) on 2026-11-30,
-# best first by the mean of (ours / cuBLAS) over both figures at M 1,4,8 (nt=1) or
-# 12,16 (nt=2) (bench/results/h200-2026-11-30/decode_probe_run4_explore2.*). Fields:
-# "stages,nt,mt,wn,wk,ck,unroll". designs_for puts them first for sm_90a.
-_MEASURED_SM90 = {
-    (28672, 4096): ["3,1,2,1,1,1,4", "4,1,2,1,1,1,2", "3,1,2,1,1,1,2", "4,1,1,2,1,1,2",
-                    "4,2,2,1,1,1,2", "3,2,2,1,1,1,2", "3,2,1,1,1,1,2", "3,2,1,2,1,1,2"],
-    (4096, 14336): ["4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,1,1,1,1,1,4",
-                    "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "4,2,2,1,2,2,2", "4,2,2,1,4,1,2"],
-    (7168, 4096): ["3,1,1,1,1,2,4", "4,1,1,1,1,2,4", "4,1,1,1,2,2,2", "4,1,2,1,1,4,2",
-                   "3,2,1,1,1,2,4", "3,2,2,1,1,4,2", "3,2,1,1,2,2,2", "6,2,1,1,1,2,2"],
-    (6144, 4096): ["4,1,1,1,2,1,4", "4,1,1,1,4,1,2", "3,1,2,1,1,2,4", "4,1,1,1,1,1,4",
-                   "4,2,1,2,2,2,2", "4,2,2,1,1,4,2", "4,2,2,1,2,2,2", "4,2,1,2,1,2,4"],
-    (4096, 4096): ["4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,1,1,1,1,2,4", "4,1,1,1,2,1,4",
-                   "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "4,2,2,1,2,2,2", "4,2,2,2,2,2,2"],
-    (4096, 3584): ["4,1,1,2,4,2,2", "4,1,1,1,1,2,4", "4,1,1,1,4,1,4", "4,1,1,1,2,1,4",
-                   "4,2,2,2,4,2,2", "4,2,2,1,4,2,2", "4,2,2,1,2,2,2", "4,2,2,1,4,1,2"],
-    (1280, 8192): ["3,1,1,1,1,8,4", "6,1,1,1,1,8,2", "4,1,1,1,1,8,4", "4,1,1,1,4,4,2",
-                   "4,2,2,1,2,8,2", "4,2,1,2,1,8,4", "4,2,2,1,1,8,4", "4,2,1,1,1,8,4"],
-    (8192, 1024): ["3,1,1,2,2,1,4", "3,1,1,1,2,1,4", "4,1,2,1,1,2,2", "4,1,2,1,2,1,2",
-                   "3,2,1,1,2,1,4", "3,2,1,2,2,1,4", "4,2,2,1,2,1,2", "4,2,2,1,1,2,2"],
-    (1536, 4096): ["3,1,1,1,1,8,4", "3,1,1,1,4,4,2", "4,1,2,1,2,8,2", "6,1,1,1,1,4,2",
-                   "4,2,2,1,1,8,2", "4,2,2,1,1,8,4", "3,2,1,1,2,4,4", "3,2,2,1,1,8,4"],
-    # max_m 8 on six weights that had _score's picks, from session 37 (bench/results/h200-2026-12-04/session37, calls
-    # A and B: `decode_probe --cp-gaps`, 314 kernels on the ten weights without entries, all correct): the best two by
-    # the mean of cuBLAS/ours over M = 3, 4, 5, 8, back to back and in a model, in two runs. Over the best design
-    # builds had offered there (cp.async or TMA): 6144 x 2560 1.140x against 1.099x (at M = 5 8.96 us against 9.53),
-    # 1792 x 5120 1.361x against 1.342x, 5120 x 1280 1.150x against 1.136x, 5120 x 6912 1.107x against 1.092x,
-    # 2560 x 4096 1.339x against 1.323x, 7168 x 8192 1.143x against 1.132x (each in the form, plain or whole-row, that
-    # _COAL_SM90 gives it). Six stages, which the score's grid (3 and 4) leaves out, in five. On the other four
-    # (2560 x 9728, 8192 x 3584, 13824 x 5120, 19456 x 2560) what builds offered was the fastest.
-    # Each keeps the best cp.async design builds had offered it among its three (the third, after these two, where the
-    # score would no longer pick it): the tuner's choice among designs within 1-2% of each other moves between runs
-    # (call C: on 5120 x 1280 it took the table's second, 6.42 us in a model against 6.44 for the design it had taken
-    # before, and its bench ran that choice at 5.19 us back to back where session 36's had run the other at 4.95).
-    (1792, 5120): ["6,1,1,1,1,8,2", "4,1,1,1,1,8,4"],
-    (2560, 4096): ["6,1,2,1,1,8,2", "6,1,1,1,1,4,2", "4,1,1,1,1,4,4"],
-    (5120, 1280): ["6,1,1,1,1,2,2", "4,1,1,1,4,1,2", "4,1,1,1,2,2,2"], (5120, 6912): ["6,1,1,1,1,2,4", "6,1,1,1,2,2,2"],
-    (6144, 2560): ["3,1,2,1,4,2,2", "4,1,1,1,1,2,4"], (7168, 8192): ["6,1,1,1,1,2,2", "3,1,1,1,1,2,4"],
-}
-
-
-# cp.async designs (fields as in _MEASURED_SM90, whichever list picked them) built in their whole-row form
-# (design key "coal": each cp.async instruction of a warp copies runs of unroll*64 contiguous bytes of whole rows,
-# not 64 bytes of 8 rows; decode_kernels): those that ran at least 1% faster than without it at every M timed,
-# 4-16, back to back on the H200 (bench/results/h200-2026-12-02/session23, call E, scripts/coal_table.py; over
-# all 58 points of 29 twins the median gain was 1.2%, from -2.5% to +3.8%). bf16 only: e4m3 was not measured.
-_COAL_SM90 = {
-    (4096, 14336): {"4,1,1,1,2,2,4", "4,1,1,1,4,1,4", "4,2,2,1,4,2,2"},
-    (6144, 4096): {"4,1,1,1,2,1,4", "4,1,1,1,4,1,2", "4,2,2,1,1,4,2"},
-    (13824, 5120): {"3,1,2,1,1,2,4", "4,1,1,1,1,1,4", "4,1,2,1,1,2,2", "4,2,2,1,1,2,2"},
-    (28672, 4096): {"4,1,2,1,1,1,2", "4,2,2,1,1,1,2"},
-    # session 37 (calls A and B): of _MEASURED_SM90's new entries, the whole-row forms that ran 1% or more ahead of
-    # their twins in the mean over M = 3-8 of both runs, back to back and in a model: 1.2% (1792 x 5120) to 5.2%
-    # (5120 x 6912's first); on 2560 x 4096 and 5120 x 1280 the two forms were within 0.6%
-    (1792, 5120): {"6,1,1,1,1,8,2"}, (5120, 6912): {"6,1,1,1,1,2,4", "6,1,1,1,2,2,2"}, (6144, 2560): {"4,1,1,1,1,2,4"},
-    (7168, 8192): {"6,1,1,1,1,2,2"},
-}
-
-
 def _spec(d: dict) -> str:
     """A cp.async design's fields in the measured tables' order, "stages,nt,mt,wn,wk,ck,unroll"."""
     return ",".join(str(d[f]) for f in ("stages", "nt", "mt", "wn", "wk", "ck", "unroll"))
 
 
-# CUDA-core designs for M = 1 (decode_simt), "rows,warps,unroll", measured on the H200
-# on 2026-11-30 (decode_probe_run5_simt.*): at M=1 they beat the tensor-core kernel
-# on all nine shapes (1536x4096: 4.23 vs 5.60 us). Their max_m=4 versions lost to the
-# tensor-core max_m=8 kernels at M=2..4 on 8 of 9 shapes, so only max_m=1 is offered.
-_SIMT_SM90 = {
-    (28672, 4096): ["2,8,2", "4,8,1"], (4096, 14336): ["4,4,1", "4,4,2"],
-    (7168, 4096): ["2,8,2", "4,8,1"], (6144, 4096): ["2,8,2", "4,8,1"],
-    (4096, 4096): ["2,8,2", "4,8,1"], (4096, 3584): ["4,7,2", "8,7,1"],
-    (1280, 8192): ["2,8,2", "4,8,1"], (8192, 1024): ["4,4,1", "4,2,2"],
-    (1536, 4096): ["2,8,2", "4,8,1"],
-    # K = 5, 10, 27 and 38 times 256, which no design of _SIMT_FALLBACK divides: every valid design with 2-8
-    # rows, 2-10 warps and up to 8 loads in flight, timed at M = 1 on the H200 on 2026-12-01
-    # (bench/results/h200-2026-12-01/session15/callD, decode_probe --simt-k), the best two by plain + model.
-    # They beat the max_m 8 tensor-core kernels builds had offered there (5120x1280: 4.59 against 5.11 us)
-    # except on 2560x9728, whose K leaves 2 warps (15.03 against 14.12 us).
-    (5120, 1280): ["4,5,1", "2,5,1"], (6144, 2560): ["2,10,1", "4,5,1"], (19456, 2560): ["2,10,1", "2,5,2"],
-    (151936, 2560): ["2,10,1", "2,5,1"], (5120, 6912): ["4,9,1", "2,9,1"], (2560, 9728): ["2,2,1", "4,2,1"],
-    # session 36 call G (`decode_probe --simt-gaps`: every design of 2-8 rows, 2-10 warps, 1-2 loads a row in flight on
-    # six weights no M = 1 probe had measured, all correct), where the best beat the fallback list's: Qwen2.5-32B
-    # TP4's qkv 5.71 us against 6.37 for "4,4,1" (1.115x back to back, 1.072x in a model), its gate_up 32.65 against
-    # 33.36 (1.022x); on the other four the designs builds offered were the fastest or within 1.6%
-    (1792, 5120): ["2,5,2", "4,10,1"], (13824, 5120): ["2,5,2", "2,10,2"],
-}
 # for other shapes: the first two of these that divide the shape, else `_simt_by_divisor`'s
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
-# CUDA-core designs for M = 2 (max_m 2), "rows,warps,unroll": of 2-8 rows, 3-10 warps and 1-2 loads per row in
-# flight, the best two at M = 2 by plain + model time on the H200 (bench/results/h200-2026-12-02/session17,
-# call A, `decode_probe --simt-m`). They beat every kernel builds timed at M = 2 before (cp.async max_m 8, TMA
-# max_m 16) on all 12 weights, by 1.2-13% back to back (5120x1280: 4.59 against 5.20 us; 28672x4096: 53.8
-# against 56.2, where cuBLAS took 56.0). At max_m 4 the same kernels lose at M = 3-4: four tokens' x values
-# and 4 x rows accumulators take 140-150 registers, three CTAs of 128 threads per SM, and the weight bytes
-# those lanes hold in flight (48 KB per SM) do not stream W at the HBM rate (28672x4096: 63 us, cuBLAS 56).
-# Neither an L2 bulk prefetch of the rows nor a persistent grid with x in shared memory changed that (the
-# same session, calls A and D: 10-15% slower, and 0.71x-0.96x of cuBLAS).
-_SIMT_M2_SM90 = {
-    (6144, 4096): ["2,4,2", "4,8,1"], (4096, 4096): ["2,4,2", "4,4,1"], (28672, 4096): ["2,4,2", "4,8,1"],
-    (4096, 14336): ["4,8,1", "2,4,2"], (128256, 4096): ["2,4,2", "4,8,1"],
-    # session 36 call G: 5 warps, which session 17's grid (two warp counts per weight, 4 and 10 here) left out, ran
-    # 5.99 us against 6.53 for "2,4,1" (1.091x back to back, 1.057x in a model)
-    (1792, 5120): ["2,5,2", "2,5,1"],
-    (5120, 1280): ["4,5,1", "2,5,1"], (13824, 5120): ["4,4,1", "2,10,1"], (5120, 6912): ["4,3,1", "8,3,1"],
-    (6144, 2560): ["2,5,1", "4,10,1"], (2560, 4096): ["2,4,2", "2,4,1"], (19456, 2560): ["4,5,1", "2,5,1"],
-}
 # for other shapes, after the max_m 1 table's layouts for the shape: the first two of these that divide it
 _SIMT_M2_FALLBACK = ["2,4,2", "4,8,1", "4,4,1", "2,4,1"]
 
@@ -182,168 +83,10 @@ def _simt_by_divisor(k: int, vec: int) -> list[str]:
     return [f"{rows},{w},1" for w in warps for rows in (2, 4)]
 
 
-# fp8 (e4m3, W8A8) on the H200 on 2026-11-30 (bench/results/h200-2026-11-30/fp8_decode_probe_run1.*):
-# every design of designs_for then (both scale epilogues) plus 58 more geometries (scale "tensor"),
-# ranked per bucket by the mean over M (1,2,4,8 for nt=1; 8,16 for nt=2) and both scale
-# epilogues of (time / the fastest kernel's at that point). Same fields as _MEASURED_SM90.
-_MEASURED_FP8_SM90 = {
-    (6144, 4096): ["4,1,1,1,4,1,2", "4,1,1,1,2,1,4", "6,1,1,1,2,1,2", "4,1,2,1,2,2,2",
-                   "4,2,1,2,2,2,2", "4,2,2,1,2,2,2", "4,2,2,1,1,4,2", "4,2,2,2,1,4,2"],
-    (4096, 4096): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "4,1,1,1,2,1,4", "3,1,2,1,4,1,4",
-                   "4,2,2,1,4,2,2", "3,2,2,2,2,2,4", "3,2,2,1,4,1,4", "3,2,2,1,2,2,4"],
-    (28672, 4096): ["3,1,2,1,1,1,4", "4,1,2,1,1,1,2", "6,1,2,1,1,1,2", "3,1,1,2,1,1,2",
-                    "4,2,2,1,1,1,2", "3,2,2,2,1,1,2", "3,2,1,1,1,1,2", "3,2,2,1,1,1,2"],
-    (4096, 14336): ["4,1,1,1,4,1,4", "4,1,1,1,2,2,4", "6,1,1,2,2,1,4", "6,1,1,1,2,1,4",
-                    "4,2,2,1,4,2,2", "4,2,2,1,2,2,4", "3,2,2,1,2,2,4", "6,2,2,1,2,1,4"],
-    (8192, 1024): ["4,1,2,1,2,1,2", "3,1,1,1,2,1,4", "4,1,1,1,1,1,4", "3,1,1,2,2,1,4",
-                   "3,2,1,2,2,1,4", "3,2,1,1,2,1,4", "4,2,2,1,2,1,2", "4,2,2,2,2,1,2"],
-    (1280, 8192): ["6,1,1,1,1,8,2", "6,1,2,1,1,8,2", "6,1,1,1,2,4,2", "3,1,1,1,2,8,2",
-                   "4,2,2,1,2,8,2", "4,2,1,2,1,8,4", "4,2,1,1,1,8,4", "3,2,1,1,2,8,2"],
-    # max_m 8 on the ten e4m3 weights of the shipped manifests that had the bf16 table's geometries or _score's picks,
-    # from session 37 call B (`fp8_decode_probe --cp-gaps`: 272 kernels, all correct): the best two cp.async designs by
-    # the mean of _scaled_mm/ours at M = 3, 4, 5, 8 back to back (per-tensor scales). Where a TMA or register-fed kernel
-    # was the fastest there (all but 2560 x 9728 and 6144 x 2560), these are what builds offer beside it; on 2560 x 9728
-    # six stages ran 1.252x against 1.227x for the design builds had offered, on 6144 x 2560 1.147x against 1.101x
-    # (the register-fed kernel there 1.139x)
-    (1792, 5120): ["6,1,1,1,1,8,2", "4,1,1,1,2,2,4"], (2560, 4096): ["6,1,1,1,1,4,2", "3,1,1,1,1,4,4"],
-    (2560, 9728): ["6,1,1,1,1,4,2", "6,1,1,2,2,1,4"], (5120, 1280): ["4,1,1,1,1,2,2", "4,1,1,1,1,1,4"],
-    (5120, 6912): ["4,1,1,1,3,2,2", "3,1,1,1,6,1,2"], (6144, 2560): ["3,1,1,1,4,1,2", "6,1,1,1,1,2,2"],
-    (7168, 8192): ["4,1,1,2,2,1,4", "3,1,1,1,1,2,4"], (8192, 3584): ["4,1,1,2,2,1,4", "4,1,1,2,1,2,4"],
-    (13824, 5120): ["4,1,2,2,2,1,2", "4,1,1,1,1,1,4"], (19456, 2560): ["3,1,1,2,2,1,2", "3,1,1,1,2,1,2"],
-}
-# fp8 SIMT (M = 1), the same run, by time at M=1: fewer warps and 4 rows won where K allows
-# (16 e4m3 per load: K per iteration doubles, and the conversions add CUDA-core work)
-_SIMT_FP8_SM90 = {
-    (6144, 4096): ["4,4,2", "4,4,1"], (4096, 4096): ["4,4,2", "4,4,1"], (28672, 4096): ["4,4,1", "4,4,2"],
-    (4096, 14336): ["4,4,1", "4,7,1"], (8192, 1024): ["4,2,1", "2,2,1"], (1280, 8192): ["2,8,2", "4,8,1"],
-    # session 36 call H (`fp8_decode_probe --simt-gaps`: 2-8 rows, 2-10 warps, 1-2 loads a row in flight on the eight
-    # e4m3 weights no M = 1 probe had measured, all correct), where the best beat what builds offered: Qwen2.5-32B
-    # TP4's qkv 3.83 us against 4.27 (1.712x over _scaled_mm against 1.538x; the fallback list had given it 2 warps),
-    # its gate_up 1.115x against 1.083x (1.098x against 1.061x in a model), Llama-3.1-70B TP8's gate_up 1.234x against
-    # 1.209x; on the other five the designs builds offered were the fastest
-    (1792, 5120): ["2,5,1", "2,5,2"], (13824, 5120): ["2,5,2", "4,5,1"], (7168, 8192): ["4,8,2", "4,2,2"],
-}
-# Register-fed mma.sync designs (decode_kernels "swapab_rf": each lane loads its 16-byte pieces of W and x straight
-# into registers, chunk i+1's before chunk i's MMAs), "mt,wk,unroll" (one warp row, no cluster) per max_m, bf16 only,
-# from session 19 call D (`decode_probe --rf`, 171 kernels on 9 weights, all correct at every M up to max_m): on the
-# two weights of K <= 1280 they beat every cp.async and TMA kernel of builds, back to back and in a model
-# (8192x1024 at M = 4: 5.67 us against 6.13, 7.14 in a model against 7.59; 5120x1280 at M = 9: 5.63 against 6.04),
-# and on the seven of K >= 4096 they lost (28672x4096 at M = 16: 64.2 us against 55.5).
-_RF_SM90 = {(8192, 1024): {8: ["1,8,2"], 16: ["1,8,1"]}, (5120, 1280): {16: ["1,8,1"]}}
-# e4m3, the same fields, from session 19 call F (`fp8_decode_probe --rf`, 76 kernels on 4 weights, all correct;
-# against `_scaled_mm` with per-tensor scales): 8192x1024 at M = 4 3.50 us against 4.08 for the best cp.async or TMA
-# kernel (at M = 9-16 level back to back and 5.15-5.29 us against 5.69-5.74 in a model), 5120x1280 at M = 4-8 3.31-3.46
-# against 3.62-3.64, 6144x2560 at M = 4-8 5.97-6.08 against 6.24-6.36; at max_m 16 on the last two, and on 4096x4096,
-# they lost.
-_RF_FP8_SM90 = {(8192, 1024): {8: ["1,8,1"], 16: ["1,8,1"]}, (5120, 1280): {8: ["1,5,4"]}, (6144, 2560): {8: ["1,8,1"]}}
-# fp8 CUDA-core designs for M = 2 (max_m 2), "rows,warps,unroll", from the e4m3 grid of session 17 (call E,
-# `fp8_decode_probe --simt-m`, 334 kernels, all correct), the best two by the mean over both scale forms of their
-# speed-up at M = 2. Back to back they ran 0.91x-1.04x of the best tensor-core kernel, so they were first left
-# out; in a model (a kernel writing x just before, what the tuner ranks by) they beat the best tensor-core kernel
-# timed there on these 8 weights, by 1-13% (1280x8192 per tensor: 1.41x against 1.29x over `_scaled_mm`;
-# 4096x4096 1.11x against 1.03x; 28672x4096 1.02x against 0.97x), and lost on 4096x14336, 7168x8192 and
-# 6144x2560, which get none. The tuner keeps them only where they also hold back to back.
-_SIMT_M2_FP8_SM90 = {
-    (1280, 8192): ["2,8,1", "2,8,2"], (1792, 5120): ["2,5,2", "4,5,2"], (2560, 4096): ["2,4,1", "2,4,2"],
-    (4096, 4096): ["4,4,2", "2,4,2"], (6144, 4096): ["4,8,1", "4,4,2"], (13824, 5120): ["4,5,2", "2,5,2"],
-    (19456, 2560): ["8,5,1", "4,5,1"], (28672, 4096): ["4,4,2", "4,8,1"],
-}
 # for other shapes, in this order: by 16-byte weight loads in flight per lane (rows*unroll)
 _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
-# fp8 CUDA-core designs loading 8 bytes a lane (decode_simt's `lb`), same fields, for an e4m3 K that is no whole number
-# of 16-byte warp loads (1280 = 2.5 x 32 x 16), where no design above is valid: the best two at M = 1 by both scale
-# forms, back to back and in a model, from session 36 call C (`fp8_decode_probe --simt-lb8`: 96 of them on Qwen2.5-32B
-# TP4's o and down, all correct). Against the best kernel builds had offered there (register-fed and cp.async), both
-# scale forms: 5120 x 1280 3.43 us against 3.50 back to back, 1.247x over _scaled_mm in a model against 1.176x;
-# 5120 x 6912 10.20 against 10.47, 1.124x against 1.060x. At max_m 2 they lost (1.21x against 1.36x back to back).
-_SIMT_FP8_LB8_SM90 = {(5120, 1280): ["4,5,1", "8,5,1"], (5120, 6912): ["2,9,3", "2,3,3"]}
 
 
-# TMA + wgmma designs (decode_tma) per weight shape and max_m, measured on the H200 on 2026-12-01
-# (bench/results/h200-2026-12-01/session6, call B: 339 designs, every one correct at every M): the
-# best two by the mean over the bucket's M (8 and 16 for max_m 16, else max_m) of cuBLAS/ours,
-# plain and with a copy kernel writing x first. Fields "stages,wg,bk,ck". Shapes the table lacks
-# get `_tma_rule`'s, which is what this table mostly says: one 64-row warpgroup, 256-byte k tiles,
-# the cluster split-K that keeps the grid at one CTA per SM, and as many stages as fit.
-_TMA_SM90 = {
-    (1280, 8192): {16: ["10,1,64,8", "10,1,128,4"], 32: ["8,1,128,4", "8,1,64,8"], 64: ["6,1,128,4", "12,1,64,4"]},
-    # max_m 16-64 from session 35 call I (30 designs, `decode_probe --tma-table`, as call D below): at 16 the table's
-    # first ran 1.283x over cuBLAS in the bucket's mean, the rule's best 1.258x; at 32 and 64 the rule's are these
-    (1792, 5120): {16: ["10,1,128,2", "5,2,128,8"], 32: ["8,1,128,4", "8,1,128,2"], 64: ["6,1,128,4", "12,1,64,4"],
-                   128: ["7,1,64,4"]},
-    (1536, 4096): {16: ["4,2,128,8", "4,1,128,8"], 32: ["8,1,128,4", "8,1,128,2"], 64: ["6,1,128,4", "12,1,64,4"]},
-    (4096, 3584): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
-    (4096, 4096): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"]},
-    (4096, 14336): {16: ["10,1,128,2", "10,1,128,1"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["6,1,128,2", "12,1,64,2"],
-                    128: ["7,1,64,2"]},
-    # max_m 32 from session 35 call K (call D's sweep on this table's session-6 weights, with the kernels as they are
-    # now): 8,1,128,1 ran 1.039x over cuBLAS in the bucket's mean, this entry's two before 0.998x at best; its other
-    # entries, and those of the five weights below that call K timed, were still the best or within 1.5%
-    (6144, 4096): {16: ["10,1,128,1", "5,1,128,2"], 32: ["8,1,128,1", "10,2,64,1"], 64: ["6,1,128,1", "7,2,64,2"]},
-    (7168, 4096): {16: ["5,1,128,2", "10,1,128,1"], 32: ["4,1,128,2", "8,1,64,2"], 64: ["6,1,128,1", "7,2,64,2"]},
-    (8192, 1024): {16: ["4,1,128,2", "4,2,128,2"], 32: ["8,1,128,1", "10,2,64,1"], 64: ["7,2,64,1", "6,1,128,1"]},
-    # max_m 64: call K timed the rule's 3,2,64,1 (offered after the table's one) 4% ahead of 4,2,64,1
-    (28672, 4096): {16: ["5,2,64,1", "2,2,128,1"], 32: ["2,2,128,1", "5,2,64,1"], 64: ["3,2,64,1", "4,2,64,1"]},
-    # the other bf16 weights of the shipped manifests (Llama-3.1-70B TP8's gate_up and down, Qwen2.5-32B TP4's down, o
-    # and gate_up, Qwen3-4B's qkv, o, down and gate_up), which had the rule's designs: session 35 call D
-    # (bench/results/h200-2026-12-04/session35, `decode_probe --tma-table`: 221 designs, all correct at every M), the
-    # best two by the mean of cuBLAS/ours at the bucket's M and its lower edge, back to back and in a model. Where the
-    # rule's first design was not the best, it had one stage more than fits in 200 KB (max_m 16: 11 against 10 on four
-    # weights, 1.1-1.7% slower), or a max_m 64 second design, split-K for two CTAs an SM, at 0.73x-0.92x of cuBLAS;
-    # 5120 x 1280 at max_m 32 and 2560 x 4096 at max_m 32 gained 5% and 3% (1.093x against 1.040x, 1.236x against
-    # 1.197x)
-    (7168, 8192): {16: ["10,1,128,1", "11,1,128,1"], 32: ["9,1,128,1", "8,1,128,1"], 64: ["6,1,128,1", "7,2,64,2"]},
-    (8192, 3584): {16: ["10,1,128,1", "5,1,128,2"], 32: ["9,1,128,1", "8,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
-    (5120, 6912): {16: ["5,1,128,2", "10,1,64,2"], 32: ["4,1,128,2", "8,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
-    (5120, 1280): {16: ["10,1,128,1", "16,1,64,1"], 32: ["8,1,128,1", "9,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
-    (13824, 5120): {16: ["5,1,128,1", "10,1,64,1"], 32: ["4,1,128,1", "8,1,64,1"], 64: ["7,2,64,1", "5,1,64,1"]},
-    (6144, 2560): {16: ["10,1,128,1", "11,1,128,1"], 32: ["8,1,128,1", "9,1,128,1"], 64: ["6,1,128,1", "12,1,64,1"]},
-    (2560, 4096): {16: ["11,1,128,2", "11,2,64,4"], 32: ["10,2,64,4", "8,1,64,4"], 64: ["6,1,128,2", "7,2,64,4"]},
-    (2560, 9728): {16: ["10,1,128,2", "16,1,64,2"], 32: ["8,1,128,2", "16,1,64,2"], 64: ["12,1,64,2", "6,1,128,2"]},
-    (19456, 2560): {16: ["5,2,64,1", "2,2,128,1"], 32: ["4,2,64,1", "2,2,128,1"], 64: ["3,2,64,1", "4,2,64,1"]},
-    # Llama-3.1-70B TP8's lm_head (128256 rows over 8 ranks: a last CTA past N, decode_tma.ragged_n), session 35 call
-    # A (bench/results/h200-2026-12-04/session35: 29 designs, all correct at every M): at max_m 16 and 32 the rule's
-    # designs were the fastest (M = 3-16 1.03x-1.05x over cuBLAS back to back and in a model, M = 32 1.02x); at
-    # max_m 64 two 64-row warpgroups a CTA, 126 CTAs, ran 65.6 us at M = 64 against 67.9 for the rule's best
-    (16032, 8192): {64: ["7,2,64,1", "5,1,64,1"]},
-    # Qwen2.5-32B TP4's lm_head (152064 rows over 4 ranks), session 36 call E (`decode_probe --stream`: 26 designs,
-    # all correct): one warpgroup a CTA with the most stages ran 2.1-3.0% faster than the rule's two-warpgroup
-    # designs (the second here) at M = 4-32, back to back and in a model (M = 4: 90.0 against 92.2 us); on the other
-    # three lm_heads and Llama-3.1-8B's gate_up the designs builds offered were the fastest, within 1%
-    (38016, 5120): {16: ["11,1,128,1", "6,2,128,1"], 32: ["9,1,128,1", "5,2,128,1"]},
-}
-# e4m3 (bk in e4m3 elements = bytes), from the fp8 sweep on the H200 (bench/fp8_decode_probe.py compile
-# --tma-sweep, then `table`; bench/results/h200-2026-12-01/session7/A): per shape of the four fp8 manifests
-# and bucket, the two fastest in model mode at M = max_m. Unlike bf16, 256-byte tiles and a single CTA
-# per row tile (ck 1) win on most shapes: an e4m3 k tile carries twice the k of a bf16 one.
-_TMA_FP8_SM90 = {
-    # max_m 128: the one e4m3 weight whose max_m 128 design beat _scaled_mm in a model at M = 65-128 (session 30,
-    # calls A and D: 1.035x, 1.074x-1.091x, 1.030x-1.033x; 1.12x-1.20x back to back), of 8 weights timed there
-    (1280, 8192): {16: ["4,1,256,8", "4,2,256,8"], 32: ["8,1,256,4", "4,2,256,8"], 64: ["6,1,256,4", "12,1,128,4"],
-                   128: ["7,1,128,4"]},
-    (1792, 5120): {16: ["5,1,256,4", "5,2,128,8"], 32: ["5,1,256,4", "10,1,128,4"], 64: ["5,1,256,4", "10,1,128,4"]},
-    (2560, 4096): {16: ["4,1,256,4", "4,2,256,4"], 32: ["4,2,256,4", "4,1,256,4"], 64: ["6,1,256,2", "12,1,128,2"]},
-    (2560, 9728): {16: ["10,1,128,4", "11,1,256,2"], 32: ["8,1,128,4", "8,1,256,2"], 64: ["6,1,256,2", "12,1,128,2"]},
-    (4096, 4096): {16: ["10,1,256,1", "8,1,256,2"], 32: ["8,1,256,1", "8,1,256,2"], 64: ["6,1,256,2", "12,1,128,2"]},
-    (4096, 14336): {16: ["11,1,256,2", "10,1,256,2"], 32: ["8,1,256,2", "16,1,128,2"], 64: ["6,1,256,2", "12,1,128,2"]},
-    (5120, 1280): {16: ["5,1,256,1", "5,1,128,2"], 32: ["5,1,256,1", "10,1,128,1"], 64: ["5,1,256,1", "10,1,128,1"]},
-    (5120, 6912): {16: ["10,1,256,1", "10,1,128,2"], 32: ["8,1,256,1", "9,1,256,1"], 64: ["6,1,256,1", "7,2,128,2"]},
-    (6144, 2560): {16: ["5,2,128,4", "5,2,256,2"], 32: ["8,1,256,1", "8,1,128,2"], 64: ["6,1,256,1", "12,1,128,1"]},
-    (6144, 4096): {16: ["10,1,128,2", "16,1,128,1"], 32: ["8,1,256,1", "9,1,256,1"], 64: ["6,1,256,1", "12,1,128,1"]},
-    # max_m 16: first a grid of 448 CTAs (ck 4, four to an SM), from session 25 call D: 1.22x over _scaled_mm at
-    # M = 16 back to back and 1.19x in a model, against 1.17x for the best design before (a max_m 64 one)
-    (7168, 8192): {16: ["4,1,128,4", "5,2,256,2"], 32: ["8,1,128,2", "9,1,256,1"], 64: ["6,1,256,1", "7,2,128,2"]},
-    (8192, 1024): {16: ["2,1,256,2", "4,1,128,2"], 32: ["4,1,256,1", "8,1,128,1"], 64: ["4,1,256,1", "4,1,128,2"]},
-    (8192, 3584): {16: ["11,1,256,1", "10,1,256,1"], 32: ["9,1,256,1", "8,1,128,2"], 64: ["6,1,256,1", "12,1,128,1"]},
-    (13824, 5120): {16: ["5,1,256,1", "10,1,128,1"], 32: ["8,1,128,1", "4,1,256,1"], 64: ["7,2,128,1", "3,2,256,1"]},
-    # the two gate_up weights: 64-row CTAs, three or four to an SM (304 and 448 CTAs, grids the sweep above left
-    # out), from session 25 call C (bench/results/h200-2026-12-03/session25): on 19456 x 2560 at M = 16 14.68 us
-    # against 15.26 for the best design before, 1.14x over _scaled_mm in a model against 1.08x; at M = 32 1.06-1.11x
-    # in a model against 0.96x; at M = 64 1.01x against 0.85x. 28672 x 4096 at M = 16 30.61 against 31.22 us; at
-    # M = 32 and 64 the designs before stay, the fastest there though their 224 CTAs (203-219 KB) run in two waves.
-    (19456, 2560): {16: ["4,1,128,1", "3,1,256,1"], 32: ["5,1,128,1", "2,1,256,1"], 64: ["3,1,128,1", "2,1,128,1"]},
-    (28672, 4096): {16: ["4,1,128,1", "2,1,256,1"], 32: ["2,2,256,1", "10,2,128,1"], 64: ["7,2,128,1", "3,2,256,1"]},
-}
 # The buckets builds offer TMA designs for: these for every weight, TMA_MEASURED_MAX_M only with the measured
 # table's designs. decode_tma also builds max_m 128 and 256 (bench/decode_probe.py
 # --mid-sweep); on the H200 none beat cuBLAS by 3% in a model at both edges of a bucket on the 12 shapes of
@@ -367,7 +110,9 @@ TMA_MAX_M = (16, 32, 64)
 # 3-4% slower than their twins in the median), and as two 64-token tiles (call D: the tile _scaled_mm's kernels run
 # there, ncu in call C) lost in a model on 7 weights (0.79x-0.97x at M = 128); 1280 x 8192 alone won. max_m 256, as
 # two 128-token tiles (an e4m3 CTA holds at most 128 tokens), lost on all 8 (0.41x-0.95x).
-TMA_MEASURED_MAX_M = (128,)
+# Session 38 (calls A and B, `decode_probe --tma8`): max_m 8, in e4m3 on the nine weights of decode_design_tables'
+# entries (1.0-3.7% over every kernel builds had offered at M = 3-8, in two runs); in bf16 no weight gained 1% in both.
+TMA_MEASURED_MAX_M = (8, 128)
 
 
 def _most_stages(n, k, smem_cap: int = 227 * 1024, stage_cap: int | None = None, **kw) -> dict | None:
@@ -431,14 +176,14 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
 
 def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                     dtype: str = "bfloat16") -> list[dict]:
-    """Two TMA + wgmma designs of `max_m` for (n, k): the measured ones (bf16 `_TMA_SM90`, e4m3
-    `_TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's (for the buckets of TMA_MAX_M;
+    """Two TMA + wgmma designs of `max_m` for (n, k): the measured ones (bf16 `TMA_SM90`, e4m3
+    `TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's (for the buckets of TMA_MAX_M;
     TMA_MEASURED_MAX_M's take the table's alone). sm_90a only: wgmma is a Hopper instruction (sm_100a has tcgen05
     instead)."""
     if arch != "sm_90a":
         return []
     out: list[dict] = []
-    for spec in (_TMA_FP8_SM90 if dtype == FP8 else _TMA_SM90).get((n, k), {}).get(max_m, []):
+    for spec in (TMA_FP8_SM90 if dtype == FP8 else TMA_SM90).get((n, k), {}).get(max_m, []):
         st, wg, bk, ck = (int(v) for v in spec.split(","))
         try:
             out.append(make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, ck=ck, stages=st, pdl=True,
@@ -455,23 +200,23 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
     """Two CUDA-core designs with PDL for max_m 1 or 2: the measured ones, else the first valid of the
     fixed list (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
     None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there); e4m3 at max_m 1,
-    whose 16-byte loads hold 16 elements, then tries 8-byte ones (`_SIMT_FP8_LB8_SM90`, else the divisor rule).
-    e4m3 at max_m 2: the measured table's only (`_SIMT_M2_FP8_SM90`, the weights where they won in a model on the
+    whose 16-byte loads hold 16 elements, then tries 8-byte ones (`SIMT_FP8_LB8_SM90`, else the divisor rule).
+    e4m3 at max_m 2: the measured table's only (`SIMT_M2_FP8_SM90`, the weights where they won in a model on the
     H200), so none for sm_100a or for other weights."""
     measured = arch == "sm_90a"
     lb8 = []  # specs of 8-byte loads, tried after every 16-byte one
     if dtype == FP8 and max_m == 2:
-        specs = _SIMT_M2_FP8_SM90.get((n, k), []) if measured else []
+        specs = SIMT_M2_FP8_SM90.get((n, k), []) if measured else []
     elif dtype == FP8:
         if max_m != 1:
             return []
-        specs = (_SIMT_FP8_SM90.get((n, k), []) if measured else []) + _SIMT_FP8_FALLBACK + _simt_by_divisor(k, 16)
-        lb8 = (_SIMT_FP8_LB8_SM90.get((n, k), []) if measured else []) + _simt_by_divisor(k, 8)
+        specs = (SIMT_FP8_SM90.get((n, k), []) if measured else []) + _SIMT_FP8_FALLBACK + _simt_by_divisor(k, 16)
+        lb8 = (SIMT_FP8_LB8_SM90.get((n, k), []) if measured else []) + _simt_by_divisor(k, 8)
     elif max_m == 2:
-        specs = ((_SIMT_M2_SM90.get((n, k), []) + _SIMT_SM90.get((n, k), []) if measured else [])
+        specs = ((SIMT_M2_SM90.get((n, k), []) + SIMT_SM90.get((n, k), []) if measured else [])
                  + _SIMT_M2_FALLBACK + _simt_by_divisor(k, 8))
     else:
-        specs = (_SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
+        specs = (SIMT_SM90.get((n, k), []) if measured else []) + _SIMT_FALLBACK + _simt_by_divisor(k, 8)
 
     def first_two(specs: list[str], load_bytes: int) -> list[dict]:
         out = []
@@ -493,12 +238,12 @@ def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtyp
 
 def rf_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                    dtype: str = "bfloat16") -> list[dict]:
-    """The register-fed mma.sync designs of `max_m` measured for (n, k) on the H200 (bf16 `_RF_SM90`, e4m3
-    `_RF_FP8_SM90`), where valid for `epilogue`; none for other shapes or sm_100a."""
+    """The register-fed mma.sync designs of `max_m` measured for (n, k) on the H200 (bf16 `RF_SM90`, e4m3
+    `RF_FP8_SM90`), where valid for `epilogue`; none for other shapes or sm_100a."""
     if arch != "sm_90a":
         return []
     out = []
-    for spec in (_RF_FP8_SM90 if dtype == FP8 else _RF_SM90).get((n, k), {}).get(max_m, []):
+    for spec in (RF_FP8_SM90 if dtype == FP8 else RF_SM90).get((n, k), {}).get(max_m, []):
         mt, wk, unroll = (int(v) for v in spec.split(","))
         try:
             out.append(make_design(n, k, kind="swapab_rf", nt=max_m // 8, mt=mt, wn=1, wk=wk, ck=1, unroll=unroll,
@@ -525,14 +270,15 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     on the H200: mma.sync work and x traffic grow with the token tile, see
     decode_NOTES.md). Per bucket: the designs measured fastest for this shape
     on the H200 (sm_90a, known shapes only), then the best by `_score` of a
-    small grid, four in all (sm_90a: three at max_m 8, two at 16; those of `_COAL_SM90` in their
+    small grid, four in all (sm_90a: three at max_m 8, two at 16; those of `CP_WHOLE_ROW_SM90` in their
     whole-row form), and the register-fed designs
     measured for the shape (`rf_designs_for`: K <= 1280, and e4m3 6144x2560), every one with
     PDL (it saved 0.5-1 us between back-to-back GEMMs and cost nothing
     elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
     max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through
     a deep TMA pipeline, which beat both cuBLAS and the cp.async kernels at
-    M = 16-32 on most shapes; and max_m 128 for the weights measured to win there. A fused `epilogue` keeps the
+    M = 16-32 on most shapes; and max_m 8 and 128 for the weights measured to win there (TMA_MEASURED_MAX_M). A
+    fused `epilogue` keeps the
     same choice among the designs it allows (swiglu needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
 
@@ -544,7 +290,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     (70-75% of the DRAM peak; bench/results/h200-2026-12-02/session21/callG).
 
     fp8 (dtype "float8_e4m3fn", any of the scale epilogues, which share the designs): the fp8
-    table's designs (_MEASURED_FP8_SM90); for a shape it lacks, the first two of
+    table's designs (CP_FP8_SM90); for a shape it lacks, the first two of
     the bf16 table's geometries that are valid with 1-byte weights (same bytes in
     flight, half the chunks), then the best by `_score`.
     """
@@ -559,8 +305,8 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
         per_bucket = (3 if nt == 1 else 2) if arch == "sm_90a" else 4
         picked: list[dict] = []
         if arch == "sm_90a":
-            measured_fp8 = _MEASURED_FP8_SM90.get((n, k)) if fp8 else None
-            for spec in measured_fp8 or _MEASURED_SM90.get((n, k), []):
+            measured_fp8 = CP_FP8_SM90.get((n, k)) if fp8 else None
+            for spec in measured_fp8 or CP_SM90.get((n, k), []):
                 st, snt, mt, wn, wk, ck, u = (int(v) for v in spec.split(","))
                 if snt == nt:
                     try:
@@ -590,7 +336,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
         scored.sort(key=lambda e: (e[0], e[1]))
         picked += [d for sc, _, d in scored if sc < 1e8]
         count = 0
-        coal = _COAL_SM90.get((n, k), set()) if arch == "sm_90a" and not fp8 else set()
+        coal = CP_WHOLE_ROW_SM90.get((n, k), set()) if arch == "sm_90a" and not fp8 else set()
         for d in picked:
             name = design_name(d)
             if name in seen:
@@ -603,6 +349,6 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
             if count == per_bucket:
                 break
         out += rf_designs_for(n, k, arch, 8 * nt, epilogue, dtype)
-    for max_m in TMA_MAX_M + TMA_MEASURED_MAX_M:
+    for max_m in sorted(TMA_MAX_M + TMA_MEASURED_MAX_M):
         out += tma_designs_for(n, k, arch, max_m, epilogue, dtype)
     return out

@@ -29,7 +29,7 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   copied. On the H200 that ran the same designs 1.2% faster in the median of
   58 points on five weights at M = 4-16 (-2.5% to +3.8%; session 23, call E;
   padding the rows instead cost residency and lost, call D); builds use it
-  for the designs where it won (decode_designs._COAL_SM90).
+  for the designs where it won (decode_design_tables.CP_WHOLE_ROW_SM90).
   "swapab_rf" loads straight into registers, into two buffers: chunk i+1's
   loads are issued before chunk i's MMAs. With one buffer ptxas sank the next
   chunk's loads below the MMAs and kept too few in flight (2x slower on the
