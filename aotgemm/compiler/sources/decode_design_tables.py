@@ -252,9 +252,9 @@ TMA_SM90 = {
 # and bucket, the two fastest in model mode at M = max_m. Unlike bf16, 256-byte tiles and a single CTA
 # per row tile (ck 1) win on most shapes: an e4m3 k tile carries twice the k of a bf16 one.
 # max_m 8, on the nine e4m3 weights where the best ran 1% or more ahead of every kernel builds had offered at M = 3-8 in
-# each of two runs on two machines (session 38, calls A and B: `fp8_decode_probe --tma8`, 240 kernels on 16 weights,
-# all correct; `scripts/tma8_table.py`): the best two by the mean of _scaled_mm/ours at M = 3, 4, 5, 8 back to back,
-# per-tensor scales. Against the best offered (mostly these tables' max_m 16 designs): 1.532x against 1.488x on
+# each of two runs on two machines (bench/results/h200-2026-12-04/session38, calls A and B: `fp8_decode_probe --tma8`,
+# 240 kernels on 16 weights, all correct; `scripts/tma8_table.py`): the best two by the mean of _scaled_mm/ours at
+# M = 3, 4, 5, 8 back to back, per-tensor scales. Against the best offered (mostly these tables' max_m 16 designs): 1.532x against 1.488x on
 # 1280 x 8192, 1.657x against 1.600x on 1792 x 5120, 1.235x against 1.193x on 2560 x 4096, 1.163x against 1.121x on
 # 8192 x 3584, 1.090x against 1.060x on 5120 x 6912 (a cp.async one), 1.0-1.6% on the other four. Of the max_m 16
 # design, a max_m 8 one holds half the promotion temporaries (4 registers a k tile) and pushes half the partials.

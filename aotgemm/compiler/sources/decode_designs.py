@@ -1,9 +1,10 @@
 """Which decode-kernel designs to build for a weight shape (no cutlass import).
 
-The kernels and the design-dict schema live in decode_kernels; this module
-only chooses among designs: a table of designs measured fastest on the H200,
-and `_score`, a rough model of how well a design streams the weights, for
-shapes the table lacks. decode_kernels.designs_for forwards here.
+The kernels and the design-dict schema live in decode_kernels, the designs
+measured fastest on the H200 in decode_design_tables; this module only chooses
+among designs: the tables' first, then its rules for shapes a table lacks
+(`_score`, a rough model of how well a design streams the weights; `_tma_rule`;
+the fixed CUDA-core lists). decode_kernels.designs_for forwards here.
 """
 
 import math
@@ -67,9 +68,10 @@ def _spec(d: dict) -> str:
     return ",".join(str(d[f]) for f in ("stages", "nt", "mt", "wn", "wk", "ck", "unroll"))
 
 
-# for other shapes: the first two of these that divide the shape, else `_simt_by_divisor`'s
+# CUDA-core designs ("rows,warps,unroll") at max_m 1 for shapes SIMT_SM90 lacks: the first two of these that divide
+# the shape, else `_simt_by_divisor`'s
 _SIMT_FALLBACK = ["2,8,2", "4,8,1", "4,4,2", "4,4,1", "4,2,2", "4,7,2", "8,7,1", "2,4,1"]
-# for other shapes, after the max_m 1 table's layouts for the shape: the first two of these that divide it
+# ... at max_m 2, for shapes SIMT_M2_SM90 lacks, after SIMT_SM90's layouts for the shape: the first two that divide it
 _SIMT_M2_FALLBACK = ["2,4,2", "4,8,1", "4,4,1", "2,4,1"]
 
 
@@ -83,7 +85,8 @@ def _simt_by_divisor(k: int, vec: int) -> list[str]:
     return [f"{rows},{w},1" for w in warps for rows in (2, 4)]
 
 
-# for other shapes, in this order: by 16-byte weight loads in flight per lane (rows*unroll)
+# e4m3 at max_m 1, for shapes SIMT_FP8_SM90 lacks, in this order: by 16-byte weight loads in flight per lane
+# (rows*unroll)
 _SIMT_FP8_FALLBACK = ["4,4,2", "4,4,1", "2,8,2", "4,8,1", "4,7,1", "8,7,1", "4,2,2", "4,2,1", "2,4,1", "2,2,1"]
 
 
