@@ -70,6 +70,19 @@ def main():
     print("\nentries (max_m: best two TMA designs) where the sweep's best beat every offered kernel by 1% in both runs:")
     for (n, k), per in sorted(take.items()):
         print(f"    ({n}, {k}): {per}")
+    print("\nin a model (_scaled_mm/ours, geomean over the points each has; OFF: offered before), the best five:")
+    for (n, k), per in sorted(take.items()):
+        for mx in sorted(per):
+            got = {}
+            for rows in runs:
+                for r in rows:
+                    if ((r["n"], r["k"]) == (n, k) and r["m"] in MS[mx] and designs[r["symbol"]]["max_m"] == mx
+                            and r.get("model_ratio")):
+                        got.setdefault(r["symbol"], []).append(math.log(r["model_ratio"]))
+            best = sorted(((math.exp(sum(v) / len(v)), len(v), s) for s, v in got.items()), reverse=True)[:5]
+            print(f"  {n:>6}x{k:<5} {mx:>3}  " + "  ".join(
+                f"{'OFF' if s in offered[(n, k, mx)] else 'new'} {spec(designs[s]) if 'stages' in designs[s] else designs[s]['kind']}"
+                f" {g:.3f} ({c})" for g, c, s in best))
 
 
 if __name__ == "__main__":
