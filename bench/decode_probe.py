@@ -651,8 +651,20 @@ GRIDS = {"--tma8": tma8_designs, "--cp-gaps": cp_gap_designs, "--simt-gaps": sim
          "--tma": tma_designs, "--simt": simt_designs, "--explore2": explore2_designs, "--explore": explore_designs}
 
 
+# the weights each grid was cut for (a grid not named here: SHAPES); `--shapes` overrides
+GRID_SHAPES = {"--tma8": TMA8_SHAPES, "--cp-gaps": CP_GAP_SHAPES, "--simt-gaps": SIMT_GAP_SHAPES,
+               "--stream": STREAM_SHAPES, "--tokens": OVERLAY_SHAPES, "--wide": WIDE_SHAPES, "--tma-table": TABLE_SHAPES,
+               "--overlay": OVERLAY_SHAPES, "--simt-m": SIMT_M_SHAPES, "--out-stage": OUT_STAGE_SHAPES,
+               "--simt-k": SIMT_K_SHAPES, "--multicast": MID_SHAPES, "--balance": BALANCE_SHAPES}
+
+
+def grid_flag(argv, grids=None):
+    """The grid flag of `argv` that `compile` uses: the first of `grids` (GRIDS) given, or None."""
+    return next((f for f in (grids or GRIDS) if f in argv), None)
+
+
 def compile_main(outdir: str, shapes, argv) -> None:
-    flag = next((f for f in GRIDS if f in argv), None)
+    flag = grid_flag(argv)
     compile_grid(outdir, shapes, GRIDS[flag] if flag else lambda n, k: probe_designs(n, k, "--quick" in argv))
 
 
@@ -1017,19 +1029,7 @@ def parse_shapes(argv, default):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "compile":
-        shapes = parse_shapes(argv, OVERLAY_SHAPES if "--overlay" in argv or "--tokens" in argv else
-                              SIMT_M_SHAPES if "--simt-m" in argv else
-                              OUT_STAGE_SHAPES if "--out-stage" in argv else
-                              BALANCE_SHAPES if "--balance" in argv else
-                              WIDE_SHAPES if "--wide" in argv else
-                              STREAM_SHAPES if "--stream" in argv else
-                              SIMT_GAP_SHAPES if "--simt-gaps" in argv else
-                              CP_GAP_SHAPES if "--cp-gaps" in argv else
-                              TMA8_SHAPES if "--tma8" in argv else
-                              TABLE_SHAPES if "--tma-table" in argv else
-                              MID_SHAPES if "--multicast" in argv else
-                              SIMT_K_SHAPES if "--simt-k" in argv else SHAPES)
-        compile_main(argv[1], shapes, argv)
+        compile_main(argv[1], parse_shapes(argv, GRID_SHAPES.get(grid_flag(argv), SHAPES)), argv)
     elif len(argv) >= 2 and argv[0] == "run":
         global TIME_MS
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])

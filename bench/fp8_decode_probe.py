@@ -203,10 +203,16 @@ GRIDS = {"--cp-gaps": lambda n, k: decode_probe.cp_gap_designs(n, k, dtype=FP8, 
          "--mid-sweep": lambda n, k: decode_probe.mid_sweep_designs(n, k, dtype=FP8, epilogue="scale_tensor")}
 
 
+# the e4m3 weights each grid was cut for (a grid not named here, and --explore or --tma-sweep: SHAPES)
+GRID_SHAPES = {"--overlay": OVERLAY_SHAPES, "--multicast": OVERLAY_SHAPES, "--tokens": OVERLAY_SHAPES,
+               "--simt-gaps": SIMT_GAP_SHAPES, "--cp-gaps": decode_probe.CP_GAP_SHAPES,
+               "--tma8": decode_probe.TMA8_SHAPES, "--tma-table": decode_probe.TMA8_SHAPES}
+
+
 def compile_main(outdir: str, shapes, argv) -> None:
     from aotgemm.compiler.sources import decode_kernels as dk
 
-    flag = next((f for f in GRIDS if f in argv), None)
+    flag = decode_probe.grid_flag(argv, GRIDS)
     explore, tma_sweep = "--explore" in argv, "--tma-sweep" in argv
     table, extra = {}, []
     for n, k in shapes:
@@ -462,13 +468,8 @@ def table_main(logd: str) -> None:
 def main(argv):
     global TIME_MS, SCALES
     if len(argv) >= 2 and argv[0] == "compile":
-        overlay_grid = {"--overlay", "--multicast", "--tokens"} & set(argv)  # grids for OVERLAY_SHAPES' weights
-        shapes = decode_probe.parse_shapes(argv, OVERLAY_SHAPES if overlay_grid else
-                                           SIMT_GAP_SHAPES if "--simt-gaps" in argv else
-                                           decode_probe.CP_GAP_SHAPES if "--cp-gaps" in argv else
-                                           decode_probe.TMA8_SHAPES if {"--tma8", "--tma-table"} & set(argv) else
-                                           SHAPES)
-        compile_main(argv[1], shapes, argv)
+        flag = decode_probe.grid_flag(argv, GRIDS)
+        compile_main(argv[1], decode_probe.parse_shapes(argv, GRID_SHAPES.get(flag, SHAPES)), argv)
     elif len(argv) >= 2 and argv[0] == "run":
         log = argv[argv.index("--log") + 1] if "--log" in argv else os.environ.get("OUT", argv[1])
         if "--ms" in argv:

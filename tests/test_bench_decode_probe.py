@@ -48,6 +48,10 @@ def test_every_compile_flag_names_a_grid():
                                 "--mid-sweep", "--tma-sweep", "--tma", "--simt", "--explore2", "--explore", "--wide",
                                 "--tma-table", "--stream", "--simt-gaps", "--cp-gaps", "--tma8"}
     assert all(probe.GRIDS[f](4096, 4096) for f in ("--tma", "--edges", "--simt-m"))
+    # each grid's weights come from one table keyed by its flag, and the flag compile takes decides both
+    assert set(probe.GRID_SHAPES) <= set(probe.GRIDS)
+    argv = ["compile", "out", "--stream", "--tokens"]
+    assert probe.grid_flag(argv) == "--stream" and probe.GRID_SHAPES[probe.grid_flag(argv)] == probe.STREAM_SHAPES
 
 
 def test_default_grid_takes_designs_for_with_its_cuda_core_and_tma_designs_first():
@@ -316,6 +320,7 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     mod = load_script("bench/fp8_decode_probe.py")
     assert list(mod.GRIDS) == ["--cp-gaps", "--tma8", "--tma-table", "--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
                                "--edges", "--mid-sweep"]
+    assert set(mod.GRID_SHAPES) <= set(mod.GRIDS)
     for flag, grid in mod.GRIDS.items():
         designs = grid(4096, 4096)
         assert designs and all(d["dtype"] == "float8_e4m3fn" for d in designs), flag
