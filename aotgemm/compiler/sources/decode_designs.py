@@ -186,7 +186,8 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
     if arch != "sm_90a":
         return []
     out: list[dict] = []
-    for spec in (TMA_FP8_SM90 if dtype == FP8 else TMA_SM90).get((n, k), {}).get(max_m, []):
+    specs = (TMA_FP8_SM90 if dtype == FP8 else TMA_SM90).get((n, k), {}).get(max_m, [])
+    for spec in specs:
         st, wg, bk, ck = (int(v) for v in spec.split(","))
         try:
             out.append(make_tma_design(n, k, max_m=max_m, wg=wg, bk=bk, ck=ck, stages=st, pdl=True,
@@ -195,7 +196,9 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
             continue
     if max_m in TMA_MAX_M:
         out += [d for d in _tma_rule(n, k, max_m, epilogue, dtype) if d not in out]
-    return out[:2]
+    # two a bucket, or every design of a table entry that lists three: the leader in a model beside the two it
+    # displaced back to back (TMA_FP8_SM90), for the tuner, which ranks in a model, to choose among
+    return out[:max(2, len(specs))]
 
 
 def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16",
