@@ -25,7 +25,7 @@ needs_git = pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git"
 @needs_git
 def test_no_large_text_result_is_left_unpacked():
     left = pack_results.to_pack(ROOT)
-    assert not left, (f"{len(left)} results over {pack_results.PACK_BYTES} bytes are not gzipped; run "
+    assert not left, (f"{len(left)} results over their size limits ({pack_results.PACK_BYTES}) are not gzipped; run "
                       f"`python scripts/pack_results.py` and commit: {[str(p.relative_to(ROOT)) for p in left[:5]]}")
 
 
