@@ -179,10 +179,10 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
 
 def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                     dtype: str = "bfloat16") -> list[dict]:
-    """Two TMA + wgmma designs of `max_m` for (n, k): the measured ones (bf16 `TMA_SM90`, e4m3
-    `TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's (for the buckets of TMA_MAX_M;
-    TMA_MEASURED_MAX_M's take the table's alone). sm_90a only: wgmma is a Hopper instruction (sm_100a has tcgen05
-    instead)."""
+    """Two TMA + wgmma designs of `max_m` for (n, k), or all three of a measured entry that lists three: the measured
+    ones (bf16 `TMA_SM90`, e4m3 `TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's (for
+    the buckets of TMA_MAX_M; TMA_MEASURED_MAX_M's take the table's alone). sm_90a only: wgmma is a Hopper
+    instruction (sm_100a has tcgen05 instead)."""
     if arch != "sm_90a":
         return []
     out: list[dict] = []
@@ -280,8 +280,8 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     whole-row form), and the register-fed designs
     measured for the shape (`rf_designs_for`: K <= 1280, and e4m3 6144x2560), every one with
     PDL (it saved 0.5-1 us between back-to-back GEMMs and cost nothing
-    elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma) for each of
-    max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through
+    elsewhere). Last, on sm_90a, two TMA + wgmma designs (decode_tma; three where the table's entry lists three) for
+    each of max_m 16, 32 and 64 (`tma_designs_for`): one CTA per SM streaming W through
     a deep TMA pipeline, which beat both cuBLAS and the cp.async kernels at
     M = 16-32 on most shapes; and max_m 8 and 128 for the weights measured to win there (TMA_MEASURED_MAX_M). A
     fused `epilogue` keeps the
