@@ -41,8 +41,9 @@ needs neither the CuTe DSL nor a compiler):
       Prints a table last: shape, M, scales, best kernel, ours us, _scaled_mm
       us, speedup (median of paired ratios), % of the fp8 byte floor (W bytes /
       4.26 TB/s), spread; then, of the MODEL_TOP fastest timed again in model
-      mode (a copy kernel writes x before each GEMM), the best there. Writes
-      fp8_decode_probe.json/.txt to --log.
+      mode (a copy kernel writes x before each GEMM), the best there (--model-top N:
+      the N fastest, so that a large N ranks every candidate in a model, as the tuner
+      does). Writes fp8_decode_probe.json/.txt to --log.
 
   python bench/fp8_decode_probe.py table LOGDIR
       (anywhere) from a --tma-sweep run's JSON, the per-shape TMA table
@@ -195,6 +196,10 @@ GRIDS = {"--cp-gaps": lambda n, k: decode_probe.cp_gap_designs(n, k, dtype=FP8, 
          "--tma8": lambda n, k: decode_probe.tma8_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--tma-table": lambda n, k: decode_probe.tma_table_designs(n, k, dtype=FP8, epilogue="scale_tensor",
                                                                      max_ms=(16, 32), other_kinds=True),
+         # session 39: the same at max_m 64, whose e4m3 entries date from session 7 (before session 30's output
+         # stage); run with --model-top 99 to rank every candidate in a model
+         "--tma-table-64": lambda n, k: decode_probe.tma_table_designs(n, k, dtype=FP8, epilogue="scale_tensor",
+                                                                        max_ms=(64,), other_kinds=True),
          "--simt-gaps": simt_gap_designs, "--simt-lb8": simt_lb8_designs, "--overlay": overlay_designs, "--multicast": multicast_designs, "--tokens": tokens_designs,
          "--rf": lambda n, k: decode_probe.rf_designs(n, k, dtype=FP8, epilogue="scale_tensor"),
          "--simt-m": lambda n, k: [d for scale in SCALES for d in decode_probe.simt_m_designs(
@@ -206,7 +211,8 @@ GRIDS = {"--cp-gaps": lambda n, k: decode_probe.cp_gap_designs(n, k, dtype=FP8, 
 # the e4m3 weights each grid was cut for (a grid not named here, and --explore or --tma-sweep: SHAPES)
 GRID_SHAPES = {"--overlay": OVERLAY_SHAPES, "--multicast": OVERLAY_SHAPES, "--tokens": OVERLAY_SHAPES,
                "--simt-gaps": SIMT_GAP_SHAPES, "--cp-gaps": decode_probe.CP_GAP_SHAPES,
-               "--tma8": decode_probe.TMA8_SHAPES, "--tma-table": decode_probe.TMA8_SHAPES}
+               "--tma8": decode_probe.TMA8_SHAPES, "--tma-table": decode_probe.TMA8_SHAPES,
+               "--tma-table-64": decode_probe.TMA8_SHAPES}
 
 
 def compile_main(outdir: str, shapes, argv) -> None:
@@ -466,7 +472,7 @@ def table_main(logd: str) -> None:
 
 
 def main(argv):
-    global TIME_MS, SCALES
+    global TIME_MS, SCALES, MODEL_TOP
     if len(argv) >= 2 and argv[0] == "compile":
         flag = decode_probe.grid_flag(argv, GRIDS)
         compile_main(argv[1], decode_probe.parse_shapes(argv, GRID_SHAPES.get(flag, SHAPES)), argv)
@@ -477,6 +483,8 @@ def main(argv):
         budget = float(argv[argv.index("--budget") + 1]) if "--budget" in argv else 1e9
         if "--scales" in argv:
             SCALES = tuple(argv[argv.index("--scales") + 1].split(","))
+        if "--model-top" in argv:
+            MODEL_TOP = int(argv[argv.index("--model-top") + 1])
         run_main(argv[1], log, budget, "--all-buckets" in argv)
     elif len(argv) >= 2 and argv[0] == "table":
         table_main(argv[1])

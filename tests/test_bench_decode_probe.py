@@ -318,7 +318,7 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     """fp8_decode_probe compile's grid flags, first given wins in this order: each is decode_probe's grid in e4m3,
     with per-tensor scales (--simt-m with both scale epilogues of fp8_decode_probe.SCALES)."""
     mod = load_script("bench/fp8_decode_probe.py")
-    assert list(mod.GRIDS) == ["--cp-gaps", "--tma8", "--tma-table", "--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
+    assert list(mod.GRIDS) == ["--cp-gaps", "--tma8", "--tma-table", "--tma-table-64", "--simt-gaps", "--simt-lb8", "--overlay", "--multicast", "--tokens", "--rf", "--simt-m",
                                "--edges", "--mid-sweep"]
     assert set(mod.GRID_SHAPES) <= set(mod.GRIDS)
     for flag, grid in mod.GRIDS.items():
@@ -337,6 +337,9 @@ def test_fp8_probe_grid_flags_give_e4m3_designs():
     assert {d["kind"] for d in lb8 if "lb" not in d} >= {"swapab_rf", "swapab_cp", "swapab_tma"}
     assert all(d["max_m"] <= 16 for d in lb8)
     assert any(d["kind"] == "swapab_rf" for d in mod.GRIDS["--rf"](4096, 4096))
+    # session 39: the TMA re-sweep at max_m 64 alone, after designs_for's kernels of every kind there
+    t64 = mod.GRIDS["--tma-table-64"](4096, 4096)
+    assert {d["max_m"] for d in t64} == {64} and sum(d["kind"] == "swapab_tma" for d in t64) > 2
     # session 30: e4m3 holds at most 128 tokens a CTA, so max_m 256 comes as two token tiles, and the overlay and
     # multicast grids pair each design with its twin (ov / cn absent)
     overlay = mod.GRIDS["--overlay"](4096, 4096)
