@@ -10,6 +10,11 @@ import re
 import sys
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[3]))  # bench/, for results_io: the committed results are gzipped
+
+from results_io import read_json, read_text  # noqa: E402
+
 
 def pt_of(sym: str) -> int:
     m = re.search(r"ck\d+(?:cn\d+)?pt(\d)", sym)
@@ -17,7 +22,7 @@ def pt_of(sym: str) -> int:
 
 
 def main(logdir: str) -> None:
-    d = json.loads((Path(logdir) / "fp8_decode_probe.json").read_text())
+    d = read_json(Path(logdir) / "fp8_decode_probe.json")
     pts = (1, 2, 4, 0)
     print(f"{'weight':>11} {'M':>3} {'_s_mm':>6} | " + " | ".join(f"pt{p}: us   x  model x" for p in pts))
     keys = sorted({(r["n"], r["k"], r["m"]) for r in d["rows"]}, key=lambda t: (-t[0] * t[1], t[2]))
@@ -35,7 +40,7 @@ def main(logdir: str) -> None:
             cells.append(f"{b['us']:6.2f} {b['ratio']:5.3f} {max(model) if model else float('nan'):5.3f}")
         print(f"{n}x{k:<5} {m:>3} {mm:6.2f} | " + " | ".join(cells))
     errs = {}
-    for line in (Path(logdir) / "decode_check.jsonl").read_text().splitlines():
+    for line in read_text(Path(logdir) / "decode_check.jsonl").splitlines():
         c = json.loads(line)
         if "worst_err" in c:
             errs.setdefault(pt_of(c["symbol"]), []).append(c["worst_err"])
