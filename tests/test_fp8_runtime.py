@@ -14,11 +14,10 @@ from aotgemm.runtime.ops import Dispatch, Route, set_active
 from aotgemm.runtime.patch import AotGemmFp8Linear, Fp8Linear, patch_model, unpatch_model
 
 try:
-    from .test_runtime_fixtures import BUCKETS, clean_runtime
+    from .test_runtime_fixtures import BUCKETS
 except ImportError:
-    from test_runtime_fixtures import BUCKETS, clean_runtime
+    from test_runtime_fixtures import BUCKETS
 
-__all__ = ["clean_runtime"]
 FP8 = torch.float8_e4m3fn
 N, K = 256, 128
 

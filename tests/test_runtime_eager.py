@@ -23,11 +23,10 @@ from aotgemm.runtime.ops import Dispatch, Route, set_active
 from aotgemm.runtime.patch import patch_model
 
 try:
-    from .test_runtime_fixtures import BUCKETS, clean_runtime
+    from .test_runtime_fixtures import BUCKETS
 except ImportError:
-    from test_runtime_fixtures import BUCKETS, clean_runtime
+    from test_runtime_fixtures import BUCKETS
 
-__all__ = ["clean_runtime"]
 bf16 = torch.bfloat16
 SOURCE = Path(__file__).resolve().parent / "data" / "cpu_gemm_ffi.c"
 

@@ -41,12 +41,8 @@ def kernels(tmp_path_factory):
 
 
 @pytest.fixture
-def clean():
-    rt.unload()
-    rt.reset_stats()
-    yield rt
-    rt.unload()
-    rt.reset_stats()
+def clean(clean_runtime):  # tests/conftest.py
+    return clean_runtime
 
 
 def dispatcher_calls(fn) -> dict[str, int]:

@@ -33,13 +33,7 @@ def rel(y, ref) -> float:
     return ((y.float() - ref).norm() / ref.norm()).item()
 
 
-@pytest.fixture(autouse=True)
-def _clean():
-    rt.unload()
-    rt.reset_stats()
-    yield
-    rt.unload()
-    rt.reset_stats()
+pytestmark = pytest.mark.usefixtures("clean_runtime")  # tests/conftest.py
 
 
 def test_fallback_matches_reference_and_counts_a_miss():

@@ -138,18 +138,6 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     return d
 
 
-@pytest.fixture
-def clean_runtime():
-    """Leave no active bundle and no stats behind."""
-    import aotgemm.runtime as rt
-
-    rt.unload()
-    rt.reset_stats()
-    yield rt
-    rt.unload()
-    rt.reset_stats()
-
-
 def test_sample_bundle_round_trips(tmp_path):
     from aotgemm.bundle import open_bundle
 

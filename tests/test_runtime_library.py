@@ -18,12 +18,12 @@ from aotgemm.errors import BlobChecksumMismatch, KernelLibraryError
 from aotgemm.runtime.library import MARKER_SUFFIX, ensure_dsl_runtime, extract_library, load_library, resolve
 
 try:
-    from .test_runtime_fixtures import (cache_dir, clean_runtime, cpu_ffi_library, h100_facts, make_bundle,
+    from .test_runtime_fixtures import (cache_dir, cpu_ffi_library, h100_facts, make_bundle,
                                         make_target)
 except ImportError:
-    from test_runtime_fixtures import cache_dir, clean_runtime, cpu_ffi_library, h100_facts, make_bundle, make_target
+    from test_runtime_fixtures import cache_dir, cpu_ffi_library, h100_facts, make_bundle, make_target
 
-__all__ = ["cache_dir", "clean_runtime", "cpu_ffi_library"]  # fixtures used here
+__all__ = ["cache_dir", "cpu_ffi_library"]  # fixtures used here
 
 LIB = "h100_sxm.so"
 

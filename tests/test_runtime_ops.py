@@ -14,11 +14,11 @@ from aotgemm.errors import EnvironmentMismatch, NoGpu, UnsupportedInput
 from aotgemm.runtime.ops import Dispatch, Route, set_active
 
 try:
-    from .test_runtime_fixtures import BUCKETS, b200_only, cache_dir, clean_runtime, h100_facts, make_bundle
+    from .test_runtime_fixtures import BUCKETS, b200_only, cache_dir, h100_facts, make_bundle
 except ImportError:
-    from test_runtime_fixtures import BUCKETS, b200_only, cache_dir, clean_runtime, h100_facts, make_bundle
+    from test_runtime_fixtures import BUCKETS, b200_only, cache_dir, h100_facts, make_bundle
 
-__all__ = ["cache_dir", "clean_runtime"]  # fixtures used here
+__all__ = ["cache_dir"]  # fixtures used here
 
 bf16 = torch.bfloat16
 

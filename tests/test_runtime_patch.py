@@ -13,11 +13,11 @@ from torch import nn
 from aotgemm.runtime.patch import AotGemmLinear
 
 try:
-    from .test_runtime_fixtures import cache_dir, clean_runtime, h100_facts, make_bundle, no_gpu_facts
+    from .test_runtime_fixtures import cache_dir, h100_facts, make_bundle, no_gpu_facts
 except ImportError:
-    from test_runtime_fixtures import cache_dir, clean_runtime, h100_facts, make_bundle, no_gpu_facts
+    from test_runtime_fixtures import cache_dir, h100_facts, make_bundle, no_gpu_facts
 
-__all__ = ["cache_dir", "clean_runtime"]  # fixtures used here
+__all__ = ["cache_dir"]  # fixtures used here
 
 bf16 = torch.bfloat16
 

@@ -17,9 +17,9 @@ from aotgemm.runtime.ops import Dispatch, Route, set_active
 from aotgemm.runtime.patch import AotGemmLinear, AotGemmTorchaoFp8Linear, patch_model, unpatch_model
 
 try:
-    from .test_runtime_fixtures import BUCKETS, clean_runtime
+    from .test_runtime_fixtures import BUCKETS
 except ImportError:
-    from test_runtime_fixtures import BUCKETS, clean_runtime
+    from test_runtime_fixtures import BUCKETS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -29,7 +29,6 @@ with warnings.catch_warnings():
     from torchao.quantization.quantize_.workflows.float8.float8_tensor import (Float8Tensor,
                                                                               QuantizeTensorToFloat8Kwargs)
 
-__all__ = ["clean_runtime"]
 N, K = 256, 128
 FP8 = torch.float8_e4m3fn
 GRANULARITY = {"tensor": PerTensor, "row": PerRow}
