@@ -269,24 +269,27 @@ def test_cpp_example_refuses_like_python(built, cpp_example, tmp_path):
 SMALL = {"hidden": 64, "q": 64, "kv": 16, "inter": 96, "vocab": 200}
 
 
-def test_llama_shaped_block_runs_on_cpu_kernels(tmp_path):
+@pytest.mark.parametrize("separate_qkv", [False, True])
+def test_llama_shaped_block_runs_on_cpu_kernels(tmp_path, separate_qkv):
     """The decoder block + lm_head of tests/gpu (strided q view, chunked gate/up), shrunk: all five
-    GEMMs are routed and served by the (CPU stand-in) kernels, outputs match eager."""
+    GEMMs are routed and served by the (CPU stand-in) kernels, outputs match eager. With q, k and v as
+    three projections (transformers' form) the rewrite merges them into the bundle's qkv GEMM
+    (aoti/rewrite_merge.py): still five GEMMs, all served."""
     lib = testing.build_cpu_kernel_library(tmp_path / "kernels")
     h, q, kv, it, v = (SMALL[k] for k in ("hidden", "q", "kv", "inter", "vocab"))
     layers = [("qkv", q + 2 * kv, h), ("o", h, q), ("gate_up", 2 * it, h), ("down", h, it), ("lm_head", v, h)]
     bundle = tmp_path / "small.agb"
     testing.make_bundle(bundle, layers, library=lib)
-    model = testing.llama_block_lm_head("cpu", seed=1, **SMALL)
+    model = testing.llama_block_lm_head("cpu", seed=1, separate_qkv=separate_qkv, **SMALL)
     pkg = aoti.compile(model, (torch.randn(4, h, dtype=torch.bfloat16),), bundle, tmp_path / "block.pt2")
-    assert len(aoti.package_info(pkg).routed) == 5
+    assert sorted((r.n, r.k) for r in aoti.package_info(pkg).routed) == sorted((n, k) for _, n, k in layers)
     code = f"""
         import json, torch
         import aotgemm.aoti as aoti
         from aotgemm.aoti import testing
         runner = aoti.load({str(pkg)!r}, _device=testing.fake_device(), _cpu_kernels=True,
                            cache_dir={str(tmp_path / 'cache')!r})
-        model = testing.llama_block_lm_head("cpu", seed=1, **{SMALL!r})
+        model = testing.llama_block_lm_head("cpu", seed=1, separate_qkv={separate_qkv!r}, **{SMALL!r})
         errs = []
         for m in (1, 5, 300):
             x = testing.deterministic_input((m, {h}), torch.bfloat16)

@@ -33,7 +33,9 @@ is checked per call (the rule's NON_CONTIGUOUS), as for the linear patterns.
 
 Before all of these, `route_exported_program` folds SwiGLU and residual-add
 epilogues into the fused-epilogue ops where the bundle has kernels for them
-(aotgemm/aoti/rewrite_epilogues.py).
+(aotgemm/aoti/rewrite_epilogues.py), and merges GEMMs that read one x (a
+transformers attention's q/k/v projections) into one on their stacked
+weights where the bundle holds that shape (aotgemm/aoti/rewrite_merge.py).
 """
 
 from __future__ import annotations
@@ -234,11 +236,13 @@ def route_scaled_mm(gm: torch.fx.GraphModule, covered) -> list[Routed]:
 
 def route_exported_program(ep: torch.export.ExportedProgram, covered, fusable=frozenset()) -> list[Routed]:
     """Fold the epilogues the bundle has kernels for (rewrite_epilogues; `fusable`: meta.epilogue_coverage),
-    route the remaining covered GEMMs (`covered`: meta.served_ranges' identity problems), then the _scaled_mm
+    merge the GEMMs reading one x whose stacked shape is covered (rewrite_merge), route the remaining covered GEMMs (`covered`: meta.served_ranges' identity problems), then the _scaled_mm
     calls whose scale epilogue problem is in `fusable`. Sets instead of mappings route at every M."""
     from .rewrite_epilogues import fold_epilogues
+    from .rewrite_merge import merge_shared_input_gemms
 
     routed = fold_epilogues(ep, fusable)
+    merge_shared_input_gemms(ep, covered)  # q/k/v as the one qkv GEMM a bundle holds: then routed below
     routed += route_gemms(ep.graph_module, covered)
     if fusable:
         routed += route_scaled_mm(ep.graph_module, fusable)

@@ -314,10 +314,12 @@ def _rms(x, w, eps: float = 1e-5):
     return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype) * w
 
 
-def llama_block_lm_head(device: str = "cuda", dtype=None, seed: int = 0, **dims):
+def llama_block_lm_head(device: str = "cuda", dtype=None, seed: int = 0, separate_qkv: bool = False, **dims):
     """A Llama-3.1-8B-shaped decoder block (projections, RMSNorm, SiLU*mul, residuals; the
     attention math is left out: q stands in for its output) and the lm_head, with random
-    weights generated on `device` from `seed` (std 1/sqrt(K)), identical in every process."""
+    weights generated on `device` from `seed` (std 1/sqrt(K)), identical in every process.
+    `separate_qkv`: q, k and v as three projections, as transformers writes them (the attention's
+    stand-in then gates q by k and v, so that all three are used), instead of one qkv GEMM."""
     import torch
 
     d = {**LLAMA_8B, **dims}
@@ -327,7 +329,10 @@ def llama_block_lm_head(device: str = "cuda", dtype=None, seed: int = 0, **dims)
         def __init__(self):
             super().__init__()
             lin = lambda k, n: torch.nn.Linear(k, n, bias=False, device="meta", dtype=dtype)  # noqa: E731
-            self.qkv = lin(d["hidden"], d["q"] + 2 * d["kv"])
+            if separate_qkv:
+                self.q_proj, self.k_proj, self.v_proj = (lin(d["hidden"], n) for n in (d["q"], d["kv"], d["kv"]))
+            else:
+                self.qkv = lin(d["hidden"], d["q"] + 2 * d["kv"])
             self.o = lin(d["q"], d["hidden"])
             self.gate_up = lin(d["hidden"], 2 * d["inter"])
             self.down = lin(d["inter"], d["hidden"])
@@ -336,8 +341,14 @@ def llama_block_lm_head(device: str = "cuda", dtype=None, seed: int = 0, **dims)
             self.norm2 = torch.nn.Parameter(torch.empty(d["hidden"], device="meta", dtype=dtype))
             self.norm_f = torch.nn.Parameter(torch.empty(d["hidden"], device="meta", dtype=dtype))
 
+        def attention(self, h):
+            if not separate_qkv:
+                return self.qkv(h)[..., : d["q"]]
+            gate = self.k_proj(h).mean(-1, keepdim=True) + self.v_proj(h).mean(-1, keepdim=True)
+            return self.q_proj(h) * torch.sigmoid(gate)
+
         def forward(self, x):
-            q = self.qkv(_rms(x, self.norm1))[..., : d["q"]]
+            q = self.attention(_rms(x, self.norm1))
             x = x + self.o(q)
             g, u = self.gate_up(_rms(x, self.norm2)).chunk(2, dim=-1)
             x = x + self.down(torch.nn.functional.silu(g) * u)

@@ -5,6 +5,7 @@
     bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
     agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear,
                                        # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual),
+                                       # q/k/v projections -> one aotgemm_linear on [Wq; Wk; Wv],
                                        # Fp8Linear and torchao float8 linears -> aotgemm_scaled_mm
     ...
     agr.stats()                        # hits / misses (with reasons) by (dtype, N, K, M bucket)

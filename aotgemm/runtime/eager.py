@@ -128,24 +128,29 @@ class ModuleMemo:
         return Served(c, x, weight, bias, prepared, (fn, c.epilogue))
 
 
-def linear(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The patched forward: nn.Linear's result, served and counted exactly as the op would."""
-    # The parameters from the module's dict: nn.Module.__getattr__ costs ~1.5 µs per name, a quarter of
-    # this function (a parametrized weight is not in _parameters: getattr computes it).
-    params = module._parameters
-    weight = params.get("weight")
+def linear(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None = None,
+           bias: torch.Tensor | None = None, memo_slot: str = "_aotgemm_memo") -> torch.Tensor:
+    """The patched forward: nn.Linear's result, served and counted exactly as the op would.
+
+    With `weight` given, the GEMM is x @ weight^T (+ `bias`) instead of the module's own, memoised in the
+    module's `memo_slot` (the fused q/k/v projection of an attention module: patch.fuse_attention)."""
     if weight is None:
-        weight = module.weight
-    bias = params["bias"] if "bias" in params else module.bias
+        # The parameters from the module's dict: nn.Module.__getattr__ costs ~1.5 µs per name, a quarter of
+        # this function (a parametrized weight is not in _parameters: getattr computes it).
+        params = module._parameters
+        weight = params.get("weight")
+        if weight is None:
+            weight = module.weight
+        bias = params["bias"] if "bias" in params else module.bias
     if not is_eager(x, weight, bias):
         return torch.ops.aotgemm.aotgemm_linear(x, weight, bias)
     d = ops._active
-    memo = module.__dict__.get("_aotgemm_memo")
+    memo = module.__dict__.get(memo_slot)
     w_ptr = weight.data_ptr()
     b_ptr = 0 if bias is None else bias.data_ptr()
     if (memo is None or memo.dispatch is not d or memo.weight is not weight or memo.w_ptr != w_ptr
             or memo.bias is not bias or memo.b_ptr != b_ptr):
-        memo = module.__dict__["_aotgemm_memo"] = ModuleMemo(d, weight, w_ptr, bias, b_ptr)
+        memo = module.__dict__[memo_slot] = ModuleMemo(d, weight, w_ptr, bias, b_ptr)
     x_ptr = x.data_ptr()
     sig = (x.shape, x.stride(), x.dtype, x.device, x_ptr % memo.align)
     plans = memo.plans

@@ -133,9 +133,10 @@ def _missed(s: EpilogueMissed, op: str, x, memo: ModuleMemo, operands: dict) -> 
     return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
 
 
-def swiglu(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """aotgemm_linear_swiglu(x, module.aotgemm_gate_up), served and counted exactly as the op would."""
-    weight = module.aotgemm_gate_up
+def swiglu(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """aotgemm_linear_swiglu(x, module.aotgemm_gate_up, or `weight`), served and counted exactly as the op would."""
+    if weight is None:
+        weight = module.aotgemm_gate_up
     if not is_eager(x, weight, None):
         if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):  # Inductor fuses silu * mul, as unpatched
             return epilogue_ops.compiled_unfused(SWIGLU_OP, x, weight, {})

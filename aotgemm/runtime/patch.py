@@ -14,7 +14,12 @@ decoder layer's `residual + mlp(...)` becomes down_proj's
 `aotgemm_linear_residual` (`fuse_decoder_residual`). What is fused, and what
 it costs, is in `fuse_mlp`'s docstring.
 
-fp8 (W8A8): patch serves `Fp8Linear` modules (below): a plain module holding
+Attention modules whose q_proj, k_proj and v_proj read one input (transformers' Llama, Qwen2, Qwen3,
+Mistral attentions, and any forward of that form, see `_qkv_calls`) run them as one
+`aotgemm_linear` on [Wq; Wk; Wv] (`fuse_attention`): the engines' merged qkv layer, the shape the
+manifests list and the bundles hold.
+
+fp8 (W8A8): patch serves `Fp8Linear` modules (runtime/fp8_linear.py): a plain module holding
 an e4m3 weight [N, K] and its float32 scale (per tensor [1], or per output
 channel [N]), that quantizes its input per tensor on the fly and runs
 torch._scaled_mm; patched, it runs torch.ops.aotgemm.aotgemm_scaled_mm
@@ -34,6 +39,7 @@ is left alone: it is never taken for a bf16 nn.Linear.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import textwrap
@@ -42,118 +48,14 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SWIGLU, for_scales
-from ..problem import FLOAT8_E4M3, SCALED_DTYPES, output_dtype, torch_dtype
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SWIGLU
+from ..problem import FLOAT8_E4M3, SCALED_DTYPES
 from . import eager_epilogues as _eager_fused
 from . import torchao_fp8 as _torchao_fp8
 from .eager import linear as _eager_linear
 from .eager import module_call as _eager_module_call
+from .fp8_linear import AotGemmFp8Linear, Fp8Linear
 from .table import supported_dtype
-
-_FP8 = torch_dtype(FLOAT8_E4M3)
-_FP8_MAX = 448.0  # the largest finite e4m3 value
-
-
-def quantize_per_tensor(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """x as e4m3 with one float32 scale: scale = amax(|x|) / 448 (1e-12 at least), x_fp8 = x / scale."""
-    scale = (x.abs().amax().float().clamp(min=1e-12) / _FP8_MAX).reshape(1)
-    return (x.float() / scale).clamp(-_FP8_MAX, _FP8_MAX).to(_FP8), scale
-
-
-def quantize_per_row(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """x [M, K] as e4m3 with one float32 scale per row (token), [M, 1]: the same rule row by row."""
-    scale = x.abs().amax(dim=1, keepdim=True).float().clamp(min=1e-12) / _FP8_MAX
-    return (x.float() / scale).clamp(-_FP8_MAX, _FP8_MAX).to(_FP8), scale
-
-
-# Fp8Linear's scale forms (a manifest's `scales`): name -> (per-output-channel weight scale, per-token x scale)
-_FP8_FORMS = {"tensor": (False, False), "row": (True, False), "rowwise": (True, True)}
-
-
-class Fp8Linear(nn.Module):
-    """y = x W^T (+ bias) with W stored in e4m3 and x quantized on the fly (W8A8), output bf16.
-
-    `weight` [N, K] float8_e4m3fn and `weight_scale` float32 [1] (per tensor) or [N] (per output channel)
-    are buffers; W = weight * weight_scale. x is quantized per tensor, or with `per_token` one scale per
-    row (token; then weight_scale is per output channel: torch._scaled_mm's row-wise form, torchao's
-    PerRow). `scales` names the form ("tensor", "row", "rowwise": a manifest's `scales`). The forward runs
-    torch._scaled_mm(x_fp8, weight.t(), x_scale, weight_scale, out_dtype=bfloat16); patch() turns it into
-    the class whose forward runs aotgemm_scaled_mm (a bundle kernel where the bundle has one).
-    """
-
-    def __init__(self, weight: torch.Tensor, weight_scale: torch.Tensor, bias: torch.Tensor | None = None,
-                 per_token: bool = False) -> None:
-        super().__init__()
-        if weight.dtype != _FP8 or weight.dim() != 2:
-            raise ValueError(f"Fp8Linear: weight must be a 2-D {FLOAT8_E4M3} tensor, got {weight.dtype} "
-                             f"{tuple(weight.shape)}")
-        n = weight.shape[0]
-        if weight_scale.dtype != torch.float32 or weight_scale.numel() not in ((n,) if per_token else (1, n)):
-            raise ValueError(f"Fp8Linear: weight_scale must be float32 with {'' if per_token else '1 or '}N={n} "
-                             f"elements{' (per-token activations take per-channel weight scales)' if per_token else ''}"
-                             f", got {weight_scale.dtype} {tuple(weight_scale.shape)}")
-        self.register_buffer("weight", weight)
-        self.register_buffer("weight_scale", weight_scale.reshape(-1).contiguous())
-        self.register_buffer("bias", bias)
-        self.out_features, self.in_features = weight.shape
-        self.per_token = per_token
-
-    @property
-    def scales(self) -> str:
-        """The scale form: "tensor", "row" (per-channel weight scale) or "rowwise" (and per-token x)."""
-        return "rowwise" if self.per_token else "row" if self.weight_scale.numel() > 1 else "tensor"
-
-    @property
-    def scale_epilogue(self) -> str:
-        """The epilogue of this layer's fp8 problem: the one a manifest's `scales` names."""
-        return for_scales(self.scales).name
-
-    @classmethod
-    def from_linear(cls, linear: nn.Linear, scales: str = "tensor") -> Fp8Linear:
-        """Quantize an nn.Linear's weight to e4m3: one scale (`scales="tensor"`) or one per output row ("row",
-        and "rowwise", which also quantizes x per token)."""
-        if scales not in _FP8_FORMS:
-            raise ValueError(f"Fp8Linear.from_linear: scales must be one of {', '.join(map(repr, _FP8_FORMS))}, "
-                             f"got {scales!r}")
-        per_channel, per_token = _FP8_FORMS[scales]
-        w = linear.weight.detach()
-        amax = w.abs().amax(dim=1).float() if per_channel else w.abs().amax().float().reshape(1)
-        scale = amax.clamp(min=1e-12) / _FP8_MAX
-        q = (w.float() / scale.reshape(-1, 1)).clamp(-_FP8_MAX, _FP8_MAX).to(_FP8)
-        bias = None if linear.bias is None else linear.bias.detach().to(torch_dtype(output_dtype(FLOAT8_E4M3)))
-        return cls(q, scale, bias, per_token=per_token)
-
-    def _scales(self, xq, x_scale):
-        """(scale_a, scale_b) in torch._scaled_mm's forms: per tensor, or row-wise (scale_a [M, 1], scale_b
-        [1, N]; a per-tensor x scale broadcast)."""
-        sb = self.weight_scale
-        if sb.numel() == 1:
-            return x_scale, sb
-        if not self.per_token:
-            x_scale = x_scale.reshape(1, 1).expand(xq.shape[0], 1).contiguous()
-        return x_scale, sb.reshape(1, -1)
-
-    def _gemm(self, xq, x_scale):
-        return torch._scaled_mm(xq, self.weight.t(), *self._scales(xq, x_scale), out_dtype=torch.bfloat16)
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        quantize = quantize_per_row if self.per_token else quantize_per_tensor
-        xq, x_scale = quantize(input.reshape(-1, self.in_features))
-        out = self._gemm(xq, x_scale)
-        if self.bias is not None:
-            out = out + self.bias
-        return out.reshape(*input.shape[:-1], self.out_features)
-
-
-class AotGemmFp8Linear(Fp8Linear):
-    """Fp8Linear whose GEMM is torch.ops.aotgemm.aotgemm_scaled_mm (what patch() turns Fp8Linear into)."""
-
-    _aotgemm_original_class = Fp8Linear
-
-    def _gemm(self, xq, x_scale):
-        if self.per_token:  # the row-wise form: its shapes select scale_rowwise (scale_row at M = 1)
-            return torch.ops.aotgemm.aotgemm_scaled_mm(xq, self.weight.t(), x_scale, self.weight_scale.reshape(1, -1))
-        return torch.ops.aotgemm.aotgemm_scaled_mm(xq, self.weight.t(), x_scale, self.weight_scale)
 
 
 class AotGemmLinear(nn.Linear):
@@ -241,6 +143,18 @@ def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozen
                         (IDENTITY, BIAS) if module.bias is not None else (IDENTITY,)))
 
 
+def _fused_operand(module: nn.Module, buffer: str, projections: tuple[str, ...], attr: str = "weight"):
+    """A fused module's concatenated `buffer` (None where it has none), or, where autograd records and one of
+    the projections' parameters `attr` requires grad, those parameters concatenated anew: their gradients reach
+    them so (they are views of the buffer, but autograd does not know a GEMM on the buffer as one on them)."""
+    if torch.is_grad_enabled():
+        mods = module._modules
+        params = [mods[p]._parameters.get(attr) for p in projections]
+        if any(t is not None and t.requires_grad for t in params):
+            return torch.cat(params, dim=0)
+    return module._buffers.get(buffer)  # nn.Module.__getattr__ costs ~1.5 us a name
+
+
 # --- SwiGLU MLPs -------------------------------------------------------------------
 # The forward every supported transformers MLP has (whitespace removed): down(act(gate(x)) * up(x)).
 _MLP_FORWARD = re.compile(r"returnself\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\1\)\)$|"
@@ -296,9 +210,12 @@ def fusable_mlp(module: nn.Module, shapes, served=None) -> bool:
             and _serves(shapes, served, dt, 2 * g.out_features, g.in_features, (SWIGLU, IDENTITY)))
 
 
+_GATE_UP = ("gate_proj", "up_proj")
+
+
 def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
     # eager: the op's decisions without the dispatcher (runtime/eager_epilogues.py); traced or compiled: the op
-    return self.down_proj(_eager_fused.swiglu(self, x))
+    return self.down_proj(_eager_fused.swiglu(self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP)))
 
 
 _fused_subclasses: dict[type, type] = {}
@@ -348,7 +265,8 @@ def fuse_mlp(module: nn.Module) -> None:
 
 def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     """residual + self.forward(x), with the add in down_proj's GEMM (aotgemm_linear_residual)."""
-    return _eager_fused.residual(self, _eager_fused.swiglu(self, x), residual)
+    h = _eager_fused.swiglu(self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP))
+    return _eager_fused.residual(self, h, residual)
 
 
 # --- decoder layers: `residual + self.mlp(hidden_states)` into down_proj's GEMM -----------------------
@@ -366,23 +284,24 @@ def _residual_fused_forward(cls: type):
     exactly so (or cannot be read, or uses zero-argument super()).
 
     The new forward is compiled from the class's own source with only those lines changed, in a copy
-    of its module's globals: whatever the installed transformers does before the MLP (attention, its
+    of its module's globals (transformers 5 wraps decoder forwards at run time, in another module): whatever the installed transformers does before the MLP (attention, its
     kwargs, decorators) is kept as is.
     """
     if cls in _decoder_forwards:
         return _decoder_forwards[cls]
     fn = None
     try:
-        src = textwrap.dedent(inspect.getsource(cls.forward))
-    except (OSError, TypeError):
-        src = ""
+        inner = inspect.unwrap(cls.forward)  # its module's globals, not those of a wrapper installed at run time
+        src = textwrap.dedent(inspect.getsource(inner))
+    except (OSError, TypeError, ValueError):
+        inner, src = None, ""
     m = _DECODER_TAIL.search(src)
     if m and "super()" not in src and "__class__" not in src and src.count("self.mlp(") == 1:
         ind = m.group("i")
         tail = f"\n{ind}hidden_states = self.mlp.aotgemm_residual(hidden_states, residual)\n{ind}return hidden_states\n"
         scope: dict = {}
         code = compile(src[:m.start()] + tail, f"<aotgemm: {cls.__qualname__}.forward, residual fused>", "exec")
-        exec(code, dict(cls.forward.__globals__), scope)  # noqa: S102 - the class's own, checked source
+        exec(code, dict(inner.__globals__), scope)  # noqa: S102 - the class's own, checked source
         fn = scope.get("forward")
     _decoder_forwards[cls] = fn
     return fn
@@ -417,10 +336,167 @@ def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     return True
 
 
+# --- attention: q_proj, k_proj and v_proj as one GEMM on [Wq; Wk; Wv] ---------------------------------------
+# transformers keeps the three projections apart, where the engines (and `aotgemm manifest from-hf`'s qkv layer)
+# merge them: without this a transformers model's q/k/v GEMMs are shapes the bundle lacks.
+_QKV = ("q_proj", "k_proj", "v_proj")
+_QKV_OUTPUTS = ("_aotgemm_q", "_aotgemm_k", "_aotgemm_v")
+_attention_forwards: dict[type, object] = {}
+
+
+def _qkv_calls(fn: ast.FunctionDef) -> tuple[str, int, dict] | None:
+    """(x, the index in fn's body of the first statement calling a projection, {projection: its Call node})
+    when fn calls each of self.q_proj, self.k_proj and self.v_proj exactly once, on one variable x, each in a
+    statement of fn's own body (not inside a branch or loop), with x not assigned from the first such
+    statement to the last; else None."""
+    calls: dict[str, list] = {}
+    for node in ast.walk(fn):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _QKV
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
+            calls.setdefault(node.func.attr, []).append(node)
+        elif isinstance(node, ast.Attribute) and node.attr in _QKV and not isinstance(node.ctx, ast.Load):
+            return None
+    if sorted(calls) != sorted(_QKV) or any(len(c) != 1 for c in calls.values()):
+        return None
+    calls = {p: c[0] for p, c in calls.items()}
+    if any(len(c.args) != 1 or c.keywords or not isinstance(c.args[0], ast.Name) for c in calls.values()):
+        return None
+    xs = {c.args[0].id for c in calls.values()}
+    if len(xs) != 1:
+        return None
+    x = xs.pop()
+
+    def owner(call) -> int | None:  # the index of the statement of fn.body whose expressions hold `call`
+        for i, stmt in enumerate(fn.body):
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)) and any(
+                    n is call for n in ast.walk(stmt)):
+                return i
+        return None
+
+    at = [owner(c) for c in calls.values()]
+    if None in at:
+        return None
+    span = fn.body[min(at):max(at) + 1]
+    if any(isinstance(n, ast.Name) and n.id == x and not isinstance(n.ctx, ast.Load)
+           for stmt in span for n in ast.walk(stmt)):
+        return None
+    return x, min(at), calls
+
+
+def _qkv_fused_forward(cls: type):
+    """cls.forward with its self.q_proj(x), self.k_proj(x) and self.v_proj(x) calls (`_qkv_calls`) replaced by
+    the three outputs of one `self.aotgemm_qkv(x)`, called just before the first of them; None when the source
+    is not of that form (or cannot be read, or uses zero-argument super()).
+
+    Compiled from the class's own source with only those calls changed, in its module's globals (the function
+    under any wrapper installed at run time: transformers 5 wraps attention forwards for its kernels hub), so
+    whatever the installed transformers does around them (rotary embedding, q/k norms, cache, attention
+    backend) is kept as is."""
+    if cls in _attention_forwards:
+        return _attention_forwards[cls]
+    fn = None
+    try:
+        inner = inspect.unwrap(cls.forward)
+        src = textwrap.dedent(inspect.getsource(inner))
+        tree = ast.parse(src)
+    except (OSError, TypeError, SyntaxError, ValueError):
+        inner, src, tree = None, "", None
+    f = tree.body[0] if tree is not None and tree.body else None
+    found = _qkv_calls(f) if isinstance(f, ast.FunctionDef) else None
+    if found and "super()" not in src and "__class__" not in src and not any(o in src for o in _QKV_OUTPUTS):
+        x, first, calls = found
+
+        class Outputs(ast.NodeTransformer):
+            def visit_Call(self, node):
+                for proj, out in zip(_QKV, _QKV_OUTPUTS):
+                    if node is calls[proj]:
+                        return ast.copy_location(ast.Name(id=out, ctx=ast.Load()), node)
+                return self.generic_visit(node)
+
+        f = Outputs().visit(f)
+        f.body.insert(first, ast.parse(f"{', '.join(_QKV_OUTPUTS)} = self.aotgemm_qkv({x})").body[0])
+        ast.fix_missing_locations(tree)
+        code = compile(tree, f"<aotgemm: {cls.__qualname__}.forward, q/k/v fused>", "exec")
+        scope: dict = {}
+        exec(code, dict(inner.__globals__), scope)  # noqa: S102 - the class's own, checked source
+        fn = scope.get(f.name)
+    _attention_forwards[cls] = fn
+    return fn
+
+
+def fusable_attention(module: nn.Module, shapes, served=None) -> bool:
+    """Whether `module` is an attention `fuse_attention` can serve: plain nn.Linear q_proj, k_proj and v_proj of
+    one K, dtype and device, all with a bias or none, a forward of `_qkv_fused_forward`'s form, and the bundle
+    holding [Nq + Nk + Nv, K] (with an identity kernel, or bias for biased projections, when `served` is
+    given)."""
+    if is_patched(module) or "forward" in module.__dict__:
+        return False
+    projs = [getattr(module, a, None) for a in _QKV]
+    if not all(_plain_linear(p) for p in projs):
+        return False
+    w = [p.weight for p in projs]
+    if len({(t.shape[1], t.dtype, t.device) for t in w}) != 1 or w[0].is_meta:
+        return False
+    biased = {p.bias is not None for p in projs}
+    if len(biased) != 1 or (True in biased and len({(p.bias.dtype, p.bias.device) for p in projs}) != 1):
+        return False
+    dt = supported_dtype(w[0].dtype)
+    n = sum(t.shape[0] for t in w)
+    return (dt is not None and dt not in SCALED_DTYPES
+            and _serves(shapes, served, dt, n, w[0].shape[1], (IDENTITY, BIAS) if True in biased else (IDENTITY,))
+            and _qkv_fused_forward(type(module)) is not None)
+
+
+def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """q_proj(x), k_proj(x), v_proj(x): the three column blocks of one GEMM on [Wq; Wk; Wv] (views of its
+    output, as vLLM's merged projection splits them)."""
+    weight = _fused_operand(self, "aotgemm_qkv_weight", _QKV)
+    bias = _fused_operand(self, "aotgemm_qkv_bias", _QKV, "bias")
+    y = _eager_linear(self, x, weight, bias, "_aotgemm_memo_qkv")
+    return y.split(self.__dict__["_aotgemm_qkv_split"], dim=-1)
+
+
+def fuse_attention(module: nn.Module) -> None:
+    """Serve an attention module's q_proj, k_proj and v_proj with one aotgemm_linear on W = [Wq; Wk; Wv] (and
+    b = [bq; bk; bv]): the shape of the engines' merged qkv layer, which the bundles built from
+    `aotgemm manifest from-hf` hold. The three outputs are views of the one output, split along its last
+    dimension; o_proj is unchanged (patched as an nn.Linear where the bundle serves it).
+
+    Memory: as fuse_mlp: the weights (and biases) are concatenated once into the non-persistent buffers
+    `aotgemm_qkv_weight` (and `aotgemm_qkv_bias`), and each projection's parameters become views of them, so
+    steady-state memory is unchanged and state_dict keys are too. Patch after moving the model to its device
+    and dtype."""
+    projs = [getattr(module, a) for a in _QKV]
+    with torch.no_grad():
+        qkv = torch.cat([p.weight.detach() for p in projs], dim=0)
+        bias = None if projs[0].bias is None else torch.cat([p.bias.detach() for p in projs], dim=0)
+    module.register_buffer("aotgemm_qkv_weight", qkv, persistent=False)
+    if bias is not None:
+        module.register_buffer("aotgemm_qkv_bias", bias, persistent=False)
+    split, at = [], 0
+    for p in projs:
+        n = p.out_features
+        p.weight = nn.Parameter(qkv[at:at + n], requires_grad=p.weight.requires_grad)
+        if bias is not None:
+            p.bias = nn.Parameter(bias[at:at + n], requires_grad=p.bias.requires_grad)
+        split.append(n)
+        at += n
+    module.__dict__["_aotgemm_qkv_split"] = tuple(split)
+    cls = type(module)
+    sub = _fused_subclasses.get(cls)
+    if sub is None:
+        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
+            "forward": _qkv_fused_forward(cls), "aotgemm_qkv": _fused_qkv, "_aotgemm_original_class": cls,
+            "_aotgemm_fused_qkv": True, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__})
+    module.__class__ = sub
+
+
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
                 served: frozenset[tuple[str, int, int, str]] | None = None) -> list[str]:
-    """Fuse the SwiGLU MLPs (`fuse_mlp`) and the residual add after them (`fuse_decoder_residual`), and route
-    the nn.Linear and Fp8Linear layers whose (dtype, N, K) the bundle holds; the names of the modules changed.
+    """Fuse the SwiGLU MLPs (`fuse_mlp`), the attentions' q/k/v projections (`fuse_attention`) and the residual
+    add after the MLPs (`fuse_decoder_residual`), and route the nn.Linear and Fp8Linear layers whose (dtype, N,
+    K) the bundle holds; the names of the modules changed.
 
     `served` (LoadedBundle.served: the (dtype, N, K, epilogue) problems with a kernel at some M bucket) narrows
     that to layers a kernel can serve: a layer the tuner left to cuBLAS at every M keeps nn.Linear's own
@@ -430,6 +506,9 @@ def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
     for name, module in list(model.named_modules()):
         if fusable_mlp(module, shapes, served):
             fuse_mlp(module)
+            names.append(name)
+        elif fusable_attention(module, shapes, served):
+            fuse_attention(module)
             names.append(name)
     for name, module in list(model.named_modules()):
         if fuse_decoder_residual(module, served):
@@ -448,6 +527,11 @@ def unpatch_model(model: nn.Module) -> list[str]:
             if type(module).__dict__.get("_aotgemm_fused_mlp"):
                 # gate_proj / up_proj keep their weights as views of the concatenated buffer: no copy
                 del module._buffers["aotgemm_gate_up"]
+            if type(module).__dict__.get("_aotgemm_fused_qkv"):  # the same for q/k/v (and their biases)
+                module._buffers.pop("aotgemm_qkv_bias", None)
+                del module._buffers["aotgemm_qkv_weight"]
+                for slot in ("_aotgemm_qkv_split", "_aotgemm_memo_qkv"):
+                    module.__dict__.pop(slot, None)
             module.__class__ = type(module).__dict__["_aotgemm_original_class"]
             names.append(name)
     return names

@@ -11,7 +11,8 @@ The bundle must hold a target for this GPU and match this machine (strict load).
     and each chosen PDL kernel right after Inductor's PDL kernel writes its x (it must wait);
 (b) a Llama-style block (fused qkv, o, gate_up, down with SiLU * up) patched vs unpatched:
     eager, torch.compile, CUDA graph (replayed after changing the input in place);
-    stats show hits for the bundle's shapes, and replays are not counted.
+    stats show hits for the bundle's shapes, and replays are not counted; and separate q/k/v
+    projections (transformers' form), which patch fuses into the bundle's qkv GEMM.
 """
 
 from __future__ import annotations
@@ -326,6 +327,62 @@ def test_llama_block_eager_compile_and_cuda_graph(loaded, rt):
         del graph
 
     assert rt.unpatch(block) == names
+
+
+class SeparateQKV(nn.Module):
+    """An attention's projections as transformers writes them (q_proj, k_proj, v_proj apart), with a stand-in
+    for the attention that uses all three."""
+
+    def __init__(self, hidden: int, n_q: int, n_kv: int):
+        super().__init__()
+        self.q_proj = nn.Linear(hidden, n_q, bias=False)
+        self.k_proj = nn.Linear(hidden, n_kv, bias=False)
+        self.v_proj = nn.Linear(hidden, n_kv, bias=False)
+
+    def forward(self, x):
+        q = self.q_proj(x)
+        k = self.k_proj(x)
+        v = self.v_proj(x)
+        return q * torch.sigmoid(k.float().mean(-1, keepdim=True)).to(q.dtype) + v.mean(-1, keepdim=True)
+
+
+@torch.no_grad()
+def test_separate_qkv_projections_run_as_the_bundles_qkv_gemm(loaded, rt):
+    """patch() fuses q_proj/k_proj/v_proj into one GEMM of the bundle's qkv shape (runtime/patch.py
+    fuse_attention): served by its kernels, eager, compiled and in a CUDA graph, as the unpatched module."""
+    _, dtype, shapes = _block_for(loaded)
+    dt_name = str(dtype).removeprefix("torch.")
+    qkv_n, hidden = shapes["qkv"]
+    if (dt_name, qkv_n, hidden, "identity") not in loaded.served:
+        pytest.skip(f"the tuner kept cuBLAS for qkv {qkv_n}x{hidden} at every M")
+    n_kv = (qkv_n // 6) // 64 * 64  # any split: the stacked shape is what the bundle holds
+    torch.manual_seed(1)
+    attn = SeparateQKV(hidden, qkv_n - 2 * n_kv, n_kv)
+    for p in attn.parameters():
+        nn.init.normal_(p, std=0.02)
+    attn = attn.to("cuda", dtype).eval()
+    ref = copy.deepcopy(attn)
+    assert rt.patch(attn) == [""]
+    compiled = torch.compile(attn)
+    for m in MODEL_MS:
+        want = _expected_hits(loaded, dt_name, {"qkv": (qkv_n, hidden)}, m)
+        for run in (attn, compiled):
+            rt.reset_stats()
+            x = torch.randn(1, m, hidden, device="cuda", dtype=dtype)
+            y = run(x)
+            assert rel_err(y, ref(x)) < MODEL_TOL, (m, run is compiled, rel_err(y, ref(x)))
+            assert want <= set(rt.stats().hits), (m, run is compiled, rt.stats())
+        x_static = torch.randn(m, hidden, device="cuda", dtype=dtype)
+        attn(x_static)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            y_static = attn(x_static)
+        x_static.copy_(torch.randn_like(x_static))
+        graph.replay()
+        torch.cuda.synchronize()
+        assert rel_err(y_static, ref(x_static)) < MODEL_TOL, ("graph", m)
+        del graph
+    assert rt.unpatch(attn) == [""]
 
 
 @torch.no_grad()

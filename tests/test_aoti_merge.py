@@ -1,0 +1,103 @@
+"""The AOTInductor rewrite's merge of GEMMs that read one x (aotgemm/aoti/rewrite_merge.py), on the CPU.
+
+- a tiny random transformers Llama / Qwen2 (biased q/k/v), exported: where the bundle covers the stacked
+  qkv shape, each layer's q/k/v projections become one routed GEMM on a new constant [Wq; Wk; Wv] (+ bias),
+  the originals are dropped, and the program computes what it did;
+- nothing is merged where the stacked shape is not covered, where the GEMMs' biases differ in kind, or where
+  a weight is not a constant of the program.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+import torch
+
+from aotgemm.aoti.rewrite import route_exported_program
+from aotgemm.aoti.rewrite_merge import merge_shared_input_gemms
+
+bf16 = torch.bfloat16
+HIDDEN = 64
+QKV = ("bfloat16", 128, HIDDEN)  # 4 heads + 2 x 2 KV heads of 16
+
+
+def _targets(ep) -> collections.Counter:
+    return collections.Counter(str(n.target) for n in ep.graph.nodes if n.op == "call_function")
+
+
+def _exported_tiny(kind):
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    cfg = getattr(transformers, f"{kind}Config")(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2,
+                                                  num_attention_heads=4, num_key_value_heads=2, vocab_size=100,
+                                                  head_dim=16)
+    torch.manual_seed(0)
+    model = getattr(transformers, f"{kind}ForCausalLM")(cfg).to(bf16).eval()
+
+    class Logits(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, ids):
+            return self.model(ids, use_cache=False).logits
+
+    ids = torch.randint(0, 100, (2, 7), generator=torch.Generator().manual_seed(1))
+    wrapped = Logits()
+    with torch.no_grad():
+        ref = wrapped(ids)
+    return wrapped, ids, ref, torch.export.export(wrapped, (ids,))
+
+
+@pytest.mark.parametrize("kind", ["Llama", "Qwen2"])
+def test_qkv_projections_become_one_routed_gemm(kind):
+    model, ids, ref, ep = _exported_tiny(kind)
+    before = _targets(ep)["aten.linear.default"]
+    routed = route_exported_program(ep, {QKV})
+    assert [(r.n, r.k) for r in routed] == [(128, HIDDEN)] * 2  # one per layer
+    t = _targets(ep)
+    assert t["aotgemm.aotgemm_linear.default"] == 2 and t["aten.split_with_sizes.default"] == 2
+    assert t["aten.linear.default"] == before - 6  # q, k and v of two layers
+    targets = [s.target for s in ep.graph_signature.input_specs]
+    assert not any(x and ("q_proj" in x or "k_proj" in x or "v_proj" in x) for x in targets)  # dropped
+    attn = model.model.model.layers[0].self_attn
+    stacked = [ep.state_dict[x] for x in targets if x and x.startswith("aotgemm_stacked_weight")]
+    assert any(torch.equal(w, torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]))
+               for w in stacked)
+    assert len([x for x in targets if x and x.startswith("aotgemm_stacked_bias")]) == (2 if kind == "Qwen2" else 0)
+    y = ep.module()(ids)  # no bundle loaded: the op's fallback, F.linear on the stacked weight
+    assert ((y.float() - ref.float()).norm() / ref.float().norm()).item() < 1e-2
+
+
+def test_nothing_is_merged_where_the_stacked_shape_is_not_covered():
+    _, _, _, ep = _exported_tiny("Llama")
+    before = _targets(ep)
+    assert merge_shared_input_gemms(ep, {("bfloat16", 64, HIDDEN)}) == 0  # q's shape, not the stack's
+    assert merge_shared_input_gemms(ep, {("float16", 128, HIDDEN)}) == 0
+    assert _targets(ep) == before
+
+
+class Projections(torch.nn.Module):
+    def __init__(self, biases=(False, False), weight_from_input=False):
+        super().__init__()
+        self.a = torch.nn.Linear(HIDDEN, 32, bias=biases[0], dtype=bf16)
+        self.b = torch.nn.Linear(HIDDEN, 32, bias=biases[1], dtype=bf16)
+        self.weight_from_input = weight_from_input
+
+    def forward(self, x):
+        wb = self.b.weight * 2 if self.weight_from_input else self.b.weight
+        return self.a(x) * torch.nn.functional.linear(x, wb, self.b.bias)
+
+
+@pytest.mark.parametrize("kw, merged", [({}, 1), ({"biases": (True, True)}, 1), ({"biases": (True, False)}, 0),
+                                        ({"weight_from_input": True}, 0)])
+def test_which_gemms_are_merged(kw, merged):
+    torch.manual_seed(2)
+    m = Projections(**kw).eval()
+    x = torch.randn(3, 5, HIDDEN, dtype=bf16)
+    ref = m(x)
+    ep = torch.export.export(m, (x,))
+    assert merge_shared_input_gemms(ep, {("bfloat16", 64, HIDDEN)}) == merged
+    ep.graph_module.recompile()
+    assert _targets(ep)["aten.linear.default"] == 2 - merged
+    assert ((ep.module()(x).float() - ref.float()).norm() / ref.float().norm()).item() < 1e-2

@@ -1,0 +1,203 @@
+"""patch()'s q/k/v fusion on the CPU: a transformers attention's q_proj, k_proj and v_proj run as one GEMM on
+[Wq; Wk; Wv], the shape of the engines' merged qkv layer that `aotgemm manifest from-hf` lists.
+
+- tiny random transformers Llama / Qwen2 (biased q/k/v) / Qwen3 (q/k norms) / Mistral models in bf16 give the
+  unpatched model's logits, with and without a KV cache, served by a stand-in kernel at the fused shape;
+- the weights (and biases) become views of one buffer, state_dict keys are unchanged, unpatch restores;
+- gradients still reach the fused projections (q/k/v, and the MLP's gate/up) when autograd records;
+- attention forwards of another form, and bundles without the fused shape or a kernel for it, are left alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import aotgemm.runtime as rt
+from aotgemm.epilogues import epilogue
+from aotgemm.runtime.ops import set_active
+from aotgemm.runtime.patch import fusable_attention, is_patched
+from aotgemm.runtime.table import Dispatch, Route
+
+bf16 = torch.bfloat16
+HIDDEN, HEADS, KV_HEADS, HEAD_DIM = 64, 4, 2, 16
+N_QKV = (HEADS + 2 * KV_HEADS) * HEAD_DIM  # 128: q 64 + k 32 + v 32
+QKV_SHAPE = ("bfloat16", N_QKV, HIDDEN)
+
+
+def rel(y, ref) -> float:
+    return ((y.float() - ref.float()).norm() / ref.float().norm()).item()
+
+
+pytestmark = pytest.mark.usefixtures("clean_runtime")  # tests/conftest.py
+
+
+def _tiny(kind):
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    common = dict(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2, num_attention_heads=HEADS,
+                  num_key_value_heads=KV_HEADS, vocab_size=100, head_dim=HEAD_DIM)
+    model, config = {"llama": ("LlamaForCausalLM", "LlamaConfig"), "qwen2": ("Qwen2ForCausalLM", "Qwen2Config"),
+                     "qwen3": ("Qwen3ForCausalLM", "Qwen3Config"),
+                     "mistral": ("MistralForCausalLM", "MistralConfig")}[kind]
+    torch.manual_seed(0)
+    return getattr(transformers, model)(getattr(transformers, config)(**common)).to(bf16).eval()
+
+
+class Kern:
+    """A stand-in bundle kernel (the op's call convention): x @ W^T in float32 (+ the epilogue), one rounding."""
+
+    def __init__(self, name="identity"):
+        self.name, self.calls, self.ms = name, 0, []
+
+    def __call__(self, a, bt, out, *rest):
+        self.calls += 1
+        self.ms.append(a.shape[0])
+        acc = a.float() @ bt.float()
+        out.copy_(epilogue(self.name).apply(acc, **({"bias": rest[0].float()} if self.name == "bias" else {})))
+
+
+def _serve_qkv(kern, epilogue_name="identity", buckets=(1, 16)):
+    table = {("bfloat16", "linear", epilogue_name, N_QKV, HIDDEN, b): Route(f"qkv{b}", kern) for b in buckets}
+    set_active(Dispatch(tuple(buckets), table, device_type="cpu"))
+
+
+def _logits(model, ids, **kw):
+    with torch.no_grad():
+        return model(ids, **kw)
+
+
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "qwen3", "mistral"])
+def test_patch_fuses_qkv_and_keeps_the_output(kind):
+    model = _tiny(kind)
+    attn = model.model.layers[0].self_attn
+    biased = attn.q_proj.bias is not None
+    assert biased == (kind == "qwen2")
+    g = torch.Generator().manual_seed(1)
+    ids, step = torch.randint(0, 100, (2, 7), generator=g), torch.randint(0, 100, (2, 1), generator=g)
+    ref = _logits(model, ids, use_cache=True)
+    ref_step = _logits(model, step, past_key_values=ref.past_key_values, use_cache=True).logits
+    keys = sorted(model.state_dict())
+    q_before, k_before = attn.q_proj.weight.detach().clone(), attn.k_proj.weight.detach().clone()
+
+    kern = Kern()  # an identity kernel; a biased layer gets its bias added after it, as for nn.Linear
+    _serve_qkv(kern)
+    names = rt.patch_model(model, frozenset({QKV_SHAPE}))
+    assert "model.layers.0.self_attn" in names and "model.layers.1.self_attn" in names
+    buf = attn.aotgemm_qkv_weight
+    assert buf.shape == (N_QKV, HIDDEN) and attn.q_proj.weight.data_ptr() == buf.data_ptr()
+    assert attn.k_proj.weight.data_ptr() == buf.data_ptr() + 64 * HIDDEN * 2  # views: no second copy
+    assert attn.v_proj.weight.data_ptr() == buf.data_ptr() + 96 * HIDDEN * 2
+    assert torch.equal(attn.q_proj.weight, q_before) and torch.equal(attn.k_proj.weight, k_before)
+    assert hasattr(attn, "aotgemm_qkv_bias") == biased
+    assert sorted(model.state_dict()) == keys
+
+    out = _logits(model, ids, use_cache=True)
+    out_step = _logits(model, step, past_key_values=out.past_key_values, use_cache=True).logits
+    assert rel(out.logits, ref.logits) < 2e-2 and rel(out_step, ref_step) < 2e-2
+    assert kern.ms == [14, 14, 2, 2]  # the prompt (2 x 7 rows), then one decode step, once per layer
+    hits = rt.stats().hits
+    assert hits == {(*QKV_SHAPE, 16): 4}  # M = 14 and 2: bucket 16
+
+    assert "model.layers.0.self_attn" in rt.unpatch_model(model)
+    assert not is_patched(attn) and not hasattr(attn, "aotgemm_qkv_weight") and not hasattr(attn, "aotgemm_qkv_bias")
+    assert torch.equal(_logits(model, ids).logits, ref.logits)
+
+
+def test_gradients_still_reach_the_fused_projections():
+    """q/k/v and the MLP's gate/up, fused, with autograd recording: every parameter gets its gradient."""
+    model = _tiny("qwen2")
+    ids = torch.randint(0, 100, (1, 5), generator=torch.Generator().manual_seed(2))
+    model(ids).logits.float().square().mean().backward()
+    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    kern = Kern()
+    _serve_qkv(kern)
+    names = rt.patch_model(model, frozenset({QKV_SHAPE, ("bfloat16", 192, HIDDEN), ("bfloat16", HIDDEN, 96)}))
+    assert "model.layers.0.self_attn" in names and "model.layers.0.mlp" in names and "model.layers.0" in names
+    model(ids).logits.float().square().mean().backward()
+    assert kern.ms == [5, 5]  # the op, on the projections' weights concatenated anew, then autograd's formula
+    for n, p in model.named_parameters():
+        assert p.grad is not None and rel(p.grad, ref[n]) < 2e-2, n
+    mlp = model.model.layers[1].mlp  # called on its own, not through the fused decoder layer
+    mlp.zero_grad()
+    mlp(torch.randn(3, HIDDEN, dtype=bf16)).float().sum().backward()
+    assert mlp.gate_proj.weight.grad is not None and mlp.up_proj.weight.grad is not None
+
+
+def test_patch_leaves_the_attention_alone_without_a_kernel_for_the_fused_shape():
+    from aotgemm.bundle.format import DispatchEntry
+    from aotgemm.runtime.table import served as served_of
+
+    model = _tiny("llama")
+    attn = model.model.layers[0].self_attn
+    assert not fusable_attention(attn, frozenset({("bfloat16", 64, HIDDEN)}))  # q's shape alone
+    assert not fusable_attention(attn, frozenset({("float16", N_QKV, HIDDEN)}))  # another dtype
+
+    class T:  # the fields of a Target that served() reads: the tuner kept cuBLAS at every M
+        dispatch = (DispatchEntry("bfloat16", "linear", "identity", N_QKV, HIDDEN, 1, "cublas", "tuned"),)
+    assert not fusable_attention(attn, frozenset({QKV_SHAPE}), served_of([T]))
+    assert fusable_attention(attn, frozenset({QKV_SHAPE}))
+    biased = _tiny("qwen2").model.layers[0].self_attn
+    bias_only = served_of([type("T", (), {"dispatch": (
+        DispatchEntry("bfloat16", "linear", "bias", N_QKV, HIDDEN, 1, "k", "tuned"),)})])
+    assert fusable_attention(biased, frozenset({QKV_SHAPE}), bias_only)  # a bias kernel serves biased q/k/v
+    assert not fusable_attention(attn, frozenset({QKV_SHAPE}), bias_only)  # ... not bias-free ones
+
+
+def _attention(forward):
+    class Attention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            lin = lambda n: torch.nn.Linear(HIDDEN, n, bias=False, dtype=bf16)  # noqa: E731
+            self.q_proj, self.k_proj, self.v_proj = lin(64), lin(32), lin(32)
+
+    Attention.forward = forward
+    return Attention()
+
+
+def _plain(self, x):
+    q = self.q_proj(x)
+    k, v = self.k_proj(x), self.v_proj(x)
+    return q.sum(-1) + k.sum(-1) * v.sum(-1)
+
+
+def _twice(self, x):
+    return self.q_proj(x) + self.q_proj(x), self.k_proj(x), self.v_proj(x)
+
+
+def _two_inputs(self, x):
+    y = x * 2
+    return self.q_proj(x), self.k_proj(y), self.v_proj(x)
+
+
+def _in_a_branch(self, x):
+    q = self.q_proj(x)
+    if x.shape[0] > 1:
+        k = self.k_proj(x)
+    else:
+        k = q[..., :32]
+    return q, k, self.v_proj(x)
+
+
+def _reassigned(self, x):
+    q = self.q_proj(x)
+    x = x + 1
+    return q, self.k_proj(x), self.v_proj(x)
+
+
+def test_an_attention_of_that_form_is_fused_whatever_its_class():
+    m = _attention(_plain)
+    x = torch.randn(3, HIDDEN, generator=torch.Generator().manual_seed(3)).to(bf16)
+    with torch.no_grad():
+        ref = m(x)
+        kern = Kern()
+        _serve_qkv(kern)
+        assert rt.patch_model(m, frozenset({QKV_SHAPE})) == [""]
+        assert rel(m(x), ref) < 2e-2 and kern.ms == [3]
+
+
+@pytest.mark.parametrize("forward", [_twice, _two_inputs, _in_a_branch, _reassigned])
+def test_other_forms_are_left_alone(forward):
+    m = _attention(forward)
+    assert not fusable_attention(m, frozenset({QKV_SHAPE}))
+    assert rt.patch_model(m, frozenset({QKV_SHAPE})) == []
