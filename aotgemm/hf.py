@@ -12,15 +12,24 @@ those are what the manifest lists:
 
 By default the layers carry the epilogues the block applies right after
 them (aotgemm/epilogues): gate_up `swiglu` (W is [gate; up] stacked along N,
-as vLLM's merged layer stores it; the output is intermediate/tp wide), o and
+as vLLM's merged layer stores it; the output is intermediate/tp wide) where
+the MLP's activation (`hidden_act` / `hidden_activation`, default silu) is
+SiLU, else a plain GEMM (Gemma's GELU gate has no epilogue here), o and
 down `residual_add` (the decoder's residual stream added to the output);
 `fuse=False` (`--no-fuse`) lists plain GEMMs.
+
+A multimodal config whose language model is in `text_config` (Gemma 3,
+Mistral 3, Llama 4, newer Qwen-VL files) is read from there; its name and
+dtype may come from the outer config.
 
 kv_heads_per_rank is kv_heads/tp, or 1 when there are fewer KV heads than
 ranks (each KV head is then replicated over tp/kv_heads ranks). The vocab is
 padded to a multiple of 64 before it is split, as vLLM's ParallelLMHead does
 (DEFAULT_VOCAB_PADDING_SIZE), and the padded vocab must split evenly over tp,
-as vLLM requires. MoE, MLA and other architectures are out of scope.
+as vLLM requires. MoE, MLA and other architectures are out of scope, and
+their configs are refused (`_refuse_other_architectures`): their expert and
+latent-attention GEMMs are not these shapes, so a manifest of these shapes
+would build kernels the model never runs.
 """
 
 from __future__ import annotations
@@ -38,6 +47,14 @@ from .manifest import NAME_PATTERN, SUPPORTED_DTYPES, LayerSpec, Manifest, valid
 
 # vLLM pads the LM head's vocab dimension to a multiple of this before sharding it.
 VOCAB_PADDING = 64
+SILU_NAMES = ("silu", "swish")  # the activations whose gated MLP is the swiglu epilogue
+# Config keys that mark an architecture whose GEMMs are not a dense Llama block's: (key, what it means).
+OTHER_ARCHITECTURES = (
+    ("num_local_experts", "experts: a mixture-of-experts model"),  # Mixtral, gpt-oss, Llama 4, Qwen3-MoE
+    ("num_experts", "experts: a mixture-of-experts model"),  # Qwen2-MoE
+    ("n_routed_experts", "routed experts: a mixture-of-experts model"),  # DeepSeek-V2/V3
+    ("kv_lora_rank", "the latent rank of multi-head latent attention"),  # DeepSeek-V2/V3
+)
 DEFAULT_GPUS = ("H100_SXM",)
 DEFAULT_DTYPE = "bfloat16"
 
@@ -68,6 +85,12 @@ def manifest_from_hf_config(
         raise ManifestError(f"{where}: expected a JSON object (a config.json), got {type(cfg).__name__}")
     if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
         raise ManifestError(f"{where}: tp: must be a positive integer, got {tp!r}")
+    outer = cfg
+    if "hidden_size" not in cfg and isinstance(cfg.get("text_config"), Mapping):
+        # a multimodal model's language model; the outer config names the model and may hold its dtype
+        cfg, where = cfg["text_config"], f"{where}: text_config"
+        cfg = {**{k: outer[k] for k in ("_name_or_path", "dtype", "torch_dtype") if k in outer}, **cfg}
+    _refuse_other_architectures(cfg, where)
 
     hidden = _config_int(cfg, "hidden_size", where)
     intermediate = _config_int(cfg, "intermediate_size", where)
@@ -104,11 +127,11 @@ def manifest_from_hf_config(
     heads_per_rank = heads // tp
     kv_heads_per_rank = max(1, kv_heads // tp)
     residual = RESIDUAL_ADD if fuse else IDENTITY
+    gated = SWIGLU if fuse and _activation(cfg, where) in SILU_NAMES else IDENTITY
     layers = (
         LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers),
         LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers, epilogue=residual),
-        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers,
-                  epilogue=SWIGLU if fuse else IDENTITY),
+        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers, epilogue=gated),
         LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers, epilogue=residual),
         LayerSpec("lm_head", n=padded_vocab // tp, k=hidden, count=1),
     )
@@ -172,6 +195,27 @@ def _config_int(cfg: Mapping[str, Any], key: str, where: str, default: int | Non
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ManifestError(f"{where}: {key}: expected a positive integer, got {value!r}")
     return value
+
+
+def _refuse_other_architectures(cfg: Mapping[str, Any], where: str) -> None:
+    for key, what in OTHER_ARCHITECTURES:
+        value = cfg.get(key)
+        if value is not None and value is not False and value != 0:
+            raise ManifestError(
+                f"{where}: {key}: {value!r} {what}, whose GEMMs are not a dense block's; manifest from-hf "
+                "reads dense decoder-only configs (Llama, Mistral, Qwen, Gemma style): write the manifest's "
+                "layers by hand (docs/manifest-format.md)")
+
+
+def _activation(cfg: Mapping[str, Any], where: str) -> str:
+    """The MLP's activation: `hidden_act` (most models) or `hidden_activation` (Gemma), default silu."""
+    for key in ("hidden_act", "hidden_activation"):
+        value = cfg.get(key)
+        if value is not None:
+            if not isinstance(value, str):
+                raise ManifestError(f"{where}: {key}: expected an activation name, got {value!r}")
+            return value.lower()
+    return "silu"
 
 
 def _config_dtype(cfg: Mapping[str, Any]) -> str:

@@ -302,3 +302,49 @@ def test_cli_from_hf_sets_m_buckets(tmp_path):
     assert "m_buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]" in default.stdout
     bad = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--m-bucket", "0"])
     assert bad.exit_code != 0 and "--m-bucket" in bad.output
+
+
+# --- other configs: multimodal wrappers, GELU MLPs, and architectures from-hf refuses ---------------
+def test_a_multimodal_config_is_read_from_its_text_config():
+    """Gemma 3 / Mistral 3 / Llama 4 files keep the language model in text_config; the outer config names it."""
+    text = {k: v for k, v in config(LLAMA_CONFIG).items() if k not in ("_name_or_path", "torch_dtype", "dtype")}
+    outer = {"_name_or_path": "org/vlm", "torch_dtype": "float16", "vision_config": {"hidden_size": 1152},
+             "text_config": text}
+    m = manifest_from_hf_config(outer, tp=2)
+    assert shapes(m) == shapes(manifest_from_hf_config(config(LLAMA_CONFIG), tp=2))
+    assert (m.model, m.dtypes) == ("vlm-tp2", ("float16",))
+    del text["num_hidden_layers"]
+    assert error_of(outer, tp=1) == (
+        "cfg.json: text_config: num_hidden_layers: missing from the config; aotgemm reads dense decoder-only "
+        "transformer configs (Llama, Mistral, Qwen, Gemma style)")
+
+
+@pytest.mark.parametrize("key, act, gate_up", [("hidden_act", "silu", "swiglu"), ("hidden_act", "SiLU", "swiglu"),
+                                               ("hidden_activation", "gelu_pytorch_tanh", "identity"),
+                                               ("hidden_act", "gelu", "identity"), (None, None, "swiglu")])
+def test_gate_up_is_swiglu_only_for_a_silu_mlp(key, act, gate_up):
+    cfg = {k: v for k, v in config(LLAMA_CONFIG).items() if k != "hidden_act"}
+    if key:
+        cfg[key] = act
+    layers = {layer.name: layer.epilogue for layer in manifest_from_hf_config(cfg, tp=1).layers}
+    assert layers["gate_up"] == gate_up and layers["down"] == "residual_add"
+
+
+def test_bad_activation_field():
+    assert error_of({**MHA, "hidden_act": ["silu"]}, tp=1) == (
+        "cfg.json: hidden_act: expected an activation name, got ['silu']")
+
+
+@pytest.mark.parametrize("key, value, what", [
+    ("num_local_experts", 8, "8 experts: a mixture-of-experts model"),
+    ("num_experts", 60, "60 experts: a mixture-of-experts model"),
+    ("n_routed_experts", 256, "256 routed experts: a mixture-of-experts model"),
+    ("kv_lora_rank", 512, "512 the latent rank of multi-head latent attention")])
+def test_moe_and_mla_configs_are_refused(key, value, what):
+    assert error_of({**MHA, key: value}, tp=1) == (
+        f"cfg.json: {key}: {what}, whose GEMMs are not a dense block's; manifest from-hf reads dense "
+        "decoder-only configs (Llama, Mistral, Qwen, Gemma style): write the manifest's layers by hand "
+        "(docs/manifest-format.md)")
+    assert error_of({"text_config": {**MHA, key: value}}, tp=1).startswith(f"cfg.json: text_config: {key}: ")
+    manifest_from_hf_config({**MHA, key: None}, tp=1)  # null or 0: a dense config's placeholder
+    manifest_from_hf_config({**MHA, key: 0}, tp=1)
