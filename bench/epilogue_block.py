@@ -10,8 +10,9 @@ The layer is transformers' LlamaDecoderLayer built from examples/hf/llama-3.1-8b
 cache): every GEMM sees M rows, as in a decode step of M sequences (M = 2048: a prefill-sized
 GEMM). Rows:
   eager           the unpatched layer
-  eager-patched   aotgemm.runtime.patch: the MLP as one swiglu GEMM on [gate; up] (+ down), every
-                  Linear the bundle holds through aotgemm_linear; residual adds stay torch's
+  eager-patched   aotgemm.runtime.patch: the MLP as one swiglu GEMM on [gate; up] (+ down), q/k/v as one
+                  GEMM on [q; k; v], every Linear the bundle holds through aotgemm_linear; the
+                  attention's residual add stays torch's
   aoti            torch._inductor.aoti_compile_and_package of the exported layer (M dynamic)
   aoti-bundle     aotgemm.aoti.compile: epilogues the bundle has kernels for folded into the fused
                   ops (swiglu, residual add), the other covered GEMMs routed, the rest Inductor's
@@ -242,14 +243,15 @@ def _compile_rows(model, patched, inputs: dict, device: str, log) -> tuple[dict,
 
 
 def smoke_bundle(work: Path, hidden: int, inter: int) -> Path:
-    """A valid bundle (test library, H100 target) holding the tiny layer's shapes: on the CPU it loads in
-    fallback (every call served by torch, counted); enough to run every path of this script."""
+    """A valid bundle (test library, H100 target) holding the tiny layer's shapes as a manifest lists them (q,
+    k and v stacked, as patch and the AOTInductor rewrite merge them): on the CPU it loads in fallback (every
+    call served by torch, counted); enough to run every path of this script."""
     from aotgemm.aoti import testing
 
     q = SMOKE["num_attention_heads"] * SMOKE["head_dim"]
     kv = SMOKE["num_key_value_heads"] * SMOKE["head_dim"]
     path = work / "smoke.agb"
-    layers = [("q", q, hidden), ("kv", kv, hidden), ("o", hidden, q), ("gate_up", 2 * inter, hidden),
+    layers = [("qkv", q + 2 * kv, hidden), ("o", hidden, q), ("gate_up", 2 * inter, hidden),
               ("down", hidden, inter)]
     testing.make_bundle(path, layers, epilogues=("identity", "residual_add", "swiglu"))
     return path
