@@ -16,7 +16,8 @@ import torch
 import aotgemm.runtime as rt
 from aotgemm.epilogues import epilogue
 from aotgemm.runtime.ops import set_active
-from aotgemm.runtime.patch import fusable_attention, is_patched
+from aotgemm.runtime.fuse_transformers import fusable_attention
+from aotgemm.runtime.patch import is_patched
 from aotgemm.runtime.table import Dispatch, Route
 
 bf16 = torch.bfloat16

@@ -243,7 +243,7 @@ def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[st
     served by whichever bundle is active when they run. Weights stay shared
     and state_dict keys are unchanged; a fused MLP's gate and up weights
     become views of one concatenated [gate; up] buffer (what is fused and what
-    it costs: aotgemm.runtime.patch.fuse_mlp). Returns the changed modules' names.
+    it costs: aotgemm.runtime.fuse_transformers.fuse_mlp). Returns the changed modules' names.
     """
     bundle = bundle if bundle is not None else active()
     if bundle is None:

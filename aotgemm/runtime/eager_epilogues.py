@@ -1,7 +1,7 @@
 """The fused MLP modules' eager path: aotgemm_linear_swiglu / aotgemm_linear_residual without the dispatcher.
 
 What runtime/eager.py does for a patched nn.Linear, for the two calls a fused
-SwiGLU MLP makes (patch.fuse_mlp): in eager mode the module does not call
+SwiGLU MLP makes (fuse_transformers.fuse_mlp): in eager mode the module does not call
 `torch.ops.aotgemm.aotgemm_linear_swiglu` / `_residual` (Python ops: the
 dispatcher, their Python autograd kernel and redispatch, `_check`, the rule's
 arguments and the kernel's argument conversion, every call). Each module keeps,
