@@ -11,8 +11,8 @@ cache): every GEMM sees M rows, as in a decode step of M sequences (M = 2048: a 
 GEMM). Rows:
   eager           the unpatched layer
   eager-patched   aotgemm.runtime.patch: the MLP as one swiglu GEMM on [gate; up] (+ down), q/k/v as one
-                  GEMM on [q; k; v], every Linear the bundle holds through aotgemm_linear; the
-                  attention's residual add stays torch's
+                  GEMM on [q; k; v], both residual adds in o_proj's and down_proj's GEMMs (where the
+                  bundle has those epilogues), every other Linear it holds through aotgemm_linear
   aoti            torch._inductor.aoti_compile_and_package of the exported layer (M dynamic)
   aoti-bundle     aotgemm.aoti.compile: epilogues the bundle has kernels for folded into the fused
                   ops (swiglu, residual add), the other covered GEMMs routed, the rest Inductor's

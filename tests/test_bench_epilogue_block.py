@@ -35,7 +35,7 @@ def test_smoke_mode_runs_and_reports(tmp_path):
         for row in ("eager-patched", "compiled-patched", "compiled-pdl-patched"):
             assert rows[row]["rel_err"] < 1e-2, row
             hits = rows[row]["hits"]
-            # fallback on the CPU, every call a miss. Eager: the fused q/k/v, o, the fused gate_up and
+            # fallback on the CPU, every call a miss. Eager: the fused q/k/v, o + residual, the fused gate_up and
             # down + residual. Compiled: no kernel serves any M of a fallback bundle, so the graph holds the
             # MLP's GEMMs as aotgemm_linear (gate and up apart) and its epilogues in Inductor's code
             # (unfused_when_compiled); q/k/v stay one GEMM

@@ -1,8 +1,11 @@
-"""patch()'s q/k/v fusion on the CPU: a transformers attention's q_proj, k_proj and v_proj run as one GEMM on
-[Wq; Wk; Wv], the shape of the engines' merged qkv layer that `aotgemm manifest from-hf` lists.
+"""patch()'s attention fusions on the CPU: a transformers attention's q_proj, k_proj and v_proj run as one GEMM on
+[Wq; Wk; Wv], the shape of the engines' merged qkv layer that `aotgemm manifest from-hf` lists, and its o_proj
+takes the decoder layer's residual into its GEMM, as the manifests' o layer (residual_add) does.
 
 - tiny random transformers Llama / Qwen2 (biased q/k/v) / Qwen3 (q/k norms) / Mistral models in bf16 give the
-  unpatched model's logits, with and without a KV cache, served by a stand-in kernel at the fused shape;
+  unpatched model's logits, with and without a KV cache, served by a stand-in kernel at the fused shape; with
+  the manifests' other layers too (o and down with residual_add, gate_up with swiglu), every GEMM of a decoder
+  layer is a bundle call and both residual adds are in GEMMs;
 - the weights (and biases) become views of one buffer, state_dict keys are unchanged, unpatch restores;
 - gradients still reach the fused projections (q/k/v, and the MLP's gate/up) when autograd records;
 - attention forwards of another form, and bundles without the fused shape or a kernel for it, are left alone.
@@ -16,7 +19,7 @@ import torch
 import aotgemm.runtime as rt
 from aotgemm.epilogues import epilogue
 from aotgemm.runtime.ops import set_active
-from aotgemm.runtime.fuse_transformers import fusable_attention
+from aotgemm.runtime.fuse_transformers import attention_parts, fusable_attention
 from aotgemm.runtime.patch import is_patched
 from aotgemm.runtime.table import Dispatch, Route
 
@@ -54,7 +57,8 @@ class Kern:
         self.calls += 1
         self.ms.append(a.shape[0])
         acc = a.float() @ bt.float()
-        out.copy_(epilogue(self.name).apply(acc, **({"bias": rest[0].float()} if self.name == "bias" else {})))
+        operand = {"bias": "bias", "residual_add": "residual"}.get(self.name)
+        out.copy_(epilogue(self.name).apply(acc, **({operand: rest[0].float()} if operand else {})))
 
 
 def _serve_qkv(kern, epilogue_name="identity", buckets=(1, 16)):
@@ -131,18 +135,19 @@ def test_patch_leaves_the_attention_alone_without_a_kernel_for_the_fused_shape()
 
     model = _tiny("llama")
     attn = model.model.layers[0].self_attn
-    assert not fusable_attention(attn, frozenset({("bfloat16", 64, HIDDEN)}))  # q's shape alone
-    assert not fusable_attention(attn, frozenset({("float16", N_QKV, HIDDEN)}))  # another dtype
+    qkv = lambda a, shapes, served=None: attention_parts(a, frozenset(shapes), served)[0]  # noqa: E731
+    assert not qkv(attn, {("bfloat16", 64, HIDDEN)})  # q's shape alone (here also o's: that part is o_proj's)
+    assert not qkv(attn, {("float16", N_QKV, HIDDEN)})  # another dtype
 
     class T:  # the fields of a Target that served() reads: the tuner kept cuBLAS at every M
         dispatch = (DispatchEntry("bfloat16", "linear", "identity", N_QKV, HIDDEN, 1, "cublas", "tuned"),)
     assert not fusable_attention(attn, frozenset({QKV_SHAPE}), served_of([T]))
-    assert fusable_attention(attn, frozenset({QKV_SHAPE}))
+    assert attention_parts(attn, frozenset({QKV_SHAPE})) == (True, False)
     biased = _tiny("qwen2").model.layers[0].self_attn
     bias_only = served_of([type("T", (), {"dispatch": (
         DispatchEntry("bfloat16", "linear", "bias", N_QKV, HIDDEN, 1, "k", "tuned"),)})])
-    assert fusable_attention(biased, frozenset({QKV_SHAPE}), bias_only)  # a bias kernel serves biased q/k/v
-    assert not fusable_attention(attn, frozenset({QKV_SHAPE}), bias_only)  # ... not bias-free ones
+    assert qkv(biased, {QKV_SHAPE}, bias_only)  # a bias kernel serves biased q/k/v
+    assert not qkv(attn, {QKV_SHAPE}, bias_only)  # ... not bias-free ones
 
 
 def _attention(forward):
@@ -202,3 +207,54 @@ def test_other_forms_are_left_alone(forward):
     m = _attention(forward)
     assert not fusable_attention(m, frozenset({QKV_SHAPE}))
     assert rt.patch_model(m, frozenset({QKV_SHAPE})) == []
+
+
+def _full_block_table():
+    """Stand-in kernels for every layer a fused manifest lists for the tiny models (`aotgemm manifest from-hf`):
+    qkv identity, o residual_add, gate_up swiglu, down residual_add."""
+    kernels = {"qkv": Kern(), "o": Kern("residual_add"), "gate_up": Kern("swiglu"), "down": Kern("residual_add")}
+    problems = {"qkv": ("identity", N_QKV, HIDDEN), "o": ("residual_add", HIDDEN, HEADS * HEAD_DIM),
+                "gate_up": ("swiglu", 192, HIDDEN), "down": ("residual_add", HIDDEN, 96)}
+    table = {("bfloat16", "linear", ep, n, k, 16): Route(name, kernels[name]) for name, (ep, n, k) in problems.items()}
+    set_active(Dispatch((16,), table, device_type="cpu"))
+    return kernels, frozenset(("bfloat16", n, k) for _, n, k in problems.values())
+
+
+@pytest.mark.parametrize("kind", ["llama", "qwen3"])
+def test_every_gemm_of_a_decoder_layer_is_a_bundle_call(kind):
+    model = _tiny(kind)
+    g = torch.Generator().manual_seed(4)
+    ids, step = torch.randint(0, 100, (2, 7), generator=g), torch.randint(0, 100, (2, 1), generator=g)
+    ref = _logits(model, ids, use_cache=True)
+    ref_step = _logits(model, step, past_key_values=ref.past_key_values, use_cache=True).logits
+    kernels, shapes = _full_block_table()
+    names = rt.patch_model(model, shapes)
+    layer = model.model.layers[0]
+    assert {"model.layers.0", "model.layers.0.self_attn", "model.layers.0.mlp"} <= set(names)
+    assert type(layer.self_attn).__dict__["_aotgemm_o_residual"] and type(layer.self_attn).__dict__["_aotgemm_fused_qkv"]
+    out = _logits(model, ids, use_cache=True)
+    out_step = _logits(model, step, past_key_values=out.past_key_values, use_cache=True).logits
+    assert rel(out.logits, ref.logits) < 2e-2 and rel(out_step, ref_step) < 2e-2
+    # the prompt (14 rows) and one decode step (2 rows), once per layer and GEMM: o_proj with the residual
+    assert {name: k.ms for name, k in kernels.items()} == dict.fromkeys(kernels, [14, 14, 2, 2])
+    e = rt.stats().epilogues
+    assert e[("residual_add", "bfloat16", HIDDEN, HEADS * HEAD_DIM, 16, "hit")] == 4
+    assert rt.unpatch_model(model)
+    assert not is_patched(layer) and not is_patched(layer.self_attn)
+    assert torch.equal(_logits(model, ids).logits, ref.logits)
+
+
+def test_an_attention_called_without_the_residual_runs_o_proj_as_before():
+    """The attention's o_proj hook is used only when the decoder passes the residual: called on its own (or by a
+    decoder layer whose forward was not rewritten), the attention returns o_proj(..) alone."""
+    model = _tiny("llama")
+    kernels, shapes = _full_block_table()
+    attn = model.model.layers[0].self_attn
+    x = torch.randn(1, 3, HIDDEN, generator=torch.Generator().manual_seed(5)).to(bf16)
+    pos = model.model.rotary_emb(x, torch.arange(3).unsqueeze(0))
+    with torch.no_grad():
+        ref = attn(x, pos, None)[0]
+        rt.patch_model(model, shapes)
+        y = attn(x, pos, None)[0]
+    assert rel(y, ref) < 2e-2 and kernels["o"].calls == 0 and kernels["qkv"].ms == [3]
+

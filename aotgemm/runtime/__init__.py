@@ -233,17 +233,19 @@ def scaled_mm(x: torch.Tensor, mat2: torch.Tensor, scale_a: torch.Tensor, scale_
 
 def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[str]:
     """Route every nn.Linear whose (weight dtype, out_features, in_features) the bundle serves with a kernel at
-    some M through the op, fuse transformers-style SwiGLU MLPs (and the residual add after them) into the
-    fused-epilogue ops, and route every Fp8Linear, and every torchao float8 inference linear
+    some M through the op, fuse transformers-style SwiGLU MLPs, q/k/v projections and the decoder layers'
+    residual adds into the shapes and epilogues the manifests list (aotgemm/runtime/fuse_transformers.py),
+    and route every Fp8Linear, and every torchao float8 inference linear
     (quantize_ with Float8DynamicActivationFloat8WeightConfig, per tensor or per row; which ones:
     aotgemm/runtime/torchao_fp8.py), of an fp8 shape the bundle serves through aotgemm_scaled_mm. A
     layer the bundle left to cuBLAS at every M stays as it is: routing it would only add host time.
 
     `bundle` (default: the active one) only chooses the modules; calls are
     served by whichever bundle is active when they run. Weights stay shared
-    and state_dict keys are unchanged; a fused MLP's gate and up weights
-    become views of one concatenated [gate; up] buffer (what is fused and what
-    it costs: aotgemm.runtime.fuse_transformers.fuse_mlp). Returns the changed modules' names.
+    and state_dict keys are unchanged; a fused MLP's gate and up weights (an
+    attention's q, k and v) become views of one concatenated buffer (what is
+    fused and what it costs: aotgemm.runtime.fuse_transformers). Returns the
+    changed modules' names.
     """
     bundle = bundle if bundle is not None else active()
     if bundle is None:

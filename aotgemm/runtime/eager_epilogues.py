@@ -157,9 +157,12 @@ def swiglu(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None
     return _missed(s, SWIGLU_OP, x, memo, {})
 
 
-def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """aotgemm_linear_residual(x, module.down_proj.weight, r), served and counted exactly as the op would."""
-    weight = module.down_proj.weight
+def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor, weight: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """aotgemm_linear_residual(x, module.down_proj.weight or `weight`, r), served and counted exactly as the
+    op would (memoised in `module`)."""
+    if weight is None:
+        weight = module.down_proj.weight
     if type(r) is not _Tensor or not is_eager(x, weight, r):
         if epilogue_ops.unfused_when_compiled(RESIDUAL_OP, x, weight):  # Inductor fuses the add, as unpatched
             return epilogue_ops.compiled_unfused(RESIDUAL_OP, x, weight, {"residual": r})

@@ -2,7 +2,8 @@
 
 - SwiGLU MLPs: gate_proj, up_proj, the SiLU and the multiply as one aotgemm_linear_swiglu GEMM on [gate; up]
   (`fuse_mlp`), and the decoder layer's `residual + mlp(..)` in down_proj's GEMM (`fuse_decoder_residual`);
-- attentions: q_proj, k_proj and v_proj as one aotgemm_linear on [Wq; Wk; Wv] (`fuse_attention`).
+- attentions: q_proj, k_proj and v_proj as one aotgemm_linear on [Wq; Wk; Wv], and o_proj taking the decoder
+  layer's residual into its GEMM (`fuse_attention`; the decoder's side in `fuse_decoder_residual`).
 
 transformers writes these as separate projections where the engines (and `aotgemm manifest from-hf`) merge
 them. Each fusion rewrites only what it recognises exactly (a module's structure, and its forward's source),
@@ -111,10 +112,8 @@ def fuse_mlp(module: nn.Module) -> None:
     down_proj is unchanged (an nn.Linear, patched as usual) when the MLP is
     called on its own; the decoder layer's `residual + self.mlp(...)` becomes
     down_proj's residual_add GEMM where `fuse_decoder_residual` recognises the
-    layer. The attention's residual add (`residual + self_attn(...)`, o_proj
-    inside the attention module) is NOT fused in eager mode (it would need
-    rewriting transformers' attention forward); the AOTInductor rewrite
-    (aotgemm.aoti) fuses it in compiled packages.
+    layer (as the attention's residual add goes into o_proj's GEMM where
+    `fuse_attention` gave it the hook).
 
     Memory: gate and up are concatenated once into the non-persistent buffer
     `aotgemm_gate_up` [2I, H], and gate_proj.weight / up_proj.weight become
@@ -150,79 +149,159 @@ def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.
     return _eager_fused.residual(self, h, residual)
 
 
-# --- decoder layers: `residual + self.mlp(hidden_states)` into down_proj's GEMM -----------------------
-# The tail of transformers' decoder-layer forwards (Llama, Qwen2, Qwen3, Mistral; 5.x, and 4.x since they
-# return a tensor):
-_DECODER_TAIL = re.compile(r"\n(?P<i>[ \t]+)hidden_states = self\.mlp\(hidden_states\)\n"
-                           r"(?P=i)hidden_states = residual \+ hidden_states\n"
-                           r"(?P=i)return hidden_states\s*$")
-_decoder_forwards: dict[type, object] = {}
-
-
-def _residual_fused_forward(cls: type):
-    """cls.forward with its last `hidden_states = residual + self.mlp(hidden_states)` made one
-    `self.mlp.aotgemm_residual(hidden_states, residual)` call, or None when its source does not end
-    exactly so (or cannot be read, or uses zero-argument super()).
-
-    The new forward is compiled from the class's own source with only those lines changed, in a copy
-    of its module's globals (transformers 5 wraps decoder forwards at run time, in another module): whatever the installed transformers does before the MLP (attention, its
-    kwargs, decorators) is kept as is.
-    """
-    if cls in _decoder_forwards:
-        return _decoder_forwards[cls]
-    fn = None
+# --- forwards recompiled from their own source ------------------------------------------------------------
+def _parsed_forward(cls: type):
+    """(cls.forward under any run-time wrapper, its module's AST, the FunctionDef), or None where the source
+    cannot be read or parsed, or uses zero-argument super() / __class__ (no cell for them in a recompiled
+    function). transformers 5 wraps decoder and attention forwards at run time, in other modules: the
+    unwrapped function's globals are the ones its source names."""
     try:
-        inner = inspect.unwrap(cls.forward)  # its module's globals, not those of a wrapper installed at run time
+        inner = inspect.unwrap(cls.forward)
         src = textwrap.dedent(inspect.getsource(inner))
-    except (OSError, TypeError, ValueError):
-        inner, src = None, ""
-    m = _DECODER_TAIL.search(src)
-    if m and "super()" not in src and "__class__" not in src and src.count("self.mlp(") == 1:
-        ind = m.group("i")
-        tail = f"\n{ind}hidden_states = self.mlp.aotgemm_residual(hidden_states, residual)\n{ind}return hidden_states\n"
-        scope: dict = {}
-        code = compile(src[:m.start()] + tail, f"<aotgemm: {cls.__qualname__}.forward, residual fused>", "exec")
-        exec(code, dict(inner.__globals__), scope)  # noqa: S102 - the class's own, checked source
-        fn = scope.get("forward")
-    _decoder_forwards[cls] = fn
-    return fn
+        tree = ast.parse(src)
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return None
+    f = tree.body[0] if tree.body else None
+    if not isinstance(f, ast.FunctionDef) or "super()" in src or "__class__" in src:
+        return None
+    return inner, tree, f
+
+
+def _compiled(cls: type, inner, tree, f, what: str):
+    """The rewritten FunctionDef `f` of `tree` compiled in a copy of the original's globals (its decorators
+    applied again)."""
+    ast.fix_missing_locations(tree)
+    code = compile(tree, f"<aotgemm: {cls.__qualname__}.forward, {what}>", "exec")
+    scope: dict = {}
+    exec(code, dict(inner.__globals__), scope)  # noqa: S102 - the class's own, checked source
+    return scope.get(f.name)
+
+
+def _self_calls(f: ast.FunctionDef, attr: str) -> list[ast.Call]:
+    return [n for n in ast.walk(f) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == attr and isinstance(n.func.value, ast.Name) and n.func.value.id == "self"]
+
+
+def _is_name(node, name: str | None = None) -> bool:
+    return isinstance(node, ast.Name) and (name is None or node.id == name)
+
+
+def _residual_add(stmt, h: str) -> str | None:
+    """r when stmt is exactly `h = r + h` (r a name), else None."""
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_name(stmt.targets[0], h)
+            and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)
+            and _is_name(stmt.value.left) and _is_name(stmt.value.right, h)):
+        return stmt.value.left.id
+    return None
+
+
+# --- decoder layers: the residual adds into the GEMMs before them ----------------------------------------
+_decoder_forwards: dict[tuple, object] = {}
+RESIDUAL_KWARG = "aotgemm_residual"  # how a rewritten decoder hands the attention its residual
+
+
+def _fold_mlp_residual(f: ast.FunctionDef) -> bool:
+    """`h = self.mlp(h)`, `h = r + h`, `return h` at the end of f (its only self.mlp call) into
+    `h = self.mlp.aotgemm_residual(h, r)`, `return h`."""
+    if len(f.body) < 3 or len(_self_calls(f, "mlp")) != 1:
+        return False
+    call_stmt, add, ret = f.body[-3:]
+    if not (isinstance(ret, ast.Return) and _is_name(ret.value)):
+        return False
+    h = ret.value.id
+    r = _residual_add(add, h)
+    if not (r and isinstance(call_stmt, ast.Assign) and len(call_stmt.targets) == 1
+            and _is_name(call_stmt.targets[0], h) and call_stmt.value is _self_calls(f, "mlp")[0]
+            and len(call_stmt.value.args) == 1 and _is_name(call_stmt.value.args[0], h)
+            and not call_stmt.value.keywords):
+        return False
+    call_stmt.value = ast.parse(f"self.mlp.aotgemm_residual({h}, {r})", mode="eval").body
+    f.body.remove(add)
+    return True
+
+
+def _fold_attention_residual(f: ast.FunctionDef) -> bool:
+    """`h, .. = self.self_attn(..)` (f's only self_attn call) followed by `h = r + h` into the call with
+    `aotgemm_residual=r` added: the attention (rewritten by fuse_attention) returns r + o_proj(..)."""
+    calls = _self_calls(f, "self_attn")
+    if len(calls) != 1 or any(k.arg == RESIDUAL_KWARG for k in calls[0].keywords):
+        return False
+    for i, stmt in enumerate(f.body[:-1]):
+        if isinstance(stmt, ast.Assign) and stmt.value is calls[0] and len(stmt.targets) == 1:
+            t = stmt.targets[0]
+            h = t.id if _is_name(t) else (t.elts[0].id if isinstance(t, ast.Tuple) and t.elts
+                                          and _is_name(t.elts[0]) else None)
+            r = _residual_add(f.body[i + 1], h) if h else None
+            if r is None:
+                return False
+            calls[0].keywords.append(ast.keyword(arg=RESIDUAL_KWARG, value=ast.Name(id=r, ctx=ast.Load())))
+            del f.body[i + 1]
+            return True
+    return False
+
+
+def _decoder_forward(cls: type, mlp: bool, attention: bool):
+    """cls.forward with the residual add after the MLP folded into the fused MLP's down_proj GEMM (`mlp`) and
+    the one after the attention into its o_proj GEMM (`attention`), or None when its source is not of that form
+    (`_fold_mlp_residual`, `_fold_attention_residual`): transformers' Llama, Qwen2, Qwen3 and Mistral decoder
+    layers. Compiled from the class's own source with only those statements changed (`_compiled`): what
+    the installed transformers does around them (norms, attention kwargs, decorators) is kept as is."""
+    key = (cls, mlp, attention)
+    if key not in _decoder_forwards:
+        fn, parsed = None, _parsed_forward(cls)
+        if parsed is not None:
+            inner, tree, f = parsed
+            if (not mlp or _fold_mlp_residual(f)) and (not attention or _fold_attention_residual(f)):
+                fn = _compiled(cls, inner, tree, f, "residual fused")
+        _decoder_forwards[key] = fn
+    return _decoder_forwards[key]
 
 
 def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
-    """Fold a decoder layer's final `residual + self.mlp(...)` into the fused MLP's down_proj GEMM.
-
-    Only when `module.mlp` was fused by `fuse_mlp`, its down_proj has no bias, and the layer's forward
-    ends exactly as transformers' decoder layers do (`_residual_fused_forward`). The class is swapped
-    for a subclass with that forward (undone by unpatch). The attention's residual add
-    (`residual + self_attn(...)`, o_proj inside the attention module) stays unfused in eager mode."""
+    """Fold a decoder layer's residual adds into the GEMMs before them: `residual + self.mlp(..)` into the fused
+    MLP's down_proj GEMM (`module.mlp` fused by `fuse_mlp`, a bias-free down_proj with a residual_add or
+    identity kernel), and `residual + self_attn(..)` into the attention's o_proj GEMM (`module.self_attn`
+    fused by `fuse_attention` with its o_proj hook). Each where the forward is of `_decoder_forward`'s form;
+    the class is swapped for a subclass with that forward (undone by unpatch)."""
+    if is_patched(module) or "forward" in module.__dict__:
+        return False
     mlp = getattr(module, "mlp", None)
-    if is_patched(module) or "forward" in module.__dict__ or not type(mlp).__dict__.get("_aotgemm_fused_mlp"):
-        return False
-    d = mlp.down_proj
-    if d.bias is not None or not _plain_linear(d):
-        return False
-    if not _kernel_for(served, supported_dtype(d.weight.dtype), d.out_features, d.in_features,
-                       (RESIDUAL_ADD, IDENTITY)):
-        return False
-    fwd = _residual_fused_forward(type(module))
-    if fwd is None:
+    mlp_ok = bool(type(mlp).__dict__.get("_aotgemm_fused_mlp")) and _residual_served(mlp.down_proj, served)
+    attn_ok = bool(type(getattr(module, "self_attn", None)).__dict__.get("_aotgemm_o_residual"))
+    for flags in ((mlp_ok, attn_ok), (mlp_ok, False), (False, attn_ok)):
+        fwd = _decoder_forward(type(module), *flags) if any(flags) else None
+        if fwd is not None:
+            break
+    else:
         return False
     cls = type(module)
-    sub = _fused_subclasses.get(cls)
+    sub = _fused_subclasses.get((cls, flags))
     if sub is None:
-        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
+        sub = _fused_subclasses[(cls, flags)] = type(cls.__name__, (cls,), {
             "forward": fwd, "_aotgemm_original_class": cls, "__module__": cls.__module__,
             "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
     module.__class__ = sub
     return True
 
 
-# --- attention: q_proj, k_proj and v_proj as one GEMM on [Wq; Wk; Wv] ---------------------------------------
+def _residual_served(linear, served) -> bool:
+    """Whether `linear` can run as aotgemm_linear_residual: a plain bias-free nn.Linear of a 16-bit dtype with a
+    residual_add (or identity) kernel at some M, when `served` is given."""
+    if not _plain_linear(linear) or linear.bias is not None:
+        return False
+    dt = supported_dtype(linear.weight.dtype)
+    return (dt is not None and dt not in SCALED_DTYPES
+            and _kernel_for(served, dt, linear.out_features, linear.in_features, (RESIDUAL_ADD, IDENTITY)))
+
+
+# --- attention: q_proj, k_proj and v_proj as one GEMM on [Wq; Wk; Wv]; o_proj with the residual ------------
 # transformers keeps the three projections apart, where the engines (and `aotgemm manifest from-hf`'s qkv layer)
-# merge them: without this a transformers model's q/k/v GEMMs are shapes the bundle lacks.
+# merge them: without this a transformers model's q/k/v GEMMs are shapes the bundle lacks. And the manifests'
+# o layer carries the residual add after the attention, which transformers does in the decoder layer.
 _QKV = ("q_proj", "k_proj", "v_proj")
 _QKV_OUTPUTS = ("_aotgemm_q", "_aotgemm_k", "_aotgemm_v")
-_attention_forwards: dict[type, object] = {}
+_RESIDUAL_LOCAL = "_aotgemm_residual"
+_attention_forwards: dict[tuple, object] = {}
 
 
 def _qkv_calls(fn: ast.FunctionDef) -> tuple[str, int, dict] | None:
@@ -246,15 +325,7 @@ def _qkv_calls(fn: ast.FunctionDef) -> tuple[str, int, dict] | None:
     if len(xs) != 1:
         return None
     x = xs.pop()
-
-    def owner(call) -> int | None:  # the index of the statement of fn.body whose expressions hold `call`
-        for i, stmt in enumerate(fn.body):
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)) and any(
-                    n is call for n in ast.walk(stmt)):
-                return i
-        return None
-
-    at = [owner(c) for c in calls.values()]
+    at = [_owner(fn, c) for c in calls.values()]
     if None in at:
         return None
     span = fn.body[min(at):max(at) + 1]
@@ -264,54 +335,68 @@ def _qkv_calls(fn: ast.FunctionDef) -> tuple[str, int, dict] | None:
     return x, min(at), calls
 
 
-def _qkv_fused_forward(cls: type):
-    """cls.forward with its self.q_proj(x), self.k_proj(x) and self.v_proj(x) calls (`_qkv_calls`) replaced by
-    the three outputs of one `self.aotgemm_qkv(x)`, called just before the first of them; None when the source
-    is not of that form (or cannot be read, or uses zero-argument super()).
-
-    Compiled from the class's own source with only those calls changed, in its module's globals (the function
-    under any wrapper installed at run time: transformers 5 wraps attention forwards for its kernels hub), so
-    whatever the installed transformers does around them (rotary embedding, q/k norms, cache, attention
-    backend) is kept as is."""
-    if cls in _attention_forwards:
-        return _attention_forwards[cls]
-    fn = None
-    try:
-        inner = inspect.unwrap(cls.forward)
-        src = textwrap.dedent(inspect.getsource(inner))
-        tree = ast.parse(src)
-    except (OSError, TypeError, SyntaxError, ValueError):
-        inner, src, tree = None, "", None
-    f = tree.body[0] if tree is not None and tree.body else None
-    found = _qkv_calls(f) if isinstance(f, ast.FunctionDef) else None
-    if found and "super()" not in src and "__class__" not in src and not any(o in src for o in _QKV_OUTPUTS):
-        x, first, calls = found
-
-        class Outputs(ast.NodeTransformer):
-            def visit_Call(self, node):
-                for proj, out in zip(_QKV, _QKV_OUTPUTS):
-                    if node is calls[proj]:
-                        return ast.copy_location(ast.Name(id=out, ctx=ast.Load()), node)
-                return self.generic_visit(node)
-
-        f = Outputs().visit(f)
-        f.body.insert(first, ast.parse(f"{', '.join(_QKV_OUTPUTS)} = self.aotgemm_qkv({x})").body[0])
-        ast.fix_missing_locations(tree)
-        code = compile(tree, f"<aotgemm: {cls.__qualname__}.forward, q/k/v fused>", "exec")
-        scope: dict = {}
-        exec(code, dict(inner.__globals__), scope)  # noqa: S102 - the class's own, checked source
-        fn = scope.get(f.name)
-    _attention_forwards[cls] = fn
-    return fn
+def _owner(fn: ast.FunctionDef, call) -> int | None:
+    """The index of the statement of fn's own body whose expressions hold `call` (None: nested deeper)."""
+    for i, stmt in enumerate(fn.body):
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)) and any(
+                n is call for n in ast.walk(stmt)):
+            return i
+    return None
 
 
-def fusable_attention(module: nn.Module, shapes, served=None) -> bool:
-    """Whether `module` is an attention `fuse_attention` can serve: plain nn.Linear q_proj, k_proj and v_proj of
-    one K, dtype and device, all with a bias or none, a forward of `_qkv_fused_forward`'s form, and the bundle
-    holding [Nq + Nk + Nv, K] (with an identity kernel, or bias for biased projections, when `served` is
-    given)."""
-    if is_patched(module) or "forward" in module.__dict__:
+def _fuse_qkv_calls(f: ast.FunctionDef) -> bool:
+    """The three projection calls (`_qkv_calls`) into the outputs of one `self.aotgemm_qkv(x)` before them."""
+    found = _qkv_calls(f)
+    if found is None:
         return False
+    x, first, calls = found
+
+    class Outputs(ast.NodeTransformer):
+        def visit_Call(self, node):
+            for proj, out in zip(_QKV, _QKV_OUTPUTS):
+                if node is calls[proj]:
+                    return ast.copy_location(ast.Name(id=out, ctx=ast.Load()), node)
+            return self.generic_visit(node)
+
+    Outputs().visit(f)
+    f.body.insert(first, ast.parse(f"{', '.join(_QKV_OUTPUTS)} = self.aotgemm_qkv({x})").body[0])
+    return True
+
+
+def _hook_o_proj(f: ast.FunctionDef) -> bool:
+    """f's one self.o_proj(y) call (in a statement of its own body) into `self.aotgemm_o_proj(y, r)`, r popped
+    from f's **kwargs (`RESIDUAL_KWARG`: what a rewritten decoder layer passes) at its start."""
+    calls = _self_calls(f, "o_proj")
+    if f.args.kwarg is None or len(calls) != 1 or len(calls[0].args) != 1 or calls[0].keywords:
+        return False
+    if _owner(f, calls[0]) is None:
+        return False
+    calls[0].func = ast.Attribute(value=ast.Name(id="self", ctx=ast.Load()), attr="aotgemm_o_proj", ctx=ast.Load())
+    calls[0].args.append(ast.Name(id=_RESIDUAL_LOCAL, ctx=ast.Load()))
+    at = 1 if f.body and isinstance(f.body[0], ast.Expr) and isinstance(f.body[0].value, ast.Constant) else 0
+    f.body.insert(at, ast.parse(f"{_RESIDUAL_LOCAL} = {f.args.kwarg.arg}.pop({RESIDUAL_KWARG!r}, None)").body[0])
+    return True
+
+
+def _attention_forward(cls: type, qkv: bool, o_residual: bool):
+    """cls.forward with its q/k/v projections made one GEMM (`qkv`, `_fuse_qkv_calls`) and its o_proj call
+    taking the decoder's residual (`o_residual`, `_hook_o_proj`), or None when its source is not of that form.
+    Compiled from the class's own source with only those calls changed (`_compiled`), so rotary embeddings,
+    q/k norms, the cache and the attention backend run as the installed transformers has them."""
+    key = (cls, qkv, o_residual)
+    if key not in _attention_forwards:
+        fn, parsed = None, _parsed_forward(cls)
+        if parsed is not None:
+            inner, tree, f = parsed
+            src = ast.unparse(f)
+            if not any(name in src for name in (*_QKV_OUTPUTS, _RESIDUAL_LOCAL)) and \
+                    (not qkv or _fuse_qkv_calls(f)) and (not o_residual or _hook_o_proj(f)):
+                fn = _compiled(cls, inner, tree, f, "q/k/v fused" if qkv else "o_proj residual")
+        _attention_forwards[key] = fn
+    return _attention_forwards[key]
+
+
+def _qkv_servable(module: nn.Module, shapes, served) -> bool:
     projs = [getattr(module, a, None) for a in _QKV]
     if not all(_plain_linear(p) for p in projs):
         return False
@@ -324,8 +409,29 @@ def fusable_attention(module: nn.Module, shapes, served=None) -> bool:
     dt = supported_dtype(w[0].dtype)
     n = sum(t.shape[0] for t in w)
     return (dt is not None and dt not in SCALED_DTYPES
-            and _serves(shapes, served, dt, n, w[0].shape[1], (IDENTITY, BIAS) if True in biased else (IDENTITY,))
-            and _qkv_fused_forward(type(module)) is not None)
+            and _serves(shapes, served, dt, n, w[0].shape[1], (IDENTITY, BIAS) if True in biased else (IDENTITY,)))
+
+
+def attention_parts(module: nn.Module, shapes, served=None) -> tuple[bool, bool]:
+    """What `fuse_attention` can do for `module`: (its q/k/v as one GEMM: plain nn.Linear q_proj, k_proj and
+    v_proj of one K, dtype and device, all with a bias or none, the bundle holding [Nq + Nk + Nv, K] with an
+    identity kernel, or bias for biased projections, when `served` is given; its o_proj taking the decoder's
+    residual: a bias-free o_proj whose shape the bundle holds with a residual_add or identity kernel), each
+    where its forward is of `_attention_forward`'s form for it and for both together."""
+    if is_patched(module) or "forward" in module.__dict__:
+        return False, False
+    o = getattr(module, "o_proj", None)
+    qkv = _qkv_servable(module, shapes, served) and _attention_forward(type(module), True, False) is not None
+    o_ok = (_residual_served(o, served) and (supported_dtype(o.weight.dtype), o.out_features, o.in_features) in shapes
+            and _attention_forward(type(module), False, True) is not None)
+    if qkv and o_ok and _attention_forward(type(module), True, True) is None:
+        o_ok = False
+    return qkv, o_ok
+
+
+def fusable_attention(module: nn.Module, shapes, served=None) -> bool:
+    """Whether `fuse_attention` changes anything in `module` (`attention_parts`)."""
+    return any(attention_parts(module, shapes, served))
 
 
 def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -337,38 +443,50 @@ def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     return y.split(self.__dict__["_aotgemm_qkv_split"], dim=-1)
 
 
-def fuse_attention(module: nn.Module) -> None:
-    """Serve an attention module's q_proj, k_proj and v_proj with one aotgemm_linear on W = [Wq; Wk; Wv] (and
-    b = [bq; bk; bv]): the shape of the engines' merged qkv layer, which the bundles built from
-    `aotgemm manifest from-hf` hold. The three outputs are views of the one output, split along its last
-    dimension; o_proj is unchanged (patched as an nn.Linear where the bundle serves it).
+def _o_proj_with_residual(self, y: torch.Tensor, residual: torch.Tensor | None) -> torch.Tensor:
+    """o_proj(y), plus the decoder's residual when it passed one, added in the GEMM (aotgemm_linear_residual)."""
+    o = self._modules["o_proj"]
+    if residual is None:
+        return o(y)
+    return _eager_fused.residual(self, y, residual, o._parameters["weight"])
+
+
+def fuse_attention(module: nn.Module, qkv: bool = True, o_residual: bool = False) -> None:
+    """Serve an attention module's q_proj, k_proj and v_proj (`qkv`) with one aotgemm_linear on
+    W = [Wq; Wk; Wv] (and b = [bq; bk; bv]): the shape of the engines' merged qkv layer, which the bundles
+    built from `aotgemm manifest from-hf` hold. The three outputs are views of the one output, split along
+    its last dimension. With `o_residual`, o_proj takes the residual the decoder layer passes
+    (`fuse_decoder_residual`) and adds it in its GEMM, as the manifests' o layer (residual_add) does; called
+    without one, o_proj runs as it did (patched as an nn.Linear where the bundle serves it).
 
     Memory: as fuse_mlp: the weights (and biases) are concatenated once into the non-persistent buffers
     `aotgemm_qkv_weight` (and `aotgemm_qkv_bias`), and each projection's parameters become views of them, so
     steady-state memory is unchanged and state_dict keys are too. Patch after moving the model to its device
     and dtype."""
-    projs = [getattr(module, a) for a in _QKV]
-    with torch.no_grad():
-        qkv = torch.cat([p.weight.detach() for p in projs], dim=0)
-        bias = None if projs[0].bias is None else torch.cat([p.bias.detach() for p in projs], dim=0)
-    module.register_buffer("aotgemm_qkv_weight", qkv, persistent=False)
-    if bias is not None:
-        module.register_buffer("aotgemm_qkv_bias", bias, persistent=False)
-    split, at = [], 0
-    for p in projs:
-        n = p.out_features
-        p.weight = nn.Parameter(qkv[at:at + n], requires_grad=p.weight.requires_grad)
+    if qkv:
+        projs = [getattr(module, a) for a in _QKV]
+        with torch.no_grad():
+            stacked = torch.cat([p.weight.detach() for p in projs], dim=0)
+            bias = None if projs[0].bias is None else torch.cat([p.bias.detach() for p in projs], dim=0)
+        module.register_buffer("aotgemm_qkv_weight", stacked, persistent=False)
         if bias is not None:
-            p.bias = nn.Parameter(bias[at:at + n], requires_grad=p.bias.requires_grad)
-        split.append(n)
-        at += n
-    module.__dict__["_aotgemm_qkv_split"] = tuple(split)
+            module.register_buffer("aotgemm_qkv_bias", bias, persistent=False)
+        split, at = [], 0
+        for p in projs:
+            n = p.out_features
+            p.weight = nn.Parameter(stacked[at:at + n], requires_grad=p.weight.requires_grad)
+            if bias is not None:
+                p.bias = nn.Parameter(bias[at:at + n], requires_grad=p.bias.requires_grad)
+            split.append(n)
+            at += n
+        module.__dict__["_aotgemm_qkv_split"] = tuple(split)
     cls = type(module)
-    sub = _fused_subclasses.get(cls)
+    sub = _fused_subclasses.get((cls, qkv, o_residual))
     if sub is None:
-        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
-            "forward": _qkv_fused_forward(cls), "aotgemm_qkv": _fused_qkv, "_aotgemm_original_class": cls,
-            "_aotgemm_fused_qkv": True, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+        sub = _fused_subclasses[(cls, qkv, o_residual)] = type(cls.__name__, (cls,), {
+            "forward": _attention_forward(cls, qkv, o_residual), "aotgemm_qkv": _fused_qkv,
+            "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_original_class": cls, "_aotgemm_fused_qkv": qkv,
+            "_aotgemm_o_residual": o_residual, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__})
     module.__class__ = sub
 
@@ -383,3 +501,4 @@ def drop_fused_buffers(module: nn.Module) -> None:
         del module._buffers["aotgemm_qkv_weight"]
         for slot in ("_aotgemm_qkv_split", "_aotgemm_memo_qkv"):
             module.__dict__.pop(slot, None)
+    module.__dict__.pop("_aotgemm_memo_residual", None)

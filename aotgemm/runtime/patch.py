@@ -7,8 +7,8 @@ hooks and state_dict keys; `unpatch_model` swaps the original class back.
 Only modules that use nn.Linear's own forward are touched: a subclass with
 its own forward (LoRA, quantised layers...) is left alone.
 
-transformers' SwiGLU MLPs, the residual add after them and their attentions' q/k/v projections are first
-fused into the GEMM shapes a bundle built from its manifest holds (runtime/fuse_transformers.py).
+transformers' SwiGLU MLPs, their attentions' q/k/v projections and the decoder layers' residual adds are first
+fused into the GEMM shapes and epilogues a bundle built from its manifest holds (runtime/fuse_transformers.py).
 
 fp8 (W8A8): patch serves `Fp8Linear` modules (runtime/fp8_linear.py): a plain module holding
 an e4m3 weight [N, K] and its float32 scale (per tensor [1], or per output
@@ -135,9 +135,9 @@ def _plain_linear(m) -> bool:
 
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
                 served: frozenset[tuple[str, int, int, str]] | None = None) -> list[str]:
-    """Fuse the SwiGLU MLPs (`fuse_mlp`), the attentions' q/k/v projections (`fuse_attention`) and the residual
-    add after the MLPs (`fuse_decoder_residual`), and route the nn.Linear and Fp8Linear layers whose (dtype, N,
-    K) the bundle holds; the names of the modules changed.
+    """Fuse the SwiGLU MLPs (`fuse_mlp`), the attentions' q/k/v projections and o_proj hooks (`fuse_attention`)
+    and the decoder layers' residual adds (`fuse_decoder_residual`), and route the nn.Linear and Fp8Linear layers
+    whose (dtype, N, K) the bundle holds; the names of the modules changed.
 
     `served` (LoadedBundle.served: the (dtype, N, K, epilogue) problems with a kernel at some M bucket) narrows
     that to layers a kernel can serve: a layer the tuner left to cuBLAS at every M keeps nn.Linear's own
@@ -150,8 +150,8 @@ def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
         if fuse.fusable_mlp(module, shapes, served):
             fuse.fuse_mlp(module)
             names.append(name)
-        elif fuse.fusable_attention(module, shapes, served):
-            fuse.fuse_attention(module)
+        elif any(parts := fuse.attention_parts(module, shapes, served)):
+            fuse.fuse_attention(module, *parts)
             names.append(name)
     for name, module in list(model.named_modules()):
         if fuse.fuse_decoder_residual(module, served):
