@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import io
+import logging
 import warnings
 
 import pytest
 import torch
 from torch import nn
 
-from aotgemm.runtime.patch import AotGemmLinear
+from aotgemm.runtime.patch import UNSERVED_REASONS, AotGemmLinear
 
 try:
     from .test_runtime_fixtures import cache_dir, h100_facts, make_bundle, no_gpu_facts
@@ -68,7 +69,7 @@ def run(model, x):
         return model[2](model[1](model[0](x)).float())
 
 
-def test_patch_and_unpatch(loaded, clean_runtime):
+def test_patch_and_unpatch(loaded, clean_runtime, caplog):
     rt = clean_runtime
     model = make_model()
     x = torch.randn(3, 7, 128, dtype=bf16)
@@ -76,8 +77,18 @@ def test_patch_and_unpatch(loaded, clean_runtime):
     state = {k: (v.data_ptr(), v.dtype, tuple(v.shape)) for k, v in model.state_dict().items()}
     forwards = {n: type(m).forward for n, m in model.named_modules()}
 
-    names = rt.patch(model)
+    with caplog.at_level(logging.WARNING, logger="aotgemm"):
+        names = rt.patch(model)
     assert names == ["0.up", "0.down", "1"]
+    # what patch left to torch, and why; the shape the bundle lacks is warned about, once, in one line
+    assert [(u.name, u.dtype, u.n, u.k, u.reason) for u in rt.unserved(model)] == [
+        ("0.other", "bfloat16", 128, 128, "shape not in the bundle"),
+        ("0.scaled", "bfloat16", 256, 128, "not a plain nn.Linear"),
+        ("2", "float32", 64, 256, "dtype not served")]
+    assert set(UNSERVED_REASONS) >= {u.reason for u in rt.unserved(model)}
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "\n" not in warned[0] and warned[0].startswith(
+        "patch(): 1 GEMM layer(s) have shapes s.agb does not hold, e.g. 0.other (bfloat16, N=128, K=128)")
     assert type(model[0].up) is AotGemmLinear and isinstance(model[0].up, nn.Linear)
     assert type(model[0].down) is not PlainSubclass and isinstance(model[0].down, PlainSubclass)
     assert type(model[0].down).__name__ == "PlainSubclass" and model[0].down.tag == "plain"

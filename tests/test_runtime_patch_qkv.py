@@ -258,3 +258,20 @@ def test_an_attention_called_without_the_residual_runs_o_proj_as_before():
         y = attn(x, pos, None)[0]
     assert rel(y, ref) < 2e-2 and kernels["o"].calls == 0 and kernels["qkv"].ms == [3]
 
+
+
+def test_unserved_lists_what_no_kernel_runs_and_counts_fused_projections_as_served():
+    from aotgemm.runtime.patch import unserved
+
+    model = _tiny("llama")
+    kernels, shapes = _full_block_table()
+    rt.patch_model(model, shapes)
+    # q/k/v, gate/up, o_proj and down_proj run in the fused modules' calls; the lm_head's shape is not held
+    assert [(u.name, u.n, u.k, u.reason) for u in unserved(model, shapes)] == [
+        ("lm_head", 100, HIDDEN, "shape not in the bundle")]
+    rt.unpatch_model(model)
+    # a bundle without the stacked qkv shape: the three projections are what it lacks
+    rt.patch_model(model, shapes - {QKV_SHAPE})
+    left = unserved(model, shapes - {QKV_SHAPE})
+    assert sorted({u.name.rsplit(".", 1)[-1] for u in left if u.reason == "shape not in the bundle"}) == [
+        "k_proj", "lm_head", "v_proj"]  # q_proj is o_proj's shape here (64 x 64): held

@@ -41,7 +41,8 @@ from .ops import (
     stats,
 )
 from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
-from .patch import Fp8Linear, patch_model, unpatch_model
+from .patch import NOT_IN_BUNDLE, Fp8Linear, Unserved, patch_model, unpatch_model
+from .patch import unserved as _unserved
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
 from .table import served as _served
 from .table import shapes as _shapes
@@ -49,7 +50,7 @@ from .table import shapes as _shapes
 __all__ = [
     "AotGemmFallbackWarning", "EnvironmentReport", "Fp8Linear", "LoadedBundle", "MachineFacts", "Stats", "active",
     "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "scaled_mm",
-    "stats", "unload", "unpatch",
+    "stats", "unload", "unpatch", "Unserved", "unserved",
 ]
 
 
@@ -253,8 +254,28 @@ def patch(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[st
                              "with AOTGEMM_BUNDLE set); nothing patched")
         return []
     names = patch_model(model, bundle.shapes, served=bundle.served)
-    get_logger().info("patched %d nn.Linear module(s) for %s", len(names), bundle.path)
+    left = _unserved(model, bundle.shapes, bundle.served)
+    get_logger().info("patched %d module(s) for %s; %d GEMM layer(s) left to torch", len(names), bundle.path,
+                      len(left))
+    missing = [u for u in left if u.reason == NOT_IN_BUNDLE]
+    if missing:
+        u = missing[0]
+        get_logger().warning(
+            "patch(): %d GEMM layer(s) have shapes %s does not hold, e.g. %s (%s, N=%d, K=%d): was it built "
+            "from this model's manifest? aotgemm.runtime.unserved(model) lists them", len(missing), bundle.path.name,
+            u.name, u.dtype, u.n, u.k)
     return names
+
+
+def unserved(model: torch.nn.Module, bundle: LoadedBundle | None = None) -> list[Unserved]:
+    """The GEMM layers of `model` (patched or not) that no kernel of `bundle` (default: the active one) can
+    serve, each with its (dtype, N, K) and why: not in the bundle, cuBLAS at every M, not a plain nn.Linear, or
+    a dtype bundles do not serve (aotgemm.runtime.patch.UNSERVED_REASONS). Layers run inside a fused module's
+    call (q/k/v, gate/up, o_proj and down_proj with their residuals) count as served."""
+    bundle = bundle if bundle is not None else active()
+    if bundle is None:
+        return _unserved(model, frozenset(), frozenset())
+    return _unserved(model, bundle.shapes, bundle.served)
 
 
 def unpatch(model: torch.nn.Module) -> list[str]:

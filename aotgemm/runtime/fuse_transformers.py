@@ -29,6 +29,12 @@ from .patch import _kernel_for, _plain_linear, _serves, is_patched
 from .table import supported_dtype
 
 
+# A fused module's class names, relative to the module, the GEMM modules it runs in its own fused calls (the
+# q/k/v projections of a fused attention, down_proj and o_proj of a decoder that passes them its residuals...):
+# what patch.unserved counts as served though they are not patched themselves.
+SERVES = "_aotgemm_serves"
+
+
 def _fused_operand(module: nn.Module, buffer: str, projections: tuple[str, ...], attr: str = "weight"):
     """A fused module's concatenated `buffer` (None where it has none), or, where autograd records and one of
     the projections' parameters `attr` requires grad, those parameters concatenated anew: their gradients reach
@@ -138,7 +144,7 @@ def fuse_mlp(module: nn.Module) -> None:
     if sub is None:
         sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
             "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual,
-            "_aotgemm_original_class": cls, "_aotgemm_fused_mlp": True,
+            "_aotgemm_original_class": cls, "_aotgemm_fused_mlp": True, SERVES: _GATE_UP,
             "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
     module.__class__ = sub
 
@@ -279,6 +285,7 @@ def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     if sub is None:
         sub = _fused_subclasses[(cls, flags)] = type(cls.__name__, (cls,), {
             "forward": fwd, "_aotgemm_original_class": cls, "__module__": cls.__module__,
+            SERVES: ("mlp.down_proj",) * flags[0] + ("self_attn.o_proj",) * flags[1],
             "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
     module.__class__ = sub
     return True
@@ -486,7 +493,8 @@ def fuse_attention(module: nn.Module, qkv: bool = True, o_residual: bool = False
         sub = _fused_subclasses[(cls, qkv, o_residual)] = type(cls.__name__, (cls,), {
             "forward": _attention_forward(cls, qkv, o_residual), "aotgemm_qkv": _fused_qkv,
             "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_original_class": cls, "_aotgemm_fused_qkv": qkv,
-            "_aotgemm_o_residual": o_residual, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "_aotgemm_o_residual": o_residual, SERVES: _QKV * qkv, "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__})
     module.__class__ = sub
 

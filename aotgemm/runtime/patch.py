@@ -30,6 +30,7 @@ is left alone: it is never taken for a bf16 nn.Linear.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import torch
@@ -127,6 +128,57 @@ def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozen
     return (dt is not None and dt not in SCALED_DTYPES
             and _serves(shapes, served, dt, module.out_features, module.in_features,
                         (IDENTITY, BIAS) if module.bias is not None else (IDENTITY,)))
+
+
+@dataclass(frozen=True)
+class Unserved:
+    """A GEMM module of a patched model whose calls no bundle kernel can serve: its name, (dtype, N, K) and why
+    (`UNSERVED_REASONS`)."""
+
+    name: str
+    dtype: str
+    n: int
+    k: int
+    reason: str
+
+
+NOT_IN_BUNDLE = "shape not in the bundle"
+UNSERVED_REASONS = {
+    NOT_IN_BUNDLE: "the manifest lacks this (dtype, N, K): build one from this model's config (aotgemm manifest "
+                   "from-hf), or add the layer",
+    "cuBLAS at every M": "the bundle holds the shape, and its tuner kept cuBLAS at every M bucket",
+    "not a plain nn.Linear": "a subclass with its own forward, or a weight of a tensor subclass patch does not serve",
+    "dtype not served": "bundle kernels are bf16, fp16 or e4m3 (Fp8Linear, torchao float8)",
+}
+
+
+def unserved(model: nn.Module, shapes, served=None) -> list[Unserved]:
+    """The GEMM modules of `model` (nn.Linear, Fp8Linear) that are neither patched nor run inside a fused module's
+    call (fuse_transformers' SERVES), with why: what `patch` left to torch."""
+    covered = set()
+    for name, module in model.named_modules():
+        for child in type(module).__dict__.get("_aotgemm_serves", ()):
+            covered.add(f"{name}.{child}" if name else child)
+    out = []
+    for name, module in model.named_modules():
+        if name in covered or is_patched(module) or not (isinstance(module, nn.Linear) or type(module) is Fp8Linear):
+            continue
+        torchao = _torchao_fp8.holds_torchao_tensor(module)
+        dt = FLOAT8_E4M3 if torchao or type(module) is Fp8Linear else supported_dtype(module.weight.dtype)
+        shape = (module.out_features, module.in_features)
+        if dt is None or (dt in SCALED_DTYPES and not (torchao or type(module) is Fp8Linear)):
+            reason = "dtype not served"
+        elif type(module) is not Fp8Linear and (
+                (torchao and _torchao_fp8.unserved_reason(module) is not None)
+                or (not torchao and (type(module).forward is not nn.Linear.forward or "forward" in module.__dict__
+                                     or not _plain_weight(module)))):
+            reason = "not a plain nn.Linear"
+        elif (dt, *shape) not in shapes:
+            reason = NOT_IN_BUNDLE
+        else:
+            reason = "cuBLAS at every M"
+        out.append(Unserved(name, dt or str(module.weight.dtype).removeprefix("torch."), *shape, reason))
+    return out
 
 
 def _plain_linear(m) -> bool:
