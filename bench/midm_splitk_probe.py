@@ -3,6 +3,14 @@ floor, does quack's Hopper GEMM with split-K, reduced inside the kernel (SplitKM
 the last split adds the others' fp32 partials and stores; deterministic), beat cuBLAS?
 
     python bench/midm_splitk_probe.py [--m 128 256 512] [--json OUT.json]   # GPU host with the DSL and quack
+    python bench/midm_splitk_probe.py --fp8 ...    # the same weights in e4m3 against torch._scaled_mm
+
+--fp8 (prepared in session 40, not yet run): e4m3 x and W with per-tensor scales, quack's slow (promoting)
+accumulation, the product of the scales as its alpha (a device scalar made once per operand set, as a runtime
+would hold it), bf16 out, against `_scaled_mm` (use_fast_accum=False), in quack's e4m3 tiles that do not spill
+when they promote (cooperative 128 x {128, 160}: aotgemm/compiler/sources/quack.py). Why: `_scaled_mm` runs these
+weights at M = 128-512 at 30-52% of the floor (session 39's benches: 1792 x 5120 at M = 256, 9.73 us, 31%), where
+bf16 cuBLAS runs at 45-75%; session 33's bf16 answer (0.78-1.04x) need not hold there.
 
 Why: the tuner's candidates there (quack without split-K, cutlass.operators, our swap-AB decode kernels up to
 `max_m` 256) ran 0.74x-1.00x of cuBLAS on these weights (session 29, session 32's tune logs), and session 29 named
@@ -41,6 +49,8 @@ WEIGHTS = {
 # (tile M over tokens, tile N over weight rows, ping-pong, cluster M, cluster N)
 # (a 2x1 cluster pairs token tiles: at M = 128 one of the pair has no rows; 1x2 pairs weight tiles and multicasts x)
 DESIGNS = ((128, 128, True, 1, 2), (128, 64, True, 1, 2), (128, 192, True, 1, 2), (128, 128, True, 2, 1))
+# e4m3: quack's cooperative tiles whose promotion does not spill (quack.SM90_FP8_DESIGNS), pairing weight tiles
+FP8_DESIGNS = ((128, 128, False, 1, 2), (128, 160, False, 1, 2), (128, 128, False, 1, 1))
 SPLITS = (1, 2, 4, 8)
 TRIALS = 11
 # --wave-fit (call B): cuBLAS's kernels at these points (call A's profiles) use weight tiles of 64-192 rows chosen
@@ -77,9 +87,16 @@ def quack_call(design, split):
     tm, tn, pp, cm, cn = design
     cfg = GemmConfig(tile_m=tm, tile_n=tn, pingpong=pp, cluster_m=cm, cluster_n=cn, split_k=split,
                      is_dynamic_persistent=False, device_capacity=9)
+    alphas = {}  # e4m3: scale_a * scale_b per operand set, made once (a runtime holds the product)
 
     def call(x, w, out, extras):
-        gemm_tuned.fn(x, w.t(), out, config=cfg, split_k=split, split_k_mode=SplitKMode.SERIAL)
+        alpha = 1.0
+        if extras:
+            key = (extras["scale_a"].data_ptr(), extras["scale_b"].data_ptr())
+            if key not in alphas:
+                alphas[key] = (extras["scale_a"] * extras["scale_b"]).reshape(1)
+            alpha = alphas[key]
+        gemm_tuned.fn(x, w.t(), out, alpha=alpha, config=cfg, split_k=split, split_k_mode=SplitKMode.SERIAL)
     return call
 
 
@@ -104,11 +121,12 @@ def cublas_kernels(problem, m):
     from torch.profiler import ProfilerActivity, profile
 
     ops = timing.Operands(problem, m, 0, seed=1)
-    x, w, _ = ops.sets[0]
-    torch.mm(x, w.t(), out=ops.outs[0])
+    x, w, extras = ops.sets[0]
+    stock = timing.cublas_call(problem)  # torch.mm, or torch._scaled_mm for e4m3
+    stock(x, w, ops.outs[0], extras)
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        torch.mm(x, w.t(), out=ops.outs[0])
+        stock(x, w, ops.outs[0], extras)
         torch.cuda.synchronize()
     return sorted({e.name[:70] for e in prof.events() if e.device_type.name == "CUDA"})
 
@@ -120,14 +138,19 @@ def main(argv):
     ap.add_argument("--m", type=int, nargs="+", default=[128, 256, 512])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--wave-fit", action="store_true", help="cuBLAS-like wave-filling tiles (see WAVE_TILE_N)")
+    ap.add_argument("--fp8", action="store_true", help="e4m3, per-tensor scales, against torch._scaled_mm")
     args = ap.parse_args(argv)
+    if args.fp8 and args.wave_fit:
+        ap.error("--wave-fit takes 16-bit tiles; --fp8 times quack's e4m3 tiles (FP8_DESIGNS)")
+    dtype, epi, designs = ("float8_e4m3fn", "scale_tensor", FP8_DESIGNS) if args.fp8 else ("bfloat16", "identity",
+                                                                                          DESIGNS)
     hold_split_k_buffers()
     props = torch.cuda.get_device_properties(0)
     print(f"{props.name}, {props.multi_processor_count} SMs, torch {torch.__version__}", flush=True)
     timing.warm_up()
     rows = []
     for (model, layer), (n, k) in WEIGHTS.items():
-        problem = GemmProblem("bfloat16", LINEAR, "identity", n, k)
+        problem = GemmProblem(dtype, LINEAR, epi, n, k)
         base = timing.cublas_call(problem)
         for m in args.m:
             names = cublas_kernels(problem, m)
@@ -137,7 +160,7 @@ def main(argv):
             if args.wave_fit:
                 pairs = wave_fit_designs(m, n, k, props.multi_processor_count)
             else:
-                pairs = [(d, s) for d in DESIGNS for s in SPLITS
+                pairs = [(d, s) for d in designs for s in SPLITS
                          if s == 1 or (2 * s <= k // 64
                                        and -(-m // d[0]) * -(-n // d[1]) < props.multi_processor_count)]
             for design, split in pairs:
