@@ -101,3 +101,21 @@ def test_which_gemms_are_merged(kw, merged):
     ep.graph_module.recompile()
     assert _targets(ep)["aten.linear.default"] == 2 - merged
     assert ((ep.module()(x).float() - ref.float()).norm() / ref.float().norm()).item() < 1e-2
+
+
+def test_a_merged_gemm_served_at_some_m_runs_under_a_cond_whose_other_branch_is_the_merged_gemm():
+    """With M dynamic and the stacked shape's kernels serving M <= 16 only, the merged GEMM is routed under a
+    torch.cond on M (guard.py); either branch computes what the three GEMMs did."""
+    torch.manual_seed(3)
+    m = Projections(biases=(True, True)).eval()
+    x = torch.randn(2, 8, HIDDEN, dtype=bf16)
+    rows = torch.export.Dim("rows", min=1, max=4096)
+    ep = torch.export.export(m, (x,), dynamic_shapes=({0: rows},))
+    routed = route_exported_program(ep, {("bfloat16", 64, HIDDEN): ((0, 16),)})
+    assert [(r.n, r.k) for r in routed] == [(64, HIDDEN)]
+    t = _targets(ep)
+    assert t["aten.split_with_sizes.default"] == 1 and t["cond"] == 1, t
+    for b in (1, 2, 40):  # M = 8 (served), 16 (served), 320 (the other branch)
+        xb = torch.randn(b, 8, HIDDEN, dtype=bf16)
+        y, ref = ep.module()(xb), m(xb)
+        assert ((y.float() - ref.float()).norm() / ref.float().norm()).item() < 1e-2, b
