@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU calls (device tool) for session 40's change: patch() and the AOTInductor rewrite serve transformers' separate
-# q/k/v projections from the bundle's merged qkv GEMM (runtime/fuse_transformers.py fuse_attention, aoti/rewrite_merge.py).
+# q/k/v projections from the bundle's merged qkv GEMM (runtime/fuse_transformers.py fuse_projections, aoti/rewrite_merge.py).
 # What it shows, on a tuned Llama-3.1-8B bundle with fused epilogues (manifests/llama-3.1-8b-fused.toml): the GPU
 # tests of the runtime, the new one among them, and transformers' LlamaDecoderLayer eager vs eager-patched,
 # AOTInductor vs AOTInductor + bundle, torch.compile vs compiled-patched (bench/epilogue_block.py, twice), where

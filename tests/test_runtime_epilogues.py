@@ -206,7 +206,10 @@ def test_patch_routes_only_what_a_kernel_serves():
     assert rt.patch_model(lin, shapes) == ["0", "1", "2"]  # without `served`: every held shape
 
 
-def test_patch_leaves_other_mlps_alone():
+def test_patch_fuses_no_other_mlp_into_swiglu():
+    """A GELU-gated MLP, or one activating up rather than gate, is not SwiGLU: never aotgemm_linear_swiglu. Its
+    gate and up, read from one input, are merged into one plain GEMM on their stacked weights instead (the rule
+    for every such pair of projections, fuse_transformers.fuse_projections), and the output is unchanged."""
     class GeluMLP(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -227,7 +230,12 @@ def test_patch_leaves_other_mlps_alone():
             return self.down_proj(self.act_fn(self.up_proj(x)) * self.gate_proj(x))
 
     for m in (GeluMLP(), Reordered()):
-        assert not any(n == "" for n in rt.patch_model(m, frozenset({("bfloat16", 256, 64)})))
+        x = torch.randn(3, 64, dtype=bf16)
+        with torch.no_grad():
+            ref = m(x)
+            assert "" in rt.patch_model(m, frozenset({("bfloat16", 256, 64)}))
+            assert not type(m).__dict__.get("_aotgemm_fused_mlp") and "aotgemm_merged" in type(m).__dict__
+            assert torch.equal(m(x), ref)  # no bundle: the merged GEMM is F.linear on [gate; up] (or [up; gate])
 
 
 # --- the AOTInductor rewrite's epilogue patterns ---------------------------------------------------

@@ -19,7 +19,7 @@ import torch
 import aotgemm.runtime as rt
 from aotgemm.epilogues import epilogue
 from aotgemm.runtime.ops import set_active
-from aotgemm.runtime.fuse_transformers import attention_parts, fusable_attention
+from aotgemm.runtime.fuse_transformers import SERVES, fusable_projections, projection_parts
 from aotgemm.runtime.patch import is_patched
 from aotgemm.runtime.table import Dispatch, Route
 
@@ -88,12 +88,12 @@ def test_patch_fuses_qkv_and_keeps_the_output(kind):
     _serve_qkv(kern)
     names = rt.patch_model(model, frozenset({QKV_SHAPE}))
     assert "model.layers.0.self_attn" in names and "model.layers.1.self_attn" in names
-    buf = attn.aotgemm_qkv_weight
+    buf = attn.aotgemm_merged_weight
     assert buf.shape == (N_QKV, HIDDEN) and attn.q_proj.weight.data_ptr() == buf.data_ptr()
     assert attn.k_proj.weight.data_ptr() == buf.data_ptr() + 64 * HIDDEN * 2  # views: no second copy
     assert attn.v_proj.weight.data_ptr() == buf.data_ptr() + 96 * HIDDEN * 2
     assert torch.equal(attn.q_proj.weight, q_before) and torch.equal(attn.k_proj.weight, k_before)
-    assert hasattr(attn, "aotgemm_qkv_bias") == biased
+    assert hasattr(attn, "aotgemm_merged_bias") == biased
     assert sorted(model.state_dict()) == keys
 
     out = _logits(model, ids, use_cache=True)
@@ -104,7 +104,7 @@ def test_patch_fuses_qkv_and_keeps_the_output(kind):
     assert hits == {(*QKV_SHAPE, 16): 4}  # M = 14 and 2: bucket 16
 
     assert "model.layers.0.self_attn" in rt.unpatch_model(model)
-    assert not is_patched(attn) and not hasattr(attn, "aotgemm_qkv_weight") and not hasattr(attn, "aotgemm_qkv_bias")
+    assert not is_patched(attn) and not hasattr(attn, "aotgemm_qkv_weight") and not hasattr(attn, "aotgemm_merged_bias")
     assert torch.equal(_logits(model, ids).logits, ref.logits)
 
 
@@ -135,14 +135,14 @@ def test_patch_leaves_the_attention_alone_without_a_kernel_for_the_fused_shape()
 
     model = _tiny("llama")
     attn = model.model.layers[0].self_attn
-    qkv = lambda a, shapes, served=None: attention_parts(a, frozenset(shapes), served)[0]  # noqa: E731
+    qkv = lambda a, shapes, served=None: bool(projection_parts(a, frozenset(shapes), served)[0])  # noqa: E731
     assert not qkv(attn, {("bfloat16", 64, HIDDEN)})  # q's shape alone (here also o's: that part is o_proj's)
     assert not qkv(attn, {("float16", N_QKV, HIDDEN)})  # another dtype
 
     class T:  # the fields of a Target that served() reads: the tuner kept cuBLAS at every M
         dispatch = (DispatchEntry("bfloat16", "linear", "identity", N_QKV, HIDDEN, 1, "cublas", "tuned"),)
-    assert not fusable_attention(attn, frozenset({QKV_SHAPE}), served_of([T]))
-    assert attention_parts(attn, frozenset({QKV_SHAPE})) == (True, False)
+    assert not fusable_projections(attn, frozenset({QKV_SHAPE}), served_of([T]))
+    assert qkv(attn, {QKV_SHAPE}) and not projection_parts(attn, frozenset({QKV_SHAPE}))[1]
     biased = _tiny("qwen2").model.layers[0].self_attn
     bias_only = served_of([type("T", (), {"dispatch": (
         DispatchEntry("bfloat16", "linear", "bias", N_QKV, HIDDEN, 1, "k", "tuned"),)})])
@@ -205,7 +205,7 @@ def test_an_attention_of_that_form_is_fused_whatever_its_class():
 @pytest.mark.parametrize("forward", [_twice, _two_inputs, _in_a_branch, _reassigned])
 def test_other_forms_are_left_alone(forward):
     m = _attention(forward)
-    assert not fusable_attention(m, frozenset({QKV_SHAPE}))
+    assert not fusable_projections(m, frozenset({QKV_SHAPE}))
     assert rt.patch_model(m, frozenset({QKV_SHAPE})) == []
 
 
@@ -231,7 +231,8 @@ def test_every_gemm_of_a_decoder_layer_is_a_bundle_call(kind):
     names = rt.patch_model(model, shapes)
     layer = model.model.layers[0]
     assert {"model.layers.0", "model.layers.0.self_attn", "model.layers.0.mlp"} <= set(names)
-    assert type(layer.self_attn).__dict__["_aotgemm_o_residual"] and type(layer.self_attn).__dict__["_aotgemm_fused_qkv"]
+    assert type(layer.self_attn).__dict__["_aotgemm_o_residual"]
+    assert type(layer.self_attn).__dict__[SERVES] == ("q_proj", "k_proj", "v_proj")  # merged, in call order
     out = _logits(model, ids, use_cache=True)
     out_step = _logits(model, step, past_key_values=out.past_key_values, use_cache=True).logits
     assert rel(out.logits, ref.logits) < 2e-2 and rel(out_step, ref_step) < 2e-2
@@ -275,3 +276,26 @@ def test_unserved_lists_what_no_kernel_runs_and_counts_fused_projections_as_serv
     left = unserved(model, shapes - {QKV_SHAPE})
     assert sorted({u.name.rsplit(".", 1)[-1] for u in left if u.reason == "shape not in the bundle"}) == [
         "k_proj", "lm_head", "v_proj"]  # q_proj is o_proj's shape here (64 x 64): held
+
+
+def test_a_gelu_gated_mlp_gets_its_gate_and_up_merged():
+    """Gemma's MLP (GELU gate: not SwiGLU, so no fused epilogue) reads one input in gate_proj and up_proj: with
+    the stacked gate_up shape in the bundle (from-hf lists it as a plain GEMM for a GELU MLP) they run as one
+    GEMM, beside the attention's merged q/k/v."""
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    torch.manual_seed(0)
+    cfg = transformers.GemmaConfig(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2,
+                                   num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM,
+                                   vocab_size=100)
+    model = transformers.GemmaForCausalLM(cfg).to(bf16).eval()
+    ids = torch.randint(0, 100, (2, 7), generator=torch.Generator().manual_seed(6))
+    ref = _logits(model, ids).logits
+    qkv, gate_up = Kern(), Kern()
+    set_active(Dispatch((16,), {("bfloat16", "linear", "identity", N_QKV, HIDDEN, 16): Route("qkv", qkv),
+                                ("bfloat16", "linear", "identity", 192, HIDDEN, 16): Route("gu", gate_up)},
+                        device_type="cpu"))
+    names = rt.patch_model(model, frozenset({QKV_SHAPE, ("bfloat16", 192, HIDDEN)}))
+    assert {"model.layers.0.self_attn", "model.layers.0.mlp"} <= set(names)
+    assert type(model.model.layers[0].mlp).__dict__[SERVES] == ("gate_proj", "up_proj")
+    assert rel(_logits(model, ids).logits, ref) < 2e-2
+    assert qkv.ms == gate_up.ms == [14, 14]

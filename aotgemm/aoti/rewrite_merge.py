@@ -9,7 +9,7 @@ GEMMs become one `aten.linear(x, W, b)` on a new constant W = cat([W1; W2; ...])
 split along its last dimension into the values the GEMMs had; route_gemms then routes that one GEMM like any
 other, under a torch.cond on M where its kernels serve only some M (whose other branch, the merged GEMM as
 Inductor's own call, is one cuBLAS GEMM where there were three). The patch() counterpart in eager mode is
-runtime/fuse_transformers.py's fuse_attention.
+runtime/fuse_transformers.py's fuse_projections, by the same rule.
 
 Merged: all the GEMM users of one x (any form rewrite._match recognises), when there are at least two, their
 weights (and biases, all or none of them having one) are lifted constants of x's dtype and K, and the stacked

@@ -133,7 +133,7 @@ def linear(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None
     """The patched forward: nn.Linear's result, served and counted exactly as the op would.
 
     With `weight` given, the GEMM is x @ weight^T (+ `bias`) instead of the module's own, memoised in the
-    module's `memo_slot` (the fused q/k/v projection of an attention module: patch.fuse_attention)."""
+    module's `memo_slot` (merged projections: fuse_transformers.fuse_projections)."""
     if weight is None:
         # The parameters from the module's dict: nn.Module.__getattr__ costs ~1.5 µs per name, a quarter of
         # this function (a parametrized weight is not in _parameters: getattr computes it).

@@ -2,8 +2,9 @@
 
 - SwiGLU MLPs: gate_proj, up_proj, the SiLU and the multiply as one aotgemm_linear_swiglu GEMM on [gate; up]
   (`fuse_mlp`), and the decoder layer's `residual + mlp(..)` in down_proj's GEMM (`fuse_decoder_residual`);
-- attentions: q_proj, k_proj and v_proj as one aotgemm_linear on [Wq; Wk; Wv], and o_proj taking the decoder
-  layer's residual into its GEMM (`fuse_attention`; the decoder's side in `fuse_decoder_residual`).
+- projections of one input: an attention's q_proj, k_proj and v_proj (a GELU-gated MLP's gate_proj and up_proj)
+  as one aotgemm_linear on their stacked weights, and an attention's o_proj taking the decoder layer's residual
+  into its GEMM (`fuse_projections`; the decoder's side in `fuse_decoder_residual`).
 
 transformers writes these as separate projections where the engines (and `aotgemm manifest from-hf`) merge
 them. Each fusion rewrites only what it recognises exactly (a module's structure, and its forward's source),
@@ -119,7 +120,7 @@ def fuse_mlp(module: nn.Module) -> None:
     called on its own; the decoder layer's `residual + self.mlp(...)` becomes
     down_proj's residual_add GEMM where `fuse_decoder_residual` recognises the
     layer (as the attention's residual add goes into o_proj's GEMM where
-    `fuse_attention` gave it the hook).
+    `fuse_projections` gave it the hook).
 
     Memory: gate and up are concatenated once into the non-persistent buffer
     `aotgemm_gate_up` [2I, H], and gate_proj.weight / up_proj.weight become
@@ -228,7 +229,7 @@ def _fold_mlp_residual(f: ast.FunctionDef) -> bool:
 
 def _fold_attention_residual(f: ast.FunctionDef) -> bool:
     """`h, .. = self.self_attn(..)` (f's only self_attn call) followed by `h = r + h` into the call with
-    `aotgemm_residual=r` added: the attention (rewritten by fuse_attention) returns r + o_proj(..)."""
+    `aotgemm_residual=r` added: the attention (rewritten by fuse_projections) returns r + o_proj(..)."""
     calls = _self_calls(f, "self_attn")
     if len(calls) != 1 or any(k.arg == RESIDUAL_KWARG for k in calls[0].keywords):
         return False
@@ -267,7 +268,7 @@ def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     """Fold a decoder layer's residual adds into the GEMMs before them: `residual + self.mlp(..)` into the fused
     MLP's down_proj GEMM (`module.mlp` fused by `fuse_mlp`, a bias-free down_proj with a residual_add or
     identity kernel), and `residual + self_attn(..)` into the attention's o_proj GEMM (`module.self_attn`
-    fused by `fuse_attention` with its o_proj hook). Each where the forward is of `_decoder_forward`'s form;
+    fused by `fuse_projections` with its o_proj hook). Each where the forward is of `_decoder_forward`'s form;
     the class is swapped for a subclass with that forward (undone by unpatch)."""
     if is_patched(module) or "forward" in module.__dict__:
         return False
@@ -301,45 +302,49 @@ def _residual_served(linear, served) -> bool:
             and _kernel_for(served, dt, linear.out_features, linear.in_features, (RESIDUAL_ADD, IDENTITY)))
 
 
-# --- attention: q_proj, k_proj and v_proj as one GEMM on [Wq; Wk; Wv]; o_proj with the residual ------------
-# transformers keeps the three projections apart, where the engines (and `aotgemm manifest from-hf`'s qkv layer)
-# merge them: without this a transformers model's q/k/v GEMMs are shapes the bundle lacks. And the manifests'
-# o layer carries the residual add after the attention, which transformers does in the decoder layer.
-_QKV = ("q_proj", "k_proj", "v_proj")
-_QKV_OUTPUTS = ("_aotgemm_q", "_aotgemm_k", "_aotgemm_v")
+# --- projections of one input as one GEMM (q/k/v); o_proj with the residual ------------------------------
+# transformers keeps an attention's q/k/v projections apart (and a GELU-gated MLP's gate and up), where the
+# engines (and `aotgemm manifest from-hf`'s qkv and gate_up layers) merge them: without this those GEMMs are
+# shapes the bundle lacks. The rule is the AOTInductor rewrite's (aoti/rewrite_merge.py): the projections a
+# module calls on one input, merged where the bundle holds their stacked shape. And the manifests' o layer
+# carries the residual add after the attention, which transformers does in the decoder layer.
 _RESIDUAL_LOCAL = "_aotgemm_residual"
-_attention_forwards: dict[tuple, object] = {}
+_MERGED_PREFIX = "_aotgemm_p"  # the locals holding the merged call's outputs: _aotgemm_p0, _aotgemm_p1, ...
+_projection_forwards: dict[tuple, object] = {}
 
 
-def _qkv_calls(fn: ast.FunctionDef) -> tuple[str, int, dict] | None:
-    """(x, the index in fn's body of the first statement calling a projection, {projection: its Call node})
-    when fn calls each of self.q_proj, self.k_proj and self.v_proj exactly once, on one variable x, each in a
-    statement of fn's own body (not inside a branch or loop), with x not assigned from the first such
-    statement to the last; else None."""
+def _shared_input_calls(fn: ast.FunctionDef, names) -> tuple[str, int, dict] | None:
+    """(x, the index in fn's body of the first statement calling one of them, {name: its Call node}) for the
+    projections among `names` (the module's plain nn.Linear children) that fn calls on one variable x, when
+    there are at least two, each called exactly once in fn, in statements of fn's own body (not inside a branch
+    or loop), with x not assigned from the first such statement to the last, and no other projection among
+    `names` called on x; else None."""
     calls: dict[str, list] = {}
     for node in ast.walk(fn):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _QKV
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
+                and _is_name(node.func.value, "self")):
             calls.setdefault(node.func.attr, []).append(node)
-        elif isinstance(node, ast.Attribute) and node.attr in _QKV and not isinstance(node.ctx, ast.Load):
+        elif isinstance(node, ast.Attribute) and node.attr in names and not isinstance(node.ctx, ast.Load):
             return None
-    if sorted(calls) != sorted(_QKV) or any(len(c) != 1 for c in calls.values()):
+    by_x: dict[str, dict] = {}
+    for name, cs in calls.items():
+        for c in cs:
+            if len(c.args) == 1 and not c.keywords and _is_name(c.args[0]):
+                by_x.setdefault(c.args[0].id, {})[name] = c
+    groups = [(x, g) for x, g in by_x.items() if len(g) > 1]
+    if len(groups) != 1:
         return None
-    calls = {p: c[0] for p, c in calls.items()}
-    if any(len(c.args) != 1 or c.keywords or not isinstance(c.args[0], ast.Name) for c in calls.values()):
+    x, group = groups[0]
+    if any(len(calls[name]) != 1 for name in group):
         return None
-    xs = {c.args[0].id for c in calls.values()}
-    if len(xs) != 1:
-        return None
-    x = xs.pop()
-    at = [_owner(fn, c) for c in calls.values()]
+    at = [_owner(fn, c) for c in group.values()]
     if None in at:
         return None
     span = fn.body[min(at):max(at) + 1]
     if any(isinstance(n, ast.Name) and n.id == x and not isinstance(n.ctx, ast.Load)
            for stmt in span for n in ast.walk(stmt)):
         return None
-    return x, min(at), calls
+    return x, min(at), dict(sorted(group.items(), key=lambda kv: (kv[1].lineno, kv[1].col_offset)))
 
 
 def _owner(fn: ast.FunctionDef, call) -> int | None:
@@ -351,23 +356,25 @@ def _owner(fn: ast.FunctionDef, call) -> int | None:
     return None
 
 
-def _fuse_qkv_calls(f: ast.FunctionDef) -> bool:
-    """The three projection calls (`_qkv_calls`) into the outputs of one `self.aotgemm_qkv(x)` before them."""
-    found = _qkv_calls(f)
+def _merge_calls(f: ast.FunctionDef, names) -> tuple[str, ...] | None:
+    """The projection calls `_shared_input_calls` finds, replaced by the outputs of one `self.aotgemm_merged(x)`
+    placed before the first; the projections in the order of their calls (the stacking order), or None."""
+    found = _shared_input_calls(f, names)
     if found is None:
-        return False
+        return None
     x, first, calls = found
+    outputs = {id(c): f"{_MERGED_PREFIX}{i}" for i, c in enumerate(calls.values())}
 
     class Outputs(ast.NodeTransformer):
         def visit_Call(self, node):
-            for proj, out in zip(_QKV, _QKV_OUTPUTS):
-                if node is calls[proj]:
-                    return ast.copy_location(ast.Name(id=out, ctx=ast.Load()), node)
+            if id(node) in outputs:
+                return ast.copy_location(ast.Name(id=outputs[id(node)], ctx=ast.Load()), node)
             return self.generic_visit(node)
 
     Outputs().visit(f)
-    f.body.insert(first, ast.parse(f"{', '.join(_QKV_OUTPUTS)} = self.aotgemm_qkv({x})").body[0])
-    return True
+    targets = ", ".join(outputs.values())
+    f.body.insert(first, ast.parse(f"{targets}, = self.aotgemm_merged({x})").body[0])
+    return tuple(calls)
 
 
 def _hook_o_proj(f: ast.FunctionDef) -> bool:
@@ -385,28 +392,30 @@ def _hook_o_proj(f: ast.FunctionDef) -> bool:
     return True
 
 
-def _attention_forward(cls: type, qkv: bool, o_residual: bool):
-    """cls.forward with its q/k/v projections made one GEMM (`qkv`, `_fuse_qkv_calls`) and its o_proj call
-    taking the decoder's residual (`o_residual`, `_hook_o_proj`), or None when its source is not of that form.
+def _projection_forward(cls: type, names: tuple[str, ...], o_residual: bool):
+    """(cls.forward with the projections among `names` it calls on one input merged into one GEMM
+    (`_merge_calls`; `names` empty: none) and its o_proj call taking the decoder's residual (`o_residual`,
+    `_hook_o_proj`), the merged projections in stacking order), or None when its source is not of that form.
     Compiled from the class's own source with only those calls changed (`_compiled`), so rotary embeddings,
     q/k norms, the cache and the attention backend run as the installed transformers has them."""
-    key = (cls, qkv, o_residual)
-    if key not in _attention_forwards:
-        fn, parsed = None, _parsed_forward(cls)
+    key = (cls, names, o_residual)
+    if key not in _projection_forwards:
+        result, parsed = None, _parsed_forward(cls)
         if parsed is not None:
             inner, tree, f = parsed
             src = ast.unparse(f)
-            if not any(name in src for name in (*_QKV_OUTPUTS, _RESIDUAL_LOCAL)) and \
-                    (not qkv or _fuse_qkv_calls(f)) and (not o_residual or _hook_o_proj(f)):
-                fn = _compiled(cls, inner, tree, f, "q/k/v fused" if qkv else "o_proj residual")
-        _attention_forwards[key] = fn
-    return _attention_forwards[key]
+            merged = _merge_calls(f, names) if names else ()
+            if (_MERGED_PREFIX not in src and _RESIDUAL_LOCAL not in src and merged is not None
+                    and (not o_residual or _hook_o_proj(f))):
+                what = "projections merged" if merged else "o_proj residual"
+                result = _compiled(cls, inner, tree, f, what), merged
+        _projection_forwards[key] = result
+    return _projection_forwards[key]
 
 
-def _qkv_servable(module: nn.Module, shapes, served) -> bool:
-    projs = [getattr(module, a, None) for a in _QKV]
-    if not all(_plain_linear(p) for p in projs):
-        return False
+def _stackable(projs, shapes, served) -> bool:
+    """Whether plain nn.Linear projections of one K, dtype and device, all with a bias or none, stack into a
+    shape the bundle holds (with an identity kernel, or bias for biased ones, when `served` is given)."""
     w = [p.weight for p in projs]
     if len({(t.shape[1], t.dtype, t.device) for t in w}) != 1 or w[0].is_meta:
         return False
@@ -419,35 +428,43 @@ def _qkv_servable(module: nn.Module, shapes, served) -> bool:
             and _serves(shapes, served, dt, n, w[0].shape[1], (IDENTITY, BIAS) if True in biased else (IDENTITY,)))
 
 
-def attention_parts(module: nn.Module, shapes, served=None) -> tuple[bool, bool]:
-    """What `fuse_attention` can do for `module`: (its q/k/v as one GEMM: plain nn.Linear q_proj, k_proj and
-    v_proj of one K, dtype and device, all with a bias or none, the bundle holding [Nq + Nk + Nv, K] with an
-    identity kernel, or bias for biased projections, when `served` is given; its o_proj taking the decoder's
-    residual: a bias-free o_proj whose shape the bundle holds with a residual_add or identity kernel), each
-    where its forward is of `_attention_forward`'s form for it and for both together."""
+def projection_parts(module: nn.Module, shapes, served=None) -> tuple[tuple[str, ...], bool]:
+    """What `fuse_projections` can do for `module`: (the projections to merge into one GEMM: plain nn.Linear
+    children its forward calls on one input (`_shared_input_calls`) that stack into a shape the bundle holds
+    (`_stackable`), in call order, or () ; whether its o_proj can take the decoder's residual: a bias-free
+    o_proj whose shape the bundle holds with a residual_add or identity kernel), each where its forward is of
+    `_projection_forward`'s form for it and for both together."""
     if is_patched(module) or "forward" in module.__dict__:
-        return False, False
+        return (), False
+    cls = type(module)
+    linears = tuple(sorted(n for n, c in module.named_children() if _plain_linear(c)))
+    names = ()
+    if len(linears) > 1:
+        found = _projection_forward(cls, linears, False)
+        if found is not None and found[1] and _stackable([getattr(module, n) for n in found[1]], shapes, served):
+            names = linears
     o = getattr(module, "o_proj", None)
-    qkv = _qkv_servable(module, shapes, served) and _attention_forward(type(module), True, False) is not None
     o_ok = (_residual_served(o, served) and (supported_dtype(o.weight.dtype), o.out_features, o.in_features) in shapes
-            and _attention_forward(type(module), False, True) is not None)
-    if qkv and o_ok and _attention_forward(type(module), True, True) is None:
+            and _projection_forward(cls, (), True) is not None)
+    if names and o_ok and _projection_forward(cls, names, True) is None:
         o_ok = False
-    return qkv, o_ok
+    return names, o_ok
 
 
-def fusable_attention(module: nn.Module, shapes, served=None) -> bool:
-    """Whether `fuse_attention` changes anything in `module` (`attention_parts`)."""
-    return any(attention_parts(module, shapes, served))
+def fusable_projections(module: nn.Module, shapes, served=None) -> bool:
+    """Whether `fuse_projections` changes anything in `module` (`projection_parts`)."""
+    names, o_ok = projection_parts(module, shapes, served)
+    return bool(names) or o_ok
 
 
-def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """q_proj(x), k_proj(x), v_proj(x): the three column blocks of one GEMM on [Wq; Wk; Wv] (views of its
-    output, as vLLM's merged projection splits them)."""
-    weight = _fused_operand(self, "aotgemm_qkv_weight", _QKV)
-    bias = _fused_operand(self, "aotgemm_qkv_bias", _QKV, "bias")
-    y = _eager_linear(self, x, weight, bias, "_aotgemm_memo_qkv")
-    return y.split(self.__dict__["_aotgemm_qkv_split"], dim=-1)
+def _merged_projections(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The merged projections' outputs (q_proj(x), k_proj(x), v_proj(x) for an attention): the column blocks of
+    one GEMM on their stacked weights (views of its output, as vLLM's merged projections split them)."""
+    names = type(self).__dict__[SERVES]
+    weight = _fused_operand(self, "aotgemm_merged_weight", names)
+    bias = _fused_operand(self, "aotgemm_merged_bias", names, "bias")
+    y = _eager_linear(self, x, weight, bias, "_aotgemm_memo_merged")
+    return y.split(self.__dict__["_aotgemm_merged_split"], dim=-1)
 
 
 def _o_proj_with_residual(self, y: torch.Tensor, residual: torch.Tensor | None) -> torch.Tensor:
@@ -458,26 +475,29 @@ def _o_proj_with_residual(self, y: torch.Tensor, residual: torch.Tensor | None) 
     return _eager_fused.residual(self, y, residual, o._parameters["weight"])
 
 
-def fuse_attention(module: nn.Module, qkv: bool = True, o_residual: bool = False) -> None:
-    """Serve an attention module's q_proj, k_proj and v_proj (`qkv`) with one aotgemm_linear on
-    W = [Wq; Wk; Wv] (and b = [bq; bk; bv]): the shape of the engines' merged qkv layer, which the bundles
-    built from `aotgemm manifest from-hf` hold. The three outputs are views of the one output, split along
-    its last dimension. With `o_residual`, o_proj takes the residual the decoder layer passes
-    (`fuse_decoder_residual`) and adds it in its GEMM, as the manifests' o layer (residual_add) does; called
-    without one, o_proj runs as it did (patched as an nn.Linear where the bundle serves it).
+def fuse_projections(module: nn.Module, names: tuple[str, ...] = (), o_residual: bool = False) -> None:
+    """Serve the projections `module` calls on one input (`projection_parts`: an attention's q_proj, k_proj and
+    v_proj; a GELU-gated MLP's gate_proj and up_proj) with one aotgemm_linear on their stacked weights (and
+    biases): the shapes of the engines' merged qkv and gate_up layers, which the bundles built from
+    `aotgemm manifest from-hf` hold. Their outputs are views of the one output, split along its last dimension.
+    With `o_residual`, o_proj takes the residual the decoder layer passes (`fuse_decoder_residual`) and adds it
+    in its GEMM, as the manifests' o layer (residual_add) does; called without one, o_proj runs as it did
+    (patched as an nn.Linear where the bundle serves it).
 
     Memory: as fuse_mlp: the weights (and biases) are concatenated once into the non-persistent buffers
-    `aotgemm_qkv_weight` (and `aotgemm_qkv_bias`), and each projection's parameters become views of them, so
-    steady-state memory is unchanged and state_dict keys are too. Patch after moving the model to its device
+    `aotgemm_merged_weight` (and `aotgemm_merged_bias`), and each projection's parameters become views of them,
+    so steady-state memory is unchanged and state_dict keys are too. Patch after moving the model to its device
     and dtype."""
-    if qkv:
-        projs = [getattr(module, a) for a in _QKV]
+    cls = type(module)
+    merged = _projection_forward(cls, names, o_residual)[1] if names else ()
+    if merged:
+        projs = [getattr(module, a) for a in merged]
         with torch.no_grad():
             stacked = torch.cat([p.weight.detach() for p in projs], dim=0)
             bias = None if projs[0].bias is None else torch.cat([p.bias.detach() for p in projs], dim=0)
-        module.register_buffer("aotgemm_qkv_weight", stacked, persistent=False)
+        module.register_buffer("aotgemm_merged_weight", stacked, persistent=False)
         if bias is not None:
-            module.register_buffer("aotgemm_qkv_bias", bias, persistent=False)
+            module.register_buffer("aotgemm_merged_bias", bias, persistent=False)
         split, at = [], 0
         for p in projs:
             n = p.out_features
@@ -486,16 +506,14 @@ def fuse_attention(module: nn.Module, qkv: bool = True, o_residual: bool = False
                 p.bias = nn.Parameter(bias[at:at + n], requires_grad=p.bias.requires_grad)
             split.append(n)
             at += n
-        module.__dict__["_aotgemm_qkv_split"] = tuple(split)
-    cls = type(module)
-    sub = _fused_subclasses.get((cls, qkv, o_residual))
+        module.__dict__["_aotgemm_merged_split"] = tuple(split)
+    sub = _fused_subclasses.get((cls, names, o_residual))
     if sub is None:
-        sub = _fused_subclasses[(cls, qkv, o_residual)] = type(cls.__name__, (cls,), {
-            "forward": _attention_forward(cls, qkv, o_residual), "aotgemm_qkv": _fused_qkv,
-            "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_original_class": cls, "_aotgemm_fused_qkv": qkv,
-            "_aotgemm_o_residual": o_residual, SERVES: _QKV * qkv, "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "__doc__": cls.__doc__})
+        sub = _fused_subclasses[(cls, names, o_residual)] = type(cls.__name__, (cls,), {
+            "forward": _projection_forward(cls, names, o_residual)[0], "aotgemm_merged": _merged_projections,
+            "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_original_class": cls,
+            "_aotgemm_o_residual": o_residual, SERVES: merged, "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
     module.__class__ = sub
 
 
@@ -504,9 +522,9 @@ def drop_fused_buffers(module: nn.Module) -> None:
     biases) as views of them, so nothing is copied."""
     if type(module).__dict__.get("_aotgemm_fused_mlp"):
         del module._buffers["aotgemm_gate_up"]
-    if type(module).__dict__.get("_aotgemm_fused_qkv"):
-        module._buffers.pop("aotgemm_qkv_bias", None)
-        del module._buffers["aotgemm_qkv_weight"]
-        for slot in ("_aotgemm_qkv_split", "_aotgemm_memo_qkv"):
+    if "aotgemm_merged" in type(module).__dict__:
+        for name in ("aotgemm_merged_weight", "aotgemm_merged_bias"):
+            module._buffers.pop(name, None)
+        for slot in ("_aotgemm_merged_split", "_aotgemm_memo_merged"):
             module.__dict__.pop(slot, None)
     module.__dict__.pop("_aotgemm_memo_residual", None)

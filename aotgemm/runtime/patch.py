@@ -187,7 +187,7 @@ def _plain_linear(m) -> bool:
 
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
                 served: frozenset[tuple[str, int, int, str]] | None = None) -> list[str]:
-    """Fuse the SwiGLU MLPs (`fuse_mlp`), the attentions' q/k/v projections and o_proj hooks (`fuse_attention`)
+    """Fuse the SwiGLU MLPs (`fuse_mlp`), the projections modules call on one input (q/k/v) and o_proj hooks (`fuse_projections`)
     and the decoder layers' residual adds (`fuse_decoder_residual`), and route the nn.Linear and Fp8Linear layers
     whose (dtype, N, K) the bundle holds; the names of the modules changed.
 
@@ -202,8 +202,8 @@ def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
         if fuse.fusable_mlp(module, shapes, served):
             fuse.fuse_mlp(module)
             names.append(name)
-        elif any(parts := fuse.attention_parts(module, shapes, served)):
-            fuse.fuse_attention(module, *parts)
+        elif any(parts := fuse.projection_parts(module, shapes, served)):
+            fuse.fuse_projections(module, *parts)
             names.append(name)
     for name, module in list(model.named_modules()):
         if fuse.fuse_decoder_residual(module, served):

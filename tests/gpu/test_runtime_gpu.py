@@ -349,7 +349,7 @@ class SeparateQKV(nn.Module):
 @torch.no_grad()
 def test_separate_qkv_projections_run_as_the_bundles_qkv_gemm(loaded, rt):
     """patch() fuses q_proj/k_proj/v_proj into one GEMM of the bundle's qkv shape (runtime/patch.py
-    fuse_attention): served by its kernels, eager, compiled and in a CUDA graph, as the unpatched module."""
+    fuse_projections): served by its kernels, eager, compiled and in a CUDA graph, as the unpatched module."""
     _, dtype, shapes = _block_for(loaded)
     dt_name = str(dtype).removeprefix("torch.")
     qkv_n, hidden = shapes["qkv"]
