@@ -299,3 +299,18 @@ def test_a_gelu_gated_mlp_gets_its_gate_and_up_merged():
     assert type(model.model.layers[0].mlp).__dict__[SERVES] == ("gate_proj", "up_proj")
     assert rel(_logits(model, ids).logits, ref) < 2e-2
     assert qkv.ms == gate_up.ms == [14, 14]
+
+
+@pytest.mark.parametrize("cache", ["dynamic", "static"])
+def test_generate_gives_the_unpatched_tokens(cache):
+    """transformers' generate (greedy) through every fusion, with its dynamic and its static KV cache (which
+    copies the k/v views into preallocated buffers)."""
+    model = _tiny("llama")
+    ids = torch.randint(0, 100, (2, 5), generator=torch.Generator().manual_seed(7))
+    kw = dict(max_new_tokens=6, do_sample=False, attention_mask=torch.ones_like(ids), pad_token_id=0,
+              **({"cache_implementation": "static"} if cache == "static" else {}))
+    want = model.generate(ids, **kw)
+    kernels, shapes = _full_block_table()
+    rt.patch_model(model, shapes)
+    assert torch.equal(model.generate(ids, **kw), want)
+    assert all(k.calls for k in kernels.values())
