@@ -2,7 +2,8 @@
 # GPU calls (device tool) for session 40's change: patch() and the AOTInductor rewrite serve transformers' separate
 # q/k/v projections from the bundle's merged qkv GEMM (runtime/fuse_transformers.py fuse_projections, aoti/rewrite_merge.py).
 # What it shows, on a tuned Llama-3.1-8B bundle with fused epilogues (manifests/llama-3.1-8b-fused.toml): the GPU
-# tests of the runtime, the new one among them, and transformers' LlamaDecoderLayer eager vs eager-patched,
+# tests of the runtime, the new one among them, examples/hf/patch_and_generate.py on a 4-layer Llama-3.1-8B (greedy
+# tokens as unpatched, bundle hits, nothing left unserved), and transformers' LlamaDecoderLayer eager vs eager-patched,
 # AOTInductor vs AOTInductor + bundle, torch.compile vs compiled-patched (bench/epilogue_block.py, twice), where
 # session 13 (bench/results/h200-2026-12-01/session13, before the fusion: q/k/v left to cuBLAS) had 1.072x / 1.087x
 # / 1.113x at M = 1.
@@ -37,6 +38,8 @@ case ${1:-run} in
     AOTGEMM_TEST_BUNDLE=$R/fused.tuned.agb timeout 150 python3 -m pytest -q -s -p no:cacheprovider -rs \
       tests/gpu/test_runtime_gpu.py > $R/tests_runtime.log 2>&1
     echo "runtime gpu tests rc=$?"; grep -E "kernel runs|replays|passed|failed" $R/tests_runtime.log | tail -4
+    timeout 120 python3 examples/hf/patch_and_generate.py $R/fused.tuned.agb --layers 4 --tokens 16 \
+      > $R/patch_and_generate.txt 2>&1; echo "patch_and_generate rc=$?"; tail -n 8 $R/patch_and_generate.txt
     for run in run1 run2; do
       timeout 150 python3 bench/epilogue_block.py $R/fused.tuned.agb --compiled --m 1 16 128 2048 \
         --out $R/epilogue_block.$run.json > $R/epilogue_block.$run.txt 2> $R/epilogue_block.$run.log
