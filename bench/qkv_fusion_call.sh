@@ -3,7 +3,7 @@
 # q/k/v projections from the bundle's merged qkv GEMM (runtime/fuse_transformers.py fuse_projections, aoti/rewrite_merge.py).
 # What it shows, on a tuned Llama-3.1-8B bundle with fused epilogues (manifests/llama-3.1-8b-fused.toml): the GPU
 # tests of the runtime, the new one among them, examples/hf/patch_and_generate.py on a 4-layer Llama-3.1-8B (greedy
-# tokens as unpatched, bundle hits, nothing left unserved), and transformers' LlamaDecoderLayer eager vs eager-patched,
+# logits as unpatched, bundle hits, nothing left unserved), and transformers' LlamaDecoderLayer eager vs eager-patched,
 # AOTInductor vs AOTInductor + bundle, torch.compile vs compiled-patched (bench/epilogue_block.py, twice), where
 # session 13 (bench/results/h200-2026-12-01/session13, before the fusion: q/k/v left to cuBLAS) had 1.072x / 1.087x
 # / 1.113x at M = 1.

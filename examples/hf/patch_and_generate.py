@@ -10,7 +10,8 @@ The model is built from the config with random weights and `--layers` decoder la
 same way with from_pretrained; only the layer count changes what is timed). `aotgemm.runtime.patch` merges its
 q/k/v (and a GELU MLP's gate/up) projections into the GEMMs the manifest lists, fuses the SwiGLU MLPs and both
 residual adds of each decoder layer, and routes the other nn.Linear layers the bundle holds. The script checks
-that greedy generation gives the unpatched model's tokens, then prints what was served (`rt.stats()`) and the
+the prompt's logits against the unpatched model's (relative error under 2e-2), generates greedily with both
+(how long their tokens agree), then prints what was served (`rt.stats()`) and the
 GEMM layers no kernel of the bundle serves (`rt.unserved(model)`) with why.
 """
 
@@ -75,11 +76,16 @@ def main(argv: list[str]) -> int:
                         generator=torch.Generator(device=device).manual_seed(1))
     kw = dict(max_new_tokens=args.tokens, do_sample=False, attention_mask=torch.ones_like(ids), pad_token_id=0)
     with torch.no_grad():
-        want = reference.generate(ids, **kw)
+        want, ref_logits = reference.generate(ids, **kw), reference(ids).logits.float()
         rt.reset_stats()
         got = model.generate(ids, **kw)
-    same = torch.equal(got, want)
-    print(f"greedy tokens as the unpatched model's: {same}")
+        err = ((model(ids).logits.float() - ref_logits).norm() / ref_logits.norm()).item()
+    # Other kernels round differently: the logits agree to bf16's precision, and greedy decoding of random
+    # weights (near-uniform logits) can take another token where two are within that.
+    ok = err < 2e-2
+    same = int((got == want).all(dim=0).long().cumprod(0).sum()) - ids.shape[1]
+    print(f"prompt logits against the unpatched model's: relative error {err:.1e} ({'ok' if ok else 'TOO LARGE'}); "
+          f"greedy tokens the same for the first {same} of {args.tokens}")
     s = rt.stats()
     print(f"GEMM calls: {s.total_hits} served by bundle kernels, {s.total_misses} by torch "
           f"({', '.join(f'{k}: {v}' for k, v in sorted(s.by_reason().items())) or 'none'})")
@@ -87,7 +93,7 @@ def main(argv: list[str]) -> int:
     print(f"GEMM layers no kernel serves: {len(left)}")
     for u in left:
         print(f"  {u.name}: {u.dtype} N={u.n} K={u.k}: {u.reason}")
-    return 0 if same else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
