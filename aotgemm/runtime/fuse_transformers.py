@@ -442,7 +442,7 @@ def projection_parts(module: nn.Module, shapes, served=None) -> tuple[tuple[str,
     if len(linears) > 1:
         found = _projection_forward(cls, linears, False)
         if found is not None and found[1] and _stackable([getattr(module, n) for n in found[1]], shapes, served):
-            names = linears
+            names = found[1]  # the group, in call order (as candidates, it is found again: the same group)
     o = getattr(module, "o_proj", None)
     o_ok = (_residual_served(o, served) and (supported_dtype(o.weight.dtype), o.out_features, o.in_features) in shapes
             and _projection_forward(cls, (), True) is not None)
@@ -490,6 +490,8 @@ def fuse_projections(module: nn.Module, names: tuple[str, ...] = (), o_residual:
     and dtype."""
     cls = type(module)
     merged = _projection_forward(cls, names, o_residual)[1] if names else ()
+    if names and merged != names:
+        raise ValueError(f"fuse_projections: {cls.__qualname__}'s forward calls {merged} on one input, not {names}")
     if merged:
         projs = [getattr(module, a) for a in merged]
         with torch.no_grad():
