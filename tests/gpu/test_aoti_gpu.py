@@ -1,13 +1,14 @@
 """aotgemm.aoti on an H100/H200: a Llama-3.1-8B-shaped decoder block + lm_head (bf16), compiled with
 aotgemm.aoti.compile against a real bundle, then loaded in a FRESH process (Python) and by the
 C++ example: outputs match eager, nothing is compiled or benchmarked at startup, the bundle's
-kernels serve the GEMMs (the shim's hit counter), and the time to first output is reported.
+kernels serve the GEMMs (the shim's hit counter), and the time to first output is reported. And the block with
+q, k and v as three projections, which the rewrite merges into the bundle's qkv GEMM.
 
     AOTGEMM_TEST_BUNDLE=/path/llama-3.1-8b.agb CXX=/usr/bin/g++ pytest -s tests/gpu/test_aoti_gpu.py
 
 Needs: an NVIDIA GPU the bundle was built for (H100_SXM, H200_SXM, ...), AOTGEMM_TEST_BUNDLE; cmake for the
-C++ test (skipped without). About 3-4 minutes, most of it the compile (1.5 GB of weights go
-into the package).
+C++ test (skipped without). About 4-5 minutes, most of it the compiles (1.5 GB of weights go
+into the first package).
 """
 
 from __future__ import annotations
@@ -236,3 +237,34 @@ def test_cpp_example_refuses_a_corrupt_bundle(built, cpp_example, tmp_path):
     proc = subprocess.run([str(cpp_example), str(built["package"]), "--bundle", str(path), "--check-only"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "index checksum does not match" in proc.stderr, proc.stderr
+
+
+def test_separate_qkv_projections_reach_the_bundles_qkv_kernel(tmp_path):
+    """The block with q, k and v as three projections (transformers' form): the rewrite merges them into the
+    bundle's qkv GEMM (aoti/rewrite_merge.py), routed like any other; the package computes what eager does and
+    the shim serves it. A small lm_head (4096 rows) keeps the package and its compile small."""
+    import aotgemm.aoti as aoti
+    from aotgemm.aoti import testing
+    from aotgemm.aoti.meta import coverage
+    from aotgemm.aoti.package import _package_target
+    from aotgemm.aoti.testing import LLAMA_8B_GEMMS
+    from aotgemm.bundle import open_bundle
+
+    bf = open_bundle(BUNDLE)
+    if ("bfloat16", *LLAMA_8B_GEMMS["qkv"]) not in coverage(bf, _package_target(bf, "cuda")):
+        pytest.skip("the bundle serves Llama-3.1-8B's qkv with no kernel at any M")
+    model = testing.llama_block_lm_head("cuda", seed=SEED, separate_qkv=True, vocab=4096)
+    pkg = aoti.compile(model, (torch.randn(8, HIDDEN, device="cuda", dtype=torch.bfloat16),), BUNDLE,
+                       tmp_path / "separate_qkv.pt2", cxx=_cxx())
+    routed = {(r.n, r.k) for r in aoti.package_info(pkg).routed}
+    assert LLAMA_8B_GEMMS["qkv"] in routed, routed
+    runner = aoti.load(pkg)
+    aoti.reset_counters()
+    with torch.no_grad():
+        for m in MS:
+            x = testing.deterministic_input((m, HIDDEN), torch.bfloat16, "cuda")
+            got, ref = runner(x).float(), model(x).float()
+            err = ((got - ref).norm() / ref.norm()).item()
+            print(f"  separate q/k/v, M={m}: rel L2 {err:.2e}")
+            assert err < TOL_REL_L2, (m, err)
+    assert aoti.counters()["hits"] > 0, aoti.counters()
