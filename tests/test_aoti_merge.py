@@ -119,3 +119,17 @@ def test_a_merged_gemm_served_at_some_m_runs_under_a_cond_whose_other_branch_is_
         xb = torch.randn(b, 8, HIDDEN, dtype=bf16)
         y, ref = ep.module()(xb), m(xb)
         assert ((y.float() - ref.float()).norm() / ref.float().norm()).item() < 1e-2, b
+
+
+def test_compile_names_the_gemms_whose_shapes_the_bundle_lacks():
+    """After routing, aoti.compile warns about the GEMMs left to Inductor whose (N, K) no layer of the bundle has
+    (package._unheld_gemms): a bundle built from another model's manifest serves nothing, and says so."""
+    from aotgemm.aoti.package import _unheld_gemms
+
+    m = Projections().eval()  # a: 32 x 64, b: 32 x 64, both read x
+    x = torch.randn(3, HIDDEN, dtype=bf16)
+    ep = torch.export.export(m, (x,))
+    assert _unheld_gemms(ep, {(32, HIDDEN)}) == []
+    assert _unheld_gemms(ep, {(64, HIDDEN)}) == [("bfloat16", 32, HIDDEN)] * 2
+    route_exported_program(ep, {("bfloat16", 64, HIDDEN)})  # merged and routed: nothing left to name
+    assert _unheld_gemms(ep, {(64, HIDDEN)}) == []

@@ -115,6 +115,25 @@ def _append_records(package: Path, records: dict[str, bytes | Path]) -> None:
                             compress_type=zipfile.ZIP_STORED)
 
 
+def _unheld_gemms(ep, held: set[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    """(dtype, N, K) of each GEMM left in `ep`'s graph (after routing) of a 16-bit dtype whose (N, K) no layer of
+    the bundle has: what a bundle built for another model leaves unserved, for compile's warning."""
+    import torch
+
+    from .rewrite import _match, _static, _val
+
+    out = []
+    for node in ep.graph_module.graph.nodes:
+        m = _match(node)
+        wv = _val(m[1]) if m is not None else None
+        if wv is None or wv.dim() != 2 or not _static(*wv.shape) or wv.dtype not in (torch.bfloat16, torch.float16):
+            continue
+        n, k = (int(d) for d in wv.shape)
+        if (n, k) not in held:
+            out.append((str(wv.dtype).removeprefix("torch."), n, k))
+    return out
+
+
 def compile(  # noqa: A001 - the public name the project asks for
     model_or_exported_program,
     example_inputs: Sequence[Any],
@@ -184,6 +203,11 @@ def compile(  # noqa: A001 - the public name the project asks for
         log.warning("aotgemm.aoti.compile: no GEMM of the model is covered by %s; the package will not use it", bundle_path)
     else:
         log.info("aotgemm.aoti.compile: routed %d GEMM(s) to the bundle", len(routed))
+    missing = _unheld_gemms(ep, {(layer.n, layer.k) for layer in bf.index.layers})
+    if missing:
+        log.warning("aotgemm.aoti.compile: %d GEMM(s) the package leaves to Inductor have shapes %s does not hold, "
+                    "e.g. %s N=%d K=%d: was it built from this model's manifest?", len(missing), bundle_path.name,
+                    *missing[0])
 
     specs = []
     for x in (ep.example_inputs[0] if ep.example_inputs else example_inputs):
