@@ -254,3 +254,53 @@ def test_compiled_static_m_follows_min_m_and_max_m(table):
     assert kernel_when_compiled(row, torch.empty(1, K)) and kernel_when_compiled(row, torch.empty(2, 3, K))
     d.table[("float8_e4m3fn", "linear", "scale_row", N, K, 16)] = Route(None, None)
     assert not kernel_when_compiled(row, torch.empty(1, K)) and kernel_when_compiled(row, torch.empty(2, K))
+
+def _torchao_transformers_llama(scales: str):
+    """A tiny transformers Llama whose q/k/v projections are torchao float8 linears (as quantize_ makes them)."""
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(hidden_size=K, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                                   num_key_value_heads=2, head_dim=32, vocab_size=100)
+    model = transformers.LlamaForCausalLM(cfg).to(torch.bfloat16).eval()
+    g, mm = GRANULARITY[scales](), Float8MMConfig(use_fast_accum=True)
+    for layer in model.model.layers:
+        for name in ("q_proj", "k_proj", "v_proj"):
+            lin = getattr(layer.self_attn, name)
+            w = Float8Tensor.from_hp(lin.weight.detach(), float8_dtype=FP8, granularity=g, mm_config=mm,
+                                     act_quant_kwargs=QuantizeTensorToFloat8Kwargs(FP8, g, mm_config=mm))
+            lin.weight = torch.nn.Parameter(w, requires_grad=False)
+    return model
+
+
+def test_per_row_qkv_of_a_transformers_model_run_as_one_scaled_gemm(clean_runtime):
+    """torchao PerRow q/k/v (per-token x, per-row weights) of one input stack into the per-token bundles' qkv GEMM
+    (scale_rowwise): x quantized once by torchao's own function, one kernel call per layer, the unpatched logits;
+    the layers' data and scales become views of the stacks (no memory growth)."""
+    model = _torchao_transformers_llama("row")
+    ids = torch.randint(0, 100, (2, 5), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = model(ids).logits
+    k = Kernel()
+    n_qkv = 128 + 2 * 64  # 4 heads + 2 x 2 KV heads of 32
+    set_active(Dispatch(BUCKETS, {("float8_e4m3fn", "linear", epi, n_qkv, K, 16): Route(epi, k, 16)
+                                  for epi in ("scale_row", "scale_rowwise")}, device_type="cpu", name="fp8 qkv"))
+    attn = model.model.layers[0].self_attn
+    names = patch_model(model, frozenset({("float8_e4m3fn", n_qkv, K)}))
+    assert "model.layers.0.self_attn" in names and "model.layers.1.self_attn" in names
+    assert attn.aotgemm_merged_weight.shape == (n_qkv, K) and attn.aotgemm_merged_scale.shape == (n_qkv, 1)
+    assert attn.k_proj.weight.qdata.data_ptr() == attn.aotgemm_merged_weight.data_ptr() + 128 * K  # views
+    with torch.no_grad():
+        out = model(ids).logits
+    assert len(k.calls) == 2 and k.calls[0][1].shape == (10,) and k.calls[0][2].shape == (n_qkv,)
+    assert rel(out, ref) < 2e-2
+    assert unpatch_model(model) and not hasattr(attn, "aotgemm_merged_scale")
+    with torch.no_grad():
+        assert rel(model(ids).logits, ref) < 1e-6  # torchao's own layers again, on the stacked views
+
+
+def test_per_tensor_qkv_are_not_stacked(clean_runtime):
+    """Per-tensor layers have a scale each: one GEMM would need per-row scales, which their bundles' kernels
+    (scale_tensor) do not take. They stay one GEMM each."""
+    model = _torchao_transformers_llama("tensor")
+    names = patch_model(model, frozenset({("float8_e4m3fn", 256, K)}))
+    assert not any(n.endswith("self_attn") for n in names)

@@ -22,9 +22,10 @@ import textwrap
 import torch
 from torch import nn
 
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SWIGLU
-from ..problem import SCALED_DTYPES
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SWIGLU
+from ..problem import FLOAT8_E4M3, SCALED_DTYPES
 from . import eager_epilogues as _eager_fused
+from . import torchao_fp8 as _torchao_fp8
 from .eager import linear as _eager_linear
 from .patch import _kernel_for, _plain_linear, _serves, is_patched
 from .table import supported_dtype
@@ -413,9 +414,24 @@ def _projection_forward(cls: type, names: tuple[str, ...], o_residual: bool):
     return _projection_forwards[key]
 
 
+def _torchao_row_linear(m) -> bool:
+    """A torchao float8 linear patch serves (torchao_fp8.unserved_reason): a candidate for merging when per row."""
+    return (isinstance(m, nn.Linear) and type(m).forward is nn.Linear.forward and "forward" not in m.__dict__
+            and _torchao_fp8.holds_torchao_tensor(m) and _torchao_fp8.unserved_reason(m) is None)
+
+
 def _stackable(projs, shapes, served) -> bool:
-    """Whether plain nn.Linear projections of one K, dtype and device, all with a bias or none, stack into a
-    shape the bundle holds (with an identity kernel, or bias for biased ones, when `served` is given)."""
+    """Whether projections stack into a shape the bundle holds: plain nn.Linear ones of one K, dtype and device,
+    all with a bias or none (with an identity kernel, or bias for biased ones, when `served` is given), or
+    torchao per-row float8 ones quantizing x alike (torchao_fp8.stackable; a per-token scale kernel)."""
+    torchao = {_torchao_fp8.holds_torchao_tensor(p) for p in projs}
+    if torchao == {True}:
+        if not _torchao_fp8.stackable(projs):
+            return False
+        n, k = sum(p.weight.qdata.shape[0] for p in projs), projs[0].weight.qdata.shape[1]
+        return _serves(shapes, served, FLOAT8_E4M3, n, k, (SCALE_ROWWISE, SCALE_ROW))
+    if torchao != {False}:
+        return False
     w = [p.weight for p in projs]
     if len({(t.shape[1], t.dtype, t.device) for t in w}) != 1 or w[0].is_meta:
         return False
@@ -437,7 +453,7 @@ def projection_parts(module: nn.Module, shapes, served=None) -> tuple[tuple[str,
     if is_patched(module) or "forward" in module.__dict__:
         return (), False
     cls = type(module)
-    linears = tuple(sorted(n for n, c in module.named_children() if _plain_linear(c)))
+    linears = tuple(sorted(n for n, c in module.named_children() if _plain_linear(c) or _torchao_row_linear(c)))
     names = ()
     if len(linears) > 1:
         found = _projection_forward(cls, linears, False)
@@ -461,6 +477,13 @@ def _merged_projections(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The merged projections' outputs (q_proj(x), k_proj(x), v_proj(x) for an attention): the column blocks of
     one GEMM on their stacked weights (views of its output, as vLLM's merged projections split them)."""
     names = type(self).__dict__[SERVES]
+    if type(self).__dict__.get("_aotgemm_merged_fp8"):  # torchao per-row float8 layers: one quantization of x
+        buffers = self._buffers
+        projs = [self._modules[p] for p in names]
+        y = _torchao_fp8.merged_forward(projs, x, buffers["aotgemm_merged_weight"], buffers["aotgemm_merged_scale"])
+        if y is None:
+            return tuple(p(x) for p in projs)
+        return y.split(self.__dict__["_aotgemm_merged_split"], dim=-1)
     weight = _fused_operand(self, "aotgemm_merged_weight", names)
     bias = _fused_operand(self, "aotgemm_merged_bias", names, "bias")
     y = _eager_linear(self, x, weight, bias, "_aotgemm_memo_merged")
@@ -492,7 +515,14 @@ def fuse_projections(module: nn.Module, names: tuple[str, ...] = (), o_residual:
     merged = _projection_forward(cls, names, o_residual)[1] if names else ()
     if names and merged != names:
         raise ValueError(f"fuse_projections: {cls.__qualname__}'s forward calls {merged} on one input, not {names}")
-    if merged:
+    fp8 = bool(merged) and _torchao_fp8.holds_torchao_tensor(getattr(module, merged[0]))
+    if fp8:  # torchao's float8 tensors keep their class; their data and scales become views of the stacks
+        projs = [getattr(module, a) for a in merged]
+        qdata, scale = _torchao_fp8.stack(projs)
+        module.register_buffer("aotgemm_merged_weight", qdata, persistent=False)
+        module.register_buffer("aotgemm_merged_scale", scale, persistent=False)
+        module.__dict__["_aotgemm_merged_split"] = tuple(p.weight.qdata.shape[0] for p in projs)
+    elif merged:
         projs = [getattr(module, a) for a in merged]
         with torch.no_grad():
             stacked = torch.cat([p.weight.detach() for p in projs], dim=0)
@@ -509,12 +539,13 @@ def fuse_projections(module: nn.Module, names: tuple[str, ...] = (), o_residual:
             split.append(n)
             at += n
         module.__dict__["_aotgemm_merged_split"] = tuple(split)
-    sub = _fused_subclasses.get((cls, names, o_residual))
+    sub = _fused_subclasses.get((cls, names, o_residual, fp8))
     if sub is None:
-        sub = _fused_subclasses[(cls, names, o_residual)] = type(cls.__name__, (cls,), {
+        sub = _fused_subclasses[(cls, names, o_residual, fp8)] = type(cls.__name__, (cls,), {
             "forward": _projection_forward(cls, names, o_residual)[0], "aotgemm_merged": _merged_projections,
             "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_original_class": cls,
-            "_aotgemm_o_residual": o_residual, SERVES: merged, "__module__": cls.__module__,
+            "_aotgemm_o_residual": o_residual, SERVES: merged, "_aotgemm_merged_fp8": fp8,
+            "__module__": cls.__module__,
             "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
     module.__class__ = sub
 
@@ -525,7 +556,7 @@ def drop_fused_buffers(module: nn.Module) -> None:
     if type(module).__dict__.get("_aotgemm_fused_mlp"):
         del module._buffers["aotgemm_gate_up"]
     if "aotgemm_merged" in type(module).__dict__:
-        for name in ("aotgemm_merged_weight", "aotgemm_merged_bias"):
+        for name in ("aotgemm_merged_weight", "aotgemm_merged_bias", "aotgemm_merged_scale"):
             module._buffers.pop(name, None)
         for slot in ("_aotgemm_merged_split", "_aotgemm_memo_merged"):
             module.__dict__.pop(slot, None)

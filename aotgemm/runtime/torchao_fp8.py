@@ -12,6 +12,10 @@ would have made, and replaces only that GEMM: aotgemm_scaled_mm, or its fast_acc
 fast accumulation (torchao's default), so that a shape or M the bundle leaves to `_scaled_mm` runs exactly the
 call torchao would have made.
 
+Per-row layers that read one input (a transformers attention's q/k/v) can also run as one GEMM on their stacked
+data and scales, x quantized once (`stackable`, `stack`, `merged_forward`; fuse_transformers.fuse_projections
+decides where): the shape the per-token bundles' qkv layer has.
+
 Served (`unserved_reason` says why not, for everything else): bf16 x; no bias (torchao fuses the bias into
 _scaled_mm's epilogue, before the output is rounded; adding it after our GEMM would round twice); e4m3
 weight and activation, both per tensor or both per row; no inner-dimension padding or emulation; and the
@@ -141,7 +145,14 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return nn.Linear.forward(module, x)
     if torch.compiler.is_compiling() and not kernel_when_compiled(module, x):
         return nn.Linear.forward(module, x)
-    n, k = w.qdata.shape
+    return _gemm(w, x, w.qdata, w.scale)
+
+
+def _gemm(w, x: torch.Tensor, qdata: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """x quantized as torchao quantizes it for weight `w` (its act_quant_kwargs), times qdata^T (e4m3 [N, K],
+    scales `scale`: [1, 1] per tensor or [N, 1] per row) through aotgemm_scaled_mm: torchao's _scaled_mm call
+    (`forward`), on `w`'s own data or on several such weights stacked (`merged_forward`)."""
+    n, k = qdata.shape
     from torchao.quantization.quantize_.common import KernelPreference
 
     # torchao's quantization of x (QuantizeTensorToFloat8Kwargs -> Float8Tensor.from_hp), in the branch its AUTO
@@ -152,10 +163,57 @@ def forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     xq = _float8_tensor_class().from_hp(x, act.float8_dtype, act.granularity, act.mm_config, act.hp_value_lb,
                                         act.hp_value_ub, KernelPreference.TORCH)
     data = xq.qdata.reshape(-1, k)
-    if _per_tensor(w):
-        scale_a, scale_b = xq.scale.reshape(1), w.scale.reshape(1)
+    if scale.numel() == 1:
+        scale_a, scale_b = xq.scale.reshape(1), scale.reshape(1)
     else:  # torchao's row-wise call: scale_a [M, 1] (one per token), scale_b [1, N]
-        scale_a, scale_b = xq.scale.reshape(-1, 1), w.scale.reshape(1, -1)
+        scale_a, scale_b = xq.scale.reshape(-1, 1), scale.reshape(1, -1)
     op = torch.ops.aotgemm.aotgemm_scaled_mm
     gemm = op.fast_accum if w.mm_config.use_fast_accum else op.default
-    return gemm(data, w.qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)
+    return gemm(data, qdata.t(), scale_a, scale_b).reshape(*x.shape[:-1], n)
+
+
+# --- several per-row layers of one input as one GEMM (fuse_transformers.fuse_projections) --------------------
+def stackable(modules) -> bool:
+    """Whether served torchao layers (unserved_reason None) stack into one per-row GEMM that computes what each
+    computes: all per row (one scale per output row, so stacking keeps every row's scale; per-tensor layers'
+    scales differ), of one K, quantizing x alike (float8 dtype, granularity, bounds) and accumulating alike."""
+    ws = [m.weight for m in modules]
+    if any(_per_tensor(w) or not _per_row(w, w.qdata.shape[0]) for w in ws):
+        return False
+    acts = {(w.qdata.shape[1], w.qdata.device, w.mm_config.use_fast_accum, w.act_quant_kwargs.float8_dtype,
+             type(w.act_quant_kwargs.granularity).__name__, w.act_quant_kwargs.hp_value_lb,
+             w.act_quant_kwargs.hp_value_ub) for w in ws}
+    return len(acts) == 1
+
+
+def stack(modules) -> tuple[torch.Tensor, torch.Tensor]:
+    """The layers' e4m3 data and per-row scales stacked into two new tensors ([sum N, K], [sum N, 1]); each
+    layer's weight then holds views of them, so memory does not grow."""
+    ws = [m.weight for m in modules]
+    with torch.no_grad():
+        qdata = torch.cat([w.qdata for w in ws], dim=0)
+        scale = torch.cat([w.scale for w in ws], dim=0)
+    at = 0
+    for w in ws:
+        n = w.qdata.shape[0]
+        w.qdata, w.scale = qdata[at:at + n], scale[at:at + n]
+        at += n
+    return qdata, scale
+
+
+def merged_forward(modules, x: torch.Tensor, qdata: torch.Tensor, scale: torch.Tensor) -> torch.Tensor | None:
+    """The stacked layers' outputs side by side, [.., sum N], from one quantization of x and one GEMM; None where
+    the layers must run one by one: x not bf16, or torch.compile tracing a call no bundle kernel serves (as
+    `forward` decides for one layer)."""
+    w = modules[0].weight
+    if x.dtype != torch.bfloat16:
+        return None
+    if torch.compiler.is_compiling():
+        n, k = qdata.shape
+        m = ops.static_rows(x.shape)
+        epilogues = (SCALE_ROWWISE, SCALE_ROW)
+        if not (ops.has_kernel_at_some_m(_FP8, epilogues, n, k) if m is None else
+                ops.has_kernel(_FP8, scale_epilogues_of(ScaleForm.ROW if m == 1 else ScaleForm.ROWWISE, m),
+                               n, k, m)):
+            return None
+    return _gemm(w, x, qdata, scale)
