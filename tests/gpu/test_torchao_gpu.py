@@ -168,3 +168,52 @@ def test_torchao_float8_linears_are_served_by_the_bundle():
     finally:
         rt.unpatch(layers)
         rt.unload()
+
+
+@torch.no_grad()
+def test_per_row_projections_of_one_input_are_one_served_gemm():
+    """Three per-row torchao linears reading one x (an attention's q/k/v), stacked to a per-token shape the bundle
+    holds: patch runs them as one GEMM (x quantized once by torchao's function; fuse_transformers.fuse_projections),
+    the outputs torchao's own within bf16 rounding, the calls served where the bundle has a kernel."""
+    _torchao()
+    from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, PerRow, quantize_
+
+    import aotgemm.runtime as rt
+
+    shapes, form, target, buckets = _layers_and_form()
+    if form != "rowwise":
+        pytest.skip("per-tensor layers are not stacked (one scale each): needs a per-token bundle")
+    n, k = shapes[0]
+    kv = (n // 6) // 16 * 16  # any split of the stacked rows: the bundle holds their sum
+
+    class Projections(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            lin = lambda rows: torch.nn.Linear(k, rows, bias=False, device="cuda", dtype=torch.bfloat16)  # noqa: E731
+            self.q_proj, self.k_proj, self.v_proj = lin(n - 2 * kv), lin(kv), lin(kv)
+
+        def forward(self, x):
+            q = self.q_proj(x)
+            kk = self.k_proj(x)
+            v = self.v_proj(x)
+            return torch.cat([q, kk, v], dim=-1)
+
+    torch.manual_seed(6)
+    model = Projections()
+    quantize_(model, Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()))
+    xs = {m: torch.randn(m, k, device="cuda", dtype=torch.bfloat16) for m in MS}
+    want = {m: model(x) for m, x in xs.items()}
+    rt.load(BUNDLE)
+    try:
+        assert "" in rt.patch(model) and type(model).__dict__.get("_aotgemm_merged_fp8")
+        hits = 0
+        for m, x in xs.items():
+            rt.reset_stats()
+            got = model(x)
+            torch.cuda.synchronize()
+            err = ((got.float() - want[m].float()).norm() / want[m].float().norm()).item()
+            assert err < TOL, (m, err)
+            hits += rt.stats().total_hits
+        assert hits > 0, "no call was served by the bundle's kernels"
+    finally:
+        rt.unload()
