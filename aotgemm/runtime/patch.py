@@ -69,6 +69,12 @@ _subclasses: dict[type, type] = {nn.Linear: AotGemmLinear, Fp8Linear: AotGemmFp8
 _torchao_subclasses: dict[type, type] = {nn.Linear: AotGemmTorchaoFp8Linear}
 
 
+def _linear_forward_on_plain_weight(module: nn.Module) -> bool:
+    """Whether an nn.Linear runs nn.Linear's own forward (no subclass or instance override) on a plain weight:
+    what patch may route (a LoRA layer, say, computes something else)."""
+    return type(module).forward is nn.Linear.forward and "forward" not in module.__dict__ and _plain_weight(module)
+
+
 def _plain_weight(module: nn.Module) -> bool:
     """Whether module's weight is a plain tensor: a tensor subclass (torchao's quantized weights, for one) has
     a dtype that need not say what its data is, and its own F.linear."""
@@ -121,7 +127,7 @@ def patchable(module: nn.Module, shapes: Iterable[tuple[str, int, int]] | frozen
         return (_torchao_fp8.unserved_reason(module) is None
                 and _serves(shapes, served, FLOAT8_E4M3, module.out_features, module.in_features,
                             _torchao_fp8.scale_epilogues(module)))
-    if type(module).forward is not nn.Linear.forward or "forward" in module.__dict__ or not _plain_weight(module):
+    if not _linear_forward_on_plain_weight(module):
         return False
     w = module.weight
     dt = supported_dtype(w.dtype)
@@ -170,8 +176,7 @@ def unserved(model: nn.Module, shapes, served=None) -> list[Unserved]:
             reason = "dtype not served"
         elif type(module) is not Fp8Linear and (
                 (torchao and _torchao_fp8.unserved_reason(module) is not None)
-                or (not torchao and (type(module).forward is not nn.Linear.forward or "forward" in module.__dict__
-                                     or not _plain_weight(module)))):
+                or (not torchao and not _linear_forward_on_plain_weight(module))):
             reason = "not a plain nn.Linear"
         elif (dt, *shape) not in shapes:
             reason = NOT_IN_BUNDLE
