@@ -27,7 +27,7 @@ from ..problem import FLOAT8_E4M3, SCALED_DTYPES
 from . import eager_epilogues as _eager_fused
 from . import torchao_fp8 as _torchao_fp8
 from .eager import linear as _eager_linear
-from .patch import _kernel_for, _plain_linear, _serves, is_patched
+from .patch import _kernel_for, _plain_linear, _serves, is_patched, patched_subclass
 from .table import supported_dtype
 
 
@@ -103,12 +103,36 @@ def fusable_mlp(module: nn.Module, shapes, served=None) -> bool:
 _GATE_UP = ("gate_proj", "up_proj")
 
 
-def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
+def _swiglu(self, x: torch.Tensor) -> torch.Tensor:
     # eager: the op's decisions without the dispatcher (runtime/eager_epilogues.py); traced or compiled: the op
-    return self.down_proj(_eager_fused.swiglu(self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP)))
+    return _eager_fused.swiglu(self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP))
+
+
+def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
+    return self.down_proj(_swiglu(self, x))
 
 
 _fused_subclasses: dict[type, type] = {}
+
+
+def _stack_into_buffers(module: nn.Module, projs, weight_buffer: str, bias_buffer: str | None = None) -> None:
+    """The nn.Linear projections' weights (and biases, where they have them and `bias_buffer` names a buffer)
+    concatenated along N into non-persistent buffers of `module`; each projection's parameters then become
+    views of them (same requires_grad), so the originals are freed and state_dict keys stay."""
+    with torch.no_grad():
+        stacked = torch.cat([p.weight.detach() for p in projs], dim=0)
+        bias = (torch.cat([p.bias.detach() for p in projs], dim=0)
+                if bias_buffer and projs[0].bias is not None else None)
+    module.register_buffer(weight_buffer, stacked, persistent=False)
+    if bias is not None:
+        module.register_buffer(bias_buffer, bias, persistent=False)
+    at = 0
+    for p in projs:
+        n = p.out_features
+        p.weight = nn.Parameter(stacked[at:at + n], requires_grad=p.weight.requires_grad)
+        if bias is not None:
+            p.bias = nn.Parameter(bias[at:at + n], requires_grad=p.bias.requires_grad)
+        at += n
 
 
 def fuse_mlp(module: nn.Module) -> None:
@@ -134,27 +158,19 @@ def fuse_mlp(module: nn.Module) -> None:
     views, hence into the buffer). Patch after moving the model to its device
     and dtype: `.to()` would move the buffer and the views separately.
     """
-    g, u = module.gate_proj, module.up_proj
-    inter = g.out_features
-    with torch.no_grad():
-        gate_up = torch.cat([g.weight.detach(), u.weight.detach()], dim=0)
-    module.register_buffer("aotgemm_gate_up", gate_up, persistent=False)
-    g.weight = nn.Parameter(gate_up[:inter], requires_grad=g.weight.requires_grad)
-    u.weight = nn.Parameter(gate_up[inter:], requires_grad=u.weight.requires_grad)
+    _stack_into_buffers(module, [module.gate_proj, module.up_proj], "aotgemm_gate_up")
     cls = type(module)
     sub = _fused_subclasses.get(cls)
     if sub is None:
-        sub = _fused_subclasses[cls] = type(cls.__name__, (cls,), {
-            "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual,
-            "_aotgemm_original_class": cls, "_aotgemm_fused_mlp": True, SERVES: _GATE_UP,
-            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+        sub = _fused_subclasses[cls] = patched_subclass(cls, {
+            "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual, "_aotgemm_fused_mlp": True,
+            SERVES: _GATE_UP})
     module.__class__ = sub
 
 
 def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     """residual + self.forward(x), with the add in down_proj's GEMM (aotgemm_linear_residual)."""
-    h = _eager_fused.swiglu(self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP))
-    return _eager_fused.residual(self, h, residual)
+    return _eager_fused.residual(self, _swiglu(self, x), residual)
 
 
 # --- forwards recompiled from their own source ------------------------------------------------------------
@@ -285,10 +301,8 @@ def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     cls = type(module)
     sub = _fused_subclasses.get((cls, flags))
     if sub is None:
-        sub = _fused_subclasses[(cls, flags)] = type(cls.__name__, (cls,), {
-            "forward": fwd, "_aotgemm_original_class": cls, "__module__": cls.__module__,
-            SERVES: ("mlp.down_proj",) * flags[0] + ("self_attn.o_proj",) * flags[1],
-            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+        sub = _fused_subclasses[(cls, flags)] = patched_subclass(cls, {
+            "forward": fwd, SERVES: ("mlp.down_proj",) * flags[0] + ("self_attn.o_proj",) * flags[1]})
     module.__class__ = sub
     return True
 
@@ -524,29 +538,14 @@ def fuse_projections(module: nn.Module, names: tuple[str, ...] = (), o_residual:
         module.__dict__["_aotgemm_merged_split"] = tuple(p.weight.qdata.shape[0] for p in projs)
     elif merged:
         projs = [getattr(module, a) for a in merged]
-        with torch.no_grad():
-            stacked = torch.cat([p.weight.detach() for p in projs], dim=0)
-            bias = None if projs[0].bias is None else torch.cat([p.bias.detach() for p in projs], dim=0)
-        module.register_buffer("aotgemm_merged_weight", stacked, persistent=False)
-        if bias is not None:
-            module.register_buffer("aotgemm_merged_bias", bias, persistent=False)
-        split, at = [], 0
-        for p in projs:
-            n = p.out_features
-            p.weight = nn.Parameter(stacked[at:at + n], requires_grad=p.weight.requires_grad)
-            if bias is not None:
-                p.bias = nn.Parameter(bias[at:at + n], requires_grad=p.bias.requires_grad)
-            split.append(n)
-            at += n
-        module.__dict__["_aotgemm_merged_split"] = tuple(split)
+        _stack_into_buffers(module, projs, "aotgemm_merged_weight", "aotgemm_merged_bias")
+        module.__dict__["_aotgemm_merged_split"] = tuple(p.out_features for p in projs)
     sub = _fused_subclasses.get((cls, names, o_residual, fp8))
     if sub is None:
-        sub = _fused_subclasses[(cls, names, o_residual, fp8)] = type(cls.__name__, (cls,), {
+        sub = _fused_subclasses[(cls, names, o_residual, fp8)] = patched_subclass(cls, {
             "forward": _projection_forward(cls, names, o_residual)[0], "aotgemm_merged": _merged_projections,
-            "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_original_class": cls,
-            "_aotgemm_o_residual": o_residual, SERVES: merged, "_aotgemm_merged_fp8": fp8,
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+            "aotgemm_o_proj": _o_proj_with_residual, "_aotgemm_o_residual": o_residual, SERVES: merged,
+            "_aotgemm_merged_fp8": fp8})
     module.__class__ = sub
 
 

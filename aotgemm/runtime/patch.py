@@ -81,6 +81,13 @@ def _plain_weight(module: nn.Module) -> bool:
     return type(module.weight) in (torch.Tensor, nn.Parameter)
 
 
+def patched_subclass(cls: type, attrs: dict) -> type:
+    """A subclass of `cls` with `attrs` (its new forward...) that passes for `cls` (name, module, qualname, doc)
+    and remembers it (`_aotgemm_original_class`: is_patched, unpatch_model). Every patched or fused class is one."""
+    return type(cls.__name__, (cls,), {**attrs, "_aotgemm_original_class": cls, "__module__": cls.__module__,
+                                       "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+
+
 def _patched_class(cls: type, torchao: bool = False) -> type:
     """The patched subclass of `cls` (made once): its GEMM through aotgemm_linear, or with `torchao` (a layer
     holding a torchao float8 weight) through aotgemm_scaled_mm."""
@@ -88,11 +95,10 @@ def _patched_class(cls: type, torchao: bool = False) -> type:
     sub = cache.get(cls)
     if sub is None:
         base = AotGemmTorchaoFp8Linear if torchao else AotGemmLinear
-        attrs = {"forward": base.forward, "_aotgemm_original_class": cls, "__module__": cls.__module__,
-                 "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+        attrs = {"forward": base.forward}
         if not torchao:
             attrs["__call__"] = AotGemmLinear.__call__
-        sub = cache[cls] = type(cls.__name__, (cls,), attrs)
+        sub = cache[cls] = patched_subclass(cls, attrs)
     return sub
 
 
