@@ -63,7 +63,7 @@ goes to cuBLAS, which takes any strides. For a call with a bias, the entry of
 the `bias` problem is used when the bundle has one (a fused kernel, or the
 tuner's cuBLAS choice); otherwise the `identity` problem's, and the bias is
 added after the kernel (the epilogue's unfused form). The fused-epilogue ops
-(swiglu, residual_add) look up the same way: their epilogue's entry, else the
+(the gated ones, residual_add) look up the same way: their epilogue's entry, else the
 identity problem's with the epilogue applied after the kernel; a miss runs
 cuBLAS and then the epilogue's unfused form.
 """

@@ -11,11 +11,14 @@ those are what the manifest lists:
   lm_head  vocab-parallel   N = pad64(vocab)/tp K = hidden              (count 1)
 
 By default the layers carry the epilogues the block applies right after
-them (aotgemm/epilogues): gate_up `swiglu` (W is [gate; up] stacked along N,
-as vLLM's merged layer stores it; the output is intermediate/tp wide) where
-the MLP's activation (`hidden_act` / `hidden_activation`, default silu) is
-SiLU, else a plain GEMM (Gemma's GELU gate has no epilogue here), o and
-down `residual_add` (the decoder's residual stream added to the output);
+them (aotgemm/epilogues): gate_up the gated epilogue of the MLP's activation
+(`hidden_activation`, which Gemma's MLP reads, else `hidden_act`, default
+silu; `GATED_EPILOGUE`): `swiglu` for SiLU, `geglu` for GELU's tanh form
+(Gemma), with W [gate; up] stacked along N, as vLLM's merged layer stores it,
+and the output intermediate/tp wide; a plain GEMM for any other activation
+(exact GELU). o and down `residual_add` (the decoder's residual stream added
+to the output), except in the models that normalise those outputs before the
+add (`POST_NORM_MODEL_TYPES`: Gemma 2 and 3, OLMo 2), where they are plain.
 `fuse=False` (`--no-fuse`) lists plain GEMMs.
 
 A multimodal config whose language model is in `text_config` (Gemma 3,
@@ -41,13 +44,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU
+from .epilogues import GEGLU, IDENTITY, RESIDUAL_ADD, SWIGLU
 from .errors import ManifestError
 from .manifest import NAME_PATTERN, SUPPORTED_DTYPES, LayerSpec, Manifest, validate_manifest
 
 # vLLM pads the LM head's vocab dimension to a multiple of this before sharding it.
 VOCAB_PADDING = 64
-SILU_NAMES = ("silu", "swish")  # the activations whose gated MLP is the swiglu epilogue
+# transformers' activation names (ACT2FN) -> the gated epilogue that computes act(gate) * up. The tanh-form GELUs
+# are one function under four names; exact "gelu" differs from it by up to 4.7e-4 and has no epilogue.
+GATED_EPILOGUE = {"silu": SWIGLU, "swish": SWIGLU, "gelu_pytorch_tanh": GEGLU, "gelu_python_tanh": GEGLU,
+                  "gelu_new": GEGLU, "gelu_fast": GEGLU}
 # Config keys that mark an architecture whose GEMMs are not a dense Llama block's: (key, what it means).
 OTHER_ARCHITECTURES = (
     ("num_local_experts", "experts: a mixture-of-experts model"),  # Mixtral, gpt-oss, Llama 4, Qwen3-MoE
@@ -55,6 +61,10 @@ OTHER_ARCHITECTURES = (
     ("n_routed_experts", "routed experts: a mixture-of-experts model"),  # DeepSeek-V2/V3
     ("kv_lora_rank", "the latent rank of multi-head latent attention"),  # DeepSeek-V2/V3
 )
+# model_type values whose decoder layers normalise the attention's and the MLP's outputs before adding the residual
+# (residual + norm(o(...)): Gemma 2's and 3's post_attention_layernorm / post_feedforward_layernorm, OLMo 2's), so
+# no residual add follows o's or down's GEMM.
+POST_NORM_MODEL_TYPES = ("gemma2", "gemma3", "gemma3_text", "olmo2")
 DEFAULT_GPUS = ("H100_SXM",)
 DEFAULT_DTYPE = "bfloat16"
 
@@ -71,8 +81,9 @@ def manifest_from_hf_config(
 ) -> Manifest:
     """The manifest of the per-rank GEMMs of the model `cfg` (a parsed config.json) at tensor parallelism `tp`.
 
-    `fuse`: give gate_up the swiglu epilogue and o and down residual_add (the
-    module docstring); False lists plain GEMMs. `m_buckets`: the M buckets
+    `fuse`: give gate_up its gated epilogue and o and down residual_add where
+    the model adds the residual to them (the module docstring); False lists
+    plain GEMMs. `m_buckets`: the M buckets
     (default: the manifest format's, powers of two 1 ... 8192).
 
     `name` defaults to the basename of cfg["_name_or_path"] (else "model"),
@@ -89,7 +100,8 @@ def manifest_from_hf_config(
     if "hidden_size" not in cfg and isinstance(cfg.get("text_config"), Mapping):
         # a multimodal model's language model; the outer config names the model and may hold its dtype
         cfg, where = cfg["text_config"], f"{where}: text_config"
-        cfg = {**{k: outer[k] for k in ("_name_or_path", "dtype", "torch_dtype") if k in outer}, **cfg}
+        cfg = {**{k: outer[k] for k in ("_name_or_path", "dtype", "torch_dtype", "model_type")
+               if k in outer}, **cfg}
     _refuse_other_architectures(cfg, where)
 
     hidden = _config_int(cfg, "hidden_size", where)
@@ -126,8 +138,8 @@ def manifest_from_hf_config(
 
     heads_per_rank = heads // tp
     kv_heads_per_rank = max(1, kv_heads // tp)
-    residual = RESIDUAL_ADD if fuse else IDENTITY
-    gated = SWIGLU if fuse and _activation(cfg, where) in SILU_NAMES else IDENTITY
+    residual = RESIDUAL_ADD if fuse and cfg.get("model_type") not in POST_NORM_MODEL_TYPES else IDENTITY
+    gated = GATED_EPILOGUE.get(_activation(cfg, where), IDENTITY) if fuse else IDENTITY
     layers = (
         LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers),
         LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers, epilogue=residual),
@@ -208,12 +220,16 @@ def _refuse_other_architectures(cfg: Mapping[str, Any], where: str) -> None:
 
 
 def _activation(cfg: Mapping[str, Any], where: str) -> str:
-    """The MLP's activation: `hidden_act` (most models) or `hidden_activation` (Gemma), default silu."""
-    for key in ("hidden_act", "hidden_activation"):
+    """The MLP's activation: `hidden_activation` (Gemma 2 and 3), else `hidden_act` (most models), default silu.
+    Gemma 1 configs say `hidden_act: "gelu"` and mean its tanh form, as transformers reads them (GemmaConfig sets
+    gelu_pytorch_tanh in its place)."""
+    for key in ("hidden_activation", "hidden_act"):
         value = cfg.get(key)
         if value is not None:
             if not isinstance(value, str):
                 raise ManifestError(f"{where}: {key}: expected an activation name, got {value!r}")
+            if cfg.get("model_type") == "gemma" and value.lower() == "gelu":
+                return "gelu_pytorch_tanh"
             return value.lower()
     return "silu"
 

@@ -470,7 +470,7 @@ def floor_us(m: int, n: int, k: int, mem_gbps: float, tflops: float, elem_bytes:
     """The time no kernel beats: max(bytes moved once / bandwidth, flops / peak).
 
     elem_bytes: per element of x and W (1 for fp8); out_bytes: per output element (default elem_bytes);
-    n_out: output columns (default n; swiglu writes n/2); extra_elems: epilogue operand elements read (of
+    n_out: output columns (default n; a gated epilogue writes n/2); extra_elems: epilogue operand elements read (of
     out_bytes each), extra_bytes: epilogue operand bytes read, given as bytes (float32 scales).
     """
     out_bytes = elem_bytes if out_bytes is None else out_bytes

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 dk = pytest.importorskip("aotgemm.compiler.sources.decode_kernels")
 de = pytest.importorskip("aotgemm.compiler.sources.decode_epilogue")
@@ -323,8 +324,28 @@ def _fp8_design(kind, scale):
                                    epilogue="scale_" + scale)
 
 
-# --- fused epilogues (bias, residual_add, swiglu) -------------------------------------------------
-FUSED = ("bias", "residual_add", "swiglu")
+# --- fused epilogues (bias, residual_add, swiglu, geglu) ------------------------------------------
+FUSED = ("bias", "residual_add", "swiglu", "geglu")
+
+
+def test_every_gated_epilogue_has_its_activation_in_both_kernel_sources():
+    """A gated epilogue (aotgemm.epilogues.Gate) the sources have no formula for would fail only when a kernel
+    compiles: each gate needs its exponent in the decode kernels' output stage and its name in quack's map."""
+    from aotgemm.compiler.sources import decode_epilogue, quack_kernels
+    from aotgemm.epilogues import epilogue, gated
+
+    for name in gated():
+        gate = epilogue(name).gate
+        assert gate.name in decode_epilogue._GATE_EXPONENT and gate.name in quack_kernels.QUACK_GATES, name
+        assert name in decode_epilogue.EPILOGUES["bfloat16"]
+    assert {quack_kernels._quack_gate(n) for n in gated()} == {"swiglu", "geglu"}
+    assert quack_kernels._quack_gate("identity") is None and quack_kernels._quack_gate("residual_add") is None
+    # the output stage's z(g) is exact in floats: g * sigmoid(z(g)) is the gate's torch function
+    g = torch.linspace(-12, 12, 2001, dtype=torch.float64)
+    for name in gated():
+        gate = epilogue(name).gate
+        z = decode_epilogue._GATE_EXPONENT[gate.name](g, float)
+        assert torch.allclose(g * torch.sigmoid(z), gate(g), rtol=1e-6, atol=1e-9), name
 
 
 def test_identity_designs_carry_no_epilogue_key_and_bias_keeps_the_same_choice():
@@ -337,11 +358,14 @@ def test_identity_designs_carry_no_epilogue_key_and_bias_keeps_the_same_choice()
 
 
 @pytest.mark.parametrize("n,k", [(28672, 4096), (4096, 4096), (4096, 14336)])
-def test_swiglu_designs_hold_whole_gate_and_up_tiles(n, k):
-    designs = dk.designs_for(n, k, "sm_90a", "swiglu")
+@pytest.mark.parametrize("gated", ["swiglu", "geglu"])
+def test_gated_designs_hold_whole_gate_and_up_tiles(n, k, gated):
+    designs = dk.designs_for(n, k, "sm_90a", gated)
     assert {d["max_m"] for d in designs} == {1, 2, 8, 16, 32, 64}
+    # the gated epilogues move the same data, so they get the same designs; only the activation differs
+    assert [{**d, "epilogue": "swiglu"} for d in designs] == dk.designs_for(n, k, "sm_90a", "swiglu")
     for d in designs:
-        assert d["epilogue"] == "swiglu" and (d["n"], d["k"]) == (n, k)
+        assert d["epilogue"] == gated and (d["n"], d["k"]) == (n, k)
         if d["kind"] == "simt":
             assert d["rows"] % 2 == 0
         elif d["kind"] == "swapab_tma":
@@ -884,6 +908,8 @@ def test_late_release_leaves_out_only_the_early_release(tmp_path, monkeypatch, m
     dict(n=4096, k=4096, max_m=32, wg=1, bk=64, stages=6, ck=4, epilogue="residual_add"),
     # swiglu: two warpgroups, gate rows and up rows
     dict(n=8192, k=4096, max_m=64, wg=2, bk=64, stages=4, ck=2, epilogue="swiglu"),
+    # geglu: the same layout, gelu's tanh form as g * sigmoid(z(g)) (its constants checked below)
+    dict(n=8192, k=4096, max_m=32, wg=2, bk=64, stages=4, ck=1, epilogue="geglu"),
     # fp8 W8A8 with per-row weight scales
     dict(n=4096, k=4096, max_m=16, wg=1, bk=256, stages=8, ck=2, epilogue="scale_row", dtype=FP8),
     # fp8 with an odd number of k tiles per CTA (1280 / 256 = 5): the promotion's tail tile
@@ -930,6 +956,8 @@ def test_compile_tma_kernels(tmp_path, monkeypatch, case):
     assert f".reqntid {128 * d['wg'] + 32}, 1, 1" in ptx
     # rows past N: the output stage skips a step whose first column is past the last one (nothing read or stored)
     assert bool(re.search(rf"setp\.gt\.s32\s+%p\d+, %r\d+, {d['n'] - 1};", ptx)) == ragged_n(d)
+    # geglu's exponent z(g) = g (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 g^2), as fp32 immediates; not in swiglu's
+    assert ("0f3FCC422A" in ptx and "0f3D922279" in ptx) == (d.get("epilogue") == "geglu")
 
 
 def test_rank_puts_each_kinds_smallest_tile_first():

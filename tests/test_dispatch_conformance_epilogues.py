@@ -1,8 +1,9 @@
 """The dispatch conformance of tests/test_dispatch_conformance.py, for the fused-epilogue ops.
 
-The same calls of aotgemm_linear_swiglu and aotgemm_linear_residual run through the torch ops
-(aotgemm.runtime.epilogue_ops, on a CPU dispatch table of Python kernels) and through the CPU build
-of their C shims (aoti_torch_cpu_aotgemm_linear_{swiglu,residual}, with the CPU TVM-FFI test kernels):
+The same calls of aotgemm_linear_swiglu, aotgemm_linear_geglu and aotgemm_linear_residual run through the
+torch ops (aotgemm.runtime.epilogue_ops, on a CPU dispatch table of Python kernels) and through the CPU build
+of their C shims (aoti_torch_cpu_aotgemm_linear_{swiglu,geglu,residual}, with the CPU TVM-FFI test kernels;
+geglu's unfused form calls aten::gelu with approximate="tanh" through the dispatcher):
 each case must give the expected reason in both, counted by the same counter, and an output that
 matches Epilogue.reference (relative Frobenius error <= 1e-2). The cases cover a fused kernel, the
 identity kernel plus the unfused epilogue (no entry for the epilogue's problem), the tuner's cuBLAS
@@ -27,12 +28,15 @@ from aotgemm.epilogues import epilogue
 HERE = Path(__file__).resolve().parent
 bf16 = torch.bfloat16
 LAYERS = [("gate_up", 256, 128), ("down", 128, 256), ("o", 128, 128)]
-EPILOGUES = ("identity", "residual_add", "swiglu")
+EPILOGUES = ("identity", "residual_add", "swiglu", "geglu")
 # gate_up: the swiglu entry of bucket 16 is cuBLAS, bucket 128 has none (identity kernel + silu*mul);
 # down: the residual entry of bucket 16 is cuBLAS; a [120, 256] weight has no entry at all;
 # o: no residual entry in bucket 128 (identity kernel + add).
-CUBLAS = {("bfloat16", "swiglu", 256, 128, 16), ("bfloat16", "residual_add", 128, 256, 16)}
-SKIP = {("bfloat16", "swiglu", 256, 128, 128), ("bfloat16", "residual_add", 128, 128, 128)}
+# geglu as swiglu.
+CUBLAS = {("bfloat16", "swiglu", 256, 128, 16), ("bfloat16", "geglu", 256, 128, 16),
+          ("bfloat16", "residual_add", 128, 256, 16)}
+SKIP = {("bfloat16", "swiglu", 256, 128, 128), ("bfloat16", "geglu", 256, 128, 128),
+        ("bfloat16", "residual_add", 128, 128, 128)}
 
 _x, _w, _flat = base._x, base._w, base._flat
 
@@ -40,6 +44,10 @@ _x, _w, _flat = base._x, base._w, base._flat
 def case(name: str):
     """(op, x, weight, residual or None): built identically in every process."""
     gu, down, o = _w(256, 128), _w(128, 256), _w(128, 128)
+    # every gate sum -2.7 and every up sum 1: where gelu's tanh form (-0.00889) and exact gelu (-0.00936) differ
+    # by 5%, so an unfused geglu that dropped approximate="tanh" fails the 1e-2 bound
+    tail = torch.cat([torch.full((128, 128), -2.7 / 128), torch.full((128, 128), 1 / 128)]).to(bf16)
+    ones = lambda m: torch.ones(m, 128, dtype=bf16)  # noqa: E731
     r = lambda m, n=128: _flat(m * n).view(m, n)  # noqa: E731
     table = {
         "sw_m1": lambda: ("swiglu", _x(1, 128), gu, None),
@@ -52,6 +60,13 @@ def case(name: str):
         "sw_empty": lambda: ("swiglu", _x(0, 128), gu, None),
         "sw_no_entry": lambda: ("swiglu", _x(20, 128), _w(998, 128), None),
         "sw_float32": lambda: ("swiglu", _x(20, 128).float(), gu.float(), None),
+        "gg_m1": lambda: ("geglu", _x(1, 128), gu, None),
+        "gg_m5": lambda: ("geglu", _x(5, 128), gu, None),
+        "gg_m100_identity_kernel": lambda: ("geglu", _x(100, 128), gu, None),
+        "gg_3d": lambda: ("geglu", _x(200, 128).reshape(2, 100, 128), gu, None),
+        "gg_no_entry": lambda: ("geglu", _x(20, 128), _w(998, 128), None),
+        "gg_tail_cublas": lambda: ("geglu", ones(5), tail, None),
+        "gg_tail_identity_kernel": lambda: ("geglu", ones(100), tail, None),
         "r_m1": lambda: ("residual", _x(1, 256), down, r(1)),
         "r_m300": lambda: ("residual", _x(300, 256), down, r(300)),
         "r_3d": lambda: ("residual", _x(200, 256).reshape(2, 100, 256), down, r(200).reshape(2, 100, 128)),
@@ -72,13 +87,15 @@ EXPECTED = {
     "sw_m1": "HIT", "sw_m5": "CHOSE_CUBLAS", "sw_m100_identity_kernel": "HIT", "sw_m300": "HIT", "sw_3d": "HIT",
     "sw_x_inner_stride": "NON_CONTIGUOUS", "sw_x_ptr_unaligned": "UNALIGNED", "sw_empty": "EMPTY",
     "sw_no_entry": "NO_ENTRY", "sw_float32": "UNSUPPORTED_DTYPE",
+    "gg_m1": "HIT", "gg_m5": "CHOSE_CUBLAS", "gg_m100_identity_kernel": "HIT", "gg_3d": "HIT",
+    "gg_no_entry": "NO_ENTRY", "gg_tail_cublas": "CHOSE_CUBLAS", "gg_tail_identity_kernel": "HIT",
     "r_m1": "HIT", "r_m300": "HIT", "r_3d": "HIT", "r_m10_cublas": "CHOSE_CUBLAS",
     "r_cublas_transposed": "CHOSE_CUBLAS", "r_no_entry": "NO_ENTRY", "r_padded_rows": "NON_CONTIGUOUS",
     "r_transposed": "NON_CONTIGUOUS", "r_ptr_unaligned": "UNALIGNED", "r_one_row_odd_stride": "HIT",
     "r_identity_kernel": "HIT", "r_identity_kernel_padded": "HIT",
 }
 CASES = list(EXPECTED)
-NAME = {"swiglu": "swiglu", "residual": "residual_add"}
+NAME = {"swiglu": "swiglu", "geglu": "geglu", "residual": "residual_add"}
 
 
 def rel_error(name: str, y: torch.Tensor) -> float:
@@ -118,7 +135,7 @@ def run_python(bundle: Path, names) -> dict:
         for name in names:
             rt.reset_stats()
             op, x, w, r = case(name)
-            y = rt.linear_swiglu(x, w) if op == "swiglu" else rt.linear_residual(x, w, r)
+            y = rt.linear_residual(x, w, r) if op == "residual" else getattr(rt, f"linear_{op}")(x, w)
             s = rt.stats()
             assert s.total_hits + s.total_misses == 1 and sum(s.epilogues.values()) == 1, name
             (ep, *_, outcome), = s.epilogues
@@ -137,8 +154,8 @@ from aotgemm.aoti import native
 from conformance_helpers import cpu_shim, handle, steal
 lib = cpu_shim({package!r}, {cache!r})
 P = ctypes.c_void_p
-shims = {{"swiglu": lib.aoti_torch_cpu_aotgemm_linear_swiglu, "residual": lib.aoti_torch_cpu_aotgemm_linear_residual}}
-shims["swiglu"].argtypes = [P, P, ctypes.POINTER(P)]
+shims = {{op: getattr(lib, f"aoti_torch_cpu_aotgemm_linear_{{op}}") for op in ("swiglu", "geglu", "residual")}}
+shims["swiglu"].argtypes = shims["geglu"].argtypes = [P, P, ctypes.POINTER(P)]
 shims["residual"].argtypes = [P, P, P, ctypes.POINTER(P)]
 for f in shims.values():
     f.restype = ctypes.c_int32

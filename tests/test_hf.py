@@ -272,6 +272,18 @@ def test_shipped_fused_manifest_is_what_from_hf_writes():
     assert shipped.layers != load_manifest(REPO / "manifests" / "llama-3.1-8b.toml").layers
 
 
+def test_shipped_gemma_manifest_is_what_from_hf_writes():
+    """Gemma 2 9B: gate_up geglu; o and down plain (its decoder normalises their outputs before the residual add)."""
+    shipped = load_manifest(REPO / "manifests" / "gemma-2-9b-fused.toml")
+    m = manifest_from_hf_file(REPO / "examples" / "hf" / "gemma-2-9b-config.json", tp=1, name="gemma-2-9b-fused",
+                              gpus=("H100_SXM", "H200_SXM", "B200"))
+    assert (shipped.model, shipped.gpus, shipped.dtypes, shipped.m_buckets, shipped.layers) == (
+        m.model, m.gpus, m.dtypes, m.m_buckets, m.layers)
+    assert [(layer.name, layer.n, layer.k, layer.epilogue) for layer in shipped.layers] == [
+        ("qkv", 8192, 3584, "identity"), ("o", 3584, 4096, "identity"), ("gate_up", 28672, 3584, "geglu"),
+        ("down", 3584, 14336, "identity"), ("lm_head", 256000, 3584, "identity")]
+
+
 def test_cli_from_hf_no_fuse_writes_plain_layers():
     fused = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG)])
     plain = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--no-fuse"])
@@ -319,15 +331,37 @@ def test_a_multimodal_config_is_read_from_its_text_config():
         "transformer configs (Llama, Mistral, Qwen, Gemma style)")
 
 
-@pytest.mark.parametrize("key, act, gate_up", [("hidden_act", "silu", "swiglu"), ("hidden_act", "SiLU", "swiglu"),
-                                               ("hidden_activation", "gelu_pytorch_tanh", "identity"),
-                                               ("hidden_act", "gelu", "identity"), (None, None, "swiglu")])
-def test_gate_up_is_swiglu_only_for_a_silu_mlp(key, act, gate_up):
-    cfg = {k: v for k, v in config(LLAMA_CONFIG).items() if k != "hidden_act"}
-    if key:
-        cfg[key] = act
+@pytest.mark.parametrize("acts, gate_up", [
+    ({"hidden_act": "silu"}, "swiglu"), ({"hidden_act": "SiLU"}, "swiglu"), ({"hidden_act": "swish"}, "swiglu"),
+    ({"hidden_activation": "gelu_pytorch_tanh"}, "geglu"), ({"hidden_act": "gelu_new"}, "geglu"),
+    ({"hidden_act": "gelu"}, "identity"), ({"hidden_act": "relu"}, "identity"), ({}, "swiglu"),
+    # Gemma 1's config.json: hidden_act "gelu" meaning the tanh form (transformers' GemmaConfig reads it so)
+    ({"hidden_act": "gelu", "model_type": "gemma"}, "geglu"),
+    ({"hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh"}, "geglu")])
+def test_gate_up_has_the_gated_epilogue_of_the_mlps_activation(acts, gate_up):
+    cfg = {k: v for k, v in config(LLAMA_CONFIG).items() if k != "hidden_act"} | acts
     layers = {layer.name: layer.epilogue for layer in manifest_from_hf_config(cfg, tp=1).layers}
     assert layers["gate_up"] == gate_up and layers["down"] == "residual_add"
+    plain = {layer.name: layer.epilogue for layer in manifest_from_hf_config(cfg, tp=1, fuse=False).layers}
+    assert plain["gate_up"] == "identity"
+
+
+def test_gemma_mlps_are_geglu_and_post_norm_models_add_no_residual_in_a_gemm():
+    """Gemma 1 (hidden_act "gelu", meaning the tanh form) adds the residual to o's and down's outputs; Gemma 2 and
+    3 (and OLMo 2) normalise those outputs first, so their o and down are plain GEMMs; all Gemmas' gate_up is geglu.
+    A Gemma 3 config keeps its language model (model_type gemma3_text) in text_config."""
+    gemma = {**config(LLAMA_CONFIG), "model_type": "gemma", "hidden_act": "gelu"}
+    gemma2 = {**config(LLAMA_CONFIG), "model_type": "gemma2", "hidden_activation": "gelu_pytorch_tanh"}
+    gemma3 = {"model_type": "gemma3", "_name_or_path": "google/gemma-3-x",
+              "text_config": {**gemma2, "model_type": "gemma3_text"}}
+    olmo2 = {**config(LLAMA_CONFIG), "model_type": "olmo2"}
+    epilogues = lambda c: {layer.name: layer.epilogue for layer in manifest_from_hf_config(c, tp=1).layers}  # noqa: E731
+    assert epilogues(gemma) == {"qkv": "identity", "o": "residual_add", "gate_up": "geglu", "down": "residual_add",
+                                "lm_head": "identity"}
+    for post_norm in (gemma2, gemma3):
+        assert epilogues(post_norm) == {"qkv": "identity", "o": "identity", "gate_up": "geglu", "down": "identity",
+                                        "lm_head": "identity"}
+    assert epilogues(olmo2)["o"] == epilogues(olmo2)["down"] == "identity" and epilogues(olmo2)["gate_up"] == "swiglu"
 
 
 def test_bad_activation_field():

@@ -89,7 +89,7 @@ ERROR_CASES = {
     "unknown-in-layer": (manifest_text(layers=LAYER + 'bias = true\n'),
                          "layers[0].bias: unknown key; allowed keys here: name, n, k, count, epilogue, scales"),
     "unknown-epilogue": (manifest_text(layers=LAYER + 'epilogue = "siluu"\n'),
-                         "layers[0].epilogue: unknown epilogue 'siluu'; known: bias, identity, residual_add, swiglu (did you mean 'swiglu'?)"),
+                         "layers[0].epilogue: unknown epilogue 'siluu'; known: bias, geglu, identity, residual_add, swiglu (did you mean 'swiglu'?)"),
     "epilogue-not-string": (manifest_text(layers=LAYER + 'epilogue = 1\n'),
                             "layers[0].epilogue: expected a string, got an integer (1)"),
     "unknown-in-second-layer": (manifest_text(layers=LAYER + '[[layers]]\nname = "o"\nn = 8\nk = 8\ncuont = 2\n'),

@@ -41,12 +41,13 @@ def test_enumerates_bf16_fp16_and_fp8_on_hopper_and_blackwell_only():
     assert len(SOURCE.enumerate(BF16.__class__("float16", "linear", "identity", 4096, 4096), h200)) == len(specs)
     assert SOURCE.enumerate(BF16.with_epilogue("bias"), h200) == []
     assert SOURCE.enumerate(BF16.with_epilogue("residual_add"), h200) == []
-    # swiglu: quack's gated epilogue, tiles whose N is a multiple of 32 (128x208 is not)
-    gated = SOURCE.enumerate(BF16.with_epilogue("swiglu"), h200)
-    assert {s.epilogue for s in gated} == {"swiglu"}
-    assert sorted(s.design_dict["tile"][1] for s in gated) == sorted(
-        t[1] for t, _, _ in qs.SM90_DESIGNS if t[1] % qs.GATED_TILE_N == 0)
-    assert [s.design for s in gated] == [s.design for s in specs if s.design_dict["tile"][1] % 32 == 0]
+    # swiglu and geglu: quack's gated epilogue, tiles whose N is a multiple of 32 (128x208 is not)
+    for name in ("swiglu", "geglu"):
+        gated = SOURCE.enumerate(BF16.with_epilogue(name), h200)
+        assert {s.epilogue for s in gated} == {name}
+        assert sorted(s.design_dict["tile"][1] for s in gated) == sorted(
+            t[1] for t, _, _ in qs.SM90_DESIGNS if t[1] % qs.GATED_TILE_N == 0)
+        assert [s.design for s in gated] == [s.design for s in specs if s.design_dict["tile"][1] % 32 == 0]
     # fp8 e4m3 with the dequantizing epilogue, for both scale forms (and no 16-bit epilogue): on sm_90a only the
     # tiles whose float32 promotion fits in registers, promoting every 2 k tiles (quack.SM90_FP8_DESIGNS)
     for scales in ("scale_tensor", "scale_row", "scale_rowwise"):
@@ -137,6 +138,7 @@ def _exports(obj: Path, symbol: str) -> bool:
 @needs_quack
 @pytest.mark.build
 @pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu"),
+                                         ("H200_SXM", "geglu"), ("B200", "geglu"),
                                          ("H200_SXM", "scale_tensor"), ("H200_SXM", "scale_row"),
                                          ("H200_SXM", "scale_rowwise"), ("B200", "scale_row"),
                                          ("B200", "scale_rowwise")])

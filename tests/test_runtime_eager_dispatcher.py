@@ -152,7 +152,7 @@ def test_fused_mlp_eager_calls_skip_the_dispatcher(clean, kernels, m):
     if m == 1:
         assert served == {("swiglu", "hit"), ("residual_add", "hit")}
         mlp = model.layer.mlp
-        for attr in ("_aotgemm_memo_swiglu", "_aotgemm_memo_residual"):  # served by the prepared C-ABI calls
+        for attr in ("_aotgemm_memo_gated", "_aotgemm_memo_residual"):  # served by the prepared C-ABI calls
             assert len(mlp.__dict__[attr].prepared) == 1
     elif m == 5:
         assert served == {("swiglu", "hit"), ("residual_add", "hit")}

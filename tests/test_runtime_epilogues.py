@@ -239,19 +239,24 @@ def test_patch_fuses_no_other_mlp_into_swiglu():
 
 
 # --- the AOTInductor rewrite's epilogue patterns ---------------------------------------------------
+# a gated MLP's activation -> the epilogue the rewrite folds it into (None: none, exact GELU)
+ACTS = {"silu": ("swiglu", F.silu), "gelu_tanh": ("geglu", lambda t: F.gelu(t, approximate="tanh")),
+        "gelu": (None, F.gelu)}
+
+
 class Block(torch.nn.Module):
-    def __init__(self, chunked):
+    def __init__(self, chunked, act="silu"):
         super().__init__()
-        self.chunked = chunked
+        self.chunked, self.act = chunked, ACTS[act][1]
         lin = lambda k, n: torch.nn.Linear(k, n, bias=False, dtype=bf16)  # noqa: E731
         self.g, self.u, self.gu, self.d = lin(64, 128), lin(64, 128), lin(64, 256), lin(128, 64)
 
     def forward(self, x):
         if self.chunked:
             g, u = self.gu(x).chunk(2, dim=-1)
-            h = F.silu(g) * u
+            h = self.act(g) * u
         else:
-            h = F.silu(self.g(x)) * self.u(x)
+            h = self.act(self.g(x)) * self.u(x)
         return x + self.d(h)
 
 
@@ -261,27 +266,38 @@ def _bundle(tmp_path, epilogues, cublas=()):
     return open_bundle(path)
 
 
+@pytest.mark.parametrize("act", ["silu", "gelu_tanh"])
 @pytest.mark.parametrize("chunked", [False, True])
-def test_rewrite_folds_swiglu_and_residual(tmp_path, chunked):
+def test_rewrite_folds_gated_and_residual(tmp_path, chunked, act):
     torch.manual_seed(0)
-    model = Block(chunked).eval()
+    model = Block(chunked, act).eval()
+    gated = ACTS[act][0]
     x = torch.randn(2, 5, 64, dtype=bf16)
     ref = model(x)
     ep = torch.export.export(model, (x,))
-    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"))
+    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu", "geglu"))
     fusable = epilogue_coverage(bf, "H100_SXM")
-    assert ("bfloat16", "swiglu", 256, 64) in fusable and ("bfloat16", "residual_add", 64, 128) in fusable
+    assert ("bfloat16", gated, 256, 64) in fusable and ("bfloat16", "residual_add", 64, 128) in fusable
     routed = route_exported_program(ep, set(), fusable)
-    assert sorted(r.epilogue for r in routed) == ["residual_add", "swiglu"]
+    assert sorted(r.epilogue for r in routed) == sorted(["residual_add", gated])
     code = ep.graph_module.code
-    assert "aotgemm_linear_swiglu" in code and "aotgemm_linear_residual" in code
-    assert "silu" not in code and "linear.default" not in code
+    assert f"aotgemm_linear_{gated}" in code and "aotgemm_linear_residual" in code
+    assert "silu" not in code and "gelu" not in code and "linear.default" not in code
     if not chunked:  # the two weights became one constant; the originals are gone
         targets = [s.target for s in ep.graph_signature.input_specs]
         assert "g.weight" not in targets and "u.weight" not in targets
         assert torch.equal(ep.state_dict[[t for t in targets if t and t.startswith("aotgemm_gate_up")][0]],
                            torch.cat([model.g.weight, model.u.weight]))
     assert torch.equal(ep.module()(x), ref)
+
+
+def test_rewrite_folds_no_exact_gelu_into_geglu(tmp_path):
+    """geglu is gelu's tanh form: an MLP with exact GELU (approximate="none") keeps its GEMMs and activation."""
+    model = Block(True, "gelu").eval()
+    x = torch.randn(3, 64, dtype=bf16)
+    ep = torch.export.export(model, (x,))
+    routed = route_exported_program(ep, set(), epilogue_coverage(_bundle(tmp_path, ("identity", "geglu"))))
+    assert routed == [] and "gelu" in ep.graph_module.code and "aotgemm" not in ep.graph_module.code
 
 
 def test_rewrite_routes_only_kernel_served_epilogues(tmp_path):
@@ -327,33 +343,37 @@ def test_rewrite_leaves_near_misses_alone(tmp_path, kind):
     assert torch.equal(ep.module()(x), model(x))
 
 
-def test_rewrite_folds_epilogues_only_at_the_m_their_kernels_serve(tmp_path):
-    """swiglu kernels serve M <= 16 here and residual_add kernels M <= 128: swiglu is folded under a torch.cond
-    on M whose other branch is the computation as it was (guard.py), unless the graph admits no larger M;
-    residual_add only where its kernels serve every M the graph admits (Epilogue.guard_on_m)."""
+@pytest.mark.parametrize("act", ["silu", "gelu_tanh"])
+def test_rewrite_folds_epilogues_only_at_the_m_their_kernels_serve(tmp_path, act):
+    """Gated kernels serve M <= 16 here and residual_add kernels M <= 128: the gated epilogue is folded under a
+    torch.cond on M whose other branch is the computation as it was (guard.py: for geglu, gelu's tanh form, or
+    the outputs at M = 40 would differ), unless the graph admits no larger M; residual_add only where its
+    kernels serve every M the graph admits (Epilogue.guard_on_m)."""
     from torch.export import Dim
 
-    cublas = {("bfloat16", "swiglu", 256, 64, b) for b in testing.TEST_BUCKETS if b > 16}
+    gated = ACTS[act][0]
+    cublas = {("bfloat16", gated, 256, 64, b) for b in testing.TEST_BUCKETS if b > 16}
     cublas |= {("bfloat16", "residual_add", 64, 128, b) for b in testing.TEST_BUCKETS if b > 128}
-    bf = _bundle(tmp_path, ("identity", "residual_add", "swiglu"), cublas=cublas)
+    bf = _bundle(tmp_path, ("identity", "residual_add", gated), cublas=cublas)
     fusable = epilogue_coverage(bf)
-    assert fusable[("bfloat16", "swiglu", 256, 64)] == ((0, 16),)
+    assert fusable[("bfloat16", gated, 256, 64)] == ((0, 16),)
     assert fusable[("bfloat16", "residual_add", 64, 128)] == ((0, 128),)
     for max_m, conds in ((1 << 16, 1), (16, 0), (17, 1), (128, 1), (129, 1)):
-        model = Block(True).eval()
+        model = Block(True, act).eval()
         x = torch.randn(4, 64, dtype=bf16)
         ep = torch.export.export(model, (x,), dynamic_shapes=({0: Dim("m", min=1, max=max_m)},))
         routed = route_exported_program(ep, set(), fusable)
-        assert sorted(r.epilogue for r in routed) == (["residual_add", "swiglu"] if max_m <= 128 else ["swiglu"]), max_m
+        assert sorted(r.epilogue for r in routed) == (sorted(["residual_add", gated]) if max_m <= 128
+                                                      else [gated]), max_m
         assert ep.graph_module.code.count("torch.ops.higher_order.cond") == conds, max_m
         for m in sorted({4, min(max_m, 40)}):  # served by both, and (where the graph admits it) by neither
             xm = torch.randn(m, 64, dtype=bf16)
             assert torch.equal(ep.module()(xm), model(xm)), (max_m, m)
     x = torch.randn(4, 64, dtype=bf16)
-    ep = torch.export.export(Block(True).eval(), (x,))  # static M = 4: served, no cond
-    assert sorted(r.epilogue for r in route_exported_program(ep, set(), fusable)) == ["residual_add", "swiglu"]
+    ep = torch.export.export(Block(True, act).eval(), (x,))  # static M = 4: served, no cond
+    assert sorted(r.epilogue for r in route_exported_program(ep, set(), fusable)) == sorted(["residual_add", gated])
     assert "higher_order.cond" not in ep.graph_module.code
-    ep = torch.export.export(Block(True).eval(), (torch.randn(40, 64, dtype=bf16),))  # static M = 40: residual only
+    ep = torch.export.export(Block(True, act).eval(), (torch.randn(40, 64, dtype=bf16),))  # static M = 40: residual
     assert [r.epilogue for r in route_exported_program(ep, set(), fusable)] == ["residual_add"]
 
 

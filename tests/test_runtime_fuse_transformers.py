@@ -278,10 +278,12 @@ def test_unserved_lists_what_no_kernel_runs_and_counts_fused_projections_as_serv
         "k_proj", "lm_head", "v_proj"]  # q_proj is o_proj's shape here (64 x 64): held
 
 
-def test_a_gelu_gated_mlp_gets_its_gate_and_up_merged():
-    """Gemma's MLP (GELU gate: not SwiGLU, so no fused epilogue) reads one input in gate_proj and up_proj: with
-    the stacked gate_up shape in the bundle (from-hf lists it as a plain GEMM for a GELU MLP) they run as one
-    GEMM, beside the attention's merged q/k/v."""
+@pytest.mark.parametrize("gate_up_kernel", ["geglu", "identity"])
+def test_a_gelu_gated_mlp_runs_as_one_geglu_gemm(gate_up_kernel):
+    """Gemma's MLP (gelu_pytorch_tanh(gate) * up) becomes one aotgemm_linear_geglu call on [gate; up], the
+    manifests' gate_up layer (from-hf gives a tanh-GELU MLP the geglu epilogue), beside the attention's merged
+    q/k/v: served by the bundle's geglu kernel, or by its identity kernel with the activation and multiply in
+    torch after it; the logits are the unpatched model's either way."""
     transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
     torch.manual_seed(0)
     cfg = transformers.GemmaConfig(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2,
@@ -290,15 +292,38 @@ def test_a_gelu_gated_mlp_gets_its_gate_and_up_merged():
     model = transformers.GemmaForCausalLM(cfg).to(bf16).eval()
     ids = torch.randint(0, 100, (2, 7), generator=torch.Generator().manual_seed(6))
     ref = _logits(model, ids).logits
-    qkv, gate_up = Kern(), Kern()
+    qkv, gate_up = Kern(), Kern(gate_up_kernel)
     set_active(Dispatch((16,), {("bfloat16", "linear", "identity", N_QKV, HIDDEN, 16): Route("qkv", qkv),
-                                ("bfloat16", "linear", "identity", 192, HIDDEN, 16): Route("gu", gate_up)},
+                                ("bfloat16", "linear", gate_up_kernel, 192, HIDDEN, 16): Route("gu", gate_up)},
                         device_type="cpu"))
     names = rt.patch_model(model, frozenset({QKV_SHAPE, ("bfloat16", 192, HIDDEN)}))
     assert {"model.layers.0.self_attn", "model.layers.0.mlp"} <= set(names)
-    assert type(model.model.layers[0].mlp).__dict__[SERVES] == ("gate_proj", "up_proj")
+    mlp = type(model.model.layers[0].mlp).__dict__
+    assert mlp[SERVES] == ("gate_proj", "up_proj") and mlp["_aotgemm_gated"] == "geglu"
     assert rel(_logits(model, ids).logits, ref) < 2e-2
     assert qkv.ms == gate_up.ms == [14, 14]
+    assert {(e, o) for (e, *_, o) in rt.stats().epilogues if e != "residual_add"} == {("geglu", "hit")}
+
+
+def test_an_exact_gelu_mlp_gets_its_gate_and_up_merged_not_gated():
+    """An MLP whose act_fn is exact GELU (erf; a Llama config with hidden_act "gelu") is no gated epilogue's: its
+    gate/up run as one plain merged GEMM (the projection merge), the activation in torch, as the model computes
+    it."""
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=1,
+                                   num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM,
+                                   vocab_size=100, hidden_act="gelu")
+    model = transformers.LlamaForCausalLM(cfg).to(bf16).eval()
+    ids = torch.randint(0, 100, (1, 5), generator=torch.Generator().manual_seed(2))
+    ref = _logits(model, ids).logits
+    gate_up = Kern()
+    set_active(Dispatch((16,), {("bfloat16", "linear", "identity", 192, HIDDEN, 16): Route("gu", gate_up)},
+                        device_type="cpu"))
+    rt.patch_model(model, frozenset({("bfloat16", 192, HIDDEN)}))
+    mlp = type(model.model.layers[0].mlp).__dict__
+    assert "_aotgemm_gated" not in mlp and mlp[SERVES] == ("gate_proj", "up_proj")
+    assert rel(_logits(model, ids).logits, ref) < 2e-2 and gate_up.ms == [5]
 
 
 @pytest.mark.parametrize("cache", ["dynamic", "static"])

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import torch
 
+from ..epilogues import epilogue, fused_ops
+
 OP_NAME = "aotgemm::aotgemm_linear"
 SHIM_ARGS = "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* bias, AtenTensorHandle* ret0)"
-# The fused-epilogue ops (aotgemm/runtime/epilogue_ops.py): op name -> its C shim's arguments.
+# The fused-epilogue ops (aotgemm/runtime/epilogue_ops.py): op name -> its C shim's arguments: x, the weight,
+# the epilogue's operands, the result.
 EPILOGUE_SHIM_ARGS = {
-    "aotgemm_linear_swiglu": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle* ret0)",
-    "aotgemm_linear_residual": "(AtenTensorHandle x, AtenTensorHandle weight, AtenTensorHandle residual, "
-                               "AtenTensorHandle* ret0)",
-}
+    op: "(AtenTensorHandle x, AtenTensorHandle weight, "
+        + "".join(f"AtenTensorHandle {o}, " for o in epilogue(name).operands) + "AtenTensorHandle* ret0)"
+    for op, name in fused_ops().items()}
 # fp8: torch.ops.aotgemm.aotgemm_scaled_mm(x, mat2, scale_a, scale_b) (aotgemm/runtime/scaled_mm.py)
 SCALED_MM_OP_NAME = "aotgemm::aotgemm_scaled_mm"
 SCALED_MM_SHIM_ARGS = ("(AtenTensorHandle x, AtenTensorHandle mat2, AtenTensorHandle scale_a, "

@@ -3,12 +3,15 @@
 Runs before the plain GEMM routing of rewrite.py, on the same ExportedProgram.
 Patterns (gemm(x, W) is any form rewrite._match recognises, without a bias):
 
-    silu(gemm(x, Wg)) * gemm(x, Wu)          -> aotgemm_linear_swiglu(x, Wgu)   Wgu = cat([Wg, Wu]): a new
+    act(gemm(x, Wg)) * gemm(x, Wu)           -> aotgemm_linear_<gated>(x, Wgu)   Wgu = cat([Wg, Wu]): a new
                                                 constant made here; Wg and Wu are dropped when nothing
                                                 else uses them
-    g, u = chunk(gemm(x, Wgu), 2, -1)        -> aotgemm_linear_swiglu(x, Wgu)   (or split(.., N/2, -1))
-    silu(g) * u
+    g, u = chunk(gemm(x, Wgu), 2, -1)        -> aotgemm_linear_<gated>(x, Wgu)   (or split(.., N/2, -1))
+    act(g) * u
     r + gemm(x, W)  /  gemm(x, W) + r        -> aotgemm_linear_residual(x, W, r)   r of the GEMM's shape
+
+act is a gated epilogue's activation as the graph calls it (Epilogue.gate: silu -> swiglu,
+gelu(.., approximate="tanh") -> geglu), and <gated> that epilogue's name.
 
 A pattern is folded only when (dtype, epilogue, N, K) is in `fusable`
 (meta.epilogue_coverage: a bundle kernel for that epilogue problem on the
@@ -33,7 +36,7 @@ import operator
 import torch
 from torch.fx import Graph, Node
 
-from ..epilogues import RESIDUAL_ADD, SWIGLU, epilogue
+from ..epilogues import RESIDUAL_ADD, epilogue, fused_op, gated
 from ..runtime.table import supported_dtype
 from .guard import ALL, guarded, spec_for, traced_call
 from .meta import Routed
@@ -41,7 +44,6 @@ from .op import op as aotgemm_op
 from .rewrite import _match, _transposed_weight, _val
 
 aten = torch.ops.aten
-_SILU = tuple(t for t in (getattr(aten.silu, "default", None),) if t is not None)
 _MUL = (aten.mul.Tensor,)
 _ADD = (aten.add.Tensor,)
 
@@ -138,10 +140,18 @@ class _Constants:
             self.ep.constants.pop(spec.target, None)
 
 
-def _swiglu_two_weights(mul: Node, fusable, consts: _Constants):
-    """silu(gemm(x, Wg)) * gemm(x, Wu): (x, Wg, Wu, the nodes to erase) or None."""
+def _gate_of(n) -> str | None:
+    """The gated epilogue whose activation node `n` computes, or None."""
+    if not (isinstance(n, Node) and n.op == "call_function"):
+        return None
+    return next((name for name in gated() if epilogue(name).gate.matches(n.target, n.kwargs)), None)
+
+
+def _gated_two_weights(mul: Node, fusable, consts: _Constants):
+    """act(gemm(x, Wg)) * gemm(x, Wu): (x, Wg, Wu, the gated epilogue, the nodes to erase) or None."""
     for a, b in (mul.args[:2], mul.args[1::-1]):
-        if not (isinstance(a, Node) and a.target in _SILU and _only_user(a, mul)):
+        name = _gate_of(a)
+        if name is None or not _only_user(a, mul):
             continue
         g, u = _plain_gemm(a.args[0]), _plain_gemm(b)
         if g is None or u is None or g[0] is not u[0] or not _only_user(a.args[0], a) or not _only_user(b, mul):
@@ -149,15 +159,16 @@ def _swiglu_two_weights(mul: Node, fusable, consts: _Constants):
         (x, wg), (_, wu) = g, u
         if _val(wg).shape != _val(wu).shape or consts.tensor(wg) is None or consts.tensor(wu) is None:
             continue
-        if _folds(fusable, _key(x, wg, SWIGLU, 2 * _val(wg).shape[0])):
-            return x, wg, wu, (mul, a, a.args[0], b)
+        if _folds(fusable, _key(x, wg, name, 2 * _val(wg).shape[0])):
+            return x, wg, wu, name, (mul, a, a.args[0], b)
     return None
 
 
-def _swiglu_chunked(mul: Node, fusable):
-    """g, u = chunk(gemm(x, W), 2, -1); silu(g) * u: (x, W, the nodes to erase) or None."""
+def _gated_chunked(mul: Node, fusable):
+    """g, u = chunk(gemm(x, W), 2, -1); act(g) * u: (x, W, the gated epilogue, the nodes to erase) or None."""
     for a, b in (mul.args[:2], mul.args[1::-1]):
-        if not (isinstance(a, Node) and a.target in _SILU and _only_user(a, mul) and isinstance(b, Node)):
+        name = _gate_of(a)
+        if name is None or not _only_user(a, mul) or not isinstance(b, Node):
             continue
         g = a.args[0]
         if not (isinstance(g, Node) and g.op == "call_function" and g.target is operator.getitem):
@@ -178,8 +189,8 @@ def _swiglu_chunked(mul: Node, fusable):
         halves = split.args[1] == (2 if split.target == aten.chunk.default else n // 2)
         if n % 2 or not halves or dim % nd != nd - 1:  # two halves along the last dim only
             continue
-        if _folds(fusable, _key(x, w, SWIGLU)):
-            return x, w, (mul, a, g, b, split, split.args[0])
+        if _folds(fusable, _key(x, w, name)):
+            return x, w, name, (mul, a, g, b, split, split.args[0])
     return None
 
 
@@ -199,16 +210,21 @@ def _residual(add: Node, fusable):
     return None
 
 
-def _swiglu_as_was(g: Graph, ins: list[Node]) -> Node:
-    """silu(gate) * up from one GEMM on [gate; up], split in halves: the computation a folded SwiGLU replaced
-    (for the two-weight form, on the halves of the concatenated weight), for Inductor to compile at the M
-    no kernel serves (it fuses the silu and mul into one kernel reading the halves)."""
-    y = traced_call(g, aten.linear.default, (ins[0], ins[1]))
-    half = int(_val(ins[1]).shape[0]) // 2
-    parts = traced_call(g, aten.split.Tensor, (y, half, -1))
-    gate = traced_call(g, operator.getitem, (parts, 0))
-    up = traced_call(g, operator.getitem, (parts, 1))
-    return traced_call(g, aten.mul.Tensor, (traced_call(g, aten.silu.default, (gate,)), up))
+def _gated_as_was(name: str):
+    """act(gate) * up from one GEMM on [gate; up], split in halves: the computation a folded gated epilogue
+    `name` replaced (for the two-weight form, on the halves of the concatenated weight), for Inductor to compile
+    at the M no kernel serves (it fuses the activation and mul into one kernel reading the halves)."""
+    act, act_kwargs = epilogue(name).gate.aten_call()
+
+    def as_was(g: Graph, ins: list[Node]) -> Node:
+        y = traced_call(g, aten.linear.default, (ins[0], ins[1]))
+        half = int(_val(ins[1]).shape[0]) // 2
+        parts = traced_call(g, aten.split.Tensor, (y, half, -1))
+        gate = traced_call(g, operator.getitem, (parts, 0))
+        up = traced_call(g, operator.getitem, (parts, 1))
+        return traced_call(g, aten.mul.Tensor, (traced_call(g, act, (gate,), act_kwargs), up))
+
+    return as_was
 
 
 def _residual_as_was(g: Graph, ins: list[Node]) -> Node:
@@ -240,37 +256,38 @@ def fold_epilogues(ep: torch.export.ExportedProgram, fusable) -> list[Routed]:
         return []
     graph = ep.graph_module.graph
     consts = _Constants(ep)
-    swiglu, residual = aotgemm_op("aotgemm_linear_swiglu"), aotgemm_op("aotgemm_linear_residual")
+    residual = aotgemm_op("aotgemm_linear_residual")
     routed: list[Routed] = []
     for node in list(graph.nodes):
         if node.op != "call_function" or node.graph is not graph:
             continue
         if node.target in _MUL:
-            m2 = _swiglu_two_weights(node, fusable, consts)
+            m2 = _gated_two_weights(node, fusable, consts)
             if m2 is not None:
-                x, wg, wu, dead = m2
+                x, wg, wu, name, dead = m2
                 fv = _val(wg)
                 with fv.fake_mode:
                     fake = torch.cat([fv, _val(wu)])
                 # the concatenated weight only once folding is certain (a new parameter of the program)
-                spec = _spec(fusable, _key(x, wg, SWIGLU, 2 * fv.shape[0]), x)
+                spec = _spec(fusable, _key(x, wg, name, 2 * fv.shape[0]), x)
                 if spec is None:
                     continue
                 value = torch.cat([consts.tensor(wg).detach(), consts.tensor(wu).detach()])
                 w = consts.add(graph, value, fake, "gate_up")
-                if not _fold(ep, node, swiglu, spec, [x, w], _swiglu_as_was):
+                if not _fold(ep, node, aotgemm_op(fused_op(name)), spec, [x, w], _gated_as_was(name)):
                     continue
                 _erase(graph, *dead)
                 consts.drop_unused(graph, wg)
                 consts.drop_unused(graph, wu)
-                routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
+                routed.append(Routed(node.name, *_rk(x, w, name)))
                 continue
-            m1 = _swiglu_chunked(node, fusable)
+            m1 = _gated_chunked(node, fusable)
             if m1 is not None:
-                x, w, dead = m1
-                if _fold(ep, node, swiglu, _spec(fusable, _key(x, w, SWIGLU), x), [x, w], _swiglu_as_was):
+                x, w, name, dead = m1
+                if _fold(ep, node, aotgemm_op(fused_op(name)), _spec(fusable, _key(x, w, name), x), [x, w],
+                         _gated_as_was(name)):
                     _erase(graph, *dead)
-                    routed.append(Routed(node.name, *_rk(x, w, SWIGLU)))
+                    routed.append(Routed(node.name, *_rk(x, w, name)))
         elif node.target in _ADD:
             m3 = _residual(node, fusable)
             if m3 is not None:

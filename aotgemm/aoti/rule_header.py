@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from ..bundle.format import FORMAT_VERSION
-from ..epilogues import OUTPUT, epilogue, indexed, names
+from ..epilogues import OUTPUT, epilogue, gated, indexed, names
 from ..problem import DTYPE_BYTES, LEADING_OPERANDS, OUTPUT_DTYPE, ROW_ALIGN_BYTES, TRAILING_OPERANDS
 from ..dispatch_rule import Reason, ScaleForm
 from .meta import VERSION as META_VERSION
@@ -111,6 +111,16 @@ def render() -> str:
             f"#define AOTGEMM_EPILOGUE_COUNT {len(eps)}",
             "static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"
             + ", ".join(_c_str(e) for e in eps) + "};",
+            "/* A gated epilogue's activation on the gate half (Epilogue.gate): the aten op its unfused form calls",
+            " * through the dispatcher, and that op's `approximate` argument (NULL: it takes none). NULL op: not",
+            " * gated. */",
+            "static const char* const aotgemm_epilogue_gate_op[AOTGEMM_EPILOGUE_COUNT] = {"
+            + ", ".join(_c_str(epilogue(e).gate.aten) if epilogue(e).gate else "NULL" for e in eps) + "};",
+            "static const char* const aotgemm_epilogue_gate_approximate[AOTGEMM_EPILOGUE_COUNT] = {"
+            + ", ".join(_c_str(epilogue(e).gate.approximate) if epilogue(e).gate and epilogue(e).gate.approximate
+                        else "NULL" for e in eps) + "};",
+            "/* X(name) for each gated epilogue: the shim exports aoti_torch_{cuda,cpu}_aotgemm_linear_<name>. */",
+            "#define AOTGEMM_GATED_EPILOGUES(X) " + " ".join(f"X({e})" for e in gated()),
             "/* Each epilogue's kernel arguments, in call order; -1 ends a list. */",
             "static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERANDS + 1] = {"]
     for e in eps:

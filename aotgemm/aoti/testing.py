@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..bundle import BundleIndex, DispatchEntry, Kernel, Layer, Target, write_bundle
 from ..bundle.format import CUBLAS, ENVIRONMENT_KEYS
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
+from ..epilogues import BIAS, GEGLU, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ..problem import FLOAT8_E4M3, LINEAR
 from ..gpus import gpu_model
 from .native import DeviceSpec, _tvm_ffi_dirs
@@ -30,6 +30,7 @@ TEST_BIAS_SYMBOL = {"bfloat16": "aotgemm_test_gemm_bias_bf16", "float16": "aotge
 # The fused-epilogue kernels: fn(x, wt, out, residual, stream) and fn(x, wt, out [M, N/2], stream).
 TEST_RESIDUAL_SYMBOL = {"bfloat16": "aotgemm_test_gemm_residual_bf16", "float16": "aotgemm_test_gemm_residual_f16"}
 TEST_SWIGLU_SYMBOL = {"bfloat16": "aotgemm_test_gemm_swiglu_bf16", "float16": "aotgemm_test_gemm_swiglu_f16"}
+TEST_GEGLU_SYMBOL = {"bfloat16": "aotgemm_test_gemm_geglu_bf16", "float16": "aotgemm_test_gemm_geglu_f16"}
 # The fp8 kernels of the scale epilogues (fn(x, wt, out, scale_a, scale_b, stream), bf16 out).
 TEST_SCALE_SYMBOL = {SCALE_TENSOR: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_tensor_fp8"},
                      SCALE_ROW: {FLOAT8_E4M3: "aotgemm_test_gemm_scale_row_fp8"},
@@ -132,13 +133,14 @@ void gemm_fp8(tvm::ffi::TensorView A, tvm::ffi::TensorView B, tvm::ffi::TensorVi
 }
 
 using TV = tvm::ffi::TensorView;
-// The swiglu epilogue: B = [gate; up]^T [K, N], O [M, N/2] = silu(x gate^T) * (x up^T), in float, rounded once.
-void gemm_swiglu(TV A, TV B, TV O, int64_t stream, bool bf16) {
+// The gated epilogues: B = [gate; up]^T [K, N], O [M, N/2] = act(x gate^T) * (x up^T), in float, rounded once;
+// act silu (swiglu) or, with `gelu_tanh`, gelu's tanh form (geglu).
+void gemm_gated(TV A, TV B, TV O, int64_t stream, bool bf16, bool gelu_tanh) {
   TVM_FFI_ICHECK_EQ(B.stride(0), 1) << "B must be column-major (W^T)";
   TVM_FFI_ICHECK_EQ(A.stride(1), 1) << "A must be row-major";
   TVM_FFI_ICHECK_EQ(stream, 0) << "CPU kernels get no stream";
   const int64_t M = A.size(0), K = A.size(1), N = B.size(1), I = N / 2;
-  TVM_FFI_ICHECK_EQ(O.size(1), I) << "swiglu: out is N/2 wide";
+  TVM_FFI_ICHECK_EQ(O.size(1), I) << "gated: out is N/2 wide";
   const uint16_t* a = static_cast<const uint16_t*>(A.data_ptr());
   const uint16_t* b = static_cast<const uint16_t*>(B.data_ptr());
   uint16_t* o = static_cast<uint16_t*>(O.data_ptr());
@@ -150,7 +152,9 @@ void gemm_swiglu(TV A, TV B, TV O, int64_t stream, bool bf16) {
         g += x * load(b + k + j * B.stride(1), bf16);
         u += x * load(b + k + (j + I) * B.stride(1), bf16);
       }
-      o[i * O.stride(0) + j * O.stride(1)] = store(g / (1.f + std::exp(-g)) * u, bf16);
+      const float act = gelu_tanh ? 0.5f * g * (1.f + std::tanh(0.7978845608f * (g + 0.044715f * g * g * g)))
+                                  : g / (1.f + std::exp(-g));
+      o[i * O.stride(0) + j * O.stride(1)] = store(act * u, bf16);
     }
 }
 
@@ -163,8 +167,10 @@ void gemm_bias_bf16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, tr
 void gemm_bias_f16(TV A, TV B, TV O, TV C, int64_t s) { gemm(A, B, O, &C, s, false); }
 void gemm_residual_bf16(TV A, TV B, TV O, TV R, int64_t s) { gemm(A, B, O, &R, s, true, true); }
 void gemm_residual_f16(TV A, TV B, TV O, TV R, int64_t s) { gemm(A, B, O, &R, s, false, true); }
-void gemm_swiglu_bf16(TV A, TV B, TV O, int64_t s) { gemm_swiglu(A, B, O, s, true); }
-void gemm_swiglu_f16(TV A, TV B, TV O, int64_t s) { gemm_swiglu(A, B, O, s, false); }
+void gemm_swiglu_bf16(TV A, TV B, TV O, int64_t s) { gemm_gated(A, B, O, s, true, false); }
+void gemm_swiglu_f16(TV A, TV B, TV O, int64_t s) { gemm_gated(A, B, O, s, false, false); }
+void gemm_geglu_bf16(TV A, TV B, TV O, int64_t s) { gemm_gated(A, B, O, s, true, true); }
+void gemm_geglu_f16(TV A, TV B, TV O, int64_t s) { gemm_gated(A, B, O, s, false, true); }
 }  // namespace
 
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_bf16, gemm_bf16);
@@ -175,6 +181,8 @@ TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_residual_bf16, gemm_residual_bf1
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_residual_f16, gemm_residual_f16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_bf16, gemm_swiglu_bf16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_swiglu_f16, gemm_swiglu_f16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_geglu_bf16, gemm_geglu_bf16);
+TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_geglu_f16, gemm_geglu_f16);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_tensor_fp8, gemm_scale_tensor_fp8);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_row_fp8, gemm_scale_row_fp8);
 TVM_FFI_DLL_EXPORT_TYPED_FUNC(aotgemm_test_gemm_scale_rowwise_fp8, gemm_scale_rowwise_fp8);
@@ -222,7 +230,7 @@ def make_bundle(path: str | os.PathLike, layers: Sequence[tuple[str, int, int]],
     splits = {full(key): m for key, m in (min_m or {}).items()}
     dtypes, epilogues = tuple(dtypes), tuple(sorted(epilogues))
     symbols = {IDENTITY: TEST_SYMBOL, BIAS: TEST_BIAS_SYMBOL, RESIDUAL_ADD: TEST_RESIDUAL_SYMBOL,
-               SWIGLU: TEST_SWIGLU_SYMBOL, **TEST_SCALE_SYMBOL}
+               SWIGLU: TEST_SWIGLU_SYMBOL, GEGLU: TEST_GEGLU_SYMBOL, **TEST_SCALE_SYMBOL}
     max_ms = max_m if isinstance(max_m, dict) else {dt: max_m for dt in dtypes}
     targets, blobs = [], {}
     for gpu in sorted(gpus):

@@ -21,9 +21,19 @@ the dot product, so it has no `apply` on the accumulator: its reference
 dequantizes x and W block by block (`Epilogue.reference_fn`). Its kernels
 exist for Blackwell only (`archs`).
 
+Gated epilogues (`swiglu`, `geglu`) take W = [gate; up] stacked along N and
+write act(x Wg^T) * (x Wu^T), N/2 wide; they differ only in their `Gate`, the
+activation on the gate half, named as torch's aten op names it. Everything
+downstream asks `Epilogue.gate`, never the epilogue's name: the runtime's op
+(aotgemm_linear_<name>), its C shim and unfused form (the generated header
+names the aten op), the AOTInductor rewrite's pattern, the transformers MLP
+fusion, `aotgemm manifest from-hf` and the kernels' output stage.
+
 Adding an epilogue is one `register(Epilogue(...))` call (plus kernels that
 implement it); the bundle format, the dispatch key and the shim take its
-name as data.
+name as data. A gated one with a new activation is a `Gate` here, its
+formula in the kernel sources' output stage, and its aten name already
+reaches the C shim.
 
 Imports nothing heavy at module level: torch is imported inside the
 functions that need tensors.
@@ -40,6 +50,7 @@ from ..problem import FLOAT8_E8M0 as E8M0
 IDENTITY = "identity"
 BIAS = "bias"
 SWIGLU = "swiglu"
+GEGLU = "geglu"
 RESIDUAL_ADD = "residual_add"
 SCALE_TENSOR = "scale_tensor"
 SCALE_ROW = "scale_row"
@@ -54,6 +65,43 @@ _MX_ROW_TILE, _MX_K_TILE = 128, 4
 
 
 @dataclass(frozen=True)
+class Gate:
+    """The activation a gated epilogue applies to the gate half: torch's aten op (`aten`, e.g. "aten::gelu") with
+    its string argument `approximate` where it takes one ("tanh"), as an exported graph holds it and as the C
+    shim calls it through the dispatcher. `name` is how kernel sources look up their own formula for it."""
+
+    name: str
+    aten: str
+    approximate: str | None = None
+
+    def __call__(self, t):
+        import torch
+
+        if self.aten == "aten::silu":
+            return torch.nn.functional.silu(t)
+        if self.aten == "aten::gelu":
+            return torch.nn.functional.gelu(t, approximate=self.approximate or "none")
+        raise UnsupportedProblem(f"gate {self.name!r}: no torch function for {self.aten}")
+
+    def aten_call(self):
+        """(the OpOverload, its kwargs): how an exported graph calls this activation."""
+        import torch
+
+        namespace, op = self.aten.split("::")
+        kwargs = {"approximate": self.approximate} if self.approximate else {}
+        return getattr(getattr(torch.ops, namespace), op).default, kwargs
+
+    def matches(self, target, kwargs: dict) -> bool:
+        """Whether an FX node calling `target` with `kwargs` computes this activation."""
+        op, _ = self.aten_call()
+        return target is op and kwargs.get("approximate", "none") == (self.approximate or "none")
+
+
+SILU = Gate("silu", "aten::silu")
+GELU_TANH = Gate("gelu_tanh", "aten::gelu", "tanh")
+
+
+@dataclass(frozen=True)
 class Epilogue:
     name: str
     # Extra kernel operands, in call order; each is described in `operand_shapes`.
@@ -65,9 +113,9 @@ class Epilogue:
     # apply(acc, **operands) -> output, on the GEMM result `acc` = x @ W^T (any dtype):
     # the reference (on float32 acc) and the unfused fallback (on the plain GEMM's output).
     apply: Callable[..., Any]
-    # The FX ops, after the GEMM, that the AOTInductor rewrite folds into this epilogue
-    # ("" for none): aten op names, in the order they follow the mm.
-    fx_pattern: tuple[str, ...] = ()
+    # A gated epilogue's activation on the gate half (W = [gate; up] along N, out = gate(x Wg^T) * (x Wu^T),
+    # N/2 wide); None for the others.
+    gate: Gate | None = None
     # operand name -> its dtype: FLOAT32, or OUTPUT (the problem's output dtype), the default.
     operand_dtypes: dict[str, str] = field(default_factory=dict)
     # Operands that must be positive (scales); random ones are drawn from [0.5, 1.5).
@@ -188,12 +236,31 @@ def _bias(acc, bias):
     return acc + bias
 
 
-def _swiglu(acc):
-    # W is [gate; up] stacked along N (vLLM's merged gate_up layout): out = silu(gate) * up, N/2 wide
-    import torch
+def gated() -> tuple[str, ...]:
+    """The gated epilogues' names (Epilogue.gate set), sorted."""
+    return tuple(sorted(n for n, e in _REGISTRY.items() if e.gate is not None))
 
-    gate, up = acc.chunk(2, dim=-1)
-    return torch.nn.functional.silu(gate) * up
+
+def fused_ops() -> dict[str, str]:
+    """The runtime's fused-epilogue ops (aotgemm.runtime.epilogue_ops), op name -> the epilogue it serves:
+    `aotgemm_linear_<name>(x, weight)` for each gated epilogue and `aotgemm_linear_residual(x, weight,
+    residual)`. The names repeat the namespace for their AOTInductor C shims (aotgemm/aoti/op.py says why),
+    which libaotgemm_aoti exports under the same names (the generated header's AOTGEMM_GATED_EPILOGUES)."""
+    return {**{f"aotgemm_linear_{name}": name for name in gated()}, "aotgemm_linear_residual": RESIDUAL_ADD}
+
+
+def fused_op(name: str) -> str:
+    """The fused-epilogue op (fused_ops) that serves epilogue `name`."""
+    return next(op for op, e in fused_ops().items() if e == name)
+
+
+def _gated_apply(gate: Gate):
+    def apply(acc):
+        # W is [gate; up] stacked along N (vLLM's merged gate_up layout): out = gate(gate rows) * up, N/2 wide
+        g, up = acc.chunk(2, dim=-1)
+        return gate(g) * up
+
+    return apply
 
 
 def _residual_add(acc, residual):
@@ -318,29 +385,39 @@ def scaled_mm(x, w, scale_a, scale_b, out=None):
     return torch._scaled_mm(x, w.t(), scale_a, scale_b, out_dtype=out.dtype, out=out)
 
 
-def _swiglu_linear(x, w, halves=None, linear=None):
-    # The halves' GEMMs write contiguous outputs, so silu and mul run torch's vectorised kernels: the
-    # kernels of the unfused MLP (gate_proj, up_proj, silu * mul). One GEMM on [gate; up] would leave
-    # strided halves, which torch's elementwise kernels read at half speed. `halves`: W's two row blocks
-    # cut once by a caller that keeps them (the eager path's memo), since chunk() costs ~1.5 µs a call.
-    import torch
+def _gated_linear(gate: Gate):
+    def torch_linear(x, w, halves=None, linear=None):
+        # The halves' GEMMs write contiguous outputs, so the activation and mul run torch's vectorised
+        # kernels: the kernels of the unfused MLP (gate_proj, up_proj, act * mul). One GEMM on [gate; up]
+        # would leave strided halves, which torch's elementwise kernels read at half speed. `halves`: W's
+        # two row blocks cut once by a caller that keeps them (the eager path's memo), since chunk() costs
+        # ~1.5 µs a call.
+        import torch
 
-    gate, up = halves if halves is not None else w.chunk(2, dim=0)  # contiguous views, no copy
-    linear = linear or torch.nn.functional.linear
-    return torch.nn.functional.silu(linear(x, gate)) * linear(x, up)
+        g, up = halves if halves is not None else w.chunk(2, dim=0)  # contiguous views, no copy
+        linear = linear or torch.nn.functional.linear
+        return gate(linear(x, g)) * linear(x, up)
+
+    return torch_linear
 
 
-def _half(n: int) -> int:
-    if n % 2:
-        raise UnsupportedProblem(f"swiglu needs an even N ([gate; up] stacked), got N={n}")
-    return n // 2
+def _half(name: str):
+    def output_n(n: int) -> int:
+        if n % 2:
+            raise UnsupportedProblem(f"{name} needs an even N ([gate; up] stacked), got N={n}")
+        return n // 2
+
+    return output_n
+
+
+def _register_gated(name: str, gate: Gate) -> None:
+    register(Epilogue(name, (), {}, _half(name), _gated_apply(gate), gate=gate, torch_linear=_gated_linear(gate)))
 
 
 register(Epilogue(IDENTITY, (), {}, lambda n: n, _identity))
-register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias, fx_pattern=("aten.add.Tensor",)))
-register(Epilogue(SWIGLU, (), {}, _half, _swiglu, fx_pattern=("aten.split.Tensor", "aten.silu.default",
-                                                             "aten.mul.Tensor"),
-                  torch_linear=_swiglu_linear))
+register(Epilogue(BIAS, ("bias",), {"bias": ("n",)}, lambda n: n, _bias))
+_register_gated(SWIGLU, SILU)  # Llama, Qwen, Mistral: silu(gate) * up
+_register_gated(GEGLU, GELU_TANH)  # Gemma: gelu_pytorch_tanh(gate) * up
 _SCALE_DTYPES = {"scale_a": FLOAT32, "scale_b": FLOAT32}
 register(Epilogue(SCALE_TENSOR, ("scale_a", "scale_b"), {"scale_a": ("1",), "scale_b": ("1",)}, lambda n: n,
                   _scale, operand_dtypes=_SCALE_DTYPES, positive=("scale_a", "scale_b"), scales="tensor"))
@@ -357,4 +434,4 @@ register(Epilogue(SCALE_MX, ("block_scale_a", "block_scale_b"), {"block_scale_a"
                   positive=("block_scale_a", "block_scale_b"), scales="mx", reference_fn=_scale_mx_reference,
                   archs=("sm_100a",)))
 register(Epilogue(RESIDUAL_ADD, ("residual",), {"residual": ("m", "n")}, lambda n: n, _residual_add,
-                  fx_pattern=("aten.add.Tensor",), guard_on_m=False))
+                  guard_on_m=False))

@@ -3,7 +3,7 @@
  *
  * An AOTInductor package compiled by `aotgemm.aoti.compile` calls
  * `aoti_torch_{cuda,cpu}_aotgemm_linear` (declared at the bottom, with AOTI
- * types) for each GEMM the bundle covers, `..._aotgemm_linear_swiglu` /
+ * types) for each GEMM the bundle covers, `..._aotgemm_linear_<gated epilogue>` (swiglu, geglu) /
  * `..._aotgemm_linear_residual` for each fused epilogue, and
  * `aoti_torch_{cuda,cpu}_aotgemm_scaled_mm` for each fp8 torch._scaled_mm. Those shims serve the call from the
  * bundle's kernel library, or fall back to cuBLAS (CPU: ATen) and count it.

@@ -94,11 +94,19 @@ static const char* const aotgemm_operand_dtype[AOTGEMM_OPERAND_KINDS] = {"input"
  * Epilogue.operand_shapes. */
 static const int aotgemm_operand_is_rows[AOTGEMM_OPERAND_KINDS] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0};
 #define AOTGEMM_MAX_OPERANDS 6
-#define AOTGEMM_EPILOGUE_COUNT 8
-static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "identity", "residual_add", "scale_mx", "scale_row", "scale_rowwise", "scale_tensor", "swiglu"};
+#define AOTGEMM_EPILOGUE_COUNT 9
+static const char* const aotgemm_epilogue_name[AOTGEMM_EPILOGUE_COUNT] = {"bias", "geglu", "identity", "residual_add", "scale_mx", "scale_row", "scale_rowwise", "scale_tensor", "swiglu"};
+/* A gated epilogue's activation on the gate half (Epilogue.gate): the aten op its unfused form calls
+ * through the dispatcher, and that op's `approximate` argument (NULL: it takes none). NULL op: not
+ * gated. */
+static const char* const aotgemm_epilogue_gate_op[AOTGEMM_EPILOGUE_COUNT] = {NULL, "aten::gelu", NULL, NULL, NULL, NULL, NULL, NULL, "aten::silu"};
+static const char* const aotgemm_epilogue_gate_approximate[AOTGEMM_EPILOGUE_COUNT] = {NULL, "tanh", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+/* X(name) for each gated epilogue: the shim exports aoti_torch_{cuda,cpu}_aotgemm_linear_<name>. */
+#define AOTGEMM_GATED_EPILOGUES(X) X(geglu) X(swiglu)
 /* Each epilogue's kernel arguments, in call order; -1 ends a list. */
 static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERANDS + 1] = {
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BIAS, AOTGEMM_OPERAND_STREAM, -1, -1},  /* bias */
+    {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* geglu */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_STREAM, -1, -1, -1},  /* identity */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_RESIDUAL, AOTGEMM_OPERAND_STREAM, -1, -1},  /* residual_add */
     {AOTGEMM_OPERAND_X, AOTGEMM_OPERAND_WT, AOTGEMM_OPERAND_OUT, AOTGEMM_OPERAND_BLOCK_SCALE_A, AOTGEMM_OPERAND_BLOCK_SCALE_B, AOTGEMM_OPERAND_STREAM, -1},  /* scale_mx */
@@ -111,6 +119,7 @@ static const int aotgemm_epilogue_call[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_MAX_OPERA
  * dispatch_rule.operand_contiguous); 0: a single value, or not an operand of e. */
 static const int aotgemm_epilogue_indexes[AOTGEMM_EPILOGUE_COUNT][AOTGEMM_OPERAND_KINDS] = {
     {0, 0, 0, 0, 1, 0, 0, 0, 0, 0},  /* bias */
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* geglu */
     {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  /* identity */
     {0, 0, 0, 0, 0, 0, 0, 1, 0, 0},  /* residual_add */
     {0, 0, 0, 0, 0, 1, 1, 0, 0, 0},  /* scale_mx */

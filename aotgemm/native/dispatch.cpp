@@ -37,10 +37,7 @@ int epilogue_bias() {
   return i;
 }
 
-int epilogue_swiglu() {
-  static const int i = epilogue_index("swiglu");
-  return i;
-}
+bool epilogue_gated(int e) { return e >= 0 && aotgemm_epilogue_gate_op[e] != nullptr; }
 
 int epilogue_residual_add() {
   static const int i = epilogue_index("residual_add");

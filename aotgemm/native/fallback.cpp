@@ -2,8 +2,11 @@
 // aotgemm_linear and the fused-epilogue ops, then their epilogue unfused; torch._scaled_mm for
 // aotgemm_scaled_mm. CUDA symbols are looked up at run time in libtorch_cuda, so the same source
 // builds against CPU and CUDA torch.
+#include <torch/csrc/stable/c/shim.h>  // torch_new_string_handle (torch >= 2.10)
+
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "shim.h"
@@ -51,9 +54,11 @@ AOTITorchError shim_error(const std::string& msg) {
   return AOTI_TORCH_FAILURE;
 }
 
-// Through the dispatcher (device-generic: the AOTI C shims have no silu).
-AOTITorchError swiglu_unfused(AtenTensorHandle plain, int64_t ndim, const int64_t* lead_sizes, int64_t M, int64_t N,
-                              AtenTensorHandle* ret) {
+// Through the dispatcher (device-generic: the AOTI C shims have no silu or gelu). The activation's aten op and
+// its `approximate` string come from the generated header (aotgemm.epilogues.Gate), so a new gated epilogue
+// needs nothing here.
+AOTITorchError gated_unfused(int e, AtenTensorHandle plain, int64_t ndim, const int64_t* lead_sizes, int64_t M,
+                             int64_t N, AtenTensorHandle* ret) {
   const int64_t I = N / 2;
   int64_t hs[2] = {M, I}, hst[2] = {N, 1};
   Handle up;
@@ -61,18 +66,23 @@ AOTITorchError swiglu_unfused(AtenTensorHandle plain, int64_t ndim, const int64_
   SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, 0, &gate), "reinterpret gate");
   SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, I, &up.h), "reinterpret up");
   StableIValue stack[2] = {reinterpret_cast<StableIValue>(gate), 0};
-  SHIM_CHECK(aoti_torch_call_dispatcher("aten::silu", "", stack), "silu (swiglu epilogue)");
+  if (const char* approximate = aotgemm_epilogue_gate_approximate[e]) {
+    StringHandle arg = nullptr;  // owned by the dispatcher once passed
+    SHIM_CHECK(torch_new_string_handle(approximate, strlen(approximate), &arg), "new_string_handle");
+    stack[1] = reinterpret_cast<StableIValue>(arg);
+  }
+  SHIM_CHECK(aoti_torch_call_dispatcher(aotgemm_epilogue_gate_op[e], "", stack), "gate activation (gated epilogue)");
   AtenTensorHandle up_ref = nullptr;  // a second handle on `up`, for the dispatcher to consume
   SHIM_CHECK(aoti_torch_new_tensor_handle(up.h, &up_ref), "new_tensor_handle");
   StableIValue mul[2] = {stack[0], reinterpret_cast<StableIValue>(up_ref)};
-  SHIM_CHECK(aoti_torch_call_dispatcher("aten::mul", "Tensor", mul), "mul (swiglu epilogue)");
+  SHIM_CHECK(aoti_torch_call_dispatcher("aten::mul", "Tensor", mul), "mul (gated epilogue)");
   Handle prod;
   prod.h = reinterpret_cast<AtenTensorHandle>(mul[0]);
   std::vector<int64_t> osz(lead_sizes, lead_sizes + ndim), ost(ndim);
   osz[ndim - 1] = I;
   int64_t acc = 1;
   for (int64_t i = ndim - 1; i >= 0; i--) { ost[i] = acc; acc *= std::max<int64_t>(osz[i], 1); }
-  SHIM_CHECK(aoti_torch__reinterpret_tensor(prod.h, ndim, osz.data(), ost.data(), 0, ret), "reinterpret swiglu out");
+  SHIM_CHECK(aoti_torch__reinterpret_tensor(prod.h, ndim, osz.data(), ost.data(), 0, ret), "reinterpret gated out");
   return AOTI_TORCH_SUCCESS;
 }
 
@@ -138,7 +148,7 @@ AOTITorchError scaled_mm_fallback(const Call& c, Handle& out, int32_t out_code, 
 // Through the AOTI C shim, on 2-D views of x, W^T and out.
 AOTITorchError linear_fallback(const Call& c, const DeviceOps& ops, bool x_row_valid, int64_t x_row, Handle& out,
                                AtenTensorHandle* ret0) {
-  const bool is_bias = c.want == epilogue_bias(), is_swiglu = c.want == epilogue_swiglu(),
+  const bool is_bias = c.want == epilogue_bias(), is_gated = epilogue_gated(c.want),
              is_residual = c.want == epilogue_residual_add();
   const Operand& e = c.operand[is_bias ? AOTGEMM_OPERAND_BIAS : AOTGEMM_OPERAND_RESIDUAL];
   const int64_t xdim = c.xdim, *xs = c.xs, *xst = c.xst, M = c.M, N = c.N, K = c.K;
@@ -186,7 +196,7 @@ AOTITorchError linear_fallback(const Call& c, const DeviceOps& ops, bool x_row_v
       *ret0 = sum.release();
       return AOTI_TORCH_SUCCESS;
     }
-    if (is_swiglu) return swiglu_unfused(out.h, xdim, xs, M, N, ret0);
+    if (is_gated) return gated_unfused(c.want, out.h, xdim, xs, M, N, ret0);
   }
   *ret0 = out.release();
   return AOTI_TORCH_SUCCESS;

@@ -5,7 +5,7 @@
 //   package.cpp   reading a .pt2 and the checks both loaders share (aotgemm_aoti_check)
 //   library.cpp   the extracted-library cache (the Python runtime's layout and lock) and loading
 //   dispatch.cpp  the dispatch state, counters and rule (aotgemm.dispatch_rule, via aotgemm_rule.h)
-//   shim.cpp      aoti_torch_{cuda,cpu}_aotgemm_linear{,_swiglu,_residual}, aoti_torch_{cuda,cpu}_aotgemm_scaled_mm
+//   shim.cpp      aoti_torch_{cuda,cpu}_aotgemm_linear{,_<gated epilogue>,_residual}, aoti_torch_{cuda,cpu}_aotgemm_scaled_mm
 //   fallback.cpp  what serves their misses (cuBLAS / ATen, torch._scaled_mm); shim.h: what the two share
 //   api.cpp       the rest of the C API (aotgemm_aoti.h)
 #ifndef AOTGEMM_INTERNAL_H_
@@ -126,7 +126,7 @@ int dtype_index(const std::string& name);     // into aotgemm_dtype_name, -1 if 
 int epilogue_index(const std::string& name);  // into aotgemm_epilogue_name, -1 if none
 int epilogue_identity();
 int epilogue_bias();
-int epilogue_swiglu();
+bool epilogue_gated(int e);  // a gated epilogue (swiglu, geglu: aotgemm_epilogue_gate_op)
 int epilogue_residual_add();
 // aotgemm.dispatch_rule.scale_form: how aotgemm_scaled_mm's scales are given (an aotgemm_scale_form).
 int scale_form(int64_t m, int64_t n, int64_t a_ndim, const int64_t* a_sizes, int64_t b_ndim, const int64_t* b_sizes);

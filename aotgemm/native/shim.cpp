@@ -1,4 +1,4 @@
-// aoti_torch_{cuda,cpu}_aotgemm_linear{,_swiglu,_residual}: the AOTInductor C shims of aotgemm::aotgemm_linear
+// aoti_torch_{cuda,cpu}_aotgemm_linear{,_<gated epilogue>,_residual}: the AOTInductor C shims of aotgemm::aotgemm_linear
 // and of the fused-epilogue ops (aotgemm/runtime/epilogue_ops.py), and aoti_torch_{cuda,cpu}_aotgemm_scaled_mm:
 // those of aotgemm::aotgemm_scaled_mm (fp8, aotgemm/runtime/scaled_mm.py); one code path for all.
 //
@@ -115,11 +115,11 @@ AOTITorchError read_operand(AtenTensorHandle t, bool checked, Operand* o) {
 }
 
 // aotgemm_linear and the fused-epilogue ops, as aotgemm.runtime.ops.check_inputs / epilogue_ops._check check
-// them (malformed calls are errors): epilogue `want` (identity, bias, swiglu or residual_add) with its one
-// epilogue operand `extra` (the bias or the residual; null for identity and swiglu).
+// them (malformed calls are errors): epilogue `want` (identity, bias, a gated one or residual_add) with its one
+// epilogue operand `extra` (the bias or the residual; null for identity and the gated ones).
 AOTITorchError check_linear(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle extra,
                             Call* c) {
-  const bool is_bias = want == epilogue_bias(), is_swiglu = want == epilogue_swiglu(),
+  const bool is_bias = want == epilogue_bias(), is_gated = epilogue_gated(want),
              is_residual = want == epilogue_residual_add();
   c->cuda = cuda; c->want = want; c->x = x; c->w = w;
   int64_t wdim = 0;
@@ -139,9 +139,9 @@ AOTITorchError check_linear(bool cuda, int want, AtenTensorHandle x, AtenTensorH
   if (xs[xdim - 1] != K)
     return shim_error(fmt("aotgemm: linear: x has %lld features, the weight %lld", (long long)xs[xdim - 1],
                           (long long)K));
-  if (is_swiglu && N % 2)
-    return shim_error(fmt("aotgemm: linear_swiglu: the weight must be [gate; up] (an even N), got N=%lld",
-                          (long long)N));
+  if (is_gated && N % 2)
+    return shim_error(fmt("aotgemm: linear_%s: the weight must be [gate; up] (an even N), got N=%lld",
+                          aotgemm_epilogue_name[want], (long long)N));
   int64_t M = 1;
   for (int64_t i = 0; i + 1 < xdim; i++) M *= xs[i];
   c->M = M; c->N = N; c->K = K;
@@ -283,10 +283,10 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
   const int reason = decide(in);
   count(reason);
 
-  // out: x's leading dims + [N] (a fused swiglu kernel's: + [N/2]), contiguous, of the problem's output dtype
+  // out: x's leading dims + [N] (a fused gated kernel's: + [N/2]), contiguous, of the problem's output dtype
   // (aotgemm_dtype_output: bf16 for fp8)
-  const bool is_swiglu = c.want == epilogue_swiglu();
-  const int64_t n_out = reason == AOTGEMM_HIT && fused && is_swiglu ? N / 2 : N;
+  const bool is_gated = epilogue_gated(c.want);
+  const int64_t n_out = reason == AOTGEMM_HIT && fused && is_gated ? N / 2 : N;
   const int out_dt = dt >= 0 ? aotgemm_dtype_output[dt] : -1;
   const int32_t out_code = out_dt >= 0 ? aoti_dtype_code(aotgemm_dtype_name[out_dt]) : c.dtype;
   // (on the stack up to rank 8: two heap vectors per call showed in the host time of a miss)
@@ -343,7 +343,7 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
     if (c.cuda) TVMFFIEnvSetStream(kDLCUDA, dev.device_id, stream, nullptr);
     if (AOTITorchError rc = run_kernel(*kern, used, arg, stream, M, N, K)) return rc;
     if (!fused && c.want != epilogue_identity()) {  // the identity problem's kernel, then the epilogue unfused
-      if (is_swiglu) return swiglu_unfused(out.h, c.xdim, c.xs, M, N, ret0);
+      if (is_gated) return gated_unfused(c.want, out.h, c.xdim, c.xs, M, N, ret0);
       const Operand& e = c.operand[c.want == epilogue_bias() ? AOTGEMM_OPERAND_BIAS : AOTGEMM_OPERAND_RESIDUAL];
       Handle sum;
       SHIM_CHECK(ops.add(out.h, e.h, 1.0, &sum.h), "add (bias / residual epilogue)");
@@ -357,7 +357,7 @@ AOTITorchError serve(State* s, const Call& c, AtenTensorHandle* ret0) {
   return linear_fallback(c, ops, in.x_row_valid, x_row, out, ret0);
 }
 
-// aotgemm_linear (epilogue identity or bias) and the fused-epilogue ops (swiglu, residual_add).
+// aotgemm_linear (epilogue identity or bias) and the fused-epilogue ops (the gated ones, residual_add).
 AOTITorchError linear(bool cuda, int want, AtenTensorHandle x, AtenTensorHandle w, AtenTensorHandle extra,
                       AtenTensorHandle* ret0) {
   State* s = initialised_state();
@@ -397,15 +397,20 @@ AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear(AtenTensorHandle x, 
   return aotgemm::linear(false, b ? aotgemm::epilogue_bias() : aotgemm::epilogue_identity(), x, weight, b, ret0);
 }
 
-AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_swiglu(AtenTensorHandle x, AtenTensorHandle weight,
-                                                                    AtenTensorHandle* ret0) {
-  return aotgemm::linear(true, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
-}
-
-AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear_swiglu(AtenTensorHandle x, AtenTensorHandle weight,
-                                                                   AtenTensorHandle* ret0) {
-  return aotgemm::linear(false, aotgemm::epilogue_swiglu(), x, weight, nullptr, ret0);
-}
+// aotgemm_linear_<name> for each gated epilogue (the generated header's list): (x, weight) -> act(gate) * up.
+#define AOTGEMM_GATED_SHIMS(name)                                                                              \
+  AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_##name(AtenTensorHandle x, AtenTensorHandle weight, \
+                                                                     AtenTensorHandle* ret0) {                 \
+    static const int e = aotgemm::epilogue_index(#name);                                                      \
+    return aotgemm::linear(true, e, x, weight, nullptr, ret0);                                                \
+  }                                                                                                            \
+  AOTGEMM_EXPORT AOTITorchError aoti_torch_cpu_aotgemm_linear_##name(AtenTensorHandle x, AtenTensorHandle weight,  \
+                                                                    AtenTensorHandle* ret0) {                  \
+    static const int e = aotgemm::epilogue_index(#name);                                                      \
+    return aotgemm::linear(false, e, x, weight, nullptr, ret0);                                               \
+  }
+AOTGEMM_GATED_EPILOGUES(AOTGEMM_GATED_SHIMS)
+#undef AOTGEMM_GATED_SHIMS
 
 AOTGEMM_EXPORT AOTITorchError aoti_torch_cuda_aotgemm_linear_residual(AtenTensorHandle x, AtenTensorHandle weight,
                                                                       AtenTensorHandle residual, AtenTensorHandle* ret0) {

@@ -67,10 +67,10 @@ struct Call {
   int single_row_want = -1;  // scaled, M = 1: the epilogue looked up where want has no entry (scale_epilogues)
 };
 
-// silu(gate) * up of a plain GEMM output `plain` [..., N] (N = 2 I): Epilogue swiglu's unfused form. Returns a
-// new [..., I] tensor.
-AOTITorchError swiglu_unfused(AtenTensorHandle plain, int64_t ndim, const int64_t* lead_sizes, int64_t M, int64_t N,
-                              AtenTensorHandle* ret);
+// act(gate) * up of a plain GEMM output `plain` [..., N] (N = 2 I): gated epilogue `e`'s unfused form, act its
+// aten op (aotgemm_epilogue_gate_op). Returns a new [..., I] tensor.
+AOTITorchError gated_unfused(int e, AtenTensorHandle plain, int64_t ndim, const int64_t* lead_sizes, int64_t M,
+                             int64_t N, AtenTensorHandle* ret);
 // Whether torch's _scaled_mm C shim exists for the device.
 bool has_scaled_mm_out(bool cuda);
 // A miss of aotgemm_scaled_mm: torch._scaled_mm into `out` (of AOTI dtype `out_code`).

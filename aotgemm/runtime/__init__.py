@@ -4,7 +4,8 @@
     bundle = agr.load("llama.agb")     # check the machine, extract + load the library, activate
     bundle = agr.load()                # ... the bundle $AOTGEMM_BUNDLE names
     agr.patch(model)                   # nn.Linear layers the bundle holds -> torch.ops.aotgemm.aotgemm_linear,
-                                       # SwiGLU MLPs -> aotgemm_linear_swiglu (+ aotgemm_linear_residual),
+                                       # SwiGLU / GeGLU MLPs -> aotgemm_linear_swiglu / _geglu
+                                       # (+ aotgemm_linear_residual),
                                        # q/k/v projections -> one aotgemm_linear on [Wq; Wk; Wv],
                                        # Fp8Linear and torchao float8 linears -> aotgemm_scaled_mm
     ...
@@ -40,7 +41,7 @@ from .ops import (
     set_active,
     stats,
 )
-from . import epilogue_ops  # noqa: F401  (registers aotgemm::aotgemm_linear_swiglu / _residual)
+from . import epilogue_ops  # noqa: F401  (registers the fused-epilogue ops)
 from .patch import NOT_IN_BUNDLE, Fp8Linear, Unserved, patch_model, unpatch_model
 from .patch import unserved as _unserved
 from .table import Dispatch, Route, build_table  # noqa: F401  (build_table: re-exported)
@@ -49,8 +50,8 @@ from .table import shapes as _shapes
 
 __all__ = [
     "AotGemmFallbackWarning", "EnvironmentReport", "Fp8Linear", "LoadedBundle", "MachineFacts", "Stats", "active",
-    "check_environment", "linear", "linear_residual", "linear_swiglu", "load", "patch", "reset_stats", "scaled_mm",
-    "stats", "unload", "unpatch", "Unserved", "unserved",
+    "check_environment", "linear", "linear_geglu", "linear_residual", "linear_swiglu", "load", "patch",
+    "reset_stats", "scaled_mm", "stats", "unload", "unpatch", "Unserved", "unserved",
 ]
 
 
@@ -219,6 +220,12 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 def linear_swiglu(x: torch.Tensor, w_gate_up: torch.Tensor) -> torch.Tensor:
     """torch.ops.aotgemm.aotgemm_linear_swiglu: silu(x Wg^T) * (x Wu^T) for w_gate_up = [Wg; Wu]."""
     return torch.ops.aotgemm.aotgemm_linear_swiglu(x, w_gate_up)
+
+
+def linear_geglu(x: torch.Tensor, w_gate_up: torch.Tensor) -> torch.Tensor:
+    """torch.ops.aotgemm.aotgemm_linear_geglu: gelu(x Wg^T, approximate="tanh") * (x Wu^T) for w_gate_up =
+    [Wg; Wu] (Gemma's MLP)."""
+    return torch.ops.aotgemm.aotgemm_linear_geglu(x, w_gate_up)
 
 
 def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:

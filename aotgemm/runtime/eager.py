@@ -103,7 +103,7 @@ class ModuleMemo:
         self.align = align
         self.plans: dict = {}
         self.wt = None
-        self.halves = None  # a swiglu weight's [gate; up] row blocks, for its misses (eager_epilogues)
+        self.halves = None  # a gated weight's [gate; up] row blocks, for its misses (eager_epilogues)
         self.prepared: dict = {}  # (symbol, epilogue) -> PreparedCall, shared by the signatures using it
 
     def plan(self, x: torch.Tensor):

@@ -1,7 +1,8 @@
-"""The fused MLP modules' eager path: aotgemm_linear_swiglu / aotgemm_linear_residual without the dispatcher.
+"""The fused MLP modules' eager path: the gated ops (aotgemm_linear_swiglu, _geglu) and aotgemm_linear_residual
+without the dispatcher.
 
 What runtime/eager.py does for a patched nn.Linear, for the two calls a fused
-SwiGLU MLP makes (fuse_transformers.fuse_mlp): in eager mode the module does not call
+gated MLP makes (fuse_transformers.fuse_mlp): in eager mode the module does not call
 `torch.ops.aotgemm.aotgemm_linear_swiglu` / `_residual` (Python ops: the
 dispatcher, their Python autograd kernel and redispatch, `_check`, the rule's
 arguments and the kernel's argument conversion, every call). Each module keeps,
@@ -24,14 +25,13 @@ from __future__ import annotations
 
 import torch
 
-from ..epilogues import SWIGLU, epilogue
+from ..epilogues import epilogue, fused_op
 from . import epilogue_ops, ops
 from .eager import _MEMO_LIMIT, ModuleMemo, is_eager
 from .ffi import KernelFunction
 from .table import call_epilogue, call_order
 
-SWIGLU_OP, RESIDUAL_OP = "aotgemm_linear_swiglu", "aotgemm_linear_residual"
-_SWIGLU = epilogue(SWIGLU)
+RESIDUAL_OP = "aotgemm_linear_residual"
 _Tensor = torch.Tensor
 
 
@@ -125,23 +125,26 @@ def _missed(s: EpilogueMissed, op: str, x, memo: ModuleMemo, operands: dict) -> 
     weight = memo.weight
     if s.key in ops._logged:  # already logged: count it and serve it, as epilogue_ops._miss does
         next(ops._ticks[s.key])  # ops._count, inlined
-        if op == SWIGLU_OP:  # the same kernels, with W's halves cut once per memo rather than per call
+        ep = epilogue(s.key[5])
+        if ep.gate is not None:  # the same kernels, with W's halves cut once per memo rather than per call
             if memo.halves is None:
                 memo.halves = weight.chunk(2, dim=0)
-            return _SWIGLU.linear_unfused(x, weight, halves=memo.halves)
-        return epilogue(s.key[5]).linear_unfused(x, weight, **operands)
+            return ep.linear_unfused(x, weight, halves=memo.halves)
+        return ep.linear_unfused(x, weight, **operands)
     return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
 
 
-def swiglu(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """aotgemm_linear_swiglu(x, module.aotgemm_gate_up, or `weight`), served and counted exactly as the op would."""
+def gated(name: str, module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The gated op of epilogue `name` (aotgemm_linear_swiglu, _geglu) on (x, module.aotgemm_gate_up, or
+    `weight`), served and counted exactly as the op would."""
     if weight is None:
         weight = module.aotgemm_gate_up
+    op = fused_op(name)
     if not is_eager(x, weight, None):
-        if epilogue_ops.unfused_when_compiled(SWIGLU_OP, x, weight):  # Inductor fuses silu * mul, as unpatched
-            return epilogue_ops.compiled_unfused(SWIGLU_OP, x, weight, {})
-        return torch.ops.aotgemm.aotgemm_linear_swiglu(x, weight)
-    memo = _memo(module, "_aotgemm_memo_swiglu", weight)
+        if epilogue_ops.unfused_when_compiled(op, x, weight):  # Inductor fuses act * mul, as unpatched
+            return epilogue_ops.compiled_unfused(op, x, weight, {})
+        return getattr(torch.ops.aotgemm, op)(x, weight)
+    memo = _memo(module, "_aotgemm_memo_gated", weight)
     x_ptr = x.data_ptr()
     sig = (x.shape, x.stride(), x.dtype, x.device, x_ptr % memo.align)
     plans = memo.plans
@@ -149,12 +152,12 @@ def swiglu(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None
     if s is None:
         if len(plans) >= _MEMO_LIMIT:
             plans.clear()
-        s = plans[sig] = _plan(memo, SWIGLU_OP, x, {})
+        s = plans[sig] = _plan(memo, op, x, {})
         if s is None:
-            return epilogue_ops.linear_swiglu(x, weight)  # it raises the input error
+            return epilogue_ops.gated_linear(name, x, weight)  # it raises the input error
     if type(s) is EpilogueServed:
         return _run(s, memo, x, x_ptr, {}, None)
-    return _missed(s, SWIGLU_OP, x, memo, {})
+    return _missed(s, op, x, memo, {})
 
 
 def residual(module: torch.nn.Module, x: torch.Tensor, r: torch.Tensor, weight: torch.Tensor | None = None

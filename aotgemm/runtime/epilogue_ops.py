@@ -1,7 +1,11 @@
 """The fused-epilogue ops: a GEMM and its epilogue from one bundle kernel, else cuBLAS + the epilogue in torch.
 
     torch.ops.aotgemm.aotgemm_linear_swiglu(x, w_gate_up)      # silu(x Wg^T) * (x Wu^T), W = [gate; up]
+    torch.ops.aotgemm.aotgemm_linear_geglu(x, w_gate_up)       # gelu_tanh(x Wg^T) * (x Wu^T)
     torch.ops.aotgemm.aotgemm_linear_residual(x, w, residual)  # x W^T + residual
+
+One op per gated epilogue (aotgemm.epilogues.fused_ops names them), all
+defined, implemented and differentiated by the same code here.
 
 Each call is looked up, like aotgemm_linear's, by the GemmProblem key
 (dtype, "linear", epilogue, N, K) + bucket_for(M) in the active dispatch
@@ -15,8 +19,8 @@ counted in aotgemm.runtime.stats() (hits / misses, and `epilogues` by name);
 the first miss of each (shape, reason, epilogue) is logged. The AOTInductor
 shims of the same names (aotgemm/native/shim.cpp) follow the same steps.
 
-N is the weight's row count: for swiglu, 2 x the intermediate size (the
-output is N/2 wide). Names repeat the namespace for the AOTI shim's name
+N is the weight's row count: for a gated epilogue, 2 x the intermediate size
+(the output is N/2 wide). Names repeat the namespace for the AOTI shim's name
 (aotgemm/aoti/op.py says why).
 """
 
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 import torch
 
 from ..dispatch_rule import Reason, decide, operand_contiguous, rows
-from ..epilogues import IDENTITY, RESIDUAL_ADD, SWIGLU, epilogue
+from ..epilogues import IDENTITY, epilogue, fused_op, fused_ops
 from ..errors import UnsupportedInput
 from ..problem import DTYPE_BYTES, LINEAR
 from . import ops
@@ -36,11 +40,10 @@ from .log import get_logger
 from .table import call_epilogue, dtype_name
 
 # op name -> the epilogue it serves (the AOTI rewrite and op.py read this too)
-OPS = {"aotgemm_linear_swiglu": SWIGLU, "aotgemm_linear_residual": RESIDUAL_ADD}
-SCHEMAS = {
-    "aotgemm_linear_swiglu": "aotgemm_linear_swiglu(Tensor x, Tensor weight) -> Tensor",
-    "aotgemm_linear_residual": "aotgemm_linear_residual(Tensor x, Tensor weight, Tensor residual) -> Tensor",
-}
+OPS = fused_ops()
+# op name -> its schema: x, the weight, then the epilogue's operands (tensors of x's leading dims + [N])
+SCHEMAS = {op: f"{op}(Tensor x, Tensor weight{''.join(f', Tensor {o}' for o in epilogue(name).operands)}) -> Tensor"
+           for op, name in OPS.items()}
 
 
 def _check(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]) -> None:
@@ -48,7 +51,7 @@ def _check(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, t
     where = f"aotgemm::{op}"
     ops.check_x_and_weight(where, x, weight)
     n, k = weight.shape
-    if op == "aotgemm_linear_swiglu" and n % 2:
+    if epilogue(OPS[op]).gate is not None and n % 2:
         raise UnsupportedInput(f"{where}: weight must be [gate; up] stacked along N (an even N), got N={n}; "
                                "concatenate the gate and up weights with torch.cat([w_gate, w_up])")
     for name, t in operands.items():
@@ -134,7 +137,7 @@ def unfused_when_compiled(op: str, x: torch.Tensor, weight: torch.Tensor) -> boo
 
 def compiled_unfused(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, torch.Tensor]):
     """What torch.compile traces for a call of epilogue op `op` where `unfused_when_compiled`: the unpatched
-    layer's GEMMs (swiglu: gate's and up's, Epilogue.linear_unfused) as aotgemm_linear calls, still counted,
+    layer's GEMMs (a gated epilogue: gate's and up's, Epilogue.linear_unfused) as aotgemm_linear calls, still counted,
     and the epilogue in torch ops for Inductor to fuse."""
     return epilogue(OPS[op]).linear_unfused(x, weight, linear=_plain_linear, **operands)
 
@@ -168,9 +171,9 @@ def serve(op: str, x: torch.Tensor, weight: torch.Tensor, operands: dict[str, to
     return out
 
 
-def linear_swiglu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """silu(x @ Wg^T) * (x @ Wu^T) for weight = [Wg; Wu] ([2I, K]): output [..., I]."""
-    return serve("aotgemm_linear_swiglu", x, weight, {})
+def gated_linear(name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """act(x @ Wg^T) * (x @ Wu^T) for weight = [Wg; Wu] ([2I, K]) and gated epilogue `name`: output [..., I]."""
+    return serve(fused_op(name), x, weight, {})
 
 
 def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
@@ -178,25 +181,34 @@ def linear_residual(x: torch.Tensor, weight: torch.Tensor, residual: torch.Tenso
     return serve("aotgemm_linear_residual", x, weight, {"residual": residual})
 
 
+def _impl_of(op: str):
+    """The op's eager meaning: serve(op, x, weight, its operands by name)."""
+    names = epilogue(OPS[op]).operands
+
+    def impl(x, weight, *operands):
+        return serve(op, x, weight, dict(zip(names, operands)))
+
+    impl.__name__ = op
+    return impl
+
+
+def _fake_of(op: str):
+    ep = epilogue(OPS[op])
+
+    def fake(x, weight, *operands):
+        _check(op, x, weight, dict(zip(ep.operands, operands)))
+        return x.new_empty((*x.shape[:-1], ep.output_n(weight.shape[0])))
+
+    return fake
+
+
 # --- registration: the same Library API as aotgemm_linear (ops.py says why not custom_op) -----------
 _LIB = torch.library.Library("aotgemm", "FRAGMENT")
 for _op, _schema in SCHEMAS.items():
     _LIB.define(_schema)
-for _key in ("CPU", "CUDA"):
-    _LIB.impl("aotgemm_linear_swiglu", linear_swiglu, _key)
-    _LIB.impl("aotgemm_linear_residual", linear_residual, _key)
-
-
-@torch.library.register_fake("aotgemm::aotgemm_linear_swiglu", lib=_LIB)
-def _swiglu_fake(x, weight):
-    _check("aotgemm_linear_swiglu", x, weight, {})
-    return x.new_empty((*x.shape[:-1], weight.shape[0] // 2))
-
-
-@torch.library.register_fake("aotgemm::aotgemm_linear_residual", lib=_LIB)
-def _residual_fake(x, weight, residual):
-    _check("aotgemm_linear_residual", x, weight, {"residual": residual})
-    return x.new_empty((*x.shape[:-1], weight.shape[0]))
+    for _key in ("CPU", "CUDA"):
+        _LIB.impl(_op, _impl_of(_op), _key)
+    torch.library.register_fake(f"aotgemm::{_op}", _fake_of(_op), lib=_LIB)
 
 
 def _setup_context(ctx, inputs, output):

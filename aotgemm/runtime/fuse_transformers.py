@@ -1,10 +1,12 @@
 """patch()'s fusions of transformers' modules, each into the GEMM shape a bundle built from its manifest holds.
 
-- SwiGLU MLPs: gate_proj, up_proj, the SiLU and the multiply as one aotgemm_linear_swiglu GEMM on [gate; up]
+- gated MLPs: gate_proj, up_proj, the activation and the multiply as one GEMM on [gate; up] with the gated
+  epilogue of that activation (SiLU: aotgemm_linear_swiglu; GELU, tanh form: aotgemm_linear_geglu, Gemma)
   (`fuse_mlp`), and the decoder layer's `residual + mlp(..)` in down_proj's GEMM (`fuse_decoder_residual`);
-- projections of one input: an attention's q_proj, k_proj and v_proj (a GELU-gated MLP's gate_proj and up_proj)
-  as one aotgemm_linear on their stacked weights, and an attention's o_proj taking the decoder layer's residual
-  into its GEMM (`fuse_projections`; the decoder's side in `fuse_decoder_residual`).
+- projections of one input: an attention's q_proj, k_proj and v_proj (the gate_proj and up_proj of a gated MLP
+  whose activation no gated epilogue has) as one aotgemm_linear on their stacked weights, and an attention's
+  o_proj taking the decoder layer's residual into its GEMM (`fuse_projections`; the decoder's side in
+  `fuse_decoder_residual`).
 
 transformers writes these as separate projections where the engines (and `aotgemm manifest from-hf`) merge
 them. Each fusion rewrites only what it recognises exactly (a module's structure, and its forward's source),
@@ -22,7 +24,7 @@ import textwrap
 import torch
 from torch import nn
 
-from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SWIGLU
+from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, epilogue, gated
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES
 from . import eager_epilogues as _eager_fused
 from . import torchao_fp8 as _torchao_fp8
@@ -49,7 +51,7 @@ def _fused_operand(module: nn.Module, buffer: str, projections: tuple[str, ...],
     return module._buffers.get(buffer)  # nn.Module.__getattr__ costs ~1.5 us a name
 
 
-# --- SwiGLU MLPs -------------------------------------------------------------------
+# --- gated MLPs (SwiGLU, GeGLU) ----------------------------------------------------------
 # The forward every supported transformers MLP has (whitespace removed): down(act(gate(x)) * up(x)).
 _MLP_FORWARD = re.compile(r"returnself\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\1\)\)$|"
                           r"(\w+)=self\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\3\)\)"
@@ -57,13 +59,28 @@ _MLP_FORWARD = re.compile(r"returnself\.down_proj\(self\.act_fn\(self\.gate_proj
 _forward_ok: dict[type, bool] = {}
 
 
-def _is_silu(act) -> bool:
-    """nn.SiLU or transformers' SiLUActivation, checked on values too (a config may map "silu" elsewhere)."""
-    if not isinstance(act, nn.Module) or type(act).__name__ not in ("SiLU", "SiLUActivation"):
-        return False
-    t = torch.tensor([-3.0, -0.5, 0.0, 0.7, 4.0])
-    with torch.no_grad():
-        return torch.allclose(act(t), torch.nn.functional.silu(t), atol=1e-6)
+_PROBE = (-6.0, -3.0, -1.3, -0.5, -0.1, 0.0, 0.05, 0.7, 1.9, 4.0, 8.0)
+
+
+def gate_epilogue(act) -> str | None:
+    """The gated epilogue whose activation `act` (an MLP's act_fn) computes, or None: decided on values, not
+    names (transformers maps "silu" to SiLUActivation or nn.SiLU, "gelu_pytorch_tanh" and "gelu_new" to
+    different classes of one function, and exact "gelu" to a class that differs from the tanh form by up to
+    5e-4). Only a stateless module (no parameters or buffers) is probed."""
+    if not isinstance(act, nn.Module) or any(True for _ in act.parameters()) or any(True for _ in act.buffers()):
+        return None
+    t = torch.tensor(_PROBE)
+    try:
+        with torch.no_grad():
+            y = act(t)
+    except Exception:
+        return None
+    for name in gated():
+        with torch.no_grad():
+            if isinstance(y, torch.Tensor) and y.shape == t.shape and torch.allclose(y, epilogue(name).gate(t),
+                                                                                   rtol=1e-6, atol=1e-6):
+                return name
+    return None
 
 
 def _forward_matches(cls: type) -> bool:
@@ -80,10 +97,10 @@ def _forward_matches(cls: type) -> bool:
 
 
 def fusable_mlp(module: nn.Module, shapes, served=None) -> bool:
-    """Whether `module` is a SwiGLU MLP `fuse_mlp` can serve: plain bias-free nn.Linear gate_proj and up_proj of
-    one shape [I, H] and dtype, a down_proj nn.Linear, a SiLU `act_fn`, a forward that is exactly
-    down_proj(act_fn(gate_proj(x)) * up_proj(x)) (read from its source), and the bundle holding [2I, H] (with a
-    swiglu or identity kernel, when `served` is given)."""
+    """Whether `module` is a gated MLP `fuse_mlp` can serve: plain bias-free nn.Linear gate_proj and up_proj of
+    one shape [I, H] and dtype, a down_proj nn.Linear, an `act_fn` some gated epilogue computes (`gate_epilogue`),
+    a forward that is exactly down_proj(act_fn(gate_proj(x)) * up_proj(x)) (read from its source), and the
+    bundle holding [2I, H] (with a kernel of that epilogue or an identity one, when `served` is given)."""
     if is_patched(module) or "forward" in module.__dict__:
         return False
     g, u, d = (getattr(module, a, None) for a in ("gate_proj", "up_proj", "down_proj"))
@@ -93,26 +110,27 @@ def fusable_mlp(module: nn.Module, shapes, served=None) -> bool:
         return False
     if g.weight.dtype != u.weight.dtype or g.weight.device != u.weight.device or g.weight.is_meta:
         return False
-    if not _is_silu(getattr(module, "act_fn", None)) or not _forward_matches(type(module)):
+    name = gate_epilogue(getattr(module, "act_fn", None))
+    if name is None or not _forward_matches(type(module)):
         return False
-    dt = supported_dtype(g.weight.dtype)  # fp8 GEMMs are Fp8Linear's (aotgemm_scaled_mm): no swiglu kernels
+    dt = supported_dtype(g.weight.dtype)  # fp8 GEMMs are Fp8Linear's (aotgemm_scaled_mm): no gated kernels
     return (dt is not None and dt not in SCALED_DTYPES
-            and _serves(shapes, served, dt, 2 * g.out_features, g.in_features, (SWIGLU, IDENTITY)))
+            and _serves(shapes, served, dt, 2 * g.out_features, g.in_features, (name, IDENTITY)))
 
 
 _GATE_UP = ("gate_proj", "up_proj")
 
 
-def _swiglu(self, x: torch.Tensor) -> torch.Tensor:
+def _gated(self, x: torch.Tensor) -> torch.Tensor:
     # eager: the op's decisions without the dispatcher (runtime/eager_epilogues.py); traced or compiled: the op
-    return _eager_fused.swiglu(self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP))
+    return _eager_fused.gated(self._aotgemm_gated, self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP))
 
 
 def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
-    return self.down_proj(_swiglu(self, x))
+    return self.down_proj(_gated(self, x))
 
 
-_fused_subclasses: dict[type, type] = {}
+_fused_subclasses: dict[tuple, type] = {}  # (original class, what the fusion took) -> its patched subclass
 
 
 def _stack_into_buffers(module: nn.Module, projs, weight_buffer: str, bias_buffer: str | None = None) -> None:
@@ -136,11 +154,12 @@ def _stack_into_buffers(module: nn.Module, projs, weight_buffer: str, bias_buffe
 
 
 def fuse_mlp(module: nn.Module) -> None:
-    """Serve a SwiGLU MLP with one aotgemm_linear_swiglu GEMM on W = [gate; up], then down_proj.
+    """Serve a gated MLP with one GEMM on W = [gate; up] (aotgemm_linear_swiglu for a SiLU, _geglu for the
+    tanh GELU), then down_proj.
 
-    What is fused: gate_proj, up_proj, the SiLU and the multiply become one op
-    (one bundle kernel with the swiglu epilogue when the bundle has one; else
-    one identity-kernel or cuBLAS GEMM on [gate; up] and the SiLU*mul in torch).
+    What is fused: gate_proj, up_proj, the activation and the multiply become one op
+    (one bundle kernel with the gated epilogue when the bundle has one; else
+    one identity-kernel or cuBLAS GEMM on [gate; up] and act * mul in torch).
     down_proj is unchanged (an nn.Linear, patched as usual) when the MLP is
     called on its own; the decoder layer's `residual + self.mlp(...)` becomes
     down_proj's residual_add GEMM where `fuse_decoder_residual` recognises the
@@ -158,19 +177,22 @@ def fuse_mlp(module: nn.Module) -> None:
     views, hence into the buffer). Patch after moving the model to its device
     and dtype: `.to()` would move the buffer and the views separately.
     """
+    name = gate_epilogue(module.act_fn)
+    if name is None:
+        raise ValueError(f"fuse_mlp: {type(module).__qualname__}'s act_fn is no gated epilogue's activation")
     _stack_into_buffers(module, [module.gate_proj, module.up_proj], "aotgemm_gate_up")
     cls = type(module)
-    sub = _fused_subclasses.get(cls)
+    sub = _fused_subclasses.get((cls, name))
     if sub is None:
-        sub = _fused_subclasses[cls] = patched_subclass(cls, {
+        sub = _fused_subclasses[(cls, name)] = patched_subclass(cls, {
             "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual, "_aotgemm_fused_mlp": True,
-            SERVES: _GATE_UP})
+            "_aotgemm_gated": name, SERVES: _GATE_UP})
     module.__class__ = sub
 
 
 def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     """residual + self.forward(x), with the add in down_proj's GEMM (aotgemm_linear_residual)."""
-    return _eager_fused.residual(self, _swiglu(self, x), residual)
+    return _eager_fused.residual(self, _gated(self, x), residual)
 
 
 # --- forwards recompiled from their own source ------------------------------------------------------------
@@ -559,4 +581,5 @@ def drop_fused_buffers(module: nn.Module) -> None:
             module._buffers.pop(name, None)
         for slot in ("_aotgemm_merged_split", "_aotgemm_memo_merged"):
             module.__dict__.pop(slot, None)
-    module.__dict__.pop("_aotgemm_memo_residual", None)
+    for memo in ("_aotgemm_memo_residual", "_aotgemm_memo_gated"):
+        module.__dict__.pop(memo, None)

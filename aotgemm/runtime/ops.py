@@ -83,7 +83,7 @@ class Stats:
     misses: (dtype, n, k, bucket, reason) -> calls served by cuBLAS
     epilogues: (epilogue, dtype, n, k, bucket, outcome) -> calls of the fused-epilogue ops
             (aotgemm.runtime.epilogue_ops), outcome "hit" or a miss reason; these calls are
-            also counted in hits / misses (n is the weight's N: 2 x intermediate for swiglu).
+            also counted in hits / misses (n is the weight's N: 2 x intermediate for a gated epilogue).
     `bucket` is the M bucket of the active bundle, or None when no bundle was loaded.
     """
 

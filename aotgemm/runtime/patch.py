@@ -1,5 +1,5 @@
-"""Route a model's nn.Linear layers through aotgemm::aotgemm_linear, its SwiGLU MLPs through
-aotgemm::aotgemm_linear_swiglu, its Fp8Linear layers through aotgemm::aotgemm_scaled_mm, and back.
+"""Route a model's nn.Linear layers through aotgemm::aotgemm_linear, its gated MLPs through
+aotgemm::aotgemm_linear_swiglu / _geglu, its Fp8Linear layers through aotgemm::aotgemm_scaled_mm, and back.
 
 `patch_model` swaps the class of each matching module for a thin subclass
 whose only change is `forward`, so the module keeps its parameters, buffers,
@@ -7,7 +7,7 @@ hooks and state_dict keys; `unpatch_model` swaps the original class back.
 Only modules that use nn.Linear's own forward are touched: a subclass with
 its own forward (LoRA, quantised layers...) is left alone.
 
-transformers' SwiGLU MLPs, their attentions' q/k/v projections and the decoder layers' residual adds are first
+transformers' gated MLPs, their attentions' q/k/v projections and the decoder layers' residual adds are first
 fused into the GEMM shapes and epilogues a bundle built from its manifest holds (runtime/fuse_transformers.py).
 
 fp8 (W8A8): patch serves `Fp8Linear` modules (runtime/fp8_linear.py): a plain module holding
@@ -198,7 +198,7 @@ def _plain_linear(m) -> bool:
 
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
                 served: frozenset[tuple[str, int, int, str]] | None = None) -> list[str]:
-    """Fuse the SwiGLU MLPs (`fuse_mlp`), the projections modules call on one input (q/k/v) and o_proj hooks (`fuse_projections`)
+    """Fuse the gated MLPs (`fuse_mlp`), the projections modules call on one input (q/k/v) and o_proj hooks (`fuse_projections`)
     and the decoder layers' residual adds (`fuse_decoder_residual`), and route the nn.Linear and Fp8Linear layers
     whose (dtype, N, K) the bundle holds; the names of the modules changed.
 

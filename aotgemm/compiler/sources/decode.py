@@ -2,7 +2,7 @@
 
 Each kernel is specialised on one weight shape (N and K are compile-time
 constants), one input dtype (bf16, or fp8 e4m3 W8A8) and one epilogue (bf16:
-identity, bias, residual_add, swiglu; fp8: the scale epilogue scale_tensor,
+identity, bias, residual_add, swiglu, geglu; fp8: the scale epilogue scale_tensor,
 scale_row or scale_rowwise that dequantises; fused in the output stage,
 decode_epilogue.EPILOGUES)
 and serves M up to its design's `max_m`; larger M is never routed
@@ -60,7 +60,7 @@ class DecodeSource(KernelSource):
         if problem.epilogue not in EPILOGUES.get(problem.dtype, ()) or gpu.arch not in ARCHS:
             return []
         specs = []
-        # designs on the whole weight (swiglu: N counts the gate and the up rows); bf16 identity
+        # designs on the whole weight (a gated epilogue: N counts the gate and the up rows); bf16 identity
         # designs carry neither key, so their dicts (and cache keys) are those of before
         for d in designs_for(problem.n, problem.k, gpu.arch, problem.epilogue, problem.dtype):
             specs.append(KernelSpec(self.name, f"decode_{d.get('kind', 'kernel')}", canonical_json(d),

@@ -9,8 +9,8 @@ and no cutlass; decode_kernels re-exports all of it. Which designs to build
 per shape is decode_designs' business.
 """
 
-from ...epilogues import IDENTITY, SWIGLU
-from .decode_epilogue import BF16, FP8, validate_epilogue, with_epilogue
+from ...epilogues import IDENTITY
+from .decode_epilogue import BF16, FP8, is_gated, validate_epilogue, with_epilogue
 
 
 def elem_bytes(d: dict) -> int:
@@ -63,12 +63,13 @@ def _validate(d: dict) -> None:
         chunks = k // (ks * u * wk * ck)
         if d["stages"] < 2 or chunks < d["stages"] - 1:
             raise ValueError(f"{chunks} chunks per warp cannot fill a {d['stages']}-stage pipeline")
-    if d.get("epilogue") == SWIGLU:
+    if is_gated(d.get("epilogue")):
+        name = d["epilogue"]
         if rows_cta % 32:
-            raise ValueError(f"swiglu: a CTA holds {rows_cta // 2} gate rows and their {rows_cta // 2} up rows, "
+            raise ValueError(f"{name}: a CTA holds {rows_cta // 2} gate rows and their {rows_cta // 2} up rows, "
                              "each half whole 16-row MMA tiles: mt*wn must be even")
         if (rows_cta // 2) % ck:
-            raise ValueError(f"swiglu: the {ck} CTAs of a cluster must each own matching gate/up row pairs: "
+            raise ValueError(f"{name}: the {ck} CTAs of a cluster must each own matching gate/up row pairs: "
                              f"ck must divide {rows_cta // 2}")
     if smem_bytes(d) > 227 * 1024:
         raise ValueError(f"needs {smem_bytes(d)} bytes of shared memory")

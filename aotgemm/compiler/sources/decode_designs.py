@@ -11,7 +11,8 @@ import math
 
 from .decode_design_tables import (CP_FP8_SM90, CP_SM90, CP_WHOLE_ROW_SM90, RF_FP8_SM90, RF_SM90, SIMT_FP8_LB8_SM90,
                                    SIMT_FP8_SM90, SIMT_M2_FP8_SM90, SIMT_M2_SM90, SIMT_SM90, TMA_FP8_SM90, TMA_SM90)
-from .decode_kernels import FP8, design_name, k_step, make_design, make_simt_design, make_tma_design, smem_bytes
+from .decode_kernels import (FP8, design_name, is_gated, k_step, make_design, make_simt_design, make_tma_design,
+                             smem_bytes)
 
 _SM_COUNT = {"sm_90a": 132, "sm_100a": 148}
 
@@ -144,7 +145,7 @@ MIN_RULE_STAGES = 3
 
 
 def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dict]:
-    """What the H200 sweep says, for shapes the table lacks. First: one warpgroup (two for swiglu,
+    """What the H200 sweep says, for shapes the table lacks. First: one warpgroup (two for a gated epilogue,
     or when N/64 tiles would overfill two CTAs per SM), 256-byte k tiles, the largest cluster
     split-K that keeps the grid within one CTA per SM (132) and its clusters within what the GPU holds at
     once (`_clusters_held`), as many stages as fit (as fit two CTAs per SM where the grid has 133-264).
@@ -152,7 +153,7 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
     CTAs per SM, if that leaves it MIN_RULE_STAGES; else the same grid with 128-byte tiles and twice the stages.
     bf16 designs of one CTA per SM keep their stages within ONE_WAVE_STAGE_BYTES."""
     eb = 1 if dtype == FP8 else 2
-    wg = 2 if epilogue == "swiglu" or n // 64 > 2 * 132 else 1
+    wg = 2 if is_gated(epilogue) or n // 64 > 2 * 132 else 1
     tiles = -(-n // (64 * wg))  # a last tile past N where N is no multiple of it (decode_tma.ragged_n)
 
     def design(tile_bytes, ck, smem_cap=227 * 1024):
@@ -180,7 +181,7 @@ def _tma_rule(n: int, k: int, max_m: int, epilogue: str, dtype: str) -> list[dic
 def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "identity",
                     dtype: str = "bfloat16") -> list[dict]:
     """Two TMA + wgmma designs of `max_m` for (n, k), or all three of a measured entry that lists three: the measured
-    ones (bf16 `TMA_SM90`, e4m3 `TMA_FP8_SM90`) where valid for `epilogue` (swiglu needs wg 2), then the rule's (for
+    ones (bf16 `TMA_SM90`, e4m3 `TMA_FP8_SM90`) where valid for `epilogue` (a gated one needs wg 2), then the rule's (for
     the buckets of TMA_MAX_M; TMA_MEASURED_MAX_M's take the table's alone). sm_90a only: wgmma is a Hopper
     instruction (sm_100a has tcgen05 instead)."""
     if arch != "sm_90a":
@@ -204,7 +205,7 @@ def tma_designs_for(n: int, k: int, arch: str, max_m: int, epilogue: str = "iden
 def simt_designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: str = "bfloat16",
                      max_m: int = 1) -> list[dict]:
     """Two CUDA-core designs with PDL for max_m 1 or 2: the measured ones, else the first valid of the
-    fixed list (for `epilogue`: those it allows, e.g. an even row count for swiglu), else `_simt_by_divisor`'s.
+    fixed list (for `epilogue`: those it allows, e.g. an even row count for a gated one), else `_simt_by_divisor`'s.
     None where K is no whole number of warp loads (the tensor-core kernels serve M = 1 there); e4m3 at max_m 1,
     whose 16-byte loads hold 16 elements, then tries 8-byte ones (`SIMT_FP8_LB8_SM90`, else the divisor rule).
     e4m3 at max_m 2: the measured table's only (`SIMT_M2_FP8_SM90`, the weights where they won in a model on the
@@ -285,7 +286,7 @@ def designs_for(n: int, k: int, arch: str, epilogue: str = "identity", dtype: st
     a deep TMA pipeline, which beat both cuBLAS and the cp.async kernels at
     M = 16-32 on most shapes; and max_m 8 and 128 for the weights measured to win there (TMA_MEASURED_MAX_M). A
     fused `epilogue` keeps the
-    same choice among the designs it allows (swiglu needs an even number of
+    same choice among the designs it allows (a gated one needs an even number of
     16-row tiles per CTA); its output stage adds little to a weight stream.
 
     Not offered, measured and lost: cp.async designs on the CUDA-core kernel's

@@ -12,10 +12,11 @@ is one of DecodeSource's kernel files (its text keys their cache entries).
   dequantise through a scale epilogue, and only through one: scale_tensor
   (scale_a [1], scale_b [1]), scale_row (scale_a [1], scale_b [N]) or
   scale_rowwise (scale_a [M], one per token, scale_b [N]), all float32.
-* `weight_row`: which weight row a CTA's logical row reads. swiglu (W = [gate;
-  up] along N) gives a CTA gate rows and then their matching up rows.
+* `weight_row`: which weight row a CTA's logical row reads. A gated epilogue
+  (swiglu, geglu: W = [gate; up] along N) gives a CTA gate rows and then their
+  matching up rows.
 * `push_slot`: where the cluster's split-K partial of a row is reduced: with
-  swiglu each CTA of a cluster owns matching gate/up pairs.
+  a gated epilogue each CTA of a cluster owns matching gate/up pairs.
 * `column_factor` and `epilogue_value`: the epilogue in fp32, rounded once to
   bf16 by the caller (cuBLAS + torch rounds the GEMM's output first, then the
   epilogue's); what it reads per output column whatever the token (the
@@ -29,14 +30,20 @@ is one of DecodeSource's kernel files (its text keys their cache entries).
 Imports cutlass only inside the functions the kernels call while tracing.
 """
 
-from ...epilogues import BIAS, FLOAT32, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
+from ...epilogues import BIAS, FLOAT32, GEGLU, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ...epilogues import epilogue as _epilogue
 
 BF16 = "bfloat16"
 FP8 = "float8_e4m3fn"
 
 # input dtype -> the epilogues these kernels fuse for it (aotgemm.epilogues' names)
-EPILOGUES = {BF16: (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU), FP8: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
+EPILOGUES = {BF16: (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU, GEGLU), FP8: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
+
+
+def is_gated(name: str | None) -> bool:
+    """Whether epilogue `name` (a design's "epilogue" key; None: identity) is a gated one: W = [gate; up] along N,
+    each CTA holding both halves of its output columns (weight_row, push_slot), the output N/2 wide."""
+    return name is not None and _epilogue(name).gate is not None
 
 
 def validate_epilogue(d: dict) -> None:
@@ -49,8 +56,8 @@ def validate_epilogue(d: dict) -> None:
     if name not in EPILOGUES[dtype]:
         raise ValueError(f"epilogue {name!r} is not one the decode kernels fuse for dtype {dtype}; they fuse "
                          f"{', '.join(EPILOGUES[dtype])}")
-    if name == SWIGLU and d["n"] % 2:
-        raise ValueError(f"swiglu: W is [gate; up] stacked along N, so N must be even, got n={d['n']}")
+    if is_gated(name) and d["n"] % 2:
+        raise ValueError(f"{name}: W is [gate; up] stacked along N, so N must be even, got n={d['n']}")
 
 
 def with_epilogue(d: dict, name: str, dtype: str = BF16) -> dict:
@@ -80,28 +87,28 @@ def output_n(name: str, n: int) -> int:
 # tracing, with run-time indices), so they use arithmetic, not branches.
 
 
-def weight_row(bn, local, rows: int, n: int, swiglu: bool):
+def weight_row(bn, local, rows: int, n: int, gated: bool):
     """The weight row of CTA bn's logical row `local` (0 <= local < rows).
 
-    Plain: bn*rows + local. swiglu (W = [gate; up] along N): the first rows/2
+    Plain: bn*rows + local. gated (W = [gate; up] along N): the first rows/2
     logical rows are gate rows bn*rows/2.., the second half their matching up
     rows N/2 + bn*rows/2.., so one CTA holds both factors of its outputs.
     """
-    if not swiglu:
+    if not gated:
         return bn * rows + local
     half = rows // 2
     upper = local // half  # 0: a gate row, 1: an up row
     return bn * half + local + upper * (n // 2 - half)
 
 
-def push_slot(r, rows: int, part: int, swiglu: bool):
+def push_slot(r, rows: int, part: int, gated: bool):
     """(owning CTA of the cluster, slot in its part) of the CTA's logical row r.
 
-    Plain: CTA q owns rows [q*part, (q+1)*part). swiglu: CTA q owns gate rows
+    Plain: CTA q owns rows [q*part, (q+1)*part). gated: CTA q owns gate rows
     [q*part/2, (q+1)*part/2) in slots 0..part/2 and their up rows (rows/2 on)
-    in slots part/2..part, so it can form silu(gate) * up itself.
+    in slots part/2..part, so it can form act(gate) * up itself.
     """
-    if not swiglu:
+    if not gated:
         return r // part, r % part
     half, hp = rows // 2, part // 2
     upper = r // half
@@ -131,10 +138,21 @@ def uniform_factor(name: str, ep):
     return ep[0][0] * ep[1][0] if name == SCALE_TENSOR else None
 
 
+# Each gate activation as g * sigmoid(z(g)) = g / (1 + exp(-z(g))), one exp either way: silu is z = g; gelu's tanh
+# form, 0.5 g (1 + tanh(y)) with y = sqrt(2/pi) (g + 0.044715 g^3), is z = 2y, since 0.5 (1 + tanh(y)) =
+# sigmoid(2y). Large |g| saturate correctly: exp(-z) -> inf gives -0, exp(-z) -> 0 gives g. By Gate.name (the
+# registry's); a gated epilogue whose gate is missing here fails at compile time with a KeyError naming it.
+_GATE_EXPONENT = {  # name -> z(g, F32), F32 the DSL's float type (constants as fp32, not Python floats)
+    "silu": lambda g, F32: g,
+    # 2 sqrt(2/pi) (g + 0.044715 g^3) = g (1.5957691 + 0.0713548 g^2)
+    "gelu_tanh": lambda g, F32: g * (F32(1.5957691216057308) + F32(0.07135481627260025) * g * g),
+}
+
+
 def epilogue_value(name: str, acc, tok, col, ep, colf=None):
     """The fp32 output value of epilogue `name` at (token, output column).
 
-    acc: the fp32 sums, (gate, up) for swiglu, (sum,) otherwise; ep: the
+    acc: the fp32 sums, (gate, up) for a gated epilogue, (sum,) otherwise; ep: the
     epilogue's operands in call order (bias [N]; residual [M, N]; scale_a,
     scale_b); colf: column_factor's value for this column; tok: the token
     (row of x and out), in [0, M). All in fp32, then
@@ -146,9 +164,9 @@ def epilogue_value(name: str, acc, tok, col, ep, colf=None):
     import cutlass.cute as cute
 
     F32 = cutlass.Float32
-    if name == SWIGLU:
+    if is_gated(name):
         g, u = acc
-        return g / (F32(1.0) + cute.math.exp(-g)) * u  # silu(g) * u
+        return g / (F32(1.0) + cute.math.exp(-_GATE_EXPONENT[_epilogue(name).gate.name](g, F32))) * u
     v = acc[0]
     if name == BIAS:
         v = v + ep[0][col].to(F32)

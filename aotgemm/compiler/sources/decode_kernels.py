@@ -66,9 +66,9 @@ about keeping enough weight bytes in flight on all SMs and wasting none.
   only removed a loss that no model meets, one MLP's down GEMM followed
   straight by the next MLP's gate_up (bench/mlp_fused.py says when; session 24).
 * Fused epilogues (design key "epilogue", absent for identity; not the "epi"
-  key, which names the cluster reduction): bias, residual_add and swiglu of
+  key, which names the cluster reduction): bias, residual_add and the gated ones (swiglu, geglu) of
   aotgemm.epilogues, applied in fp32 by the final stage before its single
-  rounding to bf16 (decode_epilogue.epilogue_value). For swiglu a CTA's logical rows
+  rounding to bf16 (decode_epilogue.epilogue_value). For a gated one a CTA's logical rows
   are gate rows then the matching up rows (`weight_row`), and each CTA of a
   cluster owns matching gate/up pairs (`push_slot`), so the CTA that sums a
   gate row also holds its up row.
@@ -89,17 +89,17 @@ decode_design_dicts' (re-exported here). This is the only module that imports
 cutlass for these kernels, inside functions, so importing it stays cheap.
 """
 
-from ...epilogues import IDENTITY, SWIGLU
+from ...epilogues import IDENTITY
 from .decode_design_dicts import (  # noqa: F401  (re-exported: the design API)
     _validate, coal_piece, design_name, elem_bytes, k_step, make_design, make_simt_design, make_tma_design,
     releases_early, smem_bytes)
 from .decode_epilogue import (  # noqa: F401  (FP8, EPILOGUES re-exported)
-    BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, jit_launcher, output_n, push_slot,
+    BF16, EPILOGUES, FP8, column_factor, epilogue_value, fake_operands, is_gated, jit_launcher, output_n, push_slot,
     weight_row)
 
 
 def designs_for(n: int, k: int, arch: str, epilogue: str = IDENTITY, dtype: str = BF16) -> list[dict]:
-    """The candidate designs worth tuning for weight shape (n, k) (the whole weight: for swiglu
+    """The candidate designs worth tuning for weight shape (n, k) (the whole weight: for a gated epilogue
     N counts gate and up rows) with `epilogue` on `arch`, x and W of `dtype` (fp8: a scale
     epilogue); see decode_designs.designs_for (kept apart: choosing designs needs no kernel code)."""
     from .decode_designs import designs_for as _designs_for
@@ -138,7 +138,7 @@ def _build(d: dict):
     CHUNKS = KW // (KS * U)       # chunks of U KS-wide k steps per warp
     PART = ROWS // CK             # rows each CTA of the cluster reduces
     EPI = d.get("epilogue", IDENTITY)
-    SWI = EPI == SWIGLU           # rows pair up: gate rows, then their up rows (weight_row)
+    SWI = is_gated(EPI)           # rows pair up: gate rows, then their up rows (weight_row)
     OUT_ROWS = ROWS // 2 if SWI else ROWS  # output columns per CTA
     OUTC = PART // 2 if SWI else PART      # output columns each CTA of the cluster writes
     LD = ROWS + 4                 # padded token stride of the partial sums (spreads banks)
@@ -205,7 +205,7 @@ def _build(d: dict):
     def issue_w_coal(w, w_lane, myw, ch, stage, policy):
         # instruction q copies logical rows q*RPI.. of the chunk: this lane's piece of row q*RPI + lane//PPR
         # (w_lane: its global offset at q = 0; weight_row is affine in the CTA and an instruction's RPI rows lie in
-        # one half, so with swiglu the offset of rows q*RPI.. is CTA 0's; myw: its shared offset at q = 0 for an
+        # one half, so with a gated epilogue the offset of rows q*RPI.. is CTA 0's; myw: its shared offset at q = 0 for an
         # even and an odd q*RPI, the rows' parity deciding the piece swizzle)
         for q in range(2 * MT * U):
             r0 = q * RPI
@@ -318,7 +318,7 @@ def _build(d: dict):
             xrows.append(cutlass.min(nt * 8 + g, m - 1))
 
         # element offsets of this lane's 16-byte pieces at chunk 0, u = 0, per 16-row MMA tile
-        # (weight_row: with swiglu a warp's tiles may be gate rows and up rows)
+        # (weight_row: with a gated epilogue a warp's tiles may be gate rows and up rows)
         w_base = []
         for t in cutlass.range_constexpr(MT):
             w_base.append((weight_row(bn, wn_i * (16 * MT) + t * 16, ROWS, N, SWI) + g) * K + k_w + c * VEC)
@@ -442,7 +442,7 @@ def _build(d: dict):
             cute.arch.cluster_wait()
         else:
             cute.arch.sync_threads()
-        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile (swiglu: PART/2 gate rows and
+        # this CTA owns rows [bk*PART, (bk+1)*PART) of the CTA tile (gated: PART/2 gate rows and
         # their up rows, push_slot); fixed summation order; the epilogue's operands are read
         # here, after griddepcontrol.wait (the previous kernel may write them)
         rr = tid % OUTC
@@ -485,7 +485,7 @@ def compile_decode(design: dict, symbol: str, object_path: str, target_sm: str) 
     (aotgemm.problem): fn(x, wt, out, *the epilogue's operands, stream): x
     [M, K] row-major and wt = W.t() ([K, N], strides (1, K)), both bf16 or
     both float8_e4m3fn (the design's dtype), out bf16 [M, n_out] row-major
-    (n_out = N/2 for swiglu), the operands in the registry's order and shapes
+    (n_out = N/2 for a gated epilogue), the operands in the registry's order and shapes
     (bias [N], residual [M, N] row-major, bf16; scale_a [1] and scale_b [1]
     or [N], float32), stream the raw CUDA stream as an int.  M is dynamic,
     1..max_m.

@@ -24,9 +24,11 @@ butterfly shuffles inside each warp, then the warps' partials through shared
 memory in a fixed order: deterministic.
 Fused epilogues (design key "epilogue"; fp8: the scale epilogue that
 dequantises): as in decode_kernels, through decode_epilogue's weight_row
-(swiglu: rows/2 gate rows, then their up rows, per CTA), column_factor and
+(gated epilogues: rows/2 gate rows, then their up rows, per CTA), column_factor and
 epilogue_value (fp32, one rounding to bf16).
 """
+
+from .decode_epilogue import is_gated
 
 
 def _load_bytes(d: dict) -> int:
@@ -51,9 +53,9 @@ def validate_simt(d: dict) -> None:
         raise ValueError(f"k={k} is not a multiple of warps*32*{_vec(d)}*unroll = {step * u}")
     if d["max_m"] * rows > 32 * warps:
         raise ValueError("max_m*rows outputs must not exceed the CTA's threads")
-    if d.get("epilogue") == "swiglu" and rows % 2:
-        raise ValueError(f"swiglu: a CTA holds rows/2 gate rows and their rows/2 up rows: rows must be even, "
-                         f"got {rows}")
+    if is_gated(d.get("epilogue")) and rows % 2:
+        raise ValueError(f"{d['epilogue']}: a CTA holds rows/2 gate rows and their rows/2 up rows: rows must be "
+                         f"even, got {rows}")
 
 
 def simt_smem_bytes(d: dict) -> int:
@@ -80,7 +82,7 @@ def build_simt(d: dict):
     STEP = WARPS * 32 * V              # k covered by the CTA per iteration
     CHUNKS = K // (STEP * U)
     EPI = d.get("epilogue", "identity")
-    SWI = EPI == "swiglu"
+    SWI = is_gated(EPI)
     OUTR = R // 2 if SWI else R        # output columns per CTA
 
     def sum_warps(part, i):
@@ -97,7 +99,7 @@ def build_simt(d: dict):
         warp = tid // 32
         lane = tid % 32
         k0 = tid * V
-        wrows = []  # the weight rows of this CTA's logical rows (swiglu: gate rows, then their up rows)
+        wrows = []  # the weight rows of this CTA's logical rows (gated: gate rows, then their up rows)
         for r in cutlass.range_constexpr(R):
             wrows.append(weight_row(bn, r, R, N, SWI))
 

@@ -33,7 +33,7 @@ weight (N, K static), with split-K over a thread-block cluster:
   fixed-order sum: deterministic, no atomics, no workspace. With ck = 1 the
   partials go through the CTA's own shared memory, which also coalesces the
   output stores. Each thread reads its partials 4 columns at a time (16-byte
-  loads) and writes 4 outputs of a token in one 8-byte store (`out_vec`; swiglu
+  loads) and writes 4 outputs of a token in one 8-byte store (`out_vec`; a gated epilogue
   only where it owns 64 or more columns, as before), with
   the epilogue's column-independent factor (scale_tensor's scale_a * scale_b)
   read once before the loop. Session 16 (call C) had taken 4 columns a step only
@@ -91,7 +91,7 @@ weight (N, K static), with split-K over a thread-block cluster:
   memory) ran 2.6% slower in a model than 256-byte ones and 4.2% than
   128-byte ones, in the median (session 18, call A).
 * Fused epilogues as in decode_kernels (decode_epilogue: bias, residual_add,
-  swiglu for bf16; scale_tensor / scale_row / scale_rowwise for fp8): swiglu gives warpgroup
+  swiglu and geglu for bf16; scale_tensor / scale_row / scale_rowwise for fp8): a gated one gives warpgroup
   0 gate rows and warpgroup 1 the matching up rows (weight_row), so wg = 2.
 
 Design fields besides kind/n/k/max_m/pdl: wg (consumer warpgroups: 64*wg
@@ -99,6 +99,8 @@ weight rows per CTA), bk (k per tile: 64 bf16 / 128 e4m3 is one 128-byte
 swizzle atom), stages, ck (cluster split-K), cn (x multicast; absent for 1), ov (partials over the stages;
 absent unless set), tt (token tiles; absent for 1). Imports cutlass only inside build_tma.
 """
+
+from .decode_epilogue import is_gated
 
 _SWIZZLE_BYTES = 1024  # a 128-byte-swizzled tile's alignment
 _EVICT_FIRST = 0x12F0000000000000  # createpolicy's L2::evict_first, as CUTLASS's CacheHintSm90 spells it
@@ -132,16 +134,16 @@ def _part(d: dict) -> int:
 def out_vec(d: dict) -> int:
     """Output columns per step of the output stage: 4 (one 16-byte load of fp32 partials per source CTA, one 8-byte
     store of 4 bf16 outputs) wherever the CTA's columns of its tile (64 * wg / ck) come in fours, which every valid
-    design's do; else 1. swiglu (half the columns: gate and up rows pair up) keeps session 16's rule, 4 only for 64
+    design's do; else 1. A gated epilogue (half the columns: gate and up rows pair up) keeps session 16's rule, 4 only for 64
     or more: its owners of 8-32 columns were not timed with 4 a step (session 30, call I timed identity and
     scale_tensor ones)."""
-    if d.get("epilogue") == "swiglu":
+    if is_gated(d.get("epilogue")):
         return 4 if _outc(d) >= 64 else 1
     return 4 if _outc(d) % 4 == 0 else 1
 
 
 def _outc(d: dict) -> int:
-    return _part(d) // 2 if d.get("epilogue") == "swiglu" else _part(d)
+    return _part(d) // 2 if is_gated(d.get("epilogue")) else _part(d)
 
 
 def ragged_n(d: dict) -> bool:
@@ -163,7 +165,7 @@ def threads(d: dict) -> int:
 
 def validate_tma(d: dict) -> None:
     n, k, bk, ck, wg, s = d["n"], d["k"], d["bk"], d["ck"], d["wg"], d["stages"]
-    swiglu = d.get("epilogue") == "swiglu"
+    gated = is_gated(d.get("epilogue"))
     if d["max_m"] not in (8, 16, 32, 64, 128, 256):
         raise ValueError("swapab_tma designs serve max_m 8, 16, 32, 64, 128 or 256 (the wgmma N side)")
     if _tt(d) not in (1, 2) or _bn(d) < 64 and _tt(d) > 1:
@@ -178,11 +180,11 @@ def validate_tma(d: dict) -> None:
     # bench/decode_probe.py --stream, session 36), and no table or rule gives it
     if bk * _eb(d) not in (128, 256, 512):
         raise ValueError(f"bk={bk}: a k tile must be 128, 256 or 512 bytes of a row (whole 128-byte swizzle atoms)")
-    if n % _rows(d) and (swiglu or _cn(d) > 1 or n % 8):
-        # a last CTA past N (ragged_n) serves the plain and fused-per-column epilogues; swiglu pairs gate and up
+    if n % _rows(d) and (gated or _cn(d) > 1 or n % 8):
+        # a last CTA past N (ragged_n) serves the plain and fused-per-column epilogues; gated pairs gate and up
         # rows N/2 apart, and a multicast group needs whole row tiles
         raise ValueError(f"n={n} is not a multiple of the CTA's {_rows(d)} rows"
-                         + ("" if swiglu or _cn(d) > 1 else " nor of 8"))
+                         + ("" if gated or _cn(d) > 1 else " nor of 8"))
     if ck not in (1, 2, 4, 8):
         raise ValueError("cluster size must be 1, 2, 4 or 8")
     cn = _cn(d)
@@ -197,11 +199,12 @@ def validate_tma(d: dict) -> None:
         raise ValueError("stages must be >= 2")
     if _outc(d) < 1:
         raise ValueError(f"ck={ck} leaves a CTA no output columns of its {_rows(d)} rows")
-    if swiglu:
+    if gated:
         if wg != 2:
-            raise ValueError("swiglu: warpgroup 0 takes gate rows and warpgroup 1 their up rows: wg must be 2")
+            raise ValueError(f"{d['epilogue']}: warpgroup 0 takes gate rows and warpgroup 1 their up rows: wg must "
+                             "be 2")
         if (_rows(d) // 2) % ck:
-            raise ValueError(f"swiglu: ck must divide the CTA's {_rows(d) // 2} gate rows")
+            raise ValueError(f"{d['epilogue']}: ck must divide the CTA's {_rows(d) // 2} gate rows")
     if d.get("ov"):
         if cn > 1:
             raise ValueError("ov: a multicast group's peers may still be filling this CTA's stages; use cn=1")
@@ -283,7 +286,7 @@ def build_tma(d: dict):
     PART = _part(d)
     LDP = PART + 4                 # token stride of the partials (spreads banks)
     EPI = d.get("epilogue", "identity")
-    SWI = EPI == "swiglu"
+    SWI = is_gated(EPI)
     OUT_ROWS = ROWS // 2 if SWI else ROWS
     N_OUT = N // 2 if SWI else N   # out's row stride (the launcher's out is [M, N_OUT] row-major)
     OUTC = PART // 2 if SWI else PART
@@ -552,7 +555,7 @@ def build_tma(d: dict):
         else:
             cute.arch.sync_threads()
         # this CTA owns output columns [bk*OUTC, (bk+1)*OUTC) of the CTA tile: VW of them of one token per step,
-        # each summed over the source CTAs in a fixed order (q = 0, 1, ...; swiglu: the gate and up slots), then
+        # each summed over the source CTAs in a fixed order (q = 0, 1, ...; gated: the gate and up slots), then
         # stored (store_outputs)
         uniform = uniform_factor(EPI, ep)
         for it in cutlass.range(tid, m_cta * QPT, THREADS, unroll=1):

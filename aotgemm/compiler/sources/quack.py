@@ -1,4 +1,4 @@
-"""Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M, identity and swiglu epilogues.
+"""Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M, identity and gated (swiglu, geglu) epilogues.
 
 Optional (`pip install 'aotgemm[quack]'`): not in DEFAULT_SOURCES, so a
 build uses it only when named (`--sources aotgemm --sources
@@ -15,13 +15,13 @@ Kernels: quack's own Hopper (sm_90a) and Blackwell (sm_100a) GEMM classes,
 compiled by quack_kernels (the only importer of quack) behind our call
 convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object
 per (dtype, epilogue, design, GPU model) serves every problem of that dtype
-and epilogue. bf16 and fp16 with the identity and `swiglu` epilogues; fp8
+and epilogue. bf16 and fp16 with the identity and gated (`swiglu`, `geglu`) epilogues; fp8
 e4m3 (W8A8, bf16 out) with the scale epilogues `scale_tensor`, `scale_row`
 and `scale_rowwise`, dequantized in quack's epilogue (quack_kernels), for the large
 M where `torch._scaled_mm` is the alternative: on sm_90a only the tiles
 whose float32 promotion does not spill, promoting every 2 k tiles
-(SM90_FP8_DESIGNS says why, with the measured numbers). `swiglu` (W = [gate; up]
-stacked, out N/2 wide) is quack's gated epilogue reading our stacked W as
+(SM90_FP8_DESIGNS says why, with the measured numbers). A gated epilogue (W = [gate; up]
+stacked, out N/2 wide) is quack's gated epilogue of its activation, reading our stacked W as
 its interleaved layout (quack_kernels); it takes tiles whose N is a multiple
 of 32.
 
@@ -69,7 +69,7 @@ import subprocess
 import sys
 import tempfile
 
-from ...epilogues import IDENTITY, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
+from ...epilogues import GEGLU, IDENTITY, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ...errors import CompileError
 from ...gpus import GpuModel
 from ...problem import FLOAT8_E4M3, GemmProblem
@@ -108,7 +108,7 @@ SM90_FP8_DESIGNS = (
 # points, 1.9% faster at one, with the default's error exactly)
 FP8_PROMOTE_EVERY = 2
 # dtype -> the epilogues built for it
-EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU), "float16": (IDENTITY, SWIGLU),
+EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU, GEGLU), "float16": (IDENTITY, SWIGLU, GEGLU),
              FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
 GATED_TILE_N = 32
@@ -153,13 +153,13 @@ def _designs(gpu: GpuModel, epilogue: str) -> list[dict]:
                         "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
     elif gpu.arch == "sm_90a":
         for tile, cluster, pingpong in SM90_DESIGNS:
-            if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
+            if epilogue in (SWIGLU, GEGLU) and tile[1] % GATED_TILE_N:
                 continue
             out.append({"tile": list(tile), "cluster": list(cluster), "pingpong": pingpong,
                         "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})
     elif gpu.arch == "sm_100a":
         for tile, cluster in SM100_DESIGNS:
-            if epilogue == SWIGLU and tile[1] % GATED_TILE_N:
+            if epilogue in (SWIGLU, GEGLU) and tile[1] % GATED_TILE_N:
                 continue
             out.append({"tile": list(tile), "cluster": list(cluster), "clc": True,
                         "max_active_clusters": gpu.clusters_for(cluster[0] * cluster[1])})

@@ -29,8 +29,8 @@ used: the scheduler options are built here, with the cluster count that
 fits baked in from our GPU table (`max_active_clusters` in the design) as
 the cutlass_operators source does.
 
-The `swiglu` epilogue (W = [gate; up] stacked along N, out N/2 wide =
-silu(gate) * up) uses quack's gated-activation epilogue (`linear_act_mod`,
+The gated epilogues (`swiglu`, `geglu`: W = [gate; up] stacked along N, out
+N/2 wide = act(gate) * up) use quack's gated-activation epilogue (`linear_act_mod`,
 mode "acc_pair": it pairs adjacent accumulator columns, gate then up, and
 stores N/2 columns). quack's native gated layout is *interleaved*
 (gate_j, up_j adjacent along N); its `concat_layout=("B",)` re-reads a
@@ -80,15 +80,16 @@ def build_entry(design: dict):
     tile = tuple(design["tile"])
     cluster = (*design["cluster"], 1)
     epilogue = design["epilogue"]
-    if epilogue not in ("identity", "swiglu", *SCALE_KINDS):
-        raise ValueError(f"quack kernels are built here for the identity, swiglu and scale epilogues, not "
-                         f"{epilogue!r}")
+    gate = _quack_gate(epilogue)
+    if epilogue not in ("identity", *SCALE_KINDS) and gate is None:
+        raise ValueError(f"quack kernels are built here for the identity, gated ({', '.join(QUACK_GATES)}) and "
+                         f"scale epilogues, not {epilogue!r}")
     sm = {"sm_90a": 9, "sm_100a": 10}.get(design["arch"])
     if sm is None:
         raise ValueError(f"quack kernels are built here for sm_90a and sm_100a, not {design['arch']}")
     extra = {}
-    if epilogue == "swiglu":
-        GemmCls = _swiglu_class(sm)
+    if gate is not None:
+        GemmCls = _gated_class(sm, gate)
         extra = {"concat_layout": ("B",)}  # our W is [gate; up] stacked; quack pairs interleaved columns
     elif epilogue in SCALE_KINDS:
         GemmCls = _dequantize_class(sm, *SCALE_KINDS[epilogue])
@@ -119,10 +120,10 @@ def build_entry(design: dict):
 
     Args = GemmCls.EpilogueArguments
 
-    if epilogue == "swiglu":
+    if gate is not None:
         @cute.jit
         def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
-            epi = Args(mAuxOut=out)  # out = silu(gate) * up, N/2 wide; the pre-activation D is not stored
+            epi = Args(mAuxOut=out)  # out = act(gate) * up, N/2 wide; the pre-activation D is not stored
             scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
             gemm(x, wt, None, None, epi, scheduler, None, stream, None, None)
     elif epilogue in SCALE_KINDS:
@@ -205,13 +206,28 @@ def promoting_class(base, every: int):
     return Promoting
 
 
-def _swiglu_class(sm: int):
-    """quack's gated-SwiGLU GEMM class for SM major `sm` (acc_pair mode, no C, bias, alpha or vectors)."""
+# Our gated epilogues' activations (aotgemm.epilogues.Gate.name) -> quack's gated activation of the same function
+# (quack.activation.gate_fn_map): swiglu's silu(g) * u; geglu's gelu_tanh_approx(g) * u.
+QUACK_GATES = {"silu": "swiglu", "gelu_tanh": "geglu"}
+
+
+def _quack_gate(epilogue: str) -> str | None:
+    """quack's name for gated epilogue `epilogue`'s activation, None for an epilogue that is not gated (or whose
+    activation quack has not)."""
+    from ...epilogues import epilogue as _epilogue
+
+    gate = _epilogue(epilogue).gate
+    return None if gate is None else QUACK_GATES.get(gate.name)
+
+
+def _gated_class(sm: int, activation: str):
+    """quack's gated GEMM class (activation `activation`, quack's name) for SM major `sm` (acc_pair mode, no C,
+    bias, alpha or vectors)."""
     _fingerprint_dsl_as_installed_code()
     from quack.epilogue.library import linear_act_mod
     from quack.rounding import RoundingMode
 
-    mod = linear_act_mod("swiglu", gated=True, has_c=False, has_rowvec=False, has_colvec=False)
+    mod = linear_act_mod(activation, gated=True, has_c=False, has_rowvec=False, has_colvec=False)
     # the mint key quack's EpiMod.gemm derives for this mod: no operands, acc_pair, no packed C, no prepass,
     # round-to-nearest stores, no argument forms, no add-to-output
     return mod._mint((), sm, True, False, (), RoundingMode.RN, (), False)
@@ -268,7 +284,7 @@ def _fingerprint_dsl_as_installed_code() -> None:
 
 def fake_operands(dtype_name: str, epilogue: str = "identity"):
     """The entry point's arguments as fake tensors: x, wt, out (and scale_a, scale_b for a scale epilogue),
-    stream. M, N, K and leading strides dynamic, rows 16-byte aligned. For swiglu, out's width is its own
+    stream. M, N, K and leading strides dynamic, rows 16-byte aligned. For a gated epilogue, out's width is its own
     symbol (N/2: the exported function must not tie it to wt's N). fp8 (e4m3) x and W give a bf16 out,
     scale_a float32 [1] or [M], scale_b float32 [1] or [N] (SCALE_KINDS)."""
     import cutlass
@@ -281,7 +297,7 @@ def fake_operands(dtype_name: str, epilogue: str = "identity"):
     m, n, k = cute.sym_int32(symbol="M"), cute.sym_int32(divisibility=div), cute.sym_int32(divisibility=div)
     x = make_fake_tensor(el, (m, k), (cute.sym_int64(divisibility=div), 1), assumed_align=16)
     wt = make_fake_tensor(el, (k, n), (1, cute.sym_int64(divisibility=div)), assumed_align=16)
-    n_out = cute.sym_int32(divisibility=out_div) if epilogue == "swiglu" else n
+    n_out = cute.sym_int32(divisibility=out_div) if _quack_gate(epilogue) else n
     out = make_fake_tensor(out_el, (m, n_out), (cute.sym_int64(divisibility=out_div), 1), assumed_align=16)
     if epilogue not in SCALE_KINDS:
         return x, wt, out, make_fake_stream()
