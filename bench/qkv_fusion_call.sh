@@ -18,12 +18,7 @@
 #   call 3, carry [.gpu/w2]:                     bash bench/qkv_fusion_call.sh aoti    (about 5 minutes)
 set -uo pipefail
 case ${1:-run} in
-  build)
-    source .venv/bin/activate
-    mkdir -p .gpu/qkv
-    aotgemm build manifests/llama-3.1-8b-fused.toml --gpu H200_SXM --no-tune --sources aotgemm \
-      --sources cutlass_operators --sources quack -o .gpu/qkv/llama-3.1-8b-fused.agb
-    ;;
+  build) bash bench/build_h200_bundle.sh manifests/llama-3.1-8b-fused.toml .gpu/qkv ;;
   stage)  # transformers into /tmp/tf, which the next call on this warm machine finds
     python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/tf .gpu/whl-tf/*.whl
     python3 -c "import sys; sys.path.insert(0, '/tmp/tf'); import transformers; print('transformers', transformers.__version__)"
