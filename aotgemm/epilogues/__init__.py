@@ -187,6 +187,7 @@ def register(e: Epilogue) -> Epilogue:
     if not set(e.operand_dtypes) | set(e.positive) <= set(e.operands):
         raise ValueError(f"epilogue {e.name!r}: operand_dtypes and positive may name only its operands")
     _REGISTRY[e.name] = e
+    _FUSED_OP.clear()
     return e
 
 
@@ -249,9 +250,14 @@ def fused_ops() -> dict[str, str]:
     return {**{f"aotgemm_linear_{name}": name for name in gated()}, "aotgemm_linear_residual": RESIDUAL_ADD}
 
 
+_FUSED_OP: dict[str, str] = {}  # epilogue -> its op; filled on first use, emptied by register()
+
+
 def fused_op(name: str) -> str:
-    """The fused-epilogue op (fused_ops) that serves epilogue `name`."""
-    return next(op for op, e in fused_ops().items() if e == name)
+    """The fused-epilogue op (fused_ops) that serves epilogue `name` (a dict lookup: the eager path asks per call)."""
+    if not _FUSED_OP:
+        _FUSED_OP.update({e: op for op, e in fused_ops().items()})
+    return _FUSED_OP[name]
 
 
 def _gated_apply(gate: Gate):
