@@ -20,7 +20,7 @@ import aotgemm.runtime as rt
 from aotgemm.epilogues import epilogue
 from aotgemm.runtime.ops import set_active
 from aotgemm.runtime.fuse_transformers import SERVES, fusable_projections, projection_parts
-from aotgemm.runtime.patch import is_patched
+from aotgemm.runtime.patch import is_patched, unserved
 from aotgemm.runtime.table import Dispatch, Route
 
 bf16 = torch.bfloat16
@@ -262,8 +262,6 @@ def test_an_attention_called_without_the_residual_runs_o_proj_as_before():
 
 
 def test_unserved_lists_what_no_kernel_runs_and_counts_fused_projections_as_served():
-    from aotgemm.runtime.patch import unserved
-
     model = _tiny("llama")
     kernels, shapes = _full_block_table()
     rt.patch_model(model, shapes)
@@ -324,6 +322,47 @@ def test_an_exact_gelu_mlp_gets_its_gate_and_up_merged_not_gated():
     mlp = type(model.model.layers[0].mlp).__dict__
     assert "_aotgemm_gated" not in mlp and mlp[SERVES] == ("gate_proj", "up_proj")
     assert rel(_logits(model, ids).logits, ref) < 2e-2 and gate_up.ms == [5]
+
+
+@pytest.mark.parametrize("kind", ["gemma", "gemma2", "gemma3"])
+def test_a_gemma_model_is_served_whole_by_the_bundle_from_hf_lists_for_it(kind):
+    """The manifest `aotgemm manifest from-hf` writes for a Gemma config and patch() agree: q/k/v as the merged
+    qkv GEMM, the MLP as one geglu GEMM, and o / down with the residual add where the decoder adds it to their
+    outputs (Gemma 1) or plain where it normalises them first (Gemma 2 and 3). Every GEMM of a decoder layer is a
+    call of the bundle's kernel for that layer's problem, and the logits (a prompt and a decode step on its KV
+    cache) are the unpatched model's."""
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    from aotgemm.hf import manifest_from_hf_config
+
+    common = dict(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2, num_attention_heads=HEADS,
+                  num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM, vocab_size=100)
+    model_cls, config_cls = {"gemma": ("GemmaForCausalLM", "GemmaConfig"),
+                             "gemma2": ("Gemma2ForCausalLM", "Gemma2Config"),
+                             "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig")}[kind]
+    torch.manual_seed(0)
+    model = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**common)).to(bf16).eval()
+    g = torch.Generator().manual_seed(4)
+    ids, step = torch.randint(0, 100, (2, 7), generator=g), torch.randint(0, 100, (2, 1), generator=g)
+    ref = _logits(model, ids, use_cache=True)
+    ref_step = _logits(model, step, past_key_values=ref.past_key_values, use_cache=True).logits
+
+    layers = {layer.name: layer for layer in manifest_from_hf_config(model.config.to_dict(), tp=1).layers}
+    residual = "identity" if kind in ("gemma2", "gemma3") else "residual_add"
+    assert [(n, layers[n].epilogue) for n in ("qkv", "o", "gate_up", "down")] == [
+        ("qkv", "identity"), ("o", residual), ("gate_up", "geglu"), ("down", residual)]
+    kernels = {n: Kern(layers[n].epilogue) for n in ("qkv", "o", "gate_up", "down")}
+    table = {("bfloat16", "linear", layers[n].epilogue, layers[n].n, layers[n].k, 16): Route(n, k)
+             for n, k in kernels.items()}
+    set_active(Dispatch((16,), table, device_type="cpu"))
+    rt.patch_model(model, frozenset(("bfloat16", layers[n].n, layers[n].k) for n in kernels))
+    out = _logits(model, ids, use_cache=True)
+    out_step = _logits(model, step, past_key_values=out.past_key_values, use_cache=True).logits
+    assert rel(out.logits, ref.logits) < 2e-2 and rel(out_step, ref_step) < 2e-2
+    # the prompt (14 rows) and one decode step (2 rows), once per layer and GEMM
+    assert {n: k.ms for n, k in kernels.items()} == dict.fromkeys(kernels, [14, 14, 2, 2])
+    # nothing but the lm_head (whose shape the table leaves out) is left to torch
+    shapes = frozenset(("bfloat16", layers[n].n, layers[n].k) for n in kernels)
+    assert [u.name for u in unserved(model, shapes)] == ["lm_head"]
 
 
 @pytest.mark.parametrize("cache", ["dynamic", "static"])
