@@ -75,13 +75,9 @@ class Gate:
     approximate: str | None = None
 
     def __call__(self, t):
-        import torch
-
-        if self.aten == "aten::silu":
-            return torch.nn.functional.silu(t)
-        if self.aten == "aten::gelu":
-            return torch.nn.functional.gelu(t, approximate=self.approximate or "none")
-        raise UnsupportedProblem(f"gate {self.name!r}: no torch function for {self.aten}")
+        """The activation on tensor t, by its aten op (autograd and torch.compile trace it as any op)."""
+        op, kwargs = self.aten_call()
+        return op(t, **kwargs)
 
     def aten_call(self):
         """(the OpOverload, its kwargs): how an exported graph calls this activation."""
