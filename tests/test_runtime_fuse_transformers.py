@@ -129,6 +129,36 @@ def test_gradients_still_reach_the_fused_projections():
     assert mlp.gate_proj.weight.grad is not None and mlp.up_proj.weight.grad is not None
 
 
+def test_phi3_gradients_and_unpatch():
+    """Phi-3's fused MLP runs on its gate_up_proj's own weight (no buffer): with autograd recording every
+    parameter gets the unpatched model's gradient, and unpatch gives the unpatched logits exactly."""
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
+    torch.manual_seed(0)
+    cfg = transformers.Phi3Config(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=1,
+                                  num_attention_heads=HEADS, num_key_value_heads=KV_HEADS, vocab_size=100,
+                                  pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    model = transformers.Phi3ForCausalLM(cfg).to(bf16)
+    ids = torch.randint(0, 100, (1, 5), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want = model(ids).logits
+    model(ids).logits.float().square().mean().backward()
+    ref = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    gate_up = Kern("swiglu")
+    set_active(Dispatch((16,), {("bfloat16", "linear", "swiglu", 192, HIDDEN, 16): Route("gu", gate_up)},
+                        device_type="cpu"))
+    names = rt.patch_model(model, frozenset({("bfloat16", 192, HIDDEN)}))
+    mlp = type(model.model.layers[0].mlp).__dict__
+    assert "model.layers.0.mlp" in names and mlp[SERVES] == ("gate_up_proj",) and mlp["_aotgemm_gated"] == "swiglu"
+    model(ids).logits.float().square().mean().backward()
+    assert gate_up.ms == [5]
+    for n, p in model.named_parameters():
+        assert p.grad is not None and rel(p.grad, ref[n]) < 2e-2, n
+    rt.unpatch_model(model)
+    with torch.no_grad():
+        assert torch.equal(model(ids).logits, want)
+
+
 def test_patch_leaves_the_attention_alone_without_a_kernel_for_the_fused_shape():
     from aotgemm.bundle.format import DispatchEntry
     from aotgemm.runtime.table import served as served_of
@@ -324,21 +354,31 @@ def test_an_exact_gelu_mlp_gets_its_gate_and_up_merged_not_gated():
     assert rel(_logits(model, ids).logits, ref) < 2e-2 and gate_up.ms == [5]
 
 
-@pytest.mark.parametrize("kind", ["gemma", "gemma2", "gemma3"])
-def test_a_gemma_model_is_served_whole_by_the_bundle_from_hf_lists_for_it(kind):
-    """The manifest `aotgemm manifest from-hf` writes for a Gemma config and patch() agree: q/k/v as the merged
+# model kind -> (transformers classes, the epilogues from-hf gives qkv, o, gate_up and down)
+FROM_HF_KINDS = {
+    "gemma": (("GemmaForCausalLM", "GemmaConfig"), ("identity", "residual_add", "geglu", "residual_add")),
+    "gemma2": (("Gemma2ForCausalLM", "Gemma2Config"), ("identity", "identity", "geglu", "identity")),
+    "gemma3": (("Gemma3ForCausalLM", "Gemma3TextConfig"), ("identity", "identity", "geglu", "identity")),
+    "phi3": (("Phi3ForCausalLM", "Phi3Config"), ("identity", "residual_add", "swiglu", "residual_add")),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FROM_HF_KINDS))
+def test_a_model_is_served_whole_by_the_bundle_from_hf_lists_for_it(kind):
+    """The manifest `aotgemm manifest from-hf` writes for a config and patch() agree. Gemma: q/k/v as the merged
     qkv GEMM, the MLP as one geglu GEMM, and o / down with the residual add where the decoder adds it to their
-    outputs (Gemma 1) or plain where it normalises them first (Gemma 2 and 3). Every GEMM of a decoder layer is a
-    call of the bundle's kernel for that layer's problem, and the logits (a prompt and a decode step on its KV
+    outputs (Gemma 1) or plain where it normalises them first (Gemma 2 and 3). Phi-3 (and Phi-4): its merged
+    qkv_proj and gate_up_proj as they are, the MLP's chunk, SiLU and multiply in the swiglu GEMM, and both
+    residual adds (through Dropouts of p = 0) in o's and down's GEMMs. Every GEMM of a decoder layer is a call
+    of the bundle's kernel for that layer's problem, and the logits (a prompt and a decode step on its KV
     cache) are the unpatched model's."""
     transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
     from aotgemm.hf import manifest_from_hf_config
 
     common = dict(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2, num_attention_heads=HEADS,
-                  num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM, vocab_size=100)
-    model_cls, config_cls = {"gemma": ("GemmaForCausalLM", "GemmaConfig"),
-                             "gemma2": ("Gemma2ForCausalLM", "Gemma2Config"),
-                             "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig")}[kind]
+                  num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM, vocab_size=100, pad_token_id=0, bos_token_id=1,
+                  eos_token_id=2)
+    (model_cls, config_cls), epilogues = FROM_HF_KINDS[kind]
     torch.manual_seed(0)
     model = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**common)).to(bf16).eval()
     g = torch.Generator().manual_seed(4)
@@ -347,9 +387,7 @@ def test_a_gemma_model_is_served_whole_by_the_bundle_from_hf_lists_for_it(kind):
     ref_step = _logits(model, step, past_key_values=ref.past_key_values, use_cache=True).logits
 
     layers = {layer.name: layer for layer in manifest_from_hf_config(model.config.to_dict(), tp=1).layers}
-    residual = "identity" if kind in ("gemma2", "gemma3") else "residual_add"
-    assert [(n, layers[n].epilogue) for n in ("qkv", "o", "gate_up", "down")] == [
-        ("qkv", "identity"), ("o", residual), ("gate_up", "geglu"), ("down", residual)]
+    assert tuple(layers[n].epilogue for n in ("qkv", "o", "gate_up", "down")) == epilogues
     kernels = {n: Kern(layers[n].epilogue) for n in ("qkv", "o", "gate_up", "down")}
     table = {("bfloat16", "linear", layers[n].epilogue, layers[n].n, layers[n].k, 16): Route(n, k)
              for n, k in kernels.items()}

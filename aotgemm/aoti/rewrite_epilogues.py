@@ -9,6 +9,7 @@ Patterns (gemm(x, W) is any form rewrite._match recognises, without a bias):
     g, u = chunk(gemm(x, Wgu), 2, -1)        -> aotgemm_linear_<gated>(x, Wgu)   (or split(.., N/2, -1))
     act(g) * u
     r + gemm(x, W)  /  gemm(x, W) + r        -> aotgemm_linear_residual(x, W, r)   r of the GEMM's shape
+    (also with dropout(gemm(x, W)) where the dropout is inert: p = 0 or not training, as Phi-3's in eval)
 
 act is a gated epilogue's activation as the graph calls it (Epilogue.gate: silu -> swiglu,
 gelu(.., approximate="tanh") -> geglu), and <gated> that epilogue's name.
@@ -194,19 +195,34 @@ def _gated_chunked(mul: Node, fusable):
     return None
 
 
+def _inert_dropout(n) -> Node | None:
+    """The input of `n` where n is a dropout that changes nothing (p = 0, or not training: Phi-3's
+    resid_attn_dropout / resid_mlp_dropout in an exported eval graph), else None."""
+    if not (isinstance(n, Node) and n.op == "call_function" and n.target is aten.dropout.default):
+        return None
+    p = n.args[1] if len(n.args) > 1 else n.kwargs.get("p")
+    train = n.args[2] if len(n.args) > 2 else n.kwargs.get("train")
+    return n.args[0] if (p == 0 or train is False) and isinstance(n.args[0], Node) else None
+
+
 def _residual(add: Node, fusable):
-    """r + gemm(x, W) (either order, alpha 1): (x, W, r, the nodes to erase) or None."""
+    """r + gemm(x, W) (either order, alpha 1; the GEMM's output maybe through an inert dropout): (x, W, r, the
+    nodes to erase) or None."""
     if add.kwargs.get("alpha", 1) != 1 or len(add.args) != 2:
         return None
-    for gemm, r in (add.args[::-1], add.args):
+    for out, r in (add.args[::-1], add.args):
+        gemm, dropout = out, None
+        inner = _inert_dropout(out)
+        if inner is not None and _only_user(out, add):
+            gemm, dropout = inner, out
         m = _plain_gemm(gemm)
-        if m is None or not _only_user(gemm, add) or not isinstance(r, Node):
+        if m is None or not _only_user(gemm, dropout or add) or not isinstance(r, Node):
             continue
         gv, rv = _val(gemm), _val(r)
         if rv is None or rv.shape != gv.shape or rv.dtype != gv.dtype or rv.device != gv.device:
             continue
         if _folds(fusable, _key(*m, RESIDUAL_ADD)):
-            return m[0], m[1], r, (add, gemm)
+            return m[0], m[1], r, (add, dropout, gemm) if dropout is not None else (add, gemm)
     return None
 
 

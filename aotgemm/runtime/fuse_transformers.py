@@ -20,6 +20,7 @@ import ast
 import inspect
 import re
 import textwrap
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -52,11 +53,27 @@ def _fused_operand(module: nn.Module, buffer: str, projections: tuple[str, ...],
 
 
 # --- gated MLPs (SwiGLU, GeGLU) ----------------------------------------------------------
-# The forward every supported transformers MLP has (whitespace removed): down(act(gate(x)) * up(x)).
-_MLP_FORWARD = re.compile(r"returnself\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\1\)\)$|"
-                          r"(\w+)=self\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\3\)\)"
-                          r"return\2$")
-_forward_ok: dict[type, bool] = {}
+@dataclass(frozen=True)
+class _MlpForm:
+    """A form of gated MLP transformers writes: its gate/up projections (two, stacked here into [gate; up]; or one
+    that already holds [gate; up]), its activation's attribute, and its forward's source with whitespace removed."""
+
+    projections: tuple[str, ...]
+    act: str
+    forward: re.Pattern
+
+
+_MLP_FORMS = (
+    # Llama, Qwen, Mistral, Gemma: down_proj(act_fn(gate_proj(x)) * up_proj(x))
+    _MlpForm(("gate_proj", "up_proj"), "act_fn", re.compile(
+        r"returnself\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\1\)\)$|"
+        r"(\w+)=self\.down_proj\(self\.act_fn\(self\.gate_proj\((\w+)\)\)\*self\.up_proj\(\3\)\)return\2$")),
+    # Phi-3, Phi-4: y = gate_up_proj(x); gate, y = y.chunk(2, dim=-1); y = y * activation_fn(gate); down_proj(y)
+    _MlpForm(("gate_up_proj",), "activation_fn", re.compile(
+        r"(\w+)=self\.gate_up_proj\((\w+)\)(\w+),\1=\1\.chunk\(2,dim=-1\)\1=\1\*self\.activation_fn\(\3\)"
+        r"returnself\.down_proj\(\1\)$")),
+)
+_forms: dict[type, _MlpForm | None] = {}
 
 
 _PROBE = (-6.0, -3.0, -1.3, -0.5, -0.1, 0.0, 0.05, 0.7, 1.9, 4.0, 8.0)
@@ -83,47 +100,62 @@ def gate_epilogue(act) -> str | None:
     return None
 
 
-def _forward_matches(cls: type) -> bool:
-    ok = _forward_ok.get(cls)
-    if ok is None:
+def _form(cls: type) -> _MlpForm | None:
+    """The _MLP_FORMS entry whose forward cls.forward's source is (comments and docstrings aside), or None."""
+    if cls not in _forms:
         try:
             body = inspect.getsource(cls.forward).split(":", 1)[1]
         except (OSError, TypeError, IndexError):
             body = ""
         body = re.sub(r"#.*", "", body)
         body = re.sub(r'"""[\s\S]*?"""', "", body)
-        ok = _forward_ok[cls] = bool(_MLP_FORWARD.search(re.sub(r"\s+", "", body)))
-    return ok
+        body = re.sub(r"\s+", "", body)
+        _forms[cls] = next((f for f in _MLP_FORMS if f.forward.search(body)), None)
+    return _forms[cls]
+
+
+def _gate_up_shape(module: nn.Module, form: _MlpForm):
+    """[2I, H] and the dtype of the MLP's gate and up weights where its projections are plain bias-free
+    nn.Linear layers of one shape, dtype and device (one of [2I, H], or two of [I, H]), else None."""
+    projs = [getattr(module, a, None) for a in form.projections]
+    if not all(_plain_linear(p) and p.bias is None for p in projs):
+        return None
+    w = projs[0].weight
+    if any(p.weight.shape != w.shape or p.weight.dtype != w.dtype or p.weight.device != w.device for p in projs):
+        return None
+    if w.is_meta or len(projs) == 1 and w.shape[0] % 2:
+        return None
+    return (len(projs) * w.shape[0], w.shape[1]), w.dtype
 
 
 def fusable_mlp(module: nn.Module, shapes, served=None) -> bool:
-    """Whether `module` is a gated MLP `fuse_mlp` can serve: plain bias-free nn.Linear gate_proj and up_proj of
-    one shape [I, H] and dtype, a down_proj nn.Linear, an `act_fn` some gated epilogue computes (`gate_epilogue`),
-    a forward that is exactly down_proj(act_fn(gate_proj(x)) * up_proj(x)) (read from its source), and the
-    bundle holding [2I, H] (with a kernel of that epilogue or an identity one, when `served` is given)."""
+    """Whether `module` is a gated MLP `fuse_mlp` can serve: a forward of one of the `_MLP_FORMS` (read from its
+    source: down(act(gate(x)) * up(x)), or Phi-3's one gate_up projection chunked in two), its gate/up projections
+    plain bias-free nn.Linear layers of one shape and dtype, a down_proj nn.Linear, an activation some gated
+    epilogue computes (`gate_epilogue`), and the bundle holding [2I, H] (with a kernel of that epilogue or an
+    identity one, when `served` is given)."""
     if is_patched(module) or "forward" in module.__dict__:
         return False
-    g, u, d = (getattr(module, a, None) for a in ("gate_proj", "up_proj", "down_proj"))
-    if not (_plain_linear(g) and _plain_linear(u) and isinstance(d, nn.Linear)):
+    form = _form(type(module))
+    if form is None or not isinstance(getattr(module, "down_proj", None), nn.Linear):
         return False
-    if g.bias is not None or u.bias is not None or g.weight.shape != u.weight.shape:
+    shape = _gate_up_shape(module, form)
+    name = gate_epilogue(getattr(module, form.act, None))
+    if shape is None or name is None:
         return False
-    if g.weight.dtype != u.weight.dtype or g.weight.device != u.weight.device or g.weight.is_meta:
-        return False
-    name = gate_epilogue(getattr(module, "act_fn", None))
-    if name is None or not _forward_matches(type(module)):
-        return False
-    dt = supported_dtype(g.weight.dtype)  # fp8 GEMMs are Fp8Linear's (aotgemm_scaled_mm): no gated kernels
-    return (dt is not None and dt not in SCALED_DTYPES
-            and _serves(shapes, served, dt, 2 * g.out_features, g.in_features, (name, IDENTITY)))
-
-
-_GATE_UP = ("gate_proj", "up_proj")
+    (n, k), dtype = shape
+    dt = supported_dtype(dtype)  # fp8 GEMMs are Fp8Linear's (aotgemm_scaled_mm): no gated kernels
+    return dt is not None and dt not in SCALED_DTYPES and _serves(shapes, served, dt, n, k, (name, IDENTITY))
 
 
 def _gated(self, x: torch.Tensor) -> torch.Tensor:
-    # eager: the op's decisions without the dispatcher (runtime/eager_epilogues.py); traced or compiled: the op
-    return _eager_fused.gated(self._aotgemm_gated, self, x, _fused_operand(self, "aotgemm_gate_up", _GATE_UP))
+    # eager: the op's decisions without the dispatcher (runtime/eager_epilogues.py); traced or compiled: the op.
+    # W = [gate; up]: the stacked buffer (or, where autograd records, the two weights concatenated anew), or the
+    # one projection that holds it (its parameter, which the op's autograd formula differentiates)
+    projs = self._aotgemm_gate_up
+    w = (_fused_operand(self, "aotgemm_gate_up", projs) if len(projs) == 2
+         else self._modules[projs[0]]._parameters["weight"])
+    return _eager_fused.gated(self._aotgemm_gated, self, x, w)
 
 
 def _fused_mlp_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -166,7 +198,8 @@ def fuse_mlp(module: nn.Module) -> None:
     layer (as the attention's residual add goes into o_proj's GEMM where
     `fuse_projections` gave it the hook).
 
-    Memory: gate and up are concatenated once into the non-persistent buffer
+    Memory (the two-projection form; Phi-3's one gate_up_proj serves as it is): gate and up are concatenated
+    once into the non-persistent buffer
     `aotgemm_gate_up` [2I, H], and gate_proj.weight / up_proj.weight become
     views of its two halves, so the originals are freed and steady-state
     memory is unchanged. During patching, one MLP at a time, the old gate and
@@ -177,16 +210,18 @@ def fuse_mlp(module: nn.Module) -> None:
     views, hence into the buffer). Patch after moving the model to its device
     and dtype: `.to()` would move the buffer and the views separately.
     """
-    name = gate_epilogue(module.act_fn)
-    if name is None:
-        raise ValueError(f"fuse_mlp: {type(module).__qualname__}'s act_fn is no gated epilogue's activation")
-    _stack_into_buffers(module, [module.gate_proj, module.up_proj], "aotgemm_gate_up")
     cls = type(module)
+    form = _form(cls)
+    name = gate_epilogue(getattr(module, form.act, None)) if form is not None else None
+    if name is None:
+        raise ValueError(f"fuse_mlp: {cls.__qualname__} is no gated MLP of a form and activation it knows")
+    if len(form.projections) == 2:
+        _stack_into_buffers(module, [getattr(module, a) for a in form.projections], "aotgemm_gate_up")
     sub = _fused_subclasses.get((cls, name))
     if sub is None:
         sub = _fused_subclasses[(cls, name)] = patched_subclass(cls, {
             "forward": _fused_mlp_forward, "aotgemm_residual": _fused_mlp_residual, "_aotgemm_fused_mlp": True,
-            "_aotgemm_gated": name, SERVES: _GATE_UP})
+            "_aotgemm_gated": name, "_aotgemm_gate_up": form.projections, SERVES: form.projections})
     module.__class__ = sub
 
 
@@ -232,13 +267,17 @@ def _is_name(node, name: str | None = None) -> bool:
     return isinstance(node, ast.Name) and (name is None or node.id == name)
 
 
-def _residual_add(stmt, h: str) -> str | None:
-    """r when stmt is exactly `h = r + h` (r a name), else None."""
-    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_name(stmt.targets[0], h)
+def _residual_add(stmt, h: str, inert: tuple[str, ...] = ()) -> str | None:
+    """r when stmt is exactly `h = r + h`, or `h = r + self.d(h)` with d one of `inert` (r a name), else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_name(stmt.targets[0], h)
             and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)
-            and _is_name(stmt.value.left) and _is_name(stmt.value.right, h)):
-        return stmt.value.left.id
-    return None
+            and _is_name(stmt.value.left)):
+        return None
+    right = stmt.value.right
+    if (isinstance(right, ast.Call) and isinstance(right.func, ast.Attribute) and _is_name(right.func.value, "self")
+            and right.func.attr in inert and len(right.args) == 1 and not right.keywords):
+        right = right.args[0]  # Phi-3's resid_attn_dropout / resid_mlp_dropout, of p = 0: the identity
+    return stmt.value.left.id if _is_name(right, h) else None
 
 
 # --- decoder layers: the residual adds into the GEMMs before them ----------------------------------------
@@ -246,16 +285,16 @@ _decoder_forwards: dict[tuple, object] = {}
 RESIDUAL_KWARG = "aotgemm_residual"  # how a rewritten decoder hands the attention its residual
 
 
-def _fold_mlp_residual(f: ast.FunctionDef) -> bool:
-    """`h = self.mlp(h)`, `h = r + h`, `return h` at the end of f (its only self.mlp call) into
-    `h = self.mlp.aotgemm_residual(h, r)`, `return h`."""
+def _fold_mlp_residual(f: ast.FunctionDef, inert: tuple[str, ...]) -> bool:
+    """`h = self.mlp(h)`, `h = r + h` (or `r + self.d(h)`, d in `inert`), `return h` at the end of f (its only
+    self.mlp call) into `h = self.mlp.aotgemm_residual(h, r)`, `return h`."""
     if len(f.body) < 3 or len(_self_calls(f, "mlp")) != 1:
         return False
     call_stmt, add, ret = f.body[-3:]
     if not (isinstance(ret, ast.Return) and _is_name(ret.value)):
         return False
     h = ret.value.id
-    r = _residual_add(add, h)
+    r = _residual_add(add, h, inert)
     if not (r and isinstance(call_stmt, ast.Assign) and len(call_stmt.targets) == 1
             and _is_name(call_stmt.targets[0], h) and call_stmt.value is _self_calls(f, "mlp")[0]
             and len(call_stmt.value.args) == 1 and _is_name(call_stmt.value.args[0], h)
@@ -266,9 +305,10 @@ def _fold_mlp_residual(f: ast.FunctionDef) -> bool:
     return True
 
 
-def _fold_attention_residual(f: ast.FunctionDef) -> bool:
-    """`h, .. = self.self_attn(..)` (f's only self_attn call) followed by `h = r + h` into the call with
-    `aotgemm_residual=r` added: the attention (rewritten by fuse_projections) returns r + o_proj(..)."""
+def _fold_attention_residual(f: ast.FunctionDef, inert: tuple[str, ...]) -> bool:
+    """`h, .. = self.self_attn(..)` (f's only self_attn call) followed by `h = r + h` (or `r + self.d(h)`, d in
+    `inert`) into the call with `aotgemm_residual=r` added: the attention (rewritten by fuse_projections)
+    returns r + o_proj(..)."""
     calls = _self_calls(f, "self_attn")
     if len(calls) != 1 or any(k.arg == RESIDUAL_KWARG for k in calls[0].keywords):
         return False
@@ -277,7 +317,7 @@ def _fold_attention_residual(f: ast.FunctionDef) -> bool:
             t = stmt.targets[0]
             h = t.id if _is_name(t) else (t.elts[0].id if isinstance(t, ast.Tuple) and t.elts
                                           and _is_name(t.elts[0]) else None)
-            r = _residual_add(f.body[i + 1], h) if h else None
+            r = _residual_add(f.body[i + 1], h, inert) if h else None
             if r is None:
                 return False
             calls[0].keywords.append(ast.keyword(arg=RESIDUAL_KWARG, value=ast.Name(id=r, ctx=ast.Load())))
@@ -286,18 +326,20 @@ def _fold_attention_residual(f: ast.FunctionDef) -> bool:
     return False
 
 
-def _decoder_forward(cls: type, mlp: bool, attention: bool):
+def _decoder_forward(cls: type, mlp: bool, attention: bool, inert: tuple[str, ...] = ()):
     """cls.forward with the residual add after the MLP folded into the fused MLP's down_proj GEMM (`mlp`) and
     the one after the attention into its o_proj GEMM (`attention`), or None when its source is not of that form
-    (`_fold_mlp_residual`, `_fold_attention_residual`): transformers' Llama, Qwen2, Qwen3 and Mistral decoder
-    layers. Compiled from the class's own source with only those statements changed (`_compiled`): what
-    the installed transformers does around them (norms, attention kwargs, decorators) is kept as is."""
-    key = (cls, mlp, attention)
+    (`_fold_mlp_residual`, `_fold_attention_residual`): transformers' Llama, Qwen2, Qwen3, Mistral, Gemma and
+    Phi-3 decoder layers (Phi-3's adds take their GEMM's output through a Dropout: `inert` names the layer's
+    Dropouts of p = 0, the identity in every mode, which go with the add). Compiled from the class's own source
+    with only those statements changed (`_compiled`): what the installed transformers does around them (norms,
+    attention kwargs, decorators) is kept as is."""
+    key = (cls, mlp, attention, inert)
     if key not in _decoder_forwards:
         fn, parsed = None, _parsed_forward(cls)
         if parsed is not None:
             inner, tree, f = parsed
-            if (not mlp or _fold_mlp_residual(f)) and (not attention or _fold_attention_residual(f)):
+            if (not mlp or _fold_mlp_residual(f, inert)) and (not attention or _fold_attention_residual(f, inert)):
                 fn = _compiled(cls, inner, tree, f, "residual fused")
         _decoder_forwards[key] = fn
     return _decoder_forwards[key]
@@ -314,16 +356,17 @@ def fuse_decoder_residual(module: nn.Module, served=None) -> bool:
     mlp = getattr(module, "mlp", None)
     mlp_ok = bool(type(mlp).__dict__.get("_aotgemm_fused_mlp")) and _residual_served(mlp.down_proj, served)
     attn_ok = bool(type(getattr(module, "self_attn", None)).__dict__.get("_aotgemm_o_residual"))
+    inert = tuple(sorted(n for n, c in module.named_children() if type(c) is nn.Dropout and c.p == 0))
     for flags in ((mlp_ok, attn_ok), (mlp_ok, False), (False, attn_ok)):
-        fwd = _decoder_forward(type(module), *flags) if any(flags) else None
+        fwd = _decoder_forward(type(module), *flags, inert) if any(flags) else None
         if fwd is not None:
             break
     else:
         return False
     cls = type(module)
-    sub = _fused_subclasses.get((cls, flags))
+    sub = _fused_subclasses.get((cls, flags, inert))
     if sub is None:
-        sub = _fused_subclasses[(cls, flags)] = patched_subclass(cls, {
+        sub = _fused_subclasses[(cls, flags, inert)] = patched_subclass(cls, {
             "forward": fwd, SERVES: ("mlp.down_proj",) * flags[0] + ("self_attn.o_proj",) * flags[1]})
     module.__class__ = sub
     return True
@@ -575,7 +618,7 @@ def drop_fused_buffers(module: nn.Module) -> None:
     """Undo a fusion's buffers before unpatch restores the class: the projections keep their weights (and
     biases) as views of them, so nothing is copied."""
     if type(module).__dict__.get("_aotgemm_fused_mlp"):
-        del module._buffers["aotgemm_gate_up"]
+        module._buffers.pop("aotgemm_gate_up", None)  # Phi-3's form has none: its gate_up_proj serves as it is
     if "aotgemm_merged" in type(module).__dict__:
         for name in ("aotgemm_merged_weight", "aotgemm_merged_bias", "aotgemm_merged_scale"):
             module._buffers.pop(name, None)
