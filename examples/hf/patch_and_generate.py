@@ -5,6 +5,7 @@
     aotgemm build llama.toml --gpu H200_SXM -o llama.agb                               # tunes on an H200
     python examples/hf/patch_and_generate.py llama.agb --config examples/hf/llama-3.1-8b-config.json --layers 4
     python examples/hf/patch_and_generate.py --smoke     # a tiny model on the CPU, a generated bundle (fallback)
+    python examples/hf/patch_and_generate.py --smoke --config examples/hf/gemma-2-9b-config.json   # its architecture
 
 The model is built from the config with random weights and `--layers` decoder layers (a checkpoint loads the
 same way with from_pretrained; only the layer count changes what is timed). `aotgemm.runtime.patch` merges its
@@ -25,8 +26,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# --smoke: the config's architecture (its model_type, activation, norms...) at these sizes
 TINY = dict(hidden_size=64, intermediate_size=96, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-            vocab_size=128, num_hidden_layers=2, model_type="llama")
+            vocab_size=128, num_hidden_layers=2, pad_token_id=0, bos_token_id=1, eos_token_id=2)
 
 
 def tiny_bundle(cfg: dict, work: Path) -> Path:
@@ -49,7 +51,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--layers", type=int, default=2, help="decoder layers to build (random weights)")
     ap.add_argument("--tokens", type=int, default=8, help="tokens to generate")
     ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--smoke", action="store_true", help="tiny config on the CPU, a generated bundle")
+    ap.add_argument("--smoke", action="store_true",
+                    help="the config's architecture at tiny sizes, on the CPU, with a generated bundle")
     args = ap.parse_args(argv)
     if not args.smoke and args.bundle is None:
         ap.error("a bundle path is required (or --smoke)")
@@ -60,7 +63,8 @@ def main(argv: list[str]) -> int:
     import aotgemm.runtime as rt
 
     device = "cpu" if args.smoke else "cuda"
-    cfg = dict(TINY) if args.smoke else {**json.loads(args.config.read_text()), "num_hidden_layers": args.layers}
+    cfg = json.loads(args.config.read_text())
+    cfg = {**cfg, **TINY} if args.smoke else {**cfg, "num_hidden_layers": args.layers}
     with tempfile.TemporaryDirectory() as work:
         bundle = tiny_bundle(cfg, Path(work)) if args.smoke else args.bundle
         loaded = rt.load(bundle, strict=not args.smoke)
