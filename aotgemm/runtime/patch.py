@@ -198,9 +198,9 @@ def _plain_linear(m) -> bool:
 
 def patch_model(model: nn.Module, shapes: frozenset[tuple[str, int, int]],
                 served: frozenset[tuple[str, int, int, str]] | None = None) -> list[str]:
-    """Fuse the gated MLPs (`fuse_mlp`), the projections modules call on one input (q/k/v) and o_proj hooks (`fuse_projections`)
-    and the decoder layers' residual adds (`fuse_decoder_residual`), and route the nn.Linear and Fp8Linear layers
-    whose (dtype, N, K) the bundle holds; the names of the modules changed.
+    """Fuse the gated MLPs (`fuse_mlp`), the projections modules call on one input (q/k/v) and o_proj hooks
+    (`fuse_projections`) and the decoder layers' residual adds (`fuse_decoder_residual`), and route the nn.Linear
+    and Fp8Linear layers whose (dtype, N, K) the bundle holds; the names of the modules changed.
 
     `served` (LoadedBundle.served: the (dtype, N, K, epilogue) problems with a kernel at some M bucket) narrows
     that to layers a kernel can serve: a layer the tuner left to cuBLAS at every M keeps nn.Linear's own

@@ -10,8 +10,8 @@
 The model is built from the config with random weights and `--layers` decoder layers (a checkpoint loads the
 same way with from_pretrained; only the layer count changes what is timed). `aotgemm.runtime.patch` merges its
 q/k/v (and an exact-GELU MLP's gate/up) projections into the GEMMs the manifest lists, fuses the gated MLPs
-(SwiGLU; Gemma's GeGLU) and both residual adds of each decoder layer (where the layer adds them), and routes the other nn.Linear layers the bundle holds. The script checks
-the prompt's logits against the unpatched model's (relative error under 2e-2), generates greedily with both
+(SwiGLU; Gemma's GeGLU) and both residual adds of each decoder layer (where the layer adds them), and routes
+the other nn.Linear layers the bundle holds. The script checks the prompt's logits against the unpatched model's (relative error under 2e-2), generates greedily with both
 (how long their tokens agree), then prints what was served (`rt.stats()`) and the
 GEMM layers no kernel of the bundle serves (`rt.unserved(model)`) with why.
 """

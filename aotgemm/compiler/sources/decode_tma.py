@@ -134,8 +134,8 @@ def _part(d: dict) -> int:
 def out_vec(d: dict) -> int:
     """Output columns per step of the output stage: 4 (one 16-byte load of fp32 partials per source CTA, one 8-byte
     store of 4 bf16 outputs) wherever the CTA's columns of its tile (64 * wg / ck) come in fours, which every valid
-    design's do; else 1. A gated epilogue (half the columns: gate and up rows pair up) keeps session 16's rule, 4 only for 64
-    or more: its owners of 8-32 columns were not timed with 4 a step (session 30, call I timed identity and
+    design's do; else 1. A gated epilogue (half the columns: gate and up rows pair up) keeps session 16's rule, 4
+    only for 64 or more: its owners of 8-32 columns were not timed with 4 a step (session 30, call I timed identity and
     scale_tensor ones)."""
     if is_gated(d.get("epilogue")):
         return 4 if _outc(d) >= 64 else 1
