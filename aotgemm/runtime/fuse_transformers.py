@@ -17,9 +17,7 @@ runtime/patch.py's patch_model applies them before routing the remaining nn.Line
 from __future__ import annotations
 
 import ast
-import inspect
 import re
-import textwrap
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +26,8 @@ from torch import nn
 from ..epilogues import BIAS, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, epilogue, gated
 from ..problem import FLOAT8_E4M3, SCALED_DTYPES
 from . import eager_epilogues as _eager_fused
+from . import forward_source
+from .forward_source import is_name, self_calls
 from . import torchao_fp8 as _torchao_fp8
 from .eager import linear as _eager_linear
 from .patch import _kernel_for, _plain_linear, _serves, is_patched, patched_subclass
@@ -103,13 +103,7 @@ def gate_epilogue(act) -> str | None:
 def _form(cls: type) -> _MlpForm | None:
     """The _MLP_FORMS entry whose forward cls.forward's source is (comments and docstrings aside), or None."""
     if cls not in _forms:
-        try:
-            body = inspect.getsource(cls.forward).split(":", 1)[1]
-        except (OSError, TypeError, IndexError):
-            body = ""
-        body = re.sub(r"#.*", "", body)
-        body = re.sub(r'"""[\s\S]*?"""', "", body)
-        body = re.sub(r"\s+", "", body)
+        body = forward_source.body_text(cls)
         _forms[cls] = next((f for f in _MLP_FORMS if f.forward.search(body)), None)
     return _forms[cls]
 
@@ -230,54 +224,17 @@ def _fused_mlp_residual(self, x: torch.Tensor, residual: torch.Tensor) -> torch.
     return _eager_fused.residual(self, _gated(self, x), residual)
 
 
-# --- forwards recompiled from their own source ------------------------------------------------------------
-def _parsed_forward(cls: type):
-    """(cls.forward under any run-time wrapper, its module's AST, the FunctionDef), or None where the source
-    cannot be read or parsed, or uses zero-argument super() / __class__ (no cell for them in a recompiled
-    function). transformers 5 wraps decoder and attention forwards at run time, in other modules: the
-    unwrapped function's globals are the ones its source names."""
-    try:
-        inner = inspect.unwrap(cls.forward)
-        src = textwrap.dedent(inspect.getsource(inner))
-        tree = ast.parse(src)
-    except (OSError, TypeError, SyntaxError, ValueError):
-        return None
-    f = tree.body[0] if tree.body else None
-    if not isinstance(f, ast.FunctionDef) or "super()" in src or "__class__" in src:
-        return None
-    return inner, tree, f
-
-
-def _compiled(cls: type, inner, tree, f, what: str):
-    """The rewritten FunctionDef `f` of `tree` compiled in a copy of the original's globals (its decorators
-    applied again)."""
-    ast.fix_missing_locations(tree)
-    code = compile(tree, f"<aotgemm: {cls.__qualname__}.forward, {what}>", "exec")
-    scope: dict = {}
-    exec(code, dict(inner.__globals__), scope)  # noqa: S102 - the class's own, checked source
-    return scope.get(f.name)
-
-
-def _self_calls(f: ast.FunctionDef, attr: str) -> list[ast.Call]:
-    return [n for n in ast.walk(f) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-            and n.func.attr == attr and isinstance(n.func.value, ast.Name) and n.func.value.id == "self"]
-
-
-def _is_name(node, name: str | None = None) -> bool:
-    return isinstance(node, ast.Name) and (name is None or node.id == name)
-
-
 def _residual_add(stmt, h: str, inert: tuple[str, ...] = ()) -> str | None:
     """r when stmt is exactly `h = r + h`, or `h = r + self.d(h)` with d one of `inert` (r a name), else None."""
-    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_name(stmt.targets[0], h)
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and is_name(stmt.targets[0], h)
             and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)
-            and _is_name(stmt.value.left)):
+            and is_name(stmt.value.left)):
         return None
     right = stmt.value.right
-    if (isinstance(right, ast.Call) and isinstance(right.func, ast.Attribute) and _is_name(right.func.value, "self")
+    if (isinstance(right, ast.Call) and isinstance(right.func, ast.Attribute) and is_name(right.func.value, "self")
             and right.func.attr in inert and len(right.args) == 1 and not right.keywords):
         right = right.args[0]  # Phi-3's resid_attn_dropout / resid_mlp_dropout, of p = 0: the identity
-    return stmt.value.left.id if _is_name(right, h) else None
+    return stmt.value.left.id if is_name(right, h) else None
 
 
 # --- decoder layers: the residual adds into the GEMMs before them ----------------------------------------
@@ -288,16 +245,16 @@ RESIDUAL_KWARG = "aotgemm_residual"  # how a rewritten decoder hands the attenti
 def _fold_mlp_residual(f: ast.FunctionDef, inert: tuple[str, ...]) -> bool:
     """`h = self.mlp(h)`, `h = r + h` (or `r + self.d(h)`, d in `inert`), `return h` at the end of f (its only
     self.mlp call) into `h = self.mlp.aotgemm_residual(h, r)`, `return h`."""
-    if len(f.body) < 3 or len(_self_calls(f, "mlp")) != 1:
+    if len(f.body) < 3 or len(self_calls(f, "mlp")) != 1:
         return False
     call_stmt, add, ret = f.body[-3:]
-    if not (isinstance(ret, ast.Return) and _is_name(ret.value)):
+    if not (isinstance(ret, ast.Return) and is_name(ret.value)):
         return False
     h = ret.value.id
     r = _residual_add(add, h, inert)
     if not (r and isinstance(call_stmt, ast.Assign) and len(call_stmt.targets) == 1
-            and _is_name(call_stmt.targets[0], h) and call_stmt.value is _self_calls(f, "mlp")[0]
-            and len(call_stmt.value.args) == 1 and _is_name(call_stmt.value.args[0], h)
+            and is_name(call_stmt.targets[0], h) and call_stmt.value is self_calls(f, "mlp")[0]
+            and len(call_stmt.value.args) == 1 and is_name(call_stmt.value.args[0], h)
             and not call_stmt.value.keywords):
         return False
     call_stmt.value = ast.parse(f"self.mlp.aotgemm_residual({h}, {r})", mode="eval").body
@@ -309,14 +266,14 @@ def _fold_attention_residual(f: ast.FunctionDef, inert: tuple[str, ...]) -> bool
     """`h, .. = self.self_attn(..)` (f's only self_attn call) followed by `h = r + h` (or `r + self.d(h)`, d in
     `inert`) into the call with `aotgemm_residual=r` added: the attention (rewritten by fuse_projections)
     returns r + o_proj(..)."""
-    calls = _self_calls(f, "self_attn")
+    calls = self_calls(f, "self_attn")
     if len(calls) != 1 or any(k.arg == RESIDUAL_KWARG for k in calls[0].keywords):
         return False
     for i, stmt in enumerate(f.body[:-1]):
         if isinstance(stmt, ast.Assign) and stmt.value is calls[0] and len(stmt.targets) == 1:
             t = stmt.targets[0]
-            h = t.id if _is_name(t) else (t.elts[0].id if isinstance(t, ast.Tuple) and t.elts
-                                          and _is_name(t.elts[0]) else None)
+            h = t.id if is_name(t) else (t.elts[0].id if isinstance(t, ast.Tuple) and t.elts
+                                          and is_name(t.elts[0]) else None)
             r = _residual_add(f.body[i + 1], h, inert) if h else None
             if r is None:
                 return False
@@ -332,15 +289,15 @@ def _decoder_forward(cls: type, mlp: bool, attention: bool, inert: tuple[str, ..
     (`_fold_mlp_residual`, `_fold_attention_residual`): transformers' Llama, Qwen2, Qwen3, Mistral, Gemma and
     Phi-3 decoder layers (Phi-3's adds take their GEMM's output through a Dropout: `inert` names the layer's
     Dropouts of p = 0, the identity in every mode, which go with the add). Compiled from the class's own source
-    with only those statements changed (`_compiled`): what the installed transformers does around them (norms,
-    attention kwargs, decorators) is kept as is."""
+    with only those statements changed (`forward_source.compiled`): what the installed transformers does around
+    them (norms, attention kwargs, decorators) is kept as is."""
     key = (cls, mlp, attention, inert)
     if key not in _decoder_forwards:
-        fn, parsed = None, _parsed_forward(cls)
+        fn, parsed = None, forward_source.parsed(cls)
         if parsed is not None:
             inner, tree, f = parsed
             if (not mlp or _fold_mlp_residual(f, inert)) and (not attention or _fold_attention_residual(f, inert)):
-                fn = _compiled(cls, inner, tree, f, "residual fused")
+                fn = forward_source.compiled(cls, inner, tree, f, "residual fused")
         _decoder_forwards[key] = fn
     return _decoder_forwards[key]
 
@@ -402,14 +359,14 @@ def _shared_input_calls(fn: ast.FunctionDef, names) -> tuple[str, int, dict] | N
     calls: dict[str, list] = {}
     for node in ast.walk(fn):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
-                and _is_name(node.func.value, "self")):
+                and is_name(node.func.value, "self")):
             calls.setdefault(node.func.attr, []).append(node)
         elif isinstance(node, ast.Attribute) and node.attr in names and not isinstance(node.ctx, ast.Load):
             return None
     by_x: dict[str, dict] = {}
     for name, cs in calls.items():
         for c in cs:
-            if len(c.args) == 1 and not c.keywords and _is_name(c.args[0]):
+            if len(c.args) == 1 and not c.keywords and is_name(c.args[0]):
                 by_x.setdefault(c.args[0].id, {})[name] = c
     groups = [(x, g) for x, g in by_x.items() if len(g) > 1]
     if len(groups) != 1:
@@ -460,7 +417,7 @@ def _merge_calls(f: ast.FunctionDef, names) -> tuple[str, ...] | None:
 def _hook_o_proj(f: ast.FunctionDef) -> bool:
     """f's one self.o_proj(y) call (in a statement of its own body) into `self.aotgemm_o_proj(y, r)`, r popped
     from f's **kwargs (`RESIDUAL_KWARG`: what a rewritten decoder layer passes) at its start."""
-    calls = _self_calls(f, "o_proj")
+    calls = self_calls(f, "o_proj")
     if f.args.kwarg is None or len(calls) != 1 or len(calls[0].args) != 1 or calls[0].keywords:
         return False
     if _owner(f, calls[0]) is None:
@@ -476,11 +433,11 @@ def _projection_forward(cls: type, names: tuple[str, ...], o_residual: bool):
     """(cls.forward with the projections among `names` it calls on one input merged into one GEMM
     (`_merge_calls`; `names` empty: none) and its o_proj call taking the decoder's residual (`o_residual`,
     `_hook_o_proj`), the merged projections in stacking order), or None when its source is not of that form.
-    Compiled from the class's own source with only those calls changed (`_compiled`), so rotary embeddings,
-    q/k norms, the cache and the attention backend run as the installed transformers has them."""
+    Compiled from the class's own source with only those calls changed (`forward_source.compiled`), so rotary
+    embeddings, q/k norms, the cache and the attention backend run as the installed transformers has them."""
     key = (cls, names, o_residual)
     if key not in _projection_forwards:
-        result, parsed = None, _parsed_forward(cls)
+        result, parsed = None, forward_source.parsed(cls)
         if parsed is not None:
             inner, tree, f = parsed
             src = ast.unparse(f)
@@ -488,7 +445,7 @@ def _projection_forward(cls: type, names: tuple[str, ...], o_residual: bool):
             if (_MERGED_PREFIX not in src and _RESIDUAL_LOCAL not in src and merged is not None
                     and (not o_residual or _hook_o_proj(f))):
                 what = "projections merged" if merged else "o_proj residual"
-                result = _compiled(cls, inner, tree, f, what), merged
+                result = forward_source.compiled(cls, inner, tree, f, what), merged
         _projection_forwards[key] = result
     return _projection_forwards[key]
 
