@@ -2,8 +2,6 @@
 // aotgemm_linear and the fused-epilogue ops, then their epilogue unfused; torch._scaled_mm for
 // aotgemm_scaled_mm. CUDA symbols are looked up at run time in libtorch_cuda, so the same source
 // builds against CPU and CUDA torch.
-#include <torch/csrc/stable/c/shim.h>  // torch_new_string_handle (torch >= 2.10)
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +19,15 @@ void* cuda_sym(const char* name) {
   }();
   void* p = dlsym(handle, name);
   return p ? p : dlsym(RTLD_DEFAULT, name);
+}
+
+// torch_new_string_handle, the stable C ABI's string (torch >= 2.10), looked up at run time like the CUDA shims: its
+// declaration sits in a header whose path and feature guards have moved between torch versions.
+using NewStringHandle = AOTITorchError (*)(const char* data, size_t length, void** handle);
+
+NewStringHandle new_string_handle() {
+  static NewStringHandle f = reinterpret_cast<NewStringHandle>(dlsym(RTLD_DEFAULT, "torch_new_string_handle"));
+  return f;
 }
 
 }  // namespace
@@ -67,8 +74,11 @@ AOTITorchError gated_unfused(int e, AtenTensorHandle plain, int64_t ndim, const 
   SHIM_CHECK(aoti_torch__reinterpret_tensor(plain, 2, hs, hst, I, &up.h), "reinterpret up");
   StableIValue stack[2] = {reinterpret_cast<StableIValue>(gate), 0};
   if (const char* approximate = aotgemm_epilogue_gate_approximate[e]) {
-    StringHandle arg = nullptr;  // owned by the dispatcher once passed
-    SHIM_CHECK(torch_new_string_handle(approximate, strlen(approximate), &arg), "new_string_handle");
+    if (!new_string_handle())
+      return shim_error(fmt("aotgemm: linear_%s's unfused form needs torch_new_string_handle (torch >= 2.10), "
+                            "which this torch does not export; upgrade torch", aotgemm_epilogue_name[e]));
+    void* arg = nullptr;  // a StringHandle, owned by the dispatcher once passed
+    SHIM_CHECK(new_string_handle()(approximate, strlen(approximate), &arg), "new_string_handle");
     stack[1] = reinterpret_cast<StableIValue>(arg);
   }
   SHIM_CHECK(aoti_torch_call_dispatcher(aotgemm_epilogue_gate_op[e], "", stack), "gate activation (gated epilogue)");
