@@ -12,11 +12,11 @@ those are what the manifest lists:
 
 By default the layers carry the epilogues the block applies right after
 them (aotgemm/epilogues): gate_up the gated epilogue of the MLP's activation
-(`hidden_activation`, which Gemma's MLP reads, else `hidden_act`, default
-silu; `GATED_EPILOGUE`): `swiglu` for SiLU, `geglu` for GELU's tanh form
-(Gemma), with W [gate; up] stacked along N, as vLLM's merged layer stores it,
-and the output intermediate/tp wide; a plain GEMM for any other activation
-(exact GELU). o and down `residual_add` (the decoder's residual stream added
+(`hidden_activation` where the config has it, as Gemma 2 and 3 do, else
+`hidden_act`, default silu; `GATED_EPILOGUE`): `swiglu` for SiLU, `geglu` for
+GELU's tanh form (Gemma; Gemma 1's legacy `gelu` means it too), with W
+[gate; up] stacked along N, as vLLM's merged layer stores it, and the output
+intermediate/tp wide; a plain GEMM for any other activation (exact GELU). o and down `residual_add` (the decoder's residual stream added
 to the output), except in the models that normalise those outputs before the
 add (`POST_NORM_MODEL_TYPES`: Gemma 2 and 3, OLMo 2), where they are plain.
 `fuse=False` (`--no-fuse`) lists plain GEMMs.
