@@ -5,13 +5,14 @@ GPU correctness and speed: bench/source_kernels.py on the H200."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from aotgemm.compiler.cubin_usage import cuobjdump, device_functions, stack_bytes
+from aotgemm.compiler.cubin_usage import cuobjdump, device_functions, sass, stack_bytes
 from aotgemm.compiler.sources import DEFAULT_SOURCES, SOURCES, get_source
 from aotgemm.compiler.sources import quack as qs
 from aotgemm.gpus import gpu_model
@@ -39,8 +40,11 @@ def test_enumerates_bf16_fp16_and_fp8_on_hopper_and_blackwell_only():
     assert {s.design_dict["max_active_clusters"] for s in specs} == {h200.clusters_for(2)}
     assert len(SOURCE.enumerate(BF16, b200)) == len(qs.SM100_DESIGNS)
     assert len(SOURCE.enumerate(BF16.__class__("float16", "linear", "identity", 4096, 4096), h200)) == len(specs)
-    assert SOURCE.enumerate(BF16.with_epilogue("bias"), h200) == []
-    assert SOURCE.enumerate(BF16.with_epilogue("residual_add"), h200) == []
+    # bias and residual_add: quack's default (linear) epilogue, in every tile
+    for name in ("bias", "residual_add"):
+        linear = SOURCE.enumerate(BF16.with_epilogue(name), h200)
+        assert [s.design for s in linear] == [s.design for s in specs] and {s.epilogue for s in linear} == {name}
+        assert len(SOURCE.enumerate(BF16.with_epilogue(name), b200)) == len(qs.SM100_DESIGNS)
     # swiglu and geglu: quack's gated epilogue, tiles whose N is a multiple of 32 (128x208 is not)
     for name in ("swiglu", "geglu"):
         gated = SOURCE.enumerate(BF16.with_epilogue(name), h200)
@@ -138,7 +142,8 @@ def _exports(obj: Path, symbol: str) -> bool:
 @needs_quack
 @pytest.mark.build
 @pytest.mark.parametrize("gpu,epilogue", [("H200_SXM", "identity"), ("B200", "identity"), ("H200_SXM", "swiglu"),
-                                         ("H200_SXM", "geglu"), ("B200", "geglu"),
+                                         ("H200_SXM", "geglu"), ("B200", "geglu"), ("H200_SXM", "bias"),
+                                         ("B200", "bias"), ("H200_SXM", "residual_add"), ("B200", "residual_add"),
                                          ("H200_SXM", "scale_tensor"), ("H200_SXM", "scale_row"),
                                          ("H200_SXM", "scale_rowwise"), ("B200", "scale_row"),
                                          ("B200", "scale_rowwise")])
@@ -148,6 +153,27 @@ def test_cross_compiles_and_exports_the_symbol(tmp_path, gpu, epilogue):
     obj = tmp_path / "k.o"
     SOURCE.compile(spec, "aotgemm_quack_test", str(obj))
     assert obj.read_bytes()[:4] == b"\x7fELF" and _exports(obj, "aotgemm_quack_test")
+
+
+@needs_quack
+@pytest.mark.build
+@pytest.mark.skipif(cuobjdump() is None, reason="no cuobjdump (CUDA toolkit or triton) to read the cubin")
+def test_bias_and_residual_are_loaded_and_added_in_the_kernel(tmp_path):
+    """The linear epilogues' terms are in the sm_90a kernel, read from its SASS: bias [N] comes in by cp.async
+    (LDGSTS) as quack loads a row vector, the residual by TMA as the GEMM's C (tile loads beyond the identity
+    kernel's A and B), and each adds in float32 (FADD; the identity kernel has none), with nothing spilled."""
+    h200 = gpu_model("H200_SXM")
+    counts = {}
+    for name in ("identity", "bias", "residual_add"):
+        obj = tmp_path / f"{name}.o"
+        SOURCE.compile(qs.specs(BF16.with_epilogue(name), h200)[0], f"aotgemm_quack_{name}", str(obj))
+        ((usage,),) = [tuple(device_functions(obj, tmp_path).values())]
+        assert stack_bytes(usage) == 0, (name, usage)
+        code = sass(obj, tmp_path)
+        counts[name] = {op: len(re.findall(rf"\b{op}\b", code)) for op in ("LDGSTS", "UTMALDG", "FADD")}
+    identity, bias, residual = counts["identity"], counts["bias"], counts["residual_add"]
+    assert identity["LDGSTS"] == 0 < bias["LDGSTS"] and identity["FADD"] == 0 < bias["FADD"], counts
+    assert residual["UTMALDG"] > identity["UTMALDG"] == bias["UTMALDG"] and residual["FADD"] > 0, counts
 
 
 @needs_quack

@@ -1,4 +1,5 @@
-"""Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M, identity and gated (swiglu, geglu) epilogues.
+"""Kernel source `quack`: quack-kernels' (Dao-AILab) GEMMs for large M: identity, bias, residual_add, gated
+(swiglu, geglu) and fp8 scale epilogues.
 
 Optional (`pip install 'aotgemm[quack]'`): not in DEFAULT_SOURCES, so a
 build uses it only when named (`--sources aotgemm --sources
@@ -15,7 +16,9 @@ Kernels: quack's own Hopper (sm_90a) and Blackwell (sm_100a) GEMM classes,
 compiled by quack_kernels (the only importer of quack) behind our call
 convention, `fn(x, wt, out, stream)`, with M, N and K dynamic: one object
 per (dtype, epilogue, design, GPU model) serves every problem of that dtype
-and epilogue. bf16 and fp16 with the identity and gated (`swiglu`, `geglu`) epilogues; fp8
+and epilogue. bf16 and fp16 with the identity, `bias` and `residual_add` epilogues (quack's
+default epilogue, which adds a row vector and the GEMM's C: quack_kernels.LINEAR_TERMS) and the
+gated ones (`swiglu`, `geglu`); fp8
 e4m3 (W8A8, bf16 out) with the scale epilogues `scale_tensor`, `scale_row`
 and `scale_rowwise`, dequantized in quack's epilogue (quack_kernels), for the large
 M where `torch._scaled_mm` is the alternative: on sm_90a only the tiles
@@ -69,7 +72,7 @@ import subprocess
 import sys
 import tempfile
 
-from ...epilogues import GEGLU, IDENTITY, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
+from ...epilogues import BIAS, GEGLU, IDENTITY, RESIDUAL_ADD, SCALE_ROW, SCALE_ROWWISE, SCALE_TENSOR, SWIGLU
 from ...errors import CompileError
 from ...gpus import GpuModel
 from ...problem import FLOAT8_E4M3, GemmProblem
@@ -108,7 +111,7 @@ SM90_FP8_DESIGNS = (
 # points, 1.9% faster at one, with the default's error exactly)
 FP8_PROMOTE_EVERY = 2
 # dtype -> the epilogues built for it
-EPILOGUES = {"bfloat16": (IDENTITY, SWIGLU, GEGLU), "float16": (IDENTITY, SWIGLU, GEGLU),
+EPILOGUES = {"bfloat16": (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU, GEGLU), "float16": (IDENTITY, BIAS, RESIDUAL_ADD, SWIGLU, GEGLU),
              FLOAT8_E4M3: (SCALE_TENSOR, SCALE_ROW, SCALE_ROWWISE)}
 # quack's gated epilogue pairs accumulator columns in 32-wide groups: its tile N must be a multiple of this
 GATED_TILE_N = 32

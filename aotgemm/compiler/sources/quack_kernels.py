@@ -15,13 +15,16 @@ worker (it exits when its stdin closes), so quack's import (about 7 s of
 CPU here) is paid once per worker, not per kernel.
 
 What is compiled: quack's own kernel class (`GemmDefaultSm90`, or
-`GemmDefaultSm100` for sm_100a) with the identity epilogue (no alpha, beta,
-C or bias), called from our own `@cute.jit` entry point whose signature is
+`GemmDefaultSm100` for sm_100a) with its default epilogue, D = acc (+ bias
+as its row vector, or + the residual as its C: `LINEAR_TERMS`; no alpha or
+beta), called from our own `@cute.jit` entry point whose signature is
 the one call convention (aotgemm.problem): `fn(x, wt, out, stream)` with x
 [M, K] row-major, wt = W.t() ([K, N], strides (1, ldw)), out [M, N]
 row-major, stream the raw CUDA stream. M, N, K and the leading strides are
 dynamic (multiples of 8 elements: 16-byte rows for TMA), so one object serves
-every problem of its dtype. quack takes B in the caller's (K, N) orientation
+every problem of its dtype. A bias or residual operand comes after `out`
+(`fn(x, wt, out, bias, stream)`), as the call convention orders an
+epilogue's operands. quack takes B in the caller's (K, N) orientation
 when `b_transposed` is set and 2-D operands without a batch mode (it adds
 one at trace time), which is exactly x and wt. Its host-side launch
 machinery (`quack.gemm`, `gemm_interface`, the autotuner, jit_cache) is not
@@ -65,6 +68,10 @@ def _dtype(cutlass, name: str):
 # through a pointer (per tensor), a vector along the output's N broadcast over M ("row": per output channel), or one
 # along M broadcast over N ("col": per token, torchao's PerRow activations).
 SCALE_KINDS = {"scale_tensor": ("scalar", "scalar"), "scale_row": ("scalar", "row"), "scale_rowwise": ("col", "row")}
+# Our epilogues that quack's default (linear) epilogue computes, D = acc + rowvec + C, -> the term their operand is:
+# bias a vector along N broadcast over M (quack's mRowVecBroadcast), residual_add's [M, N] tensor the GEMM's C
+# (with no beta given, quack adds C as it is); identity has none.
+LINEAR_TERMS = {"identity": None, "bias": "rowvec", "residual_add": "c"}
 
 
 def build_entry(design: dict):
@@ -81,9 +88,9 @@ def build_entry(design: dict):
     cluster = (*design["cluster"], 1)
     epilogue = design["epilogue"]
     gate = _quack_gate(epilogue)
-    if epilogue not in ("identity", *SCALE_KINDS) and gate is None:
-        raise ValueError(f"quack kernels are built here for the identity, gated ({', '.join(QUACK_GATES)}) and "
-                         f"scale epilogues, not {epilogue!r}")
+    if epilogue not in (*LINEAR_TERMS, *SCALE_KINDS) and gate is None:
+        raise ValueError(f"quack kernels are built here for the {', '.join(LINEAR_TERMS)}, gated "
+                         f"({', '.join(QUACK_GATES)}) and scale epilogues, not {epilogue!r}")
     sm = {"sm_90a": 9, "sm_100a": 10}.get(design["arch"])
     if sm is None:
         raise ValueError(f"quack kernels are built here for sm_90a and sm_100a, not {design['arch']}")
@@ -142,6 +149,18 @@ def build_entry(design: dict):
                 epi = Args(scale_a=scale_a, scale_b=scale_b)
             scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
             gemm(x, wt, out, None, epi, scheduler, None, stream, None, None)
+    elif LINEAR_TERMS[epilogue] == "rowvec":
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, bias: cute.Tensor, stream: cuda.CUstream):
+            epi = Args(mRowVecBroadcast=bias)  # bias: D = acc + bias[n], no C, no alpha/beta
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, out, None, epi, scheduler, None, stream, None, None)
+    elif LINEAR_TERMS[epilogue] == "c":
+        @cute.jit
+        def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, residual: cute.Tensor, stream: cuda.CUstream):
+            epi = Args()  # residual_add: D = acc + C, the residual read as the GEMM's C (beta absent: 1)
+            scheduler = TileSchedulerOptions(max_active_clusters=Int32(clusters), max_swizzle_size=Int32(swizzle))
+            gemm(x, wt, out, residual, epi, scheduler, None, stream, None, None)
     else:
         @cute.jit
         def entry(x: cute.Tensor, wt: cute.Tensor, out: cute.Tensor, stream: cuda.CUstream):
@@ -299,6 +318,12 @@ def fake_operands(dtype_name: str, epilogue: str = "identity"):
     wt = make_fake_tensor(el, (k, n), (1, cute.sym_int64(divisibility=div)), assumed_align=16)
     n_out = cute.sym_int32(divisibility=out_div) if _quack_gate(epilogue) else n
     out = make_fake_tensor(out_el, (m, n_out), (cute.sym_int64(divisibility=out_div), 1), assumed_align=16)
+    term = LINEAR_TERMS.get(epilogue)
+    if term == "rowvec":  # bias [N], in the output's dtype (the dispatch rule aligns every operand to 16 bytes)
+        return x, wt, out, make_fake_tensor(out_el, (n,), (1,), assumed_align=16), make_fake_stream()
+    if term == "c":  # the residual [M, N], rows of their own stride (N where M > 1: dispatch_rule.operand_contiguous)
+        residual = make_fake_tensor(out_el, (m, n), (cute.sym_int64(divisibility=out_div), 1), assumed_align=16)
+        return x, wt, out, residual, make_fake_stream()
     if epilogue not in SCALE_KINDS:
         return x, wt, out, make_fake_stream()
     # float32 scales, only 4-byte aligned: quack reads a scale vector one element per copy
