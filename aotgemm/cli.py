@@ -150,7 +150,8 @@ def manifest() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the manifest here (default: standard output).")
 @click.option("--no-fuse", is_flag=True,
-              help="Plain GEMM layers: no gated epilogue (swiglu, geglu) on gate_up, no residual_add on o and down.")
+              help="Plain GEMM layers: no gated epilogue (swiglu, geglu) on gate_up, no residual_add on o and down, "
+                   "no bias on biased projections (Qwen2's qkv).")
 @click.option("--m-bucket", "m_buckets", type=click.IntRange(1, 2**31 - 1), multiple=True,
               help="An M bucket to tune for (repeatable, any order; default 1, 2, 4, ..., 8192). Buckets between "
                    "the powers of two above 1024 (1536, 3072, 6144) let the tuner keep a large-tile kernel "

@@ -19,6 +19,9 @@ GELU's tanh form (Gemma; Gemma 1's legacy `gelu` means it too), with W
 intermediate/tp wide; a plain GEMM for any other activation (exact GELU). o and down `residual_add` (the decoder's residual stream added
 to the output), except in the models that normalise those outputs before the
 add (`POST_NORM_MODEL_TYPES`: Gemma 2 and 3, OLMo 2), where they are plain.
+A layer whose projections carry a bias gets `bias` instead (`_biases`): the
+q/k/v of the Qwen2 family (`QKV_BIAS_MODEL_TYPES`) and of configs with
+`attention_bias`, which biases o too, and gate_up and down with `mlp_bias`.
 `fuse=False` (`--no-fuse`) lists plain GEMMs.
 
 A multimodal config whose language model is in `text_config` (Gemma 3,
@@ -44,7 +47,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .epilogues import GEGLU, IDENTITY, RESIDUAL_ADD, SWIGLU
+from .epilogues import BIAS, GEGLU, IDENTITY, RESIDUAL_ADD, SWIGLU
 from .errors import ManifestError
 from .manifest import NAME_PATTERN, SUPPORTED_DTYPES, LayerSpec, Manifest, validate_manifest
 
@@ -65,6 +68,10 @@ OTHER_ARCHITECTURES = (
 # (residual + norm(o(...)): Gemma 2's and 3's post_attention_layernorm / post_feedforward_layernorm, OLMo 2's), so
 # no residual add follows o's or down's GEMM.
 POST_NORM_MODEL_TYPES = ("gemma2", "gemma3", "gemma3_text", "olmo2")
+# model_type values whose attentions give q, k and v a bias whatever the config says, and o_proj none (transformers'
+# Qwen2 family: Qwen2, Qwen2.5 and the Qwen2-VL / Qwen2.5-VL language models). Elsewhere `attention_bias` biases q,
+# k, v and o (Llama, Qwen3, Gemma, OLMo 2, Granite) and `mlp_bias` gate, up and down (Llama, Granite).
+QKV_BIAS_MODEL_TYPES = ("qwen2", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text")
 DEFAULT_GPUS = ("H100_SXM",)
 DEFAULT_DTYPE = "bfloat16"
 
@@ -140,11 +147,17 @@ def manifest_from_hf_config(
     kv_heads_per_rank = max(1, kv_heads // tp)
     residual = RESIDUAL_ADD if fuse and cfg.get("model_type") not in POST_NORM_MODEL_TYPES else IDENTITY
     gated = GATED_EPILOGUE.get(_activation(cfg, where), IDENTITY) if fuse else IDENTITY
+    # A biased layer's epilogue is its bias: the gated and residual folds take bias-free projections only
+    # (aotgemm.runtime.fuse_transformers), and a biased gate/up pair runs as one biased GEMM, the activation after.
+    qkv_bias, o_bias, mlp_bias = _biases(cfg, where)
+    qkv_ep, o_ep = (BIAS if fuse and qkv_bias else IDENTITY), (BIAS if fuse and o_bias else residual)
+    gate_up_ep, down_ep = (BIAS, BIAS) if fuse and mlp_bias else (gated, residual)
     layers = (
-        LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers),
-        LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers, epilogue=residual),
-        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers, epilogue=gated),
-        LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers, epilogue=residual),
+        LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers,
+                  epilogue=qkv_ep),
+        LayerSpec("o", n=hidden, k=heads_per_rank * head_dim, count=n_layers, epilogue=o_ep),
+        LayerSpec("gate_up", n=2 * intermediate // tp, k=hidden, count=n_layers, epilogue=gate_up_ep),
+        LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers, epilogue=down_ep),
         LayerSpec("lm_head", n=padded_vocab // tp, k=hidden, count=1),
     )
     manifest = Manifest(
@@ -217,6 +230,19 @@ def _refuse_other_architectures(cfg: Mapping[str, Any], where: str) -> None:
                 f"{where}: {key}: {value!r} {what}, whose GEMMs are not a dense block's; manifest from-hf "
                 "reads dense decoder-only configs (Llama, Mistral, Qwen, Gemma style): write the manifest's "
                 "layers by hand (docs/manifest-format.md)")
+
+
+def _biases(cfg: Mapping[str, Any], where: str) -> tuple[bool, bool, bool]:
+    """Whether (q/k/v, o, the MLP's gate/up/down) carry a bias, as transformers builds the model from `cfg`."""
+    flags = {}
+    for key in ("attention_bias", "mlp_bias"):
+        value = cfg.get(key) or False  # absent or null: transformers' default, no bias
+        if not isinstance(value, bool):
+            raise ManifestError(f"{where}: {key}: expected true or false, got {value!r}")
+        flags[key] = value
+    if cfg.get("model_type") in QKV_BIAS_MODEL_TYPES:
+        return True, False, False
+    return flags["attention_bias"], flags["attention_bias"], flags["mlp_bias"]
 
 
 def _activation(cfg: Mapping[str, Any], where: str) -> str:

@@ -364,6 +364,29 @@ def test_gemma_mlps_are_geglu_and_post_norm_models_add_no_residual_in_a_gemm():
     assert epilogues(olmo2)["o"] == epilogues(olmo2)["down"] == "identity" and epilogues(olmo2)["gate_up"] == "swiglu"
 
 
+def test_biased_projections_get_the_bias_epilogue():
+    """A layer whose projections transformers builds with a bias gets `bias` (the residual and gated folds take
+    bias-free projections only): the Qwen2 family's q/k/v whatever its config says (Qwen2.5-32B's shipped config
+    has no attention_bias key), q/k/v and o with attention_bias, gate_up and down with mlp_bias; --no-fuse: plain."""
+    epilogues = lambda c, **kw: tuple(layer.epilogue for layer in manifest_from_hf_config(c, tp=1, **kw).layers)  # noqa: E731
+    qwen25 = config(REPO / "examples" / "hf" / "qwen2.5-32b-config.json")
+    assert "attention_bias" not in qwen25 and qwen25["model_type"] == "qwen2"
+    assert epilogues(qwen25) == ("bias", "residual_add", "swiglu", "residual_add", "identity")
+    vl = {"model_type": "qwen2_5_vl", "_name_or_path": "Qwen/Qwen2.5-VL-7B-Instruct",
+          "text_config": {**qwen25, "model_type": "qwen2_5_vl_text"}}
+    assert epilogues(vl)[:2] == ("bias", "residual_add")
+    llama = config(LLAMA_CONFIG)
+    assert epilogues(llama)[:2] == ("identity", "residual_add")
+    assert epilogues({**llama, "attention_bias": True}) == ("bias", "bias", "swiglu", "residual_add", "identity")
+    assert epilogues({**llama, "mlp_bias": True}) == ("identity", "residual_add", "bias", "bias", "identity")
+    assert epilogues({**llama, "attention_bias": None}) == epilogues(llama)  # null: transformers' default
+    # Qwen2's o_proj has no bias even where a config sets attention_bias (transformers ignores it there)
+    assert epilogues({**qwen25, "attention_bias": True})[:2] == ("bias", "residual_add")
+    assert set(epilogues({**llama, "attention_bias": True, "mlp_bias": True}, fuse=False)) == {"identity"}
+    assert error_of({**MHA, "attention_bias": "yes"}, tp=1) == (
+        "cfg.json: attention_bias: expected true or false, got 'yes'")
+
+
 def test_bad_activation_field():
     assert error_of({**MHA, "hidden_act": ["silu"]}, tp=1) == (
         "cfg.json: hidden_act: expected an activation name, got ['silu']")

@@ -354,12 +354,16 @@ def test_an_exact_gelu_mlp_gets_its_gate_and_up_merged_not_gated():
     assert rel(_logits(model, ids).logits, ref) < 2e-2 and gate_up.ms == [5]
 
 
-# model kind -> (transformers classes, the epilogues from-hf gives qkv, o, gate_up and down)
+# model kind -> (transformers classes, config fields beyond the common ones, the epilogues from-hf gives qkv, o,
+# gate_up and down)
 FROM_HF_KINDS = {
-    "gemma": (("GemmaForCausalLM", "GemmaConfig"), ("identity", "residual_add", "geglu", "residual_add")),
-    "gemma2": (("Gemma2ForCausalLM", "Gemma2Config"), ("identity", "identity", "geglu", "identity")),
-    "gemma3": (("Gemma3ForCausalLM", "Gemma3TextConfig"), ("identity", "identity", "geglu", "identity")),
-    "phi3": (("Phi3ForCausalLM", "Phi3Config"), ("identity", "residual_add", "swiglu", "residual_add")),
+    "gemma": (("GemmaForCausalLM", "GemmaConfig"), {}, ("identity", "residual_add", "geglu", "residual_add")),
+    "gemma2": (("Gemma2ForCausalLM", "Gemma2Config"), {}, ("identity", "identity", "geglu", "identity")),
+    "gemma3": (("Gemma3ForCausalLM", "Gemma3TextConfig"), {}, ("identity", "identity", "geglu", "identity")),
+    "phi3": (("Phi3ForCausalLM", "Phi3Config"), {}, ("identity", "residual_add", "swiglu", "residual_add")),
+    "qwen2": (("Qwen2ForCausalLM", "Qwen2Config"), {}, ("bias", "residual_add", "swiglu", "residual_add")),
+    "llama-biased": (("LlamaForCausalLM", "LlamaConfig"), {"attention_bias": True, "mlp_bias": True},
+                     ("bias", "bias", "bias", "bias")),
 }
 
 
@@ -369,7 +373,9 @@ def test_a_model_is_served_whole_by_the_bundle_from_hf_lists_for_it(kind):
     qkv GEMM, the MLP as one geglu GEMM, and o / down with the residual add where the decoder adds it to their
     outputs (Gemma 1) or plain where it normalises them first (Gemma 2 and 3). Phi-3 (and Phi-4): its merged
     qkv_proj and gate_up_proj as they are, the MLP's chunk, SiLU and multiply in the swiglu GEMM, and both
-    residual adds (through Dropouts of p = 0) in o's and down's GEMMs. Every GEMM of a decoder layer is a call
+    residual adds (through Dropouts of p = 0) in o's and down's GEMMs. Qwen2: its biased q/k/v as one bias GEMM.
+    A Llama with attention_bias and mlp_bias: every projection's bias in its GEMM, gate/up as one biased GEMM
+    with the activation after it, no residual in a GEMM (the folds take bias-free projections). Every GEMM of a decoder layer is a call
     of the bundle's kernel for that layer's problem, and the logits (a prompt and a decode step on its KV
     cache) are the unpatched model's."""
     transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install transformers)")
@@ -378,9 +384,12 @@ def test_a_model_is_served_whole_by_the_bundle_from_hf_lists_for_it(kind):
     common = dict(hidden_size=HIDDEN, intermediate_size=96, num_hidden_layers=2, num_attention_heads=HEADS,
                   num_key_value_heads=KV_HEADS, head_dim=HEAD_DIM, vocab_size=100, pad_token_id=0, bos_token_id=1,
                   eos_token_id=2)
-    (model_cls, config_cls), epilogues = FROM_HF_KINDS[kind]
+    (model_cls, config_cls), fields, epilogues = FROM_HF_KINDS[kind]
     torch.manual_seed(0)
-    model = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**common)).to(bf16).eval()
+    model = getattr(transformers, model_cls)(getattr(transformers, config_cls)(**common, **fields)).to(bf16).eval()
+    for name, p in model.named_parameters():  # transformers initialises biases to zero: a dropped one would not show
+        if name.endswith(".bias"):
+            p.data.normal_(0, 0.5)
     g = torch.Generator().manual_seed(4)
     ids, step = torch.randint(0, 100, (2, 7), generator=g), torch.randint(0, 100, (2, 1), generator=g)
     ref = _logits(model, ids, use_cache=True)
