@@ -9,6 +9,7 @@
 #   3. where transformers was staged into /tmp/tf (bench/qkv_fusion_call.sh stage, the call before):
 #      examples/hf/patch_and_generate.py on a 4-layer Gemma-2-9B (its MLPs as aotgemm_linear_geglu calls).
 #   on the CPU first:  bash bench/geglu_call.sh build       # .gpu/gemma/gemma-2-9b-fused.agb
+#                      bash bench/stage_gpu_wheels.sh       # .gpu/w2 (and .gpu/whl-tf, for step 3)
 #   one call, carry [.gpu/w2, .gpu/gemma]:   bash bench/geglu_call.sh run   (about 6 minutes)
 set -uo pipefail
 case ${1:-run} in

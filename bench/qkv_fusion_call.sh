@@ -11,8 +11,8 @@
 # The tracked tree (about 42 MiB) and the transformers wheels (21 MiB) do not fit one call's 64 MiB beside the
 # runtime's wheels and the bundle, so calls back to back (the machine stays warm about 30 s; /tmp persists):
 #   on the CPU first:  bash bench/qkv_fusion_call.sh build            # .gpu/qkv/llama-3.1-8b-fused.agb, ~3 min
-#                      (and the wheels: .gpu/whl-tf, transformers 5.25 and the pure-Python dependencies it imports,
-#                       cp312; .gpu/w2, apache-tvm-ffi and zstandard; see the session notes)
+#                      bash bench/stage_gpu_wheels.sh          # the wheels: .gpu/w2 (apache-tvm-ffi, zstandard)
+#                                                              # and .gpu/whl-tf (transformers 5.25 and what it imports)
 #   call 1, carry [.gpu/whl-tf]:                 bash bench/qkv_fusion_call.sh stage
 #   call 2, carry [.gpu/w2, .gpu/qkv]:           bash bench/qkv_fusion_call.sh run     (about 7 minutes)
 #   call 3, carry [.gpu/w2]:                     bash bench/qkv_fusion_call.sh aoti    (about 5 minutes)
