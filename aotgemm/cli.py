@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .epilogues import scale_kinds  # the manifest scales --fp8 takes (the registry imports no torch)
 from .errors import AotGemmError
 from .tune import MARGIN  # the tuner's margin, the least `aotgemm tune --margin` takes (tune imports no torch)
 
@@ -156,7 +157,12 @@ def manifest() -> None:
               help="An M bucket to tune for (repeatable, any order; default 1, 2, 4, ..., 8192). Buckets between "
                    "the powers of two above 1024 (1536, 3072, 6144) let the tuner keep a large-tile kernel "
                    "whose lead is lost just above a power-of-two bucket's lower edge (docs/manifest-format.md, build.m_buckets).")
-def from_hf(config_json, tp, name, gpus, output, no_fuse, m_buckets) -> None:
+@click.option("--fp8", "fp8", type=click.Choice(scale_kinds()), default=None,
+              help="List the layers as fp8 e4m3 W8A8 GEMMs with these scales (all but the LM head; name suffix "
+                   "-fp8 or -fp8-SCALES): the recipe you will quantize the model with (torchao per tensor: tensor; "
+                   "PerRow: rowwise). Default: the checkpoint's own fp8 scheme where its quantization_config has "
+                   "one, else the config's dtype.")
+def from_hf(config_json, tp, name, gpus, output, no_fuse, m_buckets, fp8) -> None:
     """Write a manifest from a Hugging Face config.json."""
     from .bundle.io import atomic_write_bytes
     from .hf import manifest_from_hf_file
@@ -164,7 +170,7 @@ def from_hf(config_json, tp, name, gpus, output, no_fuse, m_buckets) -> None:
 
     try:
         m = manifest_from_hf_file(config_json, tp=tp, name=name, gpus=tuple(gpus) or None, fuse=not no_fuse,
-                                  m_buckets=tuple(sorted(set(m_buckets))) or None)
+                                  m_buckets=tuple(sorted(set(m_buckets))) or None, fp8=fp8)
     except AotGemmError as e:
         _fail(e)
     text = dump_manifest(m)

@@ -24,6 +24,11 @@ q/k/v of the Qwen2 family (`QKV_BIAS_MODEL_TYPES`) and of configs with
 `attention_bias`, which biases o too, and gate_up and down with `mlp_bias`.
 `fuse=False` (`--no-fuse`) lists plain GEMMs.
 
+fp8: `fp8=SCALES` (`--fp8`) lists every layer but the LM head as an fp8 e4m3
+W8A8 GEMM with those scales (the shipped manifests/*-fp8*.toml are its
+output); without it, a checkpoint quantized to fp8 gives its own scheme's
+scales (`_checkpoint_scales`), and another quantization is refused.
+
 A multimodal config whose language model is in `text_config` (Gemma 3,
 Mistral 3, Llama 4, newer Qwen-VL files) is read from there; its name and
 dtype may come from the outer config.
@@ -47,9 +52,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .epilogues import BIAS, GEGLU, IDENTITY, RESIDUAL_ADD, SWIGLU
+from .epilogues import BIAS, GEGLU, IDENTITY, RESIDUAL_ADD, SWIGLU, scale_kinds
 from .errors import ManifestError
 from .manifest import NAME_PATTERN, SUPPORTED_DTYPES, LayerSpec, Manifest, validate_manifest
+from .problem import FLOAT8_E4M3
 
 # vLLM pads the LM head's vocab dimension to a multiple of this before sharding it.
 VOCAB_PADDING = 64
@@ -72,6 +78,9 @@ POST_NORM_MODEL_TYPES = ("gemma2", "gemma3", "gemma3_text", "olmo2")
 # Qwen2 family: Qwen2, Qwen2.5 and the Qwen2-VL / Qwen2.5-VL language models). Elsewhere `attention_bias` biases q,
 # k, v and o (Llama, Qwen3, Gemma, OLMo 2, Granite) and `mlp_bias` gate, up and down (Llama, Granite).
 QKV_BIAS_MODEL_TYPES = ("qwen2", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text")
+# compressed-tensors' (weights strategy, input activations strategy) of an fp8 e4m3 W8A8 scheme -> the manifest's
+# `scales` that computes it; block- and group-wise strategies have no scale epilogue on Hopper.
+COMPRESSED_TENSORS_SCALES = {("tensor", "tensor"): "tensor", ("channel", "tensor"): "row", ("channel", "token"): "rowwise"}
 DEFAULT_GPUS = ("H100_SXM",)
 DEFAULT_DTYPE = "bfloat16"
 
@@ -85,6 +94,7 @@ def manifest_from_hf_config(
     source: str | None = None,
     fuse: bool = True,
     m_buckets: tuple[int, ...] | None = None,
+    fp8: str | None = None,
 ) -> Manifest:
     """The manifest of the per-rank GEMMs of the model `cfg` (a parsed config.json) at tensor parallelism `tp`.
 
@@ -92,9 +102,16 @@ def manifest_from_hf_config(
     the model adds the residual to them (the module docstring); False lists
     plain GEMMs. `m_buckets`: the M buckets
     (default: the manifest format's, powers of two 1 ... 8192).
+    `fp8`: list the layers as fp8 e4m3 W8A8 GEMMs with these scales (a
+    manifest's `scales`: "tensor", "row", "rowwise", "mx"), as a model
+    quantized for serving runs them: every layer but the LM head, which fp8
+    recipes keep in 16 bits, with no epilogue but the scale one. Default: the
+    scales of the checkpoint's own fp8 scheme where its `quantization_config`
+    names one (`_checkpoint_scales`), else the config's dtype.
 
     `name` defaults to the basename of cfg["_name_or_path"] (else "model"),
-    with "-tp{tp}" appended when tp > 1; an explicit `name` is used as given.
+    with "-tp{tp}" appended when tp > 1, and "-fp8" ("-fp8-{scales}" but per
+    tensor) where `fp8` is given; an explicit `name` is used as given.
     Raises ManifestError, naming `source`, when the config lacks a field or
     cannot be split over `tp` ranks.
     """
@@ -110,6 +127,10 @@ def manifest_from_hf_config(
         cfg = {**{k: outer[k] for k in ("_name_or_path", "dtype", "torch_dtype", "model_type")
                if k in outer}, **cfg}
     _refuse_other_architectures(cfg, where)
+    if fp8 is not None and fp8 not in scale_kinds():
+        raise ManifestError(f"{where}: fp8: unknown scales {fp8!r}; one of {', '.join(scale_kinds())}")
+    # the checkpoint's quantization is the outer config's (a multimodal model's language model is quantized with it)
+    scales = fp8 if fp8 is not None else _checkpoint_scales(outer, source or "<config.json>")
 
     hidden = _config_int(cfg, "hidden_size", where)
     intermediate = _config_int(cfg, "intermediate_size", where)
@@ -152,6 +173,8 @@ def manifest_from_hf_config(
     qkv_bias, o_bias, mlp_bias = _biases(cfg, where)
     qkv_ep, o_ep = (BIAS if fuse and qkv_bias else IDENTITY), (BIAS if fuse and o_bias else residual)
     gate_up_ep, down_ep = (BIAS, BIAS) if fuse and mlp_bias else (gated, residual)
+    if scales is not None:  # an fp8 layer's epilogue is its scale epilogue, which the manifest's scales name
+        qkv_ep = o_ep = gate_up_ep = down_ep = IDENTITY
     layers = (
         LayerSpec("qkv", n=(heads_per_rank + 2 * kv_heads_per_rank) * head_dim, k=hidden, count=n_layers,
                   epilogue=qkv_ep),
@@ -160,13 +183,16 @@ def manifest_from_hf_config(
         LayerSpec("down", n=hidden, k=intermediate // tp, count=n_layers, epilogue=down_ep),
         LayerSpec("lm_head", n=padded_vocab // tp, k=hidden, count=1),
     )
+    if name is None:
+        name = _default_name(cfg, tp) + ("" if fp8 is None else "-fp8" if fp8 == "tensor" else f"-fp8-{fp8}")
     manifest = Manifest(
-        model=name if name is not None else _default_name(cfg, tp),
+        model=name,
         gpus=gpus if gpus is not None else DEFAULT_GPUS,
-        dtypes=(_config_dtype(cfg),),
-        layers=layers,
+        dtypes=(_config_dtype(cfg),) if scales is None else (FLOAT8_E4M3,),
+        layers=layers if scales is None else layers[:-1],  # fp8 recipes keep the LM head in 16 bits
         tp=tp,
         source=source,
+        scales=scales,
         **({"m_buckets": tuple(m_buckets)} if m_buckets else {}),
     )
     # The same rules as a manifest file: alignment of N and K, GPU names, the name's characters...
@@ -181,6 +207,7 @@ def manifest_from_hf_file(
     gpus: tuple[str, ...] | None = None,
     fuse: bool = True,
     m_buckets: tuple[int, ...] | None = None,
+    fp8: str | None = None,
 ) -> Manifest:
     """`manifest_from_hf_config` of the config.json file at `path`; every error names the file.
 
@@ -201,13 +228,14 @@ def manifest_from_hf_file(
         raise ManifestError(f"{where}: line {e.lineno}, column {e.colno}: not valid JSON ({e.msg}); {hint}") from None
     except RecursionError:
         raise ManifestError(f"{where}: JSON nested too deeply; {hint}") from None
-    if name is None and isinstance(cfg, dict) and not cfg.get("_name_or_path"):
+    if isinstance(cfg, dict) and not cfg.get("_name_or_path"):
         # No name in the config: the file's ("qwen3-4b-config.json" -> "qwen3-4b"), or its folder's
         # for a plain config.json, so manifests and bundles say which model they are.
         p = Path(path).resolve()
         base = p.parent.name if p.stem.lower() == "config" else re.sub(r"[-_.]?config$", "", p.stem, flags=re.I)
-        name = _default_name({"_name_or_path": base}, tp)
-    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where, fuse=fuse, m_buckets=m_buckets)
+        cfg = {**cfg, "_name_or_path": base}
+    return manifest_from_hf_config(cfg, tp=tp, name=name, gpus=gpus, source=where, fuse=fuse, m_buckets=m_buckets,
+                                   fp8=fp8)
 
 
 def _config_int(cfg: Mapping[str, Any], key: str, where: str, default: int | None = None) -> int:
@@ -230,6 +258,36 @@ def _refuse_other_architectures(cfg: Mapping[str, Any], where: str) -> None:
                 f"{where}: {key}: {value!r} {what}, whose GEMMs are not a dense block's; manifest from-hf "
                 "reads dense decoder-only configs (Llama, Mistral, Qwen, Gemma style): write the manifest's "
                 "layers by hand (docs/manifest-format.md)")
+
+
+def _checkpoint_scales(cfg: Mapping[str, Any], where: str) -> str | None:
+    """The manifest `scales` of the checkpoint's fp8 e4m3 W8A8 scheme (its `quantization_config`), None for an
+    unquantized one; a quantization no scale epilogue computes is refused, naming it."""
+    qc = cfg.get("quantization_config")
+    if qc is None:
+        return None
+    if not isinstance(qc, Mapping):
+        raise ManifestError(f"{where}: quantization_config: expected an object, got {qc!r}")
+    method = qc.get("quant_method")
+    found = None
+    if method == "fbgemm_fp8":  # per-channel weights, activations quantized per token on the fly
+        found = "rowwise"
+    elif method == "modelopt" and str(qc.get("quant_algo", "")).upper() == "FP8":  # per-tensor, static
+        found = "tensor"
+    elif method == "compressed-tensors":
+        forms = set()
+        for group in (qc.get("config_groups") or {}).values():
+            w, a = group.get("weights") or {}, group.get("input_activations") or {}
+            fp8 = all(t.get("type") == "float" and t.get("num_bits") == 8 for t in (w, a))
+            forms.add(COMPRESSED_TENSORS_SCALES.get((w.get("strategy"), a.get("strategy"))) if fp8 else None)
+        found = forms.pop() if len(forms) == 1 else None
+    if found is None:
+        detail = f" with weight_block_size {qc['weight_block_size']}" if "weight_block_size" in qc else ""
+        raise ManifestError(
+            f"{where}: quantization_config: quant_method {method!r}{detail} is no scheme aotgemm builds (bf16, "
+            f"fp16, or fp8 e4m3 W8A8 with per-tensor, per-channel or per-token scales); pass --fp8 "
+            f"{'|'.join(scale_kinds())} to list its layers for the fp8 recipe you serve it with")
+    return found
 
 
 def _biases(cfg: Mapping[str, Any], where: str) -> tuple[bool, bool, bool]:

@@ -405,3 +405,76 @@ def test_moe_and_mla_configs_are_refused(key, value, what):
     assert error_of({"text_config": {**MHA, key: value}}, tp=1).startswith(f"cfg.json: text_config: {key}: ")
     manifest_from_hf_config({**MHA, key: None}, tp=1)  # null or 0: a dense config's placeholder
     manifest_from_hf_config({**MHA, key: 0}, tp=1)
+
+
+# --- fp8 ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stem, config_file, tp", [
+    ("llama-3.1-8b", "llama-3.1-8b-config.json", 1), ("llama-3.1-70b-tp8", "llama-3.1-70b-config.json", 8),
+    ("qwen2.5-32b-tp4", "qwen2.5-32b-config.json", 4), ("qwen3-4b-tp1", "qwen3-4b-config.json", 1)])
+@pytest.mark.parametrize("fp8, suffix", [("tensor", "fp8"), ("rowwise", "fp8-rowwise")])
+def test_from_hf_fp8_writes_the_shipped_fp8_manifests(monkeypatch, stem, config_file, tp, fp8, suffix):
+    """`--fp8 SCALES` lists the layers as e4m3 W8A8 GEMMs with those scales, all but the LM head, no other epilogue,
+    the name suffixed: the shipped fp8 manifests, from the example configs (Llama-3.1-8B's names its HF repo as
+    its source, written by hand)."""
+    monkeypatch.chdir(REPO)
+    r = CliRunner().invoke(main, ["manifest", "from-hf", f"examples/hf/{config_file}", "--tp", str(tp),
+                                  "--gpu", "H100_SXM", "--gpu", "H200_SXM", "--fp8", fp8])
+    assert r.exit_code == 0, r.output
+    made, shipped = parse_manifest(r.stdout, "from-hf"), load_manifest(REPO / "manifests" / f"{stem}-{suffix}.toml")
+    same = ("model", "gpus", "dtypes", "m_buckets", "tp", "scales", "layers")
+    assert {f: getattr(made, f) for f in same} == {f: getattr(shipped, f) for f in same}
+    assert made.source == (shipped.source if stem != "llama-3.1-8b" else f"examples/hf/{config_file}")
+
+
+def _quantized(qc) -> dict:
+    return {**config(LLAMA_CONFIG), "_name_or_path": "org/m-FP8", "quantization_config": qc}
+
+
+def _compressed_tensors(weights: dict, activations: dict | None) -> dict:
+    group = {"targets": ["Linear"], "weights": {"type": "float", "num_bits": 8, **weights}}
+    if activations is not None:
+        group["input_activations"] = {"type": "float", "num_bits": 8, **activations}
+    return {"quant_method": "compressed-tensors", "config_groups": {"group_0": group}, "ignore": ["lm_head"]}
+
+
+@pytest.mark.parametrize("qc, scales", [
+    # RedHat/neuralmagic FP8-Dynamic: per-channel weights, per-token activations quantized on the fly
+    (_compressed_tensors({"strategy": "channel"}, {"strategy": "token", "dynamic": True}), "rowwise"),
+    (_compressed_tensors({"strategy": "tensor"}, {"strategy": "tensor", "dynamic": False}), "tensor"),
+    (_compressed_tensors({"strategy": "channel"}, {"strategy": "tensor", "dynamic": False}), "row"),
+    ({"quant_method": "fbgemm_fp8", "activation_scale_ub": 1200.0}, "rowwise"),
+    ({"quant_method": "modelopt", "quant_algo": "FP8"}, "tensor")])
+def test_a_checkpoints_fp8_scheme_gives_its_scales(qc, scales):
+    m = manifest_from_hf_config(_quantized(qc), tp=1)
+    assert (m.dtypes, m.scales, m.model) == (("float8_e4m3fn",), scales, "m-FP8")  # its own name, no suffix
+    assert [layer.name for layer in m.layers] == ["qkv", "o", "gate_up", "down"]
+    assert {layer.epilogue for layer in m.layers} == {"identity"}
+    # a multimodal checkpoint holds its quantization_config beside text_config
+    vlm = {"_name_or_path": "org/vlm-FP8", "quantization_config": qc, "text_config": config(LLAMA_CONFIG)}
+    assert manifest_from_hf_config(vlm, tp=1).scales == scales
+
+
+@pytest.mark.parametrize("qc, what", [
+    ({"quant_method": "fp8", "activation_scheme": "dynamic", "weight_block_size": [128, 128]},
+     "quant_method 'fp8' with weight_block_size [128, 128]"),
+    ({"quant_method": "awq", "bits": 4}, "quant_method 'awq'"),
+    (_compressed_tensors({"strategy": "channel"}, None), "quant_method 'compressed-tensors'"),  # W8A16
+    (_compressed_tensors({"strategy": "block", "block_structure": [128, 128]}, {"strategy": "group"}),
+     "quant_method 'compressed-tensors'"),
+    (_compressed_tensors({"strategy": "channel", "num_bits": 4, "type": "int"}, {"strategy": "token"}),
+     "quant_method 'compressed-tensors'")])
+def test_a_quantization_no_scale_epilogue_computes_is_refused_unless_fp8_is_named(qc, what):
+    assert error_of(_quantized(qc), tp=1) == (
+        f"cfg.json: quantization_config: {what} is no scheme aotgemm builds (bf16, fp16, or fp8 e4m3 W8A8 with "
+        "per-tensor, per-channel or per-token scales); pass --fp8 mx|row|rowwise|tensor to list its layers for the "
+        "fp8 recipe you serve it with")
+    named = manifest_from_hf_config(_quantized(qc), tp=1, fp8="rowwise")
+    assert (named.scales, named.model) == ("rowwise", "m-FP8-fp8-rowwise")
+
+
+def test_bad_fp8_arguments():
+    assert error_of(config(LLAMA_CONFIG), tp=1, fp8="channel") == (
+        "cfg.json: fp8: unknown scales 'channel'; one of mx, row, rowwise, tensor")
+    assert error_of(_quantized([1]), tp=1) == "cfg.json: quantization_config: expected an object, got [1]"
+    bad = CliRunner().invoke(main, ["manifest", "from-hf", str(LLAMA_CONFIG), "--fp8", "channel"])
+    assert bad.exit_code != 0 and "--fp8" in bad.output
