@@ -144,7 +144,7 @@ def manifest() -> None:
 
 
 @manifest.command("from-hf")
-@click.argument("config_json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("config_json", type=click.Path(exists=True, path_type=Path))
 @click.option("--tp", type=click.IntRange(1, 1024), default=1, show_default=True, help="Tensor-parallel degree.")
 @click.option("--name", default=None, help="Model name (default: the config's _name_or_path, else 'model'; -tpN added when tp > 1).")
 @click.option("--gpu", "gpus", multiple=True, help="Target GPU model (repeatable; default H100_SXM).")
@@ -163,7 +163,7 @@ def manifest() -> None:
                    "PerRow: rowwise). Default: the checkpoint's own fp8 scheme where its quantization_config has "
                    "one, else the config's dtype.")
 def from_hf(config_json, tp, name, gpus, output, no_fuse, m_buckets, fp8) -> None:
-    """Write a manifest from a Hugging Face config.json."""
+    """Write a manifest from a Hugging Face config.json (CONFIG_JSON: the file, or a model folder holding one)."""
     from .bundle.io import atomic_write_bytes
     from .hf import manifest_from_hf_file
     from .manifest import dump_manifest

@@ -209,11 +209,17 @@ def manifest_from_hf_file(
     m_buckets: tuple[int, ...] | None = None,
     fp8: str | None = None,
 ) -> Manifest:
-    """`manifest_from_hf_config` of the config.json file at `path`; every error names the file.
+    """`manifest_from_hf_config` of the config.json file at `path`, or of the config.json in the folder `path` (a
+    downloaded model's); every error names the file.
 
     Raises ManifestError when the file cannot be read, is not UTF-8 JSON, or
     is not a config aotgemm can split (see manifest_from_hf_config).
     """
+    if Path(path).is_dir():
+        if not (Path(path) / "config.json").is_file():
+            raise ManifestError(f"{path}: no config.json in this folder; pass a model's config.json or the folder "
+                                "that holds it")
+        path = Path(path) / "config.json"
     where = str(path)
     hint = "expected a Hugging Face config.json"
     try:

@@ -241,7 +241,7 @@ def test_cli_from_hf_names_the_file_when_it_is_not_json(tmp_path, content, phras
 def test_from_hf_file_unreadable_and_not_an_object(tmp_path):
     from aotgemm.hf import manifest_from_hf_file
 
-    with pytest.raises(ManifestError, match=r"cannot read the config: Is a directory$"):
+    with pytest.raises(ManifestError, match=r"no config\.json in this folder; pass a model's config\.json or the folder "):
         manifest_from_hf_file(tmp_path, tp=1)
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ManifestError, match=r"list\.json: expected a JSON object \(a config\.json\), got list$"):
@@ -302,6 +302,21 @@ def test_a_config_file_without_a_model_name_names_the_manifest_after_the_file(tm
     (folder / "config.json").write_text((REPO / "examples" / "hf" / "qwen3-4b-config.json").read_text())
     assert manifest_from_hf_file(folder / "config.json", tp=1).model == "Qwen3-4B"
     assert manifest_from_hf_file(folder / "config.json", tp=1, name="mine").model == "mine"
+
+
+def test_a_model_folder_is_read_through_its_config_json(tmp_path):
+    folder = tmp_path / "Qwen3-4B"
+    folder.mkdir()
+    (folder / "config.json").write_text((REPO / "examples" / "hf" / "qwen3-4b-config.json").read_text())
+    r = CliRunner().invoke(main, ["manifest", "from-hf", str(folder)])
+    assert r.exit_code == 0, r.output
+    m = parse_manifest(r.stdout, "from-hf")
+    assert (m.model, m.source) == ("Qwen3-4B", str(folder / "config.json"))
+    assert m.layers == manifest_from_hf_file(folder / "config.json", tp=1).layers
+    (folder / "config.json").unlink()
+    r = CliRunner().invoke(main, ["manifest", "from-hf", str(folder)])
+    assert r.exit_code == 1 and r.output.strip().splitlines() == [
+        f"aotgemm: error: {folder}: no config.json in this folder; pass a model's config.json or the folder that holds it"]
 
 
 def test_cli_from_hf_sets_m_buckets(tmp_path):
