@@ -6,8 +6,9 @@
 #                trimmed as session 20 found they must be (bench/results/h200-2026-12-02/session20/scripts/trim_wheels.sh:
 #                zstandard without its cffi backend, tvm-ffi without its bundled sources; its testing library stays,
 #                tvm_ffi's core extension links it); `WHEELS=.gpu/w2 source bench/gpu_call_env.sh` installs them.
-#   .gpu/whl-tf  transformers 5.25 and what it imports to build a model (about 21 MiB: the tracked tree, about 42
-#                MiB, leaves room for it alone in a call's 64 MiB, so it rides in a call of its own:
+#   .gpu/whl-tf  transformers 5.25 (its models/ cut to the architectures the calls build) and what it imports to
+#                build a model (about 9 MB: with the tracked tree, about 44 MB, it fits a call's 64 MB, so it rides in a
+#                call of its own:
 #                bench/qkv_fusion_call.sh stage). Found by importing transformers and building a Llama with only
 #                torch's own dependencies beside it, adding the wheel of each module it then missed.
 set -euo pipefail
@@ -30,4 +31,20 @@ rm -rf $T && mkdir -p $T
 python3 -m pip download -q --no-deps "${PLATFORM[@]}" --platform any -d $T transformers==5.25.0 \
   huggingface-hub==2.4.0 tokenizers==0.23.3 safetensors==0.8.0 regex==2026.12.2 pyyaml==6.0.4 packaging==26.4 \
   tqdm==4.70.1 httpx2==2.17.0 httpcore2==2.17.0 h11==0.16.0 idna==3.20 truststore==0.10.5
+# transformers' models/ is 52 of its 61 MB: keep the architectures the calls build (the example's Llama and Gemma 2,
+# the tests' and benches' Llama, Qwen, Mistral, Phi-3, Gemma 1-3) and auto/, so the tree and this fit one call
+python3 - "$T"/transformers-*.whl <<'PY'
+import re, sys, zipfile
+KEEP = {"auto", "llama", "qwen2", "qwen3", "mistral", "phi3", "gemma", "gemma2", "gemma3"}
+path = sys.argv[1]
+src = zipfile.ZipFile(path)
+dropped = lambda name: (m := re.match(r"transformers/models/([^/]+)/", name)) is not None and m.group(1) not in KEEP
+entries = [(i, src.read(i)) for i in src.infolist() if not dropped(i.filename)]
+src.close()
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+    for info, data in entries:
+        if info.filename.endswith(".dist-info/RECORD"):
+            data = b"".join(l for l in data.splitlines(True) if not dropped(l.decode().split(",")[0]))
+        out.writestr(info, data)
+PY
 du -sh $W $T
