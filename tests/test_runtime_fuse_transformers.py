@@ -425,3 +425,29 @@ def test_generate_gives_the_unpatched_tokens(cache):
     rt.patch_model(model, shapes)
     assert torch.equal(model.generate(ids, **kw), want)
     assert all(k.calls for k in kernels.values())
+
+
+def test_a_compiled_patched_model_runs_its_misses_as_2d_gemms():
+    """torch.compile of a patched model at an M the bundle has no kernel for (every call a miss): each GEMM is one
+    2-D GEMM, as in the compiled unpatched model. Inductor hands the ops [M, 1, K] views whose size-1 dim has a
+    stride of its own (o_proj's x, from the attention); F.linear ran those as M batched one-row GEMMs
+    (aten::bmm), which made the compiled patched Llama-3.1-8B layer 0.30x of the compiled one at M = 128 on the
+    H200 (session 42)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = _tiny("llama")
+    ids = torch.randint(0, 100, (32, 1), generator=torch.Generator().manual_seed(8))  # 32 sequences of one token
+    ref = _logits(model, ids).logits
+    _, shapes = _full_block_table()
+    rt.patch_model(model, shapes)  # fused as for a bundle that holds every layer, which then has no kernel at all:
+    set_active(Dispatch((16,), {}, device_type="cpu"))  # every call a miss, as where the tuner kept cuBLAS
+    fn = torch.compile(model, dynamic=False)
+    with torch.no_grad():
+        out = fn(ids).logits
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn(ids)
+    assert rel(out, ref) < 2e-2
+    assert rt.stats().total_hits == 0 and rt.stats().total_misses > 0
+    gemms = [e.name for e in prof.events() if e.name in ("aten::mm", "aten::addmm", "aten::bmm")]
+    # the attention's q @ k^T and p @ v run inside sdpa, not as aten GEMMs here
+    assert gemms and "aten::bmm" not in gemms, gemms

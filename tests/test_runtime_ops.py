@@ -191,6 +191,35 @@ def test_torch_compile_counts_each_call(fallback, clean_runtime):
     assert clean_runtime.stats().misses == {("bfloat16", 256, 128, 16, "environment mismatch"): 3}
 
 
+def _gemm_ops(fn) -> list[str]:
+    """The aten GEMM ops `fn()` runs on the CPU, in order."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    return [e.name for e in prof.events() if e.name in ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")]
+
+
+@pytest.mark.parametrize("strides, bias", [((64, 16, 1), False), ((64, 16, 1), True), ((64, 64, 1), False),
+                                           ("transposed", False)])
+def test_a_miss_is_one_2d_gemm_whatever_the_strides_of_a_size_one_dim(fallback, clean_runtime, strides, bias):
+    """A miss of x [M, 1, K] is one [M, K] GEMM. torch.compile hands the op views like an attention output's
+    (strides (K, 16, 1) here), which F.linear without a bias sends to matmul, whose fold checks the strides
+    literally and runs M batched one-row GEMMs instead (aten::bmm: 421 us for a 4096 x 4096 o_proj at M = 128
+    on the H200, against 18 us as one GEMM). x with no row view at all is copied to rows once."""
+    w, b = torch.randn(32, 64, dtype=bf16), (torch.randn(32, dtype=bf16) if bias else None)
+    if strides == "transposed":  # [16, 1, 64] whose K is not the innermost dim: no row view
+        x = torch.randn(64, 16, dtype=bf16).t().unsqueeze(1)
+    else:
+        x = torch.randn(16 * 64, dtype=bf16).as_strided((16, 1, 64), strides)
+    ran = _gemm_ops(lambda: torch.ops.aotgemm.aotgemm_linear(x, w, b))
+    assert ran in (["aten::mm"], ["aten::addmm"]), ran
+    y = torch.ops.aotgemm.aotgemm_linear(x, w, b)
+    assert y.shape == (16, 1, 32)
+    torch.testing.assert_close(y, F.linear(x.contiguous(), w, b), rtol=0, atol=0)
+    assert clean_runtime.stats().total_misses == 2
+
+
 def test_ops_keep_inductor_default_layout_constraint():
     """The ops take their inputs with the strides eager gives them (Inductor's default for custom ops). Tagged
     flexible_layout, Inductor materialised a fused input read by several ops once instead of once per op, but

@@ -129,8 +129,8 @@ def _missed(s: EpilogueMissed, op: str, x, memo: ModuleMemo, operands: dict) -> 
         if ep.gate is not None:  # the same kernels, with W's halves cut once per memo rather than per call
             if memo.halves is None:
                 memo.halves = weight.chunk(2, dim=0)
-            return ep.linear_unfused(x, weight, halves=memo.halves)
-        return ep.linear_unfused(x, weight, **operands)
+            return ep.linear_unfused(x, weight, halves=memo.halves, linear=ops.torch_linear)
+        return ep.linear_unfused(x, weight, linear=ops.torch_linear, **operands)
     return epilogue_ops._miss(op, s.key[5], x, weight, operands, *s.args)
 
 

@@ -70,7 +70,7 @@ def _miss(op, name, x, weight, operands, dt, n, k, bucket, reason: Reason) -> to
         get_logger().log(level, "cuBLAS + torch serve %s linear N=%d K=%d + %s (M bucket %s): %s (logged once "
                          "per shape, epilogue and reason; see aotgemm.runtime.stats())", dt, n, k, name, bucket,
                          reason.text)
-    return epilogue(name).linear_unfused(x, weight, **operands)
+    return epilogue(name).linear_unfused(x, weight, linear=ops.torch_linear, **operands)
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ def _backward_of(op: str):
         leaves = [t.detach().requires_grad_(need) for t, need in zip((x, weight, *rest), ctx.needs_input_grad)]
         operands = dict(zip(epilogue(name).operands, leaves[2:]))
         with torch.enable_grad():
-            y = epilogue(name).unfused(torch.nn.functional.linear(leaves[0], leaves[1]), **operands)
+            y = epilogue(name).unfused(ops.torch_linear(leaves[0], leaves[1]), **operands)
             wanted = [t for t in leaves if t.requires_grad]
             grads = iter(torch.autograd.grad(y, wanted, grad) if wanted else ())
         return tuple(next(grads) if t.requires_grad else None for t in leaves)

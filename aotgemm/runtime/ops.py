@@ -169,7 +169,25 @@ def count_miss(dt: str, n: int, k: int, bucket, reason: Reason, what: str = "lin
 
 def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
     count_miss(dt, n, k, bucket, reason)
-    return torch.nn.functional.linear(x, weight, bias)
+    return torch_linear(x, weight, bias)
+
+
+def torch_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """torch.nn.functional.linear as one 2-D GEMM: x [..., K] seen as its [M, K] rows first (a view, or a copy
+    where no view exists). What every call cuBLAS serves goes through.
+
+    F.linear sends an x of more than 2 dims without a bias to matmul, which folds the leading dims only where
+    their strides chain literally (stride[i] == stride[i + 1] * size[i + 1], dims of size 1 included), and
+    otherwise runs M batched GEMMs of one row each against the broadcast weight. torch.compile hands the op
+    such views: an attention's output as [M, 1, K] with strides (K, 128, 1). On the H200 that made Llama-3.1-8B's
+    o_proj at M = 128 a batched kernel of 421 us where one GEMM takes 18, and the compiled patched decoder layer
+    0.30x of the compiled one (bench/results/h200-2026-12-05/session42, bench/compiled_block_profile.py)."""
+    if x.dim() <= 2:
+        return torch.nn.functional.linear(x, weight, bias)
+    k = x.shape[-1]
+    row = rows(x.shape, x.stride())
+    x2 = x.reshape(-1, k) if row is None or x.numel() == 0 else x.as_strided((x.numel() // k, k), (row, 1))
+    return torch.nn.functional.linear(x2, weight, bias).view(*x.shape[:-1], weight.shape[0])
 
 
 def rows_and_bucket(d: Dispatch, shape) -> tuple[int, int | None]:
