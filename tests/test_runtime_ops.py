@@ -220,6 +220,24 @@ def test_a_miss_is_one_2d_gemm_whatever_the_strides_of_a_size_one_dim(fallback, 
     assert clean_runtime.stats().total_misses == 2
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_patched_linears_eager_misses_are_2d_gemms_too(clean_runtime, bias):
+    """The eager path's miss (runtime/eager.py, which skips F.linear's wrappers once a miss is logged) takes the
+    same care: matmul where it folds x, x's rows where it would not."""
+    from aotgemm.runtime import eager
+
+    set_active(Dispatch((16,), {}, device_type="cpu"))  # every call a miss
+    lin = torch.nn.Linear(64, 32, bias=bias, dtype=bf16).requires_grad_(False)  # served as in inference: with
+    # a weight that requires grad, matmul folds any x (and the call goes through the op's autograd)
+    odd = torch.randn(16 * 64, dtype=bf16).as_strided((16, 1, 64), (64, 16, 1))
+    plain = torch.randn(16, 1, 64, dtype=bf16)
+    for x in (odd, plain, odd):
+        for _ in range(2):  # the first call logs the miss, the next ones take the logged fast path
+            ran = _gemm_ops(lambda: eager.linear(lin, x))
+            assert ran in (["aten::mm"], ["aten::addmm"]), ran
+            torch.testing.assert_close(eager.linear(lin, x), lin.forward(x.contiguous()), rtol=0, atol=0)
+
+
 def test_ops_keep_inductor_default_layout_constraint():
     """The ops take their inputs with the strides eager gives them (Inductor's default for custom ops). Tagged
     flexible_layout, Inductor materialised a fused input read by several ops once instead of once per op, but

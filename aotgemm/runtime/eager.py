@@ -39,7 +39,8 @@ _dispatch_modes = torch._C._len_torch_dispatch_stack
 _tracing_state = torch._C._get_tracing_state
 _module_call = torch.nn.Module.__call__
 _hooks = torch.nn.modules.module  # its _global_*_hooks dicts
-_mm, _addmm = torch.mm, torch.addmm
+_linear = torch.nn.functional.linear
+_mm, _addmm, _matmul = torch.mm, torch.addmm, torch.matmul
 
 
 def is_eager(x, weight, bias) -> bool:
@@ -70,11 +71,12 @@ class Served:
 class Missed:
     """A miss's arguments to ops._miss (which counts, logs the first one, and calls cuBLAS)."""
 
-    __slots__ = ("args", "key")
+    __slots__ = ("args", "key", "folds")
 
-    def __init__(self, c: ops.Decision) -> None:
+    def __init__(self, c: ops.Decision, x: torch.Tensor) -> None:
         self.args = (c.dt, c.n, c.k, c.bucket, c.reason)
         self.key = (c.dt, c.n, c.k, c.bucket, c.reason.text)  # ops._miss's counter key
+        self.folds = ops.matmul_folds(x)  # matmul runs this signature's x as one GEMM (ops.torch_linear)
 
 
 def _no_memo() -> None:
@@ -114,7 +116,7 @@ class ModuleMemo:
             return None
         c = ops.decision(self.dispatch, x, weight, bias)
         if c.reason is not ops.Reason.HIT:
-            return Missed(c)
+            return Missed(c, x)
         fn = c.route.fn
         key = (c.route.symbol, c.epilogue)
         prepared = self.prepared.get(key)
@@ -168,11 +170,14 @@ def linear(module: torch.nn.Module, x: torch.Tensor, weight: torch.Tensor | None
             if wt is None:
                 wt = memo.wt = weight.t()
             # F.linear's own cuBLAS call without its wrappers (aten::linear, a new weight.t() view per
-            # call): mm / addmm for 2-D x, the same kernel on the same operands, so the same bits, ~1.5 µs
-            # less host time per call; x of more dims as its rows (ops.torch_linear says why not matmul)
+            # call): mm / addmm for 2-D x, matmul (which folds the leading dims) without a bias; the
+            # same kernel on the same operands, so the same bits, ~1.5 µs less host time per call. An x whose
+            # leading dims matmul would not fold goes as its rows (ops.torch_linear says why).
             if x.dim() == 2:
                 return _mm(x, wt) if bias is None else _addmm(bias, x, wt)
-            return ops.torch_linear(x, weight, bias)
+            if not s.folds:
+                return ops.torch_linear(x, weight, bias)
+            return _matmul(x, wt) if bias is None else _linear(x, weight, bias)
         return ops._miss(x, weight, bias, *s.args)
     out = x.new_empty(s.out_shape)  # x's dtype and device (cheaper to call than torch.empty with both)
     stream = 0 if s.cuda_index is None else ops._raw_stream(s.cuda_index)

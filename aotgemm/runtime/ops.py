@@ -172,6 +172,13 @@ def _miss(x, weight, bias, dt: str, n: int, k: int, bucket, reason: Reason):
     return torch_linear(x, weight, bias)
 
 
+def matmul_folds(x: torch.Tensor) -> bool:
+    """Whether matmul folds x [..., K]'s leading dims into the rows of one GEMM: their strides chain literally,
+    stride[i] == stride[i + 1] * size[i + 1], dims of size 1 included (ATen's should_fold)."""
+    size, stride = x.shape, x.stride()
+    return all(stride[i] == stride[i + 1] * size[i + 1] for i in range(x.dim() - 2))
+
+
 def torch_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """torch.nn.functional.linear as one 2-D GEMM: x [..., K] seen as its [M, K] rows first (a view, or a copy
     where no view exists). What every call cuBLAS serves goes through.
@@ -182,7 +189,7 @@ def torch_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     such views: an attention's output as [M, 1, K] with strides (K, 128, 1). On the H200 that made Llama-3.1-8B's
     o_proj at M = 128 a batched kernel of 421 us where one GEMM takes 18, and the compiled patched decoder layer
     0.30x of the compiled one (bench/results/h200-2026-12-05/session42, bench/compiled_block_profile.py)."""
-    if x.dim() <= 2:
+    if x.dim() <= 2 or matmul_folds(x):
         return torch.nn.functional.linear(x, weight, bias)
     k = x.shape[-1]
     row = rows(x.shape, x.stride())
