@@ -189,11 +189,11 @@ def torch_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     such views: an attention's output as [M, 1, K] with strides (K, 128, 1). On the H200 that made Llama-3.1-8B's
     o_proj at M = 128 a batched kernel of 421 us where one GEMM takes 18, and the compiled patched decoder layer
     0.30x of the compiled one (bench/results/h200-2026-12-05/session42, bench/compiled_block_profile.py)."""
-    if x.dim() <= 2 or matmul_folds(x):
+    if x.dim() <= 2 or x.numel() == 0 or matmul_folds(x):  # (an empty x: no GEMM to run)
         return torch.nn.functional.linear(x, weight, bias)
     k = x.shape[-1]
     row = rows(x.shape, x.stride())
-    x2 = x.reshape(-1, k) if row is None or x.numel() == 0 else x.as_strided((x.numel() // k, k), (row, 1))
+    x2 = x.reshape(-1, k) if row is None else x.as_strided((x.numel() // k, k), (row, 1))
     return torch.nn.functional.linear(x2, weight, bias).view(*x.shape[:-1], weight.shape[0])
 
 
