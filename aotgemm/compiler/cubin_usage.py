@@ -34,7 +34,8 @@ def cuobjdump() -> str | None:
 def _tool() -> str:
     tool = cuobjdump()
     if tool is None:
-        raise FileNotFoundError("no cuobjdump: install the CUDA toolkit or triton to read a cubin's resource usage")
+        raise FileNotFoundError("no cuobjdump: install the CUDA toolkit or triton to read a cubin's resource usage "
+                                "or SASS")
     return tool
 
 
