@@ -303,9 +303,10 @@ def _fingerprint_dsl_as_installed_code() -> None:
 
 def fake_operands(dtype_name: str, epilogue: str = "identity"):
     """The entry point's arguments as fake tensors: x, wt, out (then bias [N] or residual [M, N] for bias and
-    residual_add, scale_a and scale_b for a scale epilogue), stream. M, N, K and leading strides dynamic, rows 16-byte aligned. For a gated epilogue, out's width is its own
-    symbol (N/2: the exported function must not tie it to wt's N). fp8 (e4m3) x and W give a bf16 out,
-    scale_a float32 [1] or [M], scale_b float32 [1] or [N] (SCALE_KINDS)."""
+    residual_add, scale_a and scale_b for a scale epilogue), stream. M, N, K and leading strides dynamic, rows
+    16-byte aligned. For a gated epilogue, out's width is its own symbol (N/2: the exported function must not tie
+    it to wt's N). fp8 (e4m3) x and W give a bf16 out, scale_a float32 [1] or [M], scale_b float32 [1] or [N]
+    (SCALE_KINDS)."""
     import cutlass
     import cutlass.cute as cute
     from cutlass.cute.runtime import make_fake_stream, make_fake_tensor
