@@ -26,7 +26,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from results_io import read_json  # noqa: E402
 
-# (issue, what, threshold): the targets of issue 11 (16-bit bundles) and 14 (fp8 bundles), each run separately
+# bundle kind -> (its issue, {target: threshold}): issue 11 (16-bit bundles) and 14 (fp8), each run on its own
 TARGETS = {
     "bf16": (11, {"all": 1.10, "m<=16": 1.25, "floor% m<=16": 70.0, "lowest": 0.99}),
     "fp8": (14, {"all": 1.15, "m<=16": 1.50, "lowest": 0.99}),
