@@ -247,11 +247,17 @@ def _residual_as_was(g: Graph, ins: list[Node]) -> Node:
     return traced_call(g, aten.add.Tensor, (traced_call(g, aten.linear.default, (ins[0], ins[1])), ins[2]))
 
 
+def may_fold(name: str, spec) -> bool:
+    """Whether epilogue `name`, served at the M of predicate spec `spec` (guard.predicate_spec; not None), is
+    folded: everywhere it is served, except an epilogue that may not sit under a cond on M (Epilogue.guard_on_m),
+    folded only where its kernels serve every M x's rows can take (spec ALL)."""
+    return spec == ALL or epilogue(name).guard_on_m
+
+
 def _spec(fusable, key: tuple, x: Node):
-    """guard.spec_for, None where the problem may not be folded: an epilogue that may not sit under a cond on M
-    (Epilogue.guard_on_m) only where its kernels serve every M x's rows can take."""
+    """guard.spec_for, None where the problem may not be folded (may_fold)."""
     spec = spec_for(fusable, key, x)
-    return spec if spec == ALL or spec is None or epilogue(key[1]).guard_on_m else None
+    return spec if spec is not None and may_fold(key[1], spec) else None
 
 
 def _fold(ep, old: Node, op, spec, operands: list[Node], as_was) -> bool:

@@ -72,17 +72,18 @@ def test_block_gemms_are_routed(built):
     """Exactly the GEMMs this GPU's target serves with a kernel in some bucket go to the shim (as plain GEMMs,
     or folded with their epilogue where a fused bundle has kernels for it); the ones the tuner gave to cuBLAS
     in every bucket stay Inductor's own calls. An epilogue that may not sit under a cond on M (residual_add:
-    Epilogue.guard_on_m) is folded only where its kernels serve every M the package admits, so a tuned fused
-    bundle that leaves o's or down's residual_add to cuBLAS in some bucket leaves that GEMM to Inductor."""
+    Epilogue.guard_on_m) is folded only where its kernels serve every M the package admits (the rewrite's
+    may_fold), so a tuned fused bundle that leaves o's or down's residual_add to cuBLAS in some bucket leaves that
+    GEMM to Inductor."""
     import inspect
 
     import aotgemm.aoti as aoti
-    from aotgemm.aoti.guard import ALL, predicate_spec
+    from aotgemm.aoti.guard import predicate_spec
     from aotgemm.aoti.meta import coverage, epilogue_coverage
     from aotgemm.aoti.package import _package_target
+    from aotgemm.aoti.rewrite_epilogues import may_fold
     from aotgemm.aoti.testing import LLAMA_8B_GEMMS
     from aotgemm.bundle import open_bundle
-    from aotgemm.epilogues import epilogue
 
     bf = open_bundle(BUNDLE)
     target = _package_target(bf, "cuda")
@@ -91,7 +92,7 @@ def test_block_gemms_are_routed(built):
     served = {(n, k) for dt, n, k in coverage(bf, target) if dt == "bfloat16"}
     served |= {(n, k) for (dt, ep, n, k), ranges in epilogue_coverage(bf, target).items() if dt == "bfloat16"
                and (n, k) in {LLAMA_8B_GEMMS[layer] for layer in BLOCK_EPILOGUES.get(ep, ())}
-               and (epilogue(ep).guard_on_m or predicate_spec(ranges, max_m) == ALL)}
+               and may_fold(ep, predicate_spec(ranges, max_m))}
     routed = {(r.n, r.k) for r in built["info"].routed}
     model = set(LLAMA_8B_GEMMS.values())
     assert routed == model & served, (routed, model & served)
